@@ -1,0 +1,7 @@
+//! npe-hdl: the hardware of npe.
+//!
+//! [`spec`] holds the facts every layer shares (format table, later the configuration and the
+//! register map). The rust-hdl blocks live beside it, one module per block of the diagram, and
+//! [`emit`] turns them into lint-clean Verilog.
+
+pub mod spec;

@@ -1,0 +1,1 @@
+//! npe-sim: Verilated npe hardware driven from Rust.

@@ -1,0 +1,1 @@
+//! Shared helpers for npe's cross-crate tests.
