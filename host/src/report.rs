@@ -1,0 +1,84 @@
+//! Human-readable tables for the CLI and the demo.
+
+use std::fmt::Write as _;
+
+use crate::golden::{self, Encoding, FloatSpecials, Format, OutputFormat, Unified};
+
+/// One-line rendering of a unified value.
+pub fn unified(u: &Unified) -> String {
+    if u.nar {
+        "NaN/NaR".into()
+    } else if u.inf {
+        format!("{}inf", if u.sign { "-" } else { "+" })
+    } else if u.zero {
+        "zero".into()
+    } else {
+        format!("{}{} x 2^{}", if u.sign { "-" } else { "+" }, u.mant, u.exp)
+    }
+}
+
+fn encoding(e: Encoding) -> String {
+    match e {
+        Encoding::Int => "two's complement".into(),
+        Encoding::Float { exp_bits, man_bits, bias, specials } => {
+            let sp = match specials {
+                FloatSpecials::None => "no Inf/NaN",
+                FloatSpecials::NanOnly => "NaN only",
+                FloatSpecials::Ieee => "IEEE Inf/NaN",
+            };
+            format!("E{exp_bits}M{man_bits} bias {bias}, {sp}")
+        }
+        Encoding::PowerOfTwo { bias } => format!("2^(e-{bias}), 0xFF NaN"),
+        Encoding::Posit { es } => format!("posit es={es}"),
+    }
+}
+
+/// Smallest and largest positive finite values of an operand format (read off its codes).
+fn range(f: Format) -> (f64, f64) {
+    let mut lo = f64::INFINITY;
+    let mut hi = 0f64;
+    for code in 0..f.code_count() {
+        if let Ok(v) = golden::to_f64(f, code) {
+            if v.is_finite() && v > 0.0 {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+        }
+    }
+    (lo, hi)
+}
+
+/// The operand format table.
+pub fn format_table() -> String {
+    let mut s = String::new();
+    writeln!(s, "operand formats").unwrap();
+    writeln!(s, "  {:<9} {:>2} {:>4}  {:<32} {:>12} {:>12}  overflow", "name", "id", "bits", "encoding", "min > 0", "max").unwrap();
+    for f in Format::ALL {
+        let spec = f.spec();
+        let (lo, hi) = range(f);
+        writeln!(
+            s,
+            "  {:<9} {:>2} {:>4}  {:<32} {:>12.6e} {:>12.6e}  {:?}",
+            spec.name,
+            spec.id,
+            spec.bits,
+            encoding(spec.encoding),
+            lo,
+            hi,
+            spec.overflow
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// The output format table.
+pub fn output_format_table() -> String {
+    let mut s = String::new();
+    writeln!(s, "output formats (exact accumulator rounded once, to nearest even)").unwrap();
+    for f in OutputFormat::ALL {
+        let spec = f.spec();
+        writeln!(s, "  {:<9} {:>2} {:>4}  {:<32} {:?}", spec.name, spec.id, spec.bits, encoding(spec.encoding), spec.overflow).unwrap();
+    }
+    s
+}
