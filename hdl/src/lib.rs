@@ -4,4 +4,6 @@
 //! register map). The rust-hdl blocks live beside it, one module per block of the diagram, and
 //! [`emit`] turns them into lint-clean Verilog.
 
+pub mod decode;
+pub mod emit;
 pub mod spec;

@@ -349,10 +349,7 @@ mod tests {
     #[test]
     fn float_fields_fill_the_code() {
         for s in FORMATS {
-            if let Encoding::Float {
-                exp_bits, man_bits, ..
-            } = s.encoding
-            {
+            if let Encoding::Float { exp_bits, man_bits, .. } = s.encoding {
                 assert_eq!(1 + exp_bits + man_bits, s.bits, "{}", s.name);
             }
         }

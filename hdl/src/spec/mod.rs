@@ -2,6 +2,4 @@
 
 pub mod formats;
 
-pub use formats::{
-    Encoding, FloatSpecials, Format, FormatSpec, OutputFormat, OutputFormatSpec, Overflow, Unified,
-};
+pub use formats::{Encoding, FloatSpecials, Format, FormatSpec, OutputFormat, OutputFormatSpec, Overflow, Unified};

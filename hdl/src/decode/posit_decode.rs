@@ -1,0 +1,280 @@
+//! Posit decoder: sign, regime run, `es` exponent bits, fraction.
+
+use super::{assert_exp_fits, const_bits, const_index, exp_const, BitIndex, EXP_BITS, MANT_BITS};
+use crate::spec::{Encoding, FormatSpec};
+use rust_hdl::prelude::*;
+
+/// Decodes a posit(`N`, es) (an [`Encoding::Posit`] row).
+///
+/// Widths derived from `N` are parameters of their own because rust-hdl needs them in types
+/// and Rust cannot compute them from `N` there: `NB = N − 1` (body after the sign), `NR = N − 2`
+/// (body after the first regime bit), `NT = N − 3` (exponent and fraction bits at most), and
+/// `EW = max(es, 1)` (exponent window; 1 when es = 0, then masked off). The constructor checks
+/// them. [`format_decode`](super::format_decode) builds them from the table.
+///
+/// Datapath: negatives are negated (two's complement of the body); the regime run is found
+/// with a leading-zero count of the body after its first bit, XOR-ed with that bit; shifting
+/// the body left by the run length drops the regime and its terminator, leaving exponent bits
+/// (missing ones read as 0) and the fraction left-aligned to `max_frac_bits` bits.
+/// `k = run − 1` for a run of ones and `−run` for a run of zeros; `scale = k·2^es + e`.
+#[derive(LogicBlock)]
+pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize> {
+    /// The code.
+    pub code: Signal<In, Bits<N>>,
+    /// The code is 0…0.
+    pub zero: Signal<Out, Bit>,
+    /// NaR (10…0).
+    pub nar: Signal<Out, Bit>,
+    /// Always 0 (posits have no Inf).
+    pub inf: Signal<Out, Bit>,
+    /// Sign of a nonzero real.
+    pub sign: Signal<Out, Bit>,
+    /// `scale − max_frac_bits`.
+    pub exp: Signal<Out, Bits<EXP_BITS>>,
+    /// `1.f`, fraction left-aligned to `max_frac_bits` bits.
+    pub mant: Signal<Out, Bits<MANT_BITS>>,
+    sign_pos: Constant<BitIndex>,
+    regime_pos: Constant<BitIndex>,
+    exp_pos: Constant<BitIndex>,
+    low_pos: Constant<BitIndex>,
+    one: Constant<Bits<NB>>,
+    // Leading-zero count when the highest set bit of the regime rest is bit i: NR − 1 − i.
+    lz_at: Vec<Constant<Bits<EXP_BITS>>>,
+    // Leading-zero count of an all-zero rest: the run fills the body.
+    lz_all: Constant<Bits<EXP_BITS>>,
+    es_shift: Constant<Bits<EXP_BITS>>,
+    es_mask: Constant<Bits<EXP_BITS>>,
+    neg_frac_bits: Constant<Bits<EXP_BITS>>,
+    hidden: Constant<Bits<MANT_BITS>>,
+    frac_mask: Constant<Bits<MANT_BITS>>,
+    exp_zero: Constant<Bits<EXP_BITS>>,
+    mant_zero: Constant<Bits<MANT_BITS>>,
+    no: Constant<Bit>,
+    body: Signal<Local, Bits<NB>>,
+    neg_body: Signal<Local, Bits<NB>>,
+    abs_body: Signal<Local, Bits<NB>>,
+    special: Signal<Local, Bit>,
+    run_bit: Signal<Local, Bit>,
+    rest: Signal<Local, Bits<NR>>,
+    // `rest` with the run turned into zeros, so the run length is a leading-zero count.
+    rest_zeros: Signal<Local, Bits<NR>>,
+    low: Signal<Local, Bits<NT>>,
+    lz: Signal<Local, Bits<EXP_BITS>>,
+    k: Signal<Local, Bits<EXP_BITS>>,
+    tail: Signal<Local, Bits<NT>>,
+    tail_wide: Signal<Local, Bits<MANT_BITS>>,
+    e_field: Signal<Local, Bits<EW>>,
+    e_wide: Signal<Local, Bits<EXP_BITS>>,
+}
+
+impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize>
+    PositDecode<N, NB, NR, NT, EW>
+{
+    /// The decoder for `spec`, which must be a posit row `N` bits wide with the derived widths
+    /// described on the type.
+    pub fn new(spec: &FormatSpec) -> Self {
+        let Encoding::Posit { es } = spec.encoding else {
+            panic!("{} is not a posit", spec.name);
+        };
+        let es = es as usize;
+        let frac = spec.encoding.max_frac_bits(spec.bits) as usize;
+        assert_eq!(spec.bits as usize, N, "{}: width", spec.name);
+        assert!(N >= 4, "{}: posits narrower than 4 bits are not supported", spec.name);
+        assert_eq!((NB, NR, NT), (N - 1, N - 2, N - 3), "{}: derived widths", spec.name);
+        assert_eq!(EW, es.max(1), "{}: exponent window", spec.name);
+        assert_eq!(es + frac, NT, "{}: exponent and fraction fill the tail", spec.name);
+        assert!(frac < MANT_BITS && EW <= EXP_BITS, "{}: fields too wide", spec.name);
+        // k ranges over −(N−2) (minpos: a run of N−2 zeros) ..= N−2 (maxpos: N−1 ones).
+        let (k_min, k_max) = (-(NR as i32), NR as i32);
+        assert_exp_fits((k_min << es) - frac as i32, "smallest exponent");
+        assert_exp_fits((k_max << es) + (1 << es) - 1 - frac as i32, "largest exponent");
+        Self {
+            code: Default::default(),
+            zero: Default::default(),
+            nar: Default::default(),
+            inf: Default::default(),
+            sign: Default::default(),
+            exp: Default::default(),
+            mant: Default::default(),
+            sign_pos: const_index(N - 1),
+            regime_pos: const_index(NB - 1),
+            exp_pos: const_index(NT - EW),
+            low_pos: const_index(0),
+            one: const_bits(1),
+            lz_at: (0..NR).map(|i| const_bits((NR - 1 - i) as u64)).collect(),
+            lz_all: const_bits(NR as u64),
+            es_shift: const_bits(es as u64),
+            es_mask: const_bits((1 << es) - 1),
+            neg_frac_bits: exp_const(-(frac as i32)),
+            hidden: const_bits(1 << frac),
+            frac_mask: const_bits((1 << frac) - 1),
+            exp_zero: exp_const(0),
+            mant_zero: const_bits(0),
+            no: Constant::new(false),
+            body: Default::default(),
+            neg_body: Default::default(),
+            abs_body: Default::default(),
+            special: Default::default(),
+            run_bit: Default::default(),
+            rest: Default::default(),
+            rest_zeros: Default::default(),
+            low: Default::default(),
+            lz: Default::default(),
+            k: Default::default(),
+            tail: Default::default(),
+            tail_wide: Default::default(),
+            e_field: Default::default(),
+            e_wide: Default::default(),
+        }
+    }
+}
+
+impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize> Logic
+    for PositDecode<N, NB, NR, NT, EW>
+{
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.body.next = self.code.val().get_bits::<NB>(self.low_pos.val().index());
+        // −x on the body alone: the sign bit only matters for 10…0 (NaR), caught below.
+        self.neg_body.next = !self.body.val() + self.one.val();
+        if self.code.val().get_bit(self.sign_pos.val().index()) {
+            self.abs_body.next = self.neg_body.val();
+        } else {
+            self.abs_body.next = self.body.val();
+        }
+        self.special.next = !self.body.val().any();
+        self.run_bit.next = self.abs_body.val().get_bit(self.regime_pos.val().index());
+        self.rest.next = self.abs_body.val().get_bits::<NR>(self.low_pos.val().index());
+        self.low.next = self.abs_body.val().get_bits::<NT>(self.low_pos.val().index());
+        if self.run_bit.val() {
+            self.rest_zeros.next = !self.rest.val();
+        } else {
+            self.rest_zeros.next = self.rest.val();
+        }
+        // Leading-zero count: ascending scan, the highest set bit is the last hit.
+        self.lz.next = self.lz_all.val();
+        for i in 0..NR {
+            if self.rest_zeros.val().get_bit(i) {
+                self.lz.next = self.lz_at[i].val();
+            }
+        }
+        // Run of ones of length lz + 1: k = lz; run of zeros: k = −(lz + 1) = ~lz.
+        if self.run_bit.val() {
+            self.k.next = self.lz.val();
+        } else {
+            self.k.next = !self.lz.val();
+        }
+        // Bits below the regime's terminator; the lower NT bits of `rest << lz` equal
+        // `low << lz`.
+        self.tail.next = self.low.val() << self.lz.val();
+        self.tail_wide.next = bit_cast::<MANT_BITS, NT>(self.tail.val());
+        self.e_field.next = self.tail.val().get_bits::<EW>(self.exp_pos.val().index());
+        self.e_wide.next = bit_cast::<EXP_BITS, EW>(self.e_field.val()) & self.es_mask.val();
+        self.zero.next = self.special.val() & !self.code.val().get_bit(self.sign_pos.val().index());
+        self.nar.next = self.special.val() & self.code.val().get_bit(self.sign_pos.val().index());
+        self.inf.next = self.no.val();
+        if self.special.val() {
+            self.sign.next = self.no.val();
+            self.exp.next = self.exp_zero.val();
+            self.mant.next = self.mant_zero.val();
+        } else {
+            self.sign.next = self.code.val().get_bit(self.sign_pos.val().index());
+            // (k << es) has es zero low bits, so adding e is concatenating it.
+            self.exp.next = (self.k.val() << self.es_shift.val()) + self.e_wide.val() + self.neg_frac_bits.val();
+            self.mant.next = self.hidden.val() | (self.tail_wide.val() & self.frac_mask.val());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::format_decode::{Posit16Decode, Posit4Decode, Posit8Decode};
+    use super::super::test_util::{nar, settle, val, value, zero};
+    use super::*;
+    use crate::spec::{Format, Unified};
+
+    fn p4(code: u64) -> Unified {
+        let mut b = Posit4Decode::new(Format::Posit4Es1.spec());
+        b.code.next = bits(code);
+        settle(&mut b);
+        crate::decode::unified_outputs!(b)
+    }
+
+    fn p8(code: u64) -> Unified {
+        let mut b = Posit8Decode::new(Format::Posit8Es0.spec());
+        b.code.next = bits(code);
+        settle(&mut b);
+        crate::decode::unified_outputs!(b)
+    }
+
+    fn p16(code: u64) -> Unified {
+        let mut b = Posit16Decode::new(Format::Posit16Es1.spec());
+        b.code.next = bits(code);
+        settle(&mut b);
+        crate::decode::unified_outputs!(b)
+    }
+
+    #[test]
+    fn posit4_es1_all_codes() {
+        // By hand: 0001 = 2^-4, 0010 = 2^-2, 0011 = 2^-1, 0100 = 1, 0101 = 2, 0110 = 4,
+        // 0111 = 16; negatives mirror them.
+        let pos = [(0x1, -4), (0x2, -2), (0x3, -1), (0x4, 0), (0x5, 1), (0x6, 2), (0x7, 4)];
+        assert_eq!(p4(0x0), zero());
+        assert_eq!(p4(0x8), nar());
+        for (code, e) in pos {
+            assert_eq!(p4(code), val(false, e, 1), "{code:#x}");
+            assert_eq!(p4((16 - code) & 0xF), val(true, e, 1), "-{code:#x}");
+        }
+    }
+
+    #[test]
+    fn posit8_es0() {
+        assert_eq!(p8(0x00), zero());
+        assert_eq!(p8(0x80), nar());
+        assert_eq!(p8(0x40), val(false, -5, 32)); // 1
+        assert_eq!(p8(0xC0), val(true, -5, 32)); // −1
+        assert_eq!(p8(0x7F), val(false, 1, 32)); // maxpos 64
+        assert_eq!(p8(0x01), val(false, -11, 32)); // minpos 2^-6
+        assert_eq!(p8(0x81), val(true, 1, 32)); // −maxpos
+        assert_eq!(p8(0x50), val(false, -5, 48)); // 1.5
+        assert_eq!(p8(0x20), val(false, -6, 32)); // 0.5
+        assert_eq!(p8(0x3F), val(false, -6, 63)); // 0.984375
+    }
+
+    #[test]
+    fn posit16_es1() {
+        assert_eq!(p16(0x0000), zero());
+        assert_eq!(p16(0x8000), nar());
+        assert_eq!(p16(0x7FFF), val(false, 16, 1 << 12)); // maxpos 2^28
+        assert_eq!(p16(0x0001), val(false, -40, 1 << 12)); // minpos 2^-28
+        assert_eq!(p16(0x4000), val(false, -12, 1 << 12)); // 1
+        assert_eq!(p16(0x4001), val(false, -12, (1 << 12) | 1)); // 1 + 2^-12
+        assert_eq!(p16(0x5000), val(false, -11, 1 << 12)); // 2
+        assert_eq!(p16(0x3000), val(false, -13, 1 << 12)); // 0.5
+        assert_eq!(p16(0xC000), val(true, -12, 1 << 12)); // −1
+        assert_eq!(p16(0x7FFE), val(false, 14, 1 << 12)); // 2^26: exponent bit cut off
+        assert_eq!(p16(0x0002), val(false, -38, 1 << 12)); // 2^-26
+    }
+
+    #[test]
+    fn codes_are_ordered_like_values() {
+        // Posits order like two's complement integers: an independent check of every code.
+        for (f, decode) in [(Format::Posit8Es0, p8 as fn(u64) -> Unified), (Format::Posit16Es1, p16)] {
+            let bits_ = f.bits();
+            let frac = f.spec().encoding.max_frac_bits(bits_);
+            let half = 1i64 << (bits_ - 1);
+            let mut last = f64::NEG_INFINITY;
+            for signed in -half + 1..half {
+                let code = (signed as u64) & ((1 << bits_) - 1);
+                let u = decode(code);
+                let v = if u.zero { 0.0 } else { value(&u).unwrap() };
+                assert!(v > last, "code {code:#x}: {v} after {last}");
+                last = v;
+                // Canonical: the hidden bit sits at max_frac_bits.
+                if !u.zero {
+                    assert_eq!(u.mant >> frac, 1, "code {code:#x}");
+                }
+            }
+        }
+    }
+}
