@@ -1,5 +1,7 @@
 //! The spec: facts about the hardware defined once, read by every other crate.
 
+pub mod datapath;
 pub mod formats;
 
+pub use datapath::{lanes, product_span, Accumulator, Span, ACC_GUARD_BITS, OPERAND_BITS};
 pub use formats::{Encoding, FloatSpecials, Format, FormatSpec, OutputFormat, OutputFormatSpec, Overflow, Unified};

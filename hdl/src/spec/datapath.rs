@@ -1,0 +1,157 @@
+//! Datapath facts derived from the format table: SIMD lanes per format pair, the exact value
+//! range of each format, the span of each product, and the exact accumulator that holds them.
+//!
+//! Nothing here is a restated literal: spans follow from each row's [`Encoding`], so adding a
+//! format to the table resizes the accumulator.
+
+use super::formats::{Encoding, FloatSpecials, Format};
+
+/// Width of one operand port of the PE (and of the multiplier).
+pub const OPERAND_BITS: u32 = 16;
+
+/// Extra accumulator bits above the largest product: exact for up to `2^ACC_GUARD_BITS`
+/// accumulations of the largest product (the 16-bit formats, one lane, K ≤ 65536).
+pub const ACC_GUARD_BITS: u32 = 16;
+
+impl Format {
+    /// Whether the format can be a multiplier operand (E8M0 is a block scale only).
+    pub fn is_mac_operand(self) -> bool {
+        !matches!(self.spec().encoding, Encoding::PowerOfTwo { .. })
+    }
+
+    /// Width of the lane slot a code of this format occupies in an operand port: 4, 8 or 16.
+    pub fn slot_bits(self) -> u32 {
+        match self.bits() {
+            0..=4 => 4,
+            5..=8 => 8,
+            _ => 16,
+        }
+    }
+
+    /// Exponent of the lowest set bit any finite nonzero value can have.
+    pub fn min_lsb(self) -> i32 {
+        let s = self.spec();
+        match s.encoding {
+            Encoding::Int => 0,
+            Encoding::Float { man_bits, bias, .. } => 1 - bias - man_bits as i32,
+            Encoding::PowerOfTwo { bias } => -bias,
+            Encoding::Posit { es } => -(((s.bits - 2) << es) as i32),
+        }
+    }
+
+    /// The largest finite magnitude as `(mant, exp)`, value `mant × 2^exp`.
+    pub fn max_finite(self) -> (u64, i32) {
+        let s = self.spec();
+        match s.encoding {
+            Encoding::Int => (1 << (s.bits - 1), 0),
+            Encoding::Float { exp_bits, man_bits, bias, specials } => {
+                let all_ones = (1u64 << (man_bits + 1)) - 1;
+                let (emax, mant) = match specials {
+                    FloatSpecials::None => ((1 << exp_bits) - 1, all_ones),
+                    // S.1…1.1…1 is NaN: the top exponent keeps every mantissa but the last.
+                    FloatSpecials::NanOnly => ((1 << exp_bits) - 1, all_ones - 1),
+                    FloatSpecials::Ieee => ((1 << exp_bits) - 2, all_ones),
+                };
+                (mant, emax - bias - man_bits as i32)
+            }
+            Encoding::PowerOfTwo { bias } => (1, (1 << s.bits) - 2 - bias),
+            Encoding::Posit { es } => (1, ((s.bits - 2) << es) as i32),
+        }
+    }
+}
+
+/// Number of SIMD lanes for a format pair: the wider operand's slot decides (16-bit: 1 lane,
+/// 8-bit: 2, 4-bit: 4), so both operands of a lane sit at the same slot of their ports.
+pub fn lanes(a: Format, w: Format) -> u32 {
+    OPERAND_BITS / a.slot_bits().max(w.slot_bits())
+}
+
+/// Where the set bits of a product of two formats can lie: exponents `lsb..=msb`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Exponent of the lowest bit that can be set.
+    pub lsb: i32,
+    /// Exponent of the highest bit that can be set.
+    pub msb: i32,
+}
+
+/// The span of every product `a × w` (finite, nonzero).
+pub fn product_span(a: Format, w: Format) -> Span {
+    let (ma, ea) = a.max_finite();
+    let (mw, ew) = w.max_finite();
+    let top = 63 - (ma * mw).leading_zeros() as i32;
+    Span { lsb: a.min_lsb() + w.min_lsb(), msb: top + ea + ew }
+}
+
+/// The exact (Kulisch) accumulator: a two's complement fixed-point register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Accumulator {
+    /// Weight of bit 0 is `2^lsb`.
+    pub lsb: i32,
+    /// Total width in bits, sign included.
+    pub width: u32,
+}
+
+impl Accumulator {
+    /// The accumulator that holds every product of every pair of `formats` exactly, plus
+    /// [`ACC_GUARD_BITS`] of headroom and a sign bit.
+    pub fn for_formats(formats: &[Format]) -> Accumulator {
+        let mut lsb = i32::MAX;
+        let mut msb = i32::MIN;
+        for &a in formats.iter().filter(|f| f.is_mac_operand()) {
+            for &w in formats.iter().filter(|f| f.is_mac_operand()) {
+                let s = product_span(a, w);
+                lsb = lsb.min(s.lsb);
+                msb = msb.max(s.msb);
+            }
+        }
+        assert!(lsb <= msb, "no multiplier operand format given");
+        Accumulator { lsb, width: (msb - lsb + 1) as u32 + ACC_GUARD_BITS + 1 }
+    }
+
+    /// The accumulator of the shared PE: every operand format of the table.
+    pub fn shared() -> Accumulator {
+        Accumulator::for_formats(&Format::ALL)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_match_the_design_table() {
+        // DESIGN §3.3: INT16² 2^0…2^30, FP4² 2^-2…2^6 (36 has its top bit at 2^5),
+        // E4M3² 2^-18…2^18 (448² < 2^18), E5M2² 2^-32…2^32, posit8² 2^-12…2^12, posit16² 2^-56…2^56.
+        assert_eq!(product_span(Format::Int16, Format::Int16), Span { lsb: 0, msb: 30 });
+        assert_eq!(product_span(Format::Fp4E2M1, Format::Fp4E2M1), Span { lsb: -2, msb: 5 });
+        assert_eq!(product_span(Format::Fp8E4M3, Format::Fp8E4M3), Span { lsb: -18, msb: 17 });
+        assert_eq!(product_span(Format::Fp8E5M2, Format::Fp8E5M2), Span { lsb: -32, msb: 31 });
+        assert_eq!(product_span(Format::Posit8Es0, Format::Posit8Es0), Span { lsb: -12, msb: 12 });
+        assert_eq!(product_span(Format::Posit16Es1, Format::Posit16Es1), Span { lsb: -56, msb: 56 });
+    }
+
+    #[test]
+    fn shared_accumulator_is_set_by_posit16() {
+        let acc = Accumulator::shared();
+        assert_eq!(acc.lsb, -56);
+        assert_eq!(acc.width, 113 + ACC_GUARD_BITS + 1);
+    }
+
+    #[test]
+    fn lanes_follow_the_wider_operand() {
+        assert_eq!(lanes(Format::Fp4E2M1, Format::Int4), 4);
+        assert_eq!(lanes(Format::Int8, Format::Fp4E2M1), 2);
+        assert_eq!(lanes(Format::Fp6E2M3, Format::Fp6E3M2), 2);
+        assert_eq!(lanes(Format::Posit16Es1, Format::Int2), 1);
+    }
+
+    #[test]
+    fn max_finite_values() {
+        assert_eq!(Format::Fp8E4M3.max_finite(), (14, 5)); // 448
+        assert_eq!(Format::Fp8E5M2.max_finite(), (7, 13)); // 57344
+        assert_eq!(Format::Fp4E2M1.max_finite(), (3, 1)); // 6
+        assert_eq!(Format::Int16.max_finite(), (32768, 0));
+        assert_eq!(Format::Posit16Es1.max_finite(), (1, 28));
+    }
+}
