@@ -93,7 +93,10 @@ fn parse_format(s: &str) -> Result<Format, String> {
 fn parse_output_format(s: &str) -> Result<OutputFormat, String> {
     OutputFormat::from_name(s).ok_or_else(|| {
         let names: Vec<_> = OutputFormat::ALL.iter().map(|f| f.name()).collect();
-        format!("unknown output format '{s}'; known output formats: {}", names.join(", "))
+        format!(
+            "unknown output format '{s}'; known output formats: {}",
+            names.join(", ")
+        )
     })
 }
 
@@ -110,7 +113,10 @@ fn read_values(path: &Path) -> Result<Vec<f64>> {
     let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     text.split_whitespace()
         .enumerate()
-        .map(|(i, t)| t.parse::<f64>().with_context(|| format!("{}: value {} ('{t}') is not a number", path.display(), i + 1)))
+        .map(|(i, t)| {
+            t.parse::<f64>()
+                .with_context(|| format!("{}: value {} ('{t}') is not a number", path.display(), i + 1))
+        })
         .collect()
 }
 
@@ -150,7 +156,13 @@ pub fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Dot { a_format, w_format, out, a, w } => {
+        Command::Dot {
+            a_format,
+            w_format,
+            out,
+            a,
+            w,
+        } => {
             let a = read_values(&a)?;
             let w = read_values(&w)?;
             if a.len() != w.len() {

@@ -59,7 +59,10 @@ pub fn run(k: usize, seed: u64) -> Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let out = OutputFormat::Fp32;
     println!("dot products, K = {k}, seed {seed}, output {out}: operands decoded by the Verilated format_decode");
-    println!("  {:<22} {:>16} {:>16} {:>16} {:>10}", "activation x weight", "unquantized f64", "golden fp32", "rtl-decoded fp32", "verdict");
+    println!(
+        "  {:<22} {:>16} {:>16} {:>16} {:>10}",
+        "activation x weight", "unquantized f64", "golden fp32", "rtl-decoded fp32", "verdict"
+    );
     let mut mismatches = 0usize;
     let mut decoded = 0usize;
     for (af, wf) in PAIRS {
@@ -90,7 +93,11 @@ pub fn run(k: usize, seed: u64) -> Result<()> {
         );
     }
     println!();
-    println!("{} operand codes decoded in hardware, {} dot products, {mismatches} mismatches", decoded, PAIRS.len());
+    println!(
+        "{} operand codes decoded in hardware, {} dot products, {mismatches} mismatches",
+        decoded,
+        PAIRS.len()
+    );
     if mismatches > 0 {
         bail!("{mismatches} dot products differ between hardware and golden model");
     }

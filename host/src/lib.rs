@@ -2,4 +2,8 @@
 
 pub use npe_hdl::spec;
 
+pub mod cli;
+pub mod demo;
 pub mod golden;
+pub mod report;
+pub mod rtl;

@@ -20,7 +20,12 @@ pub fn unified(u: &Unified) -> String {
 fn encoding(e: Encoding) -> String {
     match e {
         Encoding::Int => "two's complement".into(),
-        Encoding::Float { exp_bits, man_bits, bias, specials } => {
+        Encoding::Float {
+            exp_bits,
+            man_bits,
+            bias,
+            specials,
+        } => {
             let sp = match specials {
                 FloatSpecials::None => "no Inf/NaN",
                 FloatSpecials::NanOnly => "NaN only",
@@ -52,7 +57,12 @@ fn range(f: Format) -> (f64, f64) {
 pub fn format_table() -> String {
     let mut s = String::new();
     writeln!(s, "operand formats").unwrap();
-    writeln!(s, "  {:<9} {:>2} {:>4}  {:<32} {:>12} {:>12}  overflow", "name", "id", "bits", "encoding", "min > 0", "max").unwrap();
+    writeln!(
+        s,
+        "  {:<9} {:>2} {:>4}  {:<32} {:>12} {:>12}  overflow",
+        "name", "id", "bits", "encoding", "min > 0", "max"
+    )
+    .unwrap();
     for f in Format::ALL {
         let spec = f.spec();
         let (lo, hi) = range(f);
@@ -78,7 +88,16 @@ pub fn output_format_table() -> String {
     writeln!(s, "output formats (exact accumulator rounded once, to nearest even)").unwrap();
     for f in OutputFormat::ALL {
         let spec = f.spec();
-        writeln!(s, "  {:<9} {:>2} {:>4}  {:<32} {:?}", spec.name, spec.id, spec.bits, encoding(spec.encoding), spec.overflow).unwrap();
+        writeln!(
+            s,
+            "  {:<9} {:>2} {:>4}  {:<32} {:?}",
+            spec.name,
+            spec.id,
+            spec.bits,
+            encoding(spec.encoding),
+            spec.overflow
+        )
+        .unwrap();
     }
     s
 }

@@ -1,1 +1,47 @@
-//! Golden model (placeholder).
+//! The golden model: bit-exact decode, exact arithmetic and rounding for every npe format.
+//!
+//! This is the judge the RTL and the simulator are tested against, so it is written for
+//! obviousness rather than speed: every operand decodes (without rounding) into the unified
+//! representation of [`npe_hdl::spec`], products and dot products are computed exactly
+//! ([`Exact`], arbitrary precision), and a result is rounded exactly once, by [`round_exact`].
+//! Widths, biases and special-value rules come from the format table
+//! ([`npe_hdl::spec::formats`]); nothing here restates them.
+//!
+//! Rounding follows the independent references: ml_dtypes for FP4/FP6/FP8/E8M0 and SoftPosit
+//! for posits (see [`round_exact`] for the exact rules and where they were checked).
+
+mod decode;
+mod dot;
+mod exact;
+mod round;
+
+#[cfg(test)]
+mod tests;
+
+pub use npe_hdl::spec::{Encoding, FloatSpecials, Format, OutputFormat, Overflow, Unified};
+
+pub use decode::{decode, to_f64, unified_to_exact};
+pub use dot::{dot, exact_dot, exact_product, exact_sum};
+pub use exact::Exact;
+pub use round::{encode, round_exact, round_to_output};
+
+/// What the golden model refuses.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum GoldenError {
+    /// A code has bits set above the format's width.
+    #[error("code {code:#x} is out of range for {format} ({} bits)", format.bits())]
+    CodeOutOfRange {
+        /// The format the code was given for.
+        format: Format,
+        /// The offending code.
+        code: u32,
+    },
+    /// The two vectors of a dot product differ in length.
+    #[error("dot product of vectors of different lengths: {a} activations, {w} weights")]
+    LengthMismatch {
+        /// Length of the activation vector.
+        a: usize,
+        /// Length of the weight vector.
+        w: usize,
+    },
+}

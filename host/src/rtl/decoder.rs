@@ -1,4 +1,4 @@
-//! Host-side wrappers of the Verilated hardware blocks (npe-sim), speaking golden-model types.
+//! The Verilated `format_decode` block.
 
 use npe_sim::{tops::format_decode as fd, Sim};
 
@@ -23,7 +23,12 @@ impl Decoder {
 
     /// Decodes one code of `format` in hardware (bits above the format's width are driven as given).
     pub fn decode(&mut self, format: Format, code: u32) -> Unified {
-        self.sim.set(fd::FMT, format.id().into());
+        self.decode_id(format.id(), code)
+    }
+
+    /// Decodes with a raw format id, including ids no format has (the decoder must output all zeros).
+    pub fn decode_id(&mut self, id: u8, code: u32) -> Unified {
+        self.sim.set(fd::FMT, id.into());
         self.sim.set(fd::CODE, code.into());
         self.sim.eval();
         Unified {

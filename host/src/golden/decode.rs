@@ -1,0 +1,207 @@
+//! Decoding codes into the unified representation, exactly as the hardware decoders must.
+
+use num_bigint::BigInt;
+
+use super::exact::Exact;
+use super::GoldenError;
+use npe_hdl::spec::{Encoding, FloatSpecials, Format, Unified};
+
+const ZERO: Unified = Unified {
+    zero: true,
+    nar: false,
+    inf: false,
+    sign: false,
+    exp: 0,
+    mant: 0,
+};
+
+const NAR: Unified = Unified {
+    zero: false,
+    nar: true,
+    inf: false,
+    sign: false,
+    exp: 0,
+    mant: 0,
+};
+
+fn inf(sign: bool) -> Unified {
+    Unified {
+        inf: true,
+        sign,
+        ..Unified::default()
+    }
+}
+
+fn finite(sign: bool, mant: u32, exp: i32) -> Unified {
+    // Every code of every table format fits the unified fields; the exhaustive tests hold
+    // the table to that.
+    Unified {
+        sign,
+        mant: mant as u16,
+        exp: exp as i8,
+        ..Unified::default()
+    }
+}
+
+/// Decodes a code into the canonical unified form documented on [`Encoding`]; never rounds.
+///
+/// - Zeros (including a float's −0): `zero = 1`, sign, exp and mant 0. NaN / NaR: `nar = 1`, the
+///   rest 0. ±Inf: `inf = 1`, sign kept, the rest 0.
+/// - Int: `exp = 0`, `mant = |x|`, `sign = x < 0`.
+/// - Float: normal `mant = (1 << man_bits) | frac`, `exp = e − bias − man_bits`; subnormal
+///   `mant = frac`, `exp = 1 − bias − man_bits`.
+/// - E8M0 (`PowerOfTwo`): `mant = 1`, `exp = code − bias`; all ones is NaN.
+/// - Posit(n, es): 0 is zero, `10…0` is NaR, a negative is decoded from its two's complement; the
+///   regime run gives `k`, `scale = k·2^es + e` (exponent bits cut off by a long regime are 0),
+///   `mant = 1.f` with `f` left-aligned to [`Encoding::max_frac_bits`] bits,
+///   `exp = scale − max_frac_bits`.
+///
+/// A code with bits above the format's width is [`GoldenError::CodeOutOfRange`].
+#[inline]
+pub fn decode(fmt: Format, code: u32) -> Result<Unified, GoldenError> {
+    let s = fmt.spec();
+    if u64::from(code) >> s.bits != 0 {
+        return Err(GoldenError::CodeOutOfRange { format: fmt, code });
+    }
+    let bits = s.bits;
+    let sign_bit = 1u32 << (bits - 1);
+    Ok(match s.encoding {
+        Encoding::Int => {
+            // Written as selects, not branches: the sign of random data is unpredictable.
+            let sign = code & sign_bit != 0;
+            let mag = if sign {
+                code.wrapping_neg() & width_mask(bits)
+            } else {
+                code
+            };
+            if mag == 0 {
+                ZERO
+            } else {
+                finite(sign, mag, 0)
+            }
+        }
+        Encoding::Float {
+            exp_bits,
+            man_bits,
+            bias,
+            specials,
+        } => {
+            let sign = code & sign_bit != 0;
+            let e = (code >> man_bits) & ((1 << exp_bits) - 1);
+            let frac = code & ((1 << man_bits) - 1);
+            let e_ones = (1 << exp_bits) - 1;
+            let frac_ones = (1 << man_bits) - 1;
+            match specials {
+                FloatSpecials::Ieee if e == e_ones && frac == 0 => inf(sign),
+                FloatSpecials::Ieee if e == e_ones => NAR,
+                FloatSpecials::NanOnly if e == e_ones && frac == frac_ones => NAR,
+                _ if e == 0 && frac == 0 => ZERO,
+                _ if e == 0 => finite(sign, frac, 1 - bias - man_bits as i32),
+                _ => finite(sign, (1 << man_bits) | frac, e as i32 - bias - man_bits as i32),
+            }
+        }
+        Encoding::PowerOfTwo { bias } => {
+            if code == width_mask(bits) {
+                NAR
+            } else {
+                finite(false, 1, code as i32 - bias)
+            }
+        }
+        Encoding::Posit { es } => decode_posit(bits, es, s.encoding.max_frac_bits(bits), code),
+    })
+}
+
+fn width_mask(bits: u32) -> u32 {
+    if bits >= 32 {
+        u32::MAX
+    } else {
+        (1 << bits) - 1
+    }
+}
+
+fn decode_posit(bits: u32, es: u32, max_frac: u32, code: u32) -> Unified {
+    let sign_bit = 1u32 << (bits - 1);
+    if code == 0 {
+        return ZERO;
+    }
+    if code == sign_bit {
+        return NAR;
+    }
+    let sign = code & sign_bit != 0;
+    let mag = if sign {
+        code.wrapping_neg() & width_mask(bits)
+    } else {
+        code
+    };
+    // The body: every bit after the sign.
+    let body_bits = bits - 1;
+    let body = mag & width_mask(body_bits);
+    let first = (body >> (body_bits - 1)) & 1;
+    // Run length of the regime: leading copies of `first` within the body.
+    let run_src = if first == 1 { !body } else { body } & width_mask(body_bits);
+    let run = (run_src.leading_zeros() - (32 - body_bits)).min(body_bits);
+    let k = if first == 1 { run as i32 - 1 } else { -(run as i32) };
+    // Bits after the regime and its terminating bit (none if the run fills the body).
+    let rest_len = body_bits.saturating_sub(run + 1);
+    let rest = body & width_mask(rest_len);
+    let (e, frac, frac_len) = if rest_len >= es {
+        let frac_len = rest_len - es;
+        (rest >> frac_len, rest & width_mask(frac_len), frac_len)
+    } else {
+        // Missing exponent bits are zeros at the bottom of the field.
+        (rest << (es - rest_len), 0, 0)
+    };
+    let scale = (k << es) + e as i32;
+    finite(
+        sign,
+        (1 << max_frac) | (frac << (max_frac - frac_len)),
+        scale - max_frac as i32,
+    )
+}
+
+/// The exact value of a unified representation (`NaN` for NaN/NaR, `Inf` for ±Inf, the unsigned
+/// zero for zero; a finite value keeps `mant` and `exp` as they are, not normalized).
+pub fn unified_to_exact(u: Unified) -> Exact {
+    if u.nar {
+        Exact::NaN
+    } else if u.inf {
+        Exact::Inf { negative: u.sign }
+    } else if u.zero {
+        Exact::zero()
+    } else {
+        let mant = BigInt::from(u.mant);
+        Exact::Finite {
+            mant: if u.sign { -mant } else { mant },
+            exp: i64::from(u.exp),
+        }
+    }
+}
+
+/// The value of a code as an `f64`: exact for every code of every format (NaN codes give a NaN,
+/// −0 codes give +0.0, as the canonical unified zero is unsigned).
+pub fn to_f64(fmt: Format, code: u32) -> Result<f64, GoldenError> {
+    let u = decode(fmt, code)?;
+    Ok(unified_f64(u))
+}
+
+/// The `f64` of a unified value, built directly: `mant < 2^16` and `|exp| < 2^7` are exact.
+fn unified_f64(u: Unified) -> f64 {
+    if u.nar {
+        f64::NAN
+    } else if u.inf {
+        if u.sign {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        }
+    } else if u.zero {
+        0.0
+    } else {
+        let v = f64::from(u.mant) * f64::powi(2.0, i32::from(u.exp));
+        if u.sign {
+            -v
+        } else {
+            v
+        }
+    }
+}
