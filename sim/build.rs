@@ -11,16 +11,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// A port of a top module, as parsed from the emitted Verilog.
-struct Port {
-    name: String,
-    input: bool,
-    width: u32,
-}
+use npe_hdl::ports::{parse_ports, PortDecl as Port};
 
 fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    let tops: Vec<(&str, String)> = vec![("format_decode", npe_hdl::emit::format_decode_verilog())];
+    let tops = npe_hdl::emit::all_tops();
 
     let vinc = verilator_include();
     let runtime_lib = build_runtime(&out, &vinc);
@@ -30,8 +25,15 @@ fn main() {
     let mut factory = String::new();
     // One C++ library: the cxx bridge, the Model base and every Verilated top.
     let mut model = cxx_build::bridge("src/ffi.rs");
-    model.std("c++17").opt_level(2).include(&vinc).include(vinc.join("vltstd")).include("cpp");
-    model.flag_if_supported("-Wno-unused-parameter").flag_if_supported("-Wno-unused-variable");
+    model
+        .std("c++17")
+        .opt_level(2)
+        .include(&vinc)
+        .include(vinc.join("vltstd"))
+        .include("cpp");
+    model
+        .flag_if_supported("-Wno-unused-parameter")
+        .flag_if_supported("-Wno-unused-variable");
 
     for (top_index, (name, verilog)) in tops.iter().enumerate() {
         let dir = out.join(format!("v_{name}"));
@@ -41,7 +43,15 @@ fn main() {
         fs::write(&vfile, verilog).unwrap();
         let prefix = format!("V{name}");
         let status = Command::new("verilator")
-            .args(["--cc", "--trace-fst", "-O3", "--x-assign", "fast", "--x-initial", "fast"])
+            .args([
+                "--cc",
+                "--trace-fst",
+                "-O3",
+                "--x-assign",
+                "fast",
+                "--x-initial",
+                "fast",
+            ])
             .args(["--top-module", name, "--prefix", &prefix, "-Mdir"])
             .arg(&dir)
             .arg(&vfile)
@@ -55,10 +65,15 @@ fn main() {
             }
         }
         model.include(&dir);
-        let ports = parse_ports(verilog, name);
+        let ports = parse_ports(verilog, name).unwrap_or_else(|| panic!("no ports found for top {name}"));
         write_cpp_model(&mut cpp_models, name, &prefix, &ports);
         write_rust_top(&mut rust_tops, top_index, name, &ports);
-        writeln!(factory, "  if (name == \"{name}\") return std::make_unique<{}>();", class_name(name)).unwrap();
+        writeln!(
+            factory,
+            "  if (name == \"{name}\") return std::make_unique<{}>();",
+            class_name(name)
+        )
+        .unwrap();
         println!("cargo:rerun-if-changed={}", vfile.display());
     }
 
@@ -106,49 +121,20 @@ fn build_runtime(out: &Path, vinc: &Path) -> PathBuf {
     }
     fs::create_dir_all(&dir).unwrap();
     let mut rt = cc::Build::new();
-    rt.cpp(true).std("c++17").opt_level(2).include(vinc).include(vinc.join("vltstd")).out_dir(&dir);
-    rt.flag_if_supported("-Wno-unused-parameter").flag_if_supported("-Wno-unused-variable");
+    rt.cpp(true)
+        .std("c++17")
+        .opt_level(2)
+        .include(vinc)
+        .include(vinc.join("vltstd"))
+        .out_dir(&dir);
+    rt.flag_if_supported("-Wno-unused-parameter")
+        .flag_if_supported("-Wno-unused-variable");
     for f in ["verilated.cpp", "verilated_threads.cpp", "verilated_fst_c.cpp"] {
         rt.file(vinc.join(f));
     }
     rt.cargo_metadata(false).compile("verilated_rt");
     fs::write(&stamp, &version).unwrap();
     dir
-}
-
-/// Reads the top module's port declarations (rust-hdl emits one `input|output [wire|reg] [N:0] name;` per line).
-fn parse_ports(verilog: &str, top: &str) -> Vec<Port> {
-    let start = verilog
-        .find(&format!("module {top}("))
-        .or_else(|| verilog.find(&format!("module {top} (")))
-        .unwrap_or_else(|| panic!("module {top} not found in its emitted Verilog"));
-    let body = &verilog[start..];
-    let body = &body[..body.find("endmodule").unwrap_or(body.len())];
-    let mut ports = Vec::new();
-    for line in body.lines() {
-        let line = line.trim().trim_end_matches(';');
-        let mut words = line.split_whitespace().peekable();
-        let input = match words.next() {
-            Some("input") => true,
-            Some("output") => false,
-            _ => continue,
-        };
-        let mut width = 1;
-        let mut name = None;
-        for w in words {
-            match w {
-                "wire" | "reg" | "signed" | "logic" => {}
-                w if w.starts_with('[') => {
-                    let hi: u32 = w.trim_start_matches('[').split(':').next().unwrap().parse().unwrap();
-                    width = hi + 1;
-                }
-                w => name = Some(w.trim_end_matches(',').to_string()),
-            }
-        }
-        ports.push(Port { name: name.expect("port without a name"), input, width });
-    }
-    assert!(!ports.is_empty(), "no ports found for {top}");
-    ports
 }
 
 fn class_name(top: &str) -> String {
@@ -159,7 +145,11 @@ fn class_name(top: &str) -> String {
 fn write_cpp_model(s: &mut String, top: &str, prefix: &str, ports: &[Port]) {
     let class = class_name(top);
     let clock = ports.iter().any(|p| p.name == "clock" && p.input);
-    writeln!(s, "class {class} final : public Model {{\n  std::unique_ptr<{prefix}> m;").unwrap();
+    writeln!(
+        s,
+        "class {class} final : public Model {{\n  std::unique_ptr<{prefix}> m;"
+    )
+    .unwrap();
     writeln!(s, "public:\n  {class}() : m(new {prefix}(ctx.get(), \"{top}\")) {{}}").unwrap();
     writeln!(s, "  ~{class}() override {{ close_trace(); m->final(); }}").unwrap();
     writeln!(s, "  void eval() override {{ m->eval(); }}").unwrap();
@@ -173,26 +163,52 @@ fn write_cpp_model(s: &mut String, top: &str, prefix: &str, ports: &[Port]) {
         writeln!(s, "  void tick() override {{ m->eval(); dump(); ctx->timeInc(1); }}").unwrap();
     }
     writeln!(s, "  void attach(VerilatedFstC* t) override {{ m->trace(t, 99); }}").unwrap();
-    writeln!(s, "  void set(uint32_t port, uint64_t v) override {{\n    switch (port) {{").unwrap();
+    writeln!(
+        s,
+        "  void set(uint32_t port, uint64_t v) override {{\n    switch (port) {{"
+    )
+    .unwrap();
     for (i, p) in ports.iter().enumerate().filter(|(_, p)| p.input && p.width <= 64) {
         writeln!(s, "    case {i}: m->{} = v; break;", cpp_name(&p.name)).unwrap();
     }
     writeln!(s, "    default: break;\n    }}\n  }}").unwrap();
-    writeln!(s, "  void set_wide(uint32_t port, rust::Slice<const uint32_t> w) override {{\n    switch (port) {{").unwrap();
+    writeln!(
+        s,
+        "  void set_wide(uint32_t port, rust::Slice<const uint32_t> w) override {{\n    switch (port) {{"
+    )
+    .unwrap();
     for (i, p) in ports.iter().enumerate().filter(|(_, p)| p.input && p.width > 64) {
-        writeln!(s, "    case {i}: for (size_t k = 0; k < w.size() && k < {}; ++k) m->{}[k] = w[k]; break;", p.width.div_ceil(32), cpp_name(&p.name))
-            .unwrap();
+        writeln!(
+            s,
+            "    case {i}: for (size_t k = 0; k < w.size() && k < {}; ++k) m->{}[k] = w[k]; break;",
+            p.width.div_ceil(32),
+            cpp_name(&p.name)
+        )
+        .unwrap();
     }
     writeln!(s, "    default: break;\n    }}\n  }}").unwrap();
-    writeln!(s, "  uint64_t get(uint32_t port) const override {{\n    switch (port) {{").unwrap();
+    writeln!(
+        s,
+        "  uint64_t get(uint32_t port) const override {{\n    switch (port) {{"
+    )
+    .unwrap();
     for (i, p) in ports.iter().enumerate().filter(|(_, p)| p.width <= 64) {
         writeln!(s, "    case {i}: return m->{};", cpp_name(&p.name)).unwrap();
     }
     writeln!(s, "    default: return 0;\n    }}\n  }}").unwrap();
-    writeln!(s, "  void get_wide(uint32_t port, rust::Slice<uint32_t> w) const override {{\n    switch (port) {{").unwrap();
+    writeln!(
+        s,
+        "  void get_wide(uint32_t port, rust::Slice<uint32_t> w) const override {{\n    switch (port) {{"
+    )
+    .unwrap();
     for (i, p) in ports.iter().enumerate().filter(|(_, p)| p.width > 64) {
-        writeln!(s, "    case {i}: for (size_t k = 0; k < w.size() && k < {}; ++k) w[k] = m->{}[k]; break;", p.width.div_ceil(32), cpp_name(&p.name))
-            .unwrap();
+        writeln!(
+            s,
+            "    case {i}: for (size_t k = 0; k < w.size() && k < {}; ++k) w[k] = m->{}[k]; break;",
+            p.width.div_ceil(32),
+            cpp_name(&p.name)
+        )
+        .unwrap();
     }
     writeln!(s, "    default: break;\n    }}\n  }}\n}};\n").unwrap();
 }
@@ -204,7 +220,11 @@ fn cpp_name(name: &str) -> String {
 
 /// The Rust side of a top: its [`Top`] descriptor and one `Port` constant per port.
 fn write_rust_top(s: &mut String, index: usize, top: &str, ports: &[Port]) {
-    writeln!(s, "/// Ports of the `{top}` hardware top.\npub mod {top} {{\n    use crate::{{Port, Top}};").unwrap();
+    writeln!(
+        s,
+        "/// Ports of the `{top}` hardware top.\npub mod {top} {{\n    use crate::{{Port, Top}};"
+    )
+    .unwrap();
     let mut list = String::new();
     for (i, p) in ports.iter().enumerate() {
         let konst = p.name.replace('$', "_").to_uppercase();

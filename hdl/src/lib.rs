@@ -6,4 +6,5 @@
 
 pub mod decode;
 pub mod emit;
+pub mod ports;
 pub mod spec;

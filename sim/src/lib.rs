@@ -156,8 +156,13 @@ impl Sim {
 
     /// Starts writing an FST waveform to `path` (one sample per clock edge).
     pub fn trace(&mut self, path: &Path) -> Result<(), SimError> {
-        let p = path.to_str().ok_or_else(|| SimError::Trace(format!("path {} is not UTF-8", path.display())))?;
-        self.model.pin_mut().open_trace(p).map_err(|e| SimError::Trace(e.what().to_string()))
+        let p = path
+            .to_str()
+            .ok_or_else(|| SimError::Trace(format!("path {} is not UTF-8", path.display())))?;
+        self.model
+            .pin_mut()
+            .open_trace(p)
+            .map_err(|e| SimError::Trace(e.what().to_string()))
     }
 
     /// Stops tracing and flushes the FST file.
