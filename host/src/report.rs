@@ -101,3 +101,28 @@ pub fn output_format_table() -> String {
     }
     s
 }
+
+/// Synthesis results as a table (one row per top).
+pub fn synth_table(reports: &[npe_fpga::SynthReport]) -> String {
+    let mut s = String::new();
+    writeln!(
+        s,
+        "{:<16} {:>7} {:>7} {:>7} {:>5} {:>5} {:>10}",
+        "top", "LUT4", "FF", "CCU2C", "DSP", "BRAM", "Fmax MHz"
+    )
+    .unwrap();
+    for r in reports {
+        let fmax = r.fmax_mhz.map_or("-".to_string(), |f| format!("{f:.1}"));
+        let u = &r.util;
+        writeln!(
+            s,
+            "{:<16} {:>7} {:>7} {:>7} {:>5} {:>5} {:>10}",
+            r.top, u.lut4, u.ff, u.ccu2c, u.dsp, u.bram, fmax
+        )
+        .unwrap();
+    }
+    if let Some(r) = reports.first() {
+        writeln!(s, "({}; ECP5 LFE5U-85F CABGA381)", r.yosys).unwrap();
+    }
+    s
+}
