@@ -1,7 +1,7 @@
 //! The cxx bridge to the generated C++ models (see cpp/model.h).
 
 #[cxx::bridge]
-pub(crate) mod ffi {
+pub(crate) mod bridge {
     unsafe extern "C++" {
         include!("model.h");
 

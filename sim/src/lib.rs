@@ -89,7 +89,7 @@ impl std::error::Error for SimError {}
 
 /// One Verilated instance of a hardware top.
 pub struct Sim {
-    model: UniquePtr<ffi::ffi::Model>,
+    model: UniquePtr<ffi::bridge::Model>,
     top: Top,
     cycles: u64,
 }
@@ -97,7 +97,7 @@ pub struct Sim {
 impl Sim {
     /// Instantiates `top`. All inputs start at 0.
     pub fn new(top: Top) -> Sim {
-        let model = ffi::ffi::new_model(top.name);
+        let model = ffi::bridge::new_model(top.name);
         // build.rs generates a constructor for every top it lists in `tops`, so this holds.
         assert!(!model.is_null(), "no Verilated model named {}", top.name);
         Sim { model, top, cycles: 0 }
