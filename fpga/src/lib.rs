@@ -194,7 +194,7 @@ pub fn parse_fmax(log: &str) -> Option<f64> {
     log.lines()
         .filter(|l| l.contains("Max frequency for clock"))
         .filter_map(|l| l.split("': ").nth(1)?.split_whitespace().next()?.parse().ok())
-        .last()
+        .next_back()
 }
 
 /// A wrapper module `<top>_wrap` that registers every input (loaded through a shift chain from

@@ -155,8 +155,10 @@ pub fn round_to_output(out: OutputFormat, x: &Exact) -> u32 {
 }
 
 /// Encodes an `f64` in an operand format: round to nearest, ties to even, then the format's rule
-/// — exactly [`round_exact`] on the exact value of `x` with the format's table row. (−0.0 is the
-/// exact zero and gives +0; every NaN is the same NaN. ml_dtypes keeps those signs.)
+/// — exactly [`round_exact`] on the exact value of `x` with the format's table row, except for
+/// the signs `Exact` cannot carry, which follow ml_dtypes for float formats: −0.0 gives the −0
+/// code; a negative NaN gives the NaN code with the sign bit set (E4M3 `0xFF`, E5M2 `0xFE`) and,
+/// in formats with no NaN, the +0 code (a positive NaN gives −0 there: ml_dtypes flips the sign).
 ///
 /// Note ml_dtypes converts `float64` arrays through `float32` first (double rounding): for inputs
 /// that are not `f32` values it can differ within 2^-24 relative of a tie, and it maps values
@@ -166,7 +168,21 @@ pub fn encode(fmt: Format, x: f64) -> u32 {
     if s.bits > 32 {
         return 0;
     }
-    round_value(s.bits, s.encoding, s.overflow, &Value::from_f64(x)) as u32
+    let code = round_value(s.bits, s.encoding, s.overflow, &Value::from_f64(x)) as u32;
+    if let Encoding::Float { specials, .. } = s.encoding {
+        let sign_bit = 1u32 << (s.bits - 1);
+        if x == 0.0 && x.is_sign_negative() {
+            return sign_bit;
+        }
+        if x.is_nan() && x.is_sign_negative() {
+            return if specials == FloatSpecials::None {
+                0
+            } else {
+                code | sign_bit
+            };
+        }
+    }
+    code
 }
 
 /// Whether `enc` can be laid out in `bits` (≤ 64) without shift overflows.
