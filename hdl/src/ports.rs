@@ -17,7 +17,9 @@ pub struct PortDecl {
 /// Reads the port declarations of module `top` (rust-hdl emits one
 /// `input|output [wire|reg] [N:0] name;` per line). `None` if the module is missing or has no ports.
 pub fn parse_ports(verilog: &str, top: &str) -> Option<Vec<PortDecl>> {
-    let start = verilog.find(&format!("module {top}(")).or_else(|| verilog.find(&format!("module {top} (")))?;
+    let start = verilog
+        .find(&format!("module {top}("))
+        .or_else(|| verilog.find(&format!("module {top} (")))?;
     let body = &verilog[start..];
     let body = &body[..body.find("endmodule").unwrap_or(body.len())];
     let mut ports = Vec::new();
@@ -41,7 +43,11 @@ pub fn parse_ports(verilog: &str, top: &str) -> Option<Vec<PortDecl>> {
                 w => name = Some(w.trim_end_matches(',').to_string()),
             }
         }
-        ports.push(PortDecl { name: name?, input, width });
+        ports.push(PortDecl {
+            name: name?,
+            input,
+            width,
+        });
     }
     (!ports.is_empty()).then_some(ports)
 }
