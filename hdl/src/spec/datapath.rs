@@ -44,7 +44,12 @@ impl Format {
         let s = self.spec();
         match s.encoding {
             Encoding::Int => (1 << (s.bits - 1), 0),
-            Encoding::Float { exp_bits, man_bits, bias, specials } => {
+            Encoding::Float {
+                exp_bits,
+                man_bits,
+                bias,
+                specials,
+            } => {
                 let all_ones = (1u64 << (man_bits + 1)) - 1;
                 let (emax, mant) = match specials {
                     FloatSpecials::None => ((1 << exp_bits) - 1, all_ones),
@@ -80,7 +85,10 @@ pub fn product_span(a: Format, w: Format) -> Span {
     let (ma, ea) = a.max_finite();
     let (mw, ew) = w.max_finite();
     let top = 63 - (ma * mw).leading_zeros() as i32;
-    Span { lsb: a.min_lsb() + w.min_lsb(), msb: top + ea + ew }
+    Span {
+        lsb: a.min_lsb() + w.min_lsb(),
+        msb: top + ea + ew,
+    }
 }
 
 /// The exact (Kulisch) accumulator: a two's complement fixed-point register.
@@ -106,7 +114,10 @@ impl Accumulator {
             }
         }
         assert!(lsb <= msb, "no multiplier operand format given");
-        Accumulator { lsb, width: (msb - lsb + 1) as u32 + ACC_GUARD_BITS + 1 }
+        Accumulator {
+            lsb,
+            width: (msb - lsb + 1) as u32 + ACC_GUARD_BITS + 1,
+        }
     }
 
     /// The accumulator of the shared PE: every operand format of the table.
@@ -125,10 +136,22 @@ mod tests {
         // E4M3² 2^-18…2^18 (448² < 2^18), E5M2² 2^-32…2^32, posit8² 2^-12…2^12, posit16² 2^-56…2^56.
         assert_eq!(product_span(Format::Int16, Format::Int16), Span { lsb: 0, msb: 30 });
         assert_eq!(product_span(Format::Fp4E2M1, Format::Fp4E2M1), Span { lsb: -2, msb: 5 });
-        assert_eq!(product_span(Format::Fp8E4M3, Format::Fp8E4M3), Span { lsb: -18, msb: 17 });
-        assert_eq!(product_span(Format::Fp8E5M2, Format::Fp8E5M2), Span { lsb: -32, msb: 31 });
-        assert_eq!(product_span(Format::Posit8Es0, Format::Posit8Es0), Span { lsb: -12, msb: 12 });
-        assert_eq!(product_span(Format::Posit16Es1, Format::Posit16Es1), Span { lsb: -56, msb: 56 });
+        assert_eq!(
+            product_span(Format::Fp8E4M3, Format::Fp8E4M3),
+            Span { lsb: -18, msb: 17 }
+        );
+        assert_eq!(
+            product_span(Format::Fp8E5M2, Format::Fp8E5M2),
+            Span { lsb: -32, msb: 31 }
+        );
+        assert_eq!(
+            product_span(Format::Posit8Es0, Format::Posit8Es0),
+            Span { lsb: -12, msb: 12 }
+        );
+        assert_eq!(
+            product_span(Format::Posit16Es1, Format::Posit16Es1),
+            Span { lsb: -56, msb: 56 }
+        );
     }
 
     #[test]
