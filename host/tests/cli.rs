@@ -1,0 +1,155 @@
+//! The `npe` binary on good and bad input: clear errors, non-zero exits, no panics.
+
+use std::process::{Command, Output};
+
+fn npe(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_npe"))
+        .args(args)
+        .output()
+        .expect("run npe")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// Fails with a message containing `needle`, and without a panic.
+fn fails_with(args: &[&str], needle: &str) {
+    let o = npe(args);
+    let t = text(&o);
+    assert!(!o.status.success(), "{args:?} should fail:\n{t}");
+    assert!(t.contains(needle), "{args:?}: expected '{needle}' in:\n{t}");
+    assert!(!t.contains("panicked"), "{args:?} panicked:\n{t}");
+}
+
+#[test]
+fn unknown_formats_are_named_with_the_known_ones() {
+    fails_with(&["decode", "fp5", "1"], "unknown format 'fp5'; known formats: int2");
+    fails_with(&["encode", "bogus", "1.0"], "unknown format 'bogus'");
+    let dir = std::env::temp_dir();
+    let f = dir.join(format!("npe-cli-ok-{}.txt", std::process::id()));
+    std::fs::write(&f, "1 2").unwrap();
+    let p = f.to_str().unwrap();
+    fails_with(
+        &[
+            "dot",
+            "--a-format",
+            "int8",
+            "--w-format",
+            "int8",
+            "--out",
+            "fp64",
+            "--a",
+            p,
+            "--w",
+            p,
+        ],
+        "unknown output format 'fp64'",
+    );
+    let _ = std::fs::remove_file(&f);
+}
+
+#[test]
+fn malformed_arguments() {
+    fails_with(&["decode", "int8", "0xZZ"], "is not a code");
+    fails_with(&["decode", "int8", "300"], "out of range");
+    fails_with(&["encode", "fp4", "abc"], "invalid value 'abc'");
+    fails_with(&["encode", "fp4"], "give values to encode");
+    fails_with(&["demo", "--k", "0"], "--k must be at least 1");
+    fails_with(&["frobnicate"], "unrecognized subcommand");
+}
+
+#[test]
+fn unreadable_and_malformed_files() {
+    fails_with(
+        &["encode", "fp4", "--file", "/nonexistent/values.txt"],
+        "cannot read /nonexistent/values.txt",
+    );
+    let dir = std::env::temp_dir();
+    let bad = dir.join(format!("npe-cli-bad-{}.txt", std::process::id()));
+    std::fs::write(&bad, "1.0 2.0 x3").unwrap();
+    let short = dir.join(format!("npe-cli-short-{}.txt", std::process::id()));
+    std::fs::write(&short, "1.0").unwrap();
+    let (b, s) = (bad.to_str().unwrap(), short.to_str().unwrap());
+    fails_with(&["encode", "fp4", "--file", b], "value 3 ('x3') is not a number");
+    fails_with(
+        &["dot", "--a-format", "int8", "--w-format", "fp4", "--a", b, "--w", s],
+        "is not a number",
+    );
+    fails_with(
+        &["dot", "--a-format", "int8", "--w-format", "fp4", "--a", b, "--w", s],
+        "is not a number",
+    );
+    fails_with(
+        &[
+            "dot",
+            "--a-format",
+            "int8",
+            "--w-format",
+            "fp4",
+            "--a",
+            s,
+            "--w",
+            "/nonexistent/w.txt",
+        ],
+        "cannot read",
+    );
+    let two = dir.join(format!("npe-cli-two-{}.txt", std::process::id()));
+    std::fs::write(&two, "1.0 2.0").unwrap();
+    fails_with(
+        &[
+            "dot",
+            "--a-format",
+            "int8",
+            "--w-format",
+            "fp4",
+            "--a",
+            s,
+            "--w",
+            two.to_str().unwrap(),
+        ],
+        "length mismatch",
+    );
+    let o = npe(&[
+        "dot",
+        "--a-format",
+        "int8",
+        "--w-format",
+        "fp4",
+        "--a",
+        s,
+        "--w",
+        s,
+        "--out",
+        "int32",
+    ]);
+    assert!(
+        o.status.success() && text(&o).contains("int32 = 0x00000001"),
+        "{}",
+        text(&o)
+    );
+    let _ = std::fs::remove_file(&two);
+    let _ = (std::fs::remove_file(&bad), std::fs::remove_file(&short));
+}
+
+#[test]
+fn good_input_works() {
+    let o = npe(&["encode", "fp4", "2.5", "-7", "1e9"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("2.5 -> fp4 0x0004 = 2"), "{t}"); // tie to even
+    assert!(t.contains("-7 -> fp4 0x000f = -6"), "{t}"); // saturates
+    let o = npe(&["decode", "posit8", "0x40", "0x7f", "--rtl"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("posit8 0x0040: +32 x 2^-5 = 1"), "{t}");
+    assert!(t.contains("rtl agrees"), "{t}");
+    assert!(!t.contains("MISMATCH"), "{t}");
+    let o = npe(&["info"]);
+    assert!(o.status.success());
+    assert!(text(&o).contains("posit16"));
+}
