@@ -41,9 +41,17 @@ pub fn format_decode_verilog() -> String {
     emit_verilog(&mut FormatDecode::new(), FORMAT_DECODE_TOP)
 }
 
+/// Name of the PE top module.
+pub const PE_TOP: &str = "pe";
+
+/// The Verilog of the PE ([`crate::pe::Pe`]), module `pe`.
+pub fn pe_verilog() -> String {
+    emit_verilog(&mut crate::pe::Pe::new(), PE_TOP)
+}
+
 /// Every hardware top as `(module name, Verilog)`: what `npe emit` writes and npe-sim verilates.
 pub fn all_tops() -> Vec<(&'static str, String)> {
-    vec![(FORMAT_DECODE_TOP, format_decode_verilog())]
+    vec![(FORMAT_DECODE_TOP, format_decode_verilog()), (PE_TOP, pe_verilog())]
 }
 
 /// Emits `top` as Verilog with top module `name`, lint-clean as described in the module docs.
@@ -339,15 +347,18 @@ mod tests {
     }
 
     #[test]
-    fn format_decode_is_lint_clean() {
-        let v = format_decode_verilog();
-        let messages = verilator_lint(&v, FORMAT_DECODE_TOP, "final");
-        assert!(
-            messages.is_empty(),
-            "verilator -Wall: {} messages\n{}",
-            messages.len(),
-            messages.join("\n")
-        );
+    fn every_top_is_lint_clean() {
+        let mut tops = all_tops();
+        tops.push(("mac16", emit_verilog(&mut crate::baseline::Mac16::default(), "mac16")));
+        for (top, v) in tops {
+            let messages = verilator_lint(&v, top, top);
+            assert!(
+                messages.is_empty(),
+                "{top}: verilator -Wall: {} messages\n{}",
+                messages.len(),
+                messages.join("\n")
+            );
+        }
     }
 
     #[test]

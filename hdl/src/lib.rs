@@ -7,5 +7,6 @@
 pub mod baseline;
 pub mod decode;
 pub mod emit;
+pub mod pe;
 pub mod ports;
 pub mod spec;

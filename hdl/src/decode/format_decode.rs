@@ -147,6 +147,19 @@ pub struct FormatDecode {
     id_posit4: Constant<Bits<FMT_BITS>>,
     id_posit8: Constant<Bits<FMT_BITS>>,
     id_posit16: Constant<Bits<FMT_BITS>>,
+    en_int2: Constant<Bit>,
+    en_int4: Constant<Bit>,
+    en_int8: Constant<Bit>,
+    en_int16: Constant<Bit>,
+    en_fp4: Constant<Bit>,
+    en_fp6e2m3: Constant<Bit>,
+    en_fp6e3m2: Constant<Bit>,
+    en_fp8e4m3: Constant<Bit>,
+    en_fp8e5m2: Constant<Bit>,
+    en_e8m0: Constant<Bit>,
+    en_posit4: Constant<Bit>,
+    en_posit8: Constant<Bit>,
+    en_posit16: Constant<Bit>,
     exp_zero: Constant<Bits<EXP_BITS>>,
     mant_zero: Constant<Bits<MANT_BITS>>,
     no: Constant<Bit>,
@@ -159,6 +172,14 @@ fn id(f: Format) -> Constant<Bits<FMT_BITS>> {
 impl FormatDecode {
     /// The decoder for every format of the table.
     pub fn new() -> Self {
+        Self::with_formats(&Format::ALL)
+    }
+
+    /// A decoder for `formats` only: the others decode like unknown ids (all outputs 0), and
+    /// since their select is a constant 0, synthesis removes their logic. PE lanes that only
+    /// ever see narrow formats use this.
+    pub fn with_formats(formats: &[Format]) -> Self {
+        let en = |f: Format| const_bit(formats.contains(&f));
         // One instance per row: adding a format to the table without a decoder here fails
         // to compile (the match is exhaustive).
         for f in Format::ALL {
@@ -213,6 +234,19 @@ impl FormatDecode {
             id_posit4: id(Format::Posit4Es1),
             id_posit8: id(Format::Posit8Es0),
             id_posit16: id(Format::Posit16Es1),
+            en_int2: en(Format::Int2),
+            en_int4: en(Format::Int4),
+            en_int8: en(Format::Int8),
+            en_int16: en(Format::Int16),
+            en_fp4: en(Format::Fp4E2M1),
+            en_fp6e2m3: en(Format::Fp6E2M3),
+            en_fp6e3m2: en(Format::Fp6E3M2),
+            en_fp8e4m3: en(Format::Fp8E4M3),
+            en_fp8e5m2: en(Format::Fp8E5M2),
+            en_e8m0: en(Format::E8M0),
+            en_posit4: en(Format::Posit4Es1),
+            en_posit8: en(Format::Posit8Es0),
+            en_posit16: en(Format::Posit16Es1),
             exp_zero: exp_const(0),
             mant_zero: const_bits(0),
             no: const_bit(false),
@@ -249,91 +283,91 @@ impl Logic for FormatDecode {
         self.sign.next = self.no.val();
         self.exp.next = self.exp_zero.val();
         self.mant.next = self.mant_zero.val();
-        if self.fmt.val() == self.id_int2.val() {
+        if self.en_int2.val() & (self.fmt.val() == self.id_int2.val()) {
             self.zero.next = self.int2.zero.val();
             self.nar.next = self.int2.nar.val();
             self.inf.next = self.int2.inf.val();
             self.sign.next = self.int2.sign.val();
             self.exp.next = self.int2.exp.val();
             self.mant.next = self.int2.mant.val();
-        } else if self.fmt.val() == self.id_int4.val() {
+        } else if self.en_int4.val() & (self.fmt.val() == self.id_int4.val()) {
             self.zero.next = self.int4.zero.val();
             self.nar.next = self.int4.nar.val();
             self.inf.next = self.int4.inf.val();
             self.sign.next = self.int4.sign.val();
             self.exp.next = self.int4.exp.val();
             self.mant.next = self.int4.mant.val();
-        } else if self.fmt.val() == self.id_int8.val() {
+        } else if self.en_int8.val() & (self.fmt.val() == self.id_int8.val()) {
             self.zero.next = self.int8.zero.val();
             self.nar.next = self.int8.nar.val();
             self.inf.next = self.int8.inf.val();
             self.sign.next = self.int8.sign.val();
             self.exp.next = self.int8.exp.val();
             self.mant.next = self.int8.mant.val();
-        } else if self.fmt.val() == self.id_int16.val() {
+        } else if self.en_int16.val() & (self.fmt.val() == self.id_int16.val()) {
             self.zero.next = self.int16.zero.val();
             self.nar.next = self.int16.nar.val();
             self.inf.next = self.int16.inf.val();
             self.sign.next = self.int16.sign.val();
             self.exp.next = self.int16.exp.val();
             self.mant.next = self.int16.mant.val();
-        } else if self.fmt.val() == self.id_fp4.val() {
+        } else if self.en_fp4.val() & (self.fmt.val() == self.id_fp4.val()) {
             self.zero.next = self.fp4.zero.val();
             self.nar.next = self.fp4.nar.val();
             self.inf.next = self.fp4.inf.val();
             self.sign.next = self.fp4.sign.val();
             self.exp.next = self.fp4.exp.val();
             self.mant.next = self.fp4.mant.val();
-        } else if self.fmt.val() == self.id_fp6e2m3.val() {
+        } else if self.en_fp6e2m3.val() & (self.fmt.val() == self.id_fp6e2m3.val()) {
             self.zero.next = self.fp6e2m3.zero.val();
             self.nar.next = self.fp6e2m3.nar.val();
             self.inf.next = self.fp6e2m3.inf.val();
             self.sign.next = self.fp6e2m3.sign.val();
             self.exp.next = self.fp6e2m3.exp.val();
             self.mant.next = self.fp6e2m3.mant.val();
-        } else if self.fmt.val() == self.id_fp6e3m2.val() {
+        } else if self.en_fp6e3m2.val() & (self.fmt.val() == self.id_fp6e3m2.val()) {
             self.zero.next = self.fp6e3m2.zero.val();
             self.nar.next = self.fp6e3m2.nar.val();
             self.inf.next = self.fp6e3m2.inf.val();
             self.sign.next = self.fp6e3m2.sign.val();
             self.exp.next = self.fp6e3m2.exp.val();
             self.mant.next = self.fp6e3m2.mant.val();
-        } else if self.fmt.val() == self.id_fp8e4m3.val() {
+        } else if self.en_fp8e4m3.val() & (self.fmt.val() == self.id_fp8e4m3.val()) {
             self.zero.next = self.fp8e4m3.zero.val();
             self.nar.next = self.fp8e4m3.nar.val();
             self.inf.next = self.fp8e4m3.inf.val();
             self.sign.next = self.fp8e4m3.sign.val();
             self.exp.next = self.fp8e4m3.exp.val();
             self.mant.next = self.fp8e4m3.mant.val();
-        } else if self.fmt.val() == self.id_fp8e5m2.val() {
+        } else if self.en_fp8e5m2.val() & (self.fmt.val() == self.id_fp8e5m2.val()) {
             self.zero.next = self.fp8e5m2.zero.val();
             self.nar.next = self.fp8e5m2.nar.val();
             self.inf.next = self.fp8e5m2.inf.val();
             self.sign.next = self.fp8e5m2.sign.val();
             self.exp.next = self.fp8e5m2.exp.val();
             self.mant.next = self.fp8e5m2.mant.val();
-        } else if self.fmt.val() == self.id_e8m0.val() {
+        } else if self.en_e8m0.val() & (self.fmt.val() == self.id_e8m0.val()) {
             self.zero.next = self.e8m0.zero.val();
             self.nar.next = self.e8m0.nar.val();
             self.inf.next = self.e8m0.inf.val();
             self.sign.next = self.e8m0.sign.val();
             self.exp.next = self.e8m0.exp.val();
             self.mant.next = self.e8m0.mant.val();
-        } else if self.fmt.val() == self.id_posit4.val() {
+        } else if self.en_posit4.val() & (self.fmt.val() == self.id_posit4.val()) {
             self.zero.next = self.posit4.zero.val();
             self.nar.next = self.posit4.nar.val();
             self.inf.next = self.posit4.inf.val();
             self.sign.next = self.posit4.sign.val();
             self.exp.next = self.posit4.exp.val();
             self.mant.next = self.posit4.mant.val();
-        } else if self.fmt.val() == self.id_posit8.val() {
+        } else if self.en_posit8.val() & (self.fmt.val() == self.id_posit8.val()) {
             self.zero.next = self.posit8.zero.val();
             self.nar.next = self.posit8.nar.val();
             self.inf.next = self.posit8.inf.val();
             self.sign.next = self.posit8.sign.val();
             self.exp.next = self.posit8.exp.val();
             self.mant.next = self.posit8.mant.val();
-        } else if self.fmt.val() == self.id_posit16.val() {
+        } else if self.en_posit16.val() & (self.fmt.val() == self.id_posit16.val()) {
             self.zero.next = self.posit16.zero.val();
             self.nar.next = self.posit16.nar.val();
             self.inf.next = self.posit16.inf.val();

@@ -15,12 +15,12 @@ pub const ACC_GUARD_BITS: u32 = 16;
 
 impl Format {
     /// Whether the format can be a multiplier operand (E8M0 is a block scale only).
-    pub fn is_mac_operand(self) -> bool {
+    pub const fn is_mac_operand(self) -> bool {
         !matches!(self.spec().encoding, Encoding::PowerOfTwo { .. })
     }
 
     /// Width of the lane slot a code of this format occupies in an operand port: 4, 8 or 16.
-    pub fn slot_bits(self) -> u32 {
+    pub const fn slot_bits(self) -> u32 {
         match self.bits() {
             0..=4 => 4,
             5..=8 => 8,
@@ -29,7 +29,7 @@ impl Format {
     }
 
     /// Exponent of the lowest set bit any finite nonzero value can have.
-    pub fn min_lsb(self) -> i32 {
+    pub const fn min_lsb(self) -> i32 {
         let s = self.spec();
         match s.encoding {
             Encoding::Int => 0,
@@ -40,7 +40,7 @@ impl Format {
     }
 
     /// The largest finite magnitude as `(mant, exp)`, value `mant × 2^exp`.
-    pub fn max_finite(self) -> (u64, i32) {
+    pub const fn max_finite(self) -> (u64, i32) {
         let s = self.spec();
         match s.encoding {
             Encoding::Int => (1 << (s.bits - 1), 0),
@@ -65,6 +65,25 @@ impl Format {
     }
 }
 
+impl Format {
+    /// The smallest and largest `exp` of the canonical unified form over the format's finite
+    /// nonzero codes (see [`Encoding`]): the range the PE's exponent path must align.
+    pub const fn unified_exp_range(self) -> (i32, i32) {
+        let s = self.spec();
+        let frac = s.encoding.max_frac_bits(s.bits) as i32;
+        match s.encoding {
+            Encoding::Int => (0, 0),
+            Encoding::Float { .. } => (self.min_lsb(), self.max_finite().1),
+            Encoding::PowerOfTwo { .. } => (self.min_lsb(), self.max_finite().1),
+            // Canonical posit mantissas are left-aligned to `frac` fraction bits.
+            Encoding::Posit { es } => {
+                let r = ((s.bits - 2) << es) as i32;
+                (-r - frac, r - frac)
+            }
+        }
+    }
+}
+
 /// Number of SIMD lanes for a format pair: the wider operand's slot decides (16-bit: 1 lane,
 /// 8-bit: 2, 4-bit: 4), so both operands of a lane sit at the same slot of their ports.
 pub fn lanes(a: Format, w: Format) -> u32 {
@@ -81,7 +100,7 @@ pub struct Span {
 }
 
 /// The span of every product `a × w` (finite, nonzero).
-pub fn product_span(a: Format, w: Format) -> Span {
+pub const fn product_span(a: Format, w: Format) -> Span {
     let (ma, ea) = a.max_finite();
     let (mw, ew) = w.max_finite();
     let top = 63 - (ma * mw).leading_zeros() as i32;
@@ -103,15 +122,20 @@ pub struct Accumulator {
 impl Accumulator {
     /// The accumulator that holds every product of every pair of `formats` exactly, plus
     /// [`ACC_GUARD_BITS`] of headroom and a sign bit.
-    pub fn for_formats(formats: &[Format]) -> Accumulator {
-        let mut lsb = i32::MAX;
-        let mut msb = i32::MIN;
-        for &a in formats.iter().filter(|f| f.is_mac_operand()) {
-            for &w in formats.iter().filter(|f| f.is_mac_operand()) {
-                let s = product_span(a, w);
-                lsb = lsb.min(s.lsb);
-                msb = msb.max(s.msb);
+    pub const fn for_formats(formats: &[Format]) -> Accumulator {
+        let (mut lsb, mut msb) = (i32::MAX, i32::MIN);
+        let mut i = 0;
+        while i < formats.len() {
+            let mut j = 0;
+            while j < formats.len() {
+                if formats[i].is_mac_operand() && formats[j].is_mac_operand() {
+                    let s = product_span(formats[i], formats[j]);
+                    lsb = if s.lsb < lsb { s.lsb } else { lsb };
+                    msb = if s.msb > msb { s.msb } else { msb };
+                }
+                j += 1;
             }
+            i += 1;
         }
         assert!(lsb <= msb, "no multiplier operand format given");
         Accumulator {
@@ -121,7 +145,7 @@ impl Accumulator {
     }
 
     /// The accumulator of the shared PE: every operand format of the table.
-    pub fn shared() -> Accumulator {
+    pub const fn shared() -> Accumulator {
         Accumulator::for_formats(&Format::ALL)
     }
 }

@@ -178,7 +178,7 @@ impl Format {
     ];
 
     /// This format's row of [`FORMATS`].
-    pub fn spec(self) -> &'static FormatSpec {
+    pub const fn spec(self) -> &'static FormatSpec {
         // FORMATS is ordered like the enum; the unit test below holds it to that.
         &FORMATS[self as usize]
     }
@@ -189,12 +189,12 @@ impl Format {
     }
 
     /// Code width in bits.
-    pub fn bits(self) -> u32 {
+    pub const fn bits(self) -> u32 {
         self.spec().bits
     }
 
     /// Hardware format id.
-    pub fn id(self) -> u8 {
+    pub const fn id(self) -> u8 {
         self.spec().id
     }
 

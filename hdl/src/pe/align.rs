@@ -1,0 +1,118 @@
+//! The exponent path of one lane: exponent sum, and the lane's product placed, signed, at its
+//! position in the exact accumulator.
+
+use super::{ACC_WIDTH, ALIGN_BELOW, ALIGN_OFFSET, ALIGN_WINDOW, EXP_SUM_BITS};
+use crate::decode::{const_bits, const_index, BitIndex, EXP_BITS};
+use crate::pe::mantissa_mul::MUL_OUT_BITS;
+use rust_hdl::prelude::*;
+
+/// Adds two unified exponents (two's complement, `EXP_BITS` each) into `EXP_SUM_BITS` bits,
+/// plus the window offset, giving the product's left shift into the alignment window.
+#[derive(LogicBlock)]
+pub struct ExpSum {
+    /// Activation exponent.
+    pub ea: Signal<In, Bits<EXP_BITS>>,
+    /// Weight exponent.
+    pub ew: Signal<In, Bits<EXP_BITS>>,
+    /// `ea + ew + ALIGN_OFFSET`, never negative for two operand formats of the table.
+    pub shift: Signal<Out, Bits<EXP_SUM_BITS>>,
+    ea_w: Signal<Local, Bits<EXP_SUM_BITS>>,
+    ew_w: Signal<Local, Bits<EXP_SUM_BITS>>,
+    sign_ext: Constant<Bits<EXP_SUM_BITS>>,
+    offset: Constant<Bits<EXP_SUM_BITS>>,
+    top: Constant<BitIndex>,
+}
+
+impl Default for ExpSum {
+    fn default() -> Self {
+        let ext = ((1u64 << EXP_SUM_BITS) - 1) ^ ((1u64 << EXP_BITS) - 1);
+        Self {
+            ea: Default::default(),
+            ew: Default::default(),
+            shift: Default::default(),
+            ea_w: Default::default(),
+            ew_w: Default::default(),
+            sign_ext: const_bits(ext),
+            offset: const_bits(ALIGN_OFFSET as u64),
+            top: const_index(EXP_BITS - 1),
+        }
+    }
+}
+
+impl Logic for ExpSum {
+    #[hdl_gen]
+    fn update(&mut self) {
+        // Sign-extend by hand: rust-hdl's signed widening is a bare `$signed(x)`.
+        self.ea_w.next = bit_cast::<EXP_SUM_BITS, EXP_BITS>(self.ea.val());
+        if self.ea.val().get_bit(self.top.val().index()) {
+            self.ea_w.next = bit_cast::<EXP_SUM_BITS, EXP_BITS>(self.ea.val()) | self.sign_ext.val();
+        }
+        self.ew_w.next = bit_cast::<EXP_SUM_BITS, EXP_BITS>(self.ew.val());
+        if self.ew.val().get_bit(self.top.val().index()) {
+            self.ew_w.next = bit_cast::<EXP_SUM_BITS, EXP_BITS>(self.ew.val()) | self.sign_ext.val();
+        }
+        self.shift.next = self.ea_w.val() + self.ew_w.val() + self.offset.val();
+    }
+}
+
+/// Places an unsigned lane product at `shift` in the alignment window, drops the
+/// [`ALIGN_BELOW`] bits under the accumulator's LSB (provably zero, see [`super`]) and negates it
+/// if `sign`: the lane's exact two's complement contribution to the accumulator.
+#[derive(LogicBlock)]
+pub struct LaneAlign {
+    /// Unsigned product magnitude.
+    pub prod: Signal<In, Bits<MUL_OUT_BITS>>,
+    /// Left shift into the window (from [`ExpSum`]).
+    pub shift: Signal<In, Bits<EXP_SUM_BITS>>,
+    /// Product sign.
+    pub sign: Signal<In, Bit>,
+    /// The contribution (zero when `enable` is low).
+    pub aligned: Signal<Out, Bits<ACC_WIDTH>>,
+    /// Whether the lane contributes.
+    pub enable: Signal<In, Bit>,
+    wide: Signal<Local, Bits<ALIGN_WINDOW>>,
+    placed: Signal<Local, Bits<ALIGN_WINDOW>>,
+    mag: Signal<Local, Bits<ACC_WIDTH>>,
+    // The window bits under the accumulator LSB are zero for every product; Verilator exempts
+    // `*unused*` names from UNUSEDSIGNAL, and reading them here says they are dropped on purpose.
+    unused_below: Signal<Local, Bit>,
+    below: Constant<BitIndex>,
+    one: Constant<Bits<ACC_WIDTH>>,
+    zero: Constant<Bits<ACC_WIDTH>>,
+}
+
+impl Default for LaneAlign {
+    fn default() -> Self {
+        Self {
+            prod: Default::default(),
+            shift: Default::default(),
+            sign: Default::default(),
+            aligned: Default::default(),
+            enable: Default::default(),
+            wide: Default::default(),
+            placed: Default::default(),
+            mag: Default::default(),
+            unused_below: Default::default(),
+            below: const_index(ALIGN_BELOW),
+            one: const_bits(1),
+            zero: const_bits(0),
+        }
+    }
+}
+
+impl Logic for LaneAlign {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.wide.next = bit_cast::<ALIGN_WINDOW, MUL_OUT_BITS>(self.prod.val());
+        self.placed.next = self.wide.val() << self.shift.val();
+        self.mag.next = self.placed.val().get_bits::<ACC_WIDTH>(self.below.val().index());
+        self.unused_below.next = self.placed.val().get_bits::<ALIGN_BELOW>(0).any();
+        if !self.enable.val() {
+            self.aligned.next = self.zero.val();
+        } else if self.sign.val() {
+            self.aligned.next = !self.mag.val() + self.one.val();
+        } else {
+            self.aligned.next = self.mag.val();
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! The PE: lane decoders → reconfigurable mantissa multiplier → exponent path and alignment →
+//! lane sum → exact accumulator, in three pipeline stages.
+//!
+//! Stage 0 registers the ports. Stage 1 decodes up to four lanes per operand, multiplies the
+//! lane-packed mantissas and adds exponents. Stage 2 aligns each lane's product into the
+//! accumulator's fixed-point window, sums the lanes and accumulates. A beat presented before
+//! clock edge `t` is in `acc` after edge `t + PE_LATENCY - 1`, i.e. readable after
+//! [`PE_LATENCY`] ticks.
+//!
+//! Lanes: the wider operand format decides (16-bit: 1 lane, 5–8-bit: 2, ≤ 4-bit: 4); lane `l`'s
+//! code sits at bit `l × (16 / lanes)` of its port, right-aligned in its slot.
+//! NaN/NaR operands, Inf × 0 and operand formats that are not multiplier formats (E8M0, unknown
+//! ids) raise the sticky `nan` flag and add nothing; Inf products raise `pinf` / `ninf`.
+
+use super::{ExpSum, LaneAlign, MantissaMul, ACC_WIDTH, EXP_SUM_BITS};
+use crate::decode::format_decode::{CODE_BITS, FMT_BITS};
+use crate::decode::{const_bits, FormatDecode};
+use crate::pe::mantissa_mul::MUL_OUT_BITS;
+use crate::spec::Format;
+use rust_hdl::prelude::*;
+
+/// Clock ticks from presenting a beat to seeing it in `acc`.
+pub const PE_LATENCY: usize = 3;
+
+/// Formats a decoder of a lane whose slot is `slot` bits wide must handle.
+fn formats_up_to(slot: u32) -> Vec<Format> {
+    Format::ALL.into_iter().filter(|f| f.is_mac_operand() && f.slot_bits() <= slot).collect()
+}
+
+/// A 16-bit mask with bit `id` set for every format `pick` accepts.
+fn id_mask(pick: impl Fn(Format) -> bool) -> Constant<Bits<16>> {
+    const_bits(Format::ALL.into_iter().filter(|&f| pick(f)).fold(0u64, |m, f| m | 1 << f.id()))
+}
+
+/// The precision-scalable SIMD MAC processing element.
+#[derive(LogicBlock)]
+pub struct Pe {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset: empties the pipeline, zeroes the accumulator and flags.
+    pub reset: Signal<In, Bit>,
+    /// Activation format id.
+    pub a_fmt: Signal<In, Bits<FMT_BITS>>,
+    /// Weight format id.
+    pub w_fmt: Signal<In, Bits<FMT_BITS>>,
+    /// Activation codes, lane-packed.
+    pub a: Signal<In, Bits<CODE_BITS>>,
+    /// Weight codes, lane-packed.
+    pub w: Signal<In, Bits<CODE_BITS>>,
+    /// Accumulate this beat.
+    pub valid: Signal<In, Bit>,
+    /// Start a new dot product (with `valid`: the sum restarts at this beat).
+    pub clear: Signal<In, Bit>,
+    /// The exact sum, two's complement, bit 0 weighing `2^ACC.lsb`.
+    pub acc: Signal<Out, Bits<ACC_WIDTH>>,
+    /// Sticky: a NaN/NaR operand, Inf × 0, or a non-multiplier format was seen.
+    pub nan: Signal<Out, Bit>,
+    /// Sticky: a +Inf product was seen.
+    pub pinf: Signal<Out, Bit>,
+    /// Sticky: a −Inf product was seen.
+    pub ninf: Signal<Out, Bit>,
+
+    // Stage 0: registered ports.
+    a_q: DFF<Bits<CODE_BITS>>,
+    w_q: DFF<Bits<CODE_BITS>>,
+    af_q: DFF<Bits<FMT_BITS>>,
+    wf_q: DFF<Bits<FMT_BITS>>,
+    valid0: DFF<Bit>,
+    clear0: DFF<Bit>,
+    // The lane mode is registered with the ports: stage 1 steers lane codes with it, and a
+    // register (not logic of the same block) lets Verilator order that steering statically.
+    l4_0: DFF<Bit>,
+    l2_0: DFF<Bit>,
+    ok_0: DFF<Bit>,
+
+    // Stage 1: decode, multiply, exponent sums.
+    da0: FormatDecode,
+    dw0: FormatDecode,
+    da1: FormatDecode,
+    dw1: FormatDecode,
+    da2: FormatDecode,
+    dw2: FormatDecode,
+    da3: FormatDecode,
+    dw3: FormatDecode,
+    mul: MantissaMul,
+    es0: ExpSum,
+    es1: ExpSum,
+    es2: ExpSum,
+    es3: ExpSum,
+    slot4: Constant<Bits<16>>,
+    slot16: Constant<Bits<16>>,
+    mac_ok: Constant<Bits<16>>,
+    four: Constant<Bits<CODE_BITS>>,
+    eight: Constant<Bits<CODE_BITS>>,
+    twelve: Constant<Bits<CODE_BITS>>,
+    lanes4: Signal<Local, Bit>,
+    lanes2: Signal<Local, Bit>,
+    ok: Signal<Local, Bit>,
+    en0: Signal<Local, Bit>,
+    en1: Signal<Local, Bit>,
+    en2: Signal<Local, Bit>,
+    en3: Signal<Local, Bit>,
+    pa: Signal<Local, Bits<CODE_BITS>>,
+    pw: Signal<Local, Bits<CODE_BITS>>,
+    nan_beat: Signal<Local, Bit>,
+    inf0: Signal<Local, Bit>,
+    inf1: Signal<Local, Bit>,
+    inf2: Signal<Local, Bit>,
+    inf3: Signal<Local, Bit>,
+    pinf_beat: Signal<Local, Bit>,
+    ninf_beat: Signal<Local, Bit>,
+    // Narrow lanes' decoders only see formats whose mantissas fit the lane (≤ 8 / ≤ 4 bits):
+    // their upper mantissa bits are always zero (Verilator exempts `*unused*` names).
+    unused_mant: Signal<Local, Bit>,
+    prod1: DFF<Bits<MUL_OUT_BITS>>,
+    sh0: DFF<Bits<EXP_SUM_BITS>>,
+    sh1: DFF<Bits<EXP_SUM_BITS>>,
+    sh2: DFF<Bits<EXP_SUM_BITS>>,
+    sh3: DFF<Bits<EXP_SUM_BITS>>,
+    sg0: DFF<Bit>,
+    sg1: DFF<Bit>,
+    sg2: DFF<Bit>,
+    sg3: DFF<Bit>,
+    le0: DFF<Bit>,
+    le1: DFF<Bit>,
+    le2: DFF<Bit>,
+    le3: DFF<Bit>,
+    l4_1: DFF<Bit>,
+    l2_1: DFF<Bit>,
+    valid1: DFF<Bit>,
+    clear1: DFF<Bit>,
+    nan1: DFF<Bit>,
+    pinf1: DFF<Bit>,
+    ninf1: DFF<Bit>,
+
+    // Stage 2: align, sum, accumulate.
+    al0: LaneAlign,
+    al1: LaneAlign,
+    al2: LaneAlign,
+    al3: LaneAlign,
+    base: Signal<Local, Bits<ACC_WIDTH>>,
+    acc_q: DFF<Bits<ACC_WIDTH>>,
+    nan_q: DFF<Bit>,
+    pinf_q: DFF<Bit>,
+    ninf_q: DFF<Bit>,
+    acc_zero: Constant<Bits<ACC_WIDTH>>,
+}
+
+impl Default for Pe {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Pe {
+    /// The PE for every multiplier format of the table.
+    pub fn new() -> Self {
+        let narrow8 = formats_up_to(8);
+        let narrow4 = formats_up_to(4);
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            a_fmt: Default::default(),
+            w_fmt: Default::default(),
+            a: Default::default(),
+            w: Default::default(),
+            valid: Default::default(),
+            clear: Default::default(),
+            acc: Default::default(),
+            nan: Default::default(),
+            pinf: Default::default(),
+            ninf: Default::default(),
+            a_q: Default::default(),
+            w_q: Default::default(),
+            af_q: Default::default(),
+            wf_q: Default::default(),
+            valid0: Default::default(),
+            clear0: Default::default(),
+            l4_0: Default::default(),
+            l2_0: Default::default(),
+            ok_0: Default::default(),
+            da0: FormatDecode::with_formats(&formats_up_to(16)),
+            dw0: FormatDecode::with_formats(&formats_up_to(16)),
+            da1: FormatDecode::with_formats(&narrow8),
+            dw1: FormatDecode::with_formats(&narrow8),
+            da2: FormatDecode::with_formats(&narrow4),
+            dw2: FormatDecode::with_formats(&narrow4),
+            da3: FormatDecode::with_formats(&narrow4),
+            dw3: FormatDecode::with_formats(&narrow4),
+            mul: Default::default(),
+            es0: Default::default(),
+            es1: Default::default(),
+            es2: Default::default(),
+            es3: Default::default(),
+            slot4: id_mask(|f| f.slot_bits() == 4),
+            slot16: id_mask(|f| f.slot_bits() == 16),
+            mac_ok: id_mask(Format::is_mac_operand),
+            four: const_bits(4),
+            eight: const_bits(8),
+            twelve: const_bits(12),
+            lanes4: Default::default(),
+            lanes2: Default::default(),
+            ok: Default::default(),
+            en0: Default::default(),
+            en1: Default::default(),
+            en2: Default::default(),
+            en3: Default::default(),
+            pa: Default::default(),
+            pw: Default::default(),
+            nan_beat: Default::default(),
+            inf0: Default::default(),
+            inf1: Default::default(),
+            inf2: Default::default(),
+            inf3: Default::default(),
+            pinf_beat: Default::default(),
+            ninf_beat: Default::default(),
+            unused_mant: Default::default(),
+            prod1: Default::default(),
+            sh0: Default::default(),
+            sh1: Default::default(),
+            sh2: Default::default(),
+            sh3: Default::default(),
+            sg0: Default::default(),
+            sg1: Default::default(),
+            sg2: Default::default(),
+            sg3: Default::default(),
+            le0: Default::default(),
+            le1: Default::default(),
+            le2: Default::default(),
+            le3: Default::default(),
+            l4_1: Default::default(),
+            l2_1: Default::default(),
+            valid1: Default::default(),
+            clear1: Default::default(),
+            nan1: Default::default(),
+            pinf1: Default::default(),
+            ninf1: Default::default(),
+            al0: Default::default(),
+            al1: Default::default(),
+            al2: Default::default(),
+            al3: Default::default(),
+            base: Default::default(),
+            acc_q: Default::default(),
+            nan_q: Default::default(),
+            pinf_q: Default::default(),
+            ninf_q: Default::default(),
+            acc_zero: const_bits(0),
+        }
+    }
+}
+
+impl Logic for Pe {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, a_q, w_q, af_q, wf_q, valid0, clear0, l4_0, l2_0, ok_0, prod1, sh0, sh1, sh2, sh3, sg0, sg1, sg2, sg3, le0,
+            le1, le2, le3, l4_1, l2_1, valid1, clear1, nan1, pinf1, ninf1, acc_q, nan_q, pinf_q, ninf_q
+        );
+
+        // ---- stage 0
+        self.a_q.d.next = self.a.val();
+        self.w_q.d.next = self.w.val();
+        self.af_q.d.next = self.a_fmt.val();
+        self.wf_q.d.next = self.w_fmt.val();
+        self.valid0.d.next = self.valid.val();
+        self.clear0.d.next = self.clear.val();
+
+        // Lane mode from the two formats (the wider decides).
+        self.lanes4.next =
+            self.slot4.val().get_bit(self.a_fmt.val().index()) & self.slot4.val().get_bit(self.w_fmt.val().index());
+        self.lanes2.next = !self.lanes4.val()
+            & !self.slot16.val().get_bit(self.a_fmt.val().index())
+            & !self.slot16.val().get_bit(self.w_fmt.val().index());
+        self.ok.next =
+            self.mac_ok.val().get_bit(self.a_fmt.val().index()) & self.mac_ok.val().get_bit(self.w_fmt.val().index());
+        self.l4_0.d.next = self.lanes4.val();
+        self.l2_0.d.next = self.lanes2.val();
+        self.ok_0.d.next = self.ok.val();
+
+        // ---- stage 1
+        self.en0.next = self.ok_0.q.val();
+        self.en1.next = self.ok_0.q.val() & (self.l4_0.q.val() | self.l2_0.q.val());
+        self.en2.next = self.ok_0.q.val() & self.l4_0.q.val();
+        self.en3.next = self.ok_0.q.val() & self.l4_0.q.val();
+
+        // Lane codes: decoders ignore bits above their format's width.
+        self.da0.fmt.next = self.af_q.q.val();
+        self.da1.fmt.next = self.af_q.q.val();
+        self.da2.fmt.next = self.af_q.q.val();
+        self.da3.fmt.next = self.af_q.q.val();
+        self.dw0.fmt.next = self.wf_q.q.val();
+        self.dw1.fmt.next = self.wf_q.q.val();
+        self.dw2.fmt.next = self.wf_q.q.val();
+        self.dw3.fmt.next = self.wf_q.q.val();
+        self.da0.code.next = self.a_q.q.val();
+        self.dw0.code.next = self.w_q.q.val();
+        if self.l4_0.q.val() {
+            self.da1.code.next = self.a_q.q.val() >> self.four.val();
+            self.dw1.code.next = self.w_q.q.val() >> self.four.val();
+        } else {
+            self.da1.code.next = self.a_q.q.val() >> self.eight.val();
+            self.dw1.code.next = self.w_q.q.val() >> self.eight.val();
+        }
+        self.da2.code.next = self.a_q.q.val() >> self.eight.val();
+        self.dw2.code.next = self.w_q.q.val() >> self.eight.val();
+        self.da3.code.next = self.a_q.q.val() >> self.twelve.val();
+        self.dw3.code.next = self.w_q.q.val() >> self.twelve.val();
+
+        // Lane-packed mantissas for the multiplier.
+        if self.l4_0.q.val() {
+            self.pa.next = bit_cast::<CODE_BITS, 4>(self.da0.mant.val().get_bits::<4>(0))
+                | (bit_cast::<CODE_BITS, 4>(self.da1.mant.val().get_bits::<4>(0)) << self.four.val())
+                | (bit_cast::<CODE_BITS, 4>(self.da2.mant.val().get_bits::<4>(0)) << self.eight.val())
+                | (bit_cast::<CODE_BITS, 4>(self.da3.mant.val().get_bits::<4>(0)) << self.twelve.val());
+            self.pw.next = bit_cast::<CODE_BITS, 4>(self.dw0.mant.val().get_bits::<4>(0))
+                | (bit_cast::<CODE_BITS, 4>(self.dw1.mant.val().get_bits::<4>(0)) << self.four.val())
+                | (bit_cast::<CODE_BITS, 4>(self.dw2.mant.val().get_bits::<4>(0)) << self.eight.val())
+                | (bit_cast::<CODE_BITS, 4>(self.dw3.mant.val().get_bits::<4>(0)) << self.twelve.val());
+        } else if self.l2_0.q.val() {
+            self.pa.next = bit_cast::<CODE_BITS, 8>(self.da0.mant.val().get_bits::<8>(0))
+                | (bit_cast::<CODE_BITS, 8>(self.da1.mant.val().get_bits::<8>(0)) << self.eight.val());
+            self.pw.next = bit_cast::<CODE_BITS, 8>(self.dw0.mant.val().get_bits::<8>(0))
+                | (bit_cast::<CODE_BITS, 8>(self.dw1.mant.val().get_bits::<8>(0)) << self.eight.val());
+        } else {
+            self.pa.next = self.da0.mant.val();
+            self.pw.next = self.dw0.mant.val();
+        }
+        self.unused_mant.next = self.da1.mant.val().get_bits::<8>(8).any()
+            | self.dw1.mant.val().get_bits::<8>(8).any()
+            | self.da2.mant.val().get_bits::<12>(4).any()
+            | self.dw2.mant.val().get_bits::<12>(4).any()
+            | self.da3.mant.val().get_bits::<12>(4).any()
+            | self.dw3.mant.val().get_bits::<12>(4).any();
+        self.mul.a.next = self.pa.val();
+        self.mul.b.next = self.pw.val();
+        self.mul.lanes4.next = self.l4_0.q.val();
+        self.mul.lanes2.next = self.l2_0.q.val();
+
+        self.es0.ea.next = self.da0.exp.val();
+        self.es0.ew.next = self.dw0.exp.val();
+        self.es1.ea.next = self.da1.exp.val();
+        self.es1.ew.next = self.dw1.exp.val();
+        self.es2.ea.next = self.da2.exp.val();
+        self.es2.ew.next = self.dw2.exp.val();
+        self.es3.ea.next = self.da3.exp.val();
+        self.es3.ew.next = self.dw3.exp.val();
+
+        // Specials per lane: NaN if either is NaN or Inf × 0; Inf otherwise if either is Inf.
+        self.nan_beat.next = !self.ok_0.q.val()
+            | (self.en0.val()
+                & (self.da0.nar.val()
+                    | self.dw0.nar.val()
+                    | (self.da0.inf.val() & self.dw0.zero.val())
+                    | (self.da0.zero.val() & self.dw0.inf.val())))
+            | (self.en1.val()
+                & (self.da1.nar.val()
+                    | self.dw1.nar.val()
+                    | (self.da1.inf.val() & self.dw1.zero.val())
+                    | (self.da1.zero.val() & self.dw1.inf.val())))
+            | (self.en2.val()
+                & (self.da2.nar.val()
+                    | self.dw2.nar.val()
+                    | (self.da2.inf.val() & self.dw2.zero.val())
+                    | (self.da2.zero.val() & self.dw2.inf.val())))
+            | (self.en3.val()
+                & (self.da3.nar.val()
+                    | self.dw3.nar.val()
+                    | (self.da3.inf.val() & self.dw3.zero.val())
+                    | (self.da3.zero.val() & self.dw3.inf.val())));
+        self.inf0.next = self.en0.val() & (self.da0.inf.val() | self.dw0.inf.val());
+        self.inf1.next = self.en1.val() & (self.da1.inf.val() | self.dw1.inf.val());
+        self.inf2.next = self.en2.val() & (self.da2.inf.val() | self.dw2.inf.val());
+        self.inf3.next = self.en3.val() & (self.da3.inf.val() | self.dw3.inf.val());
+        self.pinf_beat.next = (self.inf0.val() & !(self.da0.sign.val() ^ self.dw0.sign.val()))
+            | (self.inf1.val() & !(self.da1.sign.val() ^ self.dw1.sign.val()))
+            | (self.inf2.val() & !(self.da2.sign.val() ^ self.dw2.sign.val()))
+            | (self.inf3.val() & !(self.da3.sign.val() ^ self.dw3.sign.val()));
+        self.ninf_beat.next = (self.inf0.val() & (self.da0.sign.val() ^ self.dw0.sign.val()))
+            | (self.inf1.val() & (self.da1.sign.val() ^ self.dw1.sign.val()))
+            | (self.inf2.val() & (self.da2.sign.val() ^ self.dw2.sign.val()))
+            | (self.inf3.val() & (self.da3.sign.val() ^ self.dw3.sign.val()));
+
+        self.prod1.d.next = self.mul.p.val();
+        self.sh0.d.next = self.es0.shift.val();
+        self.sh1.d.next = self.es1.shift.val();
+        self.sh2.d.next = self.es2.shift.val();
+        self.sh3.d.next = self.es3.shift.val();
+        self.sg0.d.next = self.da0.sign.val() ^ self.dw0.sign.val();
+        self.sg1.d.next = self.da1.sign.val() ^ self.dw1.sign.val();
+        self.sg2.d.next = self.da2.sign.val() ^ self.dw2.sign.val();
+        self.sg3.d.next = self.da3.sign.val() ^ self.dw3.sign.val();
+        self.le0.d.next = self.en0.val();
+        self.le1.d.next = self.en1.val();
+        self.le2.d.next = self.en2.val();
+        self.le3.d.next = self.en3.val();
+        self.l4_1.d.next = self.l4_0.q.val();
+        self.l2_1.d.next = self.l2_0.q.val();
+        self.valid1.d.next = self.valid0.q.val();
+        self.clear1.d.next = self.clear0.q.val();
+        self.nan1.d.next = self.nan_beat.val();
+        self.pinf1.d.next = self.pinf_beat.val();
+        self.ninf1.d.next = self.ninf_beat.val();
+
+        // ---- stage 2: each lane's product out of the packed word, aligned and signed.
+        if self.l4_1.q.val() {
+            self.al0.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod1.q.val().get_bits::<8>(0));
+            self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod1.q.val().get_bits::<8>(8));
+        } else if self.l2_1.q.val() {
+            self.al0.prod.next = bit_cast::<MUL_OUT_BITS, 16>(self.prod1.q.val().get_bits::<16>(0));
+            self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 16>(self.prod1.q.val().get_bits::<16>(16));
+        } else {
+            self.al0.prod.next = self.prod1.q.val();
+            self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 16>(self.prod1.q.val().get_bits::<16>(16));
+        }
+        self.al2.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod1.q.val().get_bits::<8>(16));
+        self.al3.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod1.q.val().get_bits::<8>(24));
+        self.al0.shift.next = self.sh0.q.val();
+        self.al1.shift.next = self.sh1.q.val();
+        self.al2.shift.next = self.sh2.q.val();
+        self.al3.shift.next = self.sh3.q.val();
+        self.al0.sign.next = self.sg0.q.val();
+        self.al1.sign.next = self.sg1.q.val();
+        self.al2.sign.next = self.sg2.q.val();
+        self.al3.sign.next = self.sg3.q.val();
+        self.al0.enable.next = self.le0.q.val();
+        self.al1.enable.next = self.le1.q.val();
+        self.al2.enable.next = self.le2.q.val();
+        self.al3.enable.next = self.le3.q.val();
+
+        if self.clear1.q.val() {
+            self.base.next = self.acc_zero.val();
+        } else {
+            self.base.next = self.acc_q.q.val();
+        }
+        if self.valid1.q.val() {
+            self.acc_q.d.next = self.base.val()
+                + (self.al0.aligned.val() + self.al1.aligned.val())
+                + (self.al2.aligned.val() + self.al3.aligned.val());
+            self.nan_q.d.next = (self.nan_q.q.val() & !self.clear1.q.val()) | self.nan1.q.val();
+            self.pinf_q.d.next = (self.pinf_q.q.val() & !self.clear1.q.val()) | self.pinf1.q.val();
+            self.ninf_q.d.next = (self.ninf_q.q.val() & !self.clear1.q.val()) | self.ninf1.q.val();
+        } else if self.clear1.q.val() {
+            self.acc_q.d.next = self.acc_zero.val();
+            self.nan_q.d.next = false;
+            self.pinf_q.d.next = false;
+            self.ninf_q.d.next = false;
+        }
+
+        if self.reset.val() {
+            self.valid0.d.next = false;
+            self.clear0.d.next = false;
+            self.valid1.d.next = false;
+            self.clear1.d.next = false;
+            self.acc_q.d.next = self.acc_zero.val();
+            self.nan_q.d.next = false;
+            self.pinf_q.d.next = false;
+            self.ninf_q.d.next = false;
+        }
+
+        self.acc.next = self.acc_q.q.val();
+        self.nan.next = self.nan_q.q.val();
+        self.pinf.next = self.pinf_q.q.val();
+        self.ninf.next = self.ninf_q.q.val();
+    }
+}
