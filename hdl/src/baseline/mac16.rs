@@ -82,4 +82,3 @@ impl Logic for Mac16 {
         self.acc.next = self.sum.q.val();
     }
 }
-

@@ -24,12 +24,20 @@ pub const PE_LATENCY: usize = 3;
 
 /// Formats a decoder of a lane whose slot is `slot` bits wide must handle.
 fn formats_up_to(slot: u32) -> Vec<Format> {
-    Format::ALL.into_iter().filter(|f| f.is_mac_operand() && f.slot_bits() <= slot).collect()
+    Format::ALL
+        .into_iter()
+        .filter(|f| f.is_mac_operand() && f.slot_bits() <= slot)
+        .collect()
 }
 
 /// A 16-bit mask with bit `id` set for every format `pick` accepts.
 fn id_mask(pick: impl Fn(Format) -> bool) -> Constant<Bits<16>> {
-    const_bits(Format::ALL.into_iter().filter(|&f| pick(f)).fold(0u64, |m, f| m | 1 << f.id()))
+    const_bits(
+        Format::ALL
+            .into_iter()
+            .filter(|&f| pick(f))
+            .fold(0u64, |m, f| m | 1 << f.id()),
+    )
 }
 
 /// The precision-scalable SIMD MAC processing element.
@@ -253,8 +261,8 @@ impl Logic for Pe {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, a_q, w_q, af_q, wf_q, valid0, clear0, l4_0, l2_0, ok_0, prod1, sh0, sh1, sh2, sh3, sg0, sg1, sg2, sg3, le0,
-            le1, le2, le3, l4_1, l2_1, valid1, clear1, nan1, pinf1, ninf1, acc_q, nan_q, pinf_q, ninf_q
+            self, clock, a_q, w_q, af_q, wf_q, valid0, clear0, l4_0, l2_0, ok_0, prod1, sh0, sh1, sh2, sh3, sg0, sg1,
+            sg2, sg3, le0, le1, le2, le3, l4_1, l2_1, valid1, clear1, nan1, pinf1, ninf1, acc_q, nan_q, pinf_q, ninf_q
         );
 
         // ---- stage 0
