@@ -1,15 +1,16 @@
-//! `npe demo`: the format table, then dot products whose operands are decoded by the Verilated
-//! hardware decoder, each checked against the golden model.
+//! `npe demo`: the format table, then dot products multiplied and accumulated by the Verilated
+//! PE, each checked bit for bit against the golden model.
 //!
-//! This grows into the GEMM demo once the PE and the array exist; for now the hardware in the loop
-//! is the format decoder, and the multiply-accumulate of its outputs is the golden model's exact one.
+//! This grows into the GEMM demo once the array exists. The PE's exact accumulator is read back
+//! and rounded once to FP32 by the golden model (the hardware output unit is not built yet).
 
 use anyhow::{bail, Result};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::golden::{self, Format, OutputFormat};
 use crate::report;
-use crate::rtl::Decoder;
+use crate::rtl::pe::{pack, Pe};
+use npe_hdl::spec::lanes;
 
 /// Operand format pairs the demo runs (activation, weight).
 const PAIRS: [(Format, Format); 8] = [
@@ -55,37 +56,43 @@ pub fn run(k: usize, seed: u64) -> Result<()> {
     }
     print!("{}", report::format_table());
     println!();
-    let mut hw = Decoder::new();
     let mut rng = StdRng::seed_from_u64(seed);
     let out = OutputFormat::Fp32;
-    println!("dot products, K = {k}, seed {seed}, output {out}: operands decoded by the Verilated format_decode");
+    println!("dot products on the Verilated PE, K = {k} products each, seed {seed}, rounded once to {out}");
     println!(
-        "  {:<22} {:>16} {:>16} {:>16} {:>10}",
-        "activation x weight", "unquantized f64", "golden fp32", "rtl-decoded fp32", "verdict"
+        "  {:<22} {:>5} {:>7} {:>10} {:>15} {:>15} {:>15} {:>9}",
+        "activation x weight", "lanes", "cycles", "MACs/cyc", "unquantized", "golden fp32", "PE fp32", "verdict"
     );
     let mut mismatches = 0usize;
-    let mut decoded = 0usize;
+    let mut pe = Pe::new();
     for (af, wf) in PAIRS {
+        let n = lanes(af, wf) as usize;
         let a = sample_values(af, k, &mut rng);
         let w = sample_values(wf, k, &mut rng);
         let reference: f64 = a.iter().zip(&w).map(|(x, y)| x * y).sum();
         let qa: Vec<u32> = a.iter().map(|&x| golden::encode(af, x)).collect();
         let qw: Vec<u32> = w.iter().map(|&x| golden::encode(wf, x)).collect();
         let golden_code = golden::dot(af, &qa, wf, &qw, out)?;
-        let mut products = Vec::with_capacity(k);
-        let mut operand_mismatch = 0usize;
-        for (&ca, &cw) in qa.iter().zip(&qw) {
-            let (ua, uw) = (hw.decode(af, ca), hw.decode(wf, cw));
-            operand_mismatch += usize::from(ua != golden::decode(af, ca)?) + usize::from(uw != golden::decode(wf, cw)?);
-            products.push(golden::exact_product(ua, uw));
+        let start = pe.cycles();
+        // Lane-packed beats; a short last beat is padded with zero codes.
+        for (i, (ca, cw)) in qa.chunks(n).zip(qw.chunks(n)).enumerate() {
+            let (mut ca, mut cw) = (ca.to_vec(), cw.to_vec());
+            ca.resize(n, 0);
+            cw.resize(n, 0);
+            pe.beat(af, wf, pack(af, wf, &ca), pack(af, wf, &cw), true, i == 0);
         }
-        decoded += 2 * k;
-        let hw_code = golden::round_to_output(out, &golden::exact_sum(&products));
-        let ok = hw_code == golden_code && operand_mismatch == 0;
+        pe.drain();
+        let cycles = pe.cycles() - start;
+        let exact = pe.state().exact();
+        let hw_code = golden::round_to_output(out, &exact);
+        let ok = exact == golden::exact_dot(af, &qa, wf, &qw)? && hw_code == golden_code;
         mismatches += usize::from(!ok);
         println!(
-            "  {:<22} {:>16.6e} {:>16.6e} {:>16.6e} {:>10}",
+            "  {:<22} {:>5} {:>7} {:>10.3} {:>15.6e} {:>15.6e} {:>15.6e} {:>9}",
             format!("{af} x {wf}"),
+            n,
+            cycles,
+            k as f64 / cycles as f64,
             reference,
             f32::from_bits(golden_code),
             f32::from_bits(hw_code),
@@ -94,9 +101,12 @@ pub fn run(k: usize, seed: u64) -> Result<()> {
     }
     println!();
     println!(
-        "{} operand codes decoded in hardware, {} dot products, {mismatches} mismatches",
-        decoded,
+        "{} dot products, {mismatches} mismatches (exact accumulator compared with num-bigint, then the rounded result)",
         PAIRS.len()
+    );
+    println!(
+        "cycles include the {}-cycle pipeline fill; MACs/cycle approaches the lane count as K grows",
+        Pe::LATENCY
     );
     if mismatches > 0 {
         bail!("{mismatches} dot products differ between hardware and golden model");
