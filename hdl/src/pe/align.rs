@@ -1,20 +1,20 @@
 //! The exponent path of one lane: exponent sum, and the lane's product placed, signed, at its
 //! position in the exact accumulator.
 
-use super::{ACC_WIDTH, ALIGN_BELOW, ALIGN_OFFSET, ALIGN_WINDOW, EXP_SUM_BITS};
+use super::{LaneWindow, ACC_WIDTH, ALIGN_BELOW, ALIGN_WINDOW, EXP_SUM_BITS};
 use crate::decode::{const_bits, const_index, BitIndex, EXP_BITS};
 use crate::pe::mantissa_mul::MUL_OUT_BITS;
 use rust_hdl::prelude::*;
 
 /// Adds two unified exponents (two's complement, `EXP_BITS` each) into `EXP_SUM_BITS` bits,
-/// plus the window offset, giving the product's left shift into the alignment window.
+/// plus the lane window's offset, giving the product's left shift into the lane's window.
 #[derive(LogicBlock)]
 pub struct ExpSum {
     /// Activation exponent.
     pub ea: Signal<In, Bits<EXP_BITS>>,
     /// Weight exponent.
     pub ew: Signal<In, Bits<EXP_BITS>>,
-    /// `ea + ew + ALIGN_OFFSET`, never negative for two operand formats of the table.
+    /// `ea + ew + offset`, never negative for the formats the lane carries.
     pub shift: Signal<Out, Bits<EXP_SUM_BITS>>,
     ea_w: Signal<Local, Bits<EXP_SUM_BITS>>,
     ew_w: Signal<Local, Bits<EXP_SUM_BITS>>,
@@ -23,8 +23,9 @@ pub struct ExpSum {
     top: Constant<BitIndex>,
 }
 
-impl Default for ExpSum {
-    fn default() -> Self {
+impl ExpSum {
+    /// The exponent path of a lane with window `lane`.
+    pub fn new(lane: LaneWindow) -> Self {
         let ext = ((1u64 << EXP_SUM_BITS) - 1) ^ ((1u64 << EXP_BITS) - 1);
         Self {
             ea: Default::default(),
@@ -33,7 +34,7 @@ impl Default for ExpSum {
             ea_w: Default::default(),
             ew_w: Default::default(),
             sign_ext: const_bits(ext),
-            offset: const_bits(ALIGN_OFFSET as u64),
+            offset: const_bits(lane.offset as u64),
             top: const_index(EXP_BITS - 1),
         }
     }
@@ -55,11 +56,12 @@ impl Logic for ExpSum {
     }
 }
 
-/// Places an unsigned lane product at `shift` in the alignment window, drops the
-/// [`ALIGN_BELOW`] bits under the accumulator's LSB (provably zero, see [`super`]) and negates it
-/// if `sign`: the lane's exact two's complement contribution to the accumulator.
+/// Shifts an unsigned lane product by `shift` within the lane's `W`-bit window, places that
+/// window (a constant shift) in the full alignment window, drops the [`ALIGN_BELOW`] bits under
+/// the accumulator's LSB (provably zero, see [`super`]) and negates it if `sign`: the lane's
+/// exact two's complement contribution to the accumulator.
 #[derive(LogicBlock)]
-pub struct LaneAlign {
+pub struct LaneAlign<const W: usize> {
     /// Unsigned product magnitude.
     pub prod: Signal<In, Bits<MUL_OUT_BITS>>,
     /// Left shift into the window (from [`ExpSum`]).
@@ -70,19 +72,27 @@ pub struct LaneAlign {
     pub aligned: Signal<Out, Bits<ACC_WIDTH>>,
     /// Whether the lane contributes.
     pub enable: Signal<In, Bit>,
-    wide: Signal<Local, Bits<ALIGN_WINDOW>>,
+    wide: Signal<Local, Bits<W>>,
+    shifted: Signal<Local, Bits<W>>,
+    full: Signal<Local, Bits<ALIGN_WINDOW>>,
     placed: Signal<Local, Bits<ALIGN_WINDOW>>,
+    place: Constant<Bits<32>>,
     mag: Signal<Local, Bits<ACC_WIDTH>>,
     // The window bits under the accumulator LSB are zero for every product; Verilator exempts
     // `*unused*` names from UNUSEDSIGNAL, and reading them here says they are dropped on purpose.
     unused_below: Signal<Local, Bit>,
+    // A narrow lane's window can be narrower than the multiplier's output word; its products
+    // never reach the top bits.
+    unused_prod: Signal<Local, Bit>,
     below: Constant<BitIndex>,
     one: Constant<Bits<ACC_WIDTH>>,
     zero: Constant<Bits<ACC_WIDTH>>,
 }
 
-impl Default for LaneAlign {
-    fn default() -> Self {
+impl<const W: usize> LaneAlign<W> {
+    /// The aligner of a lane with window `lane` (`W` must be `lane.width`).
+    pub fn new(lane: LaneWindow) -> Self {
+        assert_eq!(lane.width, W, "lane window width");
         Self {
             prod: Default::default(),
             shift: Default::default(),
@@ -90,9 +100,13 @@ impl Default for LaneAlign {
             aligned: Default::default(),
             enable: Default::default(),
             wide: Default::default(),
+            shifted: Default::default(),
+            full: Default::default(),
             placed: Default::default(),
+            place: const_bits(lane.place as u64),
             mag: Default::default(),
             unused_below: Default::default(),
+            unused_prod: Default::default(),
             below: const_index(ALIGN_BELOW),
             one: const_bits(1),
             zero: const_bits(0),
@@ -100,11 +114,14 @@ impl Default for LaneAlign {
     }
 }
 
-impl Logic for LaneAlign {
+impl<const W: usize> Logic for LaneAlign<W> {
     #[hdl_gen]
     fn update(&mut self) {
-        self.wide.next = bit_cast::<ALIGN_WINDOW, MUL_OUT_BITS>(self.prod.val());
-        self.placed.next = self.wide.val() << self.shift.val();
+        self.wide.next = bit_cast::<W, MUL_OUT_BITS>(self.prod.val());
+        self.unused_prod.next = self.prod.val().any();
+        self.shifted.next = self.wide.val() << self.shift.val();
+        self.full.next = bit_cast::<ALIGN_WINDOW, W>(self.shifted.val());
+        self.placed.next = self.full.val() << self.place.val();
         self.mag.next = self.placed.val().get_bits::<ACC_WIDTH>(self.below.val().index());
         self.unused_below.next = self.placed.val().get_bits::<ALIGN_BELOW>(0).any();
         if !self.enable.val() {

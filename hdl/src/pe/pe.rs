@@ -12,7 +12,7 @@
 //! NaN/NaR operands, Inf × 0 and operand formats that are not multiplier formats (E8M0, unknown
 //! ids) raise the sticky `nan` flag and add nothing; Inf products raise `pinf` / `ninf`.
 
-use super::{ExpSum, LaneAlign, MantissaMul, ACC_WIDTH, EXP_SUM_BITS};
+use super::{ExpSum, LaneAlign, MantissaMul, ACC_WIDTH, EXP_SUM_BITS, LANE0, LANE1, LANE23};
 use crate::decode::format_decode::{CODE_BITS, FMT_BITS};
 use crate::decode::{const_bits, FormatDecode};
 use crate::pe::mantissa_mul::MUL_OUT_BITS;
@@ -142,10 +142,10 @@ pub struct Pe {
     ninf1: DFF<Bit>,
 
     // Stage 2: align, sum, accumulate.
-    al0: LaneAlign,
-    al1: LaneAlign,
-    al2: LaneAlign,
-    al3: LaneAlign,
+    al0: LaneAlign<{ LANE0.width }>,
+    al1: LaneAlign<{ LANE1.width }>,
+    al2: LaneAlign<{ LANE23.width }>,
+    al3: LaneAlign<{ LANE23.width }>,
     base: Signal<Local, Bits<ACC_WIDTH>>,
     acc_q: DFF<Bits<ACC_WIDTH>>,
     nan_q: DFF<Bit>,
@@ -196,10 +196,10 @@ impl Pe {
             da3: FormatDecode::with_formats(&narrow4),
             dw3: FormatDecode::with_formats(&narrow4),
             mul: Default::default(),
-            es0: Default::default(),
-            es1: Default::default(),
-            es2: Default::default(),
-            es3: Default::default(),
+            es0: ExpSum::new(LANE0),
+            es1: ExpSum::new(LANE1),
+            es2: ExpSum::new(LANE23),
+            es3: ExpSum::new(LANE23),
             slot4: id_mask(|f| f.slot_bits() == 4),
             slot16: id_mask(|f| f.slot_bits() == 16),
             mac_ok: id_mask(Format::is_mac_operand),
@@ -243,10 +243,10 @@ impl Pe {
             nan1: Default::default(),
             pinf1: Default::default(),
             ninf1: Default::default(),
-            al0: Default::default(),
-            al1: Default::default(),
-            al2: Default::default(),
-            al3: Default::default(),
+            al0: LaneAlign::new(LANE0),
+            al1: LaneAlign::new(LANE1),
+            al2: LaneAlign::new(LANE23),
+            al3: LaneAlign::new(LANE23),
             base: Default::default(),
             acc_q: Default::default(),
             nan_q: Default::default(),
