@@ -130,9 +130,10 @@ pub struct MantissaMul {
     nib_b: Vec<Constant<BitIndex>>,
     same_half: Vec<Constant<Bit>>,
     diagonal: Vec<Constant<Bit>>,
-    lo: Signal<Local, Bits<MUL_OUT_BITS>>,
-    hi: Signal<Local, Bits<MUL_OUT_BITS>>,
-    zero: Constant<Bits<MUL_OUT_BITS>>,
+    // A balanced adder tree over the sixteen terms: four levels instead of a sixteen-add chain.
+    s1: Vec<Signal<Local, Bits<MUL_OUT_BITS>>>,
+    s2: Vec<Signal<Local, Bits<MUL_OUT_BITS>>>,
+    s3: Vec<Signal<Local, Bits<MUL_OUT_BITS>>>,
 }
 
 impl Default for MantissaMul {
@@ -149,9 +150,9 @@ impl Default for MantissaMul {
             nib_b: pairs.clone().map(|(_, j)| const_index(4 * j)).collect(),
             same_half: pairs.clone().map(|(i, j)| const_bit(i / 2 == j / 2)).collect(),
             diagonal: pairs.map(|(i, j)| const_bit(i == j)).collect(),
-            lo: Default::default(),
-            hi: Default::default(),
-            zero: const_bits(0),
+            s1: (0..8).map(|_| Default::default()).collect(),
+            s2: (0..4).map(|_| Default::default()).collect(),
+            s3: (0..2).map(|_| Default::default()).collect(),
         }
     }
 }
@@ -166,16 +167,16 @@ impl Logic for MantissaMul {
                 | (!self.lanes4.val() & self.lanes2.val() & self.same_half[k].val())
                 | (self.lanes4.val() & self.diagonal[k].val());
         }
-        // Two balanced halves of eight terms each (rows 0–1 and rows 2–3 of the nibble grid).
-        self.lo.next = self.zero.val();
         for k in 0..8 {
-            self.lo.next = self.lo.val() + self.subs[k].term.val();
+            self.s1[k].next = self.subs[2 * k].term.val() + self.subs[2 * k + 1].term.val();
         }
-        self.hi.next = self.zero.val();
-        for k in 8..16 {
-            self.hi.next = self.hi.val() + self.subs[k].term.val();
+        for k in 0..4 {
+            self.s2[k].next = self.s1[2 * k].val() + self.s1[2 * k + 1].val();
         }
-        self.p.next = self.lo.val() + self.hi.val();
+        for k in 0..2 {
+            self.s3[k].next = self.s2[2 * k].val() + self.s2[2 * k + 1].val();
+        }
+        self.p.next = self.s3[0].val() + self.s3[1].val();
     }
 }
 

@@ -1,8 +1,8 @@
 //! The PE: lane decoders → reconfigurable mantissa multiplier → exponent path and alignment →
-//! lane sum → exact accumulator, in three pipeline stages.
+//! lane sum → exact accumulator, in four pipeline stages.
 //!
-//! Stage 0 registers the ports. Stage 1 decodes up to four lanes per operand, multiplies the
-//! lane-packed mantissas and adds exponents. Stage 2 aligns each lane's product into the
+//! Stage 0 registers the ports. Stage 1 decodes up to four lanes per operand, packs their
+//! mantissas and adds exponents; stage 1b multiplies the lane-packed mantissas. Stage 2 aligns each lane's product into the
 //! accumulator's fixed-point window, sums the lanes and accumulates. A beat presented before
 //! clock edge `t` is in `acc` after edge `t + PE_LATENCY - 1`, i.e. readable after
 //! [`PE_LATENCY`] ticks.
@@ -20,7 +20,7 @@ use crate::spec::Format;
 use rust_hdl::prelude::*;
 
 /// Clock ticks from presenting a beat to seeing it in `acc`.
-pub const PE_LATENCY: usize = 3;
+pub const PE_LATENCY: usize = 4;
 
 /// Formats a decoder of a lane whose slot is `slot` bits wide must handle.
 fn formats_up_to(slot: u32) -> Vec<Format> {
@@ -120,7 +120,8 @@ pub struct Pe {
     // Narrow lanes' decoders only see formats whose mantissas fit the lane (≤ 8 / ≤ 4 bits):
     // their upper mantissa bits are always zero (Verilator exempts `*unused*` names).
     unused_mant: Signal<Local, Bit>,
-    prod1: DFF<Bits<MUL_OUT_BITS>>,
+    pa1: DFF<Bits<CODE_BITS>>,
+    pw1: DFF<Bits<CODE_BITS>>,
     sh0: DFF<Bits<EXP_SUM_BITS>>,
     sh1: DFF<Bits<EXP_SUM_BITS>>,
     sh2: DFF<Bits<EXP_SUM_BITS>>,
@@ -140,6 +141,28 @@ pub struct Pe {
     nan1: DFF<Bit>,
     pinf1: DFF<Bit>,
     ninf1: DFF<Bit>,
+
+    // Stage 1b: the multiplier's output and the side-band, one stage later.
+    prod2: DFF<Bits<MUL_OUT_BITS>>,
+    sh0_b: DFF<Bits<EXP_SUM_BITS>>,
+    sh1_b: DFF<Bits<EXP_SUM_BITS>>,
+    sh2_b: DFF<Bits<EXP_SUM_BITS>>,
+    sh3_b: DFF<Bits<EXP_SUM_BITS>>,
+    sg0_b: DFF<Bit>,
+    sg1_b: DFF<Bit>,
+    sg2_b: DFF<Bit>,
+    sg3_b: DFF<Bit>,
+    le0_b: DFF<Bit>,
+    le1_b: DFF<Bit>,
+    le2_b: DFF<Bit>,
+    le3_b: DFF<Bit>,
+    l4_1_b: DFF<Bit>,
+    l2_1_b: DFF<Bit>,
+    valid1_b: DFF<Bit>,
+    clear1_b: DFF<Bit>,
+    nan1_b: DFF<Bit>,
+    pinf1_b: DFF<Bit>,
+    ninf1_b: DFF<Bit>,
 
     // Stage 2: align, sum, accumulate.
     al0: LaneAlign<{ LANE0.width }>,
@@ -223,7 +246,28 @@ impl Pe {
             pinf_beat: Default::default(),
             ninf_beat: Default::default(),
             unused_mant: Default::default(),
-            prod1: Default::default(),
+            pa1: Default::default(),
+            pw1: Default::default(),
+            prod2: Default::default(),
+            sh0_b: Default::default(),
+            sh1_b: Default::default(),
+            sh2_b: Default::default(),
+            sh3_b: Default::default(),
+            sg0_b: Default::default(),
+            sg1_b: Default::default(),
+            sg2_b: Default::default(),
+            sg3_b: Default::default(),
+            le0_b: Default::default(),
+            le1_b: Default::default(),
+            le2_b: Default::default(),
+            le3_b: Default::default(),
+            l4_1_b: Default::default(),
+            l2_1_b: Default::default(),
+            valid1_b: Default::default(),
+            clear1_b: Default::default(),
+            nan1_b: Default::default(),
+            pinf1_b: Default::default(),
+            ninf1_b: Default::default(),
             sh0: Default::default(),
             sh1: Default::default(),
             sh2: Default::default(),
@@ -261,8 +305,10 @@ impl Logic for Pe {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, a_q, w_q, af_q, wf_q, valid0, clear0, l4_0, l2_0, ok_0, prod1, sh0, sh1, sh2, sh3, sg0, sg1,
-            sg2, sg3, le0, le1, le2, le3, l4_1, l2_1, valid1, clear1, nan1, pinf1, ninf1, acc_q, nan_q, pinf_q, ninf_q
+            self, clock, a_q, w_q, af_q, wf_q, valid0, clear0, l4_0, l2_0, ok_0, pa1, pw1, prod2, sh0_b, sh1_b, sh2_b,
+            sh3_b, sg0_b, sg1_b, sg2_b, sg3_b, le0_b, le1_b, le2_b, le3_b, l4_1_b, l2_1_b, valid1_b, clear1_b, nan1_b,
+            pinf1_b, ninf1_b, sh0, sh1, sh2, sh3, sg0, sg1, sg2, sg3, le0, le1, le2, le3, l4_1, l2_1, valid1, clear1,
+            nan1, pinf1, ninf1, acc_q, nan_q, pinf_q, ninf_q
         );
 
         // ---- stage 0
@@ -339,10 +385,6 @@ impl Logic for Pe {
             | self.dw2.mant.val().get_bits::<12>(4).any()
             | self.da3.mant.val().get_bits::<12>(4).any()
             | self.dw3.mant.val().get_bits::<12>(4).any();
-        self.mul.a.next = self.pa.val();
-        self.mul.b.next = self.pw.val();
-        self.mul.lanes4.next = self.l4_0.q.val();
-        self.mul.lanes2.next = self.l2_0.q.val();
 
         self.es0.ea.next = self.da0.exp.val();
         self.es0.ew.next = self.dw0.exp.val();
@@ -388,7 +430,8 @@ impl Logic for Pe {
             | (self.inf2.val() & (self.da2.sign.val() ^ self.dw2.sign.val()))
             | (self.inf3.val() & (self.da3.sign.val() ^ self.dw3.sign.val()));
 
-        self.prod1.d.next = self.mul.p.val();
+        self.pa1.d.next = self.pa.val();
+        self.pw1.d.next = self.pw.val();
         self.sh0.d.next = self.es0.shift.val();
         self.sh1.d.next = self.es1.shift.val();
         self.sh2.d.next = self.es2.shift.val();
@@ -409,45 +452,71 @@ impl Logic for Pe {
         self.pinf1.d.next = self.pinf_beat.val();
         self.ninf1.d.next = self.ninf_beat.val();
 
-        // ---- stage 2: each lane's product out of the packed word, aligned and signed.
-        if self.l4_1.q.val() {
-            self.al0.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod1.q.val().get_bits::<8>(0));
-            self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod1.q.val().get_bits::<8>(8));
-        } else if self.l2_1.q.val() {
-            self.al0.prod.next = bit_cast::<MUL_OUT_BITS, 16>(self.prod1.q.val().get_bits::<16>(0));
-            self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 16>(self.prod1.q.val().get_bits::<16>(16));
-        } else {
-            self.al0.prod.next = self.prod1.q.val();
-            self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 16>(self.prod1.q.val().get_bits::<16>(16));
-        }
-        self.al2.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod1.q.val().get_bits::<8>(16));
-        self.al3.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod1.q.val().get_bits::<8>(24));
-        self.al0.shift.next = self.sh0.q.val();
-        self.al1.shift.next = self.sh1.q.val();
-        self.al2.shift.next = self.sh2.q.val();
-        self.al3.shift.next = self.sh3.q.val();
-        self.al0.sign.next = self.sg0.q.val();
-        self.al1.sign.next = self.sg1.q.val();
-        self.al2.sign.next = self.sg2.q.val();
-        self.al3.sign.next = self.sg3.q.val();
-        self.al0.enable.next = self.le0.q.val();
-        self.al1.enable.next = self.le1.q.val();
-        self.al2.enable.next = self.le2.q.val();
-        self.al3.enable.next = self.le3.q.val();
+        // ---- stage 1b: multiply the registered lane mantissas; the side-band follows.
+        self.mul.a.next = self.pa1.q.val();
+        self.mul.b.next = self.pw1.q.val();
+        self.mul.lanes4.next = self.l4_1.q.val();
+        self.mul.lanes2.next = self.l2_1.q.val();
+        self.prod2.d.next = self.mul.p.val();
+        self.sh0_b.d.next = self.sh0.q.val();
+        self.sh1_b.d.next = self.sh1.q.val();
+        self.sh2_b.d.next = self.sh2.q.val();
+        self.sh3_b.d.next = self.sh3.q.val();
+        self.sg0_b.d.next = self.sg0.q.val();
+        self.sg1_b.d.next = self.sg1.q.val();
+        self.sg2_b.d.next = self.sg2.q.val();
+        self.sg3_b.d.next = self.sg3.q.val();
+        self.le0_b.d.next = self.le0.q.val();
+        self.le1_b.d.next = self.le1.q.val();
+        self.le2_b.d.next = self.le2.q.val();
+        self.le3_b.d.next = self.le3.q.val();
+        self.l4_1_b.d.next = self.l4_1.q.val();
+        self.l2_1_b.d.next = self.l2_1.q.val();
+        self.valid1_b.d.next = self.valid1.q.val();
+        self.clear1_b.d.next = self.clear1.q.val();
+        self.nan1_b.d.next = self.nan1.q.val();
+        self.pinf1_b.d.next = self.pinf1.q.val();
+        self.ninf1_b.d.next = self.ninf1.q.val();
 
-        if self.clear1.q.val() {
+        // ---- stage 2: each lane's product out of the packed word, aligned and signed.
+        if self.l4_1_b.q.val() {
+            self.al0.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod2.q.val().get_bits::<8>(0));
+            self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod2.q.val().get_bits::<8>(8));
+        } else if self.l2_1_b.q.val() {
+            self.al0.prod.next = bit_cast::<MUL_OUT_BITS, 16>(self.prod2.q.val().get_bits::<16>(0));
+            self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 16>(self.prod2.q.val().get_bits::<16>(16));
+        } else {
+            self.al0.prod.next = self.prod2.q.val();
+            self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 16>(self.prod2.q.val().get_bits::<16>(16));
+        }
+        self.al2.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod2.q.val().get_bits::<8>(16));
+        self.al3.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod2.q.val().get_bits::<8>(24));
+        self.al0.shift.next = self.sh0_b.q.val();
+        self.al1.shift.next = self.sh1_b.q.val();
+        self.al2.shift.next = self.sh2_b.q.val();
+        self.al3.shift.next = self.sh3_b.q.val();
+        self.al0.sign.next = self.sg0_b.q.val();
+        self.al1.sign.next = self.sg1_b.q.val();
+        self.al2.sign.next = self.sg2_b.q.val();
+        self.al3.sign.next = self.sg3_b.q.val();
+        self.al0.enable.next = self.le0_b.q.val();
+        self.al1.enable.next = self.le1_b.q.val();
+        self.al2.enable.next = self.le2_b.q.val();
+        self.al3.enable.next = self.le3_b.q.val();
+
+        if self.clear1_b.q.val() {
             self.base.next = self.acc_zero.val();
         } else {
             self.base.next = self.acc_q.q.val();
         }
-        if self.valid1.q.val() {
+        if self.valid1_b.q.val() {
             self.acc_q.d.next = self.base.val()
                 + (self.al0.aligned.val() + self.al1.aligned.val())
                 + (self.al2.aligned.val() + self.al3.aligned.val());
-            self.nan_q.d.next = (self.nan_q.q.val() & !self.clear1.q.val()) | self.nan1.q.val();
-            self.pinf_q.d.next = (self.pinf_q.q.val() & !self.clear1.q.val()) | self.pinf1.q.val();
-            self.ninf_q.d.next = (self.ninf_q.q.val() & !self.clear1.q.val()) | self.ninf1.q.val();
-        } else if self.clear1.q.val() {
+            self.nan_q.d.next = (self.nan_q.q.val() & !self.clear1_b.q.val()) | self.nan1_b.q.val();
+            self.pinf_q.d.next = (self.pinf_q.q.val() & !self.clear1_b.q.val()) | self.pinf1_b.q.val();
+            self.ninf_q.d.next = (self.ninf_q.q.val() & !self.clear1_b.q.val()) | self.ninf1_b.q.val();
+        } else if self.clear1_b.q.val() {
             self.acc_q.d.next = self.acc_zero.val();
             self.nan_q.d.next = false;
             self.pinf_q.d.next = false;
@@ -459,6 +528,8 @@ impl Logic for Pe {
             self.clear0.d.next = false;
             self.valid1.d.next = false;
             self.clear1.d.next = false;
+            self.valid1_b.d.next = false;
+            self.clear1_b.d.next = false;
             self.acc_q.d.next = self.acc_zero.val();
             self.nan_q.d.next = false;
             self.pinf_q.d.next = false;
