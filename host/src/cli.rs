@@ -86,6 +86,9 @@ enum Command {
         /// Work directory for Verilog, logs and reports.
         #[arg(long, default_value = "build/synth")]
         out: PathBuf,
+        /// Also write the table as markdown to this file (e.g. fpga/reports/synth.md).
+        #[arg(long)]
+        report: Option<PathBuf>,
     },
     /// Writes the emitted Verilog of the hardware tops into a directory.
     Emit {
@@ -188,7 +191,7 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{out} = {code:#010x}");
             Ok(())
         }
-        Command::Synth { top, pnr, out } => synth(&top, pnr, &out),
+        Command::Synth { top, pnr, out, report } => synth(&top, pnr, &out, report.as_deref()),
         Command::Emit { out } => {
             fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             for (name, verilog) in npe_hdl::emit::all_tops() {
@@ -202,8 +205,8 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// `npe synth`: synthesizes the chosen tops, prints a table and writes `report.json`.
-fn synth(tops: &[String], pnr: bool, out: &Path) -> Result<()> {
-    let all = npe_hdl::emit::all_tops();
+fn synth(tops: &[String], pnr: bool, out: &Path, md: Option<&Path>) -> Result<()> {
+    let all = npe_hdl::emit::synth_tops();
     for t in tops {
         if !all.iter().any(|(n, _)| n == t) {
             let names: Vec<_> = all.iter().map(|(n, _)| *n).collect();
@@ -224,5 +227,16 @@ fn synth(tops: &[String], pnr: bool, out: &Path) -> Result<()> {
     fs::write(&path, serde_json::to_string_pretty(&reports)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!("wrote {}", path.display());
+    if let Some(md) = md {
+        let text = format!(
+            "# Synthesis report\n\nRegenerate with `cargo run --release --bin npe -- synth{}{} --report {}`.\n\n```text\n{}```\n",
+            tops.iter().map(|t| format!(" --top {t}")).collect::<String>(),
+            if pnr { " --pnr" } else { "" },
+            md.display(),
+            report::synth_table(&reports)
+        );
+        fs::write(md, text).with_context(|| format!("cannot write {}", md.display()))?;
+        println!("wrote {}", md.display());
+    }
     Ok(())
 }

@@ -58,8 +58,9 @@ impl Logic for ExpSum {
 
 /// Shifts an unsigned lane product by `shift` within the lane's `W`-bit window, places that
 /// window (a constant shift) in the full alignment window, drops the [`ALIGN_BELOW`] bits under
-/// the accumulator's LSB (provably zero, see [`super`]) and negates it if `sign`: the lane's
-/// exact two's complement contribution to the accumulator.
+/// the accumulator's LSB (provably zero, see [`super`]) and inverts it if `sign`. The lane's exact
+/// two's complement contribution is `aligned + neg`: the `+1` of each negation is left to the
+/// accumulator's adder, so no lane carries a full-width increment.
 #[derive(LogicBlock)]
 pub struct LaneAlign<const W: usize> {
     /// Unsigned product magnitude.
@@ -68,8 +69,10 @@ pub struct LaneAlign<const W: usize> {
     pub shift: Signal<In, Bits<EXP_SUM_BITS>>,
     /// Product sign.
     pub sign: Signal<In, Bit>,
-    /// The contribution (zero when `enable` is low).
+    /// The contribution, ones' complement when negative (zero when `enable` is low).
     pub aligned: Signal<Out, Bits<ACC_WIDTH>>,
+    /// Add 1 to `aligned` to complete the negation.
+    pub neg: Signal<Out, Bit>,
     /// Whether the lane contributes.
     pub enable: Signal<In, Bit>,
     wide: Signal<Local, Bits<W>>,
@@ -85,7 +88,6 @@ pub struct LaneAlign<const W: usize> {
     // never reach the top bits.
     unused_prod: Signal<Local, Bit>,
     below: Constant<BitIndex>,
-    one: Constant<Bits<ACC_WIDTH>>,
     zero: Constant<Bits<ACC_WIDTH>>,
 }
 
@@ -98,6 +100,7 @@ impl<const W: usize> LaneAlign<W> {
             shift: Default::default(),
             sign: Default::default(),
             aligned: Default::default(),
+            neg: Default::default(),
             enable: Default::default(),
             wide: Default::default(),
             shifted: Default::default(),
@@ -108,7 +111,6 @@ impl<const W: usize> LaneAlign<W> {
             unused_below: Default::default(),
             unused_prod: Default::default(),
             below: const_index(ALIGN_BELOW),
-            one: const_bits(1),
             zero: const_bits(0),
         }
     }
@@ -124,10 +126,11 @@ impl<const W: usize> Logic for LaneAlign<W> {
         self.placed.next = self.full.val() << self.place.val();
         self.mag.next = self.placed.val().get_bits::<ACC_WIDTH>(self.below.val().index());
         self.unused_below.next = self.placed.val().get_bits::<ALIGN_BELOW>(0).any();
+        self.neg.next = self.enable.val() & self.sign.val();
         if !self.enable.val() {
             self.aligned.next = self.zero.val();
         } else if self.sign.val() {
-            self.aligned.next = !self.mag.val() + self.one.val();
+            self.aligned.next = !self.mag.val();
         } else {
             self.aligned.next = self.mag.val();
         }

@@ -1,9 +1,9 @@
 //! The PE: lane decoders → reconfigurable mantissa multiplier → exponent path and alignment →
-//! lane sum → exact accumulator, in four pipeline stages.
+//! lane sum → exact accumulator, in five pipeline stages.
 //!
 //! Stage 0 registers the ports. Stage 1 decodes up to four lanes per operand, packs their
-//! mantissas and adds exponents; stage 1b multiplies the lane-packed mantissas. Stage 2 aligns each lane's product into the
-//! accumulator's fixed-point window, sums the lanes and accumulates. A beat presented before
+//! mantissas and adds exponents; stage 1b multiplies the lane-packed mantissas. Stage 2a aligns each lane's product into the
+//! accumulator's fixed-point window and sums lane pairs; stage 2b accumulates. A beat presented before
 //! clock edge `t` is in `acc` after edge `t + PE_LATENCY - 1`, i.e. readable after
 //! [`PE_LATENCY`] ticks.
 //!
@@ -20,7 +20,7 @@ use crate::spec::Format;
 use rust_hdl::prelude::*;
 
 /// Clock ticks from presenting a beat to seeing it in `acc`.
-pub const PE_LATENCY: usize = 4;
+pub const PE_LATENCY: usize = 5;
 
 /// Formats a decoder of a lane whose slot is `slot` bits wide must handle.
 fn formats_up_to(slot: u32) -> Vec<Format> {
@@ -169,6 +169,21 @@ pub struct Pe {
     al1: LaneAlign<{ LANE1.width }>,
     al2: LaneAlign<{ LANE23.width }>,
     al3: LaneAlign<{ LANE23.width }>,
+    s01: DFF<Bits<ACC_WIDTH>>,
+    s23: DFF<Bits<ACC_WIDTH>>,
+    nneg: DFF<Bits<3>>,
+    valid_c: DFF<Bit>,
+    clear_c: DFF<Bit>,
+    nan_c: DFF<Bit>,
+    pinf_c: DFF<Bit>,
+    ninf_c: DFF<Bit>,
+    n0: Signal<Local, Bits<3>>,
+    n1: Signal<Local, Bits<3>>,
+    n2: Signal<Local, Bits<3>>,
+    n3: Signal<Local, Bits<3>>,
+    nneg_wide: Signal<Local, Bits<ACC_WIDTH>>,
+    zero3: Constant<Bits<3>>,
+    one3: Constant<Bits<3>>,
     base: Signal<Local, Bits<ACC_WIDTH>>,
     acc_q: DFF<Bits<ACC_WIDTH>>,
     nan_q: DFF<Bit>,
@@ -291,6 +306,21 @@ impl Pe {
             al1: LaneAlign::new(LANE1),
             al2: LaneAlign::new(LANE23),
             al3: LaneAlign::new(LANE23),
+            s01: Default::default(),
+            s23: Default::default(),
+            nneg: Default::default(),
+            valid_c: Default::default(),
+            clear_c: Default::default(),
+            nan_c: Default::default(),
+            pinf_c: Default::default(),
+            ninf_c: Default::default(),
+            n0: Default::default(),
+            n1: Default::default(),
+            n2: Default::default(),
+            n3: Default::default(),
+            nneg_wide: Default::default(),
+            zero3: const_bits(0),
+            one3: const_bits(1),
             base: Default::default(),
             acc_q: Default::default(),
             nan_q: Default::default(),
@@ -308,7 +338,7 @@ impl Logic for Pe {
             self, clock, a_q, w_q, af_q, wf_q, valid0, clear0, l4_0, l2_0, ok_0, pa1, pw1, prod2, sh0_b, sh1_b, sh2_b,
             sh3_b, sg0_b, sg1_b, sg2_b, sg3_b, le0_b, le1_b, le2_b, le3_b, l4_1_b, l2_1_b, valid1_b, clear1_b, nan1_b,
             pinf1_b, ninf1_b, sh0, sh1, sh2, sh3, sg0, sg1, sg2, sg3, le0, le1, le2, le3, l4_1, l2_1, valid1, clear1,
-            nan1, pinf1, ninf1, acc_q, nan_q, pinf_q, ninf_q
+            nan1, pinf1, ninf1, s01, s23, nneg, valid_c, clear_c, nan_c, pinf_c, ninf_c, acc_q, nan_q, pinf_q, ninf_q
         );
 
         // ---- stage 0
@@ -504,19 +534,45 @@ impl Logic for Pe {
         self.al2.enable.next = self.le2_b.q.val();
         self.al3.enable.next = self.le3_b.q.val();
 
-        if self.clear1_b.q.val() {
+        // Stage 2a: lane pairs summed, the negations' +1s counted.
+        self.s01.d.next = self.al0.aligned.val() + self.al1.aligned.val();
+        self.s23.d.next = self.al2.aligned.val() + self.al3.aligned.val();
+        self.n0.next = self.zero3.val();
+        self.n1.next = self.zero3.val();
+        self.n2.next = self.zero3.val();
+        self.n3.next = self.zero3.val();
+        if self.al0.neg.val() {
+            self.n0.next = self.one3.val();
+        }
+        if self.al1.neg.val() {
+            self.n1.next = self.one3.val();
+        }
+        if self.al2.neg.val() {
+            self.n2.next = self.one3.val();
+        }
+        if self.al3.neg.val() {
+            self.n3.next = self.one3.val();
+        }
+        self.nneg.d.next = (self.n0.val() + self.n1.val()) + (self.n2.val() + self.n3.val());
+        self.valid_c.d.next = self.valid1_b.q.val();
+        self.clear_c.d.next = self.clear1_b.q.val();
+        self.nan_c.d.next = self.nan1_b.q.val();
+        self.pinf_c.d.next = self.pinf1_b.q.val();
+        self.ninf_c.d.next = self.ninf1_b.q.val();
+
+        // Stage 2b: accumulate.
+        self.nneg_wide.next = bit_cast::<ACC_WIDTH, 3>(self.nneg.q.val());
+        if self.clear_c.q.val() {
             self.base.next = self.acc_zero.val();
         } else {
             self.base.next = self.acc_q.q.val();
         }
-        if self.valid1_b.q.val() {
-            self.acc_q.d.next = self.base.val()
-                + (self.al0.aligned.val() + self.al1.aligned.val())
-                + (self.al2.aligned.val() + self.al3.aligned.val());
-            self.nan_q.d.next = (self.nan_q.q.val() & !self.clear1_b.q.val()) | self.nan1_b.q.val();
-            self.pinf_q.d.next = (self.pinf_q.q.val() & !self.clear1_b.q.val()) | self.pinf1_b.q.val();
-            self.ninf_q.d.next = (self.ninf_q.q.val() & !self.clear1_b.q.val()) | self.ninf1_b.q.val();
-        } else if self.clear1_b.q.val() {
+        if self.valid_c.q.val() {
+            self.acc_q.d.next = (self.base.val() + self.s01.q.val()) + (self.s23.q.val() + self.nneg_wide.val());
+            self.nan_q.d.next = (self.nan_q.q.val() & !self.clear_c.q.val()) | self.nan_c.q.val();
+            self.pinf_q.d.next = (self.pinf_q.q.val() & !self.clear_c.q.val()) | self.pinf_c.q.val();
+            self.ninf_q.d.next = (self.ninf_q.q.val() & !self.clear_c.q.val()) | self.ninf_c.q.val();
+        } else if self.clear_c.q.val() {
             self.acc_q.d.next = self.acc_zero.val();
             self.nan_q.d.next = false;
             self.pinf_q.d.next = false;
@@ -530,6 +586,8 @@ impl Logic for Pe {
             self.clear1.d.next = false;
             self.valid1_b.d.next = false;
             self.clear1_b.d.next = false;
+            self.valid_c.d.next = false;
+            self.clear_c.d.next = false;
             self.acc_q.d.next = self.acc_zero.val();
             self.nan_q.d.next = false;
             self.pinf_q.d.next = false;
