@@ -229,11 +229,12 @@ fn synth(tops: &[String], pnr: bool, out: &Path, md: Option<&Path>) -> Result<()
     println!("wrote {}", path.display());
     if let Some(md) = md {
         let text = format!(
-            "# Synthesis report\n\nRegenerate with `cargo run --release --bin npe -- synth{}{} --report {}`.\n\n```text\n{}```\n",
+            "# Synthesis report\n\nRegenerate with `cargo run --release --bin npe -- synth{}{} --report {}`.\n\n```text\n{}```\n\n{}",
             tops.iter().map(|t| format!(" --top {t}")).collect::<String>(),
             if pnr { " --pnr" } else { "" },
             md.display(),
-            report::synth_table(&reports)
+            report::synth_table(&reports),
+            report::SYNTH_METHOD
         );
         fs::write(md, text).with_context(|| format!("cannot write {}", md.display()))?;
         println!("wrote {}", md.display());

@@ -126,3 +126,12 @@ pub fn synth_table(reports: &[npe_fpga::SynthReport]) -> String {
     }
     s
 }
+
+/// How `npe synth` measures, for its markdown report.
+pub const SYNTH_METHOD: &str =
+    "Method: `synth_ecp5` on the top itself for cells; Fmax from nextpnr-ecp5 (LFE5U-85F, CABGA381,
+100 MHz target, seed 1) on a wrapper that registers every input and output (see `fpga/src/lib.rs`),
+as in `shared/research/area-anchors.md`. `pe` is the shared PE: every operand format, 4/2/1 lanes,
+an exact accumulator as wide as the formats need, no DSP. `mac16` is a plain INT16 MAC (48-bit
+accumulator), which Yosys maps to one MULT18X18D.
+";

@@ -15,11 +15,11 @@
 
 pub mod align;
 pub mod mantissa_mul;
-pub mod pe;
+pub mod processing_element;
 
 pub use align::{ExpSum, LaneAlign};
 pub use mantissa_mul::MantissaMul;
-pub use pe::Pe;
+pub use processing_element::{Pe, PE_LATENCY};
 
 use crate::decode::EXP_BITS;
 use crate::spec::{Accumulator, Format};

@@ -1,6 +1,6 @@
 //! The Verilated PE, driven beat by beat, its accumulator read back as an exact value.
 
-use npe_hdl::pe::{pe::PE_LATENCY, ACC, ACC_WIDTH};
+use npe_hdl::pe::{ACC, ACC_WIDTH, PE_LATENCY};
 use npe_hdl::spec::{lanes, Format};
 use npe_sim::{tops::pe as p, Sim};
 use num_bigint::BigInt;
