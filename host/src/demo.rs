@@ -10,7 +10,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use crate::golden::{self, Format, OutputFormat};
 use crate::report;
 use crate::rtl::pe::{pack, Pe};
-use npe_hdl::spec::lanes;
+use npe_hdl::spec::{lanes, ACC_GUARD_BITS};
 
 /// Operand format pairs the demo runs (activation, weight).
 const PAIRS: [(Format, Format); 8] = [
@@ -51,8 +51,10 @@ pub fn sample_values(f: Format, n: usize, rng: &mut impl Rng) -> Vec<f64> {
 
 /// Runs the demo and prints its report; fails if any hardware result differs from the golden model.
 pub fn run(k: usize, seed: u64) -> Result<()> {
-    if k == 0 {
-        bail!("--k must be at least 1");
+    // The accumulator's guard bits make it exact for up to 2^ACC_GUARD_BITS products.
+    let max_k = 1usize << ACC_GUARD_BITS;
+    if k == 0 || k > max_k {
+        bail!("--k must be between 1 and {max_k} (the exact accumulator's headroom)");
     }
     print!("{}", report::format_table());
     println!();

@@ -59,7 +59,8 @@ fn malformed_arguments() {
     fails_with(&["decode", "int8", "300"], "out of range");
     fails_with(&["encode", "fp4", "abc"], "invalid value 'abc'");
     fails_with(&["encode", "fp4"], "give values to encode");
-    fails_with(&["demo", "--k", "0"], "--k must be at least 1");
+    fails_with(&["demo", "--k", "0"], "--k must be between 1 and 65536");
+    fails_with(&["demo", "--k", "70000"], "--k must be between 1 and 65536");
     fails_with(&["frobnicate"], "unrecognized subcommand");
 }
 
