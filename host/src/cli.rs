@@ -90,7 +90,7 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
-    /// Writes the emitted Verilog of the hardware tops into a directory.
+    /// Writes the emitted Verilog of the hardware tops and the register map (markdown, JSON, C header).
     Emit {
         /// Output directory (created if missing).
         #[arg(long, default_value = "build/verilog")]
@@ -194,9 +194,17 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Synth { top, pnr, out, report } => synth(&top, pnr, &out, report.as_deref()),
         Command::Emit { out } => {
             fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-            for (name, verilog) in npe_hdl::emit::all_tops() {
-                let path = out.join(format!("{name}.v"));
-                fs::write(&path, verilog).with_context(|| format!("cannot write {}", path.display()))?;
+            use npe_hdl::spec::regs;
+            let mut files: Vec<(String, String)> = npe_hdl::emit::all_tops()
+                .into_iter()
+                .map(|(name, v)| (format!("{name}.v"), v))
+                .collect();
+            files.push(("npe_regs.md".into(), regs::markdown()));
+            files.push(("npe_regs.json".into(), regs::json()));
+            files.push(("npe_regs.h".into(), regs::c_header()));
+            for (name, text) in files {
+                let path = out.join(name);
+                fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
                 println!("wrote {}", path.display());
             }
             Ok(())

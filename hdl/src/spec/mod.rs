@@ -2,6 +2,7 @@
 
 pub mod datapath;
 pub mod formats;
+pub mod regs;
 
 pub use datapath::{lanes, product_span, Accumulator, Span, ACC_GUARD_BITS, OPERAND_BITS};
 pub use formats::{Encoding, FloatSpecials, Format, FormatSpec, OutputFormat, OutputFormatSpec, Overflow, Unified};

@@ -1,0 +1,425 @@
+//! The AXI4-Lite register map, declared once (LiteX-CSR style: each register with its fields,
+//! access, reset value and description). The Verilog register decoder, the host's constants
+//! and accessors, and the docs (markdown, JSON, C header) are all generated from [`REGISTERS`].
+//!
+//! 32-bit registers at word-aligned byte offsets. 64-bit counters are `_LO`/`_HI` pairs; reading
+//! `_LO` latches `_HI` so the pair is read atomically.
+
+use std::fmt::Write as _;
+
+/// Version of this register map; bump on any change. Part of the configuration hash.
+pub const REGMAP_VERSION: u32 = 1;
+
+/// Value of the ID register: "NPE" and a 1.
+pub const ID_MAGIC: u32 = 0x4E50_4501;
+
+/// How software may access a register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Read only: writes are ignored (OKAY response).
+    Ro,
+    /// Read and write.
+    Rw,
+    /// Write only: reads return 0.
+    Wo,
+    /// Read; writing 1 to a bit clears it.
+    W1c,
+}
+
+impl Access {
+    /// Short name for docs.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Access::Ro => "RO",
+            Access::Rw => "RW",
+            Access::Wo => "WO",
+            Access::W1c => "W1C",
+        }
+    }
+}
+
+/// A field of a register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    /// Name (upper case).
+    pub name: &'static str,
+    /// Lowest bit.
+    pub offset: u32,
+    /// Width in bits.
+    pub width: u32,
+    /// A write of 1 makes a one-cycle pulse; reads return 0.
+    pub pulse: bool,
+    /// What it means.
+    pub description: &'static str,
+}
+
+/// One register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Register {
+    /// Name (upper case).
+    pub name: &'static str,
+    /// Byte offset from the register block's base.
+    pub offset: u32,
+    /// Access.
+    pub access: Access,
+    /// Value after reset (for RO registers that reflect hardware: the value at reset).
+    pub reset: u32,
+    /// What it holds.
+    pub description: &'static str,
+    /// Named fields; empty means the whole word is one value.
+    pub fields: &'static [Field],
+}
+
+impl Register {
+    /// Looks a field up by name.
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
+    }
+}
+
+impl Field {
+    /// Mask of the field's bits in the register.
+    pub const fn mask(&self) -> u32 {
+        (if self.width >= 32 {
+            u32::MAX
+        } else {
+            (1 << self.width) - 1
+        }) << self.offset
+    }
+
+    /// The field's value in a register word.
+    pub const fn get(&self, word: u32) -> u32 {
+        (word & self.mask()) >> self.offset
+    }
+
+    /// `word` with the field set to `value` (bits beyond the field's width are dropped).
+    pub const fn set(&self, word: u32, value: u32) -> u32 {
+        (word & !self.mask()) | ((value << self.offset) & self.mask())
+    }
+}
+
+const fn field(name: &'static str, offset: u32, width: u32, description: &'static str) -> Field {
+    Field {
+        name,
+        offset,
+        width,
+        pulse: false,
+        description,
+    }
+}
+
+const fn pulse(name: &'static str, offset: u32, description: &'static str) -> Field {
+    Field {
+        name,
+        offset,
+        width: 1,
+        pulse: true,
+        description,
+    }
+}
+
+const fn reg(
+    name: &'static str,
+    offset: u32,
+    access: Access,
+    reset: u32,
+    description: &'static str,
+    fields: &'static [Field],
+) -> Register {
+    Register {
+        name,
+        offset,
+        access,
+        reset,
+        description,
+        fields,
+    }
+}
+
+/// Why a job ended in error (the STATUS.ERROR field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum ErrorCode {
+    /// No error.
+    None = 0,
+    /// The job descriptor was rejected (zero or too-large dimension, unsupported format pair).
+    BadJob = 1,
+    /// An address or stride was misaligned or out of range.
+    BadAddress = 2,
+    /// A DMA read got SLVERR.
+    ReadSlvErr = 3,
+    /// A DMA read got DECERR.
+    ReadDecErr = 4,
+    /// A DMA write got SLVERR.
+    WriteSlvErr = 5,
+    /// A DMA write got DECERR.
+    WriteDecErr = 6,
+}
+
+impl ErrorCode {
+    /// Every code, by value.
+    pub const ALL: [ErrorCode; 7] = [
+        ErrorCode::None,
+        ErrorCode::BadJob,
+        ErrorCode::BadAddress,
+        ErrorCode::ReadSlvErr,
+        ErrorCode::ReadDecErr,
+        ErrorCode::WriteSlvErr,
+        ErrorCode::WriteDecErr,
+    ];
+
+    /// The code a STATUS.ERROR value stands for.
+    pub fn from_u32(v: u32) -> Option<ErrorCode> {
+        ErrorCode::ALL.into_iter().find(|e| *e as u32 == v)
+    }
+}
+
+/// The register map, in offset order.
+#[rustfmt::skip]
+pub const REGISTERS: &[Register] = &[
+    reg("ID", 0x00, Access::Ro, ID_MAGIC, "Identifies an npe: 0x4E504501 (\"NPE\", 1).", &[]),
+    reg("VERSION", 0x04, Access::Ro, REGMAP_VERSION, "Register-map version.", &[]),
+    reg("CONFIG_HASH", 0x08, Access::Ro, 0, "Hash of the hardware configuration (array shape, formats, accumulator, register map); the host refuses a device whose hash differs from its own.", &[]),
+    reg("CAPABILITY", 0x0C, Access::Ro, 0, "Array shape and accumulator width.", &[
+        field("ROWS", 0, 8, "PE rows."),
+        field("COLS", 8, 8, "PE columns."),
+        field("ACC_BITS", 16, 10, "Exact accumulator width in bits."),
+    ]),
+    reg("FORMATS", 0x10, Access::Ro, 0, "Bit i set: operand format id i is supported.", &[]),
+    reg("CTRL", 0x14, Access::Rw, 0, "Control.", &[
+        pulse("START", 0, "Write 1 to start the job in the job registers."),
+        pulse("SOFT_RESET", 1, "Write 1 to abort and reset the controller."),
+        field("IRQ_EN", 2, 1, "Raise the interrupt line when a job ends."),
+    ]),
+    reg("STATUS", 0x18, Access::Ro, 0, "Status.", &[
+        field("BUSY", 0, 1, "A job is running."),
+        field("DONE", 1, 1, "The last job ended (cleared by START)."),
+        field("ERROR", 4, 4, "Why the last job ended in error (ErrorCode), 0 if it did not."),
+    ]),
+    reg("IRQ", 0x1C, Access::W1c, 0, "Interrupt status.", &[
+        field("DONE", 0, 1, "A job ended; write 1 to clear."),
+    ]),
+    reg("M", 0x20, Access::Rw, 0, "Rows of A and C.", &[]),
+    reg("N", 0x24, Access::Rw, 0, "Columns of W and C.", &[]),
+    reg("K", 0x28, Access::Rw, 0, "Columns of A, rows of W (the dot-product length).", &[]),
+    reg("FMT", 0x2C, Access::Rw, 0, "Formats of the job.", &[
+        field("A", 0, 4, "Activation format id."),
+        field("W", 4, 4, "Weight format id."),
+        field("OUT", 8, 3, "Output format id."),
+    ]),
+    reg("A_ADDR", 0x30, Access::Rw, 0, "Byte address of A.", &[]),
+    reg("W_ADDR", 0x34, Access::Rw, 0, "Byte address of W.", &[]),
+    reg("C_ADDR", 0x38, Access::Rw, 0, "Byte address of C.", &[]),
+    reg("SCALE_ADDR", 0x3C, Access::Rw, 0, "Byte address of the block/group scales (0: none).", &[]),
+    reg("A_STRIDE", 0x40, Access::Rw, 0, "Bytes between rows of A.", &[]),
+    reg("W_STRIDE", 0x44, Access::Rw, 0, "Bytes between rows of W.", &[]),
+    reg("C_STRIDE", 0x48, Access::Rw, 0, "Bytes between rows of C.", &[]),
+    reg("SCRATCH", 0x4C, Access::Rw, 0, "Free for software (bus tests).", &[]),
+    reg("CYCLES_LO", 0x50, Access::Ro, 0, "Clock cycles since reset, low word (latches the high word).", &[]),
+    reg("CYCLES_HI", 0x54, Access::Ro, 0, "Clock cycles since reset, high word.", &[]),
+    reg("BUSY_LO", 0x58, Access::Ro, 0, "Cycles with a job running, low word.", &[]),
+    reg("BUSY_HI", 0x5C, Access::Ro, 0, "Cycles with a job running, high word.", &[]),
+    reg("STALL_LO", 0x60, Access::Ro, 0, "Busy cycles in which the array waited for data, low word.", &[]),
+    reg("STALL_HI", 0x64, Access::Ro, 0, "Busy cycles in which the array waited for data, high word.", &[]),
+    reg("DMA_RD_LO", 0x68, Access::Ro, 0, "Bytes read by the DMA, low word.", &[]),
+    reg("DMA_RD_HI", 0x6C, Access::Ro, 0, "Bytes read by the DMA, high word.", &[]),
+    reg("DMA_WR_LO", 0x70, Access::Ro, 0, "Bytes written by the DMA, low word.", &[]),
+    reg("DMA_WR_HI", 0x74, Access::Ro, 0, "Bytes written by the DMA, high word.", &[]),
+];
+
+/// Looks a register up by name (case-insensitive).
+pub fn register(name: &str) -> Option<&'static Register> {
+    REGISTERS.iter().find(|r| r.name.eq_ignore_ascii_case(name))
+}
+
+/// Looks a register up by byte offset.
+pub fn register_at(offset: u32) -> Option<&'static Register> {
+    REGISTERS.iter().find(|r| r.offset == offset)
+}
+
+/// The register map as a markdown table (the committed `hdl/REGISTERS.md`).
+pub fn markdown() -> String {
+    let mut s = String::from("# npe register map\n\n");
+    writeln!(
+        s,
+        "Generated from `hdl/src/spec/regs.rs` (register-map version {REGMAP_VERSION}); do not edit."
+    )
+    .unwrap();
+    writeln!(s, "32-bit registers on AXI4-Lite; offsets in bytes.\n").unwrap();
+    writeln!(
+        s,
+        "| offset | name | access | reset | description |\n|---|---|---|---|---|"
+    )
+    .unwrap();
+    for r in REGISTERS {
+        writeln!(
+            s,
+            "| 0x{:02X} | {} | {} | 0x{:08X} | {} |",
+            r.offset,
+            r.name,
+            r.access.name(),
+            r.reset,
+            r.description
+        )
+        .unwrap();
+    }
+    for r in REGISTERS.iter().filter(|r| !r.fields.is_empty()) {
+        writeln!(s, "\n## {}\n\n| bits | field | description |\n|---|---|---|", r.name).unwrap();
+        for f in r.fields {
+            let bits = if f.width == 1 {
+                format!("{}", f.offset)
+            } else {
+                format!("{}:{}", f.offset + f.width - 1, f.offset)
+            };
+            let pulse = if f.pulse { " (pulse)" } else { "" };
+            writeln!(s, "| {bits} | {}{pulse} | {} |", f.name, f.description).unwrap();
+        }
+    }
+    writeln!(s, "\n## Error codes (STATUS.ERROR)\n\n| value | name |\n|---|---|").unwrap();
+    for e in ErrorCode::ALL {
+        writeln!(s, "| {} | {:?} |", e as u32, e).unwrap();
+    }
+    s
+}
+
+fn json_str(s: &str) -> String {
+    let mut o = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}
+
+/// The register map as JSON, for tools outside Rust.
+pub fn json() -> String {
+    let regs: Vec<String> = REGISTERS
+        .iter()
+        .map(|r| {
+            let fields: Vec<String> = r
+                .fields
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{{\"name\": {}, \"offset\": {}, \"width\": {}, \"pulse\": {}, \"description\": {}}}",
+                        json_str(f.name),
+                        f.offset,
+                        f.width,
+                        f.pulse,
+                        json_str(f.description)
+                    )
+                })
+                .collect();
+            format!(
+                "    {{\"name\": {}, \"offset\": {}, \"access\": {}, \"reset\": {}, \"description\": {}, \"fields\": [{}]}}",
+                json_str(r.name),
+                r.offset,
+                json_str(r.access.name()),
+                r.reset,
+                json_str(r.description),
+                fields.join(", ")
+            )
+        })
+        .collect();
+    format!(
+        "{{\n  \"version\": {REGMAP_VERSION},\n  \"registers\": [\n{}\n  ]\n}}\n",
+        regs.join(",\n")
+    )
+}
+
+/// The register map as a C header: `NPE_<REG>_OFFSET`, `NPE_<REG>_<FIELD>_SHIFT` / `_MASK`.
+pub fn c_header() -> String {
+    let mut s = String::from("/* npe register map: generated from hdl/src/spec/regs.rs, do not edit. */\n");
+    s.push_str("#ifndef NPE_REGS_H\n#define NPE_REGS_H\n\n");
+    writeln!(
+        s,
+        "#define NPE_REGMAP_VERSION {REGMAP_VERSION}u\n#define NPE_ID_MAGIC 0x{ID_MAGIC:08X}u\n"
+    )
+    .unwrap();
+    for r in REGISTERS {
+        writeln!(s, "#define NPE_{}_OFFSET 0x{:02X}u", r.name, r.offset).unwrap();
+        for f in r.fields {
+            writeln!(s, "#define NPE_{}_{}_SHIFT {}u", r.name, f.name, f.offset).unwrap();
+            writeln!(s, "#define NPE_{}_{}_MASK 0x{:08X}u", r.name, f.name, f.mask()).unwrap();
+        }
+    }
+    s.push_str("\n#endif /* NPE_REGS_H */\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_word_aligned_unique_and_ordered() {
+        for pair in REGISTERS.windows(2) {
+            assert!(pair[0].offset < pair[1].offset, "{} / {}", pair[0].name, pair[1].name);
+        }
+        for r in REGISTERS {
+            assert_eq!(r.offset % 4, 0, "{}", r.name);
+            assert_eq!(register(r.name), Some(r));
+            assert_eq!(register_at(r.offset), Some(r));
+        }
+    }
+
+    #[test]
+    fn fields_fit_and_do_not_overlap() {
+        for r in REGISTERS {
+            let mut used = 0u32;
+            for f in r.fields {
+                assert!(f.width >= 1 && f.offset + f.width <= 32, "{}.{}", r.name, f.name);
+                assert_eq!(used & f.mask(), 0, "{}.{} overlaps", r.name, f.name);
+                used |= f.mask();
+            }
+            if !r.fields.is_empty() {
+                assert_eq!(r.reset & !used, 0, "{} reset outside its fields", r.name);
+            }
+        }
+    }
+
+    #[test]
+    fn field_get_and_set() {
+        let fmt = register("FMT").unwrap();
+        let w = fmt.field("W").unwrap();
+        let word = w.set(fmt.field("A").unwrap().set(0, 0x7), 0xC);
+        assert_eq!(word, 0xC7);
+        assert_eq!(w.get(word), 0xC);
+        assert_eq!(w.set(word, 0x1F), 0xF7, "bits beyond the field are dropped");
+    }
+
+    #[test]
+    fn the_committed_markdown_is_current() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/REGISTERS.md");
+        let want = markdown();
+        if std::env::var_os("NPE_BLESS").is_some() {
+            std::fs::write(path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{path} is stale: regenerate with NPE_BLESS=1 cargo test -p npe-hdl regs"
+        );
+    }
+
+    #[test]
+    fn json_and_header_name_every_register() {
+        let j = json();
+        let h = c_header();
+        for r in REGISTERS {
+            assert!(j.contains(&format!("\"name\": \"{}\"", r.name)), "{}", r.name);
+            assert!(
+                h.contains(&format!("#define NPE_{}_OFFSET 0x{:02X}u", r.name, r.offset)),
+                "{}",
+                r.name
+            );
+        }
+        assert!(h.contains("#define NPE_CTRL_START_MASK 0x00000001u"));
+        assert_eq!(ErrorCode::from_u32(4), Some(ErrorCode::ReadDecErr));
+        assert_eq!(ErrorCode::from_u32(99), None);
+    }
+}
