@@ -1,11 +1,11 @@
 //! The PE: lane decoders → reconfigurable mantissa multiplier → exponent path and alignment →
 //! lane sum → exact accumulator, in five pipeline stages.
 //!
-//! Stage 0 registers the ports. Stage 1 decodes up to four lanes per operand, packs their
-//! mantissas and adds exponents; stage 1b multiplies the lane-packed mantissas. Stage 2a aligns each lane's product into the
-//! accumulator's fixed-point window and sums lane pairs; stage 2b accumulates. A beat presented before
-//! clock edge `t` is in `acc` after edge `t + PE_LATENCY - 1`, i.e. readable after
-//! [`PE_LATENCY`] ticks.
+//! Stage 0 registers the ports (and the lane mode). Stage 1 decodes up to four lanes per
+//! operand, packs their mantissas and adds exponents; stage 1b multiplies the lane-packed
+//! mantissas. Stage 2a aligns each lane's product into the accumulator's fixed-point window and
+//! sums lane pairs; stage 2b accumulates. A beat presented before clock edge `t` is in `acc`
+//! after edge `t + PE_LATENCY - 1`, i.e. readable after [`PE_LATENCY`] ticks.
 //!
 //! Lanes: the wider operand format decides (16-bit: 1 lane, 5–8-bit: 2, ≤ 4-bit: 4); lane `l`'s
 //! code sits at bit `l × (16 / lanes)` of its port, right-aligned in its slot.
@@ -164,7 +164,7 @@ pub struct Pe {
     pinf1_b: DFF<Bit>,
     ninf1_b: DFF<Bit>,
 
-    // Stage 2: align, sum, accumulate.
+    // Stage 2a/2b: align, pair sums, accumulate.
     al0: LaneAlign<{ LANE0.width }>,
     al1: LaneAlign<{ LANE1.width }>,
     al2: LaneAlign<{ LANE23.width }>,
@@ -508,7 +508,7 @@ impl Logic for Pe {
         self.pinf1_b.d.next = self.pinf1.q.val();
         self.ninf1_b.d.next = self.ninf1.q.val();
 
-        // ---- stage 2: each lane's product out of the packed word, aligned and signed.
+        // ---- stage 2a: each lane's product out of the packed word, aligned and signed.
         if self.l4_1_b.q.val() {
             self.al0.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod2.q.val().get_bits::<8>(0));
             self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.prod2.q.val().get_bits::<8>(8));
