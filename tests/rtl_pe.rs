@@ -37,15 +37,15 @@ fn stream(pe: &mut Pe, af: Format, wf: Format, beats: &[Beat], first: &mut Vec<S
             0
         }
     };
-    for (t, b) in beats.iter().enumerate() {
-        pe.beat(af, wf, pack(af, wf, &b.a), pack(af, wf, &b.w), true, true);
+    // Beat t's sum is in the accumulator after tick t + LATENCY - 1 (ticks count from 0).
+    for t in 0..beats.len() + Pe::LATENCY - 1 {
+        match beats.get(t) {
+            Some(b) => pe.beat(af, wf, pack(af, wf, &b.a), pack(af, wf, &b.w), true, true),
+            None => pe.idle(),
+        }
         if t + 1 >= Pe::LATENCY {
             mismatches += check(pe, &beats[t + 1 - Pe::LATENCY], first);
         }
-    }
-    for k in 0..Pe::LATENCY - 1 {
-        pe.idle();
-        mismatches += check(pe, &beats[beats.len() + 1 + k - Pe::LATENCY], first);
     }
     mismatches
 }

@@ -1,10 +1,11 @@
 //! The PE: lane decoders → reconfigurable mantissa multiplier → exponent path and alignment →
-//! lane sum → exact accumulator, in five pipeline stages.
+//! lane sum → exact accumulator, in six pipeline stages.
 //!
 //! Stage 0 registers the ports (and the lane mode). Stage 1 decodes up to four lanes per
 //! operand, packs their mantissas and adds exponents; stage 1b multiplies the lane-packed
 //! mantissas. Stage 2a aligns each lane's product into the accumulator's fixed-point window and
-//! sums lane pairs; stage 2b accumulates. A beat presented before clock edge `t` is in `acc`
+//! sums lane pairs; stage 2b adds the pairs into the beat's total;
+//! stage 2c accumulates. A beat presented before clock edge `t` is in `acc`
 //! after edge `t + PE_LATENCY - 1`, i.e. readable after [`PE_LATENCY`] ticks.
 //!
 //! Lanes: the wider operand format decides (16-bit: 1 lane, 5–8-bit: 2, ≤ 4-bit: 4); lane `l`'s
@@ -20,7 +21,7 @@ use crate::spec::Format;
 use rust_hdl::prelude::*;
 
 /// Clock ticks from presenting a beat to seeing it in `acc`.
-pub const PE_LATENCY: usize = 5;
+pub const PE_LATENCY: usize = 6;
 
 /// Formats a decoder of a lane whose slot is `slot` bits wide must handle.
 fn formats_up_to(slot: u32) -> Vec<Format> {
@@ -182,6 +183,12 @@ pub struct Pe {
     n2: Signal<Local, Bits<3>>,
     n3: Signal<Local, Bits<3>>,
     nneg_wide: Signal<Local, Bits<ACC_WIDTH>>,
+    total: DFF<Bits<ACC_WIDTH>>,
+    valid_t: DFF<Bit>,
+    clear_t: DFF<Bit>,
+    nan_t: DFF<Bit>,
+    pinf_t: DFF<Bit>,
+    ninf_t: DFF<Bit>,
     zero3: Constant<Bits<3>>,
     one3: Constant<Bits<3>>,
     base: Signal<Local, Bits<ACC_WIDTH>>,
@@ -319,6 +326,12 @@ impl Pe {
             n2: Default::default(),
             n3: Default::default(),
             nneg_wide: Default::default(),
+            total: Default::default(),
+            valid_t: Default::default(),
+            clear_t: Default::default(),
+            nan_t: Default::default(),
+            pinf_t: Default::default(),
+            ninf_t: Default::default(),
             zero3: const_bits(0),
             one3: const_bits(1),
             base: Default::default(),
@@ -338,7 +351,8 @@ impl Logic for Pe {
             self, clock, a_q, w_q, af_q, wf_q, valid0, clear0, l4_0, l2_0, ok_0, pa1, pw1, prod2, sh0_b, sh1_b, sh2_b,
             sh3_b, sg0_b, sg1_b, sg2_b, sg3_b, le0_b, le1_b, le2_b, le3_b, l4_1_b, l2_1_b, valid1_b, clear1_b, nan1_b,
             pinf1_b, ninf1_b, sh0, sh1, sh2, sh3, sg0, sg1, sg2, sg3, le0, le1, le2, le3, l4_1, l2_1, valid1, clear1,
-            nan1, pinf1, ninf1, s01, s23, nneg, valid_c, clear_c, nan_c, pinf_c, ninf_c, acc_q, nan_q, pinf_q, ninf_q
+            nan1, pinf1, ninf1, s01, s23, nneg, valid_c, clear_c, nan_c, pinf_c, ninf_c, total, valid_t, clear_t,
+            nan_t, pinf_t, ninf_t, acc_q, nan_q, pinf_q, ninf_q
         );
 
         // ---- stage 0
@@ -560,19 +574,27 @@ impl Logic for Pe {
         self.pinf_c.d.next = self.pinf1_b.q.val();
         self.ninf_c.d.next = self.ninf1_b.q.val();
 
-        // Stage 2b: accumulate.
+        // Stage 2b: the beat's total, so stage 2c is a two-operand add.
         self.nneg_wide.next = bit_cast::<ACC_WIDTH, 3>(self.nneg.q.val());
-        if self.clear_c.q.val() {
+        self.total.d.next = self.s01.q.val() + (self.s23.q.val() + self.nneg_wide.val());
+        self.valid_t.d.next = self.valid_c.q.val();
+        self.clear_t.d.next = self.clear_c.q.val();
+        self.nan_t.d.next = self.nan_c.q.val();
+        self.pinf_t.d.next = self.pinf_c.q.val();
+        self.ninf_t.d.next = self.ninf_c.q.val();
+
+        // Stage 2c: accumulate.
+        if self.clear_t.q.val() {
             self.base.next = self.acc_zero.val();
         } else {
             self.base.next = self.acc_q.q.val();
         }
-        if self.valid_c.q.val() {
-            self.acc_q.d.next = (self.base.val() + self.s01.q.val()) + (self.s23.q.val() + self.nneg_wide.val());
-            self.nan_q.d.next = (self.nan_q.q.val() & !self.clear_c.q.val()) | self.nan_c.q.val();
-            self.pinf_q.d.next = (self.pinf_q.q.val() & !self.clear_c.q.val()) | self.pinf_c.q.val();
-            self.ninf_q.d.next = (self.ninf_q.q.val() & !self.clear_c.q.val()) | self.ninf_c.q.val();
-        } else if self.clear_c.q.val() {
+        if self.valid_t.q.val() {
+            self.acc_q.d.next = self.base.val() + self.total.q.val();
+            self.nan_q.d.next = (self.nan_q.q.val() & !self.clear_t.q.val()) | self.nan_t.q.val();
+            self.pinf_q.d.next = (self.pinf_q.q.val() & !self.clear_t.q.val()) | self.pinf_t.q.val();
+            self.ninf_q.d.next = (self.ninf_q.q.val() & !self.clear_t.q.val()) | self.ninf_t.q.val();
+        } else if self.clear_t.q.val() {
             self.acc_q.d.next = self.acc_zero.val();
             self.nan_q.d.next = false;
             self.pinf_q.d.next = false;
@@ -588,6 +610,8 @@ impl Logic for Pe {
             self.clear1_b.d.next = false;
             self.valid_c.d.next = false;
             self.clear_c.d.next = false;
+            self.valid_t.d.next = false;
+            self.clear_t.d.next = false;
             self.acc_q.d.next = self.acc_zero.val();
             self.nan_q.d.next = false;
             self.pinf_q.d.next = false;
