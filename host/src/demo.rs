@@ -26,16 +26,7 @@ const PAIRS: [(Format, Format); 8] = [
 
 /// Random real numbers spread over a format's dynamic range (log-uniform magnitude, random sign).
 pub fn sample_values(f: Format, n: usize, rng: &mut impl Rng) -> Vec<f64> {
-    let mut lo = f64::INFINITY;
-    let mut hi = 0f64;
-    for code in 0..f.code_count() {
-        if let Ok(v) = golden::to_f64(f, code) {
-            if v.is_finite() && v > 0.0 {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
-        }
-    }
+    let (lo, hi) = report::range(f);
     let (l, h) = (lo.log2(), hi.log2());
     (0..n)
         .map(|_| {

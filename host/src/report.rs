@@ -38,8 +38,9 @@ fn encoding(e: Encoding) -> String {
     }
 }
 
-/// Smallest and largest positive finite values of an operand format (read off its codes).
-fn range(f: Format) -> (f64, f64) {
+/// Smallest and largest positive finite values of an operand format (read off its codes);
+/// the table and the demo's operand sampler both use it.
+pub fn range(f: Format) -> (f64, f64) {
     let mut lo = f64::INFINITY;
     let mut hi = 0f64;
     for code in 0..f.code_count() {
