@@ -1,0 +1,156 @@
+//! The hardware configuration: one [`NpeConfig`] value describes an accelerator build (array
+//! shape, bus width, buffer sizes). The RTL, the register map's capability values, the
+//! configuration hash and the host runtime's limits all follow from it.
+
+use super::{regs::REGMAP_VERSION, Accumulator, Format, OutputFormat, OPERAND_BITS};
+
+/// Width of the AXI4 DMA data bus in bits.
+pub const AXI_DATA_BITS: u32 = 128;
+
+/// Bytes per AXI4 data beat.
+pub const AXI_BEAT_BYTES: u32 = AXI_DATA_BITS / 8;
+
+/// Operand words (one PE port's 16 bits) per AXI data beat.
+pub const WORDS_PER_BEAT: u32 = AXI_DATA_BITS / OPERAND_BITS;
+
+/// Bytes of one output value in device memory: every output format is held in a 32-bit
+/// container (16-bit formats in its low half), so output rows are plain `u32` arrays.
+pub const OUT_VALUE_BYTES: u32 = 4;
+
+/// One accelerator build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NpeConfig {
+    /// Preset name (used in module names and reports).
+    pub name: &'static str,
+    /// PE rows (rows of A / C per tile).
+    pub rows: u32,
+    /// PE columns (columns of W / C per tile).
+    pub cols: u32,
+    /// Operand words per activation bank half: the longest K, in beats (`K / lanes`).
+    pub k_beats_max: u32,
+    /// Operand words per weight bank: how many K-beats × column tiles one weight stripe holds.
+    pub w_bank_words: u32,
+    /// Column tiles one output buffer half holds (the widest weight stripe, in tiles).
+    pub out_tiles: u32,
+}
+
+impl NpeConfig {
+    /// The 4×4 array the tests run.
+    pub const TEST: NpeConfig = NpeConfig {
+        name: "npe4x4",
+        rows: 4,
+        cols: 4,
+        k_beats_max: 1024,
+        w_bank_words: 4096,
+        out_tiles: 16,
+    };
+
+    /// The 8×8 array of the demo.
+    pub const DEMO: NpeConfig = NpeConfig {
+        name: "npe8x8",
+        rows: 8,
+        cols: 8,
+        k_beats_max: 1024,
+        w_bank_words: 8192,
+        out_tiles: 32,
+    };
+
+    /// Every preset.
+    pub const PRESETS: [NpeConfig; 2] = [NpeConfig::TEST, NpeConfig::DEMO];
+
+    /// Looks a preset up by name.
+    pub fn preset(name: &str) -> Option<NpeConfig> {
+        Self::PRESETS.into_iter().find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Peak multiply-accumulates per cycle for operands that give `lanes` lanes.
+    pub const fn peak_macs_per_cycle(&self, lanes: u32) -> u32 {
+        self.rows * self.cols * lanes
+    }
+
+    /// The accumulator every PE has.
+    pub const fn accumulator(&self) -> Accumulator {
+        Accumulator::shared()
+    }
+
+    /// The CAPABILITY register's value (fields as in [`super::regs`]).
+    pub fn capability(&self) -> u32 {
+        let r = super::regs::register("CAPABILITY").expect("CAPABILITY is in the register map");
+        let f = |n: &str| r.field(n).expect("CAPABILITY field");
+        let mut v = f("ROWS").set(0, self.rows);
+        v = f("COLS").set(v, self.cols);
+        f("ACC_BITS").set(v, self.accumulator().width)
+    }
+
+    /// The FORMATS register's value: bit `id` set for every operand format the PE multiplies.
+    pub fn formats(&self) -> u32 {
+        Format::ALL
+            .into_iter()
+            .filter(|f| f.is_mac_operand())
+            .fold(0, |m, f| m | 1 << f.id())
+    }
+
+    /// Canonical text of everything a runtime must agree on with the hardware.
+    pub fn describe(&self) -> String {
+        let acc = self.accumulator();
+        let fmts: Vec<String> = Format::ALL
+            .into_iter()
+            .filter(|f| f.is_mac_operand())
+            .map(|f| format!("{}={}", f.name(), f.id()))
+            .collect();
+        let outs: Vec<String> = OutputFormat::ALL
+            .into_iter()
+            .map(|f| format!("{}={}", f.name(), f.spec().id))
+            .collect();
+        format!(
+            "npe regmap={REGMAP_VERSION} rows={} cols={} kbeats={} wbank={} outtiles={} axi={AXI_DATA_BITS} \
+             acc={}@{} formats={} outputs={}",
+            self.rows,
+            self.cols,
+            self.k_beats_max,
+            self.w_bank_words,
+            self.out_tiles,
+            acc.width,
+            acc.lsb,
+            fmts.join(","),
+            outs.join(",")
+        )
+    }
+
+    /// The CONFIG_HASH register's value: 32-bit FNV-1a of [`NpeConfig::describe`].
+    pub fn hash(&self) -> u32 {
+        self.describe()
+            .bytes()
+            .fold(0x811c_9dc5u32, |h, b| (h ^ b as u32).wrapping_mul(0x0100_0193))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_differ_and_hash_is_stable() {
+        assert_ne!(NpeConfig::TEST.hash(), NpeConfig::DEMO.hash());
+        assert_eq!(NpeConfig::TEST.hash(), NpeConfig::TEST.hash());
+        assert_eq!(NpeConfig::preset("NPE8X8"), Some(NpeConfig::DEMO));
+        assert_eq!(NpeConfig::preset("nope"), None);
+    }
+
+    #[test]
+    fn capability_fields_round_trip() {
+        let r = super::super::regs::register("CAPABILITY").unwrap();
+        let v = NpeConfig::DEMO.capability();
+        assert_eq!(r.field("ROWS").unwrap().get(v), 8);
+        assert_eq!(r.field("COLS").unwrap().get(v), 8);
+        assert_eq!(r.field("ACC_BITS").unwrap().get(v), Accumulator::shared().width);
+    }
+
+    #[test]
+    fn buffers_hold_a_256_cube_gemm_stripe() {
+        // The demo's 256×256×256 16-bit GEMM: one weight stripe of all 32 column tiles.
+        let c = NpeConfig::DEMO;
+        assert!(256 <= c.k_beats_max && 256 * 32 <= c.w_bank_words && 256 / c.cols <= c.out_tiles);
+        assert_eq!(WORDS_PER_BEAT, 8);
+    }
+}
