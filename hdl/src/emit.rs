@@ -14,6 +14,8 @@
 //! - `Bits<1>` signals are declared as scalars, and a select of a scalar (`t[(p)+:(1)]`, which
 //!   generic code produces when a width parameter is 1) is illegal Verilog: such signals are
 //!   declared `[0:0]`.
+//! - An FSM's enum states are declared (`localparam`) in every module holding the state,
+//!   including the plain register module that never names them: unused ones are dropped.
 //! - Hierarchical names use `$` (`fp4$code`, module `top$fp4`), which C++ mangles
 //!   (`fp4__024code`): every `$` in an identifier becomes `__` (checked to be collision-free),
 //!   and the top module gets the caller's name (`top` → `format_decode`, `top$fp4` →
@@ -47,6 +49,14 @@ pub const PE_TOP: &str = "pe";
 /// The Verilog of the PE ([`crate::pe::Pe`]), module `pe`.
 pub fn pe_verilog() -> String {
     emit_verilog(&mut crate::pe::Pe::new(), PE_TOP)
+}
+
+/// Emits a top whose PEs are [`crate::accel::PeSlot`]s: the PE's own module (and its
+/// sub-modules) is appended once, after the top's modules.
+pub fn emit_with_pe<B: Block>(top: &mut B, name: &str) -> String {
+    let mut v = emit_verilog(top, name);
+    v.push_str(&pe_verilog());
+    v
 }
 
 /// Every hardware top as `(module name, Verilog)`: what `npe emit` writes and npe-sim verilates.
@@ -168,6 +178,7 @@ struct Patterns {
     module_start: Regex,
     decl: Regex,
     param: Regex,
+    enum_param: Regex,
     selected: Regex,
     cast: Regex,
     assign_literal: Regex,
@@ -186,6 +197,8 @@ fn patterns() -> &'static Patterns {
             // `reg  [7:0] x;`, `output reg  x;`: prefix, msb, name.
             decl: re(r"^(\s*(?:input wire|output reg|output wire|inout wire|reg|wire)\s+(?:signed\s+)?)(?:\[(\d+):0\]\s+)?(IDENT);$"),
             param: re(r"^\s*localparam\s+(?:signed\s+)?(IDENT)\s*=\s*(\d+)'[hb][0-9a-fA-F]+;$"),
+            // `localparam Comp$Idle = 0;`: an enum state.
+            enum_param: re(r"^\s*localparam (IDENT) = \d+;$"),
             selected: re(r"(IDENT)\["),
             // `((x) & 8'hff)`, `((x[(p)+:(4)]) & 8'hff)`: name, select, offset, select width,
             // cast width, mask.
@@ -221,8 +234,20 @@ fn fix_module(lines: &[String], modules: &BTreeMap<String, String>) -> Vec<Strin
         .filter(|n| scalars.contains(n))
         .collect();
 
+    // rust-hdl declares an enum's states in every module that holds one, including the plain
+    // register module of an FSM's state, which never names them.
+    let used_idents: BTreeSet<&str> = lines
+        .iter()
+        .filter(|l| !p.enum_param.is_match(l))
+        .flat_map(|l| p.ident.find_iter(l).map(|m| m.as_str()))
+        .collect();
+
     lines
         .iter()
+        .filter(|line| match p.enum_param.captures(line) {
+            Some(c) => used_idents.contains(&c[1]),
+            None => true,
+        })
         .map(|line| {
             if let Some(c) = p.decl.captures(line) {
                 if indexed_scalars.contains(&c[3]) {

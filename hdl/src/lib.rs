@@ -4,9 +4,11 @@
 //! register map). The rust-hdl blocks live beside it, one module per block of the diagram, and
 //! [`emit`] turns them into lint-clean Verilog.
 
+pub mod accel;
 pub mod baseline;
 pub mod decode;
 pub mod emit;
+pub mod output;
 pub mod pe;
 pub mod ports;
 pub mod spec;

@@ -41,8 +41,8 @@ impl NpeConfig {
         rows: 4,
         cols: 4,
         k_beats_max: 1024,
-        w_bank_words: 4096,
-        out_tiles: 16,
+        w_bank_words: 8192,
+        out_tiles: 32,
     };
 
     /// The 8×8 array of the demo.

@@ -1,0 +1,8 @@
+//! The accelerator: the PE array with its buffers and controller ([`core`]), and the top that
+//! puts it behind AXI ([`top`]).
+
+pub mod core;
+pub mod pe_slot;
+
+pub use self::core::{Core4x4, Core8x8};
+pub use pe_slot::{PeSlot, PE_MODULE};
