@@ -61,7 +61,12 @@ pub fn emit_with_pe<B: Block>(top: &mut B, name: &str) -> String {
 
 /// Every hardware top as `(module name, Verilog)`: what `npe emit` writes and npe-sim verilates.
 pub fn all_tops() -> Vec<(&'static str, String)> {
-    vec![(FORMAT_DECODE_TOP, format_decode_verilog()), (PE_TOP, pe_verilog())]
+    use crate::spec::NpeConfig;
+    let mut tops = vec![(FORMAT_DECODE_TOP, format_decode_verilog()), (PE_TOP, pe_verilog())];
+    for cfg in NpeConfig::PRESETS {
+        tops.push((cfg.name, crate::accel::accel_verilog(&cfg)));
+    }
+    tops
 }
 
 /// What `npe synth` can synthesize: every hardware top plus the area baselines

@@ -5,10 +5,12 @@
 //! [`emit`] turns them into lint-clean Verilog.
 
 pub mod accel;
+pub mod axi;
 pub mod baseline;
 pub mod decode;
 pub mod emit;
 pub mod output;
 pub mod pe;
 pub mod ports;
+pub mod regs;
 pub mod spec;

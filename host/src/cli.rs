@@ -9,8 +9,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use crate::device::sim::{SimBackend, SimOptions};
+use crate::device::{Device, GemmJob};
 use crate::golden::{self, Format, OutputFormat};
-use crate::report;
+use crate::{report, tensor};
+use npe_hdl::spec::NpeConfig;
 
 /// npe: a precision-scalable neural processing engine — hardware, simulator and host in Rust.
 #[derive(Parser, Debug)]
@@ -22,17 +25,70 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Runs the demo: the format table, then dot products on the simulated hardware next to the golden model.
+    /// Runs the demo: GEMMs in several formats on the simulated accelerator, checked against the golden model.
     Demo {
-        /// Dot-product length.
+        /// GEMM rows (M).
+        #[arg(long, default_value_t = 256)]
+        m: usize,
+        /// GEMM columns (N).
+        #[arg(long, default_value_t = 256)]
+        n: usize,
+        /// Dot-product length (K).
         #[arg(long, default_value_t = 256)]
         k: usize,
         /// Random seed for the operands.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        #[command(flatten)]
+        sim: SimArgs,
     },
-    /// Prints the operand and output format tables.
-    Info,
+    /// Multiplies two matrices on the simulated accelerator: C = A x W, quantized to the given formats.
+    Gemm {
+        /// Activations A (M x K): .npy, or .safetensors with --a-tensor.
+        #[arg(long)]
+        a: PathBuf,
+        /// Tensor name in A's .safetensors file.
+        #[arg(long)]
+        a_tensor: Option<String>,
+        /// Weights W (K x N): .npy or .safetensors.
+        #[arg(long)]
+        w: PathBuf,
+        /// Tensor name in W's .safetensors file.
+        #[arg(long)]
+        w_tensor: Option<String>,
+        /// Activation format.
+        #[arg(long, value_parser = parse_format)]
+        a_format: Format,
+        /// Weight format.
+        #[arg(long, value_parser = parse_format)]
+        w_format: Format,
+        /// Output format.
+        #[arg(long, default_value = "fp32", value_parser = parse_output_format)]
+        out_format: OutputFormat,
+        /// Result file (.npy, float32; float64 for int32 results).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also compare every result with the golden model.
+        #[arg(long)]
+        check: bool,
+        #[command(flatten)]
+        sim: SimArgs,
+    },
+    /// Reads or writes accelerator registers by name on the simulated device (`npe regs STATUS`, `npe regs SCRATCH=0x12`).
+    Regs {
+        /// NAME to read, NAME=VALUE to write (in order); none: every register.
+        items: Vec<String>,
+        #[command(flatten)]
+        sim: SimArgs,
+    },
+    /// Prints the operand and output format tables, and with --hw the capabilities read from the (simulated) hardware.
+    Info {
+        /// Also connect to the simulated device and print what its registers report.
+        #[arg(long)]
+        hw: bool,
+        #[command(flatten)]
+        sim: SimArgs,
+    },
     /// Decodes codes of a format (hex with 0x, or decimal) to the unified form and a value.
     Decode {
         /// Format name (see `npe info`).
@@ -98,6 +154,55 @@ enum Command {
     },
 }
 
+/// Which simulated device, and how its memory behaves.
+#[derive(clap::Args, Debug, Clone)]
+struct SimArgs {
+    /// Hardware preset (npe4x4, npe8x8).
+    #[arg(long, default_value = "npe8x8", value_parser = parse_preset)]
+    preset: NpeConfig,
+    /// Memory read latency in cycles.
+    #[arg(long, default_value_t = 16)]
+    latency: u32,
+    /// Probability (0..1) that the memory withholds ready/valid on a channel in a cycle.
+    #[arg(long, default_value_t = 0.0)]
+    backpressure: f64,
+    /// Seed of the memory's backpressure.
+    #[arg(long, default_value_t = 1)]
+    bus_seed: u64,
+    /// Write an FST waveform of the run to this file.
+    #[arg(long)]
+    trace: Option<PathBuf>,
+}
+
+impl SimArgs {
+    fn options(&self) -> Result<SimOptions> {
+        if !(0.0..1.0).contains(&self.backpressure) {
+            bail!("--backpressure must be in [0, 1)");
+        }
+        Ok(SimOptions {
+            latency: self.latency,
+            backpressure: self.backpressure,
+            seed: self.bus_seed,
+            ..SimOptions::default()
+        })
+    }
+
+    fn connect(&self) -> Result<Device<SimBackend>> {
+        let mut b = SimBackend::new(&self.preset, &self.options()?)?;
+        if let Some(p) = &self.trace {
+            b.trace(p)?;
+        }
+        Ok(Device::connect(b, self.preset)?)
+    }
+}
+
+fn parse_preset(s: &str) -> Result<NpeConfig, String> {
+    NpeConfig::preset(s).ok_or_else(|| {
+        let names: Vec<_> = NpeConfig::PRESETS.iter().map(|c| c.name).collect();
+        format!("unknown preset '{s}'; presets: {}", names.join(", "))
+    })
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     Format::from_name(s).ok_or_else(|| {
         let names: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
@@ -138,12 +243,57 @@ fn read_values(path: &Path) -> Result<Vec<f64>> {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { k, seed } => crate::demo::run(k, seed),
-        Command::Info => {
+        Command::Demo { m, n, k, seed, sim } => crate::demo::run(&crate::demo::DemoOptions {
+            preset: sim.preset,
+            shape: (m, n, k),
+            seed,
+            sim: sim.options()?,
+            trace: sim.trace.clone(),
+        }),
+        Command::Info { hw, sim } => {
             print!("{}", report::format_table());
             print!("{}", report::output_format_table());
+            if hw {
+                let mut dev = sim.connect()?;
+                let i = dev.info()?;
+                let fmts: Vec<&str> = Format::ALL
+                    .iter()
+                    .filter(|f| i.formats & (1 << f.id()) != 0)
+                    .map(|f| f.name())
+                    .collect();
+                println!("\nhardware ({}):", dev.backend().describe());
+                println!(
+                    "  register map v{}, configuration hash {:#010x}",
+                    i.version, i.config_hash
+                );
+                println!(
+                    "  array {}x{} PEs, {}-bit exact accumulators",
+                    i.rows, i.cols, i.acc_bits
+                );
+                println!("  operand formats: {}", fmts.join(", "));
+            }
             Ok(())
         }
+        Command::Gemm {
+            a,
+            a_tensor,
+            w,
+            w_tensor,
+            a_format,
+            w_format,
+            out_format,
+            out,
+            check,
+            sim,
+        } => gemm(
+            (&a, a_tensor.as_deref(), a_format),
+            (&w, w_tensor.as_deref(), w_format),
+            out_format,
+            &out,
+            check,
+            &sim,
+        ),
+        Command::Regs { items, sim } => regs_cmd(&items, &sim),
         Command::Decode { format, codes, rtl } => {
             let mut hw = rtl.then(crate::rtl::Decoder::new);
             for code in codes {
@@ -210,6 +360,93 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `npe gemm`: reads, quantizes, runs on the simulated device, writes C.
+fn gemm(
+    (a_path, a_tensor, a_fmt): (&Path, Option<&str>, Format),
+    (w_path, w_tensor, w_fmt): (&Path, Option<&str>, Format),
+    out_fmt: OutputFormat,
+    out: &Path,
+    check: bool,
+    sim: &SimArgs,
+) -> Result<()> {
+    let a = tensor::read_matrix(a_path, a_tensor)?;
+    let w = tensor::read_matrix(w_path, w_tensor)?;
+    if a.cols != w.rows {
+        bail!(
+            "shapes do not chain: A is {}x{}, W is {}x{} (A's columns must equal W's rows)",
+            a.rows,
+            a.cols,
+            w.rows,
+            w.cols
+        );
+    }
+    let job = GemmJob {
+        a_fmt,
+        w_fmt,
+        out: out_fmt,
+        scale_exp: 0,
+        m: a.rows,
+        n: w.cols,
+        k: a.cols,
+        a: a.data.iter().map(|&x| golden::encode(a_fmt, x)).collect(),
+        w: w.data.iter().map(|&x| golden::encode(w_fmt, x)).collect(),
+    };
+    job.validate(&sim.preset)?;
+    let mut dev = sim.connect()?;
+    let run = dev.gemm(&job)?;
+    let c = tensor::Matrix {
+        rows: job.m,
+        cols: job.n,
+        data: run.c.iter().map(|&code| golden::output_to_f64(out_fmt, code)).collect(),
+    };
+    tensor::write_npy(out, &c, out_fmt == OutputFormat::Int32)?;
+    println!(
+        "C[{}x{}] = A[{}x{}] ({a_fmt}) x W[{}x{}] ({w_fmt}) -> {out_fmt}: {} cycles, {:.2} MACs/cycle, {:.1}% of peak; wrote {}",
+        job.m,
+        job.n,
+        job.m,
+        job.k,
+        job.k,
+        job.n,
+        run.counters.busy,
+        job.macs() as f64 / run.counters.busy as f64,
+        100.0 * run.utilization(job.macs()),
+        out.display()
+    );
+    if check {
+        let g = job.golden();
+        let mismatches = g.iter().zip(&run.c).filter(|(x, y)| x != y).count();
+        println!("golden model: {mismatches} mismatches in {} results", g.len());
+        if mismatches > 0 {
+            bail!("{mismatches} results differ from the golden model");
+        }
+    }
+    Ok(())
+}
+
+/// `npe regs`: register peek/poke by name.
+fn regs_cmd(items: &[String], sim: &SimArgs) -> Result<()> {
+    use npe_hdl::spec::regs::REGISTERS;
+    let mut dev = sim.connect()?;
+    if items.is_empty() {
+        for r in REGISTERS {
+            println!("{:<12} {:#06x} = {:#010x}", r.name, r.offset, dev.read(r.name)?);
+        }
+        return Ok(());
+    }
+    for item in items {
+        match item.split_once('=') {
+            Some((name, v)) => {
+                let value = parse_code(v.trim()).map_err(anyhow::Error::msg)?;
+                dev.write(name.trim(), value)?;
+                println!("{} <- {value:#010x}", name.trim());
+            }
+            None => println!("{} = {:#010x}", item, dev.read(item)?),
+        }
+    }
+    Ok(())
 }
 
 /// `npe synth`: synthesizes the chosen tops, prints a table and writes `report.json`.

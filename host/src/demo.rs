@@ -1,27 +1,28 @@
-//! `npe demo`: the format table, then dot products multiplied and accumulated by the Verilated
-//! PE, each checked bit for bit against the golden model.
-//!
-//! This grows into the GEMM demo once the array exists. The PE's exact accumulator is read back
-//! and rounded once to FP32 by the golden model (the hardware output unit is not built yet).
+//! `npe demo`: GEMMs in several format pairs on the simulated accelerator (Verilated array,
+//! AXI DMA against the Rust memory model), each checked bit for bit against the golden model.
+
+use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::{bail, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
+use crate::device::sim::{SimBackend, SimOptions};
+use crate::device::{Device, GemmJob};
 use crate::golden::{self, Format, OutputFormat};
 use crate::report;
-use crate::rtl::pe::{pack, Pe};
-use npe_hdl::spec::{lanes, ACC_GUARD_BITS};
+use npe_hdl::spec::NpeConfig;
 
-/// Operand format pairs the demo runs (activation, weight).
-const PAIRS: [(Format, Format); 8] = [
-    (Format::Int8, Format::Int8),
-    (Format::Int8, Format::Fp4E2M1),
-    (Format::Fp4E2M1, Format::Fp4E2M1),
-    (Format::Fp8E4M3, Format::Fp8E4M3),
-    (Format::Fp8E5M2, Format::Fp6E3M2),
-    (Format::Posit8Es0, Format::Posit4Es1),
-    (Format::Posit16Es1, Format::Posit16Es1),
-    (Format::Int16, Format::Int16),
+/// Format pairs the demo runs: (activation, weight, output).
+pub const PAIRS: [(Format, Format, OutputFormat); 7] = [
+    (Format::Fp4E2M1, Format::Fp4E2M1, OutputFormat::Fp32),
+    (Format::Int4, Format::Int4, OutputFormat::Int32),
+    (Format::Int8, Format::Fp4E2M1, OutputFormat::Bf16),
+    (Format::Fp8E4M3, Format::Fp8E4M3, OutputFormat::Fp32),
+    (Format::Posit8Es0, Format::Posit8Es0, OutputFormat::Posit16Es1),
+    (Format::Int16, Format::Int16, OutputFormat::Int32),
+    (Format::Posit16Es1, Format::Posit16Es1, OutputFormat::Fp32),
 ];
 
 /// Random real numbers spread over a format's dynamic range (log-uniform magnitude, random sign).
@@ -40,69 +41,135 @@ pub fn sample_values(f: Format, n: usize, rng: &mut impl Rng) -> Vec<f64> {
         .collect()
 }
 
-/// Runs the demo and prints its report; fails if any hardware result differs from the golden model.
-pub fn run(k: usize, seed: u64) -> Result<()> {
-    // The accumulator's guard bits make it exact for up to 2^ACC_GUARD_BITS products.
-    let max_k = 1usize << ACC_GUARD_BITS;
-    if k == 0 || k > max_k {
-        bail!("--k must be between 1 and {max_k} (the exact accumulator's headroom)");
+/// A random GEMM job: operands sampled over each format's range and quantized by the golden model.
+pub fn random_job(
+    (a_fmt, w_fmt, out): (Format, Format, OutputFormat),
+    (m, n, k): (usize, usize, usize),
+    rng: &mut impl Rng,
+) -> GemmJob {
+    let q = |f: Format, len: usize, rng: &mut _| -> Vec<u32> {
+        sample_values(f, len, rng)
+            .into_iter()
+            .map(|x| golden::encode(f, x))
+            .collect()
+    };
+    GemmJob {
+        a_fmt,
+        w_fmt,
+        out,
+        scale_exp: 0,
+        m,
+        n,
+        k,
+        a: q(a_fmt, m * k, rng),
+        w: q(w_fmt, k * n, rng),
     }
+}
+
+/// What `npe demo` runs.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Hardware preset.
+    pub preset: NpeConfig,
+    /// GEMM shape M, N, K.
+    pub shape: (usize, usize, usize),
+    /// Operand seed.
+    pub seed: u64,
+    /// Simulated memory and bus behaviour.
+    pub sim: SimOptions,
+    /// Write an FST waveform of the whole run here.
+    pub trace: Option<PathBuf>,
+}
+
+/// Runs the demo and prints its report; fails if any result differs from the golden model.
+pub fn run(opts: &DemoOptions) -> Result<()> {
+    let (m, n, k) = opts.shape;
     print!("{}", report::format_table());
     println!();
-    let mut rng = StdRng::seed_from_u64(seed);
-    let out = OutputFormat::Fp32;
-    println!("dot products on the Verilated PE, K = {k} products each, seed {seed}, rounded once to {out}");
+    let mut backend = SimBackend::new(&opts.preset, &opts.sim)?;
+    if let Some(p) = &opts.trace {
+        backend.trace(p)?;
+    }
+    let mut dev = Device::connect(backend, opts.preset)?;
+    let info = dev.info()?;
     println!(
-        "  {:<22} {:>5} {:>7} {:>10} {:>15} {:>15} {:>15} {:>9}",
-        "activation x weight", "lanes", "cycles", "MACs/cyc", "unquantized", "golden fp32", "PE fp32", "verdict"
+        "device: {} ({}x{} PEs, {}-bit exact accumulators, config hash {:#010x}) on {}",
+        opts.preset.name,
+        info.rows,
+        info.cols,
+        info.acc_bits,
+        info.config_hash,
+        dev.backend().describe()
     );
-    let mut mismatches = 0usize;
-    let mut pe = Pe::new();
-    for (af, wf) in PAIRS {
-        let n = lanes(af, wf) as usize;
-        let a = sample_values(af, k, &mut rng);
-        let w = sample_values(wf, k, &mut rng);
-        let reference: f64 = a.iter().zip(&w).map(|(x, y)| x * y).sum();
-        let qa: Vec<u32> = a.iter().map(|&x| golden::encode(af, x)).collect();
-        let qw: Vec<u32> = w.iter().map(|&x| golden::encode(wf, x)).collect();
-        let golden_code = golden::dot(af, &qa, wf, &qw, out)?;
-        let start = pe.cycles();
-        // Lane-packed beats; a short last beat is padded with zero codes.
-        for (i, (ca, cw)) in qa.chunks(n).zip(qw.chunks(n)).enumerate() {
-            let (mut ca, mut cw) = (ca.to_vec(), cw.to_vec());
-            ca.resize(n, 0);
-            cw.resize(n, 0);
-            pe.beat(af, wf, pack(af, wf, &ca), pack(af, wf, &cw), true, i == 0);
-        }
-        pe.drain();
-        let cycles = pe.cycles() - start;
-        let exact = pe.state().exact();
-        let hw_code = golden::round_to_output(out, &exact);
-        let ok = exact == golden::exact_dot(af, &qa, wf, &qw)? && hw_code == golden_code;
-        mismatches += usize::from(!ok);
+    println!(
+        "GEMM C[{m}x{n}] = A[{m}x{k}] x W[{k}x{n}], seed {}, each checked against the golden model\n",
+        opts.seed
+    );
+
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let bar = ProgressBar::new(PAIRS.len() as u64);
+    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("template"));
+    let mut rows = Vec::new();
+    let mut total_mismatches = 0usize;
+    for pair in PAIRS {
+        bar.set_message(format!("{} x {} -> {}", pair.0, pair.1, pair.2));
+        let job = random_job(pair, (m, n, k), &mut rng);
+        let t0 = Instant::now();
+        let cycles0 = dev.backend().cycles();
+        let run = dev.gemm(&job)?;
+        let sim_cycles = dev.backend().cycles() - cycles0;
+        let secs = t0.elapsed().as_secs_f64();
+        let golden_c = job.golden();
+        let mismatches = run.c.iter().zip(&golden_c).filter(|(a, b)| a != b).count();
+        total_mismatches += mismatches;
+        rows.push((pair, run, mismatches, sim_cycles as f64 / secs, job.macs()));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let violations = dev.backend().violations();
+
+    println!(
+        "  {:<32} {:>5} {:>9} {:>9} {:>9} {:>7} {:>7} {:>9} {:>10}",
+        "activation x weight -> output",
+        "lanes",
+        "cycles",
+        "MACs/cyc",
+        "peak",
+        "util",
+        "stall",
+        "DMA KiB",
+        "mismatches"
+    );
+    for ((a, w, o), run, mm, _, macs) in &rows {
+        let c = &run.counters;
         println!(
-            "  {:<22} {:>5} {:>7} {:>10.3} {:>15.6e} {:>15.6e} {:>15.6e} {:>9}",
-            format!("{af} x {wf}"),
-            n,
-            cycles,
-            k as f64 / cycles as f64,
-            reference,
-            f32::from_bits(golden_code),
-            f32::from_bits(hw_code),
-            if ok { "match" } else { "MISMATCH" }
+            "  {:<32} {:>5} {:>9} {:>9.2} {:>9} {:>6.1}% {:>6.1}% {:>9.0} {:>10}",
+            format!("{a} x {w} -> {o}"),
+            run.peak_macs_per_cycle / (opts.preset.rows * opts.preset.cols),
+            c.busy,
+            *macs as f64 / c.busy as f64,
+            run.peak_macs_per_cycle,
+            100.0 * run.utilization(*macs),
+            100.0 * c.stall as f64 / c.busy as f64,
+            (c.dma_read + c.dma_written) as f64 / 1024.0,
+            mm
         );
     }
+    let rate: f64 = rows.iter().map(|r| r.3).sum::<f64>() / rows.len() as f64;
     println!();
     println!(
-        "{} dot products, {mismatches} mismatches (exact accumulator compared with num-bigint, then the rounded result)",
-        PAIRS.len()
+        "{} GEMMs, {} results, {total_mismatches} mismatches; cycles = START to DONE (DMA included); \
+         util = MACs / (peak x cycles); simulation ran at {:.0} k cycles/s; AXI protocol violations: {}",
+        rows.len(),
+        rows.len() * m * n,
+        rate / 1000.0,
+        violations.len()
     );
-    println!(
-        "cycles include the {}-cycle pipeline fill; MACs/cycle approaches the lane count as K grows",
-        Pe::LATENCY
-    );
-    if mismatches > 0 {
-        bail!("{mismatches} dot products differ between hardware and golden model");
+    if total_mismatches > 0 {
+        bail!("{total_mismatches} results differ between the hardware and the golden model");
+    }
+    if !violations.is_empty() {
+        bail!("AXI protocol violations: {violations:?}");
     }
     Ok(())
 }

@@ -1461,15 +1461,3 @@ macro_rules! accel_core {
 
 accel_core!(Core4x4, 4, 4, 2, 2, 1, 0, [0]);
 accel_core!(Core8x8, 8, 8, 3, 3, 2, 1, [0, 1]);
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn core_emits_lint_clean() {
-        let v = crate::emit::emit_with_pe(&mut Core4x4::new(&NpeConfig::TEST), "core4x4");
-        std::fs::write("/tmp/core4x4.v", &v).unwrap();
-        println!("{} bytes", v.len());
-    }
-}

@@ -3,6 +3,8 @@
 
 pub mod core;
 pub mod pe_slot;
+pub mod top;
 
 pub use self::core::{Core4x4, Core8x8};
 pub use pe_slot::{PeSlot, PE_MODULE};
+pub use top::{accel_verilog, Npe4x4, Npe8x8};

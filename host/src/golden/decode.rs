@@ -205,3 +205,47 @@ fn unified_f64(u: Unified) -> f64 {
         }
     }
 }
+
+/// The real value of an output-format code (NaN for NaN/NaR), for reports and `.npy` output.
+pub fn output_to_f64(out: npe_hdl::spec::OutputFormat, code: u32) -> f64 {
+    use npe_hdl::spec::OutputFormat as O;
+    match out {
+        O::Fp32 => f64::from(f32::from_bits(code)),
+        O::Bf16 => f64::from(f32::from_bits((code & 0xFFFF) << 16)),
+        O::Fp16 => {
+            let (s, e, f) = ((code >> 15) & 1, (code >> 10) & 0x1F, code & 0x3FF);
+            let mag = match e {
+                0 => f64::from(f) * (-24f64).exp2(),
+                0x1F if f == 0 => f64::INFINITY,
+                0x1F => f64::NAN,
+                _ => f64::from(0x400 | f) * f64::from(e as i32 - 25).exp2(),
+            };
+            if s == 1 {
+                -mag
+            } else {
+                mag
+            }
+        }
+        O::Int32 => f64::from(code as i32),
+        O::Posit16Es1 => to_f64(Format::Posit16Es1, code & 0xFFFF).unwrap_or(f64::NAN),
+    }
+}
+
+#[cfg(test)]
+mod output_tests {
+    use super::*;
+    use npe_hdl::spec::OutputFormat as O;
+
+    #[test]
+    fn output_codes_decode_to_their_values() {
+        assert_eq!(output_to_f64(O::Fp32, 1.5f32.to_bits()), 1.5);
+        assert_eq!(output_to_f64(O::Bf16, 0xC040), -3.0);
+        assert_eq!(output_to_f64(O::Fp16, 0x3C02), 1.0 + 2.0 * (-10f64).exp2());
+        assert_eq!(output_to_f64(O::Fp16, 0x0001), (-24f64).exp2());
+        assert_eq!(output_to_f64(O::Fp16, 0xFC00), f64::NEG_INFINITY);
+        assert!(output_to_f64(O::Fp16, 0x7E00).is_nan());
+        assert_eq!(output_to_f64(O::Int32, (-7i32) as u32), -7.0);
+        assert_eq!(output_to_f64(O::Posit16Es1, 0x4000), 1.0);
+        assert!(output_to_f64(O::Posit16Es1, 0x8000).is_nan());
+    }
+}

@@ -20,7 +20,7 @@ mod tests;
 
 pub use npe_hdl::spec::{Encoding, FloatSpecials, Format, OutputFormat, Overflow, Unified};
 
-pub use decode::{decode, to_f64, unified_to_exact};
+pub use decode::{decode, output_to_f64, to_f64, unified_to_exact};
 pub use dot::{dot, exact_dot, exact_product, exact_sum};
 pub use exact::Exact;
 pub use round::{encode, round_exact, round_to_output};

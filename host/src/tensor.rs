@@ -1,0 +1,207 @@
+//! Matrices in and out: `.npy` (numpy) and `.safetensors` (weights), read as real numbers.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use npyz::{DType, NpyFile, TypeChar, WriterBuilder};
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+
+/// A row-major matrix of real numbers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Matrix {
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// `rows × cols` values, row-major.
+    pub data: Vec<f64>,
+}
+
+/// A 2-D shape from a file's shape (1-D is one row).
+fn shape2(path: &Path, shape: &[u64]) -> Result<(usize, usize)> {
+    match *shape {
+        [n] => Ok((1, n as usize)),
+        [r, c] => Ok((r as usize, c as usize)),
+        _ => bail!(
+            "{}: a matrix must be 1-D or 2-D, this one has shape {shape:?}",
+            path.display()
+        ),
+    }
+}
+
+/// Reads a matrix from `.npy`, or tensor `name` of a `.safetensors` file (the only tensor if
+/// `name` is `None`).
+pub fn read_matrix(path: &Path, name: Option<&str>) -> Result<Matrix> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => read_npy(path, &bytes),
+        Some("safetensors") => read_safetensors(path, &bytes, name),
+        _ => bail!("{}: expected a .npy or .safetensors file", path.display()),
+    }
+}
+
+fn read_npy(path: &Path, bytes: &[u8]) -> Result<Matrix> {
+    let npy = NpyFile::new(bytes).with_context(|| format!("{}: not a .npy file", path.display()))?;
+    let (rows, cols) = shape2(path, npy.shape())?;
+    if npy.order() != npyz::Order::C {
+        bail!(
+            "{}: Fortran-ordered arrays are not supported; save with order='C'",
+            path.display()
+        );
+    }
+    let DType::Plain(ts) = npy.dtype() else {
+        bail!("{}: structured dtypes are not supported", path.display());
+    };
+    let bad = || format!("{}: unsupported dtype {ts}", path.display());
+    let data: Vec<f64> = match (ts.type_char(), ts.size_field()) {
+        (TypeChar::Float, 4) => npy.into_vec::<f32>()?.into_iter().map(f64::from).collect(),
+        (TypeChar::Float, 8) => npy.into_vec::<f64>()?,
+        (TypeChar::Int, 1) => npy.into_vec::<i8>()?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 2) => npy.into_vec::<i16>()?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 4) => npy.into_vec::<i32>()?.into_iter().map(f64::from).collect(),
+        (TypeChar::Int, 8) => npy.into_vec::<i64>()?.into_iter().map(|x| x as f64).collect(),
+        (TypeChar::Uint, 1) => npy.into_vec::<u8>()?.into_iter().map(f64::from).collect(),
+        (TypeChar::Uint, 2) => npy.into_vec::<u16>()?.into_iter().map(f64::from).collect(),
+        _ => bail!(bad()),
+    };
+    Ok(Matrix { rows, cols, data })
+}
+
+fn read_safetensors(path: &Path, bytes: &[u8], name: Option<&str>) -> Result<Matrix> {
+    let st = SafeTensors::deserialize(bytes).with_context(|| format!("{}: not a safetensors file", path.display()))?;
+    let names = st.names();
+    let name = match name {
+        Some(n) => n.to_string(),
+        None if names.len() == 1 => names[0].clone(),
+        None => {
+            let mut list: Vec<&String> = names.into_iter().collect();
+            list.sort();
+            bail!(
+                "{}: holds {} tensors, name one with --tensor ({list:?})",
+                path.display(),
+                list.len()
+            )
+        }
+    };
+    let t = st
+        .tensor(&name)
+        .with_context(|| format!("{}: no tensor named {name}", path.display()))?;
+    let shape: Vec<u64> = t.shape().iter().map(|&d| d as u64).collect();
+    let (rows, cols) = shape2(path, &shape)?;
+    let d = t.data();
+    let data: Vec<f64> = match t.dtype() {
+        Dtype::F32 => d
+            .chunks_exact(4)
+            .map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap())))
+            .collect(),
+        Dtype::F64 => d
+            .chunks_exact(8)
+            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+        Dtype::BF16 => d
+            .chunks_exact(2)
+            .map(|b| f64::from(f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)))
+            .collect(),
+        Dtype::F16 => d
+            .chunks_exact(2)
+            .map(|b| {
+                let code = u32::from(u16::from_le_bytes([b[0], b[1]]));
+                crate::golden::output_to_f64(npe_hdl::spec::OutputFormat::Fp16, code)
+            })
+            .collect(),
+        Dtype::I8 => d.iter().map(|&b| f64::from(b as i8)).collect(),
+        Dtype::I32 => d
+            .chunks_exact(4)
+            .map(|b| f64::from(i32::from_le_bytes(b.try_into().unwrap())))
+            .collect(),
+        other => bail!("{}: tensor {name} has unsupported dtype {other:?}", path.display()),
+    };
+    Ok(Matrix { rows, cols, data })
+}
+
+/// Writes a matrix as a float32 `.npy` (what a result in any output format fits in exactly,
+/// except INT32 beyond 2^24, which is written as float64).
+pub fn write_npy(path: &Path, m: &Matrix, f64_values: bool) -> Result<()> {
+    let file = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let shape = [m.rows as u64, m.cols as u64];
+    let w = std::io::BufWriter::new(file);
+    if f64_values {
+        let mut wr = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&shape)
+            .writer(w)
+            .begin_nd()?;
+        wr.extend(m.data.iter().copied())?;
+        wr.finish()?;
+    } else {
+        let mut wr = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&shape)
+            .writer(w)
+            .begin_nd()?;
+        wr.extend(m.data.iter().map(|&x| x as f32))?;
+        wr.finish()?;
+    }
+    Ok(())
+}
+
+/// Writes f32 tensors to a `.safetensors` file (for tests and examples).
+pub fn write_safetensors(path: &Path, tensors: &[(&str, &Matrix)]) -> Result<()> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, m)| m.data.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect())
+        .collect();
+    let views: Vec<(String, TensorView)> = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((n, m), b)| Ok((n.to_string(), TensorView::new(Dtype::F32, vec![m.rows, m.cols], b)?)))
+        .collect::<Result<_>>()?;
+    safetensors::serialize_to_file(views, &None, path)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("npe-tensor-{}-{name}", std::process::id()))
+    }
+
+    #[test]
+    fn npy_and_safetensors_round_trip() {
+        let m = Matrix {
+            rows: 2,
+            cols: 3,
+            data: vec![1.0, -2.5, 0.0, 3.0, 1e-3, -7.0],
+        };
+        let p = tmp("a.npy");
+        write_npy(&p, &m, true).unwrap();
+        assert_eq!(read_matrix(&p, None).unwrap(), m);
+        let s = tmp("w.safetensors");
+        write_safetensors(&s, &[("w", &m), ("b", &m)]).unwrap();
+        let back = read_matrix(&s, Some("w")).unwrap();
+        assert_eq!((back.rows, back.cols), (2, 3));
+        assert_eq!(back.data[1], -2.5);
+        let e = read_matrix(&s, None).unwrap_err().to_string();
+        assert!(e.contains("name one with --tensor"), "{e}");
+        let e = read_matrix(&s, Some("nope")).unwrap_err().to_string();
+        assert!(e.contains("no tensor named nope"), "{e}");
+        for f in [p, s] {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+
+    #[test]
+    fn bad_files_are_errors() {
+        let p = tmp("bad.npy");
+        std::fs::write(&p, b"not numpy").unwrap();
+        assert!(read_matrix(&p, None).unwrap_err().to_string().contains("not a .npy"));
+        let _ = std::fs::remove_file(&p);
+        assert!(read_matrix(Path::new("x.txt"), None).is_err());
+        assert!(read_matrix(Path::new("/nonexistent/a.npy"), None)
+            .unwrap_err()
+            .to_string()
+            .contains("cannot read"));
+    }
+}
