@@ -23,6 +23,7 @@ fn main() {
     let mut cpp_models = String::new();
     let mut rust_tops = String::new();
     let mut factory = String::new();
+    let mut model_libs = Vec::new();
     // One C++ library: the cxx bridge, the Model base and every Verilated top.
     let mut model = cxx_build::bridge("src/ffi.rs");
     model
@@ -58,12 +59,21 @@ fn main() {
             .status()
             .unwrap_or_else(|e| panic!("cannot run verilator ({e}): run ./setup.sh to install it"));
         assert!(status.success(), "verilator failed on {}", vfile.display());
-        for entry in fs::read_dir(&dir).unwrap() {
-            let p = entry.unwrap().path();
-            if p.extension().is_some_and(|e| e == "cpp") {
-                model.file(&p);
-            }
-        }
+        // Verilator's own makefile compiles the model (in parallel, hot code optimized, the
+        // large construction and tracing code not) into V<top>__ALL.a, linked below.
+        let jobs = env::var("NUM_JOBS").unwrap_or_else(|_| "2".into());
+        let status = Command::new("make")
+            .arg("-C")
+            .arg(&dir)
+            .args(["-f", &format!("{prefix}.mk"), "-j", &jobs, &format!("{prefix}__ALL.a")])
+            .args(["OPT_FAST=-O2", "OPT_SLOW=-O0", "OPT_GLOBAL=-O2", "USER_CPPFLAGS=-fPIC -w"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run make ({e})"));
+        assert!(status.success(), "building the Verilated model of {name} failed");
+        // rustc wants the lib prefix.
+        fs::rename(dir.join(format!("{prefix}__ALL.a")), dir.join(format!("lib{prefix}__ALL.a"))).unwrap();
+        model_libs.push((dir.clone(), format!("{prefix}__ALL")));
         model.include(&dir);
         let ports = parse_ports(verilog, name).unwrap_or_else(|| panic!("no ports found for top {name}"));
         write_cpp_model(&mut cpp_models, name, &prefix, &ports);
@@ -91,6 +101,10 @@ fn main() {
     fs::write(out.join("tops.rs"), rust_tops).unwrap();
 
     model.file(&models_cc).file("cpp/model.cc").compile("npe_sim_models");
+    for (dir, lib) in &model_libs {
+        println!("cargo:rustc-link-search=native={}", dir.display());
+        println!("cargo:rustc-link-lib=static={lib}");
+    }
 
     // Order matters for static linking: the models use the runtime.
     println!("cargo:rustc-link-search=native={}", runtime_lib.display());

@@ -53,9 +53,19 @@ pub fn pe_verilog() -> String {
 
 /// Emits a top whose PEs are [`crate::accel::PeSlot`]s: the PE's own module (and its
 /// sub-modules) is appended once, after the top's modules.
+///
+/// The PE module is marked `no_inline_module` and `tracing_off` for Verilator: inlined and
+/// traced, the 8×8 array became 139 MB of C++.
 pub fn emit_with_pe<B: Block>(top: &mut B, name: &str) -> String {
     let mut v = emit_verilog(top, name);
-    v.push_str(&pe_verilog());
+    let pe = pe_verilog();
+    let start = pe.find(&format!("module {PE_TOP}(")).expect("pe module");
+    let end = start + pe[start..].find('\n').expect("module line");
+    v.push_str(&pe[..=end]);
+    v.push_str("    /*verilator no_inline_module*/\n");
+    // Waves show each PE's ports (in the slots); its insides would multiply the trace code by R×C.
+    v.push_str("    /*verilator tracing_off*/\n");
+    v.push_str(&pe[end + 1..]);
     v
 }
 

@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::device::sim::{SimBackend, SimOptions};
-use crate::device::{Device, GemmJob};
+use crate::device::{Backend, Device, GemmJob};
 use crate::golden::{self, Format, OutputFormat};
 use crate::{report, tensor};
 use npe_hdl::spec::NpeConfig;

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::device::sim::{SimBackend, SimOptions};
-use crate::device::{Device, GemmJob};
+use crate::device::{Backend, Device, GemmJob};
 use crate::golden::{self, Format, OutputFormat};
 use crate::report;
 use npe_hdl::spec::NpeConfig;

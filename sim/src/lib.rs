@@ -13,6 +13,8 @@
 //! assert_eq!(sim.get(fd::MANT), 3);
 //! ```
 
+pub mod axi_lite;
+pub mod axi_mem;
 mod ffi;
 
 use std::path::Path;

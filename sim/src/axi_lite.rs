@@ -1,0 +1,167 @@
+//! A Rust AXI4-Lite master (bus-functional model) for a Verilated slave: single reads and
+//! writes with a cycle limit, while the caller's per-cycle logic (for example the AXI4 memory
+//! model on the same top) keeps running.
+
+use crate::{Port, Sim, Top};
+
+/// What a register access can end in besides OKAY.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AxiLiteError {
+    /// SLVERR response.
+    #[error("SLVERR at register offset {0:#x}")]
+    SlvErr(u32),
+    /// DECERR response.
+    #[error("DECERR at register offset {0:#x}")]
+    DecErr(u32),
+    /// No response within the limit.
+    #[error("no response at register offset {addr:#x} within {cycles} cycles")]
+    Timeout {
+        /// The offset.
+        addr: u32,
+        /// The limit.
+        cycles: u64,
+    },
+}
+
+struct Ports {
+    awaddr: Port,
+    awvalid: Port,
+    awready: Port,
+    wdata: Port,
+    wstrb: Port,
+    wvalid: Port,
+    wready: Port,
+    bresp: Port,
+    bvalid: Port,
+    bready: Port,
+    araddr: Port,
+    arvalid: Port,
+    arready: Port,
+    rdata: Port,
+    rresp: Port,
+    rvalid: Port,
+    rready: Port,
+}
+
+/// The bus-functional master.
+pub struct AxiLiteMaster {
+    p: Ports,
+    /// Cycles an access may take before [`AxiLiteError::Timeout`].
+    pub timeout: u64,
+}
+
+fn resp(code: u64, addr: u32) -> Result<(), AxiLiteError> {
+    match code {
+        0 | 1 => Ok(()),
+        2 => Err(AxiLiteError::SlvErr(addr)),
+        _ => Err(AxiLiteError::DecErr(addr)),
+    }
+}
+
+impl AxiLiteMaster {
+    /// A master for the AXI4-Lite slave ports of `top` named `<prefix>awaddr` etc.
+    pub fn new(top: Top, prefix: &str) -> AxiLiteMaster {
+        let port = |n: &str| {
+            top.port(&format!("{prefix}{n}"))
+                .unwrap_or_else(|| panic!("{} has no port {prefix}{n}", top.name))
+        };
+        AxiLiteMaster {
+            p: Ports {
+                awaddr: port("awaddr"),
+                awvalid: port("awvalid"),
+                awready: port("awready"),
+                wdata: port("wdata"),
+                wstrb: port("wstrb"),
+                wvalid: port("wvalid"),
+                wready: port("wready"),
+                bresp: port("bresp"),
+                bvalid: port("bvalid"),
+                bready: port("bready"),
+                araddr: port("araddr"),
+                arvalid: port("arvalid"),
+                arready: port("arready"),
+                rdata: port("rdata"),
+                rresp: port("rresp"),
+                rvalid: port("rvalid"),
+                rready: port("rready"),
+            },
+            timeout: 10_000,
+        }
+    }
+
+    /// Reads the register at `addr`; `cycle` advances the clock by one (and runs whatever else
+    /// must run every cycle).
+    pub fn read(&mut self, sim: &mut Sim, addr: u32, cycle: &mut dyn FnMut(&mut Sim)) -> Result<u32, AxiLiteError> {
+        let p = &self.p;
+        sim.set(p.araddr, addr.into());
+        sim.set(p.arvalid, 1);
+        sim.set(p.rready, 1);
+        let mut result = None;
+        for _ in 0..self.timeout {
+            sim.eval();
+            let ar = sim.get(p.arvalid) == 1 && sim.get(p.arready) == 1;
+            if sim.get(p.rvalid) == 1 {
+                result = Some((sim.get(p.rdata) as u32, sim.get(p.rresp)));
+            }
+            cycle(sim);
+            if ar {
+                sim.set(p.arvalid, 0);
+            }
+            if let Some((data, code)) = result {
+                sim.set(p.rready, 0);
+                return resp(code, addr).map(|()| data);
+            }
+        }
+        sim.set(p.arvalid, 0);
+        sim.set(p.rready, 0);
+        Err(AxiLiteError::Timeout {
+            addr,
+            cycles: self.timeout,
+        })
+    }
+
+    /// Writes `data` under byte strobe `strb` to the register at `addr`.
+    pub fn write(
+        &mut self,
+        sim: &mut Sim,
+        addr: u32,
+        data: u32,
+        strb: u8,
+        cycle: &mut dyn FnMut(&mut Sim),
+    ) -> Result<(), AxiLiteError> {
+        let p = &self.p;
+        sim.set(p.awaddr, addr.into());
+        sim.set(p.wdata, data.into());
+        sim.set(p.wstrb, strb.into());
+        sim.set(p.awvalid, 1);
+        sim.set(p.wvalid, 1);
+        sim.set(p.bready, 1);
+        let mut result = None;
+        for _ in 0..self.timeout {
+            sim.eval();
+            let aw = sim.get(p.awvalid) == 1 && sim.get(p.awready) == 1;
+            let w = sim.get(p.wvalid) == 1 && sim.get(p.wready) == 1;
+            if sim.get(p.bvalid) == 1 {
+                result = Some(sim.get(p.bresp));
+            }
+            cycle(sim);
+            if aw {
+                sim.set(p.awvalid, 0);
+            }
+            if w {
+                sim.set(p.wvalid, 0);
+            }
+            if let Some(code) = result {
+                sim.set(p.bready, 0);
+                return resp(code, addr);
+            }
+        }
+        sim.set(p.awvalid, 0);
+        sim.set(p.wvalid, 0);
+        sim.set(p.bready, 0);
+        Err(AxiLiteError::Timeout {
+            addr,
+            cycles: self.timeout,
+        })
+    }
+}
