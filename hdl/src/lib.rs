@@ -4,6 +4,7 @@
 //! register map). The rust-hdl blocks live beside it, one module per block of the diagram, and
 //! [`emit`] turns them into lint-clean Verilog.
 
+pub mod axi;
 pub mod baseline;
 pub mod decode;
 pub mod emit;

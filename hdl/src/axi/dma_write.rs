@@ -1,0 +1,321 @@
+//! AXI4 write DMA: a command (address, beats) becomes INCR bursts on AW, the incoming data
+//! stream the W beats, and `done` pulses once every B response came back.
+//!
+//! AW runs ahead of the data (several bursts outstanding). The W beats of a burst start once
+//! its AW is presented (not necessarily accepted: an AXI master must not wait for AWREADY
+//! before WVALID), so W never leads its address. The data input goes through a two-entry
+//! skid buffer: `data_ready` is a register, and a stalled W channel costs no bubble.
+//!
+//! Errors: the first SLVERR/DECERR response is reported in `err` with `done`, but the command
+//! runs to its end (every beat is pulled from `data` and written), so whatever feeds the
+//! stream never hangs and the beat count upstream stays exact.
+
+use super::issue::BurstIssue;
+use crate::decode::const_bits;
+use rust_hdl::prelude::*;
+
+/// The write DMA. Every output is a register, a constant, or logic of registers.
+#[derive(LogicBlock)]
+pub struct AxiWriteDma {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset (abandons a command; the AXI slave must be reset with it).
+    pub reset: Signal<In, Bit>,
+    /// A command is offered.
+    pub cmd_valid: Signal<In, Bit>,
+    /// Idle: a command offered now is accepted at the next edge.
+    pub cmd_ready: Signal<Out, Bit>,
+    /// Byte address of the first beat (16-byte aligned; the low 4 bits are ignored).
+    pub cmd_addr: Signal<In, Bits<32>>,
+    /// Beats to write (1..=65535; 0 completes at once without a bus access).
+    pub cmd_beats: Signal<In, Bits<16>>,
+    /// The producer offers a beat.
+    pub data_valid: Signal<In, Bit>,
+    /// The DMA takes the offered beat at the next edge (depends on registers only).
+    pub data_ready: Signal<Out, Bit>,
+    /// The beat.
+    pub data: Signal<In, Bits<128>>,
+    /// One-cycle pulse: every beat written and every B response received.
+    pub done: Signal<Out, Bit>,
+    /// With `done`: the first error response (0 OKAY, 2 SLVERR, 3 DECERR); held until the next command.
+    pub err: Signal<Out, Bits<2>>,
+    /// AWADDR.
+    pub m_axi_awaddr: Signal<Out, Bits<32>>,
+    /// AWLEN.
+    pub m_axi_awlen: Signal<Out, Bits<8>>,
+    /// AWSIZE (16-byte beats).
+    pub m_axi_awsize: Signal<Out, Bits<3>>,
+    /// AWBURST (INCR).
+    pub m_axi_awburst: Signal<Out, Bits<2>>,
+    /// AWVALID.
+    pub m_axi_awvalid: Signal<Out, Bit>,
+    /// AWREADY.
+    pub m_axi_awready: Signal<In, Bit>,
+    /// WDATA.
+    pub m_axi_wdata: Signal<Out, Bits<128>>,
+    /// WSTRB (all bytes).
+    pub m_axi_wstrb: Signal<Out, Bits<16>>,
+    /// WLAST.
+    pub m_axi_wlast: Signal<Out, Bit>,
+    /// WVALID.
+    pub m_axi_wvalid: Signal<Out, Bit>,
+    /// WREADY.
+    pub m_axi_wready: Signal<In, Bit>,
+    /// BRESP.
+    pub m_axi_bresp: Signal<In, Bits<2>>,
+    /// BVALID.
+    pub m_axi_bvalid: Signal<In, Bit>,
+    /// BREADY (high while busy).
+    pub m_axi_bready: Signal<Out, Bit>,
+
+    issue: BurstIssue,
+    busy: DFF<Bit>,
+    // Beats still to pull from `data`.
+    in_left: DFF<Bits<16>>,
+    // Skid entry.
+    sv: DFF<Bit>,
+    sd: DFF<Bits<128>>,
+    // W output register.
+    wv: DFF<Bit>,
+    wd: DFF<Bits<128>>,
+    wl: DFF<Bit>,
+    // W burst tracking: beats left in the open burst (0: none open), beats of the command not
+    // yet in a W burst, page offset (in beats) of the next burst's start.
+    w_left: DFF<Bits<16>>,
+    w_rem: DFF<Bits<16>>,
+    w_off: DFF<Bits<8>>,
+    // AWs presented whose W burst has not started; bursts awaiting their B (≤ 257 each).
+    aw_ahead: DFF<Bits<10>>,
+    b_pend: DFF<Bits<10>>,
+    err_q: DFF<Bits<2>>,
+    done_q: DFF<Bit>,
+    accept: Signal<Local, Bit>,
+    in_ready: Signal<Local, Bit>,
+    in_fire: Signal<Local, Bit>,
+    src_data: Signal<Local, Bits<128>>,
+    load: Signal<Local, Bit>,
+    open: Signal<Local, Bit>,
+    page_left: Signal<Local, Bits<16>>,
+    blen: Signal<Local, Bits<16>>,
+    b_fire: Signal<Local, Bit>,
+    finish: Signal<Local, Bit>,
+    aw_load: Signal<Local, Bit>,
+    aw_fire: Signal<Local, Bit>,
+    page_beats: Constant<Bits<16>>,
+    one16: Constant<Bits<16>>,
+    one10: Constant<Bits<10>>,
+    strb: Constant<Bits<16>>,
+    size: Constant<Bits<3>>,
+    burst: Constant<Bits<2>>,
+}
+
+impl AxiWriteDma {
+    /// A write DMA.
+    pub fn new() -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            cmd_valid: Default::default(),
+            cmd_ready: Default::default(),
+            cmd_addr: Default::default(),
+            cmd_beats: Default::default(),
+            data_valid: Default::default(),
+            data_ready: Default::default(),
+            data: Default::default(),
+            done: Default::default(),
+            err: Default::default(),
+            m_axi_awaddr: Default::default(),
+            m_axi_awlen: Default::default(),
+            m_axi_awsize: Default::default(),
+            m_axi_awburst: Default::default(),
+            m_axi_awvalid: Default::default(),
+            m_axi_awready: Default::default(),
+            m_axi_wdata: Default::default(),
+            m_axi_wstrb: Default::default(),
+            m_axi_wlast: Default::default(),
+            m_axi_wvalid: Default::default(),
+            m_axi_wready: Default::default(),
+            m_axi_bresp: Default::default(),
+            m_axi_bvalid: Default::default(),
+            m_axi_bready: Default::default(),
+            issue: BurstIssue::new(),
+            busy: Default::default(),
+            in_left: Default::default(),
+            sv: Default::default(),
+            sd: Default::default(),
+            wv: Default::default(),
+            wd: Default::default(),
+            wl: Default::default(),
+            w_left: Default::default(),
+            w_rem: Default::default(),
+            w_off: Default::default(),
+            aw_ahead: Default::default(),
+            b_pend: Default::default(),
+            err_q: Default::default(),
+            done_q: Default::default(),
+            accept: Default::default(),
+            in_ready: Default::default(),
+            in_fire: Default::default(),
+            src_data: Default::default(),
+            load: Default::default(),
+            open: Default::default(),
+            page_left: Default::default(),
+            blen: Default::default(),
+            b_fire: Default::default(),
+            finish: Default::default(),
+            aw_load: Default::default(),
+            aw_fire: Default::default(),
+            page_beats: const_bits(256),
+            one16: const_bits(1),
+            one10: const_bits(1),
+            strb: const_bits(0xffff),
+            size: const_bits(super::AXI_SIZE),
+            burst: const_bits(super::AXI_BURST_INCR),
+        }
+    }
+}
+
+impl Default for AxiWriteDma {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Logic for AxiWriteDma {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, busy, in_left, sv, sd, wv, wd, wl, w_left, w_rem, w_off, aw_ahead, b_pend, err_q, done_q
+        );
+        self.issue.clock.next = self.clock.val();
+        self.issue.reset.next = self.reset.val();
+
+        self.accept.next = !self.busy.q.val() & self.cmd_valid.val();
+        self.issue.start.next = self.accept.val();
+        self.issue.start_addr.next = self.cmd_addr.val();
+        self.issue.start_beats.next = self.cmd_beats.val();
+        self.issue.enable.next = true;
+        self.issue.ready.next = self.m_axi_awready.val();
+
+        // Input side: take a beat while the skid entry is free and the command wants more.
+        self.in_ready.next = self.busy.q.val() & !self.sv.q.val() & self.in_left.q.val().any();
+        self.in_fire.next = self.in_ready.val() & self.data_valid.val();
+        if self.in_fire.val() {
+            self.in_left.d.next = self.in_left.q.val() - self.one16.val();
+        }
+        if self.sv.q.val() {
+            self.src_data.next = self.sd.q.val();
+        } else {
+            self.src_data.next = self.data.val();
+        }
+
+        // W register loads when it is free, a beat is there, and its burst's AW was presented.
+        self.open.next = self.w_left.q.val().any();
+        self.load.next = (!self.wv.q.val() | self.m_axi_wready.val())
+            & (self.sv.q.val() | self.in_fire.val())
+            & (self.open.val() | self.aw_ahead.q.val().any());
+        self.page_left.next = self.page_beats.val() - bit_cast::<16, 8>(self.w_off.q.val());
+        if self.w_rem.q.val() < self.page_left.val() {
+            self.blen.next = self.w_rem.q.val();
+        } else {
+            self.blen.next = self.page_left.val();
+        }
+        if self.load.val() {
+            self.wv.d.next = true;
+            self.wd.d.next = self.src_data.val();
+            if self.open.val() {
+                self.wl.d.next = self.w_left.q.val() == self.one16.val();
+                self.w_left.d.next = self.w_left.q.val() - self.one16.val();
+            } else {
+                self.wl.d.next = self.blen.val() == self.one16.val();
+                self.w_left.d.next = self.blen.val() - self.one16.val();
+                self.w_rem.d.next = self.w_rem.q.val() - self.blen.val();
+                self.w_off.d.next = 0.into();
+            }
+        } else if self.m_axi_wready.val() {
+            self.wv.d.next = false;
+        }
+        // Skid entry: fills when a beat arrives that the W register cannot take.
+        if self.sv.q.val() {
+            if self.load.val() {
+                self.sv.d.next = false;
+            }
+        } else if self.in_fire.val() & !self.load.val() {
+            self.sv.d.next = true;
+            self.sd.d.next = self.data.val();
+        }
+
+        // A burst's AW presented: +1; its first W beat loaded: −1.
+        self.aw_load.next = (!self.issue.valid.val() | self.m_axi_awready.val()) & !self.issue.rem_zero.val();
+        if self.aw_load.val() & !(self.load.val() & !self.open.val()) {
+            self.aw_ahead.d.next = self.aw_ahead.q.val() + self.one10.val();
+        }
+        if !self.aw_load.val() & (self.load.val() & !self.open.val()) {
+            self.aw_ahead.d.next = self.aw_ahead.q.val() - self.one10.val();
+        }
+
+        // B responses.
+        self.aw_fire.next = self.issue.valid.val() & self.m_axi_awready.val();
+        self.b_fire.next = self.busy.q.val() & self.m_axi_bvalid.val();
+        if self.aw_fire.val() & !self.b_fire.val() {
+            self.b_pend.d.next = self.b_pend.q.val() + self.one10.val();
+        }
+        if !self.aw_fire.val() & self.b_fire.val() {
+            self.b_pend.d.next = self.b_pend.q.val() - self.one10.val();
+        }
+        if self.b_fire.val() & self.m_axi_bresp.val().get_bit(1) & !self.err_q.q.val().any() {
+            self.err_q.d.next = self.m_axi_bresp.val();
+        }
+
+        // Complete: every burst presented and accepted, every beat sent, every B back.
+        self.finish.next = self.busy.q.val()
+            & !self.issue.valid.val()
+            & self.issue.rem_zero.val()
+            & !self.in_left.q.val().any()
+            & !self.sv.q.val()
+            & !self.wv.q.val()
+            & !self.open.val()
+            & !self.b_pend.q.val().any();
+        self.done_q.d.next = self.finish.val();
+        if self.finish.val() {
+            self.busy.d.next = false;
+        }
+
+        if self.accept.val() {
+            self.busy.d.next = true;
+            self.in_left.d.next = self.cmd_beats.val();
+            self.w_rem.d.next = self.cmd_beats.val();
+            self.w_off.d.next = self.cmd_addr.val().get_bits::<8>(4);
+            self.w_left.d.next = 0.into();
+            self.aw_ahead.d.next = 0.into();
+            self.b_pend.d.next = 0.into();
+            self.err_q.d.next = 0.into();
+        }
+        if self.reset.val() {
+            self.busy.d.next = false;
+            self.in_left.d.next = 0.into();
+            self.sv.d.next = false;
+            self.wv.d.next = false;
+            self.w_left.d.next = 0.into();
+            self.aw_ahead.d.next = 0.into();
+            self.b_pend.d.next = 0.into();
+            self.err_q.d.next = 0.into();
+            self.done_q.d.next = false;
+        }
+
+        self.cmd_ready.next = !self.busy.q.val();
+        self.data_ready.next = self.in_ready.val();
+        self.done.next = self.done_q.q.val();
+        self.err.next = self.err_q.q.val();
+        self.m_axi_awaddr.next = self.issue.addr.val();
+        self.m_axi_awlen.next = self.issue.len.val();
+        self.m_axi_awsize.next = self.size.val();
+        self.m_axi_awburst.next = self.burst.val();
+        self.m_axi_awvalid.next = self.issue.valid.val();
+        self.m_axi_wdata.next = self.wd.q.val();
+        self.m_axi_wstrb.next = self.strb.val();
+        self.m_axi_wlast.next = self.wl.q.val();
+        self.m_axi_wvalid.next = self.wv.q.val();
+        self.m_axi_bready.next = self.busy.q.val();
+    }
+}
