@@ -13,6 +13,7 @@
 //! assert_eq!(sim.get(fd::MANT), 3);
 //! ```
 
+pub mod axi_mem;
 mod ffi;
 
 use std::path::Path;
