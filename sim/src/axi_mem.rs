@@ -541,7 +541,7 @@ impl AxiSlave {
         if a.burst != 1 {
             self.violation(ch, format!("burst type {} is not INCR", a.burst));
         }
-        if a.addr % n != 0 {
+        if a.addr & (n - 1) != 0 {
             self.violation(ch, format!("address {:#x} is not aligned to {n} bytes", a.addr));
         }
         let bytes = (a.len + 1) * n;
