@@ -41,3 +41,74 @@ pub mod resp {
     /// Decode error (no slave at the address).
     pub const DECERR: u64 = 3;
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ports::parse_ports;
+
+    /// The emitted top has exactly the port names and widths the simulator and the AXI memory
+    /// model look up by name.
+    #[test]
+    fn axi_dma_top_ports() {
+        let v = crate::emit::axi_dma_verilog();
+        let ports = parse_ports(&v, crate::emit::AXI_DMA_TOP).unwrap();
+        let got: Vec<(String, bool, u32)> = ports.into_iter().map(|p| (p.name, p.input, p.width)).collect();
+        let (i, o) = (true, false);
+        let mut want = vec![("clock", i, 1), ("reset", i, 1)];
+        want.extend([
+            ("rd_cmd_valid", i, 1),
+            ("rd_cmd_ready", o, 1),
+            ("rd_cmd_addr", i, 32),
+            ("rd_cmd_beats", i, 16),
+            ("rd_data_valid", o, 1),
+            ("rd_data", o, 128),
+            ("rd_data_last", o, 1),
+            ("rd_done", o, 1),
+            ("rd_err", o, 2),
+            ("wr_cmd_valid", i, 1),
+            ("wr_cmd_ready", o, 1),
+            ("wr_cmd_addr", i, 32),
+            ("wr_cmd_beats", i, 16),
+            ("wr_data_valid", i, 1),
+            ("wr_data_ready", o, 1),
+            ("wr_data", i, 128),
+            ("wr_done", o, 1),
+            ("wr_err", o, 2),
+            ("m_axi_araddr", o, 32),
+            ("m_axi_arlen", o, 8),
+            ("m_axi_arsize", o, 3),
+            ("m_axi_arburst", o, 2),
+            ("m_axi_arvalid", o, 1),
+            ("m_axi_arready", i, 1),
+            ("m_axi_rdata", i, 128),
+            ("m_axi_rresp", i, 2),
+            ("m_axi_rlast", i, 1),
+            ("m_axi_rvalid", i, 1),
+            ("m_axi_rready", o, 1),
+            ("m_axi_awaddr", o, 32),
+            ("m_axi_awlen", o, 8),
+            ("m_axi_awsize", o, 3),
+            ("m_axi_awburst", o, 2),
+            ("m_axi_awvalid", o, 1),
+            ("m_axi_awready", i, 1),
+            ("m_axi_wdata", o, 128),
+            ("m_axi_wstrb", o, 16),
+            ("m_axi_wlast", o, 1),
+            ("m_axi_wvalid", o, 1),
+            ("m_axi_wready", i, 1),
+            ("m_axi_bresp", i, 2),
+            ("m_axi_bvalid", i, 1),
+            ("m_axi_bready", o, 1),
+        ]);
+        let want: Vec<(String, bool, u32)> = want.into_iter().map(|(n, d, w)| (n.to_string(), d, w)).collect();
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        let mut want_sorted = want.clone();
+        want_sorted.sort();
+        assert_eq!(got_sorted, want_sorted);
+        assert_eq!(
+            super::AXI_SIZE,
+            u64::from(crate::spec::config::AXI_BEAT_BYTES.trailing_zeros())
+        );
+    }
+}
