@@ -69,10 +69,22 @@ pub fn emit_with_pe<B: Block>(top: &mut B, name: &str) -> String {
     v
 }
 
+/// Name of the DMA test top ([`crate::axi::AxiDmaPair`]).
+pub const AXI_DMA_TOP: &str = "axi_dma";
+
+/// The Verilog of both AXI4 DMAs on one port ([`crate::axi::AxiDmaPair`]), module `axi_dma`.
+pub fn axi_dma_verilog() -> String {
+    emit_verilog(&mut crate::axi::AxiDmaPair::new(), AXI_DMA_TOP)
+}
+
 /// Every hardware top as `(module name, Verilog)`: what `npe emit` writes and npe-sim verilates.
 pub fn all_tops() -> Vec<(&'static str, String)> {
     use crate::spec::NpeConfig;
-    let mut tops = vec![(FORMAT_DECODE_TOP, format_decode_verilog()), (PE_TOP, pe_verilog())];
+    let mut tops = vec![
+        (FORMAT_DECODE_TOP, format_decode_verilog()),
+        (PE_TOP, pe_verilog()),
+        (AXI_DMA_TOP, axi_dma_verilog()),
+    ];
     for cfg in NpeConfig::PRESETS {
         tops.push((cfg.name, crate::accel::accel_verilog(&cfg)));
     }

@@ -1,78 +1,717 @@
-//! A Rust AXI4 slave memory for a Verilated master: configurable latency, seeded random
-//! backpressure on all five channels, error responses on address ranges, and a protocol
-//! checker that records every rule the master breaks.
+//! An AXI4 slave memory model in Rust, with a protocol checker, for any Verilated top whose
+//! master ports are named `<prefix>araddr`, `<prefix>rdata`, … (npe's DMAs use `m_axi_`).
 //!
-//! Timing: [`AxiMemory::step`] drives the slave's outputs for the cycle from its own state only
-//! (no combinational path from the master's outputs), evaluates, samples the master, records
-//! the handshakes (valid && ready) and ticks the clock. Reads and writes are independent.
+//! [`AxiSlave`] is the model itself, independent of Verilator: each cycle [`AxiSlave::drive`]
+//! decides the slave's outputs from its registered state only (so they never depend on the
+//! master's outputs of the same cycle), and [`AxiSlave::observe`] takes the master's outputs of
+//! that cycle, records the handshakes (`valid && ready`), checks the protocol and advances one
+//! cycle. [`AxiMemory`] binds it to a [`Sim`]'s ports: [`AxiMemory::step`] = drive the slave
+//! inputs, `eval`, sample, observe, `tick`.
+//!
+//! Behaviour: memory is `size` bytes at `base`; one ID, so reads are answered in order, and
+//! writes complete in order. Read and write channels are independent. A read burst accepted
+//! at edge `c` may present its first beat after edge `c + read_latency` (latency 0: the next
+//! cycle); a write burst's B may be presented `write_latency` cycles after its last W beat was
+//! accepted. Random backpressure (seeded) holds AR/AW/W ready low and inserts gaps before R/B
+//! valid; a valid the model raised stays up, payload unchanged, until the master's ready.
+//! Bursts touching an error range, or leaving the memory, get that range's response (outside
+//! the memory: DECERR) on every beat / their B; their writes are dropped and their read data
+//! is zero. W beats may arrive before their AW (they are buffered), but the checker flags any
+//! beyond `w_early_beats` that precede every presented AW.
 
 use std::collections::VecDeque;
+use std::fmt;
+use std::ops::{Deref, DerefMut};
 
 use crate::{Port, Sim, Top};
 
-/// Bytes per data beat (128-bit bus).
-pub const BEAT_BYTES: usize = 16;
+/// AXI response codes (RRESP / BRESP).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resp {
+    /// Success.
+    Okay = 0,
+    /// Exclusive success (never produced by this model).
+    ExOkay = 1,
+    /// Slave error.
+    SlvErr = 2,
+    /// Decode error.
+    DecErr = 3,
+}
 
-/// One burst of the channels.
-const CHANNELS: [&str; 5] = ["AR", "R", "AW", "W", "B"];
+/// An address range `[start, end)` whose bursts fail with `resp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorRange {
+    /// First byte address.
+    pub start: u64,
+    /// One past the last byte address.
+    pub end: u64,
+    /// The response of every burst touching the range.
+    pub resp: Resp,
+}
 
-/// How the memory behaves.
+/// Configuration of an [`AxiSlave`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct AxiMemConfig {
-    /// Memory size in bytes (addresses at or above it answer DECERR).
+    /// Address of the first byte.
+    pub base: u64,
+    /// Memory size in bytes.
     pub size: usize,
-    /// Cycles from an accepted AR to its first R beat.
+    /// Bytes per data beat (a power of two; the top's data ports must be this wide).
+    pub beat_bytes: usize,
+    /// Cycles from the AR handshake's edge to the first R beat's earliest edge, beyond one.
     pub read_latency: u32,
-    /// Cycles from a burst's last W beat to its B response.
+    /// Cycles from the last W beat's edge to the B response's earliest edge, beyond one.
     pub write_latency: u32,
-    /// Seed of the backpressure.
+    /// Seed of the backpressure generator.
     pub seed: u64,
-    /// Per channel (AR, R, AW, W, B): probability that ready (AR, AW, W) or valid (R, B) is
-    /// withheld in a cycle.
-    pub stall: [f64; 5],
-    /// Address ranges `[start, end)` and whether they answer DECERR (else SLVERR).
-    pub errors: Vec<(u32, u32, bool)>,
-    /// Bursts accepted but not finished, per direction.
-    pub max_outstanding: usize,
+    /// Probability (0, 1] that ARREADY is high in a cycle.
+    pub ar_ready: f64,
+    /// Probability (0, 1] that a due R beat is presented in a cycle.
+    pub r_valid: f64,
+    /// Probability (0, 1] that AWREADY is high in a cycle.
+    pub aw_ready: f64,
+    /// Probability (0, 1] that WREADY is high in a cycle.
+    pub w_ready: f64,
+    /// Probability (0, 1] that a due B response is presented in a cycle.
+    pub b_valid: f64,
+    /// Address ranges answered with an error.
+    pub errors: Vec<ErrorRange>,
+    /// Read bursts accepted and not fully answered, at most (ARREADY low beyond).
+    pub max_reads: usize,
+    /// Write bursts accepted whose B has not been accepted, at most (AWREADY low beyond).
+    pub max_writes: usize,
+    /// W beats the checker tolerates ahead of every presented AW (AXI allows W first; npe's
+    /// write DMA never does it, so the default is 0).
+    pub w_early_beats: u64,
 }
 
 impl Default for AxiMemConfig {
+    /// 1 MiB at 0, 16-byte beats, no latency, no backpressure, no errors, 8 bursts each way.
     fn default() -> Self {
         AxiMemConfig {
+            base: 0,
             size: 1 << 20,
-            read_latency: 8,
-            write_latency: 8,
-            seed: 1,
-            stall: [0.0; 5],
+            beat_bytes: 16,
+            read_latency: 0,
+            write_latency: 0,
+            seed: 0,
+            ar_ready: 1.0,
+            r_valid: 1.0,
+            aw_ready: 1.0,
+            w_ready: 1.0,
+            b_valid: 1.0,
             errors: Vec::new(),
-            max_outstanding: 8,
+            max_reads: 8,
+            max_writes: 8,
+            w_early_beats: 0,
         }
     }
 }
 
 impl AxiMemConfig {
-    /// The same stall probability on every channel.
-    pub fn set_backpressure(&mut self, p: f64) {
-        self.stall = [p; 5];
-    }
-
-    /// Answers bursts touching `[start, end)` with DECERR (`decerr`) or SLVERR.
-    pub fn add_error(&mut self, start: u32, end: u32, decerr: bool) {
-        self.errors.push((start, end, decerr));
+    /// The same configuration with every ready/valid probability set to `p`.
+    pub fn with_backpressure(mut self, p: f64) -> Self {
+        self.ar_ready = p;
+        self.r_valid = p;
+        self.aw_ready = p;
+        self.w_ready = p;
+        self.b_valid = p;
+        self
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Burst {
+/// A configuration or port-binding problem, or a host access outside the memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AxiMemError(pub String);
+
+impl fmt::Display for AxiMemError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AXI memory: {}", self.0)
+    }
+}
+
+impl std::error::Error for AxiMemError {}
+
+/// An AXI channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Channel {
+    /// Read address.
+    Ar,
+    /// Read data.
+    R,
+    /// Write address.
+    Aw,
+    /// Write data.
+    W,
+    /// Write response.
+    B,
+}
+
+/// A protocol violation by the master.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// Cycle (0-based, counted by the model) in which it was seen.
+    pub cycle: u64,
+    /// Channel.
+    pub channel: Channel,
+    /// What was wrong.
+    pub what: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cycle {} {:?}: {}", self.cycle, self.channel, self.what)
+    }
+}
+
+/// Traffic counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AxiStats {
+    /// R beats accepted by the master.
+    pub read_beats: u64,
+    /// W beats accepted by the model.
+    pub write_beats: u64,
+    /// AR handshakes.
+    pub read_bursts: u64,
+    /// AW handshakes.
+    pub write_bursts: u64,
+    /// Read bursts accepted that are answered with an error.
+    pub read_errors: u64,
+    /// Write bursts accepted that are answered with an error.
+    pub write_errors: u64,
+}
+
+/// The slave's outputs for one cycle (what [`AxiSlave::drive`] decided).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SlaveDrive {
+    /// ARREADY.
+    pub arready: bool,
+    /// RVALID.
+    pub rvalid: bool,
+    /// RDATA, little-endian bytes (`beat_bytes` of them; zero when not valid).
+    pub rdata: Vec<u8>,
+    /// RRESP.
+    pub rresp: u8,
+    /// RLAST.
+    pub rlast: bool,
+    /// AWREADY.
+    pub awready: bool,
+    /// WREADY.
+    pub wready: bool,
+    /// BVALID.
+    pub bvalid: bool,
+    /// BRESP.
+    pub bresp: u8,
+}
+
+/// An address-channel payload.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AddrBeat {
+    /// AxADDR.
+    pub addr: u64,
+    /// AxLEN (beats − 1).
+    pub len: u64,
+    /// AxSIZE (log2 bytes per beat).
+    pub size: u64,
+    /// AxBURST (1 = INCR).
+    pub burst: u64,
+}
+
+/// The master's outputs in one cycle, sampled after the slave's outputs were applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MasterSample {
+    /// ARVALID.
+    pub arvalid: bool,
+    /// AR payload.
+    pub ar: AddrBeat,
+    /// RREADY.
+    pub rready: bool,
+    /// AWVALID.
+    pub awvalid: bool,
+    /// AW payload.
+    pub aw: AddrBeat,
+    /// WVALID.
+    pub wvalid: bool,
+    /// WDATA, little-endian bytes.
+    pub wdata: Vec<u8>,
+    /// WSTRB, bit `i` for byte `i`.
+    pub wstrb: u64,
+    /// WLAST.
+    pub wlast: bool,
+    /// BREADY.
+    pub bready: bool,
+}
+
+#[derive(Clone, Debug)]
+struct ReadBurst {
     addr: u64,
-    beats: u32,
-    done: u32,
-    at: u64,
-    resp: u64,
+    beats: u64,
+    next: u64,
+    due: u64,
+    resp: Resp,
 }
 
-/// The master's ports this memory serves.
-struct Ports {
+#[derive(Clone, Debug)]
+struct WriteBurst {
+    addr: u64,
+    beats: u64,
+    got: u64,
+    resp: Resp,
+}
+
+#[derive(Clone, Debug)]
+struct WBeat {
+    data: Vec<u8>,
+    strb: u64,
+    last: bool,
+}
+
+/// Violations kept in full; beyond this only counted.
+const MAX_KEPT_VIOLATIONS: usize = 1000;
+
+/// The AXI4 slave memory model and protocol checker (see the module docs).
+pub struct AxiSlave {
+    cfg: AxiMemConfig,
+    mem: Vec<u8>,
+    rng: u64,
+    cycle: u64,
+    stats: AxiStats,
+    violations: Vec<Violation>,
+    violation_count: u64,
+    reads: VecDeque<ReadBurst>,
+    r_out: Option<(Vec<u8>, Resp, bool)>,
+    writes: VecDeque<WriteBurst>,
+    w_buf: VecDeque<WBeat>,
+    b_due: VecDeque<(u64, Resp)>,
+    b_out: Option<Resp>,
+    drive: SlaveDrive,
+    driven: bool,
+    prev_ar: Option<AddrBeat>,
+    prev_aw: Option<AddrBeat>,
+    prev_w: Option<(Vec<u8>, u64, bool)>,
+    aw_beats: u64,
+    w_beats: u64,
+}
+
+impl AxiSlave {
+    /// A model with memory zeroed; errors on an unusable configuration.
+    pub fn new(cfg: AxiMemConfig) -> Result<AxiSlave, AxiMemError> {
+        let bad = |m: String| Err(AxiMemError(m));
+        if !cfg.beat_bytes.is_power_of_two() || cfg.beat_bytes > 64 {
+            return bad(format!("beat_bytes {} is not a power of two up to 64", cfg.beat_bytes));
+        }
+        for (name, p) in [
+            ("ar_ready", cfg.ar_ready),
+            ("r_valid", cfg.r_valid),
+            ("aw_ready", cfg.aw_ready),
+            ("w_ready", cfg.w_ready),
+            ("b_valid", cfg.b_valid),
+        ] {
+            if !(p > 0.0 && p <= 1.0) {
+                return bad(format!("{name} = {p} is not a probability in (0, 1]"));
+            }
+        }
+        if cfg.max_reads == 0 || cfg.max_writes == 0 {
+            return bad("max_reads and max_writes must be at least 1".into());
+        }
+        if cfg.base.checked_add(cfg.size as u64).is_none() {
+            return bad("base + size overflows".into());
+        }
+        Ok(AxiSlave {
+            mem: vec![0; cfg.size],
+            // splitmix64 state; the seed is mixed so that seeds 0, 1, 2 … differ at once.
+            rng: cfg.seed ^ 0x9e37_79b9_7f4a_7c15,
+            cfg,
+            cycle: 0,
+            stats: AxiStats::default(),
+            violations: Vec::new(),
+            violation_count: 0,
+            reads: VecDeque::new(),
+            r_out: None,
+            writes: VecDeque::new(),
+            w_buf: VecDeque::new(),
+            b_due: VecDeque::new(),
+            b_out: None,
+            drive: SlaveDrive::default(),
+            driven: false,
+            prev_ar: None,
+            prev_aw: None,
+            prev_w: None,
+            aw_beats: 0,
+            w_beats: 0,
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AxiMemConfig {
+        &self.cfg
+    }
+
+    /// Replaces the error ranges (for bursts accepted from now on).
+    pub fn set_errors(&mut self, errors: Vec<ErrorRange>) {
+        self.cfg.errors = errors;
+    }
+
+    /// Cycles observed so far.
+    pub fn cycle(&self) -> u64 {
+        self.cycle
+    }
+
+    /// Traffic counters.
+    pub fn stats(&self) -> AxiStats {
+        self.stats
+    }
+
+    /// Protocol violations seen (the first 1000; [`Self::violation_count`] counts all).
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// Number of protocol violations seen.
+    pub fn violation_count(&self) -> u64 {
+        self.violation_count
+    }
+
+    /// Read bursts accepted and not yet fully answered.
+    pub fn outstanding_reads(&self) -> usize {
+        self.reads.len()
+    }
+
+    /// Write bursts accepted whose B response has not been accepted.
+    pub fn outstanding_writes(&self) -> usize {
+        self.writes.len() + self.b_due.len() + usize::from(self.b_out.is_some())
+    }
+
+    /// Nothing in flight on any channel (buffered early W beats count as in flight).
+    pub fn idle(&self) -> bool {
+        self.reads.is_empty() && self.outstanding_writes() == 0 && self.w_buf.is_empty()
+    }
+
+    /// The whole memory (byte `i` at address `base + i`).
+    pub fn bytes(&self) -> &[u8] {
+        &self.mem
+    }
+
+    /// The whole memory, writable.
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.mem
+    }
+
+    fn offset(&self, addr: u64, len: usize) -> Result<usize, AxiMemError> {
+        let end = addr.checked_add(len as u64);
+        match end {
+            Some(end) if addr >= self.cfg.base && end <= self.cfg.base + self.cfg.size as u64 => {
+                Ok((addr - self.cfg.base) as usize)
+            }
+            _ => Err(AxiMemError(format!(
+                "{len} bytes at {addr:#x} are outside the memory [{:#x}, {:#x})",
+                self.cfg.base,
+                self.cfg.base + self.cfg.size as u64
+            ))),
+        }
+    }
+
+    /// Copies memory at `addr` into `buf` (host side, no bus traffic).
+    pub fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), AxiMemError> {
+        let o = self.offset(addr, buf.len())?;
+        buf.copy_from_slice(&self.mem[o..o + buf.len()]);
+        Ok(())
+    }
+
+    /// Copies `data` into memory at `addr` (host side, no bus traffic).
+    pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), AxiMemError> {
+        let o = self.offset(addr, data.len())?;
+        self.mem[o..o + data.len()].copy_from_slice(data);
+        Ok(())
+    }
+
+    /// Forgets every burst in flight and the checker's history (call when the master is reset);
+    /// memory, counters and recorded violations stay.
+    pub fn reset(&mut self) {
+        self.reads.clear();
+        self.r_out = None;
+        self.writes.clear();
+        self.w_buf.clear();
+        self.b_due.clear();
+        self.b_out = None;
+        self.driven = false;
+        self.prev_ar = None;
+        self.prev_aw = None;
+        self.prev_w = None;
+        self.aw_beats = 0;
+        self.w_beats = 0;
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        // splitmix64
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+        p >= 1.0 || ((z >> 11) as f64) < p * (1u64 << 53) as f64
+    }
+
+    fn violation(&mut self, channel: Channel, what: String) {
+        self.violation_count += 1;
+        if self.violations.len() < MAX_KEPT_VIOLATIONS {
+            self.violations.push(Violation {
+                cycle: self.cycle,
+                channel,
+                what,
+            });
+        }
+    }
+
+    /// The response of a burst of `beats` beats at `addr`.
+    fn burst_resp(&self, addr: u64, beats: u64) -> Resp {
+        let len = beats * self.cfg.beat_bytes as u64;
+        if self.offset(addr, len as usize).is_err() {
+            return Resp::DecErr;
+        }
+        self.cfg
+            .errors
+            .iter()
+            .find(|e| addr < e.end && e.start < addr + len)
+            .map_or(Resp::Okay, |e| e.resp)
+    }
+
+    /// Decides this cycle's slave outputs from the model's state (call once per cycle, before
+    /// [`Self::observe`]; a second call in the same cycle returns the same outputs).
+    pub fn drive(&mut self) -> SlaveDrive {
+        if self.driven {
+            return self.drive.clone();
+        }
+        let n = self.cfg.beat_bytes;
+        let mut d = SlaveDrive {
+            rdata: vec![0; n],
+            ..SlaveDrive::default()
+        };
+        let ar = self.chance(self.cfg.ar_ready);
+        d.arready = ar && self.reads.len() < self.cfg.max_reads;
+        if self.r_out.is_none() {
+            let due = self.reads.front().is_some_and(|b| b.due <= self.cycle);
+            if due && self.chance(self.cfg.r_valid) {
+                let b = self.reads.front().expect("checked above");
+                let mut data = vec![0; n];
+                let addr = b.addr + b.next * n as u64;
+                if b.resp == Resp::Okay {
+                    // Okay bursts lie inside the memory (checked when accepted).
+                    let o = (addr - self.cfg.base) as usize;
+                    data.copy_from_slice(&self.mem[o..o + n]);
+                }
+                self.r_out = Some((data, b.resp, b.next + 1 == b.beats));
+            }
+        }
+        if let Some((data, resp, last)) = &self.r_out {
+            d.rvalid = true;
+            d.rdata.clone_from(data);
+            d.rresp = *resp as u8;
+            d.rlast = *last;
+        }
+        let aw = self.chance(self.cfg.aw_ready);
+        d.awready = aw && self.outstanding_writes() < self.cfg.max_writes;
+        // Early W beats are buffered up to a few bursts' worth.
+        let w = self.chance(self.cfg.w_ready);
+        d.wready = w && self.w_buf.len() < 4 * 256;
+        if self.b_out.is_none() {
+            let due = self.b_due.front().is_some_and(|&(t, _)| t <= self.cycle);
+            if due && self.chance(self.cfg.b_valid) {
+                self.b_out = self.b_due.pop_front().map(|(_, r)| r);
+            }
+        }
+        if let Some(r) = self.b_out {
+            d.bvalid = true;
+            d.bresp = r as u8;
+        }
+        self.drive = d.clone();
+        self.driven = true;
+        d
+    }
+
+    /// Checks an accepted AR/AW payload.
+    fn check_burst(&mut self, ch: Channel, a: &AddrBeat) {
+        let n = self.cfg.beat_bytes as u64;
+        if a.len > 255 {
+            self.violation(ch, format!("len {} > 255", a.len));
+        }
+        if a.size != n.trailing_zeros() as u64 {
+            self.violation(ch, format!("size {} is not {n} bytes", a.size));
+        }
+        if a.burst != 1 {
+            self.violation(ch, format!("burst type {} is not INCR", a.burst));
+        }
+        if a.addr & (n - 1) != 0 {
+            self.violation(ch, format!("address {:#x} is not aligned to {n} bytes", a.addr));
+        }
+        let bytes = (a.len + 1) * n;
+        if (a.addr % 4096) + bytes > 4096 {
+            self.violation(
+                ch,
+                format!("burst at {:#x} of {} beats crosses a 4 KiB boundary", a.addr, a.len + 1),
+            );
+        }
+    }
+
+    /// Takes the master's outputs of this cycle (after the outputs of [`Self::drive`] were
+    /// applied), records the handshakes, checks the protocol and ends the cycle.
+    pub fn observe(&mut self, m: &MasterSample) {
+        if !self.driven {
+            // Observing without driving: the slave held everything low this cycle.
+            self.drive = SlaveDrive::default();
+        }
+        let d = std::mem::take(&mut self.drive);
+        self.driven = false;
+        let n = self.cfg.beat_bytes as u64;
+
+        // AR
+        if let Some(p) = self.prev_ar {
+            if !m.arvalid {
+                self.violation(Channel::Ar, "ARVALID dropped before ARREADY".into());
+            } else if m.ar != p {
+                self.violation(
+                    Channel::Ar,
+                    format!("AR payload changed before ARREADY: {p:?} -> {:?}", m.ar),
+                );
+            }
+        }
+        if m.arvalid && d.arready {
+            self.check_burst(Channel::Ar, &m.ar);
+            let beats = (m.ar.len & 0xff) + 1;
+            let addr = m.ar.addr & !(n - 1);
+            let resp = self.burst_resp(addr, beats);
+            if resp != Resp::Okay {
+                self.stats.read_errors += 1;
+            }
+            self.stats.read_bursts += 1;
+            self.reads.push_back(ReadBurst {
+                addr,
+                beats,
+                next: 0,
+                due: self.cycle + 1 + self.cfg.read_latency as u64,
+                resp,
+            });
+        }
+        self.prev_ar = (m.arvalid && !d.arready).then_some(m.ar);
+
+        // R
+        if d.rvalid && m.rready {
+            self.r_out = None;
+            self.stats.read_beats += 1;
+            if let Some(b) = self.reads.front_mut() {
+                b.next += 1;
+                if b.next == b.beats {
+                    self.reads.pop_front();
+                }
+            }
+        }
+
+        // AW
+        if let Some(p) = self.prev_aw {
+            if !m.awvalid {
+                self.violation(Channel::Aw, "AWVALID dropped before AWREADY".into());
+            } else if m.aw != p {
+                self.violation(
+                    Channel::Aw,
+                    format!("AW payload changed before AWREADY: {p:?} -> {:?}", m.aw),
+                );
+            }
+        }
+        if m.awvalid && d.awready {
+            self.check_burst(Channel::Aw, &m.aw);
+            let beats = (m.aw.len & 0xff) + 1;
+            let addr = m.aw.addr & !(n - 1);
+            let resp = self.burst_resp(addr, beats);
+            if resp != Resp::Okay {
+                self.stats.write_errors += 1;
+            }
+            self.stats.write_bursts += 1;
+            self.aw_beats += beats;
+            self.writes.push_back(WriteBurst {
+                addr,
+                beats,
+                got: 0,
+                resp,
+            });
+        }
+        self.prev_aw = (m.awvalid && !d.awready).then_some(m.aw);
+
+        // W
+        if let Some((data, strb, last)) = &self.prev_w {
+            if !m.wvalid {
+                self.violation(Channel::W, "WVALID dropped before WREADY".into());
+            } else if (&m.wdata, m.wstrb, m.wlast) != (data, *strb, *last) {
+                self.violation(Channel::W, "W payload changed before WREADY".into());
+            }
+        }
+        if m.wvalid && d.wready {
+            self.w_beats += 1;
+            self.stats.write_beats += 1;
+            let pending = if m.awvalid && !d.awready {
+                (m.aw.len & 0xff) + 1
+            } else {
+                0
+            };
+            if self.w_beats > self.aw_beats + pending + self.cfg.w_early_beats {
+                self.violation(
+                    Channel::W,
+                    format!(
+                        "W beat {} precedes its AW ({} beats announced by AW, {pending} pending)",
+                        self.w_beats, self.aw_beats
+                    ),
+                );
+            }
+            self.w_buf.push_back(WBeat {
+                data: m.wdata.clone(),
+                strb: m.wstrb,
+                last: m.wlast,
+            });
+        }
+        self.prev_w = (m.wvalid && !d.wready).then(|| (m.wdata.clone(), m.wstrb, m.wlast));
+        self.match_writes();
+
+        // B
+        if d.bvalid && m.bready {
+            self.b_out = None;
+        }
+
+        self.cycle += 1;
+    }
+
+    /// Applies buffered W beats to the accepted AWs, in order.
+    fn match_writes(&mut self) {
+        let n = self.cfg.beat_bytes;
+        while let (Some(b), Some(_)) = (self.writes.front(), self.w_buf.front()) {
+            let beat = self.w_buf.pop_front().expect("checked above");
+            let (addr, idx, beats, resp) = (b.addr + b.got * n as u64, b.got, b.beats, b.resp);
+            if beat.last != (idx + 1 == beats) {
+                self.violation(
+                    Channel::W,
+                    format!("WLAST {} on beat {} of a {beats}-beat burst", beat.last, idx + 1),
+                );
+            }
+            if resp == Resp::Okay {
+                let o = (addr - self.cfg.base) as usize;
+                for (i, byte) in beat.data.iter().enumerate().take(n) {
+                    if beat.strb >> i & 1 == 1 {
+                        self.mem[o + i] = *byte;
+                    }
+                }
+            }
+            let b = self.writes.front_mut().expect("checked above");
+            b.got += 1;
+            if b.got == b.beats {
+                self.writes.pop_front();
+                self.b_due
+                    .push_back((self.cycle + 1 + self.cfg.write_latency as u64, resp));
+            }
+        }
+    }
+}
+
+/// One channel's ports.
+#[derive(Clone, Copy, Debug)]
+struct ReadPorts {
     araddr: Port,
     arlen: Port,
     arsize: Port,
@@ -84,6 +723,10 @@ struct Ports {
     rlast: Port,
     rvalid: Port,
     rready: Port,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct WritePorts {
     awaddr: Port,
     awlen: Port,
     awsize: Port,
@@ -91,7 +734,7 @@ struct Ports {
     awvalid: Port,
     awready: Port,
     wdata: Port,
-    wstrb: Port,
+    wstrb: Option<Port>,
     wlast: Port,
     wvalid: Port,
     wready: Port,
@@ -100,304 +743,185 @@ struct Ports {
     bready: Port,
 }
 
-/// The memory model (see the module docs).
+/// An [`AxiSlave`] bound to the AXI master ports of a Verilated top. Derefs to the model for
+/// memory access, counters and violations.
 pub struct AxiMemory {
-    cfg: AxiMemConfig,
-    mem: Vec<u8>,
-    p: Ports,
-    rng: u64,
-    cycle: u64,
-    reads: VecDeque<Burst>,
-    writes: VecDeque<Burst>,
-    responses: VecDeque<Burst>,
-    // What the slave drives this cycle.
-    arready: bool,
-    rvalid: bool,
-    awready: bool,
-    wready: bool,
-    bvalid: bool,
-    // The master's valid + payload last cycle, when it was not accepted (must hold).
-    pending: [Option<Vec<u64>>; 5],
-    violations: Vec<String>,
-    /// Data beats read.
-    pub beats_read: u64,
-    /// Data beats written.
-    pub beats_written: u64,
-    /// Bursts accepted (reads, writes).
-    pub bursts: (u64, u64),
+    slave: AxiSlave,
+    rd: Option<ReadPorts>,
+    wr: Option<WritePorts>,
+}
+
+impl Deref for AxiMemory {
+    type Target = AxiSlave;
+    fn deref(&self) -> &AxiSlave {
+        &self.slave
+    }
+}
+
+impl DerefMut for AxiMemory {
+    fn deref_mut(&mut self) -> &mut AxiSlave {
+        &mut self.slave
+    }
 }
 
 impl AxiMemory {
-    /// A memory serving the AXI4 master ports of `top` named `<prefix>araddr` etc.
-    ///
-    /// Panics if the top lacks one of them (a build error, not an input error).
-    pub fn new(top: Top, prefix: &str, cfg: AxiMemConfig) -> AxiMemory {
-        let port = |n: &str| {
-            top.port(&format!("{prefix}{n}"))
-                .unwrap_or_else(|| panic!("{} has no port {prefix}{n}", top.name))
-        };
-        let p = Ports {
-            araddr: port("araddr"),
-            arlen: port("arlen"),
-            arsize: port("arsize"),
-            arburst: port("arburst"),
-            arvalid: port("arvalid"),
-            arready: port("arready"),
-            rdata: port("rdata"),
-            rresp: port("rresp"),
-            rlast: port("rlast"),
-            rvalid: port("rvalid"),
-            rready: port("rready"),
-            awaddr: port("awaddr"),
-            awlen: port("awlen"),
-            awsize: port("awsize"),
-            awburst: port("awburst"),
-            awvalid: port("awvalid"),
-            awready: port("awready"),
-            wdata: port("wdata"),
-            wstrb: port("wstrb"),
-            wlast: port("wlast"),
-            wvalid: port("wvalid"),
-            wready: port("wready"),
-            bresp: port("bresp"),
-            bvalid: port("bvalid"),
-            bready: port("bready"),
-        };
-        assert_eq!(p.rdata.width as usize, BEAT_BYTES * 8, "data bus width");
-        AxiMemory {
-            mem: vec![0; cfg.size],
-            rng: cfg.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
-            cfg,
-            p,
-            cycle: 0,
-            reads: VecDeque::new(),
-            writes: VecDeque::new(),
-            responses: VecDeque::new(),
-            arready: false,
-            rvalid: false,
-            awready: false,
-            wready: false,
-            bvalid: false,
-            pending: Default::default(),
-            violations: Vec::new(),
-            beats_read: 0,
-            beats_written: 0,
-            bursts: (0, 0),
-        }
-    }
-
-    /// Copies bytes into memory (host side, outside the bus).
-    pub fn write_bytes(&mut self, addr: u64, bytes: &[u8]) {
-        let a = addr as usize;
-        self.mem[a..a + bytes.len()].copy_from_slice(bytes);
-    }
-
-    /// Copies bytes out of memory (host side).
-    pub fn read_bytes(&self, addr: u64, len: usize) -> Vec<u8> {
-        let a = addr as usize;
-        self.mem[a..a + len].to_vec()
-    }
-
-    /// Every protocol rule the master broke so far.
-    pub fn violations(&self) -> &[String] {
-        &self.violations
-    }
-
-    /// True when no burst is in flight on either direction.
-    pub fn idle(&self) -> bool {
-        self.reads.is_empty() && self.writes.is_empty() && self.responses.is_empty()
-    }
-
-    /// xorshift64*: uniform in [0, 1).
-    fn coin(&mut self, p: f64) -> bool {
-        if p <= 0.0 {
-            return false;
-        }
-        self.rng ^= self.rng >> 12;
-        self.rng ^= self.rng << 25;
-        self.rng ^= self.rng >> 27;
-        let x = self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        ((x >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-
-    fn violation(&mut self, what: String) {
-        if self.violations.len() < 100 {
-            self.violations.push(format!("cycle {}: {what}", self.cycle));
-        }
-    }
-
-    /// The response for a burst: an error range it touches, or beyond memory → DECERR.
-    fn response(&self, addr: u64, beats: u32) -> u64 {
-        let end = addr + u64::from(beats) * BEAT_BYTES as u64;
-        if end > self.mem.len() as u64 {
-            return 3;
-        }
-        for &(s, e, dec) in &self.cfg.errors {
-            if addr < u64::from(e) && end > u64::from(s) {
-                return if dec { 3 } else { 2 };
+    /// Binds a model to `top`'s ports `<prefix>araddr` … `<prefix>bready`. A master may have
+    /// only the read or only the write channels (WSTRB is optional: all ones when missing);
+    /// errors name a missing port or a width that does not fit.
+    pub fn new(top: Top, prefix: &str, cfg: AxiMemConfig) -> Result<AxiMemory, AxiMemError> {
+        let beat_bits = cfg.beat_bytes as u32 * 8;
+        let slave = AxiSlave::new(cfg)?;
+        let port = |name: &str, input: bool, width: Option<u32>| -> Result<Port, AxiMemError> {
+            let full = format!("{prefix}{name}");
+            let p = top
+                .port(&full)
+                .ok_or_else(|| AxiMemError(format!("top {} has no port {full}", top.name)))?;
+            if p.input != input {
+                let dir = if input { "an input" } else { "an output" };
+                return Err(AxiMemError(format!("{full} must be {dir} of {}", top.name)));
             }
-        }
-        0
-    }
-
-    /// Checks an address-channel payload at its handshake.
-    fn check_burst(&mut self, ch: &str, addr: u64, len: u64, size: u64, burst: u64) {
-        let bytes = (len + 1) * BEAT_BYTES as u64;
-        if size != BEAT_BYTES.trailing_zeros() as u64 {
-            self.violation(format!("{ch}: size {size} is not a full beat"));
-        }
-        if burst != 1 {
-            self.violation(format!("{ch}: burst type {burst} is not INCR"));
-        }
-        if addr % BEAT_BYTES as u64 != 0 {
-            self.violation(format!("{ch}: address {addr:#x} is not beat-aligned"));
-        }
-        if addr / 4096 != (addr + bytes - 1) / 4096 {
-            self.violation(format!("{ch}: burst {addr:#x}+{bytes} crosses a 4 KiB boundary"));
-        }
-    }
-
-    /// A valid that was not accepted must stay, with the same payload.
-    fn check_hold(&mut self, ch: usize, valid: bool, payload: Vec<u64>, accepted: bool) {
-        if let Some(prev) = self.pending[ch].take() {
-            if !valid {
-                self.violation(format!("{}: valid dropped before ready", CHANNELS[ch]));
-            } else if prev != payload {
-                self.violation(format!("{}: payload changed while waiting for ready", CHANNELS[ch]));
+            match width {
+                Some(w) if p.width != w => Err(AxiMemError(format!("{full} is {} bits, not {w}", p.width))),
+                None if p.width > 64 => Err(AxiMemError(format!("{full} is wider than 64 bits"))),
+                _ => Ok(p),
             }
+        };
+        let has = |name: &str| top.port(&format!("{prefix}{name}")).is_some();
+        let rd = if has("araddr") {
+            Some(ReadPorts {
+                araddr: port("araddr", false, None)?,
+                arlen: port("arlen", false, None)?,
+                arsize: port("arsize", false, None)?,
+                arburst: port("arburst", false, None)?,
+                arvalid: port("arvalid", false, Some(1))?,
+                arready: port("arready", true, Some(1))?,
+                rdata: port("rdata", true, Some(beat_bits))?,
+                rresp: port("rresp", true, Some(2))?,
+                rlast: port("rlast", true, Some(1))?,
+                rvalid: port("rvalid", true, Some(1))?,
+                rready: port("rready", false, Some(1))?,
+            })
+        } else {
+            None
+        };
+        let wr = if has("awaddr") {
+            Some(WritePorts {
+                awaddr: port("awaddr", false, None)?,
+                awlen: port("awlen", false, None)?,
+                awsize: port("awsize", false, None)?,
+                awburst: port("awburst", false, None)?,
+                awvalid: port("awvalid", false, Some(1))?,
+                awready: port("awready", true, Some(1))?,
+                wdata: port("wdata", false, Some(beat_bits))?,
+                wstrb: if has("wstrb") {
+                    Some(port("wstrb", false, Some(beat_bits / 8))?)
+                } else {
+                    None
+                },
+                wlast: port("wlast", false, Some(1))?,
+                wvalid: port("wvalid", false, Some(1))?,
+                wready: port("wready", true, Some(1))?,
+                bresp: port("bresp", true, Some(2))?,
+                bvalid: port("bvalid", true, Some(1))?,
+                bready: port("bready", false, Some(1))?,
+            })
+        } else {
+            None
+        };
+        if rd.is_none() && wr.is_none() {
+            return Err(AxiMemError(format!(
+                "top {} has neither {prefix}araddr nor {prefix}awaddr",
+                top.name
+            )));
         }
-        if valid && !accepted {
-            self.pending[ch] = Some(payload);
-        }
+        Ok(AxiMemory { slave, rd, wr })
     }
 
-    /// One clock cycle with the memory attached (see the module docs).
+    /// The model without its port binding.
+    pub fn into_slave(self) -> AxiSlave {
+        self.slave
+    }
+
+    /// One clock cycle: drive the slave inputs, `eval`, sample the master, `tick`.
     pub fn step(&mut self, sim: &mut Sim) {
-        let stall = self.cfg.stall;
-        // ---- drive
-        self.arready = self.reads.len() < self.cfg.max_outstanding && !self.coin(stall[0]);
-        let r_ready_burst = self.reads.front().copied().filter(|b| b.at <= self.cycle);
-        self.rvalid = r_ready_burst.is_some() && !self.coin(stall[1]);
-        self.awready = self.writes.len() < self.cfg.max_outstanding && !self.coin(stall[2]);
-        self.wready = !self.writes.is_empty() && !self.coin(stall[3]);
-        let b_front = self.responses.front().copied().filter(|b| b.at <= self.cycle);
-        self.bvalid = b_front.is_some() && !self.coin(stall[4]);
+        self.step_with(sim, |_| {});
+    }
 
-        sim.set(self.p.arready, self.arready.into());
-        sim.set(self.p.awready, self.awready.into());
-        sim.set(self.p.wready, self.wready.into());
-        sim.set(self.p.rvalid, self.rvalid.into());
-        let mut words = [0u32; BEAT_BYTES / 4];
-        let (mut rresp, mut rlast) = (0, false);
-        if let Some(b) = r_ready_burst {
-            if b.resp == 0 {
-                let a = (b.addr + u64::from(b.done) * BEAT_BYTES as u64) as usize;
-                for (i, w) in words.iter_mut().enumerate() {
-                    *w = u32::from_le_bytes(self.mem[a + 4 * i..a + 4 * i + 4].try_into().expect("4 bytes"));
-                }
-            }
-            rresp = b.resp;
-            rlast = b.done + 1 == b.beats;
+    /// [`Self::step`], calling `f` after `eval` and before `tick`: the place to sample other
+    /// outputs of the top that depend combinationally on this cycle's inputs (handshakes of
+    /// the test's own ports). Inputs of the top other than the AXI ones are set by the caller
+    /// before the call.
+    pub fn step_with(&mut self, sim: &mut Sim, f: impl FnOnce(&mut Sim)) {
+        let d = self.slave.drive();
+        if let Some(p) = self.rd {
+            sim.set(p.arready, d.arready.into());
+            sim.set(p.rvalid, d.rvalid.into());
+            set_bytes(sim, p.rdata, &d.rdata);
+            sim.set(p.rresp, d.rresp.into());
+            sim.set(p.rlast, d.rlast.into());
         }
-        sim.set_wide(self.p.rdata, &words);
-        sim.set(self.p.rresp, rresp);
-        sim.set(self.p.rlast, rlast.into());
-        sim.set(self.p.bvalid, self.bvalid.into());
-        sim.set(self.p.bresp, b_front.map_or(0, |b| b.resp));
+        if let Some(p) = self.wr {
+            sim.set(p.awready, d.awready.into());
+            sim.set(p.wready, d.wready.into());
+            sim.set(p.bvalid, d.bvalid.into());
+            sim.set(p.bresp, d.bresp.into());
+        }
         sim.eval();
-
-        // ---- sample and check the master
-        let arvalid = sim.get(self.p.arvalid) == 1;
-        let ar = vec![
-            sim.get(self.p.araddr),
-            sim.get(self.p.arlen),
-            sim.get(self.p.arsize),
-            sim.get(self.p.arburst),
-        ];
-        let ar_hs = arvalid && self.arready;
-        self.check_hold(0, arvalid, ar.clone(), ar_hs);
-        let r_hs = self.rvalid && sim.get(self.p.rready) == 1;
-        let awvalid = sim.get(self.p.awvalid) == 1;
-        let aw = vec![
-            sim.get(self.p.awaddr),
-            sim.get(self.p.awlen),
-            sim.get(self.p.awsize),
-            sim.get(self.p.awburst),
-        ];
-        let aw_hs = awvalid && self.awready;
-        self.check_hold(2, awvalid, aw.clone(), aw_hs);
-        let wvalid = sim.get(self.p.wvalid) == 1;
-        let wdata = sim.get_wide(self.p.wdata);
-        let wstrb = sim.get(self.p.wstrb);
-        let wlast = sim.get(self.p.wlast) == 1;
-        let w_hs = wvalid && self.wready;
-        let mut wpay: Vec<u64> = wdata.iter().map(|&x| u64::from(x)).collect();
-        wpay.extend([wstrb, wlast.into()]);
-        self.check_hold(3, wvalid, wpay, w_hs);
-        let b_hs = self.bvalid && sim.get(self.p.bready) == 1;
-
-        // ---- handshakes
-        if ar_hs {
-            self.check_burst("AR", ar[0], ar[1], ar[2], ar[3]);
-            let beats = ar[1] as u32 + 1;
-            self.reads.push_back(Burst {
-                addr: ar[0],
-                beats,
-                done: 0,
-                at: self.cycle + 1 + u64::from(self.cfg.read_latency),
-                resp: self.response(ar[0], beats),
-            });
-            self.bursts.0 += 1;
+        let mut m = MasterSample::default();
+        if let Some(p) = self.rd {
+            m.arvalid = sim.get(p.arvalid) != 0;
+            m.ar = AddrBeat {
+                addr: sim.get(p.araddr),
+                len: sim.get(p.arlen),
+                size: sim.get(p.arsize),
+                burst: sim.get(p.arburst),
+            };
+            m.rready = sim.get(p.rready) != 0;
         }
-        if r_hs {
-            self.beats_read += 1;
-            let b = self.reads.front_mut().expect("an R beat belongs to a burst");
-            b.done += 1;
-            if b.done == b.beats {
-                self.reads.pop_front();
-            }
+        if let Some(p) = self.wr {
+            m.awvalid = sim.get(p.awvalid) != 0;
+            m.aw = AddrBeat {
+                addr: sim.get(p.awaddr),
+                len: sim.get(p.awlen),
+                size: sim.get(p.awsize),
+                burst: sim.get(p.awburst),
+            };
+            m.wvalid = sim.get(p.wvalid) != 0;
+            m.wdata = get_bytes(sim, p.wdata);
+            m.wstrb = p.wstrb.map_or(u64::MAX, |s| sim.get(s));
+            m.wlast = sim.get(p.wlast) != 0;
+            m.bready = sim.get(p.bready) != 0;
         }
-        if aw_hs {
-            self.check_burst("AW", aw[0], aw[1], aw[2], aw[3]);
-            let beats = aw[1] as u32 + 1;
-            self.writes.push_back(Burst {
-                addr: aw[0],
-                beats,
-                done: 0,
-                at: 0,
-                resp: self.response(aw[0], beats),
-            });
-            self.bursts.1 += 1;
-        }
-        if w_hs {
-            self.beats_written += 1;
-            let mut b = *self.writes.front().expect("wready only with a burst");
-            let last = b.done + 1 == b.beats;
-            if wlast != last {
-                self.violation(format!("W: wlast = {wlast} on beat {} of {}", b.done + 1, b.beats));
-            }
-            if b.resp == 0 {
-                let a = (b.addr + u64::from(b.done) * BEAT_BYTES as u64) as usize;
-                for i in 0..BEAT_BYTES {
-                    if wstrb >> i & 1 == 1 {
-                        self.mem[a + i] = (wdata[i / 4] >> (8 * (i % 4))) as u8;
-                    }
-                }
-            }
-            b.done += 1;
-            if last {
-                self.writes.pop_front();
-                b.at = self.cycle + 1 + u64::from(self.cfg.write_latency);
-                self.responses.push_back(b);
-            } else {
-                *self.writes.front_mut().expect("burst") = b;
-            }
-        }
-        if b_hs {
-            self.responses.pop_front();
-        }
+        self.slave.observe(&m);
+        f(sim);
         sim.tick();
-        self.cycle += 1;
+    }
+}
+
+/// Drives a data port from little-endian bytes.
+fn set_bytes(sim: &mut Sim, port: Port, bytes: &[u8]) {
+    if port.width > 64 {
+        let words: Vec<u32> = bytes
+            .chunks(4)
+            .map(|c| c.iter().rev().fold(0u32, |w, &b| w << 8 | b as u32))
+            .collect();
+        sim.set_wide(port, &words);
+    } else {
+        sim.set(port, bytes.iter().rev().fold(0u64, |w, &b| w << 8 | b as u64));
+    }
+}
+
+/// Reads a data port as little-endian bytes.
+fn get_bytes(sim: &Sim, port: Port) -> Vec<u8> {
+    let n = port.width.div_ceil(8) as usize;
+    if port.width > 64 {
+        sim.get_wide(port)
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .take(n)
+            .collect()
+    } else {
+        sim.get(port).to_le_bytes().into_iter().take(n).collect()
     }
 }
 
@@ -405,17 +929,212 @@ impl AxiMemory {
 mod tests {
     use super::*;
 
+    fn slave(cfg: AxiMemConfig) -> AxiSlave {
+        AxiSlave::new(cfg).unwrap()
+    }
+
+    fn ar(addr: u64, len: u64) -> MasterSample {
+        MasterSample {
+            arvalid: true,
+            ar: AddrBeat {
+                addr,
+                len,
+                size: 4,
+                burst: 1,
+            },
+            rready: true,
+            ..MasterSample::default()
+        }
+    }
+
     #[test]
-    fn error_ranges_and_bounds() {
-        let mut cfg = AxiMemConfig::default();
-        cfg.add_error(0x1000, 0x2000, false);
-        cfg.add_error(0x3000, 0x3010, true);
-        let top = crate::tops::npe4x4::TOP;
-        let m = AxiMemory::new(top, "m_axi_", cfg);
-        assert_eq!(m.response(0x0, 256), 0);
-        assert_eq!(m.response(0x0FF0, 2), 2);
-        assert_eq!(m.response(0x2000, 4), 0);
-        assert_eq!(m.response(0x2FF0, 2), 3);
-        assert_eq!(m.response((1 << 20) - 16, 2), 3);
+    fn bad_configs_are_errors() {
+        assert!(AxiSlave::new(AxiMemConfig::default().with_backpressure(0.0)).is_err());
+        assert!(AxiSlave::new(AxiMemConfig {
+            beat_bytes: 12,
+            ..Default::default()
+        })
+        .is_err());
+        assert!(AxiSlave::new(AxiMemConfig {
+            max_reads: 0,
+            ..Default::default()
+        })
+        .is_err());
+        let s = slave(AxiMemConfig::default());
+        assert!(s.read(1 << 20, &mut [0; 1]).is_err());
+        assert!(s.read(u64::MAX, &mut [0; 2]).is_err());
+    }
+
+    /// A 2-beat read with latency 3 answers in order with the memory's bytes and RLAST.
+    #[test]
+    fn read_burst_latency_and_data() {
+        let mut s = slave(AxiMemConfig {
+            read_latency: 3,
+            ..Default::default()
+        });
+        let content: Vec<u8> = (0..32).collect();
+        s.write(0x40, &content).unwrap();
+        let d = s.drive();
+        assert!(d.arready && !d.rvalid);
+        s.observe(&ar(0x40, 1)); // accepted at cycle 0
+        let mut beats = Vec::new();
+        for cycle in 1..10 {
+            let d = s.drive();
+            if d.rvalid {
+                beats.push((cycle, d.rdata.clone(), d.rlast, d.rresp));
+            }
+            s.observe(&MasterSample {
+                rready: true,
+                ..Default::default()
+            });
+        }
+        assert_eq!(beats.len(), 2);
+        assert_eq!(beats[0], (4, content[..16].to_vec(), false, 0));
+        assert_eq!(beats[1], (5, content[16..].to_vec(), true, 0));
+        assert!(s.violations().is_empty() && s.idle());
+        assert_eq!(s.stats().read_beats, 2);
+    }
+
+    /// Writes land in memory under WSTRB; an error range drops the write and answers SLVERR.
+    #[test]
+    fn write_bursts_strobes_and_errors() {
+        let mut s = slave(AxiMemConfig {
+            errors: vec![ErrorRange {
+                start: 0x1000,
+                end: 0x1001,
+                resp: Resp::SlvErr,
+            }],
+            ..Default::default()
+        });
+        let aw = |addr| AddrBeat {
+            addr,
+            len: 0,
+            size: 4,
+            burst: 1,
+        };
+        let mut bresps = Vec::new();
+        for (addr, strb) in [(0x20u64, 0x00ffu64), (0x1000, 0xffff)] {
+            s.drive();
+            s.observe(&MasterSample {
+                awvalid: true,
+                aw: aw(addr),
+                wvalid: true,
+                wdata: vec![0xab; 16],
+                wstrb: strb,
+                wlast: true,
+                bready: true,
+                ..Default::default()
+            });
+            for _ in 0..3 {
+                let d = s.drive();
+                if d.bvalid {
+                    bresps.push(d.bresp);
+                }
+                s.observe(&MasterSample {
+                    bready: true,
+                    ..Default::default()
+                });
+            }
+        }
+        assert_eq!(bresps, [0, 2]);
+        let mut buf = [0u8; 16];
+        s.read(0x20, &mut buf).unwrap();
+        assert_eq!(buf, [[0xab; 8], [0; 8]].concat()[..]);
+        s.read(0x1000, &mut buf).unwrap();
+        assert_eq!(buf, [0; 16]);
+        assert!(s.violations().is_empty(), "{:?}", s.violations());
+        assert_eq!(s.stats().write_errors, 1);
+    }
+
+    /// The checker flags each rule once when a master breaks it.
+    #[test]
+    fn checker_flags_a_bad_master() {
+        let mut s = slave(AxiMemConfig {
+            ar_ready: 0.5,
+            seed: 7,
+            ..Default::default()
+        });
+        fn flagged(s: &mut AxiSlave, m: MasterSample, what: &str) {
+            let before = s.violation_count();
+            s.drive();
+            s.observe(&m);
+            assert!(s.violation_count() > before, "not flagged: {what}");
+            let v = s.violations().last().unwrap().to_string();
+            println!("{what}: {v}");
+        }
+        // Finds a cycle where ARREADY is `want` (the model decides before it observes).
+        fn ready_cycle(s: &mut AxiSlave, want: bool) {
+            while s.drive().arready != want {
+                s.observe(&MasterSample::default());
+            }
+        }
+        ready_cycle(&mut s, true);
+        flagged(&mut s, ar(0xff0, 1), "4 KiB crossing");
+        ready_cycle(&mut s, true);
+        flagged(&mut s, ar(0x8, 0), "unaligned");
+        ready_cycle(&mut s, true);
+        let mut m = ar(0, 0);
+        m.ar.len = 256;
+        flagged(&mut s, m, "len > 255");
+        ready_cycle(&mut s, true);
+        let mut m = ar(0, 0);
+        m.ar.size = 3;
+        flagged(&mut s, m, "size");
+        ready_cycle(&mut s, true);
+        let mut m = ar(0, 0);
+        m.ar.burst = 2;
+        flagged(&mut s, m, "WRAP burst");
+        // Valid dropped / payload changed while not ready.
+        ready_cycle(&mut s, false);
+        s.observe(&ar(0x100, 0));
+        s.drive();
+        flagged(&mut s, MasterSample::default(), "ARVALID dropped");
+        ready_cycle(&mut s, false);
+        s.observe(&ar(0x100, 0));
+        s.drive();
+        flagged(&mut s, ar(0x200, 0), "AR payload changed");
+
+        // W channel: a beat with no AW, then WLAST on the wrong beat.
+        let mut w = slave(AxiMemConfig::default());
+        let beat = |last| MasterSample {
+            wvalid: true,
+            wdata: vec![1; 16],
+            wstrb: 0xffff,
+            wlast: last,
+            ..Default::default()
+        };
+        flagged(&mut w, beat(true), "W before AW");
+        let mut m = beat(true);
+        m.awvalid = true;
+        m.aw = AddrBeat {
+            addr: 0x40,
+            len: 1,
+            size: 4,
+            burst: 1,
+        };
+        // This AW gets the early beat (wlast on beat 1 of 2: flagged) and this beat.
+        flagged(&mut w, m, "WLAST early");
+    }
+
+    /// Same seed, same backpressure pattern; another seed, another.
+    #[test]
+    fn backpressure_is_seeded() {
+        let pattern = |seed| {
+            let mut s = slave(AxiMemConfig {
+                seed,
+                ..AxiMemConfig::default().with_backpressure(0.5)
+            });
+            (0..64)
+                .map(|_| {
+                    let d = s.drive();
+                    s.observe(&MasterSample::default());
+                    d.arready
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(pattern(3), pattern(3));
+        assert_ne!(pattern(3), pattern(4));
+        let ones = pattern(5).iter().filter(|&&b| b).count();
+        assert!((16..48).contains(&ones), "{ones} of 64");
     }
 }

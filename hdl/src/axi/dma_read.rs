@@ -1,80 +1,91 @@
-//! The read DMA: a command becomes AR bursts; R beats come out as a data stream.
+//! AXI4 read DMA: a command (address, beats) becomes INCR bursts on AR, the R beats a stream.
+//!
+//! Timing (cycles are clock edges): a command accepted at edge `t` has its first AR valid after
+//! edge `t + 1`; ARs follow back to back while the slave accepts them, without waiting for data.
+//! Every R beat accepted at edge `e` is on `data`/`data_valid` after edge `e` (one register),
+//! `data_last` marks the command's last beat, and `done` pulses one cycle after the last beat
+//! with `err`. After an error response no new AR is issued (the one already presented stays
+//! until accepted, as AXI requires); the bursts already issued are drained, their beats still
+//! appear on `data`, and `done` pulses once the last of them arrived (without a `data_last`
+//! if the command was cut short).
 
-use super::{AXI_INCR, AXI_SIZE, BUS};
+use super::issue::BurstIssue;
+use crate::decode::const_bits;
 use rust_hdl::prelude::*;
 
-/// AXI4 read DMA master (see the module docs of [`super`]).
+/// The read DMA. Every output is a register or a constant.
 #[derive(LogicBlock)]
 pub struct AxiReadDma {
     /// Clock.
     pub clock: Signal<In, Clock>,
-    /// Synchronous reset.
+    /// Synchronous reset (abandons a command; the AXI slave must be reset with it).
     pub reset: Signal<In, Bit>,
     /// A command is offered.
     pub cmd_valid: Signal<In, Bit>,
-    /// Idle: a command is taken.
+    /// Idle: a command offered now is accepted at the next edge.
     pub cmd_ready: Signal<Out, Bit>,
-    /// Byte address (16-byte aligned).
+    /// Byte address of the first beat (16-byte aligned; the low 4 bits are ignored).
     pub cmd_addr: Signal<In, Bits<32>>,
-    /// Beats to read (≥ 1).
+    /// Beats to read (1..=65535; 0 completes at once without a bus access).
     pub cmd_beats: Signal<In, Bits<16>>,
-    /// A data beat.
+    /// A data beat (the consumer always accepts).
     pub data_valid: Signal<Out, Bit>,
-    /// Its data.
-    pub data: Signal<Out, Bits<BUS>>,
+    /// The beat.
+    pub data: Signal<Out, Bits<128>>,
     /// The command's last beat.
     pub data_last: Signal<Out, Bit>,
-    /// The command ended (one cycle).
+    /// One-cycle pulse: the command is complete.
     pub done: Signal<Out, Bit>,
-    /// First error response of the command (0 OKAY, 2 SLVERR, 3 DECERR), valid with `done`.
+    /// With `done`: the first error response (0 OKAY, 2 SLVERR, 3 DECERR); held until the next command.
     pub err: Signal<Out, Bits<2>>,
-    /// AXI4 AR.
+    /// ARADDR.
     pub m_axi_araddr: Signal<Out, Bits<32>>,
-    /// AXI4 AR.
+    /// ARLEN.
     pub m_axi_arlen: Signal<Out, Bits<8>>,
-    /// AXI4 AR.
+    /// ARSIZE (16-byte beats).
     pub m_axi_arsize: Signal<Out, Bits<3>>,
-    /// AXI4 AR.
+    /// ARBURST (INCR).
     pub m_axi_arburst: Signal<Out, Bits<2>>,
-    /// AXI4 AR.
+    /// ARVALID.
     pub m_axi_arvalid: Signal<Out, Bit>,
-    /// AXI4 AR.
+    /// ARREADY.
     pub m_axi_arready: Signal<In, Bit>,
-    /// AXI4 R.
-    pub m_axi_rdata: Signal<In, Bits<BUS>>,
-    /// AXI4 R.
+    /// RDATA.
+    pub m_axi_rdata: Signal<In, Bits<128>>,
+    /// RRESP.
     pub m_axi_rresp: Signal<In, Bits<2>>,
-    /// AXI4 R (the DMA counts beats itself).
+    /// RLAST.
     pub m_axi_rlast: Signal<In, Bit>,
-    /// AXI4 R.
+    /// RVALID.
     pub m_axi_rvalid: Signal<In, Bit>,
-    /// AXI4 R.
+    /// RREADY (high while busy).
     pub m_axi_rready: Signal<Out, Bit>,
 
+    issue: BurstIssue,
     busy: DFF<Bit>,
-    done_q: DFF<Bit>,
+    // Bursts issued whose last beat has not arrived (a command has at most 257 bursts).
+    outstanding: DFF<Bits<10>>,
+    rx_left: DFF<Bits<16>>,
     err_q: DFF<Bits<2>>,
-    ar_addr: DFF<Bits<32>>,
-    ar_left: DFF<Bits<16>>,
-    r_left: DFF<Bits<16>>,
-    to_page: Signal<Local, Bits<16>>,
-    burst: Signal<Local, Bits<16>>,
-    beat: Signal<Local, Bit>,
-    unused_last: Signal<Local, Bit>,
-    burst_m1: Signal<Local, Bits<16>>,
-    // AxLEN is 8 bits: bursts are at most 256 beats, so burst − 1 fits.
-    unused_len: Signal<Local, Bits<16>>,
-    k0_16: Constant<Bits<16>>,
-    k1_16: Constant<Bits<16>>,
-    k4_32: Constant<Bits<32>>,
-    k256: Constant<Bits<16>>,
-    k0_2: Constant<Bits<2>>,
-    k_size: Constant<Bits<3>>,
-    k_incr: Constant<Bits<2>>,
+    done_q: DFF<Bit>,
+    dv_q: DFF<Bit>,
+    d_q: DFF<Bits<128>>,
+    dl_q: DFF<Bit>,
+    accept: Signal<Local, Bit>,
+    r_fire: Signal<Local, Bit>,
+    r_err: Signal<Local, Bit>,
+    burst_end: Signal<Local, Bit>,
+    ar_fire: Signal<Local, Bit>,
+    finish: Signal<Local, Bit>,
+    one16: Constant<Bits<16>>,
+    one10: Constant<Bits<10>>,
+    size: Constant<Bits<3>>,
+    burst: Constant<Bits<2>>,
 }
 
-impl Default for AxiReadDma {
-    fn default() -> Self {
+impl AxiReadDma {
+    /// A read DMA.
+    pub fn new() -> Self {
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -98,83 +109,108 @@ impl Default for AxiReadDma {
             m_axi_rlast: Default::default(),
             m_axi_rvalid: Default::default(),
             m_axi_rready: Default::default(),
+            issue: BurstIssue::new(),
             busy: Default::default(),
-            done_q: Default::default(),
+            outstanding: Default::default(),
+            rx_left: Default::default(),
             err_q: Default::default(),
-            ar_addr: Default::default(),
-            ar_left: Default::default(),
-            r_left: Default::default(),
-            to_page: Default::default(),
-            burst: Default::default(),
-            beat: Default::default(),
-            unused_last: Default::default(),
-            burst_m1: Default::default(),
-            unused_len: Default::default(),
-            k0_16: Constant::new(0.into()),
-            k1_16: Constant::new(1.into()),
-            k4_32: Constant::new(4.into()),
-            k256: Constant::new(256.into()),
-            k0_2: Constant::new(0.into()),
-            k_size: Constant::new(AXI_SIZE.into()),
-            k_incr: Constant::new(AXI_INCR.into()),
+            done_q: Default::default(),
+            dv_q: Default::default(),
+            d_q: Default::default(),
+            dl_q: Default::default(),
+            accept: Default::default(),
+            r_fire: Default::default(),
+            r_err: Default::default(),
+            burst_end: Default::default(),
+            ar_fire: Default::default(),
+            finish: Default::default(),
+            one16: const_bits(1),
+            one10: const_bits(1),
+            size: const_bits(super::AXI_SIZE),
+            burst: const_bits(super::AXI_BURST_INCR),
         }
+    }
+}
+
+impl Default for AxiReadDma {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
 impl Logic for AxiReadDma {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, busy, done_q, err_q, ar_addr, ar_left, r_left);
-        // Beats to the next 4 KiB boundary, and the next burst's length.
-        self.to_page.next = self.k256.val() - bit_cast::<16, 8>(self.ar_addr.q.val().get_bits::<8>(4));
-        self.burst.next = self.ar_left.q.val();
-        if self.ar_left.q.val() > self.to_page.val() {
-            self.burst.next = self.to_page.val();
-        }
-        self.m_axi_araddr.next = self.ar_addr.q.val();
-        self.burst_m1.next = self.burst.val() - self.k1_16.val();
-        self.m_axi_arlen.next = bit_cast::<8, 16>(self.burst_m1.val());
-        self.unused_len.next = self.burst_m1.val();
-        self.m_axi_arsize.next = self.k_size.val();
-        self.m_axi_arburst.next = self.k_incr.val();
-        self.m_axi_arvalid.next = self.busy.q.val() & (self.ar_left.q.val() != self.k0_16.val());
-        self.m_axi_rready.next = self.busy.q.val();
-        self.cmd_ready.next = !self.busy.q.val();
-        self.done.next = self.done_q.q.val();
-        self.err.next = self.err_q.q.val();
-        self.done_q.d.next = false;
+        dff_setup!(self, clock, busy, outstanding, rx_left, err_q, done_q, dv_q, d_q, dl_q);
+        self.issue.clock.next = self.clock.val();
+        self.issue.reset.next = self.reset.val();
 
-        if self.busy.q.val() & (self.ar_left.q.val() != self.k0_16.val()) & self.m_axi_arready.val() {
-            self.ar_addr.d.next = self.ar_addr.q.val() + (bit_cast::<32, 16>(self.burst.val()) << self.k4_32.val());
-            self.ar_left.d.next = self.ar_left.q.val() - self.burst.val();
+        self.accept.next = !self.busy.q.val() & self.cmd_valid.val();
+        self.r_fire.next = self.busy.q.val() & self.m_axi_rvalid.val();
+        // RRESP bit 1 set: SLVERR or DECERR (EXOKAY counts as OKAY).
+        self.r_err.next = self.r_fire.val() & self.m_axi_rresp.val().get_bit(1);
+        self.burst_end.next = self.r_fire.val() & self.m_axi_rlast.val();
+
+        self.issue.start.next = self.accept.val();
+        self.issue.start_addr.next = self.cmd_addr.val();
+        self.issue.start_beats.next = self.cmd_beats.val();
+        self.issue.enable.next = !self.err_q.q.val().any() & !self.r_err.val();
+        self.issue.ready.next = self.m_axi_arready.val();
+
+        self.ar_fire.next = self.issue.valid.val() & self.m_axi_arready.val();
+        if self.ar_fire.val() & !self.burst_end.val() {
+            self.outstanding.d.next = self.outstanding.q.val() + self.one10.val();
         }
-        self.beat.next = self.busy.q.val() & self.m_axi_rvalid.val();
-        self.data_valid.next = self.beat.val();
-        self.data.next = self.m_axi_rdata.val();
-        self.data_last.next = self.r_left.q.val() == self.k1_16.val();
-        self.unused_last.next = self.m_axi_rlast.val();
-        if self.beat.val() {
-            self.r_left.d.next = self.r_left.q.val() - self.k1_16.val();
-            if (self.m_axi_rresp.val() != self.k0_2.val()) & (self.err_q.q.val() == self.k0_2.val()) {
-                self.err_q.d.next = self.m_axi_rresp.val();
-            }
-            if self.r_left.q.val() == self.k1_16.val() {
-                self.busy.d.next = false;
-                self.done_q.d.next = true;
-            }
+        if !self.ar_fire.val() & self.burst_end.val() {
+            self.outstanding.d.next = self.outstanding.q.val() - self.one10.val();
         }
-        if !self.busy.q.val() & self.cmd_valid.val() {
+
+        self.dv_q.d.next = self.r_fire.val();
+        self.dl_q.d.next = self.r_fire.val() & (self.rx_left.q.val() == self.one16.val());
+        if self.r_fire.val() {
+            self.d_q.d.next = self.m_axi_rdata.val();
+            self.rx_left.d.next = self.rx_left.q.val() - self.one16.val();
+        }
+        if self.r_err.val() & !self.err_q.q.val().any() {
+            self.err_q.d.next = self.m_axi_rresp.val();
+        }
+
+        // Complete: nothing presented, nothing more to issue (or stopped), every burst drained.
+        self.finish.next = self.busy.q.val()
+            & !self.issue.valid.val()
+            & (self.issue.rem_zero.val() | self.err_q.q.val().any())
+            & !self.outstanding.q.val().any();
+        self.done_q.d.next = self.finish.val();
+        if self.finish.val() {
+            self.busy.d.next = false;
+        }
+
+        if self.accept.val() {
             self.busy.d.next = true;
-            self.ar_addr.d.next = self.cmd_addr.val();
-            self.ar_left.d.next = self.cmd_beats.val();
-            self.r_left.d.next = self.cmd_beats.val();
+            self.rx_left.d.next = self.cmd_beats.val();
             self.err_q.d.next = 0.into();
+            self.outstanding.d.next = 0.into();
         }
         if self.reset.val() {
             self.busy.d.next = false;
+            self.outstanding.d.next = 0.into();
+            self.err_q.d.next = 0.into();
             self.done_q.d.next = false;
-            self.ar_left.d.next = 0.into();
-            self.r_left.d.next = 0.into();
+            self.dv_q.d.next = false;
+            self.dl_q.d.next = false;
         }
+
+        self.cmd_ready.next = !self.busy.q.val();
+        self.data_valid.next = self.dv_q.q.val();
+        self.data.next = self.d_q.q.val();
+        self.data_last.next = self.dl_q.q.val();
+        self.done.next = self.done_q.q.val();
+        self.err.next = self.err_q.q.val();
+        self.m_axi_araddr.next = self.issue.addr.val();
+        self.m_axi_arlen.next = self.issue.len.val();
+        self.m_axi_arsize.next = self.size.val();
+        self.m_axi_arburst.next = self.burst.val();
+        self.m_axi_arvalid.next = self.issue.valid.val();
+        self.m_axi_rready.next = self.busy.q.val();
     }
 }

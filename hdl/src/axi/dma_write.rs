@@ -1,95 +1,117 @@
-//! The write DMA: a command becomes AW bursts; data beats are pulled from a stream into W.
+//! AXI4 write DMA: a command (address, beats) becomes INCR bursts on AW, the incoming data
+//! stream the W beats, and `done` pulses once every B response came back.
+//!
+//! AW runs ahead of the data (several bursts outstanding). The W beats of a burst start once
+//! its AW is presented (not necessarily accepted: an AXI master must not wait for AWREADY
+//! before WVALID), so W never leads its address. The data input goes through a two-entry
+//! skid buffer: `data_ready` is a register, and a stalled W channel costs no bubble.
+//!
+//! Errors: the first SLVERR/DECERR response is reported in `err` with `done`, but the command
+//! runs to its end (every beat is pulled from `data` and written), so whatever feeds the
+//! stream never hangs and the beat count upstream stays exact.
 
-use super::{AXI_INCR, AXI_SIZE, BUS};
+use super::issue::BurstIssue;
+use crate::decode::const_bits;
 use rust_hdl::prelude::*;
 
-/// AXI4 write DMA master (see the module docs of [`super`]).
+/// The write DMA. Every output is a register, a constant, or logic of registers.
 #[derive(LogicBlock)]
 pub struct AxiWriteDma {
     /// Clock.
     pub clock: Signal<In, Clock>,
-    /// Synchronous reset.
+    /// Synchronous reset (abandons a command; the AXI slave must be reset with it).
     pub reset: Signal<In, Bit>,
     /// A command is offered.
     pub cmd_valid: Signal<In, Bit>,
-    /// Idle: a command is taken.
+    /// Idle: a command offered now is accepted at the next edge.
     pub cmd_ready: Signal<Out, Bit>,
-    /// Byte address (16-byte aligned).
+    /// Byte address of the first beat (16-byte aligned; the low 4 bits are ignored).
     pub cmd_addr: Signal<In, Bits<32>>,
-    /// Beats to write (≥ 1).
+    /// Beats to write (1..=65535; 0 completes at once without a bus access).
     pub cmd_beats: Signal<In, Bits<16>>,
-    /// A data beat is offered.
+    /// The producer offers a beat.
     pub data_valid: Signal<In, Bit>,
-    /// The DMA takes it.
+    /// The DMA takes the offered beat at the next edge (depends on registers only).
     pub data_ready: Signal<Out, Bit>,
-    /// Its data.
-    pub data: Signal<In, Bits<BUS>>,
-    /// The command ended: every write response is back (one cycle).
+    /// The beat.
+    pub data: Signal<In, Bits<128>>,
+    /// One-cycle pulse: every beat written and every B response received.
     pub done: Signal<Out, Bit>,
-    /// First error response of the command, valid with `done`.
+    /// With `done`: the first error response (0 OKAY, 2 SLVERR, 3 DECERR); held until the next command.
     pub err: Signal<Out, Bits<2>>,
-    /// AXI4 AW.
+    /// AWADDR.
     pub m_axi_awaddr: Signal<Out, Bits<32>>,
-    /// AXI4 AW.
+    /// AWLEN.
     pub m_axi_awlen: Signal<Out, Bits<8>>,
-    /// AXI4 AW.
+    /// AWSIZE (16-byte beats).
     pub m_axi_awsize: Signal<Out, Bits<3>>,
-    /// AXI4 AW.
+    /// AWBURST (INCR).
     pub m_axi_awburst: Signal<Out, Bits<2>>,
-    /// AXI4 AW.
+    /// AWVALID.
     pub m_axi_awvalid: Signal<Out, Bit>,
-    /// AXI4 AW.
+    /// AWREADY.
     pub m_axi_awready: Signal<In, Bit>,
-    /// AXI4 W.
-    pub m_axi_wdata: Signal<Out, Bits<BUS>>,
-    /// AXI4 W (full beats only).
+    /// WDATA.
+    pub m_axi_wdata: Signal<Out, Bits<128>>,
+    /// WSTRB (all bytes).
     pub m_axi_wstrb: Signal<Out, Bits<16>>,
-    /// AXI4 W.
+    /// WLAST.
     pub m_axi_wlast: Signal<Out, Bit>,
-    /// AXI4 W.
+    /// WVALID.
     pub m_axi_wvalid: Signal<Out, Bit>,
-    /// AXI4 W.
+    /// WREADY.
     pub m_axi_wready: Signal<In, Bit>,
-    /// AXI4 B.
+    /// BRESP.
     pub m_axi_bresp: Signal<In, Bits<2>>,
-    /// AXI4 B.
+    /// BVALID.
     pub m_axi_bvalid: Signal<In, Bit>,
-    /// AXI4 B.
+    /// BREADY (high while busy).
     pub m_axi_bready: Signal<Out, Bit>,
 
+    issue: BurstIssue,
     busy: DFF<Bit>,
-    done_q: DFF<Bit>,
-    err_q: DFF<Bits<2>>,
-    // AW side
-    aw_addr: DFF<Bits<32>>,
-    aw_left: DFF<Bits<16>>,
-    aw_count: DFF<Bits<16>>,
-    // W side: walks the same burst sequence as AW, one burst behind at most
-    w_addr: DFF<Bits<32>>,
+    // Beats still to pull from `data`.
+    in_left: DFF<Bits<16>>,
+    // Skid entry.
+    sv: DFF<Bit>,
+    sd: DFF<Bits<128>>,
+    // W output register.
+    wv: DFF<Bit>,
+    wd: DFF<Bits<128>>,
+    wl: DFF<Bit>,
+    // W burst tracking: beats left in the open burst (0: none open), beats of the command not
+    // yet in a W burst, page offset (in beats) of the next burst's start.
     w_left: DFF<Bits<16>>,
-    w_count: DFF<Bits<16>>,
-    w_cur: DFF<Bits<16>>,
-    b_count: DFF<Bits<16>>,
-    aw_burst: Signal<Local, Bits<16>>,
-    w_burst: Signal<Local, Bits<16>>,
-    aw_m1: Signal<Local, Bits<16>>,
-    aw_page: Signal<Local, Bits<16>>,
-    w_page: Signal<Local, Bits<16>>,
-    w_beat: Signal<Local, Bit>,
-    // AxLEN is 8 bits: bursts are at most 256 beats, so burst − 1 fits.
-    unused_len: Signal<Local, Bits<16>>,
-    k0_16: Constant<Bits<16>>,
-    k1_16: Constant<Bits<16>>,
-    k4_32: Constant<Bits<32>>,
-    k256: Constant<Bits<16>>,
-    k0_2: Constant<Bits<2>>,
-    k_size: Constant<Bits<3>>,
-    k_incr: Constant<Bits<2>>,
-    k_strb: Constant<Bits<16>>,
+    w_rem: DFF<Bits<16>>,
+    w_off: DFF<Bits<8>>,
+    // AWs presented whose W burst has not started; bursts awaiting their B (≤ 257 each).
+    aw_ahead: DFF<Bits<10>>,
+    b_pend: DFF<Bits<10>>,
+    err_q: DFF<Bits<2>>,
+    done_q: DFF<Bit>,
+    accept: Signal<Local, Bit>,
+    in_ready: Signal<Local, Bit>,
+    in_fire: Signal<Local, Bit>,
+    src_data: Signal<Local, Bits<128>>,
+    load: Signal<Local, Bit>,
+    open: Signal<Local, Bit>,
+    page_left: Signal<Local, Bits<16>>,
+    blen: Signal<Local, Bits<16>>,
+    b_fire: Signal<Local, Bit>,
+    finish: Signal<Local, Bit>,
+    aw_load: Signal<Local, Bit>,
+    aw_fire: Signal<Local, Bit>,
+    page_beats: Constant<Bits<16>>,
+    one16: Constant<Bits<16>>,
+    one10: Constant<Bits<10>>,
+    strb: Constant<Bits<16>>,
+    size: Constant<Bits<3>>,
+    burst: Constant<Bits<2>>,
 }
 
-impl Default for AxiWriteDma {
-    fn default() -> Self {
+impl AxiWriteDma {
+    /// A write DMA.
+    pub fn new() -> Self {
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -116,33 +138,46 @@ impl Default for AxiWriteDma {
             m_axi_bresp: Default::default(),
             m_axi_bvalid: Default::default(),
             m_axi_bready: Default::default(),
+            issue: BurstIssue::new(),
             busy: Default::default(),
-            done_q: Default::default(),
-            err_q: Default::default(),
-            aw_addr: Default::default(),
-            aw_left: Default::default(),
-            aw_count: Default::default(),
-            w_addr: Default::default(),
+            in_left: Default::default(),
+            sv: Default::default(),
+            sd: Default::default(),
+            wv: Default::default(),
+            wd: Default::default(),
+            wl: Default::default(),
             w_left: Default::default(),
-            w_count: Default::default(),
-            w_cur: Default::default(),
-            b_count: Default::default(),
-            aw_burst: Default::default(),
-            w_burst: Default::default(),
-            aw_m1: Default::default(),
-            aw_page: Default::default(),
-            w_page: Default::default(),
-            w_beat: Default::default(),
-            unused_len: Default::default(),
-            k0_16: Constant::new(0.into()),
-            k1_16: Constant::new(1.into()),
-            k4_32: Constant::new(4.into()),
-            k256: Constant::new(256.into()),
-            k0_2: Constant::new(0.into()),
-            k_size: Constant::new(AXI_SIZE.into()),
-            k_incr: Constant::new(AXI_INCR.into()),
-            k_strb: Constant::new(0xFFFF.into()),
+            w_rem: Default::default(),
+            w_off: Default::default(),
+            aw_ahead: Default::default(),
+            b_pend: Default::default(),
+            err_q: Default::default(),
+            done_q: Default::default(),
+            accept: Default::default(),
+            in_ready: Default::default(),
+            in_fire: Default::default(),
+            src_data: Default::default(),
+            load: Default::default(),
+            open: Default::default(),
+            page_left: Default::default(),
+            blen: Default::default(),
+            b_fire: Default::default(),
+            finish: Default::default(),
+            aw_load: Default::default(),
+            aw_fire: Default::default(),
+            page_beats: const_bits(256),
+            one16: const_bits(1),
+            one10: const_bits(1),
+            strb: const_bits(0xffff),
+            size: const_bits(super::AXI_SIZE),
+            burst: const_bits(super::AXI_BURST_INCR),
         }
+    }
+}
+
+impl Default for AxiWriteDma {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -150,94 +185,137 @@ impl Logic for AxiWriteDma {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, busy, done_q, err_q, aw_addr, aw_left, aw_count, w_addr, w_left, w_count, w_cur, b_count
+            self, clock, busy, in_left, sv, sd, wv, wd, wl, w_left, w_rem, w_off, aw_ahead, b_pend, err_q, done_q
         );
-        // Burst lengths: at most 256 beats, never across a 4 KiB boundary.
-        self.aw_page.next = self.k256.val() - bit_cast::<16, 8>(self.aw_addr.q.val().get_bits::<8>(4));
-        self.aw_burst.next = self.aw_left.q.val();
-        if self.aw_left.q.val() > self.aw_page.val() {
-            self.aw_burst.next = self.aw_page.val();
-        }
-        self.w_page.next = self.k256.val() - bit_cast::<16, 8>(self.w_addr.q.val().get_bits::<8>(4));
-        self.w_burst.next = self.w_left.q.val();
-        if self.w_left.q.val() > self.w_page.val() {
-            self.w_burst.next = self.w_page.val();
-        }
-        self.aw_m1.next = self.aw_burst.val() - self.k1_16.val();
-        self.unused_len.next = self.aw_m1.val();
+        self.issue.clock.next = self.clock.val();
+        self.issue.reset.next = self.reset.val();
 
-        self.cmd_ready.next = !self.busy.q.val();
-        self.done.next = self.done_q.q.val();
-        self.err.next = self.err_q.q.val();
-        self.done_q.d.next = false;
+        self.accept.next = !self.busy.q.val() & self.cmd_valid.val();
+        self.issue.start.next = self.accept.val();
+        self.issue.start_addr.next = self.cmd_addr.val();
+        self.issue.start_beats.next = self.cmd_beats.val();
+        self.issue.enable.next = true;
+        self.issue.ready.next = self.m_axi_awready.val();
 
-        // AW
-        self.m_axi_awaddr.next = self.aw_addr.q.val();
-        self.m_axi_awlen.next = bit_cast::<8, 16>(self.aw_m1.val());
-        self.m_axi_awsize.next = self.k_size.val();
-        self.m_axi_awburst.next = self.k_incr.val();
-        self.m_axi_awvalid.next = self.busy.q.val() & (self.aw_left.q.val() != self.k0_16.val());
-        if self.busy.q.val() & (self.aw_left.q.val() != self.k0_16.val()) & self.m_axi_awready.val() {
-            self.aw_addr.d.next = self.aw_addr.q.val() + (bit_cast::<32, 16>(self.aw_burst.val()) << self.k4_32.val());
-            self.aw_left.d.next = self.aw_left.q.val() - self.aw_burst.val();
-            self.aw_count.d.next = self.aw_count.q.val() + self.k1_16.val();
+        // Input side: take a beat while the skid entry is free and the command wants more.
+        self.in_ready.next = self.busy.q.val() & !self.sv.q.val() & self.in_left.q.val().any();
+        self.in_fire.next = self.in_ready.val() & self.data_valid.val();
+        if self.in_fire.val() {
+            self.in_left.d.next = self.in_left.q.val() - self.one16.val();
+        }
+        if self.sv.q.val() {
+            self.src_data.next = self.sd.q.val();
+        } else {
+            self.src_data.next = self.data.val();
         }
 
-        // W: start the next burst once its AW has gone out, then pass beats through.
-        self.m_axi_wdata.next = self.data.val();
-        self.m_axi_wstrb.next = self.k_strb.val();
-        self.m_axi_wlast.next = self.w_cur.q.val() == self.k1_16.val();
-        self.m_axi_wvalid.next = (self.w_cur.q.val() != self.k0_16.val()) & self.data_valid.val();
-        self.data_ready.next = (self.w_cur.q.val() != self.k0_16.val()) & self.m_axi_wready.val();
-        self.w_beat.next = (self.w_cur.q.val() != self.k0_16.val()) & self.data_valid.val() & self.m_axi_wready.val();
-        if self.w_beat.val() {
-            self.w_cur.d.next = self.w_cur.q.val() - self.k1_16.val();
+        // W register loads when it is free, a beat is there, and its burst's AW was presented.
+        self.open.next = self.w_left.q.val().any();
+        self.load.next = (!self.wv.q.val() | self.m_axi_wready.val())
+            & (self.sv.q.val() | self.in_fire.val())
+            & (self.open.val() | self.aw_ahead.q.val().any());
+        self.page_left.next = self.page_beats.val() - bit_cast::<16, 8>(self.w_off.q.val());
+        if self.w_rem.q.val() < self.page_left.val() {
+            self.blen.next = self.w_rem.q.val();
+        } else {
+            self.blen.next = self.page_left.val();
         }
-        if self.busy.q.val()
-            & (self.w_cur.q.val() == self.k0_16.val())
-            & (self.w_left.q.val() != self.k0_16.val())
-            & (self.w_count.q.val() != self.aw_count.q.val())
-        {
-            self.w_cur.d.next = self.w_burst.val();
-            self.w_addr.d.next = self.w_addr.q.val() + (bit_cast::<32, 16>(self.w_burst.val()) << self.k4_32.val());
-            self.w_left.d.next = self.w_left.q.val() - self.w_burst.val();
-            self.w_count.d.next = self.w_count.q.val() + self.k1_16.val();
-        }
-
-        // B
-        self.m_axi_bready.next = self.busy.q.val();
-        if self.busy.q.val() & self.m_axi_bvalid.val() {
-            self.b_count.d.next = self.b_count.q.val() + self.k1_16.val();
-            if (self.m_axi_bresp.val() != self.k0_2.val()) & (self.err_q.q.val() == self.k0_2.val()) {
-                self.err_q.d.next = self.m_axi_bresp.val();
+        if self.load.val() {
+            self.wv.d.next = true;
+            self.wd.d.next = self.src_data.val();
+            if self.open.val() {
+                self.wl.d.next = self.w_left.q.val() == self.one16.val();
+                self.w_left.d.next = self.w_left.q.val() - self.one16.val();
+            } else {
+                self.wl.d.next = self.blen.val() == self.one16.val();
+                self.w_left.d.next = self.blen.val() - self.one16.val();
+                self.w_rem.d.next = self.w_rem.q.val() - self.blen.val();
+                self.w_off.d.next = 0.into();
             }
+        } else if self.m_axi_wready.val() {
+            self.wv.d.next = false;
         }
-        if self.busy.q.val()
-            & (self.aw_left.q.val() == self.k0_16.val())
-            & (self.w_left.q.val() == self.k0_16.val())
-            & (self.w_cur.q.val() == self.k0_16.val())
-            & (self.b_count.q.val() == self.aw_count.q.val())
-        {
-            self.busy.d.next = false;
-            self.done_q.d.next = true;
+        // Skid entry: fills when a beat arrives that the W register cannot take.
+        if self.sv.q.val() {
+            if self.load.val() {
+                self.sv.d.next = false;
+            }
+        } else if self.in_fire.val() & !self.load.val() {
+            self.sv.d.next = true;
+            self.sd.d.next = self.data.val();
         }
 
-        if !self.busy.q.val() & self.cmd_valid.val() {
+        // A burst's AW presented: +1; its first W beat loaded: −1.
+        self.aw_load.next = (!self.issue.valid.val() | self.m_axi_awready.val()) & !self.issue.rem_zero.val();
+        if self.aw_load.val() & !(self.load.val() & !self.open.val()) {
+            self.aw_ahead.d.next = self.aw_ahead.q.val() + self.one10.val();
+        }
+        if !self.aw_load.val() & (self.load.val() & !self.open.val()) {
+            self.aw_ahead.d.next = self.aw_ahead.q.val() - self.one10.val();
+        }
+
+        // B responses.
+        self.aw_fire.next = self.issue.valid.val() & self.m_axi_awready.val();
+        self.b_fire.next = self.busy.q.val() & self.m_axi_bvalid.val();
+        if self.aw_fire.val() & !self.b_fire.val() {
+            self.b_pend.d.next = self.b_pend.q.val() + self.one10.val();
+        }
+        if !self.aw_fire.val() & self.b_fire.val() {
+            self.b_pend.d.next = self.b_pend.q.val() - self.one10.val();
+        }
+        if self.b_fire.val() & self.m_axi_bresp.val().get_bit(1) & !self.err_q.q.val().any() {
+            self.err_q.d.next = self.m_axi_bresp.val();
+        }
+
+        // Complete: every burst presented and accepted, every beat sent, every B back.
+        self.finish.next = self.busy.q.val()
+            & !self.issue.valid.val()
+            & self.issue.rem_zero.val()
+            & !self.in_left.q.val().any()
+            & !self.sv.q.val()
+            & !self.wv.q.val()
+            & !self.open.val()
+            & !self.b_pend.q.val().any();
+        self.done_q.d.next = self.finish.val();
+        if self.finish.val() {
+            self.busy.d.next = false;
+        }
+
+        if self.accept.val() {
             self.busy.d.next = true;
-            self.aw_addr.d.next = self.cmd_addr.val();
-            self.aw_left.d.next = self.cmd_beats.val();
-            self.w_addr.d.next = self.cmd_addr.val();
-            self.w_left.d.next = self.cmd_beats.val();
-            self.aw_count.d.next = 0.into();
-            self.w_count.d.next = 0.into();
-            self.w_cur.d.next = 0.into();
-            self.b_count.d.next = 0.into();
+            self.in_left.d.next = self.cmd_beats.val();
+            self.w_rem.d.next = self.cmd_beats.val();
+            self.w_off.d.next = self.cmd_addr.val().get_bits::<8>(4);
+            self.w_left.d.next = 0.into();
+            self.aw_ahead.d.next = 0.into();
+            self.b_pend.d.next = 0.into();
             self.err_q.d.next = 0.into();
         }
         if self.reset.val() {
             self.busy.d.next = false;
+            self.in_left.d.next = 0.into();
+            self.sv.d.next = false;
+            self.wv.d.next = false;
+            self.w_left.d.next = 0.into();
+            self.aw_ahead.d.next = 0.into();
+            self.b_pend.d.next = 0.into();
+            self.err_q.d.next = 0.into();
             self.done_q.d.next = false;
-            self.w_cur.d.next = 0.into();
         }
+
+        self.cmd_ready.next = !self.busy.q.val();
+        self.data_ready.next = self.in_ready.val();
+        self.done.next = self.done_q.q.val();
+        self.err.next = self.err_q.q.val();
+        self.m_axi_awaddr.next = self.issue.addr.val();
+        self.m_axi_awlen.next = self.issue.len.val();
+        self.m_axi_awsize.next = self.size.val();
+        self.m_axi_awburst.next = self.burst.val();
+        self.m_axi_awvalid.next = self.issue.valid.val();
+        self.m_axi_wdata.next = self.wd.q.val();
+        self.m_axi_wstrb.next = self.strb.val();
+        self.m_axi_wlast.next = self.wl.q.val();
+        self.m_axi_wvalid.next = self.wv.q.val();
+        self.m_axi_bready.next = self.busy.q.val();
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use npe_hdl::spec::NpeConfig;
 use npe_sim::axi_lite::AxiLiteMaster;
-use npe_sim::axi_mem::{AxiMemConfig, AxiMemory};
+use npe_sim::axi_mem::{AxiMemConfig, AxiMemory, ErrorRange, Resp};
 use npe_sim::{Sim, Top};
 
 use super::{Backend, DeviceError};
@@ -64,22 +64,27 @@ impl SimBackend {
     /// Builds the simulation of `cfg`'s accelerator and resets it.
     pub fn new(cfg: &NpeConfig, opts: &SimOptions) -> Result<Self, DeviceError> {
         let top = top_of(cfg).ok_or_else(|| DeviceError::Dimension(format!("no simulated top for {}", cfg.name)))?;
-        let mut mem_cfg = AxiMemConfig {
+        if !(0.0..1.0).contains(&opts.backpressure) {
+            return Err(DeviceError::Bus(format!("backpressure {} is not in [0, 1)", opts.backpressure)));
+        }
+        let range = |&(start, end): &(u32, u32), resp| ErrorRange {
+            start: start.into(),
+            end: end.into(),
+            resp,
+        };
+        let mem_cfg = AxiMemConfig {
             size: opts.mem_bytes as usize,
             read_latency: opts.latency,
             write_latency: opts.latency,
             seed: opts.seed,
+            errors: (opts.slverr.iter().map(|r| range(r, Resp::SlvErr)))
+                .chain(opts.decerr.iter().map(|r| range(r, Resp::DecErr)))
+                .collect(),
             ..AxiMemConfig::default()
-        };
-        mem_cfg.set_backpressure(opts.backpressure);
-        for &(s, e) in &opts.slverr {
-            mem_cfg.add_error(s, e, false);
         }
-        for &(s, e) in &opts.decerr {
-            mem_cfg.add_error(s, e, true);
-        }
+        .with_backpressure(1.0 - opts.backpressure);
         let mut sim = Sim::new(top);
-        let mem = AxiMemory::new(top, "m_axi_", mem_cfg);
+        let mem = AxiMemory::new(top, "m_axi_", mem_cfg).map_err(|e| DeviceError::Bus(e.to_string()))?;
         let lite = AxiLiteMaster::new(top, "s_axi_");
         let reset = top.port("reset").expect("reset port");
         sim.set(reset, 1);
@@ -109,7 +114,7 @@ impl SimBackend {
 
     /// AXI protocol violations the memory model saw.
     pub fn violations(&self) -> Vec<String> {
-        self.mem.violations().to_vec()
+        self.mem.violations().iter().map(|v| v.to_string()).collect()
     }
 
     fn check_range(&self, addr: u32, len: usize) -> Result<(), DeviceError> {
@@ -141,13 +146,18 @@ impl Backend for SimBackend {
 
     fn write_mem(&mut self, addr: u32, bytes: &[u8]) -> Result<(), DeviceError> {
         self.check_range(addr, bytes.len())?;
-        self.mem.write_bytes(addr as u64, bytes);
-        Ok(())
+        self.mem
+            .write(addr.into(), bytes)
+            .map_err(|e| DeviceError::Bus(e.to_string()))
     }
 
     fn read_mem(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, DeviceError> {
         self.check_range(addr, len)?;
-        Ok(self.mem.read_bytes(addr as u64, len))
+        let mut buf = vec![0; len];
+        self.mem
+            .read(addr.into(), &mut buf)
+            .map_err(|e| DeviceError::Bus(e.to_string()))?;
+        Ok(buf)
     }
 
     fn mem_size(&self) -> u32 {
@@ -158,9 +168,8 @@ impl Backend for SimBackend {
         for _ in 0..cycles {
             self.mem.step(&mut self.sim);
         }
-        let v = self.mem.violations();
-        if !v.is_empty() {
-            return Err(DeviceError::Protocol(v.to_vec()));
+        if self.mem.violation_count() > 0 {
+            return Err(DeviceError::Protocol(self.violations()));
         }
         Ok(())
     }
