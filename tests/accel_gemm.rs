@@ -247,3 +247,4 @@ fn mac_rate_scales_with_operand_width() {
     );
     assert!(rate[0] > 1.6 * rate[1] && rate[1] > 1.6 * rate[2], "{rate:?}");
 }
+

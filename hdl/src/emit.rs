@@ -69,6 +69,9 @@ pub fn emit_with_pe<B: Block>(top: &mut B, name: &str) -> String {
     v
 }
 
+/// Name of the output-unit top ([`crate::output::OutputUnit`]).
+pub const OUTPUT_UNIT_TOP: &str = "output_unit";
+
 /// Name of the DMA test top ([`crate::axi::AxiDmaPair`]).
 pub const AXI_DMA_TOP: &str = "axi_dma";
 
@@ -84,6 +87,7 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
         (FORMAT_DECODE_TOP, format_decode_verilog()),
         (PE_TOP, pe_verilog()),
         (AXI_DMA_TOP, axi_dma_verilog()),
+        (OUTPUT_UNIT_TOP, emit_verilog(&mut crate::output::OutputUnit::default(), OUTPUT_UNIT_TOP)),
     ];
     for cfg in NpeConfig::PRESETS {
         tops.push((cfg.name, crate::accel::accel_verilog(&cfg)));

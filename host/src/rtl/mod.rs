@@ -1,6 +1,7 @@
 //! Host-side wrappers of the Verilated hardware blocks (npe-sim), speaking golden-model types.
 
 pub mod decoder;
+pub mod output;
 pub mod pe;
 
 pub use decoder::Decoder;
