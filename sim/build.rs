@@ -66,13 +66,22 @@ fn main() {
             .arg("-C")
             .arg(&dir)
             .args(["-f", &format!("{prefix}.mk"), "-j", &jobs, &format!("{prefix}__ALL.a")])
-            .args(["OPT_FAST=-O2", "OPT_SLOW=-O0", "OPT_GLOBAL=-O2", "USER_CPPFLAGS=-fPIC -w"])
+            .args([
+                "OPT_FAST=-O2",
+                "OPT_SLOW=-O0",
+                "OPT_GLOBAL=-O2",
+                "USER_CPPFLAGS=-fPIC -w",
+            ])
             .stdout(std::process::Stdio::null())
             .status()
             .unwrap_or_else(|e| panic!("cannot run make ({e})"));
         assert!(status.success(), "building the Verilated model of {name} failed");
         // rustc wants the lib prefix.
-        fs::rename(dir.join(format!("{prefix}__ALL.a")), dir.join(format!("lib{prefix}__ALL.a"))).unwrap();
+        fs::rename(
+            dir.join(format!("{prefix}__ALL.a")),
+            dir.join(format!("lib{prefix}__ALL.a")),
+        )
+        .unwrap();
         model_libs.push((dir.clone(), format!("{prefix}__ALL")));
         model.include(&dir);
         let ports = parse_ports(verilog, name).unwrap_or_else(|| panic!("no ports found for top {name}"));

@@ -30,7 +30,11 @@ fn check(dev: &mut Device<SimBackend>, job: &GemmJob, what: &str) -> u64 {
         run.c[bad[0]],
         golden[bad[0]]
     );
-    assert!(dev.backend().violations().is_empty(), "{what}: {:?}", dev.backend().violations());
+    assert!(
+        dev.backend().violations().is_empty(),
+        "{what}: {:?}",
+        dev.backend().violations()
+    );
     run.counters.busy
 }
 
@@ -76,19 +80,33 @@ fn every_format_pair_small_gemm() {
             results += shape.0 * shape.1;
         }
     }
-    eprintln!("every format pair: {} pairs, {results} results, 0 mismatches", mac_formats().len().pow(2));
+    eprintln!(
+        "every format pair: {} pairs, {results} results, 0 mismatches",
+        mac_formats().len().pow(2)
+    );
 }
 
 #[test]
 fn odd_shapes_latency_and_backpressure() {
-    let shapes = [(1, 1, 1), (1, 7, 13), (5, 3, 2), (17, 9, 31), (13, 37, 40), (4, 4, 4), (9, 1, 100)];
+    let shapes = [
+        (1, 1, 1),
+        (1, 7, 13),
+        (5, 3, 2),
+        (17, 9, 31),
+        (13, 37, 40),
+        (4, 4, 4),
+        (9, 1, 100),
+    ];
     let pairs = [
         (Format::Int8, Format::Int4, OutputFormat::Int32),
         (Format::Fp8E5M2, Format::Fp6E2M3, OutputFormat::Fp16),
         (Format::Posit16Es1, Format::Int16, OutputFormat::Posit16Es1),
     ];
     let mut rng = StdRng::seed_from_u64(11);
-    for (seed, (latency, bp)) in [(0u32, 0.0), (1, 0.0), (30, 0.0), (5, 0.3), (12, 0.5)].into_iter().enumerate() {
+    for (seed, (latency, bp)) in [(0u32, 0.0), (1, 0.0), (30, 0.0), (5, 0.3), (12, 0.5)]
+        .into_iter()
+        .enumerate()
+    {
         let mut dev = device(&SimOptions {
             latency,
             backpressure: bp,
@@ -110,9 +128,17 @@ fn long_k_and_several_weight_stripes() {
     let mut rng = StdRng::seed_from_u64(5);
     // K = 1024 16-bit beats fills an A half; 128 words per column leave room for 8 column
     // tiles per weight stripe, so N = 70 needs three stripes.
-    let job = random_job((Format::Int16, Format::Posit16Es1, OutputFormat::Fp32), (6, 70, 1024), &mut rng);
+    let job = random_job(
+        (Format::Int16, Format::Posit16Es1, OutputFormat::Fp32),
+        (6, 70, 1024),
+        &mut rng,
+    );
     check(&mut dev, &job, "posit16 K=1024 N=70");
-    let job = random_job((Format::Fp4E2M1, Format::Int4, OutputFormat::Int32), (5, 9, 4096), &mut rng);
+    let job = random_job(
+        (Format::Fp4E2M1, Format::Int4, OutputFormat::Int32),
+        (5, 9, 4096),
+        &mut rng,
+    );
     check(&mut dev, &job, "4-bit K=4096");
     // Cancellation over a long K: the exact accumulator must return exactly 0 + the last term.
     let k = 2000;
@@ -173,7 +199,10 @@ fn bus_errors_end_the_job_and_the_device_recovers() {
     assert_eq!(dev.start_and_wait().unwrap_err(), DeviceError::Job(ErrorCode::BadJob));
     dev.write("M", 4).unwrap();
     dev.write("A_ADDR", 8).unwrap();
-    assert_eq!(dev.start_and_wait().unwrap_err(), DeviceError::Job(ErrorCode::BadAddress));
+    assert_eq!(
+        dev.start_and_wait().unwrap_err(),
+        DeviceError::Job(ErrorCode::BadAddress)
+    );
     // Memory without the error range: the same device object is fine again.
     let mut dev = device(&SimOptions::default());
     check(&mut dev, &job, "after errors");
@@ -193,12 +222,23 @@ fn host_rejects_bad_jobs_before_touching_the_device() {
     assert!(matches!(dev.gemm(&bad), Err(DeviceError::Format(_))));
     let mut bad = good.clone();
     bad.a[3] = 0x1FF;
-    assert!(matches!(dev.gemm(&bad), Err(DeviceError::Code { what: "A", index: 3, .. })));
+    assert!(matches!(
+        dev.gemm(&bad),
+        Err(DeviceError::Code {
+            what: "A",
+            index: 3,
+            ..
+        })
+    ));
     let mut bad = good.clone();
     bad.m = 0;
     bad.a.clear();
     assert!(matches!(dev.gemm(&bad), Err(DeviceError::Dimension(_))));
-    let mut bad = random_job((Format::Int16, Format::Int16, OutputFormat::Int32), (1, 1, 1025), &mut rng);
+    let mut bad = random_job(
+        (Format::Int16, Format::Int16, OutputFormat::Int32),
+        (1, 1, 1025),
+        &mut rng,
+    );
     bad.k = 1025;
     assert!(matches!(dev.gemm(&bad), Err(DeviceError::TooLong { .. })));
     let big = random_job((Format::Int16, Format::Int16, OutputFormat::Int32), (1, 1, 1), &mut rng);
@@ -215,7 +255,11 @@ fn host_rejects_bad_jobs_before_touching_the_device() {
 fn a_job_that_does_not_finish_times_out_and_soft_reset_recovers() {
     let mut dev = device(&SimOptions::default());
     let mut rng = StdRng::seed_from_u64(3);
-    let job = random_job((Format::Int16, Format::Int16, OutputFormat::Int32), (16, 16, 256), &mut rng);
+    let job = random_job(
+        (Format::Int16, Format::Int16, OutputFormat::Int32),
+        (16, 16, 256),
+        &mut rng,
+    );
     dev.timeout_cycles = 500;
     assert_eq!(dev.gemm(&job).unwrap_err(), DeviceError::Timeout { cycles: 500 });
     // Let the bus settle, then reset the controller.
@@ -247,4 +291,3 @@ fn mac_rate_scales_with_operand_width() {
     );
     assert!(rate[0] > 1.6 * rate[1] && rate[1] > 1.6 * rate[2], "{rate:?}");
 }
-

@@ -64,7 +64,12 @@ fn edge_cases() -> Vec<AccIn> {
             }
         }
     }
-    for (nan, pinf, ninf) in [(true, false, false), (false, true, false), (false, false, true), (false, true, true)] {
+    for (nan, pinf, ninf) in [
+        (true, false, false),
+        (false, true, false),
+        (false, false, true),
+        (false, true, true),
+    ] {
         v.push(AccIn {
             acc: BigInt::from(12345),
             nan,
@@ -94,7 +99,10 @@ fn random_cases(n: usize, rng: &mut StdRng) -> Vec<AccIn> {
 
 #[test]
 fn output_unit_matches_the_golden_rounding() {
-    let n_random: usize = std::env::var("NPE_OUT_RANDOM").ok().and_then(|s| s.parse().ok()).unwrap_or(20_000);
+    let n_random: usize = std::env::var("NPE_OUT_RANDOM")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20_000);
     let mut rng = StdRng::seed_from_u64(0x0u64);
     let edges = edge_cases();
     let mut unit = OutputUnit::default();
@@ -109,7 +117,10 @@ fn output_unit_matches_the_golden_rounding() {
                 let want = golden(x, out, s);
                 if *g != want {
                     if mismatches < 10 {
-                        eprintln!("{out} scale {s}: acc {} (nan {} +inf {} -inf {}): hw {g:#x}, golden {want:#x}", x.acc, x.nan, x.pinf, x.ninf);
+                        eprintln!(
+                            "{out} scale {s}: acc {} (nan {} +inf {} -inf {}): hw {g:#x}, golden {want:#x}",
+                            x.acc, x.nan, x.pinf, x.ninf
+                        );
                     }
                     mismatches += 1;
                 }

@@ -87,7 +87,10 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
         (FORMAT_DECODE_TOP, format_decode_verilog()),
         (PE_TOP, pe_verilog()),
         (AXI_DMA_TOP, axi_dma_verilog()),
-        (OUTPUT_UNIT_TOP, emit_verilog(&mut crate::output::OutputUnit::default(), OUTPUT_UNIT_TOP)),
+        (
+            OUTPUT_UNIT_TOP,
+            emit_verilog(&mut crate::output::OutputUnit::default(), OUTPUT_UNIT_TOP),
+        ),
     ];
     for cfg in NpeConfig::PRESETS {
         tops.push((cfg.name, crate::accel::accel_verilog(&cfg)));

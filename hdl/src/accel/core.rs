@@ -66,7 +66,7 @@ pub const fn buffers_fit(cfg: &NpeConfig) -> bool {
         && cfg.w_bank_words / 8 == 1 << W_ADDR_BITS
         && cfg.out_tiles <= 1 << O_ROW_SHIFT
         && cfg.rows <= 1 << (O_HALF_SHIFT - O_ROW_SHIFT)
-        && cfg.cols % 4 == 0
+        && cfg.cols.is_multiple_of(4)
 }
 
 /// A 16-bit mask with bit `id` set for every format `pick` accepts.
@@ -679,6 +679,8 @@ macro_rules! accel_core {
         }
 
         impl Logic for $name {
+            // rust-hdl translates `match` arms with nested `if`s, not match guards.
+            #[allow(clippy::collapsible_match)]
             #[hdl_gen]
             fn update(&mut self) {
                 dff_setup!(

@@ -65,7 +65,10 @@ impl SimBackend {
     pub fn new(cfg: &NpeConfig, opts: &SimOptions) -> Result<Self, DeviceError> {
         let top = top_of(cfg).ok_or_else(|| DeviceError::Dimension(format!("no simulated top for {}", cfg.name)))?;
         if !(0.0..1.0).contains(&opts.backpressure) {
-            return Err(DeviceError::Bus(format!("backpressure {} is not in [0, 1)", opts.backpressure)));
+            return Err(DeviceError::Bus(format!(
+                "backpressure {} is not in [0, 1)",
+                opts.backpressure
+            )));
         }
         let range = |&(start, end): &(u32, u32), resp| ErrorRange {
             start: start.into(),

@@ -40,7 +40,10 @@ fn words(acc: &BigInt) -> Vec<u32> {
     let mut bytes = acc.to_signed_bytes_le();
     let fill = if acc.sign() == num_bigint::Sign::Minus { 0xFF } else { 0 };
     bytes.resize(4 * n, fill);
-    bytes.chunks(4).map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes"))).collect()
+    bytes
+        .chunks(4)
+        .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
+        .collect()
 }
 
 impl OutputUnit {
@@ -67,7 +70,11 @@ impl OutputUnit {
                 results.push(s.get(o::RESULT) as u32);
             }
         }
-        assert_eq!(results.len(), inputs.len(), "one result per accumulator, {OUTPUT_LATENCY} cycles later");
+        assert_eq!(
+            results.len(),
+            inputs.len(),
+            "one result per accumulator, {OUTPUT_LATENCY} cycles later"
+        );
         results
     }
 }
