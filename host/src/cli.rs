@@ -74,6 +74,17 @@ enum Command {
         #[command(flatten)]
         sim: SimArgs,
     },
+    /// Measures array utilization (DMA included) per operand width on large GEMMs, and the simulator's speed.
+    Bench {
+        /// GEMM size (M = N = K).
+        #[arg(long, default_value_t = 256)]
+        size: usize,
+        /// JSON report.
+        #[arg(long, default_value = "build/bench.json")]
+        json: PathBuf,
+        #[command(flatten)]
+        sim: SimArgs,
+    },
     /// Reads or writes accelerator registers by name on the simulated device (`npe regs STATUS`, `npe regs SCRATCH=0x12`).
     Regs {
         /// NAME to read, NAME=VALUE to write (in order); none: every register.
@@ -294,6 +305,21 @@ pub fn run(cli: Cli) -> Result<()> {
             &sim,
         ),
         Command::Regs { items, sim } => regs_cmd(&items, &sim),
+        Command::Bench { size, json, sim } => {
+            if let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty()) {
+                fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            }
+            crate::demo::bench(
+                &crate::demo::DemoOptions {
+                    preset: sim.preset,
+                    shape: (size, size, size),
+                    seed: 1,
+                    sim: sim.options()?,
+                    trace: None,
+                },
+                &json,
+            )
+        }
         Command::Decode { format, codes, rtl } => {
             let mut hw = rtl.then(crate::rtl::Decoder::new);
             for code in codes {

@@ -81,9 +81,27 @@ pub struct DemoOptions {
     pub trace: Option<PathBuf>,
 }
 
+/// Refuses shapes the demo's format pairs cannot run, before any simulation is built.
+fn check_shape(opts: &DemoOptions) -> Result<()> {
+    let (m, n, k) = opts.shape;
+    if m == 0 || n == 0 || k == 0 {
+        bail!("--m, --n and --k must be at least 1");
+    }
+    // 16-bit pairs take one element per beat: K is limited by the activation buffer's depth.
+    let max_k = opts.preset.k_beats_max as usize;
+    if k > max_k {
+        bail!(
+            "--k {k} is too long: 16-bit formats hold at most K = {max_k} on {}",
+            opts.preset.name
+        );
+    }
+    Ok(())
+}
+
 /// Runs the demo and prints its report; fails if any result differs from the golden model.
 pub fn run(opts: &DemoOptions) -> Result<()> {
     let (m, n, k) = opts.shape;
+    check_shape(opts)?;
     print!("{}", report::format_table());
     println!();
     let mut backend = SimBackend::new(&opts.preset, &opts.sim)?;
@@ -171,5 +189,54 @@ pub fn run(opts: &DemoOptions) -> Result<()> {
     if !violations.is_empty() {
         bail!("AXI protocol violations: {violations:?}");
     }
+    Ok(())
+}
+
+/// `npe bench`: array utilization on large GEMMs per operand width (DMA included) and the
+/// simulator's speed, as a table and JSON; no golden check (the demo and tests do that).
+pub fn bench(opts: &DemoOptions, json: &std::path::Path) -> Result<()> {
+    let pairs = [
+        (Format::Int4, Format::Int4, OutputFormat::Int32),
+        (Format::Fp8E4M3, Format::Fp8E4M3, OutputFormat::Fp32),
+        (Format::Posit16Es1, Format::Posit16Es1, OutputFormat::Fp32),
+    ];
+    let (m, n, k) = opts.shape;
+    check_shape(opts)?;
+    let mut dev = Device::connect(SimBackend::new(&opts.preset, &opts.sim)?, opts.preset)?;
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let mut out = Vec::new();
+    println!(
+        "GEMM {m}x{n}x{k} on {} ({})",
+        opts.preset.name,
+        dev.backend().describe()
+    );
+    println!(
+        "  {:<28} {:>5} {:>9} {:>9} {:>7} {:>12}",
+        "formats", "lanes", "cycles", "MACs/cyc", "util", "sim cyc/s"
+    );
+    for pair in pairs {
+        let job = random_job(pair, (m, n, k), &mut rng);
+        let (t0, c0) = (Instant::now(), dev.backend().cycles());
+        let run = dev.gemm(&job)?;
+        let rate = (dev.backend().cycles() - c0) as f64 / t0.elapsed().as_secs_f64();
+        let lanes = run.peak_macs_per_cycle / (opts.preset.rows * opts.preset.cols);
+        let util = run.utilization(job.macs());
+        println!(
+            "  {:<28} {lanes:>5} {:>9} {:>9.2} {:>6.1}% {rate:>12.0}",
+            format!("{} x {} -> {}", pair.0, pair.1, pair.2),
+            run.counters.busy,
+            job.macs() as f64 / run.counters.busy as f64,
+            100.0 * util
+        );
+        out.push(serde_json::json!({
+            "a": pair.0.name(), "w": pair.1.name(), "out": pair.2.name(), "m": m, "n": n, "k": k,
+            "lanes": lanes, "cycles": run.counters.busy, "stall_cycles": run.counters.stall,
+            "peak_macs_per_cycle": run.peak_macs_per_cycle, "utilization": util,
+            "dma_read_bytes": run.counters.dma_read, "dma_write_bytes": run.counters.dma_written,
+            "sim_cycles_per_second": rate,
+        }));
+    }
+    std::fs::write(json, serde_json::to_string_pretty(&out)?)?;
+    println!("wrote {}", json.display());
     Ok(())
 }

@@ -59,8 +59,14 @@ fn malformed_arguments() {
     fails_with(&["decode", "int8", "300"], "out of range");
     fails_with(&["encode", "fp4", "abc"], "invalid value 'abc'");
     fails_with(&["encode", "fp4"], "give values to encode");
-    fails_with(&["demo", "--k", "0"], "--k must be between 1 and 65536");
-    fails_with(&["demo", "--k", "70000"], "--k must be between 1 and 65536");
+    fails_with(&["demo", "--k", "0"], "--m, --n and --k must be at least 1");
+    fails_with(&["demo", "--k", "70000"], "--k 70000 is too long");
+    fails_with(&["demo", "--backpressure", "1.5"], "--backpressure must be in [0, 1)");
+    fails_with(
+        &["info", "--hw", "--preset", "npe3x3"],
+        "unknown preset 'npe3x3'; presets: npe4x4, npe8x8",
+    );
+    fails_with(&["regs", "--preset", "nope"], "unknown preset");
     fails_with(&["frobnicate"], "unrecognized subcommand");
 }
 
@@ -153,4 +159,58 @@ fn good_input_works() {
     let o = npe(&["info"]);
     assert!(o.status.success());
     assert!(text(&o).contains("posit16"));
+}
+
+#[test]
+fn gemm_rejects_bad_tensors_before_simulating() {
+    use npe_host::tensor::{write_npy, Matrix};
+    let dir = std::env::temp_dir();
+    let a = dir.join(format!("npe-cli-a-{}.npy", std::process::id()));
+    let w = dir.join(format!("npe-cli-w-{}.npy", std::process::id()));
+    let c = dir.join(format!("npe-cli-c-{}.npy", std::process::id()));
+    let m = |rows, cols| Matrix {
+        rows,
+        cols,
+        data: vec![1.0; rows * cols],
+    };
+    write_npy(&a, &m(2, 3), false).unwrap();
+    write_npy(&w, &m(4, 2), false).unwrap();
+    let (pa, pw, pc) = (a.to_str().unwrap(), w.to_str().unwrap(), c.to_str().unwrap());
+    let args = |af: &'static str, wf: &'static str| {
+        vec![
+            "gemm",
+            "--a",
+            pa,
+            "--w",
+            pw,
+            "--a-format",
+            af,
+            "--w-format",
+            wf,
+            "--out",
+            pc,
+        ]
+    };
+    fails_with(&args("int8", "fp4"), "shapes do not chain: A is 2x3, W is 4x2");
+    write_npy(&w, &m(3, 2), false).unwrap();
+    fails_with(&args("int8", "e8m0"), "unsupported format: e8m0");
+    fails_with(
+        &[
+            "gemm",
+            "--a",
+            "/nonexistent/a.npy",
+            "--w",
+            pw,
+            "--a-format",
+            "int8",
+            "--w-format",
+            "int8",
+            "--out",
+            pc,
+        ],
+        "cannot read",
+    );
+    for f in [a, w] {
+        let _ = std::fs::remove_file(f);
+    }
 }
