@@ -291,3 +291,18 @@ fn mac_rate_scales_with_operand_width() {
     );
     assert!(rate[0] > 1.6 * rate[1] && rate[1] > 1.6 * rate[2], "{rate:?}");
 }
+
+#[test]
+fn waves_of_a_gemm_can_be_written() {
+    let path = std::env::temp_dir().join(format!("npe-accel-{}.fst", std::process::id()));
+    let mut b = SimBackend::new(&CFG, &SimOptions::default()).unwrap();
+    b.trace(&path).unwrap();
+    let mut dev = Device::connect(b, CFG).unwrap();
+    let mut rng = StdRng::seed_from_u64(8);
+    let job = random_job((Format::Int8, Format::Int8, OutputFormat::Int32), (5, 6, 7), &mut rng);
+    check(&mut dev, &job, "traced");
+    drop(dev);
+    let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_file(&path);
+    assert!(len > 10_000, "FST file of {len} bytes");
+}
