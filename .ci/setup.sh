@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what npe needs beyond Rust: Verilator (simulation), Yosys (synthesis), zlib (FST traces).
+# Installs what npe needs beyond Rust: Verilator (simulation), Yosys (synthesis), zlib (FST traces),
+# g++ and make (building the Verilated models).
 # Idempotent and quiet when everything is already there; called by the README's commands and by .ci/run.
 set -euo pipefail
 
@@ -8,6 +9,8 @@ command -v verilator >/dev/null 2>&1 || need+=(verilator)
 command -v yosys >/dev/null 2>&1 || need+=(yosys)
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
+# npe-sim builds each Verilated model with Verilator's makefile.
+command -v make >/dev/null 2>&1 || need+=(make)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} (Debian packages)" >&2
