@@ -155,6 +155,7 @@ fn long_k_and_several_weight_stripes() {
         w_fmt: Format::Fp8E4M3,
         out: OutputFormat::Fp32,
         scale_exp: 3,
+        col_scale_exp: Vec::new(),
         m: 1,
         n: 1,
         k,
@@ -178,10 +179,44 @@ fn output_scale_and_every_output_format() {
 }
 
 #[test]
+fn per_column_scales_across_stripes_and_partial_tiles() {
+    let mut dev = device(&SimOptions::default());
+    let mut rng = StdRng::seed_from_u64(11);
+    // 16-bit K = 1024 fills 128 W-bank words per column tile: stripes of 8 tiles, so N = 67
+    // (17 tiles, the last one partial) runs three stripes, and M = 9 three row blocks.
+    let mut job = random_job(
+        (Format::Int16, Format::Posit16Es1, OutputFormat::Fp32),
+        (9, 67, 1024),
+        &mut rng,
+    );
+    job.scale_exp = -3;
+    job.col_scale_exp = (0..67).map(|_| rng.gen_range(-40..=40)).collect();
+    check(&mut dev, &job, "column scales, 3 stripes");
+    // The ends of the summed scale's range, and a job without column scales after one with.
+    let mut job = random_job((Format::Fp8E4M3, Format::Int8, OutputFormat::Bf16), (5, 9, 7), &mut rng);
+    for (base, cols) in [(-128i8, [-128i8, 127, 0]), (127, [127, -128, 1])] {
+        job.scale_exp = base;
+        job.col_scale_exp = (0..9).map(|n| cols[n % 3]).collect();
+        check(&mut dev, &job, &format!("column scales at the range ends, base {base}"));
+    }
+    job.col_scale_exp.clear();
+    check(&mut dev, &job, "no column scales after a job with them");
+    job.col_scale_exp = vec![0; 8];
+    assert!(matches!(
+        dev.gemm(&job),
+        Err(DeviceError::Shape {
+            what: "column scales",
+            ..
+        })
+    ));
+}
+
+#[test]
 fn bus_errors_end_the_job_and_the_device_recovers() {
-    // A is at 0: SLVERR on its first page; C sits higher: DECERR there.
+    // The runtime allocates A, W and C one page each from 0x1000 (page 0 is reserved):
+    // SLVERR on A's first beat, then DECERR from C on.
     let mut dev = device(&SimOptions {
-        slverr: vec![(0, 16)],
+        slverr: vec![(0x1000, 0x1010)],
         ..SimOptions::default()
     });
     let mut rng = StdRng::seed_from_u64(1);
@@ -189,7 +224,7 @@ fn bus_errors_end_the_job_and_the_device_recovers() {
     assert_eq!(dev.gemm(&job).unwrap_err(), DeviceError::Job(ErrorCode::ReadSlvErr));
 
     let mut dev = device(&SimOptions {
-        decerr: vec![(0x2000, 0x10_0000)],
+        decerr: vec![(0x3000, 0x10_0000)],
         ..SimOptions::default()
     });
     assert_eq!(dev.gemm(&job).unwrap_err(), DeviceError::Job(ErrorCode::WriteDecErr));
@@ -211,6 +246,7 @@ fn bus_errors_end_the_job_and_the_device_recovers() {
 #[test]
 fn host_rejects_bad_jobs_before_touching_the_device() {
     let mut dev = device(&SimOptions::default());
+    let free = dev.free_bytes();
     let mut rng = StdRng::seed_from_u64(2);
     let good = random_job((Format::Int8, Format::Fp4E2M1, OutputFormat::Fp32), (3, 4, 5), &mut rng);
     let cycles = dev.backend().cycles();
@@ -247,6 +283,13 @@ fn host_rejects_bad_jobs_before_touching_the_device() {
     huge.k = 1;
     huge.a = vec![0; 600_000];
     assert!(matches!(dev.gemm(&huge), Err(DeviceError::OutOfMemory { .. })));
+    assert_eq!(dev.free_bytes(), free, "a refused job frees what it allocated");
+    let buf = dev.alloc(100).unwrap();
+    assert!(matches!(
+        dev.write_buffer(&buf, 96, &[0; 8]),
+        Err(DeviceError::BufferOverrun { .. })
+    ));
+    dev.free(buf);
     assert_eq!(dev.backend().cycles(), cycles, "nothing above may reach the device");
     check(&mut dev, &good, "after rejected jobs");
 }

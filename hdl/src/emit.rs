@@ -103,6 +103,7 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
 pub fn synth_tops() -> Vec<(&'static str, String)> {
     let mut tops = all_tops();
     tops.push(("mac16", emit_verilog(&mut crate::baseline::Mac16::default(), "mac16")));
+    tops.extend(crate::baseline::single_format_tops());
     tops
 }
 

@@ -413,6 +413,7 @@ fn gemm(
         w_fmt,
         out: out_fmt,
         scale_exp: 0,
+        col_scale_exp: Vec::new(),
         m: a.rows,
         n: w.cols,
         k: a.cols,
@@ -493,14 +494,15 @@ fn synth(tops: &[String], pnr: bool, out: &Path, md: Option<&Path>) -> Result<()
         eprintln!("synthesizing {name} ...");
         reports.push(npe_fpga::synth_ecp5(&tools, name, verilog, &out.join(name), pnr)?);
     }
-    print!("{}", report::synth_table(&reports));
+    let ratios = report::synth_ratios(&reports).unwrap_or_default();
+    print!("{}{ratios}", report::synth_table(&reports));
     let path = out.join("report.json");
     fs::write(&path, serde_json::to_string_pretty(&reports)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
     println!("wrote {}", path.display());
     if let Some(md) = md {
         let text = format!(
-            "# Synthesis report\n\nRegenerate with `cargo run --release --bin npe -- synth{}{} --report {}`.\n\n```text\n{}```\n\n{}",
+            "# Synthesis report\n\nRegenerate with `cargo run --release --bin npe -- synth{}{} --report {}`.\n\n```text\n{}{ratios}```\n\n{}",
             tops.iter().map(|t| format!(" --top {t}")).collect::<String>(),
             if pnr { " --pnr" } else { "" },
             md.display(),

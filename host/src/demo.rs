@@ -58,6 +58,7 @@ pub fn random_job(
         w_fmt,
         out,
         scale_exp: 0,
+        col_scale_exp: Vec::new(),
         m,
         n,
         k,

@@ -128,11 +128,50 @@ pub fn synth_table(reports: &[npe_fpga::SynthReport]) -> String {
     s
 }
 
+/// The single-format PEs the shared PE is compared with (`npe_hdl::baseline::single_format`).
+pub const SINGLE_FORMAT_TOPS: [&str; 3] = ["pe_int8", "pe_fp4", "pe_posit16"];
+
+/// The headline ratios, when `reports` holds the shared PE and every single-format PE: the
+/// shared PE against the sum of the single-format ones (what one datapath saves over three),
+/// and against the project's targets (≤ 2 k LUT4, ≥ 100 MHz).
+pub fn synth_ratios(reports: &[npe_fpga::SynthReport]) -> Option<String> {
+    let find = |top: &str| reports.iter().find(|r| r.top == top);
+    let pe = find("pe")?;
+    let singles = SINGLE_FORMAT_TOPS.iter().map(|t| find(t)).collect::<Option<Vec<_>>>()?;
+    let sum = |f: fn(&npe_fpga::Utilization) -> u64| singles.iter().map(|r| f(&r.util)).sum::<u64>();
+    let (lut, ff, ccu) = (sum(|u| u.lut4), sum(|u| u.ff), sum(|u| u.ccu2c));
+    let mut s = String::new();
+    writeln!(
+        s,
+        "shared pe / (pe_int8 + pe_fp4 + pe_posit16): LUT4 {} / {lut} = {:.2}, FF {} / {ff} = {:.2}, CCU2C {} / {ccu} = {:.2}",
+        pe.util.lut4,
+        pe.util.lut4 as f64 / lut as f64,
+        pe.util.ff,
+        pe.util.ff as f64 / ff as f64,
+        pe.util.ccu2c,
+        pe.util.ccu2c as f64 / ccu as f64,
+    )
+    .unwrap();
+    write!(
+        s,
+        "shared pe vs target (2000 LUT4, 100 MHz): LUT4 {:.2}x",
+        pe.util.lut4 as f64 / 2000.0
+    )
+    .unwrap();
+    if let Some(f) = pe.fmax_mhz {
+        write!(s, ", Fmax {:.2}x", f / 100.0).unwrap();
+    }
+    writeln!(s).unwrap();
+    Some(s)
+}
+
 /// How `npe synth` measures, for its markdown report.
 pub const SYNTH_METHOD: &str =
     "Method: `synth_ecp5` on the top itself for cells; Fmax from nextpnr-ecp5 (LFE5U-85F, CABGA381,
 100 MHz target, seed 1) on a wrapper that registers every input and output (see `fpga/src/lib.rs`),
 as in `shared/research/area-anchors.md`. `pe` is the shared PE: every operand format, 4/2/1 lanes,
 an exact accumulator as wide as the formats need, no DSP. `mac16` is a plain INT16 MAC (48-bit
-accumulator), which Yosys maps to one MULT18X18D.
+accumulator), which Yosys maps to one MULT18X18D. `pe_int8`, `pe_fp4` and `pe_posit16` are the
+shared PE's code (`GenericPe`) built for one operand format each: decoders, lanes, alignment windows
+and accumulator shrink to that format, and Yosys removes the rest.
 ";

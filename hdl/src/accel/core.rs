@@ -30,7 +30,7 @@
 //! column's output unit takes one row per cycle.
 
 use crate::decode::format_decode::FMT_BITS;
-use crate::output::OutputUnit;
+use crate::output::{OutputUnit, SCALE_BITS};
 use crate::pe::{ACC_WIDTH, PE_LATENCY};
 use crate::spec::config::{NpeConfig, AXI_DATA_BITS};
 use crate::spec::{regs::ErrorCode, Format};
@@ -49,6 +49,10 @@ pub const A_ADDR_BITS: usize = A_HALF_BITS + 1;
 pub const W_ADDR_BITS: usize = 10;
 /// Address bits of an output bank: half, row (≤ 8), column tile (≤ 32).
 pub const O_ADDR_BITS: usize = 9;
+/// Address bits of a column-scale bank: stripe parity, tile of the stripe (≤ 32).
+pub const S_ADDR_BITS: usize = 6;
+/// Column-scale bank address: stripe-parity bit.
+const S_SP_SHIFT: u64 = 5;
 /// Output-bank address: row field offset.
 const O_ROW_SHIFT: u64 = 5;
 /// Output-bank address: half bit.
@@ -65,6 +69,8 @@ pub const fn buffers_fit(cfg: &NpeConfig) -> bool {
     cfg.k_beats_max / 8 == 1 << A_HALF_BITS
         && cfg.w_bank_words / 8 == 1 << W_ADDR_BITS
         && cfg.out_tiles <= 1 << O_ROW_SHIFT
+        && cfg.out_tiles <= 1 << S_SP_SHIFT
+        && cfg.cols <= 8
         && cfg.rows <= 1 << (O_HALF_SHIFT - O_ROW_SHIFT)
         && cfg.cols.is_multiple_of(4)
 }
@@ -118,6 +124,10 @@ pub enum Load {
     AIssue,
     /// Receiving its data.
     AWait,
+    /// Issuing the stripe's column-scale DMA command (when `SCALE_ADDR` ≠ 0).
+    SIssue,
+    /// Receiving the scales.
+    SWait,
     /// Every stripe and block loaded (or the job aborted).
     Stop,
 }
@@ -183,6 +193,8 @@ macro_rules! accel_core {
             pub w_stride: Signal<In, Bits<32>>,
             /// Job register C_STRIDE.
             pub c_stride: Signal<In, Bits<32>>,
+            /// Job register SCALE_ADDR (0: no column scales).
+            pub scale_addr: Signal<In, Bits<32>>,
             /// A job is running.
             pub busy: Signal<Out, Bit>,
             /// The job ended (one-cycle pulse).
@@ -238,6 +250,7 @@ macro_rules! accel_core {
             j_a_stride: DFF<Bits<32>>,
             j_w_stride: DFF<Bits<32>>,
             j_c_stride: DFF<Bits<32>>,
+            j_scale_addr: DFF<Bits<32>>,
             err: DFF<Bits<4>>,
             abort: DFF<Bit>,
             done_q: DFF<Bit>,
@@ -245,6 +258,11 @@ macro_rules! accel_core {
             w_fmt: Signal<Local, Bits<FMT_BITS>>,
             out_fmt: Signal<Local, Bits<3>>,
             scale_exp: Signal<Local, Bits<8>>,
+            scale_on: Signal<Local, Bit>,
+            // The job's scale and each column's, sign-extended to the output unit's width.
+            scale_job: Signal<Local, Bits<SCALE_BITS>>,
+            scale_col: Vec<Signal<Local, Bits<SCALE_BITS>>>,
+            unused_scale: Vec<Signal<Local, Bits<16>>>,
             unused_fmt: Signal<Local, Bits<32>>,
             // derived
             kb: DFF<Bits<32>>,
@@ -290,6 +308,9 @@ macro_rules! accel_core {
             o_n0_1: DFF<Bits<32>>,
             o_tiles0: DFF<Bits<16>>,
             o_tiles1: DFF<Bits<16>>,
+            // stripe parity of the block in each output half (selects its column scales)
+            o_sp0: DFF<Bit>,
+            o_sp1: DFF<Bit>,
 
             // ---- loader
             ld: DFF<Load>,
@@ -302,6 +323,7 @@ macro_rules! accel_core {
             l_units: DFF<Bits<16>>,
             l_beats: DFF<Bits<16>>,
             l_step: DFF<Bits<32>>,
+            l_sp: DFF<Bit>,
             l_cnt: Signal<Local, Bits<32>>,
             l_rows: Signal<Local, Bits<32>>,
             l_left: Signal<Local, Bits<32>>,
@@ -311,9 +333,24 @@ macro_rules! accel_core {
             r_idx: DFF<Bits<8>>,
             r_tbase: DFF<Bits<16>>,
             r_addr: Signal<Local, Bits<16>>,
+            r_to_s: DFF<Bit>,
+            r_s: DFF<Bits<S_ADDR_BITS>>,
             abank: Vec<RAM<Bits<BUS>, A_ADDR_BITS>>,
             wbank: Vec<RAM<Bits<BUS>, W_ADDR_BITS>>,
             idx: Vec<Constant<Bits<8>>>,
+            // Column scales: one bank per column, entry (stripe parity, tile of the stripe); a
+            // DMA beat carries one column tile's scales, 16 bits per column (sign-extended
+            // 8-bit values: the low SCALE_BITS are used, the rest is sign).
+            sbank: Vec<RAM<Bits<16>, S_ADDR_BITS>>,
+            sbyte: Vec<Constant<Bits<7>>>,
+            // read side: (half, row, tile) of the result column 0's output unit takes next,
+            // the bank address delayed one cycle per column
+            i_h: DFF<Bit>,
+            i_r: DFF<Bits<16>>,
+            i_t: DFF<Bits<16>>,
+            s_addr0: Signal<Local, Bits<S_ADDR_BITS>>,
+            s_waddr: Signal<Local, Bits<S_ADDR_BITS>>,
+            sad: Vec<DFF<Bits<S_ADDR_BITS>>>,
 
             // ---- compute engine
             cp: DFF<Comp>,
@@ -324,6 +361,7 @@ macro_rules! accel_core {
             c_t: DFF<Bits<16>>,
             c_k: DFF<Bits<16>>,
             c_tbase: DFF<Bits<16>>,
+            c_sp: DFF<Bit>,
             c_left: Signal<Local, Bits<32>>,
             beat_valid: Signal<Local, Bit>,
             beat_first: Signal<Local, Bit>,
@@ -423,6 +461,9 @@ macro_rules! accel_core {
             k_otiles: Constant<Bits<16>>,
             k_ahalf: Constant<Bits<16>>,
             k_ohalf: Constant<Bits<16>>,
+            k_sp: Constant<Bits<S_ADDR_BITS>>,
+            k1_s: Constant<Bits<S_ADDR_BITS>>,
+            k_sext9: Constant<Bits<SCALE_BITS>>,
             k4_3: Constant<Bits<3>>,
             beat_flags: Signal<Local, Bits<3>>,
             k_orow_shift: Constant<Bits<16>>,
@@ -463,6 +504,7 @@ macro_rules! accel_core {
                     a_stride: Default::default(),
                     w_stride: Default::default(),
                     c_stride: Default::default(),
+                    scale_addr: Default::default(),
                     busy: Default::default(),
                     job_done: Default::default(),
                     job_error: Default::default(),
@@ -495,6 +537,7 @@ macro_rules! accel_core {
                     j_a_stride: Default::default(),
                     j_w_stride: Default::default(),
                     j_c_stride: Default::default(),
+                    j_scale_addr: Default::default(),
                     err: Default::default(),
                     abort: Default::default(),
                     done_q: Default::default(),
@@ -502,6 +545,10 @@ macro_rules! accel_core {
                     w_fmt: Default::default(),
                     out_fmt: Default::default(),
                     scale_exp: Default::default(),
+                    scale_on: Default::default(),
+                    scale_job: Default::default(),
+                    scale_col: (0..c).map(|_| Default::default()).collect(),
+                    unused_scale: (0..c).map(|_| Default::default()).collect(),
                     unused_fmt: Default::default(),
                     kb: Default::default(),
                     kbq: Default::default(),
@@ -543,6 +590,8 @@ macro_rules! accel_core {
                     o_n0_1: Default::default(),
                     o_tiles0: Default::default(),
                     o_tiles1: Default::default(),
+                    o_sp0: Default::default(),
+                    o_sp1: Default::default(),
                     ld: Default::default(),
                     l_n0t: Default::default(),
                     l_st: Default::default(),
@@ -553,6 +602,7 @@ macro_rules! accel_core {
                     l_units: Default::default(),
                     l_beats: Default::default(),
                     l_step: Default::default(),
+                    l_sp: Default::default(),
                     l_cnt: Default::default(),
                     l_rows: Default::default(),
                     l_left: Default::default(),
@@ -563,6 +613,16 @@ macro_rules! accel_core {
                     r_addr: Default::default(),
                     abank: (0..r).map(|_| RAM::default()).collect(),
                     wbank: (0..c).map(|_| RAM::default()).collect(),
+                    r_to_s: Default::default(),
+                    r_s: Default::default(),
+                    sbank: (0..c).map(|_| RAM::default()).collect(),
+                    sbyte: (0..c).map(|i| Constant::new(((16 * i) as u64).into())).collect(),
+                    i_h: Default::default(),
+                    i_r: Default::default(),
+                    i_t: Default::default(),
+                    s_addr0: Default::default(),
+                    s_waddr: Default::default(),
+                    sad: dffs(c - 1),
                     idx: (0..r.max(c)).map(|i| Constant::new((i as u64).into())).collect(),
                     cp: Default::default(),
                     c_n0t: Default::default(),
@@ -572,6 +632,7 @@ macro_rules! accel_core {
                     c_t: Default::default(),
                     c_k: Default::default(),
                     c_tbase: Default::default(),
+                    c_sp: Default::default(),
                     c_left: Default::default(),
                     beat_valid: Default::default(),
                     beat_first: Default::default(),
@@ -662,6 +723,9 @@ macro_rules! accel_core {
                     k_otiles: Constant::new((cfg.out_tiles as u64).into()),
                     k_ahalf: Constant::new((1u64 << A_HALF_BITS).into()),
                     k_ohalf: Constant::new((1u64 << O_HALF_SHIFT).into()),
+                    k_sp: Constant::new((1u64 << S_SP_SHIFT).into()),
+                    k1_s: Constant::new(1u64.into()),
+                    k_sext9: Constant::new((1u64 << 8).into()),
                     k4_3: Constant::new(4.into()),
                     beat_flags: Default::default(),
                     k_orow_shift: Constant::new(O_ROW_SHIFT.into()),
@@ -685,11 +749,11 @@ macro_rules! accel_core {
             fn update(&mut self) {
                 dff_setup!(
                     self, clock, main, j_m, j_n, j_k, j_fmt, j_a_addr, j_w_addr, j_c_addr, j_a_stride, j_w_stride,
-                    j_c_stride, err, abort, done_q, kb, kbq, kbq_bytes, period, mblocks, ntiles, stripe_tiles,
+                    j_c_stride, j_scale_addr, err, abort, done_q, kb, kbq, kbq_bytes, period, mblocks, ntiles, stripe_tiles,
                     plan_words, a_full0, a_full1, w_ready, o_claim0, o_claim1, o_ready0, o_ready1, o_last0, o_last1,
-                    o_m0_0, o_m0_1, o_n0_0, o_n0_1, o_tiles0, o_tiles1, ld, l_n0t, l_st, l_block, l_half, l_aptr,
-                    l_wptr, l_units, l_beats, l_step, r_to_w, r_j, r_idx, r_tbase, cp, c_n0t, c_st, c_block, c_half,
-                    c_t, c_k, c_tbase, o_h, o_r, o_t, sto, s_half, s_rows, s_row, s_bpr, s_ptr, s_p, s_primed, s_last
+                    o_m0_0, o_m0_1, o_n0_0, o_n0_1, o_tiles0, o_tiles1, o_sp0, o_sp1, ld, l_n0t, l_st, l_block, l_half, l_aptr,
+                    l_wptr, l_units, l_beats, l_step, l_sp, r_to_w, r_j, r_idx, r_tbase, r_to_s, r_s, i_h, i_r, i_t, cp,
+                    c_n0t, c_st, c_block, c_half, c_t, c_k, c_tbase, c_sp, o_h, o_r, o_t, sto, s_half, s_rows, s_row, s_bpr, s_ptr, s_p, s_primed, s_last
                 );
                 for i in 0..$r {
                     self.ad_addr[i].clock.next = self.clock.val();
@@ -711,6 +775,8 @@ macro_rules! accel_core {
                     self.ws_off[i].clock.next = self.clock.val();
                     self.wbank[i].read_clock.next = self.clock.val();
                     self.wbank[i].write_clock.next = self.clock.val();
+                    self.sbank[i].read_clock.next = self.clock.val();
+                    self.sbank[i].write_clock.next = self.clock.val();
                     self.obank[i].read_clock.next = self.clock.val();
                     self.obank[i].write_clock.next = self.clock.val();
                     self.colacc[i].clock.next = self.clock.val();
@@ -732,6 +798,7 @@ macro_rules! accel_core {
                     self.lastd[i].clock.next = self.clock.val();
                 }
                 for i in 0..($c - 1) {
+                    self.sad[i].clock.next = self.clock.val();
                     self.oad[i].clock.next = self.clock.val();
                     self.oend[i].clock.next = self.clock.val();
                 }
@@ -744,6 +811,11 @@ macro_rules! accel_core {
                 self.w_fmt.next = self.j_fmt.q.val().get_bits::<FMT_BITS>(4);
                 self.out_fmt.next = self.j_fmt.q.val().get_bits::<3>(8);
                 self.scale_exp.next = self.j_fmt.q.val().get_bits::<8>(16);
+                self.scale_on.next = self.j_scale_addr.q.val() != self.k0_32.val();
+                self.scale_job.next = bit_cast::<SCALE_BITS, 8>(self.scale_exp.val());
+                if self.scale_exp.val().get_bit(7) {
+                    self.scale_job.next = bit_cast::<SCALE_BITS, 8>(self.scale_exp.val()) | self.k_sext9.val();
+                }
                 // FMT bits 11 and 15:12, 31:24 are not fields.
                 self.unused_fmt.next = self.j_fmt.q.val();
                 self.l4.next = self.k_slot4.val().get_bit(self.a_fmt.val().index())
@@ -758,7 +830,8 @@ macro_rules! accel_core {
                     | self.j_c_addr.q.val()
                     | self.j_a_stride.q.val()
                     | self.j_w_stride.q.val()
-                    | self.j_c_stride.q.val())
+                    | self.j_c_stride.q.val()
+                    | self.j_scale_addr.q.val())
                     & self.k15_32.val())
                     != self.k0_32.val();
                 self.t_kbq.next = (self.kb.q.val() + self.k7_32.val()) >> self.k3_32.val();
@@ -789,6 +862,7 @@ macro_rules! accel_core {
                             self.j_a_stride.d.next = self.a_stride.val();
                             self.j_w_stride.d.next = self.w_stride.val();
                             self.j_c_stride.d.next = self.c_stride.val();
+                            self.j_scale_addr.d.next = self.scale_addr.val();
                             self.err.d.next = 0.into();
                             self.abort.d.next = false;
                             self.main.d.next = Main::Check;
@@ -856,6 +930,11 @@ macro_rules! accel_core {
                             self.o_h.d.next = false;
                             self.o_r.d.next = 0.into();
                             self.o_t.d.next = 0.into();
+                            self.i_h.d.next = false;
+                            self.i_r.d.next = 0.into();
+                            self.i_t.d.next = 0.into();
+                            self.l_sp.d.next = false;
+                            self.c_sp.d.next = false;
                             self.a_full0.d.next = false;
                             self.a_full1.d.next = false;
                             self.w_ready.d.next = false;
@@ -955,6 +1034,36 @@ macro_rules! accel_core {
                                 self.ld.d.next = Load::Stop;
                             } else if self.l_units.q.val() != self.k0_16.val() {
                                 self.ld.d.next = Load::WIssue;
+                            } else if self.scale_on.val() {
+                                // The stripe's column scales: one beat per column tile.
+                                self.l_beats.d.next = self.l_st.q.val();
+                                self.r_to_s.d.next = true;
+                                self.r_s.d.next = 0.into();
+                                self.ld.d.next = Load::SIssue;
+                            } else {
+                                self.w_ready.d.next = true;
+                                self.l_block.d.next = 0.into();
+                                self.l_aptr.d.next = self.j_a_addr.q.val();
+                                self.ld.d.next = Load::AStart;
+                            }
+                        }
+                    }
+                    Load::SIssue => {
+                        self.rd_cmd_valid.next = true;
+                        self.rd_cmd_addr.next = self.j_scale_addr.q.val() + (self.l_n0t.q.val() << self.k4_32.val());
+                        if self.rd_cmd_ready.val() {
+                            self.ld.d.next = Load::SWait;
+                        }
+                    }
+                    Load::SWait => {
+                        if self.rd_done.val() {
+                            self.r_to_s.d.next = false;
+                            if self.rd_err.val() != self.k0_2.val() {
+                                self.err.d.next = bit_cast::<4, 2>(self.rd_err.val()) + self.k_e_rd.val();
+                                self.abort.d.next = true;
+                                self.ld.d.next = Load::Stop;
+                            } else if self.abort.q.val() {
+                                self.ld.d.next = Load::Stop;
                             } else {
                                 self.w_ready.d.next = true;
                                 self.l_block.d.next = 0.into();
@@ -1018,6 +1127,7 @@ macro_rules! accel_core {
                                 self.l_half.d.next = !self.l_half.q.val();
                                 self.l_block.d.next = self.l_block.q.val() + self.k1_32.val();
                                 if (self.l_block.q.val() + self.k1_32.val()) == self.mblocks.q.val() {
+                                    self.l_sp.d.next = !self.l_sp.q.val();
                                     self.l_n0t.d.next = self.l_n0t.q.val() + bit_cast::<32, 16>(self.l_st.q.val());
                                     if (self.l_n0t.q.val() + bit_cast::<32, 16>(self.l_st.q.val()))
                                         >= self.ntiles.q.val()
@@ -1047,13 +1157,28 @@ macro_rules! accel_core {
                     self.abank[i].write_address.next = bit_cast::<A_ADDR_BITS, 16>(self.r_addr.val());
                     self.abank[i].write_data.next = self.rd_data.val();
                     self.abank[i].write_enable.next =
-                        self.rd_data_valid.val() & !self.r_to_w.q.val() & (self.r_idx.q.val() == self.idx[i].val());
+                        self.rd_data_valid.val()
+                            & !self.r_to_w.q.val()
+                            & !self.r_to_s.q.val()
+                            & (self.r_idx.q.val() == self.idx[i].val());
                 }
                 for i in 0..$c {
                     self.wbank[i].write_address.next = bit_cast::<W_ADDR_BITS, 16>(self.r_addr.val());
                     self.wbank[i].write_data.next = self.rd_data.val();
                     self.wbank[i].write_enable.next =
                         self.rd_data_valid.val() & self.r_to_w.q.val() & (self.r_idx.q.val() == self.idx[i].val());
+                }
+                self.s_waddr.next = self.r_s.q.val();
+                if self.l_sp.q.val() {
+                    self.s_waddr.next = self.r_s.q.val() | self.k_sp.val();
+                }
+                for i in 0..$c {
+                    self.sbank[i].write_address.next = self.s_waddr.val();
+                    self.sbank[i].write_data.next = self.rd_data.val().get_bits::<16>(self.sbyte[i].val().index());
+                    self.sbank[i].write_enable.next = self.rd_data_valid.val() & self.r_to_s.q.val();
+                }
+                if self.rd_data_valid.val() & self.r_to_s.q.val() {
+                    self.r_s.d.next = self.r_s.q.val() + self.k1_s.val();
                 }
                 if self.rd_data_valid.val() {
                     if self.r_j.q.val() == (self.kbq.q.val() - self.k1_16.val()) {
@@ -1102,6 +1227,7 @@ macro_rules! accel_core {
                             self.o_m0_0.d.next = self.c_block.q.val();
                             self.o_n0_0.d.next = self.c_n0t.q.val();
                             self.o_tiles0.d.next = self.c_st.q.val();
+                            self.o_sp0.d.next = self.c_sp.q.val();
                             self.o_last0.d.next = ((self.c_block.q.val() + self.k1_32.val()) == self.mblocks.q.val())
                                 & (self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val()));
                             self.cp.d.next = Comp::Beat;
@@ -1114,6 +1240,7 @@ macro_rules! accel_core {
                             self.o_m0_1.d.next = self.c_block.q.val();
                             self.o_n0_1.d.next = self.c_n0t.q.val();
                             self.o_tiles1.d.next = self.c_st.q.val();
+                            self.o_sp1.d.next = self.c_sp.q.val();
                             self.o_last1.d.next = ((self.c_block.q.val() + self.k1_32.val()) == self.mblocks.q.val())
                                 & (self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val()));
                             self.cp.d.next = Comp::Beat;
@@ -1147,6 +1274,7 @@ macro_rules! accel_core {
                                 if (self.c_block.q.val() + self.k1_32.val()) == self.mblocks.q.val() {
                                     // Stripe done: the loader may overwrite the W banks.
                                     self.w_ready.d.next = false;
+                                    self.c_sp.d.next = !self.c_sp.q.val();
                                     self.c_n0t.d.next = self.c_n0t.q.val() + bit_cast::<32, 16>(self.c_st.q.val());
                                     if self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val()) {
                                         self.cp.d.next = Comp::Stop;
@@ -1272,7 +1400,40 @@ macro_rules! accel_core {
                     self.ou[c].pinf.next = self.colpinf[c].q.val();
                     self.ou[c].ninf.next = self.colninf[c].q.val();
                     self.ou[c].out_fmt.next = self.out_fmt.val();
-                    self.ou[c].scale_exp.next = self.scale_exp.val();
+                    self.scale_col[c].next = self.sbank[c].read_data.val().get_bits::<SCALE_BITS>(0);
+                    self.unused_scale[c].next = self.sbank[c].read_data.val();
+                    self.ou[c].scale_exp.next = self.scale_job.val();
+                    if self.scale_on.val() {
+                        self.ou[c].scale_exp.next = self.scale_job.val() + self.scale_col[c].val();
+                    }
+                }
+
+                // ---- column scales: the bank address of the result column 0 picks this cycle
+                // (its data arrives with the result at the output unit), delayed per column.
+                self.s_addr0.next = bit_cast::<S_ADDR_BITS, 16>(self.i_t.q.val());
+                if (self.i_h.q.val() & self.o_sp1.q.val()) | (!self.i_h.q.val() & self.o_sp0.q.val()) {
+                    self.s_addr0.next = bit_cast::<S_ADDR_BITS, 16>(self.i_t.q.val()) | self.k_sp.val();
+                }
+                self.sbank[0].read_address.next = self.s_addr0.val();
+                self.sad[0].d.next = self.s_addr0.val();
+                for c in 1..$c {
+                    self.sbank[c].read_address.next = self.sad[c - 1].q.val();
+                }
+                for c in 2..$c {
+                    self.sad[c - 1].d.next = self.sad[c - 2].q.val();
+                }
+                if self.selv[0].val() {
+                    self.i_r.d.next = self.i_r.q.val() + self.k1_16.val();
+                    if self.i_r.q.val() == bit_cast::<16, 32>(self.k_rows_m1.val()) {
+                        self.i_r.d.next = 0.into();
+                        self.i_t.d.next = self.i_t.q.val() + self.k1_16.val();
+                        if (!self.i_h.q.val() & (self.i_t.q.val() == (self.o_tiles0.q.val() - self.k1_16.val())))
+                            | (self.i_h.q.val() & (self.i_t.q.val() == (self.o_tiles1.q.val() - self.k1_16.val())))
+                        {
+                            self.i_t.d.next = 0.into();
+                            self.i_h.d.next = !self.i_h.q.val();
+                        }
+                    }
                 }
 
                 // ---- output buffer: column 0's results advance (row, tile, half); column c

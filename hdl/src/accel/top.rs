@@ -121,8 +121,6 @@ macro_rules! npe_top {
             wdma: AxiWriteDma,
             // The read DMA's last-beat marker: the loader counts beats itself.
             unused_rd_last: Signal<Local, Bit>,
-            // SCALE_ADDR is in the map for block-scaled formats, which the array does not take yet.
-            unused_scale_addr: Signal<Local, Bits<32>>,
         }
 
         impl $name {
@@ -179,7 +177,6 @@ macro_rules! npe_top {
                     rdma: Default::default(),
                     wdma: Default::default(),
                     unused_rd_last: Default::default(),
-                    unused_scale_addr: Default::default(),
                 }
             }
         }
@@ -218,7 +215,6 @@ macro_rules! npe_top {
 
                 // register file ↔ core
                 self.core.start.next = self.regs.start.val();
-                self.unused_scale_addr.next = self.regs.scale_addr.val();
                 self.core.m.next = self.regs.m.val();
                 self.core.n.next = self.regs.n.val();
                 self.core.k.next = self.regs.k.val();
@@ -229,6 +225,7 @@ macro_rules! npe_top {
                 self.core.a_stride.next = self.regs.a_stride.val();
                 self.core.w_stride.next = self.regs.w_stride.val();
                 self.core.c_stride.next = self.regs.c_stride.val();
+                self.core.scale_addr.next = self.regs.scale_addr.val();
                 self.regs.busy.next = self.core.busy.val();
                 self.regs.job_done.next = self.core.job_done.val();
                 self.regs.job_error.next = self.core.job_error.val();

@@ -2,5 +2,7 @@
 //! the same tools (rust-hdl → Verilog → Yosys) so the ratio is fair.
 
 pub mod mac16;
+pub mod single_format;
 
 pub use mac16::Mac16;
+pub use single_format::{single_format_tops, Fp4Pe, Int8Pe, Posit16Pe};

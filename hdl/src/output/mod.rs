@@ -23,6 +23,10 @@ use rust_hdl::prelude::*;
 /// Clock edges from `valid` to `out_valid`.
 pub const OUTPUT_LATENCY: usize = 4;
 
+/// Width of the scale input: the sum of two 8-bit two's complement scales (the job's
+/// `SCALE_EXP` and a column's) always fits.
+pub const SCALE_BITS: usize = 9;
+
 /// Scales are held as `scale + SCALE_BIAS` so comparisons are unsigned.
 pub const SCALE_BIAS: i64 = 1024;
 
@@ -113,8 +117,8 @@ pub struct OutputUnit {
     pub ninf: Signal<In, Bit>,
     /// Output format id.
     pub out_fmt: Signal<In, Bits<3>>,
-    /// Power-of-two scale, two's complement.
-    pub scale_exp: Signal<In, Bits<8>>,
+    /// Power-of-two scale, two's complement ([`SCALE_BITS`]: the job's scale plus a column's).
+    pub scale_exp: Signal<In, Bits<SCALE_BITS>>,
     /// `result` holds a rounded value.
     pub out_valid: Signal<Out, Bit>,
     /// The output code (16-bit formats in the low half).
@@ -204,7 +208,8 @@ pub struct OutputUnit {
     k_k511: Constant<Bits<16>>,
     k_k513: Constant<Bits<16>>,
     k0_16: Constant<Bits<16>>,
-    kff00_16: Constant<Bits<16>>,
+    k_sext_16: Constant<Bits<16>>,
+    k_scale_sign: Constant<BitIndex>,
     k0_w: Constant<Bits<W>>,
     k1_w: Constant<Bits<W>>,
     k_top_w: Constant<Bits<W>>,
@@ -324,7 +329,8 @@ impl Default for OutputUnit {
             k_k511: const_bits((SCALE_BIAS / 2 - 1) as u64),
             k_k513: const_bits((SCALE_BIAS / 2 + 1) as u64),
             k0_16: const_bits(0),
-            kff00_16: const_bits(0xFF00),
+            k_sext_16: const_bits(0xFFFF ^ ((1 << SCALE_BITS) - 1)),
+            k_scale_sign: const_index(SCALE_BITS - 1),
             k0_w: Constant::new(0.into()),
             k1_w: Constant::new(1.into()),
             k_top_w: Constant::new((W as u64 - 1).into()),
@@ -361,9 +367,9 @@ impl Logic for OutputUnit {
         self.inf1.d.next = self.pinf.val() | self.ninf.val();
         self.ninf1.d.next = self.ninf.val();
         self.fmt1.d.next = self.out_fmt.val();
-        self.scale_x.next = bit_cast::<16, 8>(self.scale_exp.val());
-        if self.scale_exp.val().get_bit(7) {
-            self.scale_x.next = bit_cast::<16, 8>(self.scale_exp.val()) | self.kff00_16.val();
+        self.scale_x.next = bit_cast::<16, SCALE_BITS>(self.scale_exp.val());
+        if self.scale_exp.val().get_bit(self.k_scale_sign.val().index()) {
+            self.scale_x.next = bit_cast::<16, SCALE_BITS>(self.scale_exp.val()) | self.k_sext_16.val();
         }
         self.scale1.d.next = self.scale_x.val();
 

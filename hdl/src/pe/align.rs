@@ -1,7 +1,7 @@
 //! The exponent path of one lane: exponent sum, and the lane's product placed, signed, at its
 //! position in the exact accumulator.
 
-use super::{LaneWindow, ACC_WIDTH, ALIGN_BELOW, ALIGN_WINDOW, EXP_SUM_BITS};
+use super::{LaneWindow, PeGeometry, EXP_SUM_BITS};
 use crate::decode::{const_bits, const_index, BitIndex, EXP_BITS};
 use crate::pe::mantissa_mul::MUL_OUT_BITS;
 use rust_hdl::prelude::*;
@@ -57,12 +57,13 @@ impl Logic for ExpSum {
 }
 
 /// Shifts an unsigned lane product by `shift` within the lane's `W`-bit window, places that
-/// window (a constant shift) in the full alignment window, drops the [`ALIGN_BELOW`] bits under
+/// window (a constant shift) in the PE's `WIN`-bit alignment window, drops the
+/// [`PeGeometry::below`] bits under
 /// the accumulator's LSB (provably zero, see [`super`]) and inverts it if `sign`. The lane's exact
 /// two's complement contribution is `aligned + neg`: the `+1` of each negation is left to the
 /// accumulator's adder, so no lane carries a full-width increment.
 #[derive(LogicBlock)]
-pub struct LaneAlign<const W: usize> {
+pub struct LaneAlign<const W: usize, const WIN: usize, const ACC_W: usize> {
     /// Unsigned product magnitude.
     pub prod: Signal<In, Bits<MUL_OUT_BITS>>,
     /// Left shift into the window (from [`ExpSum`]).
@@ -70,17 +71,17 @@ pub struct LaneAlign<const W: usize> {
     /// Product sign.
     pub sign: Signal<In, Bit>,
     /// The contribution, ones' complement when negative (zero when `enable` is low).
-    pub aligned: Signal<Out, Bits<ACC_WIDTH>>,
+    pub aligned: Signal<Out, Bits<ACC_W>>,
     /// Add 1 to `aligned` to complete the negation.
     pub neg: Signal<Out, Bit>,
     /// Whether the lane contributes.
     pub enable: Signal<In, Bit>,
     wide: Signal<Local, Bits<W>>,
     shifted: Signal<Local, Bits<W>>,
-    full: Signal<Local, Bits<ALIGN_WINDOW>>,
-    placed: Signal<Local, Bits<ALIGN_WINDOW>>,
+    full: Signal<Local, Bits<WIN>>,
+    placed: Signal<Local, Bits<WIN>>,
     place: Constant<Bits<32>>,
-    mag: Signal<Local, Bits<ACC_WIDTH>>,
+    mag: Signal<Local, Bits<ACC_W>>,
     // The window bits under the accumulator LSB are zero for every product; Verilator exempts
     // `*unused*` names from UNUSEDSIGNAL, and reading them here says they are dropped on purpose.
     unused_below: Signal<Local, Bit>,
@@ -88,13 +89,15 @@ pub struct LaneAlign<const W: usize> {
     // never reach the top bits.
     unused_prod: Signal<Local, Bit>,
     below: Constant<BitIndex>,
-    zero: Constant<Bits<ACC_WIDTH>>,
+    below_mask: Constant<Bits<WIN>>,
+    zero: Constant<Bits<ACC_W>>,
 }
 
-impl<const W: usize> LaneAlign<W> {
-    /// The aligner of a lane with window `lane` (`W` must be `lane.width`).
-    pub fn new(lane: LaneWindow) -> Self {
-        assert_eq!(lane.width, W, "lane window width");
+impl<const W: usize, const WIN: usize, const ACC_W: usize> LaneAlign<W, WIN, ACC_W> {
+    /// The aligner of lane window `lane` in a PE of geometry `pe` (`W`, `WIN` and `ACC_W` must be
+    /// `lane.width`, `pe.window` and `pe.acc_width`).
+    pub fn new(pe: &PeGeometry, lane: LaneWindow) -> Self {
+        assert_eq!((lane.width, pe.window, pe.acc_width), (W, WIN, ACC_W), "lane geometry");
         Self {
             prod: Default::default(),
             shift: Default::default(),
@@ -110,22 +113,23 @@ impl<const W: usize> LaneAlign<W> {
             mag: Default::default(),
             unused_below: Default::default(),
             unused_prod: Default::default(),
-            below: const_index(ALIGN_BELOW),
+            below: const_index(pe.below),
+            below_mask: Constant::new(Bits::<WIN>::mask() >> (WIN - pe.below) as u64),
             zero: const_bits(0),
         }
     }
 }
 
-impl<const W: usize> Logic for LaneAlign<W> {
+impl<const W: usize, const WIN: usize, const ACC_W: usize> Logic for LaneAlign<W, WIN, ACC_W> {
     #[hdl_gen]
     fn update(&mut self) {
         self.wide.next = bit_cast::<W, MUL_OUT_BITS>(self.prod.val());
         self.unused_prod.next = self.prod.val().any();
         self.shifted.next = self.wide.val() << self.shift.val();
-        self.full.next = bit_cast::<ALIGN_WINDOW, W>(self.shifted.val());
+        self.full.next = bit_cast::<WIN, W>(self.shifted.val());
         self.placed.next = self.full.val() << self.place.val();
-        self.mag.next = self.placed.val().get_bits::<ACC_WIDTH>(self.below.val().index());
-        self.unused_below.next = self.placed.val().get_bits::<ALIGN_BELOW>(0).any();
+        self.mag.next = self.placed.val().get_bits::<ACC_W>(self.below.val().index());
+        self.unused_below.next = (self.placed.val() & self.below_mask.val()).any();
         self.neg.next = self.enable.val() & self.sign.val();
         if !self.enable.val() {
             self.aligned.next = self.zero.val();

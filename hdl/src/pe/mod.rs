@@ -10,7 +10,7 @@
 //! (posits left-aligned), so a product's exponent can lie below the accumulator's LSB while its
 //! low bits are zero: posit16's canonical exponents go down to −40, a product's to −80, yet no
 //! product has a set bit under 2^−56 (the accumulator LSB, from [`Accumulator::shared`]). Each
-//! lane therefore shifts its product into a window [`ALIGN_BELOW`] bits deeper than the
+//! lane therefore shifts its product into a window [`PeGeometry::below`] bits deeper than the
 //! accumulator and drops those bits, which are provably zero.
 
 pub mod align;
@@ -19,41 +19,41 @@ pub mod processing_element;
 
 pub use align::{ExpSum, LaneAlign};
 pub use mantissa_mul::MantissaMul;
-pub use processing_element::{Pe, PE_LATENCY};
+pub use processing_element::{GenericPe, Pe, PE_LATENCY};
 
 use crate::decode::EXP_BITS;
-use crate::spec::{Accumulator, Format};
+use crate::spec::{Accumulator, Encoding, Format};
 
-/// The PE's exact accumulator: every operand format of the table.
-pub const ACC: Accumulator = Accumulator::shared();
-/// Accumulator width in bits (two's complement).
-pub const ACC_WIDTH: usize = ACC.width as usize;
-
-/// The smallest and largest canonical unified exponent over the multiplier operand formats whose
-/// lane slot is at most `max_slot` bits (16: every format; 8 and 4: what lanes 1 and 2–3 carry).
-const fn exp_range(max_slot: u32) -> (i32, i32) {
-    let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+/// What a lane must align: the smallest and largest canonical unified exponent and the widest
+/// canonical mantissa over the multiplier operand formats of `formats` whose lane slot is at
+/// most `max_slot` bits (16: every format; 8 and 4: what lanes 1 and 2–3 carry); `None` when the
+/// lane carries none of them.
+const fn lane_range(formats: &[Format], max_slot: u32) -> Option<(i32, i32, usize)> {
+    let (mut lo, mut hi, mut mant) = (i32::MAX, i32::MIN, 0);
     let mut i = 0;
-    while i < Format::ALL.len() {
-        let f = Format::ALL[i];
+    while i < formats.len() {
+        let f = formats[i];
         if f.is_mac_operand() && f.slot_bits() <= max_slot {
             let (a, b) = f.unified_exp_range();
             lo = if a < lo { a } else { lo };
             hi = if b > hi { b } else { hi };
+            let s = f.spec();
+            // Integers' magnitudes reach 2^(bits-1) (the most negative code); the others carry
+            // the hidden bit above their fraction.
+            let m = match s.encoding {
+                Encoding::Int => s.bits,
+                _ => s.encoding.max_frac_bits(s.bits) + 1,
+            } as usize;
+            mant = if m > mant { m } else { mant };
         }
         i += 1;
     }
-    (lo, hi)
+    if lo > hi {
+        None
+    } else {
+        Some((lo, hi, mant))
+    }
 }
-
-/// Added to lane 0's exponent sum so every product's shift into its window is ≥ 0.
-pub const ALIGN_OFFSET: i32 = -2 * exp_range(16).0;
-/// Window bits below the accumulator's LSB (zero for every real product).
-pub const ALIGN_BELOW: usize = (ACC.lsb + ALIGN_OFFSET) as usize;
-/// Width of lane 0's alignment window (every format).
-pub const ALIGN_WINDOW: usize = ALIGN_BELOW + ACC_WIDTH;
-/// Width of an exponent sum (two unified exponents plus the offset).
-pub const EXP_SUM_BITS: usize = EXP_BITS + 1;
 
 /// Where a lane's products can land: a narrow lane only carries narrow formats, so its
 /// shifter spans only their exponent sums.
@@ -63,31 +63,87 @@ pub struct LaneWindow {
     pub offset: i32,
     /// Width of the lane's shifter output.
     pub width: usize,
-    /// Constant left shift from the shifter output into the window of [`ALIGN_WINDOW`] bits.
+    /// Constant left shift from the shifter output into the PE's alignment window.
     pub place: usize,
 }
 
-/// The window of a lane whose slot is at most `max_slot` bits, with products of `prod_bits`.
-pub const fn lane_window(max_slot: u32, prod_bits: usize) -> LaneWindow {
-    let (lo, hi) = exp_range(max_slot);
-    let offset = -2 * lo;
-    LaneWindow {
-        offset,
-        width: (2 * (hi - lo)) as usize + prod_bits,
-        place: (ALIGN_OFFSET - offset) as usize,
+/// Every width and offset of a PE built for a set of operand formats: the accumulator, the
+/// alignment window and the three lane windows. The shared PE uses [`Format::ALL`]; the
+/// single-format PEs of the area comparison use one format each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeGeometry {
+    /// The exact accumulator of the formats.
+    pub acc: Accumulator,
+    /// Accumulator width in bits.
+    pub acc_width: usize,
+    /// Added to lane 0's exponent sum so every product's shift into the window is ≥ 0.
+    pub align_offset: i32,
+    /// Window bits below the accumulator's LSB (zero for every real product).
+    pub below: usize,
+    /// Width of the alignment window: `below + acc_width`.
+    pub window: usize,
+    /// Lane 0: every format, 16×16 products.
+    pub lane0: LaneWindow,
+    /// Lane 1: ≤ 8-bit formats, 8×8 products.
+    pub lane1: LaneWindow,
+    /// Lanes 2 and 3: ≤ 4-bit formats, 4×4 products.
+    pub lane23: LaneWindow,
+}
+
+impl PeGeometry {
+    /// The geometry of a PE for `formats` (the multiplier operand formats among them).
+    pub const fn for_formats(formats: &[Format]) -> PeGeometry {
+        let acc = Accumulator::for_formats(formats);
+        let Some((lo, hi, _)) = lane_range(formats, 16) else {
+            panic!("a PE needs at least one multiplier format");
+        };
+        // One window bit more than the deepest product needs, so the dropped part is never
+        // empty (an integer-only PE has no bits under its LSB).
+        let align_offset = -2 * lo + 1;
+        let below = (acc.lsb + align_offset) as usize;
+        assert!(acc.lsb + align_offset >= 1);
+        assert!(align_offset + 2 * hi < (1 << EXP_SUM_BITS));
+        let window = below + acc.width as usize;
+        let g = PeGeometry {
+            acc,
+            acc_width: acc.width as usize,
+            align_offset,
+            below,
+            window,
+            lane0: Self::lane(formats, 16, 32, align_offset),
+            lane1: Self::lane(formats, 8, 16, align_offset),
+            lane23: Self::lane(formats, 4, 8, align_offset),
+        };
+        assert!(g.lane0.place + g.lane0.width <= window);
+        assert!(g.lane1.place + g.lane1.width <= window);
+        assert!(g.lane23.place + g.lane23.width <= window);
+        g
+    }
+
+    /// The window of a lane whose slot is at most `max_slot` bits, with products of at most
+    /// `prod_bits` (fewer when its formats' mantissas are narrower; a lane that carries none of
+    /// the formats gets a 1-bit window and is never enabled).
+    const fn lane(formats: &[Format], max_slot: u32, prod_bits: usize, align_offset: i32) -> LaneWindow {
+        match lane_range(formats, max_slot) {
+            Some((lo, hi, mant)) => LaneWindow {
+                offset: -2 * lo,
+                width: (2 * (hi - lo)) as usize + if 2 * mant < prod_bits { 2 * mant } else { prod_bits },
+                place: (align_offset + 2 * lo) as usize,
+            },
+            None => LaneWindow {
+                offset: 0,
+                width: 1,
+                place: 0,
+            },
+        }
     }
 }
 
-/// Lane 0: every format, 16×16 products.
-pub const LANE0: LaneWindow = lane_window(16, 32);
-/// Lane 1: ≤ 8-bit formats, 8×8 products.
-pub const LANE1: LaneWindow = lane_window(8, 16);
-/// Lanes 2 and 3: ≤ 4-bit formats, 4×4 products.
-pub const LANE23: LaneWindow = lane_window(4, 8);
-
-// Every lane's window fits lane 0's, and every shift fits the exponent-sum width.
-const _: () = assert!(LANE0.place + LANE0.width <= ALIGN_WINDOW);
-const _: () = assert!(LANE1.place + LANE1.width <= ALIGN_WINDOW);
-const _: () = assert!(LANE23.place + LANE23.width <= ALIGN_WINDOW);
-const _: () = assert!(ALIGN_OFFSET + 2 * exp_range(16).1 < (1 << EXP_SUM_BITS));
-const _: () = assert!(ACC.lsb + ALIGN_OFFSET >= 0);
+/// The shared PE: every operand format of the table.
+pub const SHARED: PeGeometry = PeGeometry::for_formats(&Format::ALL);
+/// The shared PE's exact accumulator.
+pub const ACC: Accumulator = SHARED.acc;
+/// Accumulator width in bits (two's complement).
+pub const ACC_WIDTH: usize = SHARED.acc_width;
+/// Width of an exponent sum (two unified exponents plus the offset).
+pub const EXP_SUM_BITS: usize = EXP_BITS + 1;

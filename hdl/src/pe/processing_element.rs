@@ -13,7 +13,7 @@
 //! NaN/NaR operands, Inf × 0 and operand formats that are not multiplier formats (E8M0, unknown
 //! ids) raise the sticky `nan` flag and add nothing; Inf products raise `pinf` / `ninf`.
 
-use super::{ExpSum, LaneAlign, MantissaMul, ACC_WIDTH, EXP_SUM_BITS, LANE0, LANE1, LANE23};
+use super::{ExpSum, LaneAlign, MantissaMul, PeGeometry, EXP_SUM_BITS, SHARED};
 use crate::decode::format_decode::{CODE_BITS, FMT_BITS};
 use crate::decode::{const_bits, FormatDecode};
 use crate::pe::mantissa_mul::MUL_OUT_BITS;
@@ -23,27 +23,42 @@ use rust_hdl::prelude::*;
 /// Clock ticks from presenting a beat to seeing it in `acc`.
 pub const PE_LATENCY: usize = 6;
 
-/// Formats a decoder of a lane whose slot is `slot` bits wide must handle.
-fn formats_up_to(slot: u32) -> Vec<Format> {
-    Format::ALL
-        .into_iter()
+/// The multiplier formats of `formats` a decoder of a lane whose slot is `slot` bits wide
+/// must handle.
+fn formats_up_to(formats: &[Format], slot: u32) -> Vec<Format> {
+    formats
+        .iter()
+        .copied()
         .filter(|f| f.is_mac_operand() && f.slot_bits() <= slot)
         .collect()
 }
 
-/// A 16-bit mask with bit `id` set for every format `pick` accepts.
-fn id_mask(pick: impl Fn(Format) -> bool) -> Constant<Bits<16>> {
+/// A 16-bit mask with bit `id` set for every format of `formats` that `pick` accepts.
+fn id_mask(formats: &[Format], pick: impl Fn(Format) -> bool) -> Constant<Bits<16>> {
     const_bits(
-        Format::ALL
-            .into_iter()
+        formats
+            .iter()
+            .copied()
             .filter(|&f| pick(f))
             .fold(0u64, |m, f| m | 1 << f.id()),
     )
 }
 
-/// The precision-scalable SIMD MAC processing element.
+/// The shared PE: every multiplier format of the table.
+pub type Pe = GenericPe<
+    { SHARED.acc_width },
+    { SHARED.window },
+    { SHARED.lane0.width },
+    { SHARED.lane1.width },
+    { SHARED.lane23.width },
+>;
+
+/// The precision-scalable SIMD MAC processing element for a set of formats, with the widths of
+/// its [`PeGeometry`] as parameters: accumulator `ACC_W`, alignment window `WIN`, lane windows
+/// `W0`, `W1`, `W23`. [`Pe`] carries every format; the area report builds single-format PEs
+/// from the same code (see [`crate::baseline`]).
 #[derive(LogicBlock)]
-pub struct Pe {
+pub struct GenericPe<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, const W23: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset: empties the pipeline, zeroes the accumulator and flags.
@@ -61,7 +76,7 @@ pub struct Pe {
     /// Start a new dot product (with `valid`: the sum restarts at this beat).
     pub clear: Signal<In, Bit>,
     /// The exact sum, two's complement, bit 0 weighing `2^ACC.lsb`.
-    pub acc: Signal<Out, Bits<ACC_WIDTH>>,
+    pub acc: Signal<Out, Bits<ACC_W>>,
     /// Sticky: a NaN/NaR operand, Inf × 0, or a non-multiplier format was seen.
     pub nan: Signal<Out, Bit>,
     /// Sticky: a +Inf product was seen.
@@ -78,6 +93,7 @@ pub struct Pe {
     clear0: DFF<Bit>,
     // The lane mode is registered with the ports: stage 1 steers lane codes with it, and a
     // register (not logic of the same block) lets Verilator order that steering statically.
+    // Both modes are gated by `ok`, so a PE of one format folds them to constants.
     l4_0: DFF<Bit>,
     l2_0: DFF<Bit>,
     ok_0: DFF<Bit>,
@@ -166,12 +182,12 @@ pub struct Pe {
     ninf1_b: DFF<Bit>,
 
     // Stage 2a/2b: align, pair sums, accumulate.
-    al0: LaneAlign<{ LANE0.width }>,
-    al1: LaneAlign<{ LANE1.width }>,
-    al2: LaneAlign<{ LANE23.width }>,
-    al3: LaneAlign<{ LANE23.width }>,
-    s01: DFF<Bits<ACC_WIDTH>>,
-    s23: DFF<Bits<ACC_WIDTH>>,
+    al0: LaneAlign<W0, WIN, ACC_W>,
+    al1: LaneAlign<W1, WIN, ACC_W>,
+    al2: LaneAlign<W23, WIN, ACC_W>,
+    al3: LaneAlign<W23, WIN, ACC_W>,
+    s01: DFF<Bits<ACC_W>>,
+    s23: DFF<Bits<ACC_W>>,
     nneg: DFF<Bits<3>>,
     valid_c: DFF<Bit>,
     clear_c: DFF<Bit>,
@@ -182,8 +198,8 @@ pub struct Pe {
     n1: Signal<Local, Bits<3>>,
     n2: Signal<Local, Bits<3>>,
     n3: Signal<Local, Bits<3>>,
-    nneg_wide: Signal<Local, Bits<ACC_WIDTH>>,
-    total: DFF<Bits<ACC_WIDTH>>,
+    nneg_wide: Signal<Local, Bits<ACC_W>>,
+    total: DFF<Bits<ACC_W>>,
     valid_t: DFF<Bit>,
     clear_t: DFF<Bit>,
     nan_t: DFF<Bit>,
@@ -191,12 +207,12 @@ pub struct Pe {
     ninf_t: DFF<Bit>,
     zero3: Constant<Bits<3>>,
     one3: Constant<Bits<3>>,
-    base: Signal<Local, Bits<ACC_WIDTH>>,
-    acc_q: DFF<Bits<ACC_WIDTH>>,
+    base: Signal<Local, Bits<ACC_W>>,
+    acc_q: DFF<Bits<ACC_W>>,
     nan_q: DFF<Bit>,
     pinf_q: DFF<Bit>,
     ninf_q: DFF<Bit>,
-    acc_zero: Constant<Bits<ACC_WIDTH>>,
+    acc_zero: Constant<Bits<ACC_W>>,
 }
 
 impl Default for Pe {
@@ -208,8 +224,24 @@ impl Default for Pe {
 impl Pe {
     /// The PE for every multiplier format of the table.
     pub fn new() -> Self {
-        let narrow8 = formats_up_to(8);
-        let narrow4 = formats_up_to(4);
+        Self::with_formats(&Format::ALL)
+    }
+}
+
+impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, const W23: usize>
+    GenericPe<ACC_W, WIN, W0, W1, W23>
+{
+    /// The PE for the multiplier formats of `formats` (the others are rejected like unknown
+    /// ids). Panics unless the parameters are `PeGeometry::for_formats(formats)`'s widths.
+    pub fn with_formats(formats: &[Format]) -> Self {
+        let g = PeGeometry::for_formats(formats);
+        assert_eq!(
+            (g.acc_width, g.window, g.lane0.width, g.lane1.width, g.lane23.width),
+            (ACC_W, WIN, W0, W1, W23),
+            "PE parameters must match the geometry of its formats"
+        );
+        let narrow8 = formats_up_to(formats, 8);
+        let narrow4 = formats_up_to(formats, 4);
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -232,8 +264,8 @@ impl Pe {
             l4_0: Default::default(),
             l2_0: Default::default(),
             ok_0: Default::default(),
-            da0: FormatDecode::with_formats(&formats_up_to(16)),
-            dw0: FormatDecode::with_formats(&formats_up_to(16)),
+            da0: FormatDecode::with_formats(&formats_up_to(formats, 16)),
+            dw0: FormatDecode::with_formats(&formats_up_to(formats, 16)),
             da1: FormatDecode::with_formats(&narrow8),
             dw1: FormatDecode::with_formats(&narrow8),
             da2: FormatDecode::with_formats(&narrow4),
@@ -241,13 +273,13 @@ impl Pe {
             da3: FormatDecode::with_formats(&narrow4),
             dw3: FormatDecode::with_formats(&narrow4),
             mul: Default::default(),
-            es0: ExpSum::new(LANE0),
-            es1: ExpSum::new(LANE1),
-            es2: ExpSum::new(LANE23),
-            es3: ExpSum::new(LANE23),
-            slot4: id_mask(|f| f.slot_bits() == 4),
-            slot16: id_mask(|f| f.slot_bits() == 16),
-            mac_ok: id_mask(Format::is_mac_operand),
+            es0: ExpSum::new(g.lane0),
+            es1: ExpSum::new(g.lane1),
+            es2: ExpSum::new(g.lane23),
+            es3: ExpSum::new(g.lane23),
+            slot4: id_mask(formats, |f| f.slot_bits() == 4),
+            slot16: id_mask(formats, |f| f.slot_bits() == 16),
+            mac_ok: id_mask(formats, Format::is_mac_operand),
             four: const_bits(4),
             eight: const_bits(8),
             twelve: const_bits(12),
@@ -309,10 +341,10 @@ impl Pe {
             nan1: Default::default(),
             pinf1: Default::default(),
             ninf1: Default::default(),
-            al0: LaneAlign::new(LANE0),
-            al1: LaneAlign::new(LANE1),
-            al2: LaneAlign::new(LANE23),
-            al3: LaneAlign::new(LANE23),
+            al0: LaneAlign::new(&g, g.lane0),
+            al1: LaneAlign::new(&g, g.lane1),
+            al2: LaneAlign::new(&g, g.lane23),
+            al3: LaneAlign::new(&g, g.lane23),
             s01: Default::default(),
             s23: Default::default(),
             nneg: Default::default(),
@@ -344,7 +376,9 @@ impl Pe {
     }
 }
 
-impl Logic for Pe {
+impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, const W23: usize> Logic
+    for GenericPe<ACC_W, WIN, W0, W1, W23>
+{
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -364,13 +398,15 @@ impl Logic for Pe {
         self.clear0.d.next = self.clear.val();
 
         // Lane mode from the two formats (the wider decides).
-        self.lanes4.next =
-            self.slot4.val().get_bit(self.a_fmt.val().index()) & self.slot4.val().get_bit(self.w_fmt.val().index());
-        self.lanes2.next = !self.lanes4.val()
-            & !self.slot16.val().get_bit(self.a_fmt.val().index())
-            & !self.slot16.val().get_bit(self.w_fmt.val().index());
         self.ok.next =
             self.mac_ok.val().get_bit(self.a_fmt.val().index()) & self.mac_ok.val().get_bit(self.w_fmt.val().index());
+        self.lanes4.next = self.ok.val()
+            & self.slot4.val().get_bit(self.a_fmt.val().index())
+            & self.slot4.val().get_bit(self.w_fmt.val().index());
+        self.lanes2.next = self.ok.val()
+            & !self.lanes4.val()
+            & !self.slot16.val().get_bit(self.a_fmt.val().index())
+            & !self.slot16.val().get_bit(self.w_fmt.val().index());
         self.l4_0.d.next = self.lanes4.val();
         self.l2_0.d.next = self.lanes2.val();
         self.ok_0.d.next = self.ok.val();
@@ -575,7 +611,7 @@ impl Logic for Pe {
         self.ninf_c.d.next = self.ninf1_b.q.val();
 
         // Stage 2b: the beat's total, so stage 2c is a two-operand add.
-        self.nneg_wide.next = bit_cast::<ACC_WIDTH, 3>(self.nneg.q.val());
+        self.nneg_wide.next = bit_cast::<ACC_W, 3>(self.nneg.q.val());
         self.total.d.next = self.s01.q.val() + (self.s23.q.val() + self.nneg_wide.val());
         self.valid_t.d.next = self.valid_c.q.val();
         self.clear_t.d.next = self.clear_c.q.val();

@@ -211,7 +211,7 @@ pub const REGISTERS: &[Register] = &[
     reg("A_ADDR", 0x30, Access::Rw, 0, "Byte address of A: rows of K-beats of lane-packed 16-bit words (16-byte aligned).", &[]),
     reg("W_ADDR", 0x34, Access::Rw, 0, "Byte address of W, stored transposed: one packed row of K-beats per output column (16-byte aligned).", &[]),
     reg("C_ADDR", 0x38, Access::Rw, 0, "Byte address of C: rows of 32-bit output containers (16-byte aligned).", &[]),
-    reg("SCALE_ADDR", 0x3C, Access::Rw, 0, "Byte address of the block/group scales (0: none).", &[]),
+    reg("SCALE_ADDR", 0x3C, Access::Rw, 0, "Byte address of the per-column scales (0: none): 16 bytes per column tile, 16-bit word c = column c's power-of-two scale (an 8-bit two's complement value, sign-extended), added to SCALE_EXP. 16-byte aligned.", &[]),
     reg("A_STRIDE", 0x40, Access::Rw, 0, "Bytes between packed rows of A (a multiple of 16).", &[]),
     reg("W_STRIDE", 0x44, Access::Rw, 0, "Bytes between packed columns of W (a multiple of 16).", &[]),
     reg("C_STRIDE", 0x48, Access::Rw, 0, "Bytes between rows of C (a multiple of 16).", &[]),

@@ -6,6 +6,7 @@
 //! the job registers → START → poll STATUS until DONE (with a cycle/time limit) → read C and
 //! the performance counters.
 
+pub mod memory;
 pub mod pack;
 pub mod sim;
 
@@ -14,6 +15,7 @@ use npe_hdl::spec::regs::{self, ErrorCode, ID_MAGIC, REGMAP_VERSION};
 use npe_hdl::spec::{Format, OutputFormat};
 
 use crate::golden::{self, Exact};
+pub use memory::{DeviceBuffer, DeviceMemory};
 pub use pack::Layout;
 
 /// What a back end must do: 32-bit register access, device-memory copies, and letting time pass.
@@ -93,6 +95,16 @@ pub enum DeviceError {
         /// Memory size.
         size: u64,
     },
+    /// An access past the end of a device buffer.
+    #[error("bytes {offset}..{offset}+{len} are outside a {buffer}-byte device buffer")]
+    BufferOverrun {
+        /// Offset into the buffer.
+        offset: usize,
+        /// Length of the access.
+        len: usize,
+        /// The buffer's length.
+        buffer: usize,
+    },
     /// The ID register does not say npe.
     #[error("no npe at this back end: ID = {0:#010x}")]
     NotAnNpe(u32),
@@ -133,7 +145,8 @@ pub enum DeviceError {
     Protocol(Vec<String>),
 }
 
-/// One GEMM: `C[m][n] = 2^scale_exp · Σ_k A[m][k] · W[k][n]`, rounded once to `out`.
+/// One GEMM: `C[m][n] = 2^(scale_exp + col_scale_exp[n]) · Σ_k A[m][k] · W[k][n]`, rounded once
+/// to `out`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GemmJob {
     /// Activation format.
@@ -144,6 +157,8 @@ pub struct GemmJob {
     pub out: OutputFormat,
     /// Power-of-two output scale.
     pub scale_exp: i8,
+    /// Per-column power-of-two scales (per-channel weight scales), `n` of them; empty: none.
+    pub col_scale_exp: Vec<i8>,
     /// Rows of A and C.
     pub m: usize,
     /// Columns of W and C.
@@ -189,6 +204,13 @@ impl GemmJob {
                 });
             }
         }
+        if !self.col_scale_exp.is_empty() && self.col_scale_exp.len() != self.n {
+            return Err(DeviceError::Shape {
+                what: "column scales",
+                expected: self.n,
+                got: self.col_scale_exp.len(),
+            });
+        }
         let layout = Layout::new(self.a_fmt, self.w_fmt, self.k, self.n);
         if layout.k_beats > cfg.k_beats_max as usize {
             return Err(DeviceError::TooLong {
@@ -214,12 +236,17 @@ impl GemmJob {
             .collect();
         for m in 0..self.m {
             let row = &self.a[m * self.k..(m + 1) * self.k];
-            for c in &cols {
+            for (n, c) in cols.iter().enumerate() {
                 let e = golden::exact_dot(self.a_fmt, row, self.w_fmt, c).expect("validated codes");
-                out.push(golden::round_to_output(self.out, &scaled(e, self.scale_exp)));
+                out.push(golden::round_to_output(self.out, &scaled(e, self.scale_of(n))));
             }
         }
         out
+    }
+
+    /// The power-of-two scale of column `n`.
+    pub fn scale_of(&self, n: usize) -> i64 {
+        i64::from(self.scale_exp) + self.col_scale_exp.get(n).map_or(0, |&s| i64::from(s))
     }
 
     /// Multiply-accumulates of the job.
@@ -229,12 +256,9 @@ impl GemmJob {
 }
 
 /// `x · 2^s`.
-fn scaled(x: Exact, s: i8) -> Exact {
+fn scaled(x: Exact, s: i64) -> Exact {
     match x {
-        Exact::Finite { mant, exp } => Exact::Finite {
-            mant,
-            exp: exp + i64::from(s),
-        },
+        Exact::Finite { mant, exp } => Exact::Finite { mant, exp: exp + s },
         other => other,
     }
 }
@@ -291,6 +315,7 @@ pub struct DeviceInfo {
 pub struct Device<B: Backend> {
     backend: B,
     cfg: NpeConfig,
+    mem: DeviceMemory,
     /// Cycles a job may take before [`DeviceError::Timeout`].
     pub timeout_cycles: u64,
 }
@@ -313,9 +338,11 @@ impl<B: Backend> Device<B> {
                 preset: cfg.name,
             });
         }
+        let mem = DeviceMemory::new(backend.mem_size());
         Ok(Device {
             backend,
             cfg,
+            mem,
             timeout_cycles: 50_000_000,
         })
     }
@@ -377,30 +404,96 @@ impl<B: Backend> Device<B> {
         })
     }
 
-    /// Runs a GEMM: validates, packs, copies, programs, starts, waits, reads back.
+    /// A page-aligned buffer of `len` bytes in device memory.
+    pub fn alloc(&mut self, len: usize) -> Result<DeviceBuffer, DeviceError> {
+        self.mem.alloc(len)
+    }
+
+    /// Returns a buffer's memory.
+    pub fn free(&mut self, buf: DeviceBuffer) {
+        self.mem.free(buf)
+    }
+
+    /// Bytes of device memory not allocated.
+    pub fn free_bytes(&self) -> u64 {
+        self.mem.free_bytes()
+    }
+
+    /// Copies `bytes` into `buf` at `offset`.
+    pub fn write_buffer(&mut self, buf: &DeviceBuffer, offset: usize, bytes: &[u8]) -> Result<(), DeviceError> {
+        let addr = buf.span(offset, bytes.len())?;
+        self.backend.write_mem(addr, bytes)
+    }
+
+    /// Copies `len` bytes of `buf` from `offset` out.
+    pub fn read_buffer(&mut self, buf: &DeviceBuffer, offset: usize, len: usize) -> Result<Vec<u8>, DeviceError> {
+        let addr = buf.span(offset, len)?;
+        self.backend.read_mem(addr, len)
+    }
+
+    /// Runs `f` with freshly allocated buffers of `lens` bytes, then frees them whatever `f`
+    /// returns (and frees the ones already allocated if one allocation fails).
+    fn with_buffers<R>(
+        &mut self,
+        lens: &[usize],
+        f: impl FnOnce(&mut Self, &[DeviceBuffer]) -> Result<R, DeviceError>,
+    ) -> Result<R, DeviceError> {
+        let mut bufs = Vec::with_capacity(lens.len());
+        let mut result = Ok(());
+        for &len in lens {
+            match self.mem.alloc(len) {
+                Ok(b) => bufs.push(b),
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        let out = result.and_then(|()| f(self, &bufs));
+        for b in bufs {
+            self.mem.free(b);
+        }
+        out
+    }
+
+    /// Runs a GEMM: validates, packs, copies into freshly allocated device buffers, programs,
+    /// starts, waits, reads back and frees the buffers.
     pub fn gemm(&mut self, job: &GemmJob) -> Result<GemmRun, DeviceError> {
         let layout = job.validate(&self.cfg)?;
         let (a_bytes, w_bytes) = (
             layout.pack_rows(job.a_fmt, job.w_fmt, job.m, job.k, |r, k| job.a[r * job.k + k]),
             layout.pack_rows(job.a_fmt, job.w_fmt, job.n, job.k, |c, k| job.w[k * job.n + c]),
         );
+        let s_bytes = layout.pack_col_scales(&job.col_scale_exp, self.cfg.cols as usize);
         let c_len = job.m * layout.c_row_bytes;
-        // A, W and C one after another, each 4 KiB aligned.
-        let align = |x: u64| x.div_ceil(4096) * 4096;
-        let a_addr = 0u64;
-        let w_addr = align(a_addr + a_bytes.len() as u64);
-        let c_addr = align(w_addr + w_bytes.len() as u64);
-        let need = c_addr + c_len as u64;
-        if need > u64::from(self.backend.mem_size()) {
-            return Err(DeviceError::OutOfMemory {
-                need,
-                have: self.backend.mem_size().into(),
-            });
+        let mut lens = vec![a_bytes.len(), w_bytes.len(), c_len];
+        if !s_bytes.is_empty() {
+            lens.push(s_bytes.len());
         }
-        let (a_addr, w_addr, c_addr) = (a_addr as u32, w_addr as u32, c_addr as u32);
-        self.backend.write_mem(a_addr, &a_bytes)?;
-        self.backend.write_mem(w_addr, &w_bytes)?;
+        self.with_buffers(&lens, |dev, bufs| {
+            let (a, w, c) = (&bufs[0], &bufs[1], &bufs[2]);
+            dev.write_buffer(a, 0, &a_bytes)?;
+            dev.write_buffer(w, 0, &w_bytes)?;
+            let s_addr = match bufs.get(3) {
+                Some(s) => {
+                    dev.write_buffer(s, 0, &s_bytes)?;
+                    s.addr()
+                }
+                None => 0,
+            };
+            dev.run_gemm(job, &layout, [a.addr(), w.addr(), s_addr], c)
+        })
+    }
 
+    /// Programs and runs a GEMM whose operands are in device memory; reads C from `c`.
+    fn run_gemm(
+        &mut self,
+        job: &GemmJob,
+        layout: &Layout,
+        [a_addr, w_addr, s_addr]: [u32; 3],
+        c: &DeviceBuffer,
+    ) -> Result<GemmRun, DeviceError> {
+        let (c_addr, c_len) = (c.addr(), c.len());
         let busy0 = self.counters()?;
         let fmt = reg("FMT")?;
         let f = |n: &str| fmt.field(n).expect("FMT field");
@@ -416,6 +509,7 @@ impl<B: Backend> Device<B> {
             ("A_ADDR", a_addr),
             ("W_ADDR", w_addr),
             ("C_ADDR", c_addr),
+            ("SCALE_ADDR", s_addr),
             ("A_STRIDE", layout.row_bytes as u32),
             ("W_STRIDE", layout.row_bytes as u32),
             ("C_STRIDE", layout.c_row_bytes as u32),
@@ -423,7 +517,7 @@ impl<B: Backend> Device<B> {
             self.write(name, v)?;
         }
         self.start_and_wait()?;
-        let c_bytes = self.backend.read_mem(c_addr, c_len)?;
+        let c_bytes = self.read_buffer(c, 0, c_len)?;
         let after = self.counters()?;
         Ok(GemmRun {
             c: layout.unpack_c(&c_bytes, job.m, job.n),

@@ -60,6 +60,18 @@ impl Layout {
         out
     }
 
+    /// Packs per-column scales as the hardware reads them (`SCALE_ADDR`): 16 bytes per tile of
+    /// `cols` columns, column `c` of a tile as a little-endian sign-extended 16-bit word at byte
+    /// `2c`. Empty in, empty out.
+    pub fn pack_col_scales(&self, scales: &[i8], cols: usize) -> Vec<u8> {
+        let mut out = vec![0u8; scales.len().div_ceil(cols) * 16];
+        for (n, &s) in scales.iter().enumerate() {
+            let at = n / cols * 16 + n % cols * 2;
+            out[at..at + 2].copy_from_slice(&i16::from(s).to_le_bytes());
+        }
+        out
+    }
+
     /// Reads an `m×n` result matrix (row-major codes) out of `bytes`, laid out as C is.
     pub fn unpack_c(&self, bytes: &[u8], m: usize, n: usize) -> Vec<u32> {
         let v = OUT_VALUE_BYTES as usize;
@@ -96,5 +108,15 @@ mod tests {
         let mut c = vec![0u8; 2 * l.c_row_bytes];
         c[16..20].copy_from_slice(&7u32.to_le_bytes());
         assert_eq!(l.unpack_c(&c, 2, 3), vec![0, 0, 0, 7, 0, 0]);
+    }
+
+    #[test]
+    fn column_scales_pack_one_tile_per_beat() {
+        let l = Layout::new(Format::Int8, Format::Int8, 8, 5);
+        let b = l.pack_col_scales(&[1, -2, 3, -128, 127], 4);
+        assert_eq!(b.len(), 32);
+        assert_eq!(&b[..8], &[1, 0, 0xfe, 0xff, 3, 0, 0x80, 0xff]);
+        assert_eq!(&b[16..18], &[127, 0]);
+        assert!(l.pack_col_scales(&[], 4).is_empty());
     }
 }

@@ -52,7 +52,10 @@ impl OutputUnit {
     pub fn round_stream(&mut self, inputs: &[AccIn], out: OutputFormat, scale_exp: i8) -> Vec<u32> {
         let s = &mut self.sim;
         s.set(o::OUT_FMT, out.spec().id.into());
-        s.set(o::SCALE_EXP, u64::from(scale_exp as u8));
+        s.set(
+            o::SCALE_EXP,
+            u64::from(scale_exp as i16 as u16) & ((1 << npe_hdl::output::SCALE_BITS) - 1),
+        );
         let mut results = Vec::with_capacity(inputs.len());
         for i in 0..inputs.len() + OUTPUT_LATENCY {
             if let Some(x) = inputs.get(i) {
