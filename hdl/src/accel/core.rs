@@ -1037,6 +1037,7 @@ macro_rules! accel_core {
                             } else if self.scale_on.val() {
                                 // The stripe's column scales: one beat per column tile.
                                 self.l_beats.d.next = self.l_st.q.val();
+                                self.r_to_w.d.next = false;
                                 self.r_to_s.d.next = true;
                                 self.r_s.d.next = 0.into();
                                 self.ld.d.next = Load::SIssue;
