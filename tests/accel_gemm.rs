@@ -182,8 +182,9 @@ fn output_scale_and_every_output_format() {
 fn per_column_scales_across_stripes_and_partial_tiles() {
     let mut dev = device(&SimOptions::default());
     let mut rng = StdRng::seed_from_u64(11);
-    // 16-bit K = 1024 fills 128 W-bank words per column tile: stripes of 8 tiles, so N = 67
-    // (17 tiles, the last one partial) runs three stripes, and M = 9 three row blocks.
+    // 16-bit K = 1024 fills 128 W-bank words per column tile: stripes of 4 tiles (half a bank),
+    // so N = 67 (17 tiles, the last one partial) runs five stripes — both W halves and every
+    // scale-bank slot, one twice — and M = 9 three row blocks.
     let mut job = random_job(
         (Format::Int16, Format::Posit16Es1, OutputFormat::Fp32),
         (9, 67, 1024),
@@ -191,7 +192,7 @@ fn per_column_scales_across_stripes_and_partial_tiles() {
     );
     job.scale_exp = -3;
     job.col_scale_exp = (0..67).map(|_| rng.gen_range(-40..=40)).collect();
-    check(&mut dev, &job, "column scales, 3 stripes");
+    check(&mut dev, &job, "column scales, 5 stripes");
     // The ends of the summed scale's range, and a job without column scales after one with.
     let mut job = random_job((Format::Fp8E4M3, Format::Int8, OutputFormat::Bf16), (5, 9, 7), &mut rng);
     for (base, cols) in [(-128i8, [-128i8, 127, 0]), (127, [127, -128, 1])] {

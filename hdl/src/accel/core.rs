@@ -4,7 +4,8 @@
 //!
 //! ```text
 //!  read DMA ─► loader ─► A banks (one per row, 2 halves) ──skew──► a → PE row (systolic →)
-//!                    └─► W banks (one per column, a stripe) ─skew─► w ↓ PE column
+//!                    ├─► W banks (one per column, 2 stripe halves) ─skew─► w ↓ PE column
+//!                    └─► scale banks (one per column) ─────────────► output unit scale
 //!  PE(r,c) finishes (last beat + PE latency) ─► column c picks row r's acc ─► output unit c
 //!  output unit c ─► out bank c (2 halves) ─► storer ─► write DMA
 //! ```
@@ -15,8 +16,10 @@
 //! apart, each row padded to 16 bytes. A stride equal to the packed row length lets the loader
 //! fetch a whole block or stripe with one DMA command.
 //!
-//! **Schedule.** Weights are loaded one *stripe* at a time (as many column tiles as the W banks
-//! and the output buffer hold); for each stripe, blocks of R rows of A stream through both
+//! **Schedule.** Weights are loaded one *stripe* at a time (as many column tiles as half a W
+//! bank and the output buffer hold), into alternate halves of the W banks, so the next stripe's
+//! DMA overlaps this stripe's compute; with `SCALE_ADDR` set, each stripe's column scales follow
+//! its weights into the scale banks. For each stripe, blocks of R rows of A stream through both
 //! halves of the A buffer (DMA of block b+1 overlaps the compute of block b), each block is
 //! multiplied against every column tile of the stripe (K beats per tile, or R when K is
 //! shorter, so a column's output unit sees one row per cycle), and finished blocks are written
@@ -49,9 +52,11 @@ pub const A_ADDR_BITS: usize = A_HALF_BITS + 1;
 pub const W_ADDR_BITS: usize = 10;
 /// Address bits of an output bank: half, row (≤ 8), column tile (≤ 32).
 pub const O_ADDR_BITS: usize = 9;
-/// Address bits of a column-scale bank: stripe parity, tile of the stripe (≤ 32).
-pub const S_ADDR_BITS: usize = 6;
-/// Column-scale bank address: stripe-parity bit.
+/// Address bits of a column-scale bank: stripe number mod 4, tile of the stripe (≤ 32). Four
+/// stripes, not two: with double-buffered W banks the loader may fetch stripe s + 2's scales
+/// while stripe s's last results are still being rounded.
+pub const S_ADDR_BITS: usize = 7;
+/// Column-scale bank address: offset of the stripe number.
 const S_SP_SHIFT: u64 = 5;
 /// Output-bank address: row field offset.
 const O_ROW_SHIFT: u64 = 5;
@@ -295,7 +300,9 @@ macro_rules! accel_core {
             // sync flags between engines
             a_full0: DFF<Bit>,
             a_full1: DFF<Bit>,
-            w_ready: DFF<Bit>,
+            // a W-bank half holds a loaded stripe (half = stripe number's bit 0)
+            w_full0: DFF<Bit>,
+            w_full1: DFF<Bit>,
             o_claim0: DFF<Bit>,
             o_claim1: DFF<Bit>,
             o_ready0: DFF<Bit>,
@@ -308,9 +315,9 @@ macro_rules! accel_core {
             o_n0_1: DFF<Bits<32>>,
             o_tiles0: DFF<Bits<16>>,
             o_tiles1: DFF<Bits<16>>,
-            // stripe parity of the block in each output half (selects its column scales)
-            o_sp0: DFF<Bit>,
-            o_sp1: DFF<Bit>,
+            // stripe number (mod 4) of the block in each output half (selects its column scales)
+            o_sp0: DFF<Bits<2>>,
+            o_sp1: DFF<Bits<2>>,
 
             // ---- loader
             ld: DFF<Load>,
@@ -323,7 +330,7 @@ macro_rules! accel_core {
             l_units: DFF<Bits<16>>,
             l_beats: DFF<Bits<16>>,
             l_step: DFF<Bits<32>>,
-            l_sp: DFF<Bit>,
+            l_sp: DFF<Bits<2>>,
             l_cnt: Signal<Local, Bits<32>>,
             l_rows: Signal<Local, Bits<32>>,
             l_left: Signal<Local, Bits<32>>,
@@ -361,7 +368,8 @@ macro_rules! accel_core {
             c_t: DFF<Bits<16>>,
             c_k: DFF<Bits<16>>,
             c_tbase: DFF<Bits<16>>,
-            c_sp: DFF<Bit>,
+            c_sp: DFF<Bits<2>>,
+            w_avail: Signal<Local, Bit>,
             c_left: Signal<Local, Bits<32>>,
             beat_valid: Signal<Local, Bit>,
             beat_first: Signal<Local, Bit>,
@@ -446,6 +454,7 @@ macro_rules! accel_core {
             k_rows: Constant<Bits<32>>,
             k_rows16: Constant<Bits<16>>,
             k0_2: Constant<Bits<2>>,
+            k1_2: Constant<Bits<2>>,
             k1_3: Constant<Bits<3>>,
             k2_3: Constant<Bits<3>>,
             k32_128: Constant<Bits<BUS>>,
@@ -458,6 +467,7 @@ macro_rules! accel_core {
             k_groups_m1: Constant<Bits<16>>,
             k_kbmax: Constant<Bits<32>>,
             k_wwords: Constant<Bits<16>>,
+            k_whalf: Constant<Bits<16>>,
             k_otiles: Constant<Bits<16>>,
             k_ahalf: Constant<Bits<16>>,
             k_ohalf: Constant<Bits<16>>,
@@ -577,7 +587,8 @@ macro_rules! accel_core {
                     unused_last: (0..r).map(|_| Default::default()).collect(),
                     a_full0: Default::default(),
                     a_full1: Default::default(),
-                    w_ready: Default::default(),
+                    w_full0: Default::default(),
+                    w_full1: Default::default(),
                     o_claim0: Default::default(),
                     o_claim1: Default::default(),
                     o_ready0: Default::default(),
@@ -633,6 +644,7 @@ macro_rules! accel_core {
                     c_k: Default::default(),
                     c_tbase: Default::default(),
                     c_sp: Default::default(),
+                    w_avail: Default::default(),
                     c_left: Default::default(),
                     beat_valid: Default::default(),
                     beat_first: Default::default(),
@@ -708,6 +720,7 @@ macro_rules! accel_core {
                     k_rows: Constant::new(($r).into()),
                     k_rows16: Constant::new(($r).into()),
                     k0_2: Constant::new(0.into()),
+                    k1_2: Constant::new(1.into()),
                     k1_3: Constant::new(1.into()),
                     k2_3: Constant::new(2.into()),
                     k32_128: Constant::new(32.into()),
@@ -719,11 +732,13 @@ macro_rules! accel_core {
                     k_loggroups: Constant::new(($loggroups).into()),
                     k_groups_m1: Constant::new(($groups - 1).into()),
                     k_kbmax: Constant::new((cfg.k_beats_max as u64).into()),
-                    k_wwords: Constant::new(((cfg.w_bank_words / 8) as u64).into()),
+                    // A stripe fills one half of a W bank; the other half takes the next stripe.
+                    k_wwords: Constant::new(((cfg.w_bank_words / 16) as u64).into()),
+                    k_whalf: Constant::new(((cfg.w_bank_words / 16) as u64).into()),
                     k_otiles: Constant::new((cfg.out_tiles as u64).into()),
                     k_ahalf: Constant::new((1u64 << A_HALF_BITS).into()),
                     k_ohalf: Constant::new((1u64 << O_HALF_SHIFT).into()),
-                    k_sp: Constant::new((1u64 << S_SP_SHIFT).into()),
+                    k_sp: Constant::new(S_SP_SHIFT.into()),
                     k1_s: Constant::new(1u64.into()),
                     k_sext9: Constant::new((1u64 << 8).into()),
                     k4_3: Constant::new(4.into()),
@@ -750,7 +765,7 @@ macro_rules! accel_core {
                 dff_setup!(
                     self, clock, main, j_m, j_n, j_k, j_fmt, j_a_addr, j_w_addr, j_c_addr, j_a_stride, j_w_stride,
                     j_c_stride, j_scale_addr, err, abort, done_q, kb, kbq, kbq_bytes, period, mblocks, ntiles, stripe_tiles,
-                    plan_words, a_full0, a_full1, w_ready, o_claim0, o_claim1, o_ready0, o_ready1, o_last0, o_last1,
+                    plan_words, a_full0, a_full1, w_full0, w_full1, o_claim0, o_claim1, o_ready0, o_ready1, o_last0, o_last1,
                     o_m0_0, o_m0_1, o_n0_0, o_n0_1, o_tiles0, o_tiles1, o_sp0, o_sp1, ld, l_n0t, l_st, l_block, l_half, l_aptr,
                     l_wptr, l_units, l_beats, l_step, l_sp, r_to_w, r_j, r_idx, r_tbase, r_to_s, r_s, i_h, i_r, i_t, cp,
                     c_n0t, c_st, c_block, c_half, c_t, c_k, c_tbase, c_sp, o_h, o_r, o_t, sto, s_half, s_rows, s_row, s_bpr, s_ptr, s_p, s_primed, s_last
@@ -933,11 +948,12 @@ macro_rules! accel_core {
                             self.i_h.d.next = false;
                             self.i_r.d.next = 0.into();
                             self.i_t.d.next = 0.into();
-                            self.l_sp.d.next = false;
-                            self.c_sp.d.next = false;
+                            self.l_sp.d.next = 0.into();
+                            self.c_sp.d.next = 0.into();
                             self.a_full0.d.next = false;
                             self.a_full1.d.next = false;
-                            self.w_ready.d.next = false;
+                            self.w_full0.d.next = false;
+                            self.w_full1.d.next = false;
                             self.o_claim0.d.next = false;
                             self.o_claim1.d.next = false;
                             self.o_ready0.d.next = false;
@@ -984,7 +1000,9 @@ macro_rules! accel_core {
                     Load::WStart => {
                         if self.abort.q.val() {
                             self.ld.d.next = Load::Stop;
-                        } else if !self.w_ready.q.val() {
+                        } else if (!self.l_sp.q.val().get_bit(0) & !self.w_full0.q.val())
+                            | (self.l_sp.q.val().get_bit(0) & !self.w_full1.q.val())
+                        {
                             // Columns in this stripe: min(stripe, what is left of N).
                             if self.l_tleft.val() < bit_cast::<32, 16>(self.stripe_tiles.q.val()) {
                                 self.l_st.d.next = bit_cast::<16, 32>(self.l_tleft.val());
@@ -1042,7 +1060,11 @@ macro_rules! accel_core {
                                 self.r_s.d.next = 0.into();
                                 self.ld.d.next = Load::SIssue;
                             } else {
-                                self.w_ready.d.next = true;
+                                if self.l_sp.q.val().get_bit(0) {
+                                    self.w_full1.d.next = true;
+                                } else {
+                                    self.w_full0.d.next = true;
+                                }
                                 self.l_block.d.next = 0.into();
                                 self.l_aptr.d.next = self.j_a_addr.q.val();
                                 self.ld.d.next = Load::AStart;
@@ -1066,7 +1088,11 @@ macro_rules! accel_core {
                             } else if self.abort.q.val() {
                                 self.ld.d.next = Load::Stop;
                             } else {
-                                self.w_ready.d.next = true;
+                                if self.l_sp.q.val().get_bit(0) {
+                                    self.w_full1.d.next = true;
+                                } else {
+                                    self.w_full0.d.next = true;
+                                }
                                 self.l_block.d.next = 0.into();
                                 self.l_aptr.d.next = self.j_a_addr.q.val();
                                 self.ld.d.next = Load::AStart;
@@ -1128,7 +1154,7 @@ macro_rules! accel_core {
                                 self.l_half.d.next = !self.l_half.q.val();
                                 self.l_block.d.next = self.l_block.q.val() + self.k1_32.val();
                                 if (self.l_block.q.val() + self.k1_32.val()) == self.mblocks.q.val() {
-                                    self.l_sp.d.next = !self.l_sp.q.val();
+                                    self.l_sp.d.next = self.l_sp.q.val() + self.k1_2.val();
                                     self.l_n0t.d.next = self.l_n0t.q.val() + bit_cast::<32, 16>(self.l_st.q.val());
                                     if (self.l_n0t.q.val() + bit_cast::<32, 16>(self.l_st.q.val()))
                                         >= self.ntiles.q.val()
@@ -1148,6 +1174,9 @@ macro_rules! accel_core {
 
                 // ---- loader: route incoming beats (W: column-major within the stripe; A: row by row)
                 self.r_addr.next = self.r_tbase.q.val() + self.r_j.q.val();
+                if self.l_sp.q.val().get_bit(0) {
+                    self.r_addr.next = (self.r_tbase.q.val() + self.r_j.q.val()) | self.k_whalf.val();
+                }
                 if !self.r_to_w.q.val() {
                     self.r_addr.next = self.r_j.q.val();
                     if self.l_half.q.val() {
@@ -1169,10 +1198,7 @@ macro_rules! accel_core {
                     self.wbank[i].write_enable.next =
                         self.rd_data_valid.val() & self.r_to_w.q.val() & (self.r_idx.q.val() == self.idx[i].val());
                 }
-                self.s_waddr.next = self.r_s.q.val();
-                if self.l_sp.q.val() {
-                    self.s_waddr.next = self.r_s.q.val() | self.k_sp.val();
-                }
+                self.s_waddr.next = self.r_s.q.val() | (bit_cast::<S_ADDR_BITS, 2>(self.l_sp.q.val()) << self.k_sp.val());
                 for i in 0..$c {
                     self.sbank[i].write_address.next = self.s_waddr.val();
                     self.sbank[i].write_data.next = self.rd_data.val().get_bits::<16>(self.sbyte[i].val().index());
@@ -1205,6 +1231,12 @@ macro_rules! accel_core {
                     self.beat_aaddr.next = (self.c_k.q.val() >> self.k3_16.val()) | self.k_ahalf.val();
                 }
                 self.beat_waddr.next = self.c_tbase.q.val() + (self.c_k.q.val() >> self.k3_16.val());
+                if self.c_sp.q.val().get_bit(0) {
+                    self.beat_waddr.next =
+                        (self.c_tbase.q.val() + (self.c_k.q.val() >> self.k3_16.val())) | self.k_whalf.val();
+                }
+                self.w_avail.next = (!self.c_sp.q.val().get_bit(0) & self.w_full0.q.val())
+                    | (self.c_sp.q.val().get_bit(0) & self.w_full1.q.val());
                 self.beat_off.next = (self.c_k.q.val() & self.k7_16.val()) << self.k4_16.val();
                 match self.cp.q.val() {
                     Comp::Stripe => {
@@ -1220,7 +1252,7 @@ macro_rules! accel_core {
                         if self.abort.q.val() {
                             self.cp.d.next = Comp::Stop;
                         } else if !self.c_half.q.val()
-                            & self.w_ready.q.val()
+                            & self.w_avail.val()
                             & self.a_full0.q.val()
                             & !self.o_claim0.q.val()
                         {
@@ -1233,7 +1265,7 @@ macro_rules! accel_core {
                                 & (self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val()));
                             self.cp.d.next = Comp::Beat;
                         } else if self.c_half.q.val()
-                            & self.w_ready.q.val()
+                            & self.w_avail.val()
                             & self.a_full1.q.val()
                             & !self.o_claim1.q.val()
                         {
@@ -1273,9 +1305,13 @@ macro_rules! accel_core {
                                 self.c_block.d.next = self.c_block.q.val() + self.k1_32.val();
                                 self.cp.d.next = Comp::Wait;
                                 if (self.c_block.q.val() + self.k1_32.val()) == self.mblocks.q.val() {
-                                    // Stripe done: the loader may overwrite the W banks.
-                                    self.w_ready.d.next = false;
-                                    self.c_sp.d.next = !self.c_sp.q.val();
+                                    // Stripe done: the loader may overwrite its W-bank half.
+                                    if self.c_sp.q.val().get_bit(0) {
+                                        self.w_full1.d.next = false;
+                                    } else {
+                                        self.w_full0.d.next = false;
+                                    }
+                                    self.c_sp.d.next = self.c_sp.q.val() + self.k1_2.val();
                                     self.c_n0t.d.next = self.c_n0t.q.val() + bit_cast::<32, 16>(self.c_st.q.val());
                                     if self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val()) {
                                         self.cp.d.next = Comp::Stop;
@@ -1411,9 +1447,11 @@ macro_rules! accel_core {
 
                 // ---- column scales: the bank address of the result column 0 picks this cycle
                 // (its data arrives with the result at the output unit), delayed per column.
-                self.s_addr0.next = bit_cast::<S_ADDR_BITS, 16>(self.i_t.q.val());
-                if (self.i_h.q.val() & self.o_sp1.q.val()) | (!self.i_h.q.val() & self.o_sp0.q.val()) {
-                    self.s_addr0.next = bit_cast::<S_ADDR_BITS, 16>(self.i_t.q.val()) | self.k_sp.val();
+                self.s_addr0.next = bit_cast::<S_ADDR_BITS, 16>(self.i_t.q.val())
+                    | (bit_cast::<S_ADDR_BITS, 2>(self.o_sp0.q.val()) << self.k_sp.val());
+                if self.i_h.q.val() {
+                    self.s_addr0.next = bit_cast::<S_ADDR_BITS, 16>(self.i_t.q.val())
+                        | (bit_cast::<S_ADDR_BITS, 2>(self.o_sp1.q.val()) << self.k_sp.val());
                 }
                 self.sbank[0].read_address.next = self.s_addr0.val();
                 self.sad[0].d.next = self.s_addr0.val();

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 /// Version of this register map; bump on any change. Part of the configuration hash.
-pub const REGMAP_VERSION: u32 = 1;
+pub const REGMAP_VERSION: u32 = 2;
 
 /// Value of the ID register: "NPE" and a 1.
 pub const ID_MAGIC: u32 = 0x4E50_4501;
