@@ -331,6 +331,7 @@ macro_rules! accel_core {
             l_beats: DFF<Bits<16>>,
             l_step: DFF<Bits<32>>,
             l_sp: DFF<Bits<2>>,
+            w_loaded: Signal<Local, Bit>,
             l_cnt: Signal<Local, Bits<32>>,
             l_rows: Signal<Local, Bits<32>>,
             l_left: Signal<Local, Bits<32>>,
@@ -614,6 +615,7 @@ macro_rules! accel_core {
                     l_beats: Default::default(),
                     l_step: Default::default(),
                     l_sp: Default::default(),
+                    w_loaded: Default::default(),
                     l_cnt: Default::default(),
                     l_rows: Default::default(),
                     l_left: Default::default(),
@@ -996,6 +998,7 @@ macro_rules! accel_core {
                 self.l_tleft.next = self.ntiles.q.val() - self.l_n0t.q.val();
                 self.t_cnt16.next = bit_cast::<16, 32>(self.l_cnt.val());
                 self.t_prod.next = 0.into();
+                self.w_loaded.next = false;
                 match self.ld.q.val() {
                     Load::WStart => {
                         if self.abort.q.val() {
@@ -1060,14 +1063,7 @@ macro_rules! accel_core {
                                 self.r_s.d.next = 0.into();
                                 self.ld.d.next = Load::SIssue;
                             } else {
-                                if self.l_sp.q.val().get_bit(0) {
-                                    self.w_full1.d.next = true;
-                                } else {
-                                    self.w_full0.d.next = true;
-                                }
-                                self.l_block.d.next = 0.into();
-                                self.l_aptr.d.next = self.j_a_addr.q.val();
-                                self.ld.d.next = Load::AStart;
+                                self.w_loaded.next = true;
                             }
                         }
                     }
@@ -1088,14 +1084,7 @@ macro_rules! accel_core {
                             } else if self.abort.q.val() {
                                 self.ld.d.next = Load::Stop;
                             } else {
-                                if self.l_sp.q.val().get_bit(0) {
-                                    self.w_full1.d.next = true;
-                                } else {
-                                    self.w_full0.d.next = true;
-                                }
-                                self.l_block.d.next = 0.into();
-                                self.l_aptr.d.next = self.j_a_addr.q.val();
-                                self.ld.d.next = Load::AStart;
+                                self.w_loaded.next = true;
                             }
                         }
                     }
@@ -1170,6 +1159,17 @@ macro_rules! accel_core {
                         }
                     }
                     _ => {}
+                }
+                // The stripe (and its scales) are in: its W half is full, its A blocks follow.
+                if self.w_loaded.val() {
+                    if self.l_sp.q.val().get_bit(0) {
+                        self.w_full1.d.next = true;
+                    } else {
+                        self.w_full0.d.next = true;
+                    }
+                    self.l_block.d.next = 0.into();
+                    self.l_aptr.d.next = self.j_a_addr.q.val();
+                    self.ld.d.next = Load::AStart;
                 }
 
                 // ---- loader: route incoming beats (W: column-major within the stripe; A: row by row)
