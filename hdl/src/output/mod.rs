@@ -23,6 +23,10 @@ use rust_hdl::prelude::*;
 /// Clock edges from `valid` to `out_valid`.
 pub const OUTPUT_LATENCY: usize = 4;
 
+/// 8-bit groups of the leading-zero count, and the accumulator width padded to whole groups.
+const LZ_GROUPS: usize = ACC_WIDTH.div_ceil(8);
+const LZ_PAD: usize = 8 * LZ_GROUPS;
+
 /// Width of the scale input: the sum of two 8-bit two's complement scales (the job's
 /// `SCALE_EXP` and a column's) always fits.
 pub const SCALE_BITS: usize = 9;
@@ -145,7 +149,15 @@ pub struct OutputUnit {
     ninf2: DFF<Bit>,
     fmt2: DFF<Bits<3>>,
     lz: Signal<Local, Bits<16>>,
-    lzk: Vec<Constant<Bits<16>>>,
+    // Leading-zero count in two levels (a flat 130-way priority chain was this unit's
+    // critical path): per 8-bit group a flag and a count, then the top nonzero group.
+    mag_pad: Signal<Local, Bits<LZ_PAD>>,
+    gbits: Vec<Signal<Local, Bits<8>>>,
+    gany: Vec<Signal<Local, Bit>>,
+    glz: Vec<Signal<Local, Bits<16>>>,
+    goff: Vec<Constant<Bits<8>>>,
+    gbase: Vec<Constant<Bits<16>>>,
+    k_in8: Vec<Constant<Bits<16>>>,
     // stage 3
     v3: DFF<Bit>,
     neg3: DFF<Bit>,
@@ -262,7 +274,18 @@ impl Default for OutputUnit {
             ninf2: Default::default(),
             fmt2: Default::default(),
             lz: Default::default(),
-            lzk: (0..ACC_WIDTH).map(|i| const_bits((ACC_WIDTH - 1 - i) as u64)).collect(),
+            mag_pad: Default::default(),
+            gbits: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            gany: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            glz: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            goff: (0..LZ_GROUPS).map(|g| const_bits((8 * g) as u64)).collect(),
+            // Leading zeros above group g's top bit (mod 2^16: the top group reaches past the
+            // accumulator, into zero padding, so its base is negative and its count makes up
+            // for it).
+            gbase: (0..LZ_GROUPS)
+                .map(|g| const_bits(((ACC_WIDTH as i64 - 1 - (8 * g + 7) as i64) as u64) & 0xFFFF))
+                .collect(),
+            k_in8: (0..8).map(|b| const_bits(7 - b as u64)).collect(),
             v3: Default::default(),
             neg3: Default::default(),
             ext3: Default::default(),
@@ -374,10 +397,21 @@ impl Logic for OutputUnit {
         self.scale1.d.next = self.scale_x.val();
 
         // ---- stage 2: leading zeros, normalize, biased scale of bit 129
+        self.mag_pad.next = bit_cast::<LZ_PAD, ACC_WIDTH>(self.mag1.q.val());
+        for g in 0..LZ_GROUPS {
+            self.gbits[g].next = self.mag_pad.val().get_bits::<8>(self.goff[g].val().index());
+            self.gany[g].next = self.gbits[g].val().any();
+            self.glz[g].next = self.gbase[g].val() + self.k_in8[0].val();
+            for b in 1..8 {
+                if self.gbits[g].val().get_bit(b) {
+                    self.glz[g].next = self.gbase[g].val() + self.k_in8[b].val();
+                }
+            }
+        }
         self.lz.next = self.k0_16.val();
-        for i in 0..ACC_WIDTH {
-            if self.mag1.q.val().get_bit(i) {
-                self.lz.next = self.lzk[i].val();
+        for g in 0..LZ_GROUPS {
+            if self.gany[g].val() {
+                self.lz.next = self.glz[g].val();
             }
         }
         self.norm2.d.next = self.mag1.q.val() << bit_cast::<ACC_WIDTH, 16>(self.lz.val());
