@@ -40,6 +40,7 @@ use crate::spec::{regs::ErrorCode, Format};
 use rust_hdl::prelude::*;
 
 use super::pe_slot::PeSlot;
+use super::result_walk::ResultWalk;
 
 /// AXI data width as a type-level width.
 const BUS: usize = AXI_DATA_BITS as usize;
@@ -353,9 +354,10 @@ macro_rules! accel_core {
             sbyte: Vec<Constant<Bits<7>>>,
             // read side: (half, row, tile) of the result column 0's output unit takes next,
             // the bank address delayed one cycle per column
-            i_h: DFF<Bit>,
-            i_r: DFF<Bits<16>>,
-            i_t: DFF<Bits<16>>,
+            i_walk: ResultWalk,
+            // the input side needs the tile and half, not the row or the end of a half
+            unused_iwalk: Signal<Local, Bits<16>>,
+            unused_iend: Signal<Local, Bit>,
             s_addr0: Signal<Local, Bits<S_ADDR_BITS>>,
             s_waddr: Signal<Local, Bits<S_ADDR_BITS>>,
             sad: Vec<DFF<Bits<S_ADDR_BITS>>>,
@@ -409,11 +411,9 @@ macro_rules! accel_core {
             selninf: Vec<Signal<Local, Bit>>,
             ou: Vec<OutputUnit>,
             // output-buffer write side: address counter at column 0, delayed per column
-            o_h: DFF<Bit>,
-            o_r: DFF<Bits<16>>,
-            o_t: DFF<Bits<16>>,
+            o_walk: ResultWalk,
+            walk_clear: Signal<Local, Bit>,
             o_addr0: Signal<Local, Bits<16>>,
-            o_end0: Signal<Local, Bit>,
             oad: Vec<DFF<Bits<O_ADDR_BITS>>>,
             oend: Vec<DFF<Bit>>,
             obank: Vec<RAM<Bits<32>, O_ADDR_BITS>>,
@@ -630,9 +630,9 @@ macro_rules! accel_core {
                     r_s: Default::default(),
                     sbank: (0..c).map(|_| RAM::default()).collect(),
                     sbyte: (0..c).map(|i| Constant::new(((16 * i) as u64).into())).collect(),
-                    i_h: Default::default(),
-                    i_r: Default::default(),
-                    i_t: Default::default(),
+                    i_walk: ResultWalk::new(r),
+                    unused_iwalk: Default::default(),
+                    unused_iend: Default::default(),
                     s_addr0: Default::default(),
                     s_waddr: Default::default(),
                     sad: dffs(c - 1),
@@ -680,11 +680,9 @@ macro_rules! accel_core {
                     selpinf: (0..c).map(|_| Default::default()).collect(),
                     selninf: (0..c).map(|_| Default::default()).collect(),
                     ou: (0..c).map(|_| OutputUnit::default()).collect(),
-                    o_h: Default::default(),
-                    o_r: Default::default(),
-                    o_t: Default::default(),
+                    o_walk: ResultWalk::new(r),
+                    walk_clear: Default::default(),
                     o_addr0: Default::default(),
-                    o_end0: Default::default(),
                     oad: dffs(c - 1),
                     oend: dffs(c - 1),
                     obank: (0..c).map(|_| RAM::default()).collect(),
@@ -769,8 +767,8 @@ macro_rules! accel_core {
                     j_c_stride, j_scale_addr, err, abort, done_q, kb, kbq, kbq_bytes, period, mblocks, ntiles, stripe_tiles,
                     plan_words, a_full0, a_full1, w_full0, w_full1, o_claim0, o_claim1, o_ready0, o_ready1, o_last0, o_last1,
                     o_m0_0, o_m0_1, o_n0_0, o_n0_1, o_tiles0, o_tiles1, o_sp0, o_sp1, ld, l_n0t, l_st, l_block, l_half, l_aptr,
-                    l_wptr, l_units, l_beats, l_step, l_sp, r_to_w, r_j, r_idx, r_tbase, r_to_s, r_s, i_h, i_r, i_t, cp,
-                    c_n0t, c_st, c_block, c_half, c_t, c_k, c_tbase, c_sp, o_h, o_r, o_t, sto, s_half, s_rows, s_row, s_bpr, s_ptr, s_p, s_primed, s_last
+                    l_wptr, l_units, l_beats, l_step, l_sp, r_to_w, r_j, r_idx, r_tbase, r_to_s, r_s, cp,
+                    c_n0t, c_st, c_block, c_half, c_t, c_k, c_tbase, c_sp, sto, s_half, s_rows, s_row, s_bpr, s_ptr, s_p, s_primed, s_last
                 );
                 for i in 0..$r {
                     self.ad_addr[i].clock.next = self.clock.val();
@@ -814,6 +812,8 @@ macro_rules! accel_core {
                 for i in 0..($r * 6) {
                     self.lastd[i].clock.next = self.clock.val();
                 }
+                self.i_walk.clock.next = self.clock.val();
+                self.o_walk.clock.next = self.clock.val();
                 for i in 0..($c - 1) {
                     self.sad[i].clock.next = self.clock.val();
                     self.oad[i].clock.next = self.clock.val();
@@ -855,6 +855,7 @@ macro_rules! accel_core {
 
                 // ---- defaults
                 self.busy.next = self.main.q.val() != Main::Idle;
+                self.walk_clear.next = false;
                 self.job_done.next = false;
                 self.job_error.next = self.err.q.val();
                 self.stall.next = false;
@@ -944,12 +945,7 @@ macro_rules! accel_core {
                             self.c_half.d.next = false;
                             self.sto.d.next = Store::Wait;
                             self.s_half.d.next = false;
-                            self.o_h.d.next = false;
-                            self.o_r.d.next = 0.into();
-                            self.o_t.d.next = 0.into();
-                            self.i_h.d.next = false;
-                            self.i_r.d.next = 0.into();
-                            self.i_t.d.next = 0.into();
+                            self.walk_clear.next = true;
                             self.l_sp.d.next = 0.into();
                             self.c_sp.d.next = 0.into();
                             self.a_full0.d.next = false;
@@ -1447,10 +1443,15 @@ macro_rules! accel_core {
 
                 // ---- column scales: the bank address of the result column 0 picks this cycle
                 // (its data arrives with the result at the output unit), delayed per column.
-                self.s_addr0.next = bit_cast::<S_ADDR_BITS, 16>(self.i_t.q.val())
+                self.i_walk.step.next = self.selv[0].val();
+                self.i_walk.tiles0.next = self.o_tiles0.q.val();
+                self.i_walk.tiles1.next = self.o_tiles1.q.val();
+                self.unused_iwalk.next = self.i_walk.row.val() | self.i_walk.tile.val();
+                self.unused_iend.next = self.i_walk.half_done.val();
+                self.s_addr0.next = bit_cast::<S_ADDR_BITS, 16>(self.i_walk.tile.val())
                     | (bit_cast::<S_ADDR_BITS, 2>(self.o_sp0.q.val()) << self.k_sp.val());
-                if self.i_h.q.val() {
-                    self.s_addr0.next = bit_cast::<S_ADDR_BITS, 16>(self.i_t.q.val())
+                if self.i_walk.half.val() {
+                    self.s_addr0.next = bit_cast::<S_ADDR_BITS, 16>(self.i_walk.tile.val())
                         | (bit_cast::<S_ADDR_BITS, 2>(self.o_sp1.q.val()) << self.k_sp.val());
                 }
                 self.sbank[0].read_address.next = self.s_addr0.val();
@@ -1461,43 +1462,20 @@ macro_rules! accel_core {
                 for c in 2..$c {
                     self.sad[c - 1].d.next = self.sad[c - 2].q.val();
                 }
-                if self.selv[0].val() {
-                    self.i_r.d.next = self.i_r.q.val() + self.k1_16.val();
-                    if self.i_r.q.val() == bit_cast::<16, 32>(self.k_rows_m1.val()) {
-                        self.i_r.d.next = 0.into();
-                        self.i_t.d.next = self.i_t.q.val() + self.k1_16.val();
-                        if (!self.i_h.q.val() & (self.i_t.q.val() == (self.o_tiles0.q.val() - self.k1_16.val())))
-                            | (self.i_h.q.val() & (self.i_t.q.val() == (self.o_tiles1.q.val() - self.k1_16.val())))
-                        {
-                            self.i_t.d.next = 0.into();
-                            self.i_h.d.next = !self.i_h.q.val();
-                        }
-                    }
-                }
 
                 // ---- output buffer: column 0's results advance (row, tile, half); column c
                 // writes the same address c cycles later.
-                self.o_addr0.next = (self.o_r.q.val() << self.k_orow_shift.val()) | self.o_t.q.val();
-                if self.o_h.q.val() {
-                    self.o_addr0.next = (self.o_r.q.val() << self.k_orow_shift.val()) | self.o_t.q.val() | self.k_ohalf.val();
-                }
-                self.o_end0.next = false;
-                if self.ou[0].out_valid.val() {
-                    self.o_r.d.next = self.o_r.q.val() + self.k1_16.val();
-                    if self.o_r.q.val() == bit_cast::<16, 32>(self.k_rows_m1.val()) {
-                        self.o_r.d.next = 0.into();
-                        self.o_t.d.next = self.o_t.q.val() + self.k1_16.val();
-                        if (!self.o_h.q.val() & (self.o_t.q.val() == (self.o_tiles0.q.val() - self.k1_16.val())))
-                            | (self.o_h.q.val() & (self.o_t.q.val() == (self.o_tiles1.q.val() - self.k1_16.val())))
-                        {
-                            self.o_t.d.next = 0.into();
-                            self.o_h.d.next = !self.o_h.q.val();
-                            self.o_end0.next = true;
-                        }
-                    }
+                self.o_walk.step.next = self.ou[0].out_valid.val();
+                self.o_walk.tiles0.next = self.o_tiles0.q.val();
+                self.o_walk.tiles1.next = self.o_tiles1.q.val();
+                self.o_addr0.next = (self.o_walk.row.val() << self.k_orow_shift.val()) | self.o_walk.tile.val();
+                if self.o_walk.half.val() {
+                    self.o_addr0.next = (self.o_walk.row.val() << self.k_orow_shift.val())
+                        | self.o_walk.tile.val()
+                        | self.k_ohalf.val();
                 }
                 self.oad[0].d.next = bit_cast::<O_ADDR_BITS, 16>(self.o_addr0.val());
-                self.oend[0].d.next = self.o_end0.val();
+                self.oend[0].d.next = self.o_walk.half_done.val();
                 for c in 1..($c - 1) {
                     self.oad[c].d.next = self.oad[c - 1].q.val();
                     self.oend[c].d.next = self.oend[c - 1].q.val();
@@ -1652,10 +1630,10 @@ macro_rules! accel_core {
                     self.sto.d.next = Store::Idle;
                     self.err.d.next = 0.into();
                     self.abort.d.next = false;
-                    self.o_h.d.next = false;
-                    self.o_r.d.next = 0.into();
-                    self.o_t.d.next = 0.into();
+                    self.walk_clear.next = true;
                 }
+                self.i_walk.clear.next = self.walk_clear.val();
+                self.o_walk.clear.next = self.walk_clear.val();
             }
         }
     };

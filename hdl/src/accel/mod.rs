@@ -3,6 +3,7 @@
 
 pub mod core;
 pub mod pe_slot;
+pub mod result_walk;
 pub mod top;
 
 pub use self::core::{Core4x4, Core8x8};

@@ -1,0 +1,86 @@
+//! The order in which results leave the array: `R` rows per column tile, the tiles of one
+//! output half, then the other half. The core walks it twice: where column 0's output unit
+//! takes a result (to pick its column scale) and where it delivers one (to address the output
+//! bank).
+
+use rust_hdl::prelude::*;
+
+/// A (half, row, tile) counter over the results of the two output halves.
+#[derive(LogicBlock)]
+pub struct ResultWalk {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Restart at half 0, row 0, tile 0 (wins over `step`).
+    pub clear: Signal<In, Bit>,
+    /// One result passes: advance.
+    pub step: Signal<In, Bit>,
+    /// Column tiles of the block in half 0.
+    pub tiles0: Signal<In, Bits<16>>,
+    /// Column tiles of the block in half 1.
+    pub tiles1: Signal<In, Bits<16>>,
+    /// The current half.
+    pub half: Signal<Out, Bit>,
+    /// The current row of the tile.
+    pub row: Signal<Out, Bits<16>>,
+    /// The current tile of the half.
+    pub tile: Signal<Out, Bits<16>>,
+    /// This step finishes a half.
+    pub half_done: Signal<Out, Bit>,
+    h: DFF<Bit>,
+    r: DFF<Bits<16>>,
+    t: DFF<Bits<16>>,
+    last_row: Constant<Bits<16>>,
+    one: Constant<Bits<16>>,
+}
+
+impl ResultWalk {
+    /// The walk of an array with `rows` rows.
+    pub fn new(rows: usize) -> Self {
+        Self {
+            clock: Default::default(),
+            clear: Default::default(),
+            step: Default::default(),
+            tiles0: Default::default(),
+            tiles1: Default::default(),
+            half: Default::default(),
+            row: Default::default(),
+            tile: Default::default(),
+            half_done: Default::default(),
+            h: Default::default(),
+            r: Default::default(),
+            t: Default::default(),
+            last_row: Constant::new(((rows - 1) as u64).into()),
+            one: Constant::new(1u64.into()),
+        }
+    }
+}
+
+impl Logic for ResultWalk {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, h, r, t);
+        self.half_done.next = false;
+        if self.step.val() {
+            self.r.d.next = self.r.q.val() + self.one.val();
+            if self.r.q.val() == self.last_row.val() {
+                self.r.d.next = 0.into();
+                self.t.d.next = self.t.q.val() + self.one.val();
+                if (!self.h.q.val() & (self.t.q.val() == (self.tiles0.val() - self.one.val())))
+                    | (self.h.q.val() & (self.t.q.val() == (self.tiles1.val() - self.one.val())))
+                {
+                    self.t.d.next = 0.into();
+                    self.h.d.next = !self.h.q.val();
+                    self.half_done.next = true;
+                }
+            }
+        }
+        if self.clear.val() {
+            self.h.d.next = false;
+            self.r.d.next = 0.into();
+            self.t.d.next = 0.into();
+        }
+        self.half.next = self.h.q.val();
+        self.row.next = self.r.q.val();
+        self.tile.next = self.t.q.val();
+    }
+}
