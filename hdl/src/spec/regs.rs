@@ -595,7 +595,7 @@ mod tests {
             assert!(pair[0].offset < pair[1].offset, "{} / {}", pair[0].name, pair[1].name);
         }
         for r in REGISTERS {
-            assert_eq!(r.offset % 4, 0, "{}", r.name);
+            assert_eq!(r.offset % REG_BYTES, 0, "{}", r.name);
             assert_eq!(register(r.name), Some(r));
             assert_eq!(register_at(r.offset), Some(r));
         }
