@@ -12,6 +12,7 @@
 use crate::axi::{AxiReadDma, AxiWriteDma};
 use crate::regs::AxiLiteRegs;
 use crate::spec::config::{NpeConfig, AXI_DATA_BITS};
+use crate::spec::regs::REG_ADDR_BITS;
 use rust_hdl::prelude::*;
 
 use super::core::{Core4x4, Core8x8};
@@ -31,7 +32,7 @@ macro_rules! npe_top {
             /// Interrupt: a job ended and CTRL.IRQ_EN is set.
             pub irq: Signal<Out, Bit>,
             /// AXI4-Lite slave: write address.
-            pub s_axi_awaddr: Signal<In, Bits<8>>,
+            pub s_axi_awaddr: Signal<In, Bits<REG_ADDR_BITS>>,
             /// AXI4-Lite slave.
             pub s_axi_awvalid: Signal<In, Bit>,
             /// AXI4-Lite slave.
@@ -51,7 +52,7 @@ macro_rules! npe_top {
             /// AXI4-Lite slave.
             pub s_axi_bready: Signal<In, Bit>,
             /// AXI4-Lite slave.
-            pub s_axi_araddr: Signal<In, Bits<8>>,
+            pub s_axi_araddr: Signal<In, Bits<REG_ADDR_BITS>>,
             /// AXI4-Lite slave.
             pub s_axi_arvalid: Signal<In, Bit>,
             /// AXI4-Lite slave.
@@ -215,17 +216,18 @@ macro_rules! npe_top {
 
                 // register file ↔ core
                 self.core.start.next = self.regs.start.val();
-                self.core.m.next = self.regs.m.val();
-                self.core.n.next = self.regs.n.val();
-                self.core.k.next = self.regs.k.val();
-                self.core.fmt.next = self.regs.fmt.val();
-                self.core.a_addr.next = self.regs.a_addr.val();
-                self.core.w_addr.next = self.regs.w_addr.val();
-                self.core.c_addr.next = self.regs.c_addr.val();
-                self.core.a_stride.next = self.regs.a_stride.val();
-                self.core.w_stride.next = self.regs.w_stride.val();
-                self.core.c_stride.next = self.regs.c_stride.val();
-                self.core.scale_addr.next = self.regs.scale_addr.val();
+                // The job bundle, field by field until the core takes a `JobRegsIn`.
+                self.core.m.next = self.regs.job.m.val();
+                self.core.n.next = self.regs.job.n.val();
+                self.core.k.next = self.regs.job.k.val();
+                self.core.fmt.next = self.regs.job.fmt.val();
+                self.core.a_addr.next = self.regs.job.a_addr.val();
+                self.core.w_addr.next = self.regs.job.w_addr.val();
+                self.core.c_addr.next = self.regs.job.c_addr.val();
+                self.core.scale_addr.next = self.regs.job.scale_addr.val();
+                self.core.a_stride.next = self.regs.job.a_stride.val();
+                self.core.w_stride.next = self.regs.job.w_stride.val();
+                self.core.c_stride.next = self.regs.job.c_stride.val();
                 self.regs.busy.next = self.core.busy.val();
                 self.regs.job_done.next = self.core.job_done.val();
                 self.regs.job_error.next = self.core.job_error.val();

@@ -1,45 +1,201 @@
-//! The AXI4-Lite slave register file, served from the register map of [`crate::spec::regs`].
+//! The AXI4-Lite slave register file, written from the register map of [`crate::spec::regs`].
 //!
-//! Offsets, reset values, writable masks and field positions come from the table (as
-//! constants built at construction); the register storage is listed here by name, and a test
-//! walks the whole table through the Verilated block so a register the table has and this block
-//! does not serve fails. One transaction at a time: AW and W are taken together, the response
-//! is held until accepted. Unmapped or misaligned offsets answer DECERR, writes to read-only
-//! registers SLVERR (and change nothing).
+//! Every register of the table is served by one of five [`Backing`]s, chosen from the table
+//! alone: writable registers (RW, WO, W1C) are a `Vec` of storage flops in table order, the
+//! 64-bit counters are the `_LO`/`_HI` pairs, STATUS reflects the core, and every other
+//! read-only register is a constant. Offsets, reset values, write / W1C / pulse masks and
+//! the read-only set are constants computed from the table, and decode is a loop over them, so
+//! a register added to the table is decoded, stored and answered without an edit here. What
+//! only this block knows is named once, by the table's typed constants: which input each
+//! counter counts, how STATUS is assembled, where START / SOFT_RESET / IRQ come from, and the
+//! [`JobRegs`] bundle.
+//!
+//! One transaction at a time: AW and W are taken together, the response is held until
+//! accepted. Unmapped or misaligned offsets answer DECERR, writes to read-only registers SLVERR
+//! (and change nothing). Reading a counter's `_LO` latches its `_HI`.
+//!
+//! rust-hdl indexes a `Vec` of blocks only with a loop variable (any other index expression is
+//! pasted into the Verilog as text): a named register is reached with a one-pass loop over its
+//! index, `for s in S_CTRL..(S_CTRL + 1)`, the index being a constant computed from the table.
 
+use super::job::JobRegs;
+use crate::spec::axi::{AxiResp, RESP_BITS};
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES};
-use crate::spec::regs::{self, Access};
+use crate::spec::regs::{self, ctrl, irq, status, Access, Field, Register, REGISTERS, REG_ADDR_BITS, REG_BYTES};
 use rust_hdl::prelude::*;
 
-/// Offset of register `name` as an 8-bit constant.
-fn off(name: &str) -> Constant<Bits<8>> {
-    Constant::new(u64::from(reg(name).offset).into())
+/// How the register file serves a register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backing {
+    /// A storage flop (RW, WO and W1C registers).
+    Stored,
+    /// A constant: the table's reset value, or the configuration's value ([`constant_value`]).
+    Constant,
+    /// STATUS: busy, done and error of the core.
+    Status,
+    /// The low word of a 64-bit counter; reading it latches the high word.
+    CounterLo,
+    /// The high word of a 64-bit counter, as latched by the last read of the low word.
+    CounterHi,
 }
 
-fn reg(name: &str) -> &'static regs::Register {
-    regs::register(name).unwrap_or_else(|| panic!("register {name} is not in the map"))
-}
-
-/// Bits a write may change: every non-pulse field, or the whole word if it has no fields.
-pub fn writable_mask(r: &regs::Register) -> u32 {
-    if r.access == Access::Ro {
-        0
-    } else if r.fields.is_empty() {
-        u32::MAX
+/// The backing of register `r`, from its access, name and offset.
+pub const fn backing(r: &Register) -> Backing {
+    if !matches!(r.access, Access::Ro) {
+        Backing::Stored
+    } else if r.is_counter_lo() {
+        Backing::CounterLo
+    } else if r.is_counter_hi() {
+        Backing::CounterHi
+    } else if r.offset == regs::STATUS.offset {
+        Backing::Status
     } else {
-        r.fields.iter().filter(|f| !f.pulse).fold(0, |m, f| m | f.mask())
+        Backing::Constant
     }
 }
 
-fn mask(name: &str) -> Constant<Bits<32>> {
-    Constant::new(u64::from(writable_mask(reg(name))).into())
+/// The value of a [`Backing::Constant`] register in a device built from `cfg`: the
+/// configuration's hash, capability and formats, the table's reset value for the others.
+pub fn constant_value(r: &Register, cfg: &NpeConfig) -> u32 {
+    if *r == regs::CONFIG_HASH {
+        cfg.hash()
+    } else if *r == regs::CAPABILITY {
+        cfg.capability()
+    } else if *r == regs::FORMATS {
+        cfg.formats()
+    } else {
+        r.reset
+    }
 }
 
-fn field_bit(reg_name: &str, field: &str) -> Constant<Bits<32>> {
-    let f = reg(reg_name)
-        .field(field)
-        .unwrap_or_else(|| panic!("{reg_name}.{field}"));
-    Constant::new(u64::from(f.offset).into())
+/// Registers with backing `b`.
+const fn count(b: Backing) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < REGISTERS.len() {
+        if backing(&REGISTERS[i]) as u8 == b as u8 {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// Position of `r` among the registers with its backing, in table order.
+const fn index_of(r: &Register) -> usize {
+    let b = backing(r);
+    let mut n = 0;
+    let mut i = 0;
+    while i < REGISTERS.len() {
+        if REGISTERS[i].offset == r.offset {
+            return n;
+        }
+        if backing(&REGISTERS[i]) as u8 == b as u8 {
+            n += 1;
+        }
+        i += 1;
+    }
+    panic!("register not in the table")
+}
+
+/// Index of stored register `r` (a compile error if it is not stored).
+const fn stored(r: &Register) -> usize {
+    assert!(matches!(backing(r), Backing::Stored));
+    index_of(r)
+}
+
+/// Index of the counter whose low word is `r` (a compile error if it is none).
+const fn counter(r: &Register) -> usize {
+    assert!(matches!(backing(r), Backing::CounterLo));
+    index_of(r)
+}
+
+/// Pulse fields of the whole table.
+const fn count_pulses() -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < REGISTERS.len() {
+        let mut j = 0;
+        while j < REGISTERS[i].fields.len() {
+            if REGISTERS[i].fields[j].pulse {
+                n += 1;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// Position of pulse field `f` of `r` among the table's pulse fields.
+const fn pulse(r: &Register, f: &Field) -> usize {
+    assert!(f.pulse);
+    let mut n = 0;
+    let mut i = 0;
+    while i < REGISTERS.len() {
+        let mut j = 0;
+        while j < REGISTERS[i].fields.len() {
+            let g = &REGISTERS[i].fields[j];
+            if REGISTERS[i].offset == r.offset && g.offset == f.offset {
+                return n;
+            }
+            if g.pulse {
+                n += 1;
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+    panic!("pulse field not in the table")
+}
+
+const NREG: usize = REGISTERS.len();
+const NSTORE: usize = count(Backing::Stored);
+const NCONST: usize = count(Backing::Constant);
+const NCOUNT: usize = count(Backing::CounterLo);
+const NPULSE: usize = count_pulses();
+/// Byte strobes of a register word.
+const NSTRB: usize = REG_BYTES as usize;
+
+const S_CTRL: usize = stored(&regs::CTRL);
+const S_IRQ: usize = stored(&regs::IRQ);
+const S_M: usize = stored(&regs::M);
+const S_N: usize = stored(&regs::N);
+const S_K: usize = stored(&regs::K);
+const S_FMT: usize = stored(&regs::FMT);
+const S_A_ADDR: usize = stored(&regs::A_ADDR);
+const S_W_ADDR: usize = stored(&regs::W_ADDR);
+const S_C_ADDR: usize = stored(&regs::C_ADDR);
+const S_SCALE_ADDR: usize = stored(&regs::SCALE_ADDR);
+const S_A_STRIDE: usize = stored(&regs::A_STRIDE);
+const S_W_STRIDE: usize = stored(&regs::W_STRIDE);
+const S_C_STRIDE: usize = stored(&regs::C_STRIDE);
+const C_CYCLES: usize = counter(&regs::CYCLES_LO);
+const C_BUSY: usize = counter(&regs::BUSY_LO);
+const C_STALL: usize = counter(&regs::STALL_LO);
+const C_DMA_RD: usize = counter(&regs::DMA_RD_LO);
+const C_DMA_WR: usize = counter(&regs::DMA_WR_LO);
+const P_START: usize = pulse(&regs::CTRL, &ctrl::START);
+const P_SOFT_RESET: usize = pulse(&regs::CTRL, &ctrl::SOFT_RESET);
+
+/// Width of STATUS.ERROR (and of the core's error code).
+pub const ERROR_BITS: usize = status::ERROR.width as usize;
+
+fn k8(v: u32) -> Constant<Bits<REG_ADDR_BITS>> {
+    Constant::new(u64::from(v).into())
+}
+
+fn k32(v: u32) -> Constant<Bits<32>> {
+    Constant::new(u64::from(v).into())
+}
+
+fn resp(r: AxiResp) -> Constant<Bits<RESP_BITS>> {
+    Constant::new(r.code().into())
+}
+
+/// The registers with backing `b`, in table order.
+fn with(b: Backing) -> impl Iterator<Item = &'static Register> {
+    REGISTERS.iter().filter(move |r| backing(r) == b)
 }
 
 /// The register file.
@@ -50,7 +206,7 @@ pub struct AxiLiteRegs {
     /// Synchronous reset: every register back to its reset value.
     pub reset: Signal<In, Bit>,
     /// AXI4-Lite AW.
-    pub s_axi_awaddr: Signal<In, Bits<8>>,
+    pub s_axi_awaddr: Signal<In, Bits<REG_ADDR_BITS>>,
     /// AXI4-Lite AW.
     pub s_axi_awvalid: Signal<In, Bit>,
     /// AXI4-Lite AW.
@@ -58,19 +214,19 @@ pub struct AxiLiteRegs {
     /// AXI4-Lite W.
     pub s_axi_wdata: Signal<In, Bits<32>>,
     /// AXI4-Lite W.
-    pub s_axi_wstrb: Signal<In, Bits<4>>,
+    pub s_axi_wstrb: Signal<In, Bits<NSTRB>>,
     /// AXI4-Lite W.
     pub s_axi_wvalid: Signal<In, Bit>,
     /// AXI4-Lite W.
     pub s_axi_wready: Signal<Out, Bit>,
     /// AXI4-Lite B.
-    pub s_axi_bresp: Signal<Out, Bits<2>>,
+    pub s_axi_bresp: Signal<Out, Bits<RESP_BITS>>,
     /// AXI4-Lite B.
     pub s_axi_bvalid: Signal<Out, Bit>,
     /// AXI4-Lite B.
     pub s_axi_bready: Signal<In, Bit>,
     /// AXI4-Lite AR.
-    pub s_axi_araddr: Signal<In, Bits<8>>,
+    pub s_axi_araddr: Signal<In, Bits<REG_ADDR_BITS>>,
     /// AXI4-Lite AR.
     pub s_axi_arvalid: Signal<In, Bit>,
     /// AXI4-Lite AR.
@@ -78,33 +234,13 @@ pub struct AxiLiteRegs {
     /// AXI4-Lite R.
     pub s_axi_rdata: Signal<Out, Bits<32>>,
     /// AXI4-Lite R.
-    pub s_axi_rresp: Signal<Out, Bits<2>>,
+    pub s_axi_rresp: Signal<Out, Bits<RESP_BITS>>,
     /// AXI4-Lite R.
     pub s_axi_rvalid: Signal<Out, Bit>,
     /// AXI4-Lite R.
     pub s_axi_rready: Signal<In, Bit>,
-    /// Job register M.
-    pub m: Signal<Out, Bits<32>>,
-    /// Job register N.
-    pub n: Signal<Out, Bits<32>>,
-    /// Job register K.
-    pub k: Signal<Out, Bits<32>>,
-    /// Job register FMT.
-    pub fmt: Signal<Out, Bits<32>>,
-    /// Job register A_ADDR.
-    pub a_addr: Signal<Out, Bits<32>>,
-    /// Job register W_ADDR.
-    pub w_addr: Signal<Out, Bits<32>>,
-    /// Job register C_ADDR.
-    pub c_addr: Signal<Out, Bits<32>>,
-    /// Job register SCALE_ADDR.
-    pub scale_addr: Signal<Out, Bits<32>>,
-    /// Job register A_STRIDE.
-    pub a_stride: Signal<Out, Bits<32>>,
-    /// Job register W_STRIDE.
-    pub w_stride: Signal<Out, Bits<32>>,
-    /// Job register C_STRIDE.
-    pub c_stride: Signal<Out, Bits<32>>,
+    /// The job registers ([`crate::spec::regs::JOB_REGISTERS`]).
+    pub job: JobRegs,
     /// CTRL.START was written with 1 (one cycle).
     pub start: Signal<Out, Bit>,
     /// CTRL.SOFT_RESET was written with 1 (one cycle).
@@ -116,7 +252,7 @@ pub struct AxiLiteRegs {
     /// A job ended (one cycle): sets STATUS.DONE and IRQ.DONE, latches `job_error`.
     pub job_done: Signal<In, Bit>,
     /// Why (ErrorCode), with `job_done`.
-    pub job_error: Signal<In, Bits<4>>,
+    pub job_error: Signal<In, Bits<ERROR_BITS>>,
     /// Count a STALL cycle.
     pub stall: Signal<In, Bit>,
     /// A DMA read beat moved.
@@ -124,120 +260,72 @@ pub struct AxiLiteRegs {
     /// A DMA write beat moved.
     pub wr_beat: Signal<In, Bit>,
 
-    r_m: DFF<Bits<32>>,
-    r_n: DFF<Bits<32>>,
-    r_k: DFF<Bits<32>>,
-    r_fmt: DFF<Bits<32>>,
-    r_a_addr: DFF<Bits<32>>,
-    r_w_addr: DFF<Bits<32>>,
-    r_c_addr: DFF<Bits<32>>,
-    r_scale_addr: DFF<Bits<32>>,
-    r_a_stride: DFF<Bits<32>>,
-    r_w_stride: DFF<Bits<32>>,
-    r_c_stride: DFF<Bits<32>>,
-    r_scratch: DFF<Bits<32>>,
-    r_ctrl: DFF<Bits<32>>,
-    r_irq: DFF<Bits<32>>,
+    // Every register: offset and write response (SLVERR for the read-only set).
+    k_off: Vec<Constant<Bits<REG_ADDR_BITS>>>,
+    k_wresp: Vec<Constant<Bits<RESP_BITS>>>,
+    // Stored registers.
+    store: Vec<DFF<Bits<32>>>,
+    k_st_off: Vec<Constant<Bits<REG_ADDR_BITS>>>,
+    k_st_reset: Vec<Constant<Bits<32>>>,
+    k_st_write: Vec<Constant<Bits<32>>>,
+    k_st_w1c: Vec<Constant<Bits<32>>>,
+    k_st_read: Vec<Constant<Bits<32>>>,
+    // Constant registers.
+    k_c_off: Vec<Constant<Bits<REG_ADDR_BITS>>>,
+    k_c_val: Vec<Constant<Bits<32>>>,
+    // Counters: the running count, the latched high word.
+    count: Vec<DFF<Bits<64>>>,
+    count_hi: Vec<DFF<Bits<32>>>,
+    k_lo_off: Vec<Constant<Bits<REG_ADDR_BITS>>>,
+    k_hi_off: Vec<Constant<Bits<REG_ADDR_BITS>>>,
+    // Pulse fields: register offset, bit, one-cycle flop.
+    pulse: Vec<DFF<Bit>>,
+    k_p_off: Vec<Constant<Bits<REG_ADDR_BITS>>>,
+    k_p_bit: Vec<Constant<Bits<32>>>,
+    // Byte lanes of a word, one per strobe bit.
+    k_lane: Vec<Constant<Bits<32>>>,
+    // STATUS.
     st_done: DFF<Bit>,
-    st_err: DFF<Bits<4>>,
-    start_q: DFF<Bit>,
-    soft_q: DFF<Bit>,
-    c_cycles: DFF<Bits<64>>,
-    h_cycles: DFF<Bits<32>>,
-    c_busy_c: DFF<Bits<64>>,
-    h_busy_c: DFF<Bits<32>>,
-    c_stall_c: DFF<Bits<64>>,
-    h_stall_c: DFF<Bits<32>>,
-    c_rd_c: DFF<Bits<64>>,
-    h_rd_c: DFF<Bits<32>>,
-    c_wr_c: DFF<Bits<64>>,
-    h_wr_c: DFF<Bits<32>>,
-    bvalid: DFF<Bit>,
-    bresp: DFF<Bits<2>>,
-    rvalid: DFF<Bit>,
-    rresp: DFF<Bits<2>>,
-    rdata: DFF<Bits<32>>,
-    wmask: Signal<Local, Bits<32>>,
-    wbits: Signal<Local, Bits<32>>,
-    k1_32: Constant<Bits<32>>,
-    k8: Constant<Bits<32>>,
-    k16: Constant<Bits<32>>,
-    k24: Constant<Bits<32>>,
-    wr: Signal<Local, Bit>,
-    rd: Signal<Local, Bit>,
-    wresp: Signal<Local, Bits<2>>,
-    rsel: Signal<Local, Bits<32>>,
-    rerr: Signal<Local, Bits<2>>,
+    st_err: DFF<Bits<ERROR_BITS>>,
     status: Signal<Local, Bits<32>>,
-    k_id: Constant<Bits<32>>,
-    k_version: Constant<Bits<32>>,
-    k_hash: Constant<Bits<32>>,
-    k_cap: Constant<Bits<32>>,
-    k_formats: Constant<Bits<32>>,
-    k_beat: Constant<Bits<64>>,
-    k1_64: Constant<Bits<64>>,
-    k3_8: Constant<Bits<8>>,
-    k0_8: Constant<Bits<8>>,
-    k_okay: Constant<Bits<2>>,
-    k_slverr: Constant<Bits<2>>,
-    k_decerr: Constant<Bits<2>>,
-    k_ff: Constant<Bits<32>>,
-    k_start: Constant<Bits<32>>,
-    k_soft: Constant<Bits<32>>,
+    k_status_off: Constant<Bits<REG_ADDR_BITS>>,
     k_busy: Constant<Bits<32>>,
     k_done: Constant<Bits<32>>,
     k_err: Constant<Bits<32>>,
     k_irq_en: Constant<Bits<32>>,
     k_irq_done: Constant<Bits<32>>,
-    o_id: Constant<Bits<8>>,
-    o_version: Constant<Bits<8>>,
-    o_config_hash: Constant<Bits<8>>,
-    o_capability: Constant<Bits<8>>,
-    o_formats: Constant<Bits<8>>,
-    o_ctrl: Constant<Bits<8>>,
-    o_status: Constant<Bits<8>>,
-    o_irq: Constant<Bits<8>>,
-    o_m: Constant<Bits<8>>,
-    o_n: Constant<Bits<8>>,
-    o_k: Constant<Bits<8>>,
-    o_fmt: Constant<Bits<8>>,
-    o_a_addr: Constant<Bits<8>>,
-    o_w_addr: Constant<Bits<8>>,
-    o_c_addr: Constant<Bits<8>>,
-    o_scale_addr: Constant<Bits<8>>,
-    o_a_stride: Constant<Bits<8>>,
-    o_w_stride: Constant<Bits<8>>,
-    o_c_stride: Constant<Bits<8>>,
-    o_scratch: Constant<Bits<8>>,
-    o_cycles_lo: Constant<Bits<8>>,
-    o_cycles_hi: Constant<Bits<8>>,
-    o_busy_lo: Constant<Bits<8>>,
-    o_busy_hi: Constant<Bits<8>>,
-    o_stall_lo: Constant<Bits<8>>,
-    o_stall_hi: Constant<Bits<8>>,
-    o_dma_rd_lo: Constant<Bits<8>>,
-    o_dma_rd_hi: Constant<Bits<8>>,
-    o_dma_wr_lo: Constant<Bits<8>>,
-    o_dma_wr_hi: Constant<Bits<8>>,
-    m_m: Constant<Bits<32>>,
-    m_n: Constant<Bits<32>>,
-    m_k: Constant<Bits<32>>,
-    m_fmt: Constant<Bits<32>>,
-    m_a_addr: Constant<Bits<32>>,
-    m_w_addr: Constant<Bits<32>>,
-    m_c_addr: Constant<Bits<32>>,
-    m_scale_addr: Constant<Bits<32>>,
-    m_a_stride: Constant<Bits<32>>,
-    m_w_stride: Constant<Bits<32>>,
-    m_c_stride: Constant<Bits<32>>,
-    m_scratch: Constant<Bits<32>>,
-    m_ctrl: Constant<Bits<32>>,
+    irq_pending: Signal<Local, Bit>,
+    irq_enabled: Signal<Local, Bit>,
+    k1_32: Constant<Bits<32>>,
+    k1_64: Constant<Bits<64>>,
+    k_beat: Constant<Bits<64>>,
+    k_okay: Constant<Bits<RESP_BITS>>,
+    k_decerr: Constant<Bits<RESP_BITS>>,
+    // Bus.
+    bvalid: DFF<Bit>,
+    bresp: DFF<Bits<RESP_BITS>>,
+    rvalid: DFF<Bit>,
+    rresp: DFF<Bits<RESP_BITS>>,
+    rdata: DFF<Bits<32>>,
+    wmask: Signal<Local, Bits<32>>,
+    wbits: Signal<Local, Bits<32>>,
+    wr: Signal<Local, Bit>,
+    rd: Signal<Local, Bit>,
+    wresp: Signal<Local, Bits<RESP_BITS>>,
+    rsel: Signal<Local, Bits<32>>,
+    rerr: Signal<Local, Bits<RESP_BITS>>,
 }
 
 impl AxiLiteRegs {
     /// The register file of a device built from `cfg`.
     pub fn new(cfg: &NpeConfig) -> Self {
-        let c32 = |v: u32| Constant::new(u64::from(v).into());
+        let stored = || with(Backing::Stored);
+        let pulses = || {
+            REGISTERS
+                .iter()
+                .flat_map(|r| r.fields.iter().filter(|f| f.pulse).map(move |f| (r, f)))
+        };
+        let byte = u32::from(u8::MAX);
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -258,17 +346,7 @@ impl AxiLiteRegs {
             s_axi_rresp: Default::default(),
             s_axi_rvalid: Default::default(),
             s_axi_rready: Default::default(),
-            m: Default::default(),
-            n: Default::default(),
-            k: Default::default(),
-            fmt: Default::default(),
-            a_addr: Default::default(),
-            w_addr: Default::default(),
-            c_addr: Default::default(),
-            scale_addr: Default::default(),
-            a_stride: Default::default(),
-            w_stride: Default::default(),
-            c_stride: Default::default(),
+            job: Default::default(),
             start: Default::default(),
             soft_reset: Default::default(),
             irq: Default::default(),
@@ -278,34 +356,49 @@ impl AxiLiteRegs {
             stall: Default::default(),
             rd_beat: Default::default(),
             wr_beat: Default::default(),
-            r_m: Default::default(),
-            r_n: Default::default(),
-            r_k: Default::default(),
-            r_fmt: Default::default(),
-            r_a_addr: Default::default(),
-            r_w_addr: Default::default(),
-            r_c_addr: Default::default(),
-            r_scale_addr: Default::default(),
-            r_a_stride: Default::default(),
-            r_w_stride: Default::default(),
-            r_c_stride: Default::default(),
-            r_scratch: Default::default(),
-            r_ctrl: Default::default(),
-            r_irq: Default::default(),
+            k_off: REGISTERS.iter().map(|r| k8(r.offset)).collect(),
+            k_wresp: REGISTERS
+                .iter()
+                .map(|r| {
+                    resp(if r.access == Access::Ro {
+                        AxiResp::SlvErr
+                    } else {
+                        AxiResp::Okay
+                    })
+                })
+                .collect(),
+            store: (0..NSTORE).map(|_| Default::default()).collect(),
+            k_st_off: stored().map(|r| k8(r.offset)).collect(),
+            k_st_reset: stored().map(|r| k32(r.reset)).collect(),
+            k_st_write: stored().map(|r| k32(r.write_mask())).collect(),
+            k_st_w1c: stored().map(|r| k32(r.w1c_mask())).collect(),
+            k_st_read: stored().map(|r| k32(r.read_mask())).collect(),
+            k_c_off: with(Backing::Constant).map(|r| k8(r.offset)).collect(),
+            k_c_val: with(Backing::Constant).map(|r| k32(constant_value(r, cfg))).collect(),
+            count: (0..NCOUNT).map(|_| Default::default()).collect(),
+            count_hi: (0..NCOUNT).map(|_| Default::default()).collect(),
+            k_lo_off: with(Backing::CounterLo).map(|r| k8(r.offset)).collect(),
+            k_hi_off: with(Backing::CounterLo).map(|r| k8(r.offset + REG_BYTES)).collect(),
+            pulse: (0..NPULSE).map(|_| Default::default()).collect(),
+            k_p_off: pulses().map(|(r, _)| k8(r.offset)).collect(),
+            k_p_bit: pulses().map(|(_, f)| k32(f.offset)).collect(),
+            k_lane: (0..REG_BYTES).map(|b| k32(byte << (8 * b))).collect(),
             st_done: Default::default(),
             st_err: Default::default(),
-            start_q: Default::default(),
-            soft_q: Default::default(),
-            c_cycles: Default::default(),
-            h_cycles: Default::default(),
-            c_busy_c: Default::default(),
-            h_busy_c: Default::default(),
-            c_stall_c: Default::default(),
-            h_stall_c: Default::default(),
-            c_rd_c: Default::default(),
-            h_rd_c: Default::default(),
-            c_wr_c: Default::default(),
-            h_wr_c: Default::default(),
+            status: Default::default(),
+            k_status_off: k8(regs::STATUS.offset),
+            k_busy: k32(status::BUSY.offset),
+            k_done: k32(status::DONE.offset),
+            k_err: k32(status::ERROR.offset),
+            k_irq_en: k32(ctrl::IRQ_EN.offset),
+            k_irq_done: k32(irq::DONE.offset),
+            irq_pending: Default::default(),
+            irq_enabled: Default::default(),
+            k1_32: Constant::new(1.into()),
+            k1_64: Constant::new(1.into()),
+            k_beat: Constant::new(u64::from(AXI_BEAT_BYTES).into()),
+            k_okay: resp(AxiResp::Okay),
+            k_decerr: resp(AxiResp::DecErr),
             bvalid: Default::default(),
             bresp: Default::default(),
             rvalid: Default::default(),
@@ -313,79 +406,11 @@ impl AxiLiteRegs {
             rdata: Default::default(),
             wmask: Default::default(),
             wbits: Default::default(),
-            k1_32: Constant::new(1.into()),
-            k8: Constant::new(8.into()),
-            k16: Constant::new(16.into()),
-            k24: Constant::new(24.into()),
             wr: Default::default(),
             rd: Default::default(),
             wresp: Default::default(),
             rsel: Default::default(),
             rerr: Default::default(),
-            status: Default::default(),
-            k_id: c32(reg("ID").reset),
-            k_version: c32(reg("VERSION").reset),
-            k_hash: c32(cfg.hash()),
-            k_cap: c32(cfg.capability()),
-            k_formats: c32(cfg.formats()),
-            k_beat: Constant::new(u64::from(AXI_BEAT_BYTES).into()),
-            k1_64: Constant::new(1.into()),
-            k3_8: Constant::new(3.into()),
-            k0_8: Constant::new(0.into()),
-            k_okay: Constant::new(0.into()),
-            k_slverr: Constant::new(2.into()),
-            k_decerr: Constant::new(3.into()),
-            k_ff: Constant::new(0xFF.into()),
-            k_start: field_bit("CTRL", "START"),
-            k_soft: field_bit("CTRL", "SOFT_RESET"),
-            k_busy: field_bit("STATUS", "BUSY"),
-            k_done: field_bit("STATUS", "DONE"),
-            k_err: field_bit("STATUS", "ERROR"),
-            k_irq_en: field_bit("CTRL", "IRQ_EN"),
-            k_irq_done: field_bit("IRQ", "DONE"),
-            o_id: off("ID"),
-            o_version: off("VERSION"),
-            o_config_hash: off("CONFIG_HASH"),
-            o_capability: off("CAPABILITY"),
-            o_formats: off("FORMATS"),
-            o_ctrl: off("CTRL"),
-            o_status: off("STATUS"),
-            o_irq: off("IRQ"),
-            o_m: off("M"),
-            o_n: off("N"),
-            o_k: off("K"),
-            o_fmt: off("FMT"),
-            o_a_addr: off("A_ADDR"),
-            o_w_addr: off("W_ADDR"),
-            o_c_addr: off("C_ADDR"),
-            o_scale_addr: off("SCALE_ADDR"),
-            o_a_stride: off("A_STRIDE"),
-            o_w_stride: off("W_STRIDE"),
-            o_c_stride: off("C_STRIDE"),
-            o_scratch: off("SCRATCH"),
-            o_cycles_lo: off("CYCLES_LO"),
-            o_cycles_hi: off("CYCLES_HI"),
-            o_busy_lo: off("BUSY_LO"),
-            o_busy_hi: off("BUSY_HI"),
-            o_stall_lo: off("STALL_LO"),
-            o_stall_hi: off("STALL_HI"),
-            o_dma_rd_lo: off("DMA_RD_LO"),
-            o_dma_rd_hi: off("DMA_RD_HI"),
-            o_dma_wr_lo: off("DMA_WR_LO"),
-            o_dma_wr_hi: off("DMA_WR_HI"),
-            m_m: mask("M"),
-            m_n: mask("N"),
-            m_k: mask("K"),
-            m_fmt: mask("FMT"),
-            m_a_addr: mask("A_ADDR"),
-            m_w_addr: mask("W_ADDR"),
-            m_c_addr: mask("C_ADDR"),
-            m_scale_addr: mask("SCALE_ADDR"),
-            m_a_stride: mask("A_STRIDE"),
-            m_w_stride: mask("W_STRIDE"),
-            m_c_stride: mask("C_STRIDE"),
-            m_scratch: mask("SCRATCH"),
-            m_ctrl: mask("CTRL"),
         }
     }
 }
@@ -393,85 +418,107 @@ impl AxiLiteRegs {
 impl Logic for AxiLiteRegs {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self,
-            clock,
-            r_m,
-            r_n,
-            r_k,
-            r_fmt,
-            r_a_addr,
-            r_w_addr,
-            r_c_addr,
-            r_scale_addr,
-            r_a_stride,
-            r_w_stride,
-            r_c_stride,
-            r_scratch,
-            r_ctrl,
-            r_irq,
-            st_done,
-            st_err,
-            start_q,
-            soft_q,
-            c_cycles,
-            h_cycles,
-            c_busy_c,
-            h_busy_c,
-            c_stall_c,
-            h_stall_c,
-            c_rd_c,
-            h_rd_c,
-            c_wr_c,
-            h_wr_c,
-            bvalid,
-            bresp,
-            rvalid,
-            rresp,
-            rdata
-        );
-        self.m.next = self.r_m.q.val();
-        self.n.next = self.r_n.q.val();
-        self.k.next = self.r_k.q.val();
-        self.fmt.next = self.r_fmt.q.val();
-        self.a_addr.next = self.r_a_addr.q.val();
-        self.w_addr.next = self.r_w_addr.q.val();
-        self.c_addr.next = self.r_c_addr.q.val();
-        self.scale_addr.next = self.r_scale_addr.q.val();
-        self.a_stride.next = self.r_a_stride.q.val();
-        self.w_stride.next = self.r_w_stride.q.val();
-        self.c_stride.next = self.r_c_stride.q.val();
-        self.start.next = self.start_q.q.val();
-        self.soft_reset.next = self.soft_q.q.val();
-        self.start_q.d.next = false;
-        self.soft_q.d.next = false;
-        self.irq.next = self.r_irq.q.val().get_bit(self.k_irq_done.val().index())
-            & self.r_ctrl.q.val().get_bit(self.k_irq_en.val().index());
+        dff_setup!(self, clock, st_done, st_err, bvalid, bresp, rvalid, rresp, rdata);
+        for s in 0..NSTORE {
+            self.store[s].clock.next = self.clock.val();
+            self.store[s].d.next = self.store[s].q.val();
+        }
+        for c in 0..NCOUNT {
+            self.count[c].clock.next = self.clock.val();
+            self.count[c].d.next = self.count[c].q.val();
+            self.count_hi[c].clock.next = self.clock.val();
+            self.count_hi[c].d.next = self.count_hi[c].q.val();
+        }
+        for p in 0..NPULSE {
+            self.pulse[p].clock.next = self.clock.val();
+            self.pulse[p].d.next = false;
+        }
+
+        // The job bundle and the pulses.
+        for s in S_M..(S_M + 1) {
+            self.job.m.next = self.store[s].q.val();
+        }
+        for s in S_N..(S_N + 1) {
+            self.job.n.next = self.store[s].q.val();
+        }
+        for s in S_K..(S_K + 1) {
+            self.job.k.next = self.store[s].q.val();
+        }
+        for s in S_FMT..(S_FMT + 1) {
+            self.job.fmt.next = self.store[s].q.val();
+        }
+        for s in S_A_ADDR..(S_A_ADDR + 1) {
+            self.job.a_addr.next = self.store[s].q.val();
+        }
+        for s in S_W_ADDR..(S_W_ADDR + 1) {
+            self.job.w_addr.next = self.store[s].q.val();
+        }
+        for s in S_C_ADDR..(S_C_ADDR + 1) {
+            self.job.c_addr.next = self.store[s].q.val();
+        }
+        for s in S_SCALE_ADDR..(S_SCALE_ADDR + 1) {
+            self.job.scale_addr.next = self.store[s].q.val();
+        }
+        for s in S_A_STRIDE..(S_A_STRIDE + 1) {
+            self.job.a_stride.next = self.store[s].q.val();
+        }
+        for s in S_W_STRIDE..(S_W_STRIDE + 1) {
+            self.job.w_stride.next = self.store[s].q.val();
+        }
+        for s in S_C_STRIDE..(S_C_STRIDE + 1) {
+            self.job.c_stride.next = self.store[s].q.val();
+        }
+        for p in P_START..(P_START + 1) {
+            self.start.next = self.pulse[p].q.val();
+        }
+        for p in P_SOFT_RESET..(P_SOFT_RESET + 1) {
+            self.soft_reset.next = self.pulse[p].q.val();
+        }
+        for s in S_IRQ..(S_IRQ + 1) {
+            self.irq_pending.next = self.store[s].q.val().get_bit(self.k_irq_done.val().index());
+        }
+        for s in S_CTRL..(S_CTRL + 1) {
+            self.irq_enabled.next = self.store[s].q.val().get_bit(self.k_irq_en.val().index());
+        }
+        self.irq.next = self.irq_pending.val() & self.irq_enabled.val();
 
         // Counters.
-        self.c_cycles.d.next = self.c_cycles.q.val() + self.k1_64.val();
-        if self.busy.val() {
-            self.c_busy_c.d.next = self.c_busy_c.q.val() + self.k1_64.val();
+        for c in C_CYCLES..(C_CYCLES + 1) {
+            self.count[c].d.next = self.count[c].q.val() + self.k1_64.val();
         }
-        if self.stall.val() {
-            self.c_stall_c.d.next = self.c_stall_c.q.val() + self.k1_64.val();
+        for c in C_BUSY..(C_BUSY + 1) {
+            if self.busy.val() {
+                self.count[c].d.next = self.count[c].q.val() + self.k1_64.val();
+            }
         }
-        if self.rd_beat.val() {
-            self.c_rd_c.d.next = self.c_rd_c.q.val() + self.k_beat.val();
+        for c in C_STALL..(C_STALL + 1) {
+            if self.stall.val() {
+                self.count[c].d.next = self.count[c].q.val() + self.k1_64.val();
+            }
         }
-        if self.wr_beat.val() {
-            self.c_wr_c.d.next = self.c_wr_c.q.val() + self.k_beat.val();
+        for c in C_DMA_RD..(C_DMA_RD + 1) {
+            if self.rd_beat.val() {
+                self.count[c].d.next = self.count[c].q.val() + self.k_beat.val();
+            }
         }
-        // Job end.
+        for c in C_DMA_WR..(C_DMA_WR + 1) {
+            if self.wr_beat.val() {
+                self.count[c].d.next = self.count[c].q.val() + self.k_beat.val();
+            }
+        }
+
+        // Job end (a register write in the same cycle wins: it is assigned below).
         if self.job_done.val() {
             self.st_done.d.next = true;
             self.st_err.d.next = self.job_error.val();
-            self.r_irq.d.next = self.r_irq.q.val() | (self.k1_32.val() << self.k_irq_done.val());
+            for s in S_IRQ..(S_IRQ + 1) {
+                self.store[s].d.next = self.store[s].q.val() | (self.k1_32.val() << self.k_irq_done.val());
+            }
         }
-        self.status.next =
-            (bit_cast::<32, 4>(self.st_err.q.val()) << self.k_err.val()) | (self.k1_32.val() << self.k_done.val());
+        self.status.next = (bit_cast::<32, ERROR_BITS>(self.st_err.q.val()) << self.k_err.val())
+            | (self.k1_32.val() << self.k_done.val());
         if !self.st_done.q.val() {
-            self.status.next = bit_cast::<32, 4>(self.st_err.q.val()) << self.k_err.val();
+            self.status.next = bit_cast::<32, ERROR_BITS>(self.st_err.q.val()) << self.k_err.val();
         }
         if self.busy.val() {
             self.status.next = self.status.val() | (self.k1_32.val() << self.k_busy.val());
@@ -487,143 +534,38 @@ impl Logic for AxiLiteRegs {
             self.bvalid.d.next = false;
         }
         self.wmask.next = 0.into();
-        if self.s_axi_wstrb.val().get_bit(0) {
-            self.wmask.next = self.wmask.val() | self.k_ff.val();
-        }
-        if self.s_axi_wstrb.val().get_bit(1) {
-            self.wmask.next = self.wmask.val() | (self.k_ff.val() << self.k8.val());
-        }
-        if self.s_axi_wstrb.val().get_bit(2) {
-            self.wmask.next = self.wmask.val() | (self.k_ff.val() << self.k16.val());
-        }
-        if self.s_axi_wstrb.val().get_bit(3) {
-            self.wmask.next = self.wmask.val() | (self.k_ff.val() << self.k24.val());
+        for b in 0..NSTRB {
+            if self.s_axi_wstrb.val().get_bit(b) {
+                self.wmask.next = self.wmask.val() | self.k_lane[b].val();
+            }
         }
         self.wbits.next = self.s_axi_wdata.val() & self.wmask.val();
         self.wresp.next = self.k_decerr.val();
-        if (self.s_axi_awaddr.val() & self.k3_8.val()) == self.k0_8.val() {
-            if self.s_axi_awaddr.val() == self.o_m.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_m.d.next = (self.r_m.q.val() & !(self.wmask.val() & self.m_m.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_m.val());
-                }
+        for i in 0..NREG {
+            if self.s_axi_awaddr.val() == self.k_off[i].val() {
+                self.wresp.next = self.k_wresp[i].val();
             }
-            if self.s_axi_awaddr.val() == self.o_n.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_n.d.next = (self.r_n.q.val() & !(self.wmask.val() & self.m_n.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_n.val());
-                }
+        }
+        for s in 0..NSTORE {
+            if self.wr.val() & (self.s_axi_awaddr.val() == self.k_st_off[s].val()) {
+                self.store[s].d.next = ((self.store[s].q.val() & !(self.wmask.val() & self.k_st_write[s].val()))
+                    | (self.wbits.val() & self.k_st_write[s].val()))
+                    & !(self.wbits.val() & self.k_st_w1c[s].val());
             }
-            if self.s_axi_awaddr.val() == self.o_k.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_k.d.next = (self.r_k.q.val() & !(self.wmask.val() & self.m_k.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_k.val());
-                }
+        }
+        for p in 0..NPULSE {
+            if self.wr.val() & (self.s_axi_awaddr.val() == self.k_p_off[p].val()) {
+                self.pulse[p].d.next = self.wbits.val().get_bit(self.k_p_bit[p].val().index());
             }
-            if self.s_axi_awaddr.val() == self.o_fmt.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_fmt.d.next = (self.r_fmt.q.val() & !(self.wmask.val() & self.m_fmt.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_fmt.val());
-                }
-            }
-            if self.s_axi_awaddr.val() == self.o_a_addr.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_a_addr.d.next = (self.r_a_addr.q.val() & !(self.wmask.val() & self.m_a_addr.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_a_addr.val());
-                }
-            }
-            if self.s_axi_awaddr.val() == self.o_w_addr.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_w_addr.d.next = (self.r_w_addr.q.val() & !(self.wmask.val() & self.m_w_addr.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_w_addr.val());
-                }
-            }
-            if self.s_axi_awaddr.val() == self.o_c_addr.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_c_addr.d.next = (self.r_c_addr.q.val() & !(self.wmask.val() & self.m_c_addr.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_c_addr.val());
-                }
-            }
-            if self.s_axi_awaddr.val() == self.o_scale_addr.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_scale_addr.d.next = (self.r_scale_addr.q.val()
-                        & !(self.wmask.val() & self.m_scale_addr.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_scale_addr.val());
-                }
-            }
-            if self.s_axi_awaddr.val() == self.o_a_stride.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_a_stride.d.next = (self.r_a_stride.q.val() & !(self.wmask.val() & self.m_a_stride.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_a_stride.val());
-                }
-            }
-            if self.s_axi_awaddr.val() == self.o_w_stride.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_w_stride.d.next = (self.r_w_stride.q.val() & !(self.wmask.val() & self.m_w_stride.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_w_stride.val());
-                }
-            }
-            if self.s_axi_awaddr.val() == self.o_c_stride.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_c_stride.d.next = (self.r_c_stride.q.val() & !(self.wmask.val() & self.m_c_stride.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_c_stride.val());
-                }
-            }
-            if self.s_axi_awaddr.val() == self.o_scratch.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_scratch.d.next = (self.r_scratch.q.val() & !(self.wmask.val() & self.m_scratch.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_scratch.val());
-                }
-            }
-            if self.s_axi_awaddr.val() == self.o_ctrl.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_ctrl.d.next = (self.r_ctrl.q.val() & !(self.wmask.val() & self.m_ctrl.val()))
-                        | (self.s_axi_wdata.val() & self.wmask.val() & self.m_ctrl.val());
-                    self.start_q.d.next = self.wbits.val().get_bit(self.k_start.val().index());
-                    self.soft_q.d.next = self.wbits.val().get_bit(self.k_soft.val().index());
-                    if self.wbits.val().get_bit(self.k_start.val().index()) {
-                        self.st_done.d.next = false;
-                        self.st_err.d.next = 0.into();
-                    }
-                }
-            }
-            if self.s_axi_awaddr.val() == self.o_irq.val() {
-                self.wresp.next = self.k_okay.val();
-                if self.wr.val() {
-                    self.r_irq.d.next = self.r_irq.q.val() & !(self.s_axi_wdata.val() & self.wmask.val());
-                }
-            }
-            if (self.s_axi_awaddr.val() == self.o_id.val())
-                | (self.s_axi_awaddr.val() == self.o_version.val())
-                | (self.s_axi_awaddr.val() == self.o_config_hash.val())
-                | (self.s_axi_awaddr.val() == self.o_capability.val())
-                | (self.s_axi_awaddr.val() == self.o_formats.val())
-                | (self.s_axi_awaddr.val() == self.o_status.val())
-                | (self.s_axi_awaddr.val() == self.o_cycles_lo.val())
-                | (self.s_axi_awaddr.val() == self.o_cycles_hi.val())
-                | (self.s_axi_awaddr.val() == self.o_busy_lo.val())
-                | (self.s_axi_awaddr.val() == self.o_busy_hi.val())
-                | (self.s_axi_awaddr.val() == self.o_stall_lo.val())
-                | (self.s_axi_awaddr.val() == self.o_stall_hi.val())
-                | (self.s_axi_awaddr.val() == self.o_dma_rd_lo.val())
-                | (self.s_axi_awaddr.val() == self.o_dma_rd_hi.val())
-                | (self.s_axi_awaddr.val() == self.o_dma_wr_lo.val())
-                | (self.s_axi_awaddr.val() == self.o_dma_wr_hi.val())
+        }
+        // START clears the last job's DONE and ERROR.
+        for p in P_START..(P_START + 1) {
+            if self.wr.val()
+                & (self.s_axi_awaddr.val() == self.k_p_off[p].val())
+                & self.wbits.val().get_bit(self.k_p_bit[p].val().index())
             {
-                self.wresp.next = self.k_slverr.val();
+                self.st_done.d.next = false;
+                self.st_err.d.next = 0.into();
             }
         }
         if self.wr.val() {
@@ -642,180 +584,105 @@ impl Logic for AxiLiteRegs {
         }
         self.rsel.next = 0.into();
         self.rerr.next = self.k_decerr.val();
-        if (self.s_axi_araddr.val() & self.k3_8.val()) == self.k0_8.val() {
-            if self.s_axi_araddr.val() == self.o_id.val() {
-                self.rsel.next = self.k_id.val();
+        for i in 0..NREG {
+            if self.s_axi_araddr.val() == self.k_off[i].val() {
                 self.rerr.next = self.k_okay.val();
             }
-            if self.s_axi_araddr.val() == self.o_version.val() {
-                self.rsel.next = self.k_version.val();
-                self.rerr.next = self.k_okay.val();
+        }
+        for s in 0..NSTORE {
+            if self.s_axi_araddr.val() == self.k_st_off[s].val() {
+                self.rsel.next = self.store[s].q.val() & self.k_st_read[s].val();
             }
-            if self.s_axi_araddr.val() == self.o_config_hash.val() {
-                self.rsel.next = self.k_hash.val();
-                self.rerr.next = self.k_okay.val();
+        }
+        for c in 0..NCONST {
+            if self.s_axi_araddr.val() == self.k_c_off[c].val() {
+                self.rsel.next = self.k_c_val[c].val();
             }
-            if self.s_axi_araddr.val() == self.o_capability.val() {
-                self.rsel.next = self.k_cap.val();
-                self.rerr.next = self.k_okay.val();
+        }
+        for c in 0..NCOUNT {
+            if self.s_axi_araddr.val() == self.k_lo_off[c].val() {
+                self.rsel.next = self.count[c].q.val().get_bits::<32>(0);
             }
-            if self.s_axi_araddr.val() == self.o_formats.val() {
-                self.rsel.next = self.k_formats.val();
-                self.rerr.next = self.k_okay.val();
+            if self.s_axi_araddr.val() == self.k_hi_off[c].val() {
+                self.rsel.next = self.count_hi[c].q.val();
             }
-            if self.s_axi_araddr.val() == self.o_ctrl.val() {
-                self.rsel.next = self.r_ctrl.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_status.val() {
-                self.rsel.next = self.status.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_irq.val() {
-                self.rsel.next = self.r_irq.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_m.val() {
-                self.rsel.next = self.r_m.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_n.val() {
-                self.rsel.next = self.r_n.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_k.val() {
-                self.rsel.next = self.r_k.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_fmt.val() {
-                self.rsel.next = self.r_fmt.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_a_addr.val() {
-                self.rsel.next = self.r_a_addr.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_w_addr.val() {
-                self.rsel.next = self.r_w_addr.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_c_addr.val() {
-                self.rsel.next = self.r_c_addr.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_scale_addr.val() {
-                self.rsel.next = self.r_scale_addr.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_a_stride.val() {
-                self.rsel.next = self.r_a_stride.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_w_stride.val() {
-                self.rsel.next = self.r_w_stride.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_c_stride.val() {
-                self.rsel.next = self.r_c_stride.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_scratch.val() {
-                self.rsel.next = self.r_scratch.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_cycles_lo.val() {
-                self.rsel.next = self.c_cycles.q.val().get_bits::<32>(0);
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_cycles_hi.val() {
-                self.rsel.next = self.h_cycles.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_busy_lo.val() {
-                self.rsel.next = self.c_busy_c.q.val().get_bits::<32>(0);
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_busy_hi.val() {
-                self.rsel.next = self.h_busy_c.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_stall_lo.val() {
-                self.rsel.next = self.c_stall_c.q.val().get_bits::<32>(0);
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_stall_hi.val() {
-                self.rsel.next = self.h_stall_c.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_dma_rd_lo.val() {
-                self.rsel.next = self.c_rd_c.q.val().get_bits::<32>(0);
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_dma_rd_hi.val() {
-                self.rsel.next = self.h_rd_c.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_dma_wr_lo.val() {
-                self.rsel.next = self.c_wr_c.q.val().get_bits::<32>(0);
-                self.rerr.next = self.k_okay.val();
-            }
-            if self.s_axi_araddr.val() == self.o_dma_wr_hi.val() {
-                self.rsel.next = self.h_wr_c.q.val();
-                self.rerr.next = self.k_okay.val();
-            }
+        }
+        if self.s_axi_araddr.val() == self.k_status_off.val() {
+            self.rsel.next = self.status.val();
         }
         if self.rd.val() {
             self.rvalid.d.next = true;
             self.rdata.d.next = self.rsel.val();
             self.rresp.d.next = self.rerr.val();
-            if self.s_axi_araddr.val() == self.o_cycles_lo.val() {
-                self.h_cycles.d.next = self.c_cycles.q.val().get_bits::<32>(32);
-            }
-            if self.s_axi_araddr.val() == self.o_busy_lo.val() {
-                self.h_busy_c.d.next = self.c_busy_c.q.val().get_bits::<32>(32);
-            }
-            if self.s_axi_araddr.val() == self.o_stall_lo.val() {
-                self.h_stall_c.d.next = self.c_stall_c.q.val().get_bits::<32>(32);
-            }
-            if self.s_axi_araddr.val() == self.o_dma_rd_lo.val() {
-                self.h_rd_c.d.next = self.c_rd_c.q.val().get_bits::<32>(32);
-            }
-            if self.s_axi_araddr.val() == self.o_dma_wr_lo.val() {
-                self.h_wr_c.d.next = self.c_wr_c.q.val().get_bits::<32>(32);
+            for c in 0..NCOUNT {
+                if self.s_axi_araddr.val() == self.k_lo_off[c].val() {
+                    self.count_hi[c].d.next = self.count[c].q.val().get_bits::<32>(32);
+                }
             }
         }
 
         if self.reset.val() {
-            self.r_m.d.next = 0.into();
-            self.r_n.d.next = 0.into();
-            self.r_k.d.next = 0.into();
-            self.r_fmt.d.next = 0.into();
-            self.r_a_addr.d.next = 0.into();
-            self.r_w_addr.d.next = 0.into();
-            self.r_c_addr.d.next = 0.into();
-            self.r_scale_addr.d.next = 0.into();
-            self.r_a_stride.d.next = 0.into();
-            self.r_w_stride.d.next = 0.into();
-            self.r_c_stride.d.next = 0.into();
-            self.r_scratch.d.next = 0.into();
-            self.r_ctrl.d.next = 0.into();
-            self.r_irq.d.next = 0.into();
+            for s in 0..NSTORE {
+                self.store[s].d.next = self.k_st_reset[s].val();
+            }
+            for c in 0..NCOUNT {
+                self.count[c].d.next = 0.into();
+                self.count_hi[c].d.next = 0.into();
+            }
+            for p in 0..NPULSE {
+                self.pulse[p].d.next = false;
+            }
             self.st_done.d.next = false;
             self.st_err.d.next = 0.into();
-            self.start_q.d.next = false;
-            self.soft_q.d.next = false;
             self.bvalid.d.next = false;
             self.rvalid.d.next = false;
-            self.c_cycles.d.next = 0.into();
-            self.h_cycles.d.next = 0.into();
-            self.c_busy_c.d.next = 0.into();
-            self.h_busy_c.d.next = 0.into();
-            self.c_stall_c.d.next = 0.into();
-            self.h_stall_c.d.next = 0.into();
-            self.c_rd_c.d.next = 0.into();
-            self.h_rd_c.d.next = 0.into();
-            self.c_wr_c.d.next = 0.into();
-            self.h_wr_c.d.next = 0.into();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_register_has_one_backing_and_the_named_ones_fit() {
+        let n: usize = [
+            Backing::Stored,
+            Backing::Constant,
+            Backing::Status,
+            Backing::CounterLo,
+            Backing::CounterHi,
+        ]
+        .into_iter()
+        .map(count)
+        .sum();
+        assert_eq!(n, NREG);
+        assert_eq!(count(Backing::Status), 1);
+        assert_eq!(count(Backing::CounterLo), count(Backing::CounterHi));
+        for r in REGISTERS {
+            assert_eq!(backing(r) == Backing::Stored, r.access != Access::Ro, "{}", r.name);
+            if backing(r) == Backing::CounterHi {
+                let lo = regs::register_at(r.offset - REG_BYTES).unwrap();
+                assert_eq!(backing(lo), Backing::CounterLo, "{}", r.name);
+            }
+        }
+        // The named indices are the table positions of those registers among their kind.
+        let pos = |b: Backing, want: &Register| with(b).position(|r| r == want).unwrap();
+        assert_eq!(S_CTRL, pos(Backing::Stored, &regs::CTRL));
+        assert_eq!(S_C_STRIDE, pos(Backing::Stored, &regs::C_STRIDE));
+        assert_eq!(C_DMA_WR, pos(Backing::CounterLo, &regs::DMA_WR_LO));
+        assert_eq!((P_START, P_SOFT_RESET, NPULSE), (0, 1, 2));
+    }
+
+    #[test]
+    fn constants_come_from_the_table_and_the_configuration() {
+        let cfg = NpeConfig::DEMO;
+        assert_eq!(constant_value(&regs::ID, &cfg), regs::ID_MAGIC);
+        assert_eq!(constant_value(&regs::VERSION, &cfg), regs::REGMAP_VERSION);
+        assert_eq!(constant_value(&regs::CONFIG_HASH, &cfg), cfg.hash());
+        assert_eq!(constant_value(&regs::CAPABILITY, &cfg), cfg.capability());
+        assert_eq!(constant_value(&regs::FORMATS, &cfg), cfg.formats());
+        let consts: Vec<&str> = with(Backing::Constant).map(|r| r.name).collect();
+        assert_eq!(consts, ["ID", "VERSION", "CONFIG_HASH", "CAPABILITY", "FORMATS"]);
     }
 }

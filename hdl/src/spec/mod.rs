@@ -1,10 +1,12 @@
 //! The spec: facts about the hardware defined once, read by every other crate.
 
+pub mod axi;
 pub mod config;
 pub mod datapath;
 pub mod formats;
 pub mod regs;
 
+pub use axi::AxiResp;
 pub use config::NpeConfig;
 pub use datapath::{lanes, product_span, Accumulator, Span, ACC_GUARD_BITS, OPERAND_BITS};
 pub use formats::{Encoding, FloatSpecials, Format, FormatSpec, OutputFormat, OutputFormatSpec, Overflow, Unified};

@@ -16,7 +16,7 @@ pub const ID_MAGIC: u32 = 0x4E50_4501;
 /// How software may access a register.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Read only: writes are ignored (OKAY response).
+    /// Read only: writes change nothing and answer SLVERR.
     Ro,
     /// Read and write.
     Rw,
@@ -75,6 +75,146 @@ impl Register {
     pub fn field(&self, name: &str) -> Option<&'static Field> {
         self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
     }
+
+    /// Mask of the bits its fields cover (every bit if it has no fields).
+    pub const fn fields_mask(&self) -> u32 {
+        if self.fields.is_empty() {
+            return u32::MAX;
+        }
+        let mut m = 0;
+        let mut i = 0;
+        while i < self.fields.len() {
+            m |= self.fields[i].mask();
+            i += 1;
+        }
+        m
+    }
+
+    /// Mask of its pulse fields (a write of 1 pulses, nothing is stored).
+    pub const fn pulse_mask(&self) -> u32 {
+        let mut m = 0;
+        let mut i = 0;
+        while i < self.fields.len() {
+            if self.fields[i].pulse {
+                m |= self.fields[i].mask();
+            }
+            i += 1;
+        }
+        m
+    }
+
+    /// Bits a write stores (RW and WO: every non-pulse field bit; RO and W1C: none).
+    pub const fn write_mask(&self) -> u32 {
+        match self.access {
+            Access::Rw | Access::Wo => self.fields_mask() & !self.pulse_mask(),
+            Access::Ro | Access::W1c => 0,
+        }
+    }
+
+    /// Bits a written 1 clears (W1C registers: their field bits; others: none).
+    pub const fn w1c_mask(&self) -> u32 {
+        match self.access {
+            Access::W1c => self.fields_mask() & !self.pulse_mask(),
+            _ => 0,
+        }
+    }
+
+    /// Bits a read returns as stored (WO: none, pulses: none).
+    pub const fn read_mask(&self) -> u32 {
+        match self.access {
+            Access::Wo => 0,
+            _ => !self.pulse_mask(),
+        }
+    }
+
+    /// The low word of a 64-bit counter: named `<X>_LO` with `<X>_HI` at the next word.
+    pub const fn is_counter_lo(&self) -> bool {
+        counter_hi_of(self).is_some()
+    }
+
+    /// The high word of a 64-bit counter (the partner of an [`Register::is_counter_lo`]).
+    pub const fn is_counter_hi(&self) -> bool {
+        let mut i = 0;
+        while i < REGISTERS.len() {
+            if let Some(hi) = counter_hi_of(&REGISTERS[i]) {
+                if hi.offset == self.offset {
+                    return true;
+                }
+            }
+            i += 1;
+        }
+        false
+    }
+}
+
+/// Byte width of a register (the table's words are `u32`).
+pub const REG_BYTES: u32 = u32::BITS / 8;
+
+/// Width of the register block's byte address on AXI4-Lite: a 256-byte window.
+pub const REG_ADDR_BITS: usize = 8;
+
+const _: () = {
+    // Every offset fits the address window.
+    let mut i = 0;
+    while i < REGISTERS.len() {
+        assert!(REGISTERS[i].offset + REG_BYTES <= 1 << REG_ADDR_BITS);
+        i += 1;
+    }
+};
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    str_eq_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// `name` minus `suffix`, if it ends with it.
+const fn strip_suffix<'a>(name: &'a str, suffix: &str) -> Option<&'a [u8]> {
+    let (n, s) = (name.as_bytes(), suffix.as_bytes());
+    if n.len() < s.len() {
+        return None;
+    }
+    let (head, tail) = n.split_at(n.len() - s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if tail[i] != s[i] {
+            return None;
+        }
+        i += 1;
+    }
+    Some(head)
+}
+
+/// The `_HI` partner of a counter's `_LO` register.
+const fn counter_hi_of(lo: &Register) -> Option<Register> {
+    let Some(stem) = strip_suffix(lo.name, "_LO") else {
+        return None;
+    };
+    let mut i = 0;
+    while i < REGISTERS.len() {
+        let r = REGISTERS[i];
+        if r.offset == lo.offset + REG_BYTES {
+            if let Some(s) = strip_suffix(r.name, "_HI") {
+                if s.len() == stem.len() && str_eq_bytes(s, stem) {
+                    return Some(r);
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+const fn str_eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl Field {
@@ -228,6 +368,99 @@ pub const REGISTERS: &[Register] = &[
     reg("DMA_WR_HI", 0x74, Access::Ro, 0, "Bytes written by the DMA, high word.", &[]),
 ];
 
+/// The register named `name` in [`REGISTERS`] (a compile error if there is none).
+const fn lookup(name: &str) -> Register {
+    let mut i = 0;
+    while i < REGISTERS.len() {
+        if str_eq(REGISTERS[i].name, name) {
+            return REGISTERS[i];
+        }
+        i += 1;
+    }
+    panic!("a typed register constant names a register that is not in REGISTERS")
+}
+
+/// The field named `name` of `r` (a compile error if there is none).
+const fn field_of(r: &Register, name: &str) -> Field {
+    let mut i = 0;
+    while i < r.fields.len() {
+        if str_eq(r.fields[i].name, name) {
+            return r.fields[i];
+        }
+        i += 1;
+    }
+    panic!("a typed field constant names a field that is not in its register")
+}
+
+/// Typed handles on the table: a `Register` constant per register and a module per register
+/// with fields holding a `Field` constant per field. Each is looked up in [`REGISTERS`] at
+/// compile time (a misspelt name does not compile), so they restate nothing; a test checks
+/// that they cover the whole table.
+macro_rules! typed_registers {
+    ($($reg:ident $(=> $module:ident { $($field:ident),+ $(,)? })?;)*) => {
+        $(
+            #[doc = concat!("Register `", stringify!($reg), "` (from [`REGISTERS`]).")]
+            pub const $reg: Register = lookup(stringify!($reg));
+            $(
+                #[doc = concat!("Fields of register [`", stringify!($reg), "`] (from [`REGISTERS`]).")]
+                pub mod $module {
+                    use super::{field_of, Field, $reg};
+                    $(
+                        #[doc = concat!("Field `", stringify!($reg), ".", stringify!($field), "`.")]
+                        pub const $field: Field = field_of(&$reg, stringify!($field));
+                    )+
+                    /// Every field above, in declaration order.
+                    pub const ALL: &[Field] = &[$($field),+];
+                }
+            )?
+        )*
+
+        /// Every typed register constant, in declaration order (the table's order: tested).
+        pub const TYPED_REGISTERS: &[Register] = &[$($reg),*];
+
+        /// `(register, its typed fields)` for every register given a field module.
+        pub const TYPED_FIELDS: &[(Register, &[Field])] = &[$($(($reg, $module::ALL),)?)*];
+    };
+}
+
+typed_registers! {
+    ID;
+    VERSION;
+    CONFIG_HASH;
+    CAPABILITY => capability { ROWS, COLS, ACC_BITS };
+    FORMATS;
+    CTRL => ctrl { START, SOFT_RESET, IRQ_EN };
+    STATUS => status { BUSY, DONE, ERROR };
+    IRQ => irq { DONE };
+    M;
+    N;
+    K;
+    FMT => fmt { A, W, OUT, SCALE_EXP };
+    A_ADDR;
+    W_ADDR;
+    C_ADDR;
+    SCALE_ADDR;
+    A_STRIDE;
+    W_STRIDE;
+    C_STRIDE;
+    SCRATCH;
+    CYCLES_LO;
+    CYCLES_HI;
+    BUSY_LO;
+    BUSY_HI;
+    STALL_LO;
+    STALL_HI;
+    DMA_RD_LO;
+    DMA_RD_HI;
+    DMA_WR_LO;
+    DMA_WR_HI;
+}
+
+/// The job registers: what START hands the core (the register file's job bundle, in order).
+pub const JOB_REGISTERS: &[Register] = &[
+    M, N, K, FMT, A_ADDR, W_ADDR, C_ADDR, SCALE_ADDR, A_STRIDE, W_STRIDE, C_STRIDE,
+];
+
 /// Looks a register up by name (case-insensitive).
 pub fn register(name: &str) -> Option<&'static Register> {
     REGISTERS.iter().find(|r| r.name.eq_ignore_ascii_case(name))
@@ -362,7 +595,7 @@ mod tests {
             assert!(pair[0].offset < pair[1].offset, "{} / {}", pair[0].name, pair[1].name);
         }
         for r in REGISTERS {
-            assert_eq!(r.offset % 4, 0, "{}", r.name);
+            assert_eq!(r.offset % REG_BYTES, 0, "{}", r.name);
             assert_eq!(register(r.name), Some(r));
             assert_eq!(register_at(r.offset), Some(r));
         }
@@ -391,6 +624,48 @@ mod tests {
         assert_eq!(word, 0xC7);
         assert_eq!(w.get(word), 0xC);
         assert_eq!(w.set(word, 0x1F), 0xF7, "bits beyond the field are dropped");
+    }
+
+    #[test]
+    fn typed_constants_cover_the_table() {
+        assert_eq!(
+            TYPED_REGISTERS, REGISTERS,
+            "one typed constant per register, in table order"
+        );
+        for r in REGISTERS.iter().filter(|r| !r.fields.is_empty()) {
+            let typed = TYPED_FIELDS.iter().find(|(t, _)| t == r);
+            assert_eq!(typed.map(|t| t.1), Some(r.fields), "{}: typed fields", r.name);
+        }
+        assert_eq!(STATUS.offset, register("STATUS").unwrap().offset);
+        assert_eq!(status::ERROR.get(0x50), 5);
+        assert_eq!(fmt::W.set(0, 0xC), 0xC0);
+    }
+
+    #[test]
+    fn masks_follow_access_and_fields() {
+        assert_eq!(CTRL.write_mask(), ctrl::IRQ_EN.mask(), "pulses are not stored");
+        assert_eq!(CTRL.pulse_mask(), ctrl::START.mask() | ctrl::SOFT_RESET.mask());
+        assert_eq!(IRQ.write_mask(), 0);
+        assert_eq!(IRQ.w1c_mask(), irq::DONE.mask());
+        assert_eq!(M.write_mask(), u32::MAX);
+        assert_eq!(STATUS.write_mask(), 0);
+        assert_eq!(FMT.write_mask(), fmt::ALL.iter().fold(0, |m, f| m | f.mask()));
+    }
+
+    #[test]
+    fn counters_are_lo_hi_pairs() {
+        let lo: Vec<&str> = REGISTERS.iter().filter(|r| r.is_counter_lo()).map(|r| r.name).collect();
+        let hi: Vec<&str> = REGISTERS.iter().filter(|r| r.is_counter_hi()).map(|r| r.name).collect();
+        assert_eq!(lo, ["CYCLES_LO", "BUSY_LO", "STALL_LO", "DMA_RD_LO", "DMA_WR_LO"]);
+        assert_eq!(hi, ["CYCLES_HI", "BUSY_HI", "STALL_HI", "DMA_RD_HI", "DMA_WR_HI"]);
+        assert!(!SCRATCH.is_counter_lo() && !SCRATCH.is_counter_hi());
+    }
+
+    #[test]
+    fn job_registers_are_writable() {
+        for r in JOB_REGISTERS {
+            assert_eq!(r.access, Access::Rw, "{}", r.name);
+        }
     }
 
     #[test]
