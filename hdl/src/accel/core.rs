@@ -39,6 +39,7 @@ use crate::spec::config::{NpeConfig, AXI_DATA_BITS};
 use crate::spec::{regs::ErrorCode, Format};
 use rust_hdl::prelude::*;
 
+use super::loader::Loader;
 use super::pe_slot::PeSlot;
 use super::result_walk::ResultWalk;
 
@@ -111,31 +112,6 @@ pub enum Main {
     Drain,
     /// Reporting the end of the job.
     Finish,
-}
-
-/// Loader states.
-#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
-pub enum Load {
-    /// Nothing to load.
-    Idle,
-    /// Waiting for the compute engine to release the W banks, then sizing the stripe.
-    WStart,
-    /// Issuing a weight DMA command.
-    WIssue,
-    /// Receiving its data.
-    WWait,
-    /// Waiting for a free A half, then sizing the block.
-    AStart,
-    /// Issuing an activation DMA command.
-    AIssue,
-    /// Receiving its data.
-    AWait,
-    /// Issuing the stripe's column-scale DMA command (when `SCALE_ADDR` ≠ 0).
-    SIssue,
-    /// Receiving the scales.
-    SWait,
-    /// Every stripe and block loaded (or the job aborted).
-    Stop,
 }
 
 /// Compute-engine states.
@@ -284,13 +260,9 @@ macro_rules! accel_core {
             fmt_ok: Signal<Local, Bit>,
             misaligned: Signal<Local, Bit>,
             t_kbq: Signal<Local, Bits<32>>,
-            t_prod: Signal<Local, Bits<32>>,
-            t_cnt16: Signal<Local, Bits<16>>,
-            l_tleft: Signal<Local, Bits<32>>,
             t_bpr: Signal<Local, Bits<32>>,
             // Upper bits that are zero by construction (counts and addresses below their widths).
             unused_bpr: Signal<Local, Bits<32>>,
-            unused_cnt: Signal<Local, Bits<32>>,
             unused_raddr: Signal<Local, Bits<16>>,
             unused_aaddr: Signal<Local, Bits<16>>,
             unused_waddr: Signal<Local, Bits<16>>,
@@ -321,28 +293,14 @@ macro_rules! accel_core {
             o_sp1: DFF<Bits<2>>,
 
             // ---- loader
-            ld: DFF<Load>,
-            l_n0t: DFF<Bits<32>>,
-            l_st: DFF<Bits<16>>,
-            l_block: DFF<Bits<32>>,
-            l_half: DFF<Bit>,
-            l_aptr: DFF<Bits<32>>,
-            l_wptr: DFF<Bits<32>>,
-            l_units: DFF<Bits<16>>,
-            l_beats: DFF<Bits<16>>,
-            l_step: DFF<Bits<32>>,
-            l_sp: DFF<Bits<2>>,
-            w_loaded: Signal<Local, Bit>,
-            l_cnt: Signal<Local, Bits<32>>,
-            l_rows: Signal<Local, Bits<32>>,
-            l_left: Signal<Local, Bits<32>>,
+            ld: Loader,
+            ld_start: Signal<Local, Bit>,
+            ld_stop: Signal<Local, Bit>,
             // routing of incoming beats
-            r_to_w: DFF<Bit>,
             r_j: DFF<Bits<16>>,
             r_idx: DFF<Bits<8>>,
             r_tbase: DFF<Bits<16>>,
             r_addr: Signal<Local, Bits<16>>,
-            r_to_s: DFF<Bit>,
             r_s: DFF<Bits<S_ADDR_BITS>>,
             abank: Vec<RAM<Bits<BUS>, A_ADDR_BITS>>,
             wbank: Vec<RAM<Bits<BUS>, W_ADDR_BITS>>,
@@ -484,7 +442,6 @@ macro_rules! accel_core {
             k_mac_ok: Constant<Bits<16>>,
             k_e_bad_job: Constant<Bits<4>>,
             k_e_bad_addr: Constant<Bits<4>>,
-            k_e_rd: Constant<Bits<4>>,
             k_e_wr: Constant<Bits<4>>,
         }
 
@@ -574,12 +531,8 @@ macro_rules! accel_core {
                     fmt_ok: Default::default(),
                     misaligned: Default::default(),
                     t_kbq: Default::default(),
-                    t_prod: Default::default(),
-                    t_cnt16: Default::default(),
-                    l_tleft: Default::default(),
                     t_bpr: Default::default(),
                     unused_bpr: Default::default(),
-                    unused_cnt: Default::default(),
                     unused_raddr: Default::default(),
                     unused_aaddr: Default::default(),
                     unused_waddr: Default::default(),
@@ -604,29 +557,15 @@ macro_rules! accel_core {
                     o_tiles1: Default::default(),
                     o_sp0: Default::default(),
                     o_sp1: Default::default(),
-                    ld: Default::default(),
-                    l_n0t: Default::default(),
-                    l_st: Default::default(),
-                    l_block: Default::default(),
-                    l_half: Default::default(),
-                    l_aptr: Default::default(),
-                    l_wptr: Default::default(),
-                    l_units: Default::default(),
-                    l_beats: Default::default(),
-                    l_step: Default::default(),
-                    l_sp: Default::default(),
-                    w_loaded: Default::default(),
-                    l_cnt: Default::default(),
-                    l_rows: Default::default(),
-                    l_left: Default::default(),
-                    r_to_w: Default::default(),
+                    ld: Loader::new($r, $c),
+                    ld_start: Default::default(),
+                    ld_stop: Default::default(),
                     r_j: Default::default(),
                     r_idx: Default::default(),
                     r_tbase: Default::default(),
                     r_addr: Default::default(),
                     abank: (0..r).map(|_| RAM::default()).collect(),
                     wbank: (0..c).map(|_| RAM::default()).collect(),
-                    r_to_s: Default::default(),
                     r_s: Default::default(),
                     sbank: (0..c).map(|_| RAM::default()).collect(),
                     sbyte: (0..c).map(|i| Constant::new(((16 * i) as u64).into())).collect(),
@@ -750,8 +689,7 @@ macro_rules! accel_core {
                     k_mac_ok: Constant::new(id_mask(|f| f.is_mac_operand()).into()),
                     k_e_bad_job: Constant::new((ErrorCode::BadJob as u64).into()),
                     k_e_bad_addr: Constant::new((ErrorCode::BadAddress as u64).into()),
-                    // AXI SLVERR (2) / DECERR (3) + offset = the read / write error codes.
-                    k_e_rd: Constant::new((ErrorCode::ReadSlvErr as u64 - 2).into()),
+                    // AXI SLVERR (2) / DECERR (3) + offset = the write error codes.
                     k_e_wr: Constant::new((ErrorCode::WriteSlvErr as u64 - 2).into()),
                 }
             }
@@ -766,8 +704,7 @@ macro_rules! accel_core {
                     self, clock, main, j_m, j_n, j_k, j_fmt, j_a_addr, j_w_addr, j_c_addr, j_a_stride, j_w_stride,
                     j_c_stride, j_scale_addr, err, abort, done_q, kb, kbq, kbq_bytes, period, mblocks, ntiles, stripe_tiles,
                     plan_words, a_full0, a_full1, w_full0, w_full1, o_claim0, o_claim1, o_ready0, o_ready1, o_last0, o_last1,
-                    o_m0_0, o_m0_1, o_n0_0, o_n0_1, o_tiles0, o_tiles1, o_sp0, o_sp1, ld, l_n0t, l_st, l_block, l_half, l_aptr,
-                    l_wptr, l_units, l_beats, l_step, l_sp, r_to_w, r_j, r_idx, r_tbase, r_to_s, r_s, cp,
+                    o_m0_0, o_m0_1, o_n0_0, o_n0_1, o_tiles0, o_tiles1, o_sp0, o_sp1, r_j, r_idx, r_tbase, r_s, cp,
                     c_n0t, c_st, c_block, c_half, c_t, c_k, c_tbase, c_sp, sto, s_half, s_rows, s_row, s_bpr, s_ptr, s_p, s_primed, s_last
                 );
                 for i in 0..$r {
@@ -859,9 +796,8 @@ macro_rules! accel_core {
                 self.job_done.next = false;
                 self.job_error.next = self.err.q.val();
                 self.stall.next = false;
-                self.rd_cmd_valid.next = false;
-                self.rd_cmd_addr.next = self.l_wptr.q.val();
-                self.rd_cmd_beats.next = self.l_beats.q.val();
+                self.ld_start.next = false;
+                self.ld_stop.next = false;
                 self.wr_cmd_valid.next = false;
                 self.wr_cmd_addr.next = self.s_ptr.q.val();
                 self.wr_cmd_beats.next = self.s_bpr.q.val();
@@ -936,17 +872,13 @@ macro_rules! accel_core {
                             self.stripe_tiles.d.next = self.stripe_tiles.q.val() + self.k1_16.val();
                         } else {
                             self.main.d.next = Main::Run;
-                            self.ld.d.next = Load::WStart;
-                            self.l_n0t.d.next = 0.into();
-                            self.l_half.d.next = false;
-                            self.l_wptr.d.next = self.j_w_addr.q.val();
+                            self.ld_start.next = true;
                             self.cp.d.next = Comp::Stripe;
                             self.c_n0t.d.next = 0.into();
                             self.c_half.d.next = false;
                             self.sto.d.next = Store::Wait;
                             self.s_half.d.next = false;
                             self.walk_clear.next = true;
-                            self.l_sp.d.next = 0.into();
                             self.c_sp.d.next = 0.into();
                             self.a_full0.d.next = false;
                             self.a_full1.d.next = false;
@@ -967,7 +899,7 @@ macro_rules! accel_core {
                         }
                     }
                     Main::Drain => {
-                        if ((self.ld.q.val() == Load::Stop) | (self.ld.q.val() == Load::Idle))
+                        if self.ld.quiet.val()
                             & (self.sto.q.val() == Store::Idle)
                             & self.rd_cmd_ready.val()
                             & self.wr_cmd_ready.val()
@@ -977,7 +909,7 @@ macro_rules! accel_core {
                     }
                     Main::Finish => {
                         self.job_done.next = true;
-                        self.ld.d.next = Load::Idle;
+                        self.ld_stop.next = true;
                         self.cp.d.next = Comp::Idle;
                         self.sto.d.next = Store::Idle;
                         self.main.d.next = Main::Idle;
@@ -987,195 +919,74 @@ macro_rules! accel_core {
                     }
                 }
 
-                // ---- loader: commands
-                self.l_left.next = self.j_n.q.val() - (self.l_n0t.q.val() << self.k_logc.val());
-                self.l_rows.next = self.j_m.q.val() - (self.l_block.q.val() << self.k_logr.val());
-                self.l_cnt.next = self.l_left.val();
-                self.l_tleft.next = self.ntiles.q.val() - self.l_n0t.q.val();
-                self.t_cnt16.next = bit_cast::<16, 32>(self.l_cnt.val());
-                self.t_prod.next = 0.into();
-                self.w_loaded.next = false;
-                match self.ld.q.val() {
-                    Load::WStart => {
-                        if self.abort.q.val() {
-                            self.ld.d.next = Load::Stop;
-                        } else if (!self.l_sp.q.val().get_bit(0) & !self.w_full0.q.val())
-                            | (self.l_sp.q.val().get_bit(0) & !self.w_full1.q.val())
-                        {
-                            // Columns in this stripe: min(stripe, what is left of N).
-                            if self.l_tleft.val() < bit_cast::<32, 16>(self.stripe_tiles.q.val()) {
-                                self.l_st.d.next = bit_cast::<16, 32>(self.l_tleft.val());
-                            } else {
-                                self.l_st.d.next = self.stripe_tiles.q.val();
-                            }
-                            if self.l_left.val()
-                                > (bit_cast::<32, 16>(self.stripe_tiles.q.val()) << self.k_logc.val())
-                            {
-                                self.l_cnt.next =
-                                    bit_cast::<32, 16>(self.stripe_tiles.q.val()) << self.k_logc.val();
-                            }
-                            self.t_cnt16.next = bit_cast::<16, 32>(self.l_cnt.val());
-                            if self.j_w_stride.q.val() == self.kbq_bytes.q.val() {
-                                self.l_units.d.next = 1.into();
-                                self.t_prod.next = self.t_cnt16.val() * self.kbq.q.val();
-                                self.l_beats.d.next = bit_cast::<16, 32>(self.t_prod.val());
-                                self.l_step.d.next = self.t_prod.val() << self.k4_32.val();
-                            } else {
-                                self.l_units.d.next = self.t_cnt16.val();
-                                self.l_beats.d.next = self.kbq.q.val();
-                                self.l_step.d.next = self.j_w_stride.q.val();
-                            }
-                            self.r_to_w.d.next = true;
-                            self.r_j.d.next = 0.into();
-                            self.r_idx.d.next = 0.into();
-                            self.r_tbase.d.next = 0.into();
-                            self.ld.d.next = Load::WIssue;
-                        }
-                    }
-                    Load::WIssue => {
-                        self.rd_cmd_valid.next = true;
-                        self.rd_cmd_addr.next = self.l_wptr.q.val();
-                        if self.rd_cmd_ready.val() {
-                            self.l_wptr.d.next = self.l_wptr.q.val() + self.l_step.q.val();
-                            self.l_units.d.next = self.l_units.q.val() - self.k1_16.val();
-                            self.ld.d.next = Load::WWait;
-                        }
-                    }
-                    Load::WWait => {
-                        if self.rd_done.val() {
-                            if self.rd_err.val() != self.k0_2.val() {
-                                self.err.d.next = bit_cast::<4, 2>(self.rd_err.val()) + self.k_e_rd.val();
-                                self.abort.d.next = true;
-                                self.ld.d.next = Load::Stop;
-                            } else if self.abort.q.val() {
-                                self.ld.d.next = Load::Stop;
-                            } else if self.l_units.q.val() != self.k0_16.val() {
-                                self.ld.d.next = Load::WIssue;
-                            } else if self.scale_on.val() {
-                                // The stripe's column scales: one beat per column tile.
-                                self.l_beats.d.next = self.l_st.q.val();
-                                self.r_to_w.d.next = false;
-                                self.r_to_s.d.next = true;
-                                self.r_s.d.next = 0.into();
-                                self.ld.d.next = Load::SIssue;
-                            } else {
-                                self.w_loaded.next = true;
-                            }
-                        }
-                    }
-                    Load::SIssue => {
-                        self.rd_cmd_valid.next = true;
-                        self.rd_cmd_addr.next = self.j_scale_addr.q.val() + (self.l_n0t.q.val() << self.k4_32.val());
-                        if self.rd_cmd_ready.val() {
-                            self.ld.d.next = Load::SWait;
-                        }
-                    }
-                    Load::SWait => {
-                        if self.rd_done.val() {
-                            self.r_to_s.d.next = false;
-                            if self.rd_err.val() != self.k0_2.val() {
-                                self.err.d.next = bit_cast::<4, 2>(self.rd_err.val()) + self.k_e_rd.val();
-                                self.abort.d.next = true;
-                                self.ld.d.next = Load::Stop;
-                            } else if self.abort.q.val() {
-                                self.ld.d.next = Load::Stop;
-                            } else {
-                                self.w_loaded.next = true;
-                            }
-                        }
-                    }
-                    Load::AStart => {
-                        self.l_cnt.next = self.l_rows.val();
-                        if self.l_rows.val() > self.k_rows.val() {
-                            self.l_cnt.next = self.k_rows.val();
-                        }
-                        if self.abort.q.val() {
-                            self.ld.d.next = Load::Stop;
-                        } else if (!self.l_half.q.val() & !self.a_full0.q.val())
-                            | (self.l_half.q.val() & !self.a_full1.q.val())
-                        {
-                            self.t_cnt16.next = bit_cast::<16, 32>(self.l_cnt.val());
-                            if self.j_a_stride.q.val() == self.kbq_bytes.q.val() {
-                                self.l_units.d.next = 1.into();
-                                self.t_prod.next = self.t_cnt16.val() * self.kbq.q.val();
-                                self.l_beats.d.next = bit_cast::<16, 32>(self.t_prod.val());
-                                self.l_step.d.next = self.t_prod.val() << self.k4_32.val();
-                            } else {
-                                self.l_units.d.next = self.t_cnt16.val();
-                                self.l_beats.d.next = self.kbq.q.val();
-                                self.l_step.d.next = self.j_a_stride.q.val();
-                            }
-                            self.r_to_w.d.next = false;
-                            self.r_j.d.next = 0.into();
-                            self.r_idx.d.next = 0.into();
-                            self.ld.d.next = Load::AIssue;
-                        }
-                    }
-                    Load::AIssue => {
-                        self.rd_cmd_valid.next = true;
-                        self.rd_cmd_addr.next = self.l_aptr.q.val();
-                        if self.rd_cmd_ready.val() {
-                            self.l_aptr.d.next = self.l_aptr.q.val() + self.l_step.q.val();
-                            self.l_units.d.next = self.l_units.q.val() - self.k1_16.val();
-                            self.ld.d.next = Load::AWait;
-                        }
-                    }
-                    Load::AWait => {
-                        if self.rd_done.val() {
-                            if self.rd_err.val() != self.k0_2.val() {
-                                self.err.d.next = bit_cast::<4, 2>(self.rd_err.val()) + self.k_e_rd.val();
-                                self.abort.d.next = true;
-                                self.ld.d.next = Load::Stop;
-                            } else if self.abort.q.val() {
-                                self.ld.d.next = Load::Stop;
-                            } else if self.l_units.q.val() != self.k0_16.val() {
-                                self.ld.d.next = Load::AIssue;
-                            } else {
-                                if self.l_half.q.val() {
-                                    self.a_full1.d.next = true;
-                                } else {
-                                    self.a_full0.d.next = true;
-                                }
-                                self.l_half.d.next = !self.l_half.q.val();
-                                self.l_block.d.next = self.l_block.q.val() + self.k1_32.val();
-                                if (self.l_block.q.val() + self.k1_32.val()) == self.mblocks.q.val() {
-                                    self.l_sp.d.next = self.l_sp.q.val() + self.k1_2.val();
-                                    self.l_n0t.d.next = self.l_n0t.q.val() + bit_cast::<32, 16>(self.l_st.q.val());
-                                    if (self.l_n0t.q.val() + bit_cast::<32, 16>(self.l_st.q.val()))
-                                        >= self.ntiles.q.val()
-                                    {
-                                        self.ld.d.next = Load::Stop;
-                                    } else {
-                                        self.ld.d.next = Load::WStart;
-                                    }
-                                } else {
-                                    self.ld.d.next = Load::AStart;
-                                }
-                            }
-                        }
-                    }
-                    _ => {}
+                // ---- loader
+                self.ld.clock.next = self.clock.val();
+                self.ld.reset.next = self.reset.val();
+                self.ld.start.next = self.ld_start.val();
+                self.ld.stop.next = self.ld_stop.val();
+                self.ld.abort.next = self.abort.q.val();
+                self.ld.m.next = self.j_m.q.val();
+                self.ld.n.next = self.j_n.q.val();
+                self.ld.a_addr.next = self.j_a_addr.q.val();
+                self.ld.w_addr.next = self.j_w_addr.q.val();
+                self.ld.a_stride.next = self.j_a_stride.q.val();
+                self.ld.w_stride.next = self.j_w_stride.q.val();
+                self.ld.scale_addr.next = self.j_scale_addr.q.val();
+                self.ld.scale_on.next = self.scale_on.val();
+                self.ld.kbq.next = self.kbq.q.val();
+                self.ld.kbq_bytes.next = self.kbq_bytes.q.val();
+                self.ld.mblocks.next = self.mblocks.q.val();
+                self.ld.ntiles.next = self.ntiles.q.val();
+                self.ld.stripe_tiles.next = self.stripe_tiles.q.val();
+                self.ld.a_full0.next = self.a_full0.q.val();
+                self.ld.a_full1.next = self.a_full1.q.val();
+                self.ld.w_full0.next = self.w_full0.q.val();
+                self.ld.w_full1.next = self.w_full1.q.val();
+                self.ld.rd_cmd_ready.next = self.rd_cmd_ready.val();
+                self.ld.rd_done.next = self.rd_done.val();
+                self.ld.rd_err.next = self.rd_err.val();
+                self.rd_cmd_valid.next = self.ld.rd_cmd_valid.val();
+                self.rd_cmd_addr.next = self.ld.rd_cmd_addr.val();
+                self.rd_cmd_beats.next = self.ld.rd_cmd_beats.val();
+                if self.ld.fail.val() {
+                    self.err.d.next = self.ld.fail_code.val();
+                    self.abort.d.next = true;
                 }
-                // The stripe (and its scales) are in: its W half is full, its A blocks follow.
-                if self.w_loaded.val() {
-                    if self.l_sp.q.val().get_bit(0) {
+                if self.ld.a_loaded.val() {
+                    if self.ld.half.val() {
+                        self.a_full1.d.next = true;
+                    } else {
+                        self.a_full0.d.next = true;
+                    }
+                }
+                if self.ld.w_loaded.val() {
+                    if self.ld.sp.val().get_bit(0) {
                         self.w_full1.d.next = true;
                     } else {
                         self.w_full0.d.next = true;
                     }
-                    self.l_block.d.next = 0.into();
-                    self.l_aptr.d.next = self.j_a_addr.q.val();
-                    self.ld.d.next = Load::AStart;
+                }
+                if self.ld.route_w.val() {
+                    self.r_j.d.next = 0.into();
+                    self.r_idx.d.next = 0.into();
+                    self.r_tbase.d.next = 0.into();
+                }
+                if self.ld.route_s.val() {
+                    self.r_s.d.next = 0.into();
+                }
+                if self.ld.route_a.val() {
+                    self.r_j.d.next = 0.into();
+                    self.r_idx.d.next = 0.into();
                 }
 
                 // ---- loader: route incoming beats (W: column-major within the stripe; A: row by row)
                 self.r_addr.next = self.r_tbase.q.val() + self.r_j.q.val();
-                if self.l_sp.q.val().get_bit(0) {
+                if self.ld.sp.val().get_bit(0) {
                     self.r_addr.next = (self.r_tbase.q.val() + self.r_j.q.val()) | self.k_whalf.val();
                 }
-                if !self.r_to_w.q.val() {
+                if !self.ld.to_w.val() {
                     self.r_addr.next = self.r_j.q.val();
-                    if self.l_half.q.val() {
+                    if self.ld.half.val() {
                         self.r_addr.next = self.r_j.q.val() | self.k_ahalf.val();
                     }
                 }
@@ -1184,29 +995,29 @@ macro_rules! accel_core {
                     self.abank[i].write_data.next = self.rd_data.val();
                     self.abank[i].write_enable.next =
                         self.rd_data_valid.val()
-                            & !self.r_to_w.q.val()
-                            & !self.r_to_s.q.val()
+                            & !self.ld.to_w.val()
+                            & !self.ld.to_s.val()
                             & (self.r_idx.q.val() == self.idx[i].val());
                 }
                 for i in 0..$c {
                     self.wbank[i].write_address.next = bit_cast::<W_ADDR_BITS, 16>(self.r_addr.val());
                     self.wbank[i].write_data.next = self.rd_data.val();
                     self.wbank[i].write_enable.next =
-                        self.rd_data_valid.val() & self.r_to_w.q.val() & (self.r_idx.q.val() == self.idx[i].val());
+                        self.rd_data_valid.val() & self.ld.to_w.val() & (self.r_idx.q.val() == self.idx[i].val());
                 }
-                self.s_waddr.next = self.r_s.q.val() | (bit_cast::<S_ADDR_BITS, 2>(self.l_sp.q.val()) << self.k_sp.val());
+                self.s_waddr.next = self.r_s.q.val() | (bit_cast::<S_ADDR_BITS, 2>(self.ld.sp.val()) << self.k_sp.val());
                 for i in 0..$c {
                     self.sbank[i].write_address.next = self.s_waddr.val();
                     self.sbank[i].write_data.next = self.rd_data.val().get_bits::<16>(self.sbyte[i].val().index());
-                    self.sbank[i].write_enable.next = self.rd_data_valid.val() & self.r_to_s.q.val();
+                    self.sbank[i].write_enable.next = self.rd_data_valid.val() & self.ld.to_s.val();
                 }
-                if self.rd_data_valid.val() & self.r_to_s.q.val() {
+                if self.rd_data_valid.val() & self.ld.to_s.val() {
                     self.r_s.d.next = self.r_s.q.val() + self.k1_s.val();
                 }
                 if self.rd_data_valid.val() {
                     if self.r_j.q.val() == (self.kbq.q.val() - self.k1_16.val()) {
                         self.r_j.d.next = 0.into();
-                        if self.r_to_w.q.val() & (bit_cast::<32, 8>(self.r_idx.q.val()) == self.k_cols_m1.val()) {
+                        if self.ld.to_w.val() & (bit_cast::<32, 8>(self.r_idx.q.val()) == self.k_cols_m1.val()) {
                             self.r_idx.d.next = 0.into();
                             self.r_tbase.d.next = self.r_tbase.q.val() + self.kbq.q.val();
                         } else {
@@ -1613,7 +1424,6 @@ macro_rules! accel_core {
                 )*
 
                 self.unused_bpr.next = self.t_bpr.val();
-                self.unused_cnt.next = self.l_cnt.val();
                 self.unused_raddr.next = self.r_addr.val();
                 self.unused_aaddr.next = self.beat_aaddr.val();
                 self.unused_waddr.next = self.beat_waddr.val();
@@ -1625,7 +1435,6 @@ macro_rules! accel_core {
 
                 if self.reset.val() {
                     self.main.d.next = Main::Idle;
-                    self.ld.d.next = Load::Idle;
                     self.cp.d.next = Comp::Idle;
                     self.sto.d.next = Store::Idle;
                     self.err.d.next = 0.into();

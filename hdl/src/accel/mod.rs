@@ -2,8 +2,11 @@
 //! puts it behind AXI ([`top`]).
 
 pub mod core;
+pub mod loader;
 pub mod pe_slot;
 pub mod result_walk;
+#[cfg(test)]
+mod testbench;
 pub mod top;
 
 pub use self::core::{Core4x4, Core8x8};
