@@ -33,4 +33,21 @@ macro_rules! has_clock {
     };
 }
 
-has_clock!(super::loader::Loader, super::result_walk::ResultWalk);
+has_clock!(
+    super::loader::Loader,
+    super::result_walk::ResultWalk,
+    super::storer::Storer,
+    super::job_plan::JobPlan,
+    super::sequencer::Sequencer,
+    super::operand_buffers::OperandBuffers,
+    super::output_stage::OutputStage,
+    super::systolic_array::SystolicArray,
+    crate::output::OutputUnit,
+    crate::axi::issue::BurstIssue
+);
+
+impl<D: Synth> HasClock for super::bank_ram::BankRam<D> {
+    fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}

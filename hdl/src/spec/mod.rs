@@ -1,5 +1,6 @@
 //! The spec: facts about the hardware defined once, read by every other crate.
 
+pub mod axi;
 pub mod config;
 pub mod datapath;
 pub mod formats;
