@@ -39,13 +39,13 @@ impl BankLayout {
     pub fn of(cfg: &NpeConfig) -> Result<BankLayout, String> {
         let a_beats = cfg.k_beats_max / WORDS_PER_BEAT;
         let w_beats = cfg.w_bank_words / WORDS_PER_BEAT;
-        if !a_beats.is_power_of_two() || cfg.k_beats_max % WORDS_PER_BEAT != 0 {
+        if !a_beats.is_power_of_two() || !cfg.k_beats_max.is_multiple_of(WORDS_PER_BEAT) {
             return Err(format!(
                 "k_beats_max {} is not a power-of-two number of beats",
                 cfg.k_beats_max
             ));
         }
-        if !w_beats.is_power_of_two() || w_beats < 2 || cfg.w_bank_words % WORDS_PER_BEAT != 0 {
+        if !w_beats.is_power_of_two() || w_beats < 2 || !cfg.w_bank_words.is_multiple_of(WORDS_PER_BEAT) {
             return Err(format!(
                 "w_bank_words {} is not a power-of-two number of beats",
                 cfg.w_bank_words
