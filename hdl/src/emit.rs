@@ -428,6 +428,30 @@ mod tests {
     }
 
     #[test]
+    fn a_config_with_other_buffer_sizes_is_lint_clean() {
+        // Buffer sizes are parameters: smaller banks, narrower addresses, same lint result.
+        let cfg = crate::spec::NpeConfig {
+            name: "npe_small",
+            k_beats_max: 256,
+            w_bank_words: 2048,
+            out_tiles: 8,
+            ..crate::spec::NpeConfig::TEST
+        };
+        assert_eq!(crate::accel::config_error(&cfg), None);
+        let v = crate::accel::accel_verilog(&cfg);
+        // A: 2 × 256 / 8 beats; W: 2048 / 8 beats; out: 2 halves × 4 rows × 8 tiles.
+        for bank in [
+            "reg [127:0] mem [0:63];",
+            "reg [127:0] mem [0:255];",
+            "reg [31:0] mem [0:63];",
+        ] {
+            assert!(v.contains(bank), "no `{bank}`");
+        }
+        let messages = verilator_lint(&v, cfg.name, cfg.name);
+        assert!(messages.is_empty(), "{}", messages.join("\n"));
+    }
+
+    #[test]
     fn raw_rust_hdl_output_is_not_lint_clean() {
         // What the repairs are for (the count is in the report; this only keeps it honest).
         let raw = raw_verilog(&mut FormatDecode::new());

@@ -1,11 +1,22 @@
-//! The accelerator: the PE array with its buffers and controller ([`core`]), and the top that
-//! puts it behind AXI ([`top`]).
+//! The accelerator: the PE array with its buffers and engines ([`core`], built from the blocks
+//! of the block diagram, one file each), and the top that puts it behind AXI ([`top`]).
 
+pub mod bank_ram;
 pub mod core;
+pub mod job_plan;
+pub mod layout;
+pub mod loader;
+pub mod operand_buffers;
+pub mod output_stage;
 pub mod pe_slot;
 pub mod result_walk;
+pub mod sequencer;
+pub mod storer;
+pub mod systolic_array;
+#[cfg(test)]
+pub(crate) mod testbench;
 pub mod top;
 
-pub use self::core::{Core4x4, Core8x8};
+pub use self::core::{config_error, Core};
 pub use pe_slot::{PeSlot, PE_MODULE};
-pub use top::{accel_verilog, Npe4x4, Npe8x8};
+pub use top::{accel_verilog, Npe};

@@ -62,3 +62,41 @@ impl Logic for PeSlot {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::parse_ports;
+
+    /// The slot instantiates module `pe` with every port of the real PE, by name, and the PE
+    /// module appended by the emitter has exactly the slot's ports.
+    #[test]
+    fn the_slot_matches_the_pe_module_port_for_port() {
+        let Verilog::Wrapper(w) = PeSlot::default().hdl() else {
+            panic!("wrapper expected")
+        };
+        assert!(w.code.starts_with(&format!("{PE_MODULE} u_pe(")), "{}", w.code);
+        let pe = crate::emit::pe_verilog();
+        let ports = parse_ports(&pe, crate::emit::PE_TOP).expect("pe ports");
+        assert_eq!(ports.len(), 12);
+        for p in &ports {
+            assert!(
+                w.code.contains(&format!(".{0}({0})", p.name)),
+                "port {} not connected",
+                p.name
+            );
+        }
+        // The PE's port widths are the slot's (the instance binds them without resizing).
+        let mut probe = Vec::new();
+        for p in &ports {
+            let width = match p.name.as_str() {
+                "acc" => ACC_WIDTH,
+                "a" | "w" => CODE_BITS,
+                "a_fmt" | "w_fmt" => FMT_BITS,
+                _ => 1,
+            };
+            probe.push((p.name.clone(), p.width as usize == width));
+        }
+        assert!(probe.iter().all(|(_, ok)| *ok), "{probe:?}");
+    }
+}

@@ -84,3 +84,76 @@ impl Logic for ResultWalk {
         self.tile.next = self.t.q.val();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accel::testbench::cycle;
+
+    /// Steps a walk of `rows` rows `n` times with 2 tiles in half 0 and 3 in half 1; returns
+    /// (half, row, tile, half_done) before each step.
+    fn walk(rows: usize, n: usize) -> Vec<(bool, u64, u64, bool)> {
+        let mut w = ResultWalk::new(rows);
+        w.connect_all();
+        w.clear.next = true;
+        cycle(&mut w);
+        w.clear.next = false;
+        w.tiles0.next = bits(2);
+        w.tiles1.next = bits(3);
+        w.step.next = true;
+        let mut seen = Vec::new();
+        for _ in 0..n {
+            crate::accel::testbench::settle(&mut w);
+            seen.push((
+                w.half.val(),
+                w.row.val().to_u64(),
+                w.tile.val().to_u64(),
+                w.half_done.val(),
+            ));
+            cycle(&mut w);
+        }
+        seen
+    }
+
+    #[test]
+    fn rows_then_tiles_then_the_other_half() {
+        let s = walk(4, 4 * 5 + 1);
+        let mut want = Vec::new();
+        for (half, tiles) in [(false, 2), (true, 3)] {
+            for t in 0..tiles {
+                for r in 0..4 {
+                    want.push((half, r, t, r == 3 && t == tiles - 1));
+                }
+            }
+        }
+        // After both halves, the walk is back at half 0, row 0, tile 0.
+        want.push((false, 0, 0, false));
+        assert_eq!(s, want);
+    }
+
+    #[test]
+    fn clear_wins_over_step_and_no_step_holds() {
+        let mut w = ResultWalk::new(2);
+        w.connect_all();
+        w.tiles0.next = bits(4);
+        w.tiles1.next = bits(4);
+        w.clear.next = true;
+        cycle(&mut w);
+        w.clear.next = false;
+        w.step.next = true;
+        for _ in 0..3 {
+            cycle(&mut w);
+        }
+        assert_eq!((w.row.val().to_u64(), w.tile.val().to_u64()), (1, 1));
+        w.step.next = false;
+        cycle(&mut w);
+        assert_eq!((w.row.val().to_u64(), w.tile.val().to_u64()), (1, 1));
+        w.step.next = true;
+        w.clear.next = true;
+        cycle(&mut w);
+        assert_eq!(
+            (w.half.val(), w.row.val().to_u64(), w.tile.val().to_u64()),
+            (false, 0, 0)
+        );
+    }
+}

@@ -15,7 +15,7 @@ use crate::spec::config::{NpeConfig, AXI_DATA_BITS};
 use crate::spec::regs::REG_ADDR_BITS;
 use rust_hdl::prelude::*;
 
-use super::core::{Core4x4, Core8x8};
+use super::core::Core;
 
 /// AXI data width as a type-level width.
 const BUS: usize = AXI_DATA_BITS as usize;
@@ -125,7 +125,7 @@ macro_rules! npe_top {
         }
 
         impl $name {
-            /// The top for `cfg` (whose shape must match the core's).
+            /// The top for `cfg` (array shape and buffer sizes from `cfg`).
             pub fn new(cfg: &NpeConfig) -> Self {
                 Self {
                     clock: Default::default(),
@@ -290,15 +290,10 @@ macro_rules! npe_top {
     };
 }
 
-npe_top!(Npe4x4, Core4x4);
-npe_top!(Npe8x8, Core8x8);
+npe_top!(Npe, Core);
 
 /// The Verilog of the accelerator for `cfg` (module name = the preset's name), with the PE
 /// module appended once.
 pub fn accel_verilog(cfg: &NpeConfig) -> String {
-    match (cfg.rows, cfg.cols) {
-        (4, 4) => crate::emit::emit_with_pe(&mut Npe4x4::new(cfg), cfg.name),
-        (8, 8) => crate::emit::emit_with_pe(&mut Npe8x8::new(cfg), cfg.name),
-        (r, c) => panic!("no accelerator top for a {r}x{c} array"),
-    }
+    crate::emit::emit_with_pe(&mut Npe::new(cfg), cfg.name)
 }

@@ -6,7 +6,11 @@
 //! the parent's same-cycle logic makes Verilator see a combinational loop (UNOPTFLAT).
 
 use crate::decode::const_bits;
+use crate::spec::axi::{AXI_BEAT_BYTES, AXI_LEN_BITS, PAGE_BEATS};
 use rust_hdl::prelude::*;
+
+/// Bits of a beat's index within a 4 KiB page.
+const PAGE_BEAT_BITS: usize = PAGE_BEATS.trailing_zeros() as usize;
 
 /// Burst issue unit: loads a command with `start`, then presents bursts while `enable` is high.
 ///
@@ -19,7 +23,7 @@ pub struct BurstIssue {
     pub reset: Signal<In, Bit>,
     /// Load a new command (only while nothing is left to issue).
     pub start: Signal<In, Bit>,
-    /// Command byte address; the low 4 bits are ignored (16-byte beats).
+    /// Command byte address; the bits below the beat size are ignored.
     pub start_addr: Signal<In, Bits<32>>,
     /// Command length in beats.
     pub start_beats: Signal<In, Bits<16>>,
@@ -32,7 +36,7 @@ pub struct BurstIssue {
     /// AxADDR.
     pub addr: Signal<Out, Bits<32>>,
     /// AxLEN (beats − 1).
-    pub len: Signal<Out, Bits<8>>,
+    pub len: Signal<Out, Bits<AXI_LEN_BITS>>,
     /// No beats of the command are left to put into bursts.
     pub rem_zero: Signal<Out, Bit>,
 
@@ -40,8 +44,8 @@ pub struct BurstIssue {
     rem: DFF<Bits<16>>,
     v: DFF<Bit>,
     a: DFF<Bits<32>>,
-    l: DFF<Bits<8>>,
-    off: Signal<Local, Bits<8>>,
+    l: DFF<Bits<AXI_LEN_BITS>>,
+    off: Signal<Local, Bits<PAGE_BEAT_BITS>>,
     page_left: Signal<Local, Bits<16>>,
     blen: Signal<Local, Bits<16>>,
     blen_m1: Signal<Local, Bits<16>>,
@@ -49,9 +53,10 @@ pub struct BurstIssue {
     load: Signal<Local, Bit>,
     // AxLEN is the low byte of `blen_m1`; the high byte is always zero (blen ≤ 256).
     unused_len_hi: Signal<Local, Bit>,
+    beat_shift: Constant<Bits<32>>,
     page_beats: Constant<Bits<16>>,
     one: Constant<Bits<16>>,
-    four: Constant<Bits<32>>,
+    len_bits: Constant<Bits<32>>,
     align: Constant<Bits<32>>,
 }
 
@@ -82,10 +87,11 @@ impl BurstIssue {
             blen_bytes: Default::default(),
             load: Default::default(),
             unused_len_hi: Default::default(),
-            page_beats: const_bits(256),
+            page_beats: const_bits(PAGE_BEATS as u64),
             one: const_bits(1),
-            four: const_bits(4),
-            align: const_bits(0xffff_fff0),
+            len_bits: const_bits(AXI_LEN_BITS as u64),
+            align: const_bits(!(AXI_BEAT_BYTES as u64 - 1) & 0xffff_ffff),
+            beat_shift: const_bits(AXI_BEAT_BYTES.trailing_zeros() as u64),
         }
     }
 }
@@ -101,17 +107,25 @@ impl Logic for BurstIssue {
     fn update(&mut self) {
         dff_setup!(self, clock, cur, rem, v, a, l);
 
-        // Burst length: up to the page end (256 beats per 4 KiB page) or the command's end.
-        self.off.next = self.cur.q.val().get_bits::<8>(4);
-        self.page_left.next = self.page_beats.val() - bit_cast::<16, 8>(self.off.val());
+        // Burst length: up to the page end (PAGE_BEATS beats per 4 KiB page) or the command's end.
+        self.off.next = self
+            .cur
+            .q
+            .val()
+            .get_bits::<PAGE_BEAT_BITS>(self.beat_shift.val().index());
+        self.page_left.next = self.page_beats.val() - bit_cast::<16, PAGE_BEAT_BITS>(self.off.val());
         if self.rem.q.val() < self.page_left.val() {
             self.blen.next = self.rem.q.val();
         } else {
             self.blen.next = self.page_left.val();
         }
         self.blen_m1.next = self.blen.val() - self.one.val();
-        self.unused_len_hi.next = self.blen_m1.val().get_bits::<8>(8).any();
-        self.blen_bytes.next = bit_cast::<32, 16>(self.blen.val()) << self.four.val();
+        self.unused_len_hi.next = self
+            .blen_m1
+            .val()
+            .get_bits::<AXI_LEN_BITS>(self.len_bits.val().index())
+            .any();
+        self.blen_bytes.next = bit_cast::<32, 16>(self.blen.val()) << self.beat_shift.val();
 
         // The request register loads when it is empty or being accepted.
         self.load.next = (!self.v.q.val() | self.ready.val()) & self.enable.val() & self.rem.q.val().any();
@@ -120,7 +134,7 @@ impl Logic for BurstIssue {
         }
         if self.load.val() {
             self.a.d.next = self.cur.q.val();
-            self.l.d.next = self.blen_m1.val().get_bits::<8>(0);
+            self.l.d.next = self.blen_m1.val().get_bits::<AXI_LEN_BITS>(0);
             self.cur.d.next = self.cur.q.val() + self.blen_bytes.val();
             self.rem.d.next = self.rem.q.val() - self.blen.val();
         }
@@ -137,5 +151,85 @@ impl Logic for BurstIssue {
         self.addr.next = self.a.q.val();
         self.len.next = self.l.q.val();
         self.rem_zero.next = !self.rem.q.val().any();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accel::testbench::{cycle, settle};
+    use crate::spec::axi::PAGE_BYTES;
+
+    /// Issues a command of `beats` beats at `addr` with AxREADY as `ready(t)`; returns the
+    /// bursts as (address, beats).
+    fn bursts(addr: u64, beats: u64, ready: impl Fn(usize) -> bool) -> Vec<(u64, u64)> {
+        let mut b = BurstIssue::new();
+        b.connect_all();
+        b.reset.next = true;
+        cycle(&mut b);
+        b.reset.next = false;
+        b.start.next = true;
+        b.start_addr.next = bits(addr);
+        b.start_beats.next = bits(beats);
+        cycle(&mut b);
+        b.start.next = false;
+        b.enable.next = true;
+        let mut out = Vec::new();
+        for t in 0..2000 {
+            b.ready.next = ready(t);
+            settle(&mut b);
+            if b.valid.val() && b.ready.val() {
+                out.push((b.addr.val().to_u64(), b.len.val().to_u64() + 1));
+            }
+            cycle(&mut b);
+            if b.rem_zero.val() && !b.valid.val() {
+                break;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn bursts_stop_at_4k_pages_and_256_beats() {
+        let beat = AXI_BEAT_BYTES as u64;
+        // Two beats before a page end, then full pages, then the rest.
+        let got = bursts(0x1000 - 2 * beat, 300 + 256, |_| true);
+        assert_eq!(got, [(0x0FE0, 2), (0x1000, 256), (0x2000, 256), (0x3000, 42)]);
+        for (a, n) in &got {
+            assert_eq!(
+                a / PAGE_BYTES as u64,
+                (a + n * beat - 1) / PAGE_BYTES as u64,
+                "burst at {a:#x} crosses a page"
+            );
+        }
+        // The low address bits are ignored (beat-aligned).
+        assert_eq!(bursts(0x2007, 3, |_| true), [(0x2000, 3)]);
+    }
+
+    #[test]
+    fn a_burst_waits_for_ready_with_a_stable_payload() {
+        let got = bursts(0x0, 3 * 256, |t| t % 3 == 2);
+        assert_eq!(got, [(0x0, 256), (0x1000, 256), (0x2000, 256)]);
+    }
+
+    #[test]
+    fn no_bursts_without_enable() {
+        let mut b = BurstIssue::new();
+        b.connect_all();
+        b.start.next = true;
+        b.start_addr.next = bits(0x100);
+        b.start_beats.next = bits(4);
+        cycle(&mut b);
+        b.start.next = false;
+        b.ready.next = true;
+        for _ in 0..5 {
+            cycle(&mut b);
+            assert!(!b.valid.val());
+        }
+        assert!(!b.rem_zero.val());
+        b.enable.next = true;
+        cycle(&mut b);
+        assert!(b.valid.val());
+        assert_eq!((b.addr.val().to_u64(), b.len.val().to_u64()), (0x100, 3));
     }
 }

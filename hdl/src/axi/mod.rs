@@ -15,20 +15,13 @@
 pub mod dma_pair;
 pub mod dma_read;
 pub mod dma_write;
-mod issue;
+pub(crate) mod issue;
 
 pub use dma_pair::AxiDmaPair;
 pub use dma_read::AxiReadDma;
 pub use dma_write::AxiWriteDma;
 
-/// Beats per AXI4 burst at most (AxLEN is 8 bits), and beats per 4 KiB page.
-pub const MAX_BURST_BEATS: u32 = 256;
-
-/// AxSIZE of every burst: log2 of the 16-byte beat.
-pub const AXI_SIZE: u64 = 4;
-
-/// AxBURST of every burst: INCR.
-pub const AXI_BURST_INCR: u64 = 1;
+pub use crate::spec::axi::{AXI_BURST_INCR, AXI_SIZE, MAX_BURST_BEATS, PAGE_BEATS, PAGE_BYTES};
 
 /// xRESP codes.
 pub mod resp {

@@ -71,8 +71,8 @@ const M16: usize = float_params(OutputFormat::Fp16).1 as usize;
 const Q32: usize = W - (M32 + 1);
 const QB16: usize = W - (MB16 + 1);
 const Q16: usize = W - (M16 + 1);
-const QINT: usize = W - 33;
-const QPOS: usize = W - 15;
+const QINT: usize = W - INT_KEPT;
+const QPOS: usize = W - POS_KEPT;
 /// Kept widths (hidden bit included) and sticky widths (every bit under the guard bit).
 const K32: usize = M32 + 1;
 const KB16: usize = MB16 + 1;
@@ -83,7 +83,14 @@ const S16: usize = Q16 - 1;
 const SINT: usize = QINT - 1;
 const SPOS: usize = QPOS - 1;
 /// INT32: 2^0 sits at bit QINT after a shift of 32 − scale.
-const INT_SCALE: i64 = 32;
+const INT_SCALE: i64 = INT_BITS as i64;
+/// Widths of the integer and posit outputs, from the output-format table.
+const INT_BITS: usize = crate::spec::formats::OUTPUT_FORMATS[OutputFormat::Int32 as usize].bits as usize;
+const POSIT_BITS: usize = crate::spec::formats::OUTPUT_FORMATS[OutputFormat::Posit16Es1 as usize].bits as usize;
+/// Kept bits: INT32's magnitude plus one (a magnitude of 2^31 is still a valid negative
+/// value), posit16's code without its sign.
+const INT_KEPT: usize = INT_BITS + 1;
+const POS_KEPT: usize = POSIT_BITS - 1;
 
 /// Biased scale below which a float format is subnormal (its `emin`).
 fn emin_b(f: OutputFormat) -> u64 {
@@ -361,10 +368,10 @@ impl Default for OutputUnit {
             k1_64: const_bits(1),
             k0_64: const_bits(0),
             k_man_64: [m32, mb, m16].into_iter().map(const_bits).collect(),
-            k_int_max: const_bits((1 << 31) - 1),
-            k_int_min: const_bits(1 << 31),
-            k_2p32: const_bits(1 << 32),
-            k_posit_max: const_bits(0x7FFF),
+            k_int_max: const_bits((1 << (INT_BITS - 1)) - 1),
+            k_int_min: const_bits(1 << (INT_BITS - 1)),
+            k_2p32: const_bits(1 << INT_BITS),
+            k_posit_max: const_bits((1 << (POSIT_BITS - 1)) - 1),
             k_posit_nar: const_bits(0x8000),
             k_2p16: const_bits(1 << 16),
         }
@@ -596,7 +603,7 @@ impl Logic for OutputUnit {
             }
         }
         if self.fmt3.q.val() == self.k_int32.val() {
-            self.q.next = bit_cast::<64, 33>(self.ext3.q.val().get_bits::<33>(self.k_qint.val().index()));
+            self.q.next = bit_cast::<64, INT_KEPT>(self.ext3.q.val().get_bits::<INT_KEPT>(self.k_qint.val().index()));
             self.inc.next = self.ext3.q.val().get_bit(self.k_gint.val().index())
                 & (self.ext3.q.val().get_bits::<SINT>(0).any() | self.q.val().get_bit(0));
             self.mag.next = self.q.val();
@@ -626,7 +633,7 @@ impl Logic for OutputUnit {
             }
         }
         if self.fmt3.q.val() == self.k_posit.val() {
-            self.q.next = bit_cast::<64, 15>(self.ext3.q.val().get_bits::<15>(self.k_qpos.val().index()));
+            self.q.next = bit_cast::<64, POS_KEPT>(self.ext3.q.val().get_bits::<POS_KEPT>(self.k_qpos.val().index()));
             self.inc.next = self.ext3.q.val().get_bit(self.k_gpos.val().index())
                 & (self.ext3.q.val().get_bits::<SPOS>(0).any() | self.q.val().get_bit(0));
             self.mag.next = self.q.val();

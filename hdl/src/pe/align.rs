@@ -140,3 +140,60 @@ impl<const W: usize, const WIN: usize, const ACC_W: usize> Logic for LaneAlign<W
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pe::SHARED;
+
+    /// A two's complement exponent of `EXP_BITS` bits.
+    fn exp(e: i64) -> Bits<EXP_BITS> {
+        bits((e as u64) & ((1 << EXP_BITS) - 1))
+    }
+
+    #[test]
+    fn exponent_sum_sign_extends_both_exponents() {
+        let lane = LaneWindow {
+            offset: 40,
+            width: 8,
+            place: 0,
+        };
+        for (ea, ew) in [(3, 4), (-3, 5), (-7, -9), (0, 0)] {
+            let mut s = ExpSum::new(lane);
+            s.connect_all();
+            s.ea.next = exp(ea);
+            s.ew.next = exp(ew);
+            assert!(simulate(&mut s, 100));
+            assert_eq!(s.shift.val().to_u64() as i64, ea + ew + 40, "{ea} + {ew}");
+        }
+    }
+
+    type Lane0 = LaneAlign<{ SHARED.lane0.width }, { SHARED.window }, { SHARED.acc_width }>;
+
+    /// The lane-0 aligner's (aligned, neg) for product `prod`, shift `shift`, `sign`, `enable`.
+    fn align(prod: u64, shift: u64, sign: bool, enable: bool) -> (Bits<{ SHARED.acc_width }>, bool) {
+        let mut a = Lane0::new(&SHARED, SHARED.lane0);
+        a.connect_all();
+        a.prod.next = bits(prod);
+        a.shift.next = bits(shift);
+        a.sign.next = sign;
+        a.enable.next = enable;
+        assert!(simulate(&mut a, 100));
+        (a.aligned.val(), a.neg.val())
+    }
+
+    #[test]
+    fn products_land_at_their_shift_and_negatives_are_ones_complement() {
+        // The shift at which a product's bit 0 reaches the accumulator's bit 0.
+        let zero = (SHARED.below - SHARED.lane0.place) as u64;
+        let (v, neg) = align(0b1011, zero + 5, false, true);
+        assert_eq!((v, neg), (bits(0b1011 << 5), false));
+        // Negative: ones' complement plus the separate `neg` increment gives −value.
+        let (v, neg) = align(0b1011, zero + 5, true, true);
+        assert_eq!((v, neg), (!bits::<{ SHARED.acc_width }>(0b1011 << 5), true));
+        assert_eq!(v + bits(1), bits::<{ SHARED.acc_width }>(0) - bits(0b1011 << 5));
+        // One more shift doubles it; a disabled lane contributes nothing.
+        assert_eq!(align(0b1011, zero + 6, false, true).0, bits(0b1011 << 6));
+        assert_eq!(align(0b1011, zero + 6, true, false), (bits(0), false));
+    }
+}

@@ -4,11 +4,7 @@
 
 use super::{regs::REGMAP_VERSION, Accumulator, Format, OutputFormat, OPERAND_BITS};
 
-/// Width of the AXI4 DMA data bus in bits.
-pub const AXI_DATA_BITS: u32 = 128;
-
-/// Bytes per AXI4 data beat.
-pub const AXI_BEAT_BYTES: u32 = AXI_DATA_BITS / 8;
+pub use super::axi::{AXI_BEAT_BYTES, AXI_DATA_BITS};
 
 /// Operand words (one PE port's 16 bits) per AXI data beat.
 pub const WORDS_PER_BEAT: u32 = AXI_DATA_BITS / OPERAND_BITS;

@@ -1,0 +1,616 @@
+//! The job plan: latches the job registers at START, validates them, derives the job's counts
+//! (beats per row, row blocks, column tiles, tiles per weight stripe), starts the engines and
+//! reports the end of the job.
+//!
+//! It also holds the job's error code and abort flag: the loader and the storer report DMA
+//! errors here (the storer's wins if both fail in one cycle), and every engine watches `abort`.
+
+use crate::decode::format_decode::FMT_BITS;
+use crate::output::SCALE_BITS;
+use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, WORDS_PER_BEAT};
+use crate::spec::{regs, regs::ErrorCode, Format, OutputFormat, OPERAND_BITS};
+use rust_hdl::prelude::*;
+
+/// Job-plan states.
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum Main {
+    /// Waiting for START.
+    Idle,
+    /// Validating the job registers.
+    Check,
+    /// Deriving beats per tile and counts.
+    Derive,
+    /// Sizing the weight stripe.
+    Plan,
+    /// Engines running.
+    Run,
+    /// An error ended the job: waiting for the DMA engines to go idle.
+    Drain,
+    /// Reporting the end of the job.
+    Finish,
+}
+
+/// A 16-bit mask with bit `id` set for every format `pick` accepts.
+fn id_mask(pick: impl Fn(Format) -> bool) -> u64 {
+    Format::ALL
+        .into_iter()
+        .filter(|&f| pick(f))
+        .fold(0u64, |m, f| m | 1 << f.id())
+}
+
+/// Offset of field `name` of register FMT, checked to be `width` bits wide.
+fn fmt_field(name: &str, width: usize) -> u64 {
+    let f = regs::register("FMT")
+        .and_then(|r| r.field(name))
+        .unwrap_or_else(|| panic!("FMT.{name} is in the register map"));
+    assert_eq!(f.width as usize, width, "FMT.{name} width");
+    f.offset as u64
+}
+
+/// The job plan (see the module docs).
+#[derive(LogicBlock)]
+pub struct JobPlan {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub reset: Signal<In, Bit>,
+    /// Start the job in the job registers (one-cycle pulse).
+    pub start: Signal<In, Bit>,
+    /// Job register M.
+    pub m: Signal<In, Bits<32>>,
+    /// Job register N.
+    pub n: Signal<In, Bits<32>>,
+    /// Job register K.
+    pub k: Signal<In, Bits<32>>,
+    /// Job register FMT.
+    pub fmt: Signal<In, Bits<32>>,
+    /// Job register A_ADDR.
+    pub a_addr: Signal<In, Bits<32>>,
+    /// Job register W_ADDR.
+    pub w_addr: Signal<In, Bits<32>>,
+    /// Job register C_ADDR.
+    pub c_addr: Signal<In, Bits<32>>,
+    /// Job register A_STRIDE.
+    pub a_stride: Signal<In, Bits<32>>,
+    /// Job register W_STRIDE.
+    pub w_stride: Signal<In, Bits<32>>,
+    /// Job register C_STRIDE.
+    pub c_stride: Signal<In, Bits<32>>,
+    /// Job register SCALE_ADDR (0: no column scales).
+    pub scale_addr: Signal<In, Bits<32>>,
+    /// The loader hit a DMA error (one-cycle pulse) ...
+    pub ld_fail: Signal<In, Bit>,
+    /// ... with this code.
+    pub ld_code: Signal<In, Bits<4>>,
+    /// The storer hit a DMA error (one-cycle pulse) ...
+    pub st_fail: Signal<In, Bit>,
+    /// ... with this code.
+    pub st_code: Signal<In, Bits<4>>,
+    /// The storer finished a block (one-cycle pulse) ...
+    pub stored: Signal<In, Bit>,
+    /// ... and it was the job's last.
+    pub stored_last: Signal<In, Bit>,
+    /// The loader has nothing left to do.
+    pub ld_quiet: Signal<In, Bit>,
+    /// The storer is idle.
+    pub st_idle: Signal<In, Bit>,
+    /// The read DMA is idle.
+    pub rd_idle: Signal<In, Bit>,
+    /// The write DMA is idle.
+    pub wr_idle: Signal<In, Bit>,
+    /// A job is running.
+    pub busy: Signal<Out, Bit>,
+    /// The job ended (one-cycle pulse).
+    pub job_done: Signal<Out, Bit>,
+    /// Why it ended ([`ErrorCode`]), with `job_done`.
+    pub job_error: Signal<Out, Bits<4>>,
+    /// The engines run (state Run).
+    pub running: Signal<Out, Bit>,
+    /// Start the engines (one-cycle pulse).
+    pub run_start: Signal<Out, Bit>,
+    /// Stop the engines (one-cycle pulse).
+    pub finish: Signal<Out, Bit>,
+    /// Stop what you are doing: the job failed.
+    pub abort: Signal<Out, Bit>,
+    /// Latched M.
+    pub j_m: Signal<Out, Bits<32>>,
+    /// Latched N.
+    pub j_n: Signal<Out, Bits<32>>,
+    /// Latched A_ADDR.
+    pub j_a_addr: Signal<Out, Bits<32>>,
+    /// Latched W_ADDR.
+    pub j_w_addr: Signal<Out, Bits<32>>,
+    /// Latched C_ADDR.
+    pub j_c_addr: Signal<Out, Bits<32>>,
+    /// Latched A_STRIDE.
+    pub j_a_stride: Signal<Out, Bits<32>>,
+    /// Latched W_STRIDE.
+    pub j_w_stride: Signal<Out, Bits<32>>,
+    /// Latched C_STRIDE.
+    pub j_c_stride: Signal<Out, Bits<32>>,
+    /// Latched SCALE_ADDR.
+    pub j_scale_addr: Signal<Out, Bits<32>>,
+    /// Activation format id.
+    pub a_fmt: Signal<Out, Bits<FMT_BITS>>,
+    /// Weight format id.
+    pub w_fmt: Signal<Out, Bits<FMT_BITS>>,
+    /// Output format id.
+    pub out_fmt: Signal<Out, Bits<3>>,
+    /// The job's output scale, sign-extended.
+    pub scale_job: Signal<Out, Bits<SCALE_BITS>>,
+    /// Column scales are loaded.
+    pub scale_on: Signal<Out, Bit>,
+    /// Lane-packed operand words per row (K / lanes).
+    pub kb: Signal<Out, Bits<32>>,
+    /// Bus beats per operand row.
+    pub kbq: Signal<Out, Bits<16>>,
+    /// Bytes per operand row.
+    pub kbq_bytes: Signal<Out, Bits<32>>,
+    /// Cycles per tile: max(kb, R).
+    pub period: Signal<Out, Bits<16>>,
+    /// Row blocks of M.
+    pub mblocks: Signal<Out, Bits<32>>,
+    /// Column tiles of N.
+    pub ntiles: Signal<Out, Bits<32>>,
+    /// Column tiles per weight stripe.
+    pub stripe_tiles: Signal<Out, Bits<16>>,
+
+    main: DFF<Main>,
+    q_m: DFF<Bits<32>>,
+    q_n: DFF<Bits<32>>,
+    q_k: DFF<Bits<32>>,
+    q_fmt: DFF<Bits<32>>,
+    q_a_addr: DFF<Bits<32>>,
+    q_w_addr: DFF<Bits<32>>,
+    q_c_addr: DFF<Bits<32>>,
+    q_a_stride: DFF<Bits<32>>,
+    q_w_stride: DFF<Bits<32>>,
+    q_c_stride: DFF<Bits<32>>,
+    q_scale_addr: DFF<Bits<32>>,
+    err: DFF<Bits<4>>,
+    abort_q: DFF<Bit>,
+    done_q: DFF<Bit>,
+    q_kb: DFF<Bits<32>>,
+    q_kbq: DFF<Bits<16>>,
+    q_kbq_bytes: DFF<Bits<32>>,
+    q_period: DFF<Bits<16>>,
+    q_mblocks: DFF<Bits<32>>,
+    q_ntiles: DFF<Bits<32>>,
+    q_stripe_tiles: DFF<Bits<16>>,
+    plan_words: DFF<Bits<16>>,
+    scale_exp: Signal<Local, Bits<8>>,
+    // FMT bits outside its fields are not read.
+    unused_fmt: Signal<Local, Bits<32>>,
+    l4: Signal<Local, Bit>,
+    l2: Signal<Local, Bit>,
+    fmt_ok: Signal<Local, Bit>,
+    misaligned: Signal<Local, Bit>,
+    t_kbq: Signal<Local, Bits<32>>,
+    k0_32: Constant<Bits<32>>,
+    k1_16: Constant<Bits<16>>,
+    k_f_a: Constant<Bits<32>>,
+    k_f_w: Constant<Bits<32>>,
+    k_f_out: Constant<Bits<32>>,
+    k_f_scale: Constant<Bits<32>>,
+    k_sext: Constant<Bits<SCALE_BITS>>,
+    k_l4_m1: Constant<Bits<32>>,
+    k_l4_log: Constant<Bits<32>>,
+    k_l2_m1: Constant<Bits<32>>,
+    k_l2_log: Constant<Bits<32>>,
+    k_wpb_m1: Constant<Bits<32>>,
+    k_wpb_log: Constant<Bits<32>>,
+    k_beat_log: Constant<Bits<32>>,
+    k_align: Constant<Bits<32>>,
+    k_rows_m1: Constant<Bits<32>>,
+    k_cols_m1: Constant<Bits<32>>,
+    k_logr: Constant<Bits<32>>,
+    k_logc: Constant<Bits<32>>,
+    k_rows: Constant<Bits<32>>,
+    k_rows16: Constant<Bits<16>>,
+    k_kbmax: Constant<Bits<32>>,
+    k_wwords: Constant<Bits<16>>,
+    k_otiles: Constant<Bits<16>>,
+    k_nout: Constant<Bits<3>>,
+    k_slot4: Constant<Bits<16>>,
+    k_slot16: Constant<Bits<16>>,
+    k_mac_ok: Constant<Bits<16>>,
+    k_e_bad_job: Constant<Bits<4>>,
+    k_e_bad_addr: Constant<Bits<4>>,
+}
+
+impl JobPlan {
+    /// The job plan of `cfg`'s array and buffers.
+    pub fn new(cfg: &NpeConfig) -> Self {
+        let log = |x: u32| x.trailing_zeros() as u64;
+        // Lanes of a 16-bit operand word for 4-bit and 8-bit slots.
+        let (l4, l2) = (OPERAND_BITS / 4, OPERAND_BITS / 8);
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            m: Default::default(),
+            n: Default::default(),
+            k: Default::default(),
+            fmt: Default::default(),
+            a_addr: Default::default(),
+            w_addr: Default::default(),
+            c_addr: Default::default(),
+            a_stride: Default::default(),
+            w_stride: Default::default(),
+            c_stride: Default::default(),
+            scale_addr: Default::default(),
+            ld_fail: Default::default(),
+            ld_code: Default::default(),
+            st_fail: Default::default(),
+            st_code: Default::default(),
+            stored: Default::default(),
+            stored_last: Default::default(),
+            ld_quiet: Default::default(),
+            st_idle: Default::default(),
+            rd_idle: Default::default(),
+            wr_idle: Default::default(),
+            busy: Default::default(),
+            job_done: Default::default(),
+            job_error: Default::default(),
+            running: Default::default(),
+            run_start: Default::default(),
+            finish: Default::default(),
+            abort: Default::default(),
+            j_m: Default::default(),
+            j_n: Default::default(),
+            j_a_addr: Default::default(),
+            j_w_addr: Default::default(),
+            j_c_addr: Default::default(),
+            j_a_stride: Default::default(),
+            j_w_stride: Default::default(),
+            j_c_stride: Default::default(),
+            j_scale_addr: Default::default(),
+            a_fmt: Default::default(),
+            w_fmt: Default::default(),
+            out_fmt: Default::default(),
+            scale_job: Default::default(),
+            scale_on: Default::default(),
+            kb: Default::default(),
+            kbq: Default::default(),
+            kbq_bytes: Default::default(),
+            period: Default::default(),
+            mblocks: Default::default(),
+            ntiles: Default::default(),
+            stripe_tiles: Default::default(),
+            main: Default::default(),
+            q_m: Default::default(),
+            q_n: Default::default(),
+            q_k: Default::default(),
+            q_fmt: Default::default(),
+            q_a_addr: Default::default(),
+            q_w_addr: Default::default(),
+            q_c_addr: Default::default(),
+            q_a_stride: Default::default(),
+            q_w_stride: Default::default(),
+            q_c_stride: Default::default(),
+            q_scale_addr: Default::default(),
+            err: Default::default(),
+            abort_q: Default::default(),
+            done_q: Default::default(),
+            q_kb: Default::default(),
+            q_kbq: Default::default(),
+            q_kbq_bytes: Default::default(),
+            q_period: Default::default(),
+            q_mblocks: Default::default(),
+            q_ntiles: Default::default(),
+            q_stripe_tiles: Default::default(),
+            plan_words: Default::default(),
+            scale_exp: Default::default(),
+            unused_fmt: Default::default(),
+            l4: Default::default(),
+            l2: Default::default(),
+            fmt_ok: Default::default(),
+            misaligned: Default::default(),
+            t_kbq: Default::default(),
+            k0_32: Constant::new(0.into()),
+            k1_16: Constant::new(1.into()),
+            k_f_a: Constant::new(fmt_field("A", FMT_BITS).into()),
+            k_f_w: Constant::new(fmt_field("W", FMT_BITS).into()),
+            k_f_out: Constant::new(fmt_field("OUT", 3).into()),
+            k_f_scale: Constant::new(fmt_field("SCALE_EXP", 8).into()),
+            k_sext: Constant::new(((((1u64 << SCALE_BITS) - 1) >> 8) << 8).into()),
+            k_l4_m1: Constant::new(((l4 - 1) as u64).into()),
+            k_l4_log: Constant::new(log(l4).into()),
+            k_l2_m1: Constant::new(((l2 - 1) as u64).into()),
+            k_l2_log: Constant::new(log(l2).into()),
+            k_wpb_m1: Constant::new(((WORDS_PER_BEAT - 1) as u64).into()),
+            k_wpb_log: Constant::new(log(WORDS_PER_BEAT).into()),
+            k_beat_log: Constant::new(log(AXI_BEAT_BYTES).into()),
+            k_align: Constant::new(((AXI_BEAT_BYTES - 1) as u64).into()),
+            k_rows_m1: Constant::new(((cfg.rows - 1) as u64).into()),
+            k_cols_m1: Constant::new(((cfg.cols - 1) as u64).into()),
+            k_logr: Constant::new(log(cfg.rows).into()),
+            k_logc: Constant::new(log(cfg.cols).into()),
+            k_rows: Constant::new((cfg.rows as u64).into()),
+            k_rows16: Constant::new((cfg.rows as u64).into()),
+            k_kbmax: Constant::new((cfg.k_beats_max as u64).into()),
+            // A stripe fills one half of a W bank; the other half takes the next stripe.
+            k_wwords: Constant::new(((cfg.w_bank_words / WORDS_PER_BEAT / 2) as u64).into()),
+            k_otiles: Constant::new((cfg.out_tiles as u64).into()),
+            k_nout: Constant::new((OutputFormat::ALL.len() as u64).into()),
+            k_slot4: Constant::new(id_mask(|f| f.is_mac_operand() && f.slot_bits() <= 4).into()),
+            k_slot16: Constant::new(id_mask(|f| f.is_mac_operand() && f.slot_bits() == 16).into()),
+            k_mac_ok: Constant::new(id_mask(|f| f.is_mac_operand()).into()),
+            k_e_bad_job: Constant::new((ErrorCode::BadJob as u64).into()),
+            k_e_bad_addr: Constant::new((ErrorCode::BadAddress as u64).into()),
+        }
+    }
+}
+
+impl Logic for JobPlan {
+    #[allow(clippy::collapsible_match)]
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self,
+            clock,
+            main,
+            q_m,
+            q_n,
+            q_k,
+            q_fmt,
+            q_a_addr,
+            q_w_addr,
+            q_c_addr,
+            q_a_stride,
+            q_w_stride,
+            q_c_stride,
+            q_scale_addr,
+            err,
+            abort_q,
+            done_q,
+            q_kb,
+            q_kbq,
+            q_kbq_bytes,
+            q_period,
+            q_mblocks,
+            q_ntiles,
+            q_stripe_tiles,
+            plan_words
+        );
+        self.j_m.next = self.q_m.q.val();
+        self.j_n.next = self.q_n.q.val();
+        self.j_a_addr.next = self.q_a_addr.q.val();
+        self.j_w_addr.next = self.q_w_addr.q.val();
+        self.j_c_addr.next = self.q_c_addr.q.val();
+        self.j_a_stride.next = self.q_a_stride.q.val();
+        self.j_w_stride.next = self.q_w_stride.q.val();
+        self.j_c_stride.next = self.q_c_stride.q.val();
+        self.j_scale_addr.next = self.q_scale_addr.q.val();
+        self.kb.next = self.q_kb.q.val();
+        self.kbq.next = self.q_kbq.q.val();
+        self.kbq_bytes.next = self.q_kbq_bytes.q.val();
+        self.period.next = self.q_period.q.val();
+        self.mblocks.next = self.q_mblocks.q.val();
+        self.ntiles.next = self.q_ntiles.q.val();
+        self.stripe_tiles.next = self.q_stripe_tiles.q.val();
+        self.abort.next = self.abort_q.q.val();
+
+        // ---- job fields
+        self.a_fmt.next = self.q_fmt.q.val().get_bits::<FMT_BITS>(self.k_f_a.val().index());
+        self.w_fmt.next = self.q_fmt.q.val().get_bits::<FMT_BITS>(self.k_f_w.val().index());
+        self.out_fmt.next = self.q_fmt.q.val().get_bits::<3>(self.k_f_out.val().index());
+        self.scale_exp.next = self.q_fmt.q.val().get_bits::<8>(self.k_f_scale.val().index());
+        self.scale_on.next = self.q_scale_addr.q.val() != self.k0_32.val();
+        self.scale_job.next = bit_cast::<SCALE_BITS, 8>(self.scale_exp.val());
+        if self.scale_exp.val().get_bit(7) {
+            self.scale_job.next = bit_cast::<SCALE_BITS, 8>(self.scale_exp.val()) | self.k_sext.val();
+        }
+        self.unused_fmt.next = self.q_fmt.q.val();
+        self.l4.next =
+            self.k_slot4.val().get_bit(self.a_fmt.val().index()) & self.k_slot4.val().get_bit(self.w_fmt.val().index());
+        self.l2.next = !self.k_slot16.val().get_bit(self.a_fmt.val().index())
+            & !self.k_slot16.val().get_bit(self.w_fmt.val().index());
+        self.fmt_ok.next = self.k_mac_ok.val().get_bit(self.a_fmt.val().index())
+            & self.k_mac_ok.val().get_bit(self.w_fmt.val().index())
+            & (self.out_fmt.val() < self.k_nout.val());
+        self.misaligned.next = ((self.q_a_addr.q.val()
+            | self.q_w_addr.q.val()
+            | self.q_c_addr.q.val()
+            | self.q_a_stride.q.val()
+            | self.q_w_stride.q.val()
+            | self.q_c_stride.q.val()
+            | self.q_scale_addr.q.val())
+            & self.k_align.val())
+            != self.k0_32.val();
+        self.t_kbq.next = (self.q_kb.q.val() + self.k_wpb_m1.val()) >> self.k_wpb_log.val();
+
+        self.busy.next = self.main.q.val() != Main::Idle;
+        self.running.next = self.main.q.val() == Main::Run;
+        self.job_done.next = false;
+        self.job_error.next = self.err.q.val();
+        self.run_start.next = false;
+        self.finish.next = false;
+
+        match self.main.q.val() {
+            Main::Idle => {
+                if self.start.val() {
+                    self.q_m.d.next = self.m.val();
+                    self.q_n.d.next = self.n.val();
+                    self.q_k.d.next = self.k.val();
+                    self.q_fmt.d.next = self.fmt.val();
+                    self.q_a_addr.d.next = self.a_addr.val();
+                    self.q_w_addr.d.next = self.w_addr.val();
+                    self.q_c_addr.d.next = self.c_addr.val();
+                    self.q_a_stride.d.next = self.a_stride.val();
+                    self.q_w_stride.d.next = self.w_stride.val();
+                    self.q_c_stride.d.next = self.c_stride.val();
+                    self.q_scale_addr.d.next = self.scale_addr.val();
+                    self.err.d.next = 0.into();
+                    self.abort_q.d.next = false;
+                    self.main.d.next = Main::Check;
+                }
+            }
+            Main::Check => {
+                if (self.q_m.q.val() == self.k0_32.val())
+                    | (self.q_n.q.val() == self.k0_32.val())
+                    | (self.q_k.q.val() == self.k0_32.val())
+                    | !self.fmt_ok.val()
+                {
+                    self.err.d.next = self.k_e_bad_job.val();
+                    self.main.d.next = Main::Finish;
+                } else if self.misaligned.val() {
+                    self.err.d.next = self.k_e_bad_addr.val();
+                    self.main.d.next = Main::Finish;
+                } else {
+                    // Operand words per row: K over the lanes of the format pair.
+                    if self.l4.val() {
+                        self.q_kb.d.next = (self.q_k.q.val() + self.k_l4_m1.val()) >> self.k_l4_log.val();
+                    } else if self.l2.val() {
+                        self.q_kb.d.next = (self.q_k.q.val() + self.k_l2_m1.val()) >> self.k_l2_log.val();
+                    } else {
+                        self.q_kb.d.next = self.q_k.q.val();
+                    }
+                    self.q_mblocks.d.next = (self.q_m.q.val() + self.k_rows_m1.val()) >> self.k_logr.val();
+                    self.q_ntiles.d.next = (self.q_n.q.val() + self.k_cols_m1.val()) >> self.k_logc.val();
+                    self.main.d.next = Main::Derive;
+                }
+            }
+            Main::Derive => {
+                if self.q_kb.q.val() > self.k_kbmax.val() {
+                    self.err.d.next = self.k_e_bad_job.val();
+                    self.main.d.next = Main::Finish;
+                } else {
+                    self.q_kbq.d.next = bit_cast::<16, 32>(self.t_kbq.val());
+                    self.q_kbq_bytes.d.next = self.t_kbq.val() << self.k_beat_log.val();
+                    if self.q_kb.q.val() > self.k_rows.val() {
+                        self.q_period.d.next = bit_cast::<16, 32>(self.q_kb.q.val());
+                    } else {
+                        self.q_period.d.next = self.k_rows16.val();
+                    }
+                    self.q_stripe_tiles.d.next = 0.into();
+                    self.plan_words.d.next = 0.into();
+                    self.main.d.next = Main::Plan;
+                }
+            }
+            Main::Plan => {
+                // As many column tiles as half a W bank and the output buffer hold.
+                if ((self.plan_words.q.val() + self.q_kbq.q.val()) <= self.k_wwords.val())
+                    & (self.q_stripe_tiles.q.val() < self.k_otiles.val())
+                {
+                    self.plan_words.d.next = self.plan_words.q.val() + self.q_kbq.q.val();
+                    self.q_stripe_tiles.d.next = self.q_stripe_tiles.q.val() + self.k1_16.val();
+                } else {
+                    self.main.d.next = Main::Run;
+                    self.run_start.next = true;
+                    self.done_q.d.next = false;
+                }
+            }
+            Main::Run => {
+                if self.done_q.q.val() {
+                    self.main.d.next = Main::Finish;
+                } else if self.abort_q.q.val() {
+                    self.main.d.next = Main::Drain;
+                }
+            }
+            Main::Drain => {
+                if self.ld_quiet.val() & self.st_idle.val() & self.rd_idle.val() & self.wr_idle.val() {
+                    self.main.d.next = Main::Finish;
+                }
+            }
+            Main::Finish => {
+                self.job_done.next = true;
+                self.finish.next = true;
+                self.main.d.next = Main::Idle;
+            }
+            _ => {
+                self.main.d.next = Main::Idle;
+            }
+        }
+        if self.ld_fail.val() {
+            self.err.d.next = self.ld_code.val();
+            self.abort_q.d.next = true;
+        }
+        if self.st_fail.val() {
+            self.err.d.next = self.st_code.val();
+            self.abort_q.d.next = true;
+        }
+        if self.stored.val() {
+            self.done_q.d.next = self.stored_last.val();
+        }
+        if self.reset.val() {
+            self.main.d.next = Main::Idle;
+            self.err.d.next = 0.into();
+            self.abort_q.d.next = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accel::testbench::cycle;
+
+    /// Starts a job on the 4×4 test config and runs until the engines start or the job ends.
+    /// Returns the plan and the cycles it took.
+    fn plan(m: u64, n: u64, k: u64, fmt: u64, a_addr: u64) -> (JobPlan, usize) {
+        let mut p = JobPlan::new(&NpeConfig::TEST);
+        p.connect_all();
+        p.reset.next = true;
+        cycle(&mut p);
+        p.reset.next = false;
+        p.m.next = bits(m);
+        p.n.next = bits(n);
+        p.k.next = bits(k);
+        p.fmt.next = bits(fmt);
+        p.a_addr.next = bits(a_addr);
+        p.start.next = true;
+        cycle(&mut p);
+        p.start.next = false;
+        for t in 1..100 {
+            if p.run_start.val() || p.job_done.val() {
+                return (p, t);
+            }
+            cycle(&mut p);
+        }
+        panic!("the job neither started nor ended");
+    }
+
+    fn fmt(a: Format, w: Format) -> u64 {
+        let r = regs::register("FMT").unwrap();
+        let v = r.field("A").unwrap().set(0, a.id() as u32);
+        r.field("W").unwrap().set(v, w.id() as u32) as u64
+    }
+
+    #[test]
+    fn a_job_is_sized_from_its_formats_and_the_buffers() {
+        // INT8 × INT8: 2 lanes, K = 100 → 50 words per row, 7 beats (112 bytes).
+        let (p, _) = plan(10, 300, 100, fmt(Format::Int8, Format::Int8), 0);
+        assert!(p.run_start.val() && p.busy.val() && !p.running.val());
+        assert_eq!(p.kb.val().to_u64(), 50);
+        assert_eq!(p.kbq.val().to_u64(), 7);
+        assert_eq!(p.kbq_bytes.val().to_u64(), 112);
+        assert_eq!(p.period.val().to_u64(), 50);
+        assert_eq!(p.mblocks.val().to_u64(), 3);
+        assert_eq!(p.ntiles.val().to_u64(), 75);
+        // Half a W bank: 512 beats / 7 = 73 tiles, but the output buffer holds 32.
+        assert_eq!(p.stripe_tiles.val().to_u64(), NpeConfig::TEST.out_tiles as u64);
+        // FP4: 4 lanes, K = 4 → 1 word, shorter than R: a tile takes R cycles.
+        let (p, _) = plan(1, 1, 4, fmt(Format::Fp4E2M1, Format::Fp4E2M1), 0);
+        assert_eq!((p.kb.val().to_u64(), p.period.val().to_u64()), (1, 4));
+        // 16-bit: K = 1000 words → 125 beats, four tiles per half W bank.
+        let (p, _) = plan(1, 8, 1000, fmt(Format::Int16, Format::Int16), 0);
+        assert_eq!((p.kbq.val().to_u64(), p.stripe_tiles.val().to_u64()), (125, 4));
+    }
+
+    #[test]
+    fn bad_jobs_end_at_once_with_their_code() {
+        let int8 = fmt(Format::Int8, Format::Int8);
+        for (m, k, a_addr, code) in [
+            (0, 8, 0, ErrorCode::BadJob),
+            (4, 0, 0, ErrorCode::BadJob),
+            (4, 8, 8, ErrorCode::BadAddress),
+            // 2 lanes: K = 2 · (k_beats_max + 1) words does not fit an A half.
+            (4, 2 * (NpeConfig::TEST.k_beats_max as u64 + 1), 0, ErrorCode::BadJob),
+        ] {
+            let (p, _) = plan(m, 8, k, int8, a_addr);
+            assert!(p.job_done.val() && !p.run_start.val());
+            assert_eq!(p.job_error.val().to_u64(), code as u64, "m {m} k {k} a {a_addr}");
+        }
+    }
+}

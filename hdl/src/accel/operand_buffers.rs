@@ -1,0 +1,324 @@
+//! The operand buffers: one A bank per row, one W bank and one scale bank per column (layouts
+//! in [`super::layout`]), the routing of incoming read-DMA beats into them, and the operand
+//! words the skewed reads return.
+//!
+//! Routing: an A block arrives row by row (`kbq` beats per row, row i into bank i); a W stripe
+//! column by column within each tile (column c's `kbq` beats into bank c, then the next tile
+//! `kbq` beats further on); a stripe's scales one beat per tile, 16 bits per column.
+
+use crate::spec::config::AXI_DATA_BITS;
+use crate::spec::OPERAND_BITS;
+use rust_hdl::prelude::*;
+
+use super::bank_ram::{BankRam, BANK_ADDR_BITS};
+use super::layout::BankLayout;
+use super::sequencer::OFF_BITS;
+
+/// AXI data width as a type-level width.
+const BUS: usize = AXI_DATA_BITS as usize;
+/// Operand word width as a type-level width.
+const WORD: usize = OPERAND_BITS as usize;
+/// Bits per column scale in a scale beat (sign-extended 8-bit values).
+pub const SCALE_WORD_BITS: usize = 16;
+
+/// The operand buffers (see the module docs).
+#[derive(LogicBlock)]
+pub struct OperandBuffers {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// A read-DMA beat.
+    pub rd_data_valid: Signal<In, Bit>,
+    /// Its data.
+    pub rd_data: Signal<In, Bits<BUS>>,
+    /// The beats are weights.
+    pub to_w: Signal<In, Bit>,
+    /// The beats are column scales.
+    pub to_s: Signal<In, Bit>,
+    /// A weight load starts (one-cycle pulse).
+    pub route_w: Signal<In, Bit>,
+    /// A scale load starts (one-cycle pulse).
+    pub route_s: Signal<In, Bit>,
+    /// An activation load starts (one-cycle pulse).
+    pub route_a: Signal<In, Bit>,
+    /// Stripe number (mod 4) being loaded.
+    pub ld_sp: Signal<In, Bits<2>>,
+    /// A half being loaded.
+    pub ld_half: Signal<In, Bit>,
+    /// Beats per operand row.
+    pub kbq: Signal<In, Bits<16>>,
+    /// Row r's A read address.
+    pub a_raddr: Vec<Signal<In, Bits<BANK_ADDR_BITS>>>,
+    /// Row r's word offset in the beat read last cycle.
+    pub a_off: Vec<Signal<In, Bits<OFF_BITS>>>,
+    /// Column c's W read address.
+    pub w_raddr: Vec<Signal<In, Bits<BANK_ADDR_BITS>>>,
+    /// Column c's word offset in the beat read last cycle.
+    pub w_off: Vec<Signal<In, Bits<OFF_BITS>>>,
+    /// Column c's scale read address.
+    pub s_raddr: Vec<Signal<In, Bits<BANK_ADDR_BITS>>>,
+    /// Row r's activation word.
+    pub a_word: Vec<Signal<Out, Bits<WORD>>>,
+    /// Column c's weight word.
+    pub w_word: Vec<Signal<Out, Bits<WORD>>>,
+    /// Column c's scale word.
+    pub scale: Vec<Signal<Out, Bits<SCALE_WORD_BITS>>>,
+    r_j: DFF<Bits<16>>,
+    r_idx: DFF<Bits<8>>,
+    r_tbase: DFF<Bits<16>>,
+    r_s: DFF<Bits<16>>,
+    r_addr: Signal<Local, Bits<16>>,
+    s_waddr: Signal<Local, Bits<16>>,
+    abank: Vec<BankRam<Bits<BUS>>>,
+    wbank: Vec<BankRam<Bits<BUS>>>,
+    sbank: Vec<BankRam<Bits<SCALE_WORD_BITS>>>,
+    idx: Vec<Constant<Bits<8>>>,
+    sbyte: Vec<Constant<Bits<32>>>,
+    _rows: usize,
+    _cols: usize,
+    k1_16: Constant<Bits<16>>,
+    k1_8: Constant<Bits<8>>,
+    k_cols_m1: Constant<Bits<32>>,
+    k_ahalf: Constant<Bits<16>>,
+    k_whalf: Constant<Bits<16>>,
+    k_sp: Constant<Bits<16>>,
+}
+
+/// `n` signals.
+fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
+    (0..n).map(|_| Signal::default()).collect()
+}
+
+impl OperandBuffers {
+    /// The buffers of a `rows` × `cols` array with bank layout `layout`.
+    pub fn new(rows: usize, cols: usize, layout: &BankLayout) -> Self {
+        assert!(cols * SCALE_WORD_BITS <= BUS, "a tile's column scales fit one beat");
+        Self {
+            clock: Default::default(),
+            rd_data_valid: Default::default(),
+            rd_data: Default::default(),
+            to_w: Default::default(),
+            to_s: Default::default(),
+            route_w: Default::default(),
+            route_s: Default::default(),
+            route_a: Default::default(),
+            ld_sp: Default::default(),
+            ld_half: Default::default(),
+            kbq: Default::default(),
+            a_raddr: sigs(rows),
+            a_off: sigs(rows),
+            w_raddr: sigs(cols),
+            w_off: sigs(cols),
+            s_raddr: sigs(cols),
+            a_word: sigs(rows),
+            w_word: sigs(cols),
+            scale: sigs(cols),
+            r_j: Default::default(),
+            r_idx: Default::default(),
+            r_tbase: Default::default(),
+            r_s: Default::default(),
+            r_addr: Default::default(),
+            s_waddr: Default::default(),
+            abank: (0..rows).map(|_| BankRam::new(layout.a_bits())).collect(),
+            wbank: (0..cols).map(|_| BankRam::new(layout.w_bits)).collect(),
+            sbank: (0..cols).map(|_| BankRam::new(layout.s_bits())).collect(),
+            idx: (0..rows.max(cols)).map(|i| Constant::new((i as u64).into())).collect(),
+            sbyte: (0..cols)
+                .map(|i| Constant::new(((SCALE_WORD_BITS * i) as u64).into()))
+                .collect(),
+            _rows: rows,
+            _cols: cols,
+            k1_16: Constant::new(1.into()),
+            k1_8: Constant::new(1.into()),
+            k_cols_m1: Constant::new(((cols - 1) as u64).into()),
+            k_ahalf: Constant::new(layout.a_half().into()),
+            k_whalf: Constant::new(layout.w_half().into()),
+            k_sp: Constant::new(layout.s_sp_shift().into()),
+        }
+    }
+}
+
+impl Logic for OperandBuffers {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, r_j, r_idx, r_tbase, r_s);
+        for i in 0..self._rows {
+            self.abank[i].clock.next = self.clock.val();
+        }
+        for i in 0..self._cols {
+            self.wbank[i].clock.next = self.clock.val();
+            self.sbank[i].clock.next = self.clock.val();
+        }
+        if self.route_w.val() {
+            self.r_j.d.next = 0.into();
+            self.r_idx.d.next = 0.into();
+            self.r_tbase.d.next = 0.into();
+        }
+        if self.route_s.val() {
+            self.r_s.d.next = 0.into();
+        }
+        if self.route_a.val() {
+            self.r_j.d.next = 0.into();
+            self.r_idx.d.next = 0.into();
+        }
+
+        // ---- write side: W column-major within the stripe, A row by row
+        self.r_addr.next = self.r_tbase.q.val() + self.r_j.q.val();
+        if self.ld_sp.val().get_bit(0) {
+            self.r_addr.next = (self.r_tbase.q.val() + self.r_j.q.val()) | self.k_whalf.val();
+        }
+        if !self.to_w.val() {
+            self.r_addr.next = self.r_j.q.val();
+            if self.ld_half.val() {
+                self.r_addr.next = self.r_j.q.val() | self.k_ahalf.val();
+            }
+        }
+        for i in 0..self._rows {
+            self.abank[i].write_address.next = self.r_addr.val();
+            self.abank[i].write_data.next = self.rd_data.val();
+            self.abank[i].write_enable.next = self.rd_data_valid.val()
+                & !self.to_w.val()
+                & !self.to_s.val()
+                & (self.r_idx.q.val() == self.idx[i].val());
+        }
+        for i in 0..self._cols {
+            self.wbank[i].write_address.next = self.r_addr.val();
+            self.wbank[i].write_data.next = self.rd_data.val();
+            self.wbank[i].write_enable.next =
+                self.rd_data_valid.val() & self.to_w.val() & (self.r_idx.q.val() == self.idx[i].val());
+        }
+        self.s_waddr.next = self.r_s.q.val() | (bit_cast::<16, 2>(self.ld_sp.val()) << self.k_sp.val());
+        for i in 0..self._cols {
+            self.sbank[i].write_address.next = self.s_waddr.val();
+            self.sbank[i].write_data.next = self
+                .rd_data
+                .val()
+                .get_bits::<SCALE_WORD_BITS>(self.sbyte[i].val().index());
+            self.sbank[i].write_enable.next = self.rd_data_valid.val() & self.to_s.val();
+        }
+        if self.rd_data_valid.val() & self.to_s.val() {
+            self.r_s.d.next = self.r_s.q.val() + self.k1_16.val();
+        }
+        if self.rd_data_valid.val() {
+            if self.r_j.q.val() == (self.kbq.val() - self.k1_16.val()) {
+                self.r_j.d.next = 0.into();
+                if self.to_w.val() & (bit_cast::<32, 8>(self.r_idx.q.val()) == self.k_cols_m1.val()) {
+                    self.r_idx.d.next = 0.into();
+                    self.r_tbase.d.next = self.r_tbase.q.val() + self.kbq.val();
+                } else {
+                    self.r_idx.d.next = self.r_idx.q.val() + self.k1_8.val();
+                }
+            } else {
+                self.r_j.d.next = self.r_j.q.val() + self.k1_16.val();
+            }
+        }
+
+        // ---- read side: the word of the bank's beat the skew asked for
+        for i in 0..self._rows {
+            self.abank[i].read_address.next = self.a_raddr[i].val();
+            self.a_word[i].next = self.abank[i]
+                .read_data
+                .val()
+                .get_bits::<WORD>(self.a_off[i].val().index());
+        }
+        for i in 0..self._cols {
+            self.wbank[i].read_address.next = self.w_raddr[i].val();
+            self.w_word[i].next = self.wbank[i]
+                .read_data
+                .val()
+                .get_bits::<WORD>(self.w_off[i].val().index());
+            self.sbank[i].read_address.next = self.s_raddr[i].val();
+            self.scale[i].next = self.sbank[i].read_data.val();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accel::testbench::cycle;
+    use crate::spec::NpeConfig;
+
+    /// A beat whose 16-bit word j is `tag * 16 + j`.
+    fn beat(tag: u64) -> Bits<BUS> {
+        let mut b = Bits::<BUS>::default();
+        for j in 0..8 {
+            b = b | (bit_cast::<BUS, 16>(bits::<16>(tag * 16 + j)) << (16 * j));
+        }
+        b
+    }
+
+    fn send(b: &mut OperandBuffers, tags: impl IntoIterator<Item = u64>) {
+        for t in tags {
+            b.rd_data_valid.next = true;
+            b.rd_data.next = beat(t);
+            cycle(b);
+        }
+        b.rd_data_valid.next = false;
+    }
+
+    /// Reads (A row r or W column c) address `addr`, word `word` of the beat.
+    fn read(b: &mut OperandBuffers, a: Option<usize>, w: Option<usize>, addr: u64, word: u64) -> u64 {
+        for r in 0..4 {
+            b.a_raddr[r].next = bits(addr);
+            b.a_off[r].next = bits(16 * word);
+            b.w_raddr[r].next = bits(addr);
+            b.w_off[r].next = bits(16 * word);
+        }
+        cycle(b);
+        match (a, w) {
+            (Some(r), _) => b.a_word[r].val().to_u64(),
+            (_, Some(c)) => b.w_word[c].val().to_u64(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn beats_are_routed_row_by_row_and_column_by_column() {
+        let l = BankLayout::of(&NpeConfig::TEST).unwrap();
+        let mut b = OperandBuffers::new(4, 4, &l);
+        b.connect_all();
+        b.kbq.next = bits(2);
+        // An A block of 4 rows × 2 beats into half 1.
+        b.ld_half.next = true;
+        b.route_a.next = true;
+        cycle(&mut b);
+        b.route_a.next = false;
+        send(&mut b, 10..18);
+        // Row 2's second beat is tag 15, at half 1's address 1.
+        assert_eq!(read(&mut b, Some(2), None, l.a_half() + 1, 3), 15 * 16 + 3);
+        assert_eq!(read(&mut b, Some(0), None, l.a_half(), 0), 10 * 16);
+        // A stripe of 2 tiles × 4 columns × 2 beats into W half 1 (stripe 1).
+        b.to_w.next = true;
+        b.ld_sp.next = bits(1);
+        b.route_w.next = true;
+        cycle(&mut b);
+        b.route_w.next = false;
+        send(&mut b, 20..36);
+        // Tile 1, column 3, beat 0 is the 15th beat (tag 34), at half + kbq.
+        assert_eq!(read(&mut b, None, Some(3), l.w_half() + 2, 7), 34 * 16 + 7);
+        assert_eq!(read(&mut b, None, Some(1), l.w_half() + 1, 0), 23 * 16);
+        // The A half was not touched.
+        assert_eq!(read(&mut b, Some(2), None, l.a_half() + 1, 3), 15 * 16 + 3);
+    }
+
+    #[test]
+    fn a_scale_beat_fills_every_column() {
+        let l = BankLayout::of(&NpeConfig::TEST).unwrap();
+        let mut b = OperandBuffers::new(4, 4, &l);
+        b.connect_all();
+        b.to_s.next = true;
+        b.ld_sp.next = bits(2);
+        b.route_s.next = true;
+        cycle(&mut b);
+        b.route_s.next = false;
+        send(&mut b, [5, 6]);
+        // Stripe 2, tile 1: column c holds word c of the second beat.
+        for c in 0..4 {
+            b.s_raddr[c].next = bits((2 << l.s_sp_shift()) + 1);
+        }
+        cycle(&mut b);
+        for c in 0..4 {
+            assert_eq!(b.scale[c].val().to_u64(), 6 * 16 + c as u64);
+        }
+    }
+}

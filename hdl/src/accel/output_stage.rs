@@ -1,0 +1,356 @@
+//! The output stage: column readout, one output unit per column, the output banks and the
+//! order results take through them ([`ResultWalk`]).
+//!
+//! PEs of a column finish on consecutive cycles, so column c's readout takes the one finished
+//! PE of the column each cycle, registers it and hands it to output unit c with its scale (the
+//! job's, plus the column's when column scales are on). Column 0's results walk (half, row,
+//! tile); column c is the same walk c cycles later, so the walk's address is delayed per
+//! column — once where a result enters (to read its column scale) and once where it leaves
+//! (to write output bank c). The last column's last write of a block makes the half ready to
+//! store; the storer then reads a beat of four columns at a time.
+//!
+//! Tested through the Verilated accelerator (`tests/accel_gemm.rs`): rust-hdl's own simulator
+//! cannot run [`OutputUnit`], whose shift amounts are wider than 64 bits.
+
+use crate::output::{OutputUnit, SCALE_BITS};
+use crate::pe::ACC_WIDTH;
+use crate::spec::config::{AXI_BEAT_BYTES, AXI_DATA_BITS, OUT_VALUE_BYTES};
+use rust_hdl::prelude::*;
+
+use super::bank_ram::{BankRam, BANK_ADDR_BITS};
+use super::layout::BankLayout;
+use super::operand_buffers::SCALE_WORD_BITS;
+use super::result_walk::ResultWalk;
+
+/// AXI data width as a type-level width.
+const BUS: usize = AXI_DATA_BITS as usize;
+/// Output container width as a type-level width.
+const VALUE: usize = (OUT_VALUE_BYTES * 8) as usize;
+/// Output values per bus beat.
+const VPB: usize = (AXI_BEAT_BYTES / OUT_VALUE_BYTES) as usize;
+
+/// A container zero-extended to the bus width: a block of its own, because rust-hdl cannot
+/// translate a `bit_cast` of an expression that uses a loop variable.
+#[derive(LogicBlock, Default)]
+pub struct Widen {
+    /// The container.
+    pub value: Signal<In, Bits<VALUE>>,
+    /// Zero-extended.
+    pub wide: Signal<Out, Bits<BUS>>,
+}
+
+impl Logic for Widen {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.wide.next = bit_cast::<BUS, VALUE>(self.value.val());
+    }
+}
+
+/// `n` registers.
+fn dffs<T: Synth>(n: usize) -> Vec<DFF<T>> {
+    (0..n).map(|_| DFF::default()).collect()
+}
+
+/// `n` signals.
+fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
+    (0..n).map(|_| Signal::default()).collect()
+}
+
+/// The output stage (see the module docs).
+#[derive(LogicBlock)]
+pub struct OutputStage {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub reset: Signal<In, Bit>,
+    /// Restart both walks at half 0 (job start, reset).
+    pub clear: Signal<In, Bit>,
+    /// PE(r,c)'s accumulator holds its finished sum (index r·C + c).
+    pub fin: Vec<Signal<In, Bit>>,
+    /// PE accumulators.
+    pub acc: Vec<Signal<In, Bits<ACC_WIDTH>>>,
+    /// PE NaN flags.
+    pub nan: Vec<Signal<In, Bit>>,
+    /// PE +Inf flags.
+    pub pinf: Vec<Signal<In, Bit>>,
+    /// PE −Inf flags.
+    pub ninf: Vec<Signal<In, Bit>>,
+    /// Output format id.
+    pub out_fmt: Signal<In, Bits<3>>,
+    /// The job's scale.
+    pub scale_job: Signal<In, Bits<SCALE_BITS>>,
+    /// Column scales are on.
+    pub scale_on: Signal<In, Bit>,
+    /// Column c's scale word (read at `scale_addr[c]` the cycle before).
+    pub scale: Vec<Signal<In, Bits<SCALE_WORD_BITS>>>,
+    /// Column c's scale-bank read address.
+    pub scale_addr: Vec<Signal<Out, Bits<BANK_ADDR_BITS>>>,
+    /// Column tiles of the block in half 0.
+    pub tiles0: Signal<In, Bits<16>>,
+    /// Column tiles of the block in half 1.
+    pub tiles1: Signal<In, Bits<16>>,
+    /// Stripe number (mod 4) of the block in half 0.
+    pub sp0: Signal<In, Bits<2>>,
+    /// Stripe number (mod 4) of the block in half 1.
+    pub sp1: Signal<In, Bits<2>>,
+    /// Half 0 is written: ready to store (one-cycle pulse).
+    pub ready0: Signal<Out, Bit>,
+    /// Half 1 is written (one-cycle pulse).
+    pub ready1: Signal<Out, Bit>,
+    /// Storer read: half.
+    pub rd_half: Signal<In, Bit>,
+    /// Storer read: row.
+    pub rd_row: Signal<In, Bits<16>>,
+    /// Storer read: tile.
+    pub rd_tile: Signal<In, Bits<16>>,
+    /// Storer read: column group of the beat (one cycle after its address).
+    pub rd_group: Signal<In, Bits<16>>,
+    /// The beat: four columns' containers of group `rd_group`.
+    pub beat: Signal<Out, Bits<BUS>>,
+    colacc: Vec<DFF<Bits<ACC_WIDTH>>>,
+    colv: Vec<DFF<Bit>>,
+    colnan: Vec<DFF<Bit>>,
+    colpinf: Vec<DFF<Bit>>,
+    colninf: Vec<DFF<Bit>>,
+    selacc: Vec<Signal<Local, Bits<ACC_WIDTH>>>,
+    selv: Vec<Signal<Local, Bit>>,
+    selnan: Vec<Signal<Local, Bit>>,
+    selpinf: Vec<Signal<Local, Bit>>,
+    selninf: Vec<Signal<Local, Bit>>,
+    scale_col: Vec<Signal<Local, Bits<SCALE_BITS>>>,
+    // The scale words' upper bits are sign: only SCALE_BITS are used.
+    unused_scale: Vec<Signal<Local, Bits<SCALE_WORD_BITS>>>,
+    ou: Vec<OutputUnit>,
+    i_walk: ResultWalk,
+    // The scale side needs the tile and half, not the row or the end of a half.
+    unused_iwalk: Signal<Local, Bits<16>>,
+    unused_iend: Signal<Local, Bit>,
+    s_addr0: Signal<Local, Bits<16>>,
+    sad: Vec<DFF<Bits<BANK_ADDR_BITS>>>,
+    o_walk: ResultWalk,
+    o_addr0: Signal<Local, Bits<16>>,
+    oad: Vec<DFF<Bits<BANK_ADDR_BITS>>>,
+    oend: Vec<DFF<Bit>>,
+    obank: Vec<BankRam<Bits<VALUE>>>,
+    widen: Vec<Widen>,
+    r_addr: Signal<Local, Bits<16>>,
+    gidx: Vec<Constant<Bits<16>>>,
+    vshift: Vec<Constant<Bits<32>>>,
+    _rows: usize,
+    _cols: usize,
+    _groups: usize,
+    k_sp: Constant<Bits<16>>,
+    k_orow: Constant<Bits<16>>,
+    k_ohalf: Constant<Bits<16>>,
+    k_ohalf_bit: Constant<Bits<32>>,
+}
+
+impl OutputStage {
+    /// The output stage of a `rows` × `cols` array with bank layout `layout`.
+    pub fn new(rows: usize, cols: usize, layout: &BankLayout) -> Self {
+        assert!(cols >= 2 && cols.is_multiple_of(VPB), "columns come in groups of {VPB}");
+        let groups = cols / VPB;
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            clear: Default::default(),
+            fin: sigs(rows * cols),
+            acc: sigs(rows * cols),
+            nan: sigs(rows * cols),
+            pinf: sigs(rows * cols),
+            ninf: sigs(rows * cols),
+            out_fmt: Default::default(),
+            scale_job: Default::default(),
+            scale_on: Default::default(),
+            scale: sigs(cols),
+            scale_addr: sigs(cols),
+            tiles0: Default::default(),
+            tiles1: Default::default(),
+            sp0: Default::default(),
+            sp1: Default::default(),
+            ready0: Default::default(),
+            ready1: Default::default(),
+            rd_half: Default::default(),
+            rd_row: Default::default(),
+            rd_tile: Default::default(),
+            rd_group: Default::default(),
+            beat: Default::default(),
+            colacc: dffs(cols),
+            colv: dffs(cols),
+            colnan: dffs(cols),
+            colpinf: dffs(cols),
+            colninf: dffs(cols),
+            selacc: sigs(cols),
+            selv: sigs(cols),
+            selnan: sigs(cols),
+            selpinf: sigs(cols),
+            selninf: sigs(cols),
+            scale_col: sigs(cols),
+            unused_scale: sigs(cols),
+            ou: (0..cols).map(|_| OutputUnit::default()).collect(),
+            i_walk: ResultWalk::new(rows),
+            unused_iwalk: Default::default(),
+            unused_iend: Default::default(),
+            s_addr0: Default::default(),
+            sad: dffs(cols - 1),
+            o_walk: ResultWalk::new(rows),
+            o_addr0: Default::default(),
+            oad: dffs(cols - 1),
+            oend: dffs(cols - 1),
+            obank: (0..cols).map(|_| BankRam::new(layout.o_bits())).collect(),
+            widen: (0..cols).map(|_| Widen::default()).collect(),
+            r_addr: Default::default(),
+            gidx: (0..groups).map(|g| Constant::new((g as u64).into())).collect(),
+            vshift: (0..VPB).map(|j| Constant::new(((j * VALUE) as u64).into())).collect(),
+            _rows: rows,
+            _cols: cols,
+            _groups: groups,
+            k_sp: Constant::new(layout.s_sp_shift().into()),
+            k_orow: Constant::new(layout.o_row_shift().into()),
+            k_ohalf: Constant::new((1u64 << layout.o_half_bit()).into()),
+            k_ohalf_bit: Constant::new(layout.o_half_bit().into()),
+        }
+    }
+}
+
+impl Logic for OutputStage {
+    #[hdl_gen]
+    fn update(&mut self) {
+        for c in 0..self._cols {
+            self.colacc[c].clock.next = self.clock.val();
+            self.colv[c].clock.next = self.clock.val();
+            self.colnan[c].clock.next = self.clock.val();
+            self.colpinf[c].clock.next = self.clock.val();
+            self.colninf[c].clock.next = self.clock.val();
+            self.ou[c].clock.next = self.clock.val();
+            self.ou[c].reset.next = self.reset.val();
+            self.obank[c].clock.next = self.clock.val();
+        }
+        for c in 0..(self._cols - 1) {
+            self.sad[c].clock.next = self.clock.val();
+            self.oad[c].clock.next = self.clock.val();
+            self.oend[c].clock.next = self.clock.val();
+        }
+        self.i_walk.clock.next = self.clock.val();
+        self.o_walk.clock.next = self.clock.val();
+        self.i_walk.clear.next = self.clear.val();
+        self.o_walk.clear.next = self.clear.val();
+
+        // ---- column readout: one finished PE per column per cycle. The shape enters the
+        // index arithmetic as a one-value loop (rust-hdl evaluates indices from loop variables).
+        for nc in self._cols..(self._cols + 1) {
+            for c in 0..self._cols {
+                self.selacc[c].next = 0.into();
+                self.selv[c].next = false;
+                self.selnan[c].next = false;
+                self.selpinf[c].next = false;
+                self.selninf[c].next = false;
+                for r in 0..self._rows {
+                    if self.fin[r * nc + c].val() {
+                        self.selacc[c].next = self.acc[r * nc + c].val();
+                        self.selv[c].next = true;
+                        self.selnan[c].next = self.nan[r * nc + c].val();
+                        self.selpinf[c].next = self.pinf[r * nc + c].val();
+                        self.selninf[c].next = self.ninf[r * nc + c].val();
+                    }
+                }
+            }
+        }
+        for c in 0..self._cols {
+            self.colacc[c].d.next = self.selacc[c].val();
+            self.colv[c].d.next = self.selv[c].val() & !self.reset.val();
+            self.colnan[c].d.next = self.selnan[c].val();
+            self.colpinf[c].d.next = self.selpinf[c].val();
+            self.colninf[c].d.next = self.selninf[c].val();
+            self.ou[c].valid.next = self.colv[c].q.val();
+            self.ou[c].acc.next = self.colacc[c].q.val();
+            self.ou[c].nan.next = self.colnan[c].q.val();
+            self.ou[c].pinf.next = self.colpinf[c].q.val();
+            self.ou[c].ninf.next = self.colninf[c].q.val();
+            self.ou[c].out_fmt.next = self.out_fmt.val();
+            self.scale_col[c].next = self.scale[c].val().get_bits::<SCALE_BITS>(0);
+            self.unused_scale[c].next = self.scale[c].val();
+            self.ou[c].scale_exp.next = self.scale_job.val();
+            if self.scale_on.val() {
+                self.ou[c].scale_exp.next = self.scale_job.val() + self.scale_col[c].val();
+            }
+        }
+
+        // ---- column scales: the bank address of the result column 0 picks this cycle (its
+        // data arrives with the result at the output unit), delayed per column.
+        self.i_walk.step.next = self.selv[0].val();
+        self.i_walk.tiles0.next = self.tiles0.val();
+        self.i_walk.tiles1.next = self.tiles1.val();
+        self.unused_iwalk.next = self.i_walk.row.val() | self.i_walk.tile.val();
+        self.unused_iend.next = self.i_walk.half_done.val();
+        self.s_addr0.next = self.i_walk.tile.val() | (bit_cast::<16, 2>(self.sp0.val()) << self.k_sp.val());
+        if self.i_walk.half.val() {
+            self.s_addr0.next = self.i_walk.tile.val() | (bit_cast::<16, 2>(self.sp1.val()) << self.k_sp.val());
+        }
+        self.scale_addr[0].next = self.s_addr0.val();
+        self.sad[0].d.next = self.s_addr0.val();
+        for c in 1..self._cols {
+            self.scale_addr[c].next = self.sad[c - 1].q.val();
+        }
+        for c in 2..self._cols {
+            self.sad[c - 1].d.next = self.sad[c - 2].q.val();
+        }
+
+        // ---- output banks: column 0's results advance (row, tile, half); column c writes
+        // the same address c cycles later.
+        self.o_walk.step.next = self.ou[0].out_valid.val();
+        self.o_walk.tiles0.next = self.tiles0.val();
+        self.o_walk.tiles1.next = self.tiles1.val();
+        self.o_addr0.next = (self.o_walk.row.val() << self.k_orow.val()) | self.o_walk.tile.val();
+        if self.o_walk.half.val() {
+            self.o_addr0.next =
+                (self.o_walk.row.val() << self.k_orow.val()) | self.o_walk.tile.val() | self.k_ohalf.val();
+        }
+        self.oad[0].d.next = self.o_addr0.val();
+        self.oend[0].d.next = self.o_walk.half_done.val();
+        for c in 1..(self._cols - 1) {
+            self.oad[c].d.next = self.oad[c - 1].q.val();
+            self.oend[c].d.next = self.oend[c - 1].q.val();
+        }
+        self.obank[0].write_address.next = self.o_addr0.val();
+        for c in 1..self._cols {
+            self.obank[c].write_address.next = self.oad[c - 1].q.val();
+        }
+        for c in 0..self._cols {
+            self.obank[c].write_data.next = self.ou[c].result.val();
+            self.obank[c].write_enable.next = self.ou[c].out_valid.val();
+        }
+        // The last column's last write of a block makes its half ready to store.
+        self.ready0.next = false;
+        self.ready1.next = false;
+        for last in (self._cols - 1)..self._cols {
+            if self.ou[last].out_valid.val() & self.oend[last - 1].q.val() {
+                if self.oad[last - 1].q.val().get_bit(self.k_ohalf_bit.val().index()) {
+                    self.ready1.next = true;
+                } else {
+                    self.ready0.next = true;
+                }
+            }
+        }
+
+        // ---- storer side: a beat holds VPB columns of one tile's row.
+        self.r_addr.next = (self.rd_row.val() << self.k_orow.val()) | self.rd_tile.val();
+        if self.rd_half.val() {
+            self.r_addr.next = self.r_addr.val() | self.k_ohalf.val();
+        }
+        for c in 0..self._cols {
+            self.obank[c].read_address.next = self.r_addr.val();
+            self.widen[c].value.next = self.obank[c].read_data.val();
+        }
+        self.beat.next = 0.into();
+        for vpb in VPB..(VPB + 1) {
+            for g in 0..self._groups {
+                if self.rd_group.val() == self.gidx[g].val() {
+                    for j in 0..VPB {
+                        self.beat.next = self.beat.val() | (self.widen[g * vpb + j].wide.val() << self.vshift[j].val());
+                    }
+                }
+            }
+        }
+    }
+}

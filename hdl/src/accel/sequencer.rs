@@ -1,0 +1,490 @@
+//! The sequencer (compute engine): for each stripe, for each block of R rows, claims an output
+//! half and streams the block's tiles through the array, `period` cycles per tile (K beats, or
+//! R when K is shorter, so a column's output unit sees one row per cycle).
+//!
+//! It also skews the bank reads: row r's A-bank read and column c's W-bank read happen r and c
+//! cycles after the beat's, so PE(r,c) sees beat k of its row and column together. The word
+//! offset and the beat's flags (bit 0 valid, 1 first, 2 last) follow the registered bank read.
+
+use crate::spec::config::{AXI_DATA_BITS, WORDS_PER_BEAT};
+use crate::spec::OPERAND_BITS;
+use rust_hdl::prelude::*;
+
+use super::bank_ram::BANK_ADDR_BITS;
+use super::layout::BankLayout;
+
+/// Bits of an operand word's offset in a bus beat.
+pub const OFF_BITS: usize = AXI_DATA_BITS.trailing_zeros() as usize;
+
+/// Sequencer states.
+#[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
+pub enum Comp {
+    /// Nothing to compute.
+    Idle,
+    /// Waiting for the block's operands and a free output half.
+    Wait,
+    /// Streaming beats of the block's tiles into the array.
+    Beat,
+    /// Sizing the next stripe.
+    Stripe,
+    /// Every block computed.
+    Stop,
+}
+
+/// The sequencer (see the module docs).
+#[derive(LogicBlock)]
+pub struct Sequencer {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub reset: Signal<In, Bit>,
+    /// Start the job's first stripe (one-cycle pulse).
+    pub start: Signal<In, Bit>,
+    /// Forget the job (one-cycle pulse).
+    pub stop: Signal<In, Bit>,
+    /// The job is being aborted.
+    pub abort: Signal<In, Bit>,
+    /// The job runs (a wait counts as a stall).
+    pub running: Signal<In, Bit>,
+    /// Operand words per row.
+    pub kb: Signal<In, Bits<32>>,
+    /// Beats per operand row.
+    pub kbq: Signal<In, Bits<16>>,
+    /// Cycles per tile.
+    pub period: Signal<In, Bits<16>>,
+    /// Row blocks of M.
+    pub mblocks: Signal<In, Bits<32>>,
+    /// Column tiles of N.
+    pub ntiles: Signal<In, Bits<32>>,
+    /// Column tiles per stripe.
+    pub stripe_tiles: Signal<In, Bits<16>>,
+    /// A half 0 / 1 holds a loaded block.
+    pub a_full0: Signal<In, Bit>,
+    /// See `a_full0`.
+    pub a_full1: Signal<In, Bit>,
+    /// W half 0 / 1 holds a loaded stripe.
+    pub w_full0: Signal<In, Bit>,
+    /// See `w_full0`.
+    pub w_full1: Signal<In, Bit>,
+    /// Output half 0 / 1 is taken by a block not yet stored.
+    pub o_claim0: Signal<In, Bit>,
+    /// See `o_claim0`.
+    pub o_claim1: Signal<In, Bit>,
+    /// The array waited for operands or output space this cycle.
+    pub stall: Signal<Out, Bit>,
+    /// A block starts: output half `half` is now its (one-cycle pulse) ...
+    pub claim: Signal<Out, Bit>,
+    /// ... its row block,
+    pub claim_m0: Signal<Out, Bits<32>>,
+    /// ... its first column tile,
+    pub claim_n0: Signal<Out, Bits<32>>,
+    /// ... its tiles,
+    pub claim_tiles: Signal<Out, Bits<16>>,
+    /// ... its stripe number (mod 4),
+    pub claim_sp: Signal<Out, Bits<2>>,
+    /// ... and whether it is the job's last block.
+    pub claim_last: Signal<Out, Bit>,
+    /// A half `half` is computed and free (one-cycle pulse).
+    pub a_free: Signal<Out, Bit>,
+    /// W half `w_half` is computed and free (one-cycle pulse).
+    pub w_free: Signal<Out, Bit>,
+    /// The block's A / output half.
+    pub half: Signal<Out, Bit>,
+    /// The stripe's W-bank half (stripe number's bit 0).
+    pub w_half: Signal<Out, Bit>,
+    /// Row r's A-bank read address.
+    pub a_raddr: Vec<Signal<Out, Bits<BANK_ADDR_BITS>>>,
+    /// Row r's word offset in the beat read (with the bank's data).
+    pub a_off: Vec<Signal<Out, Bits<OFF_BITS>>>,
+    /// Row r's beat flags (with the bank's data).
+    pub a_flags: Vec<Signal<Out, Bits<3>>>,
+    /// Column c's W-bank read address.
+    pub w_raddr: Vec<Signal<Out, Bits<BANK_ADDR_BITS>>>,
+    /// Column c's word offset (with the bank's data).
+    pub w_off: Vec<Signal<Out, Bits<OFF_BITS>>>,
+    cp: DFF<Comp>,
+    c_n0t: DFF<Bits<32>>,
+    c_st: DFF<Bits<16>>,
+    c_block: DFF<Bits<32>>,
+    c_half: DFF<Bit>,
+    c_t: DFF<Bits<16>>,
+    c_k: DFF<Bits<16>>,
+    c_tbase: DFF<Bits<16>>,
+    c_sp: DFF<Bits<2>>,
+    w_avail: Signal<Local, Bit>,
+    c_left: Signal<Local, Bits<32>>,
+    beat_valid: Signal<Local, Bit>,
+    beat_first: Signal<Local, Bit>,
+    beat_last: Signal<Local, Bit>,
+    beat_aaddr: Signal<Local, Bits<16>>,
+    beat_waddr: Signal<Local, Bits<16>>,
+    beat_off: Signal<Local, Bits<16>>,
+    beat_flags: Signal<Local, Bits<3>>,
+    // The word offset is below the beat width: the upper bits are zero.
+    unused_off: Signal<Local, Bits<16>>,
+    ad_addr: Vec<DFF<Bits<BANK_ADDR_BITS>>>,
+    ad_off: Vec<DFF<Bits<OFF_BITS>>>,
+    ad_flags: Vec<DFF<Bits<3>>>,
+    as_off: Vec<DFF<Bits<OFF_BITS>>>,
+    as_flags: Vec<DFF<Bits<3>>>,
+    wd_addr: Vec<DFF<Bits<BANK_ADDR_BITS>>>,
+    wd_off: Vec<DFF<Bits<OFF_BITS>>>,
+    ws_off: Vec<DFF<Bits<OFF_BITS>>>,
+    _rows: usize,
+    _cols: usize,
+    k0_16: Constant<Bits<16>>,
+    k1_2: Constant<Bits<2>>,
+    k1_3: Constant<Bits<3>>,
+    k2_3: Constant<Bits<3>>,
+    k4_3: Constant<Bits<3>>,
+    k1_16: Constant<Bits<16>>,
+    k1_32: Constant<Bits<32>>,
+    k_wpb_log: Constant<Bits<16>>,
+    k_wpb_m1: Constant<Bits<16>>,
+    k_word_log: Constant<Bits<16>>,
+    k_ahalf: Constant<Bits<16>>,
+    k_whalf: Constant<Bits<16>>,
+}
+
+/// `n` registers.
+fn dffs<T: Synth>(n: usize) -> Vec<DFF<T>> {
+    (0..n).map(|_| DFF::default()).collect()
+}
+
+/// `n` signals.
+fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
+    (0..n).map(|_| Signal::default()).collect()
+}
+
+impl Sequencer {
+    /// The sequencer of a `rows` × `cols` array with bank layout `layout`.
+    pub fn new(rows: usize, cols: usize, layout: &BankLayout) -> Self {
+        let log = |x: u32| x.trailing_zeros() as u64;
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            start: Default::default(),
+            stop: Default::default(),
+            abort: Default::default(),
+            running: Default::default(),
+            kb: Default::default(),
+            kbq: Default::default(),
+            period: Default::default(),
+            mblocks: Default::default(),
+            ntiles: Default::default(),
+            stripe_tiles: Default::default(),
+            a_full0: Default::default(),
+            a_full1: Default::default(),
+            w_full0: Default::default(),
+            w_full1: Default::default(),
+            o_claim0: Default::default(),
+            o_claim1: Default::default(),
+            stall: Default::default(),
+            claim: Default::default(),
+            claim_m0: Default::default(),
+            claim_n0: Default::default(),
+            claim_tiles: Default::default(),
+            claim_sp: Default::default(),
+            claim_last: Default::default(),
+            a_free: Default::default(),
+            w_free: Default::default(),
+            half: Default::default(),
+            w_half: Default::default(),
+            a_raddr: sigs(rows),
+            a_off: sigs(rows),
+            a_flags: sigs(rows),
+            w_raddr: sigs(cols),
+            w_off: sigs(cols),
+            cp: Default::default(),
+            c_n0t: Default::default(),
+            c_st: Default::default(),
+            c_block: Default::default(),
+            c_half: Default::default(),
+            c_t: Default::default(),
+            c_k: Default::default(),
+            c_tbase: Default::default(),
+            c_sp: Default::default(),
+            w_avail: Default::default(),
+            c_left: Default::default(),
+            beat_valid: Default::default(),
+            beat_first: Default::default(),
+            beat_last: Default::default(),
+            beat_aaddr: Default::default(),
+            beat_waddr: Default::default(),
+            beat_off: Default::default(),
+            beat_flags: Default::default(),
+            unused_off: Default::default(),
+            ad_addr: dffs(rows),
+            ad_off: dffs(rows),
+            ad_flags: dffs(rows),
+            as_off: dffs(rows),
+            as_flags: dffs(rows),
+            wd_addr: dffs(cols),
+            wd_off: dffs(cols),
+            ws_off: dffs(cols),
+            _rows: rows,
+            _cols: cols,
+            k0_16: Constant::new(0.into()),
+            k1_2: Constant::new(1.into()),
+            k1_3: Constant::new(1.into()),
+            k2_3: Constant::new(2.into()),
+            k4_3: Constant::new(4.into()),
+            k1_16: Constant::new(1.into()),
+            k1_32: Constant::new(1.into()),
+            k_wpb_log: Constant::new(log(WORDS_PER_BEAT).into()),
+            k_wpb_m1: Constant::new(((WORDS_PER_BEAT - 1) as u64).into()),
+            k_word_log: Constant::new(log(OPERAND_BITS).into()),
+            k_ahalf: Constant::new(layout.a_half().into()),
+            k_whalf: Constant::new(layout.w_half().into()),
+        }
+    }
+}
+
+impl Logic for Sequencer {
+    #[allow(clippy::collapsible_match)]
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, cp, c_n0t, c_st, c_block, c_half, c_t, c_k, c_tbase, c_sp);
+        for i in 0..self._rows {
+            self.ad_addr[i].clock.next = self.clock.val();
+            self.ad_addr[i].d.next = self.ad_addr[i].q.val();
+            self.ad_off[i].clock.next = self.clock.val();
+            self.ad_off[i].d.next = self.ad_off[i].q.val();
+            self.ad_flags[i].clock.next = self.clock.val();
+            self.ad_flags[i].d.next = self.ad_flags[i].q.val();
+            self.as_off[i].clock.next = self.clock.val();
+            self.as_flags[i].clock.next = self.clock.val();
+        }
+        for i in 0..self._cols {
+            self.wd_addr[i].clock.next = self.clock.val();
+            self.wd_addr[i].d.next = self.wd_addr[i].q.val();
+            self.wd_off[i].clock.next = self.clock.val();
+            self.wd_off[i].d.next = self.wd_off[i].q.val();
+            self.ws_off[i].clock.next = self.clock.val();
+        }
+        self.stall.next = false;
+        self.claim.next = false;
+        self.claim_m0.next = self.c_block.q.val();
+        self.claim_n0.next = self.c_n0t.q.val();
+        self.claim_tiles.next = self.c_st.q.val();
+        self.claim_sp.next = self.c_sp.q.val();
+        self.a_free.next = false;
+        self.w_free.next = false;
+        self.half.next = self.c_half.q.val();
+        self.w_half.next = self.c_sp.q.val().get_bit(0);
+
+        self.c_left.next = self.ntiles.val() - self.c_n0t.q.val();
+        self.claim_last.next = ((self.c_block.q.val() + self.k1_32.val()) == self.mblocks.val())
+            & (self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val()));
+        self.beat_valid.next = false;
+        self.beat_first.next = false;
+        self.beat_last.next = false;
+        self.beat_aaddr.next = self.c_k.q.val() >> self.k_wpb_log.val();
+        if self.c_half.q.val() {
+            self.beat_aaddr.next = (self.c_k.q.val() >> self.k_wpb_log.val()) | self.k_ahalf.val();
+        }
+        self.beat_waddr.next = self.c_tbase.q.val() + (self.c_k.q.val() >> self.k_wpb_log.val());
+        if self.c_sp.q.val().get_bit(0) {
+            self.beat_waddr.next =
+                (self.c_tbase.q.val() + (self.c_k.q.val() >> self.k_wpb_log.val())) | self.k_whalf.val();
+        }
+        self.w_avail.next =
+            (!self.c_sp.q.val().get_bit(0) & self.w_full0.val()) | (self.c_sp.q.val().get_bit(0) & self.w_full1.val());
+        self.beat_off.next = (self.c_k.q.val() & self.k_wpb_m1.val()) << self.k_word_log.val();
+        self.unused_off.next = self.beat_off.val();
+        if self.start.val() {
+            self.cp.d.next = Comp::Stripe;
+            self.c_n0t.d.next = 0.into();
+            self.c_half.d.next = false;
+            self.c_sp.d.next = 0.into();
+        }
+        if self.stop.val() {
+            self.cp.d.next = Comp::Idle;
+        }
+        match self.cp.q.val() {
+            Comp::Stripe => {
+                if self.c_left.val() < bit_cast::<32, 16>(self.stripe_tiles.val()) {
+                    self.c_st.d.next = bit_cast::<16, 32>(self.c_left.val());
+                } else {
+                    self.c_st.d.next = self.stripe_tiles.val();
+                }
+                self.c_block.d.next = 0.into();
+                self.cp.d.next = Comp::Wait;
+            }
+            Comp::Wait => {
+                if self.abort.val() {
+                    self.cp.d.next = Comp::Stop;
+                } else if (!self.c_half.q.val() & self.w_avail.val() & self.a_full0.val() & !self.o_claim0.val())
+                    | (self.c_half.q.val() & self.w_avail.val() & self.a_full1.val() & !self.o_claim1.val())
+                {
+                    self.claim.next = true;
+                    self.cp.d.next = Comp::Beat;
+                } else {
+                    self.stall.next = self.running.val();
+                }
+                self.c_t.d.next = 0.into();
+                self.c_k.d.next = 0.into();
+                self.c_tbase.d.next = 0.into();
+            }
+            Comp::Beat => {
+                self.beat_valid.next = bit_cast::<32, 16>(self.c_k.q.val()) < self.kb.val();
+                self.beat_first.next = self.c_k.q.val() == self.k0_16.val();
+                self.beat_last.next = bit_cast::<32, 16>(self.c_k.q.val()) == (self.kb.val() - self.k1_32.val());
+                self.c_k.d.next = self.c_k.q.val() + self.k1_16.val();
+                if self.c_k.q.val() == (self.period.val() - self.k1_16.val()) {
+                    self.c_k.d.next = 0.into();
+                    self.c_t.d.next = self.c_t.q.val() + self.k1_16.val();
+                    self.c_tbase.d.next = self.c_tbase.q.val() + self.kbq.val();
+                    if self.c_t.q.val() == (self.c_st.q.val() - self.k1_16.val()) {
+                        // Block done: its A half is free again.
+                        self.a_free.next = true;
+                        self.c_half.d.next = !self.c_half.q.val();
+                        self.c_block.d.next = self.c_block.q.val() + self.k1_32.val();
+                        self.cp.d.next = Comp::Wait;
+                        if (self.c_block.q.val() + self.k1_32.val()) == self.mblocks.val() {
+                            // Stripe done: the loader may overwrite its W-bank half.
+                            self.w_free.next = true;
+                            self.c_sp.d.next = self.c_sp.q.val() + self.k1_2.val();
+                            self.c_n0t.d.next = self.c_n0t.q.val() + bit_cast::<32, 16>(self.c_st.q.val());
+                            if self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val()) {
+                                self.cp.d.next = Comp::Stop;
+                            } else {
+                                self.cp.d.next = Comp::Stripe;
+                            }
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+        if self.reset.val() {
+            self.cp.d.next = Comp::Idle;
+        }
+
+        // ---- skew: row r reads its A bank r cycles late, column c its W bank c cycles late
+        self.ad_addr[0].d.next = bit_cast::<BANK_ADDR_BITS, 16>(self.beat_aaddr.val());
+        self.ad_off[0].d.next = self.beat_off.val().get_bits::<OFF_BITS>(0);
+        self.beat_flags.next = 0.into();
+        if self.beat_valid.val() {
+            self.beat_flags.next = self.beat_flags.val() | self.k1_3.val();
+        }
+        if self.beat_first.val() {
+            self.beat_flags.next = self.beat_flags.val() | self.k2_3.val();
+        }
+        if self.beat_last.val() {
+            self.beat_flags.next = self.beat_flags.val() | self.k4_3.val();
+        }
+        self.ad_flags[0].d.next = self.beat_flags.val();
+        for i in 1..self._rows {
+            self.ad_addr[i].d.next = self.ad_addr[i - 1].q.val();
+            self.ad_off[i].d.next = self.ad_off[i - 1].q.val();
+            self.ad_flags[i].d.next = self.ad_flags[i - 1].q.val();
+        }
+        self.wd_addr[0].d.next = bit_cast::<BANK_ADDR_BITS, 16>(self.beat_waddr.val());
+        self.wd_off[0].d.next = self.beat_off.val().get_bits::<OFF_BITS>(0);
+        for i in 1..self._cols {
+            self.wd_addr[i].d.next = self.wd_addr[i - 1].q.val();
+            self.wd_off[i].d.next = self.wd_off[i - 1].q.val();
+        }
+        for i in 0..self._rows {
+            self.a_raddr[i].next = self.ad_addr[i].q.val();
+            self.as_off[i].d.next = self.ad_off[i].q.val();
+            self.as_flags[i].d.next = self.ad_flags[i].q.val();
+            if self.reset.val() {
+                self.as_flags[i].d.next = 0.into();
+            }
+            self.a_off[i].next = self.as_off[i].q.val();
+            self.a_flags[i].next = self.as_flags[i].q.val();
+        }
+        for i in 0..self._cols {
+            self.w_raddr[i].next = self.wd_addr[i].q.val();
+            self.ws_off[i].d.next = self.wd_off[i].q.val();
+            self.w_off[i].next = self.ws_off[i].q.val();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accel::testbench::cycle;
+    use crate::spec::NpeConfig;
+
+    /// One stripe of 2 tiles, 2 row blocks, kb = 10 words (2 beats), period 10, on a 4×4
+    /// array whose operands are always there. Returns, per cycle, (row 0's A address, flags)
+    /// and row 3's flags, and the claims (m0, half, last).
+    #[allow(clippy::type_complexity)]
+    fn run() -> (Vec<(u64, u64)>, Vec<u64>, Vec<(u64, bool, bool)>, Vec<u64>) {
+        let l = BankLayout::of(&NpeConfig::TEST).unwrap();
+        let mut s = Sequencer::new(4, 4, &l);
+        s.connect_all();
+        s.reset.next = true;
+        cycle(&mut s);
+        s.reset.next = false;
+        s.kb.next = bits(10);
+        s.kbq.next = bits(2);
+        s.period.next = bits(10);
+        s.mblocks.next = bits(2);
+        s.ntiles.next = bits(2);
+        s.stripe_tiles.next = bits(32);
+        s.a_full0.next = true;
+        s.a_full1.next = true;
+        s.w_full0.next = true;
+        s.running.next = true;
+        s.start.next = true;
+        cycle(&mut s);
+        s.start.next = false;
+        let (mut row0, mut row3, mut claims, mut w3) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..60 {
+            if s.claim.val() {
+                claims.push((s.claim_m0.val().to_u64(), s.half.val(), s.claim_last.val()));
+            }
+            row0.push((s.a_raddr[0].val().to_u64(), s.a_flags[0].val().to_u64()));
+            row3.push(s.a_flags[3].val().to_u64());
+            w3.push(s.w_raddr[3].val().to_u64());
+            cycle(&mut s);
+        }
+        (row0, row3, claims, w3)
+    }
+
+    #[test]
+    fn blocks_claim_alternate_halves_and_tiles_stream_k_beats() {
+        let (row0, row3, claims, _) = run();
+        assert_eq!(claims, [(0, false, false), (1, true, true)]);
+        // Row 0's flags: a tile is 10 valid words, the first with `first`, the last with `last`.
+        let flags: Vec<u64> = row0.iter().map(|&(_, f)| f).collect();
+        let start = flags.iter().position(|&f| f != 0).unwrap();
+        let tile: Vec<u64> = (0..10)
+            .map(|k| 1 | if k == 0 { 2 } else { 0 } | if k == 9 { 4 } else { 0 })
+            .collect();
+        assert_eq!(flags[start..start + 10], tile[..]);
+        assert_eq!(
+            flags[start + 10..start + 20],
+            tile[..],
+            "the second tile follows at once"
+        );
+        // Row 3 sees the same flags three cycles later.
+        assert_eq!(row3[start + 3..start + 23], flags[start..start + 20]);
+        // The A address (read one cycle before the flags): beat k / 8 of half 0, then half 1.
+        let addrs: Vec<u64> = row0[start - 1..start + 9].iter().map(|&(a, _)| a).collect();
+        assert_eq!(addrs, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+        let half1 = row0
+            .iter()
+            .position(|&(a, _)| a == l_half())
+            .expect("block 1 reads half 1");
+        assert!(half1 >= start + 19, "block 1 follows block 0");
+    }
+
+    #[test]
+    fn columns_read_their_w_beats_skewed_and_tile_by_tile() {
+        let (_, _, _, w3) = run();
+        // Column 3: tile 0 words at beats 0, 1, then tile 1 at kbq = 2, 3.
+        let first = w3.iter().position(|&a| a == 1).unwrap();
+        let second = w3.iter().position(|&a| a == 2).unwrap();
+        assert_eq!(second - first, 2, "tile 1 starts one period after tile 0");
+    }
+
+    fn l_half() -> u64 {
+        BankLayout::of(&NpeConfig::TEST).unwrap().a_half()
+    }
+}

@@ -1,0 +1,227 @@
+//! The systolic array: R×C PE slots, the registers that move activations (with the beat's
+//! flags) right and weights down one PE per cycle, and the finish flags.
+//!
+//! The `last` flag travels with the activations; delayed by the PE latency it marks the one
+//! cycle in which PE(r,c)'s accumulator holds its finished sum. PEs of a column finish on
+//! consecutive cycles (row r one cycle after row r − 1), which the output stage relies on.
+
+use crate::decode::format_decode::FMT_BITS;
+use crate::pe::{ACC_WIDTH, PE_LATENCY};
+use crate::spec::OPERAND_BITS;
+use rust_hdl::prelude::*;
+
+use super::pe_slot::PeSlot;
+
+/// Operand word width as a type-level width.
+const WORD: usize = OPERAND_BITS as usize;
+
+/// `n` registers.
+fn dffs<T: Synth>(n: usize) -> Vec<DFF<T>> {
+    (0..n).map(|_| DFF::default()).collect()
+}
+
+/// `n` signals.
+fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
+    (0..n).map(|_| Signal::default()).collect()
+}
+
+/// The systolic array (see the module docs). Per-PE vectors are indexed r·C + c.
+#[derive(LogicBlock)]
+pub struct SystolicArray {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub reset: Signal<In, Bit>,
+    /// Activation format id.
+    pub a_fmt: Signal<In, Bits<FMT_BITS>>,
+    /// Weight format id.
+    pub w_fmt: Signal<In, Bits<FMT_BITS>>,
+    /// Row r's activation word (into PE(r,0) next cycle).
+    pub a_in: Vec<Signal<In, Bits<WORD>>>,
+    /// Row r's beat flags: bit 0 valid, 1 first (clear), 2 last.
+    pub flags_in: Vec<Signal<In, Bits<3>>>,
+    /// Column c's weight word (into PE(0,c) next cycle).
+    pub w_in: Vec<Signal<In, Bits<WORD>>>,
+    /// PE(r,c)'s accumulator holds its finished sum.
+    pub fin: Vec<Signal<Out, Bit>>,
+    /// PE accumulators.
+    pub acc: Vec<Signal<Out, Bits<ACC_WIDTH>>>,
+    /// PE NaN flags.
+    pub nan: Vec<Signal<Out, Bit>>,
+    /// PE +Inf flags.
+    pub pinf: Vec<Signal<Out, Bit>>,
+    /// PE −Inf flags.
+    pub ninf: Vec<Signal<Out, Bit>>,
+    areg: Vec<DFF<Bits<WORD>>>,
+    freg: Vec<DFF<Bits<3>>>,
+    wreg: Vec<DFF<Bits<WORD>>>,
+    lastd: Vec<DFF<Bit>>,
+    finc: Vec<DFF<Bit>>,
+    // The last column passes no flags on.
+    unused_last: Vec<Signal<Local, Bit>>,
+    pes: Vec<PeSlot>,
+    _rows: usize,
+    _cols: usize,
+}
+
+impl SystolicArray {
+    /// A `rows` × `cols` array.
+    pub fn new(rows: usize, cols: usize) -> Self {
+        assert!(rows >= 1 && cols >= 2, "array shape");
+        let n = rows * cols;
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            a_fmt: Default::default(),
+            w_fmt: Default::default(),
+            a_in: sigs(rows),
+            flags_in: sigs(rows),
+            w_in: sigs(cols),
+            fin: sigs(n),
+            acc: sigs(n),
+            nan: sigs(n),
+            pinf: sigs(n),
+            ninf: sigs(n),
+            areg: dffs(n),
+            freg: dffs(n),
+            wreg: dffs(n),
+            lastd: dffs(rows * PE_LATENCY),
+            finc: dffs(rows * (cols - 1)),
+            unused_last: sigs(rows),
+            pes: (0..n).map(|_| PeSlot::default()).collect(),
+            _rows: rows,
+            _cols: cols,
+        }
+    }
+}
+
+impl Logic for SystolicArray {
+    #[hdl_gen]
+    fn update(&mut self) {
+        // The shape and the PE latency enter the index arithmetic as one-value loops
+        // (rust-hdl evaluates indices from loop variables only).
+        for nc in self._cols..(self._cols + 1) {
+            for lat in PE_LATENCY..(PE_LATENCY + 1) {
+                for r in 0..self._rows {
+                    for c in 0..self._cols {
+                        self.areg[r * nc + c].clock.next = self.clock.val();
+                        self.freg[r * nc + c].clock.next = self.clock.val();
+                        self.wreg[r * nc + c].clock.next = self.clock.val();
+                        self.pes[r * nc + c].clock.next = self.clock.val();
+                        self.pes[r * nc + c].reset.next = self.reset.val();
+                    }
+                    for j in 0..PE_LATENCY {
+                        self.lastd[r * lat + j].clock.next = self.clock.val();
+                    }
+                    for c in 1..self._cols {
+                        self.finc[r * (nc - 1) + c - 1].clock.next = self.clock.val();
+                    }
+                }
+
+                // Activations and flags move right, weights down.
+                for r in 0..self._rows {
+                    self.areg[r * nc].d.next = self.a_in[r].val();
+                    self.freg[r * nc].d.next = self.flags_in[r].val();
+                    for c in 1..self._cols {
+                        self.areg[r * nc + c].d.next = self.areg[r * nc + c - 1].q.val();
+                        self.freg[r * nc + c].d.next = self.freg[r * nc + c - 1].q.val();
+                    }
+                    self.unused_last[r].next = self.freg[r * nc + nc - 1].q.val().get_bit(2);
+                }
+                for c in 0..self._cols {
+                    self.wreg[c].d.next = self.w_in[c].val();
+                }
+                for r in 1..self._rows {
+                    for c in 0..self._cols {
+                        self.wreg[r * nc + c].d.next = self.wreg[r * nc + c - nc].q.val();
+                    }
+                }
+                for r in 0..self._rows {
+                    for c in 0..self._cols {
+                        self.pes[r * nc + c].a_fmt.next = self.a_fmt.val();
+                        self.pes[r * nc + c].w_fmt.next = self.w_fmt.val();
+                        self.pes[r * nc + c].a.next = self.areg[r * nc + c].q.val();
+                        self.pes[r * nc + c].w.next = self.wreg[r * nc + c].q.val();
+                        self.pes[r * nc + c].valid.next = self.freg[r * nc + c].q.val().get_bit(0);
+                        self.pes[r * nc + c].clear.next = self.freg[r * nc + c].q.val().get_bit(1);
+                        self.acc[r * nc + c].next = self.pes[r * nc + c].acc.val();
+                        self.nan[r * nc + c].next = self.pes[r * nc + c].nan.val();
+                        self.pinf[r * nc + c].next = self.pes[r * nc + c].pinf.val();
+                        self.ninf[r * nc + c].next = self.pes[r * nc + c].ninf.val();
+                    }
+                }
+
+                // PE(r,c) holds its finished sum PE_LATENCY cycles after its last beat.
+                for r in 0..self._rows {
+                    self.lastd[r * lat].d.next = self.freg[r * nc].q.val().get_bit(2);
+                    for j in 1..PE_LATENCY {
+                        self.lastd[r * lat + j].d.next = self.lastd[r * lat + j - 1].q.val();
+                    }
+                    self.fin[r * nc].next = self.lastd[r * lat + lat - 1].q.val();
+                    for c in 1..self._cols {
+                        self.finc[r * (nc - 1) + c - 1].d.next = self.fin[r * nc + c - 1].val();
+                        self.fin[r * nc + c].next = self.finc[r * (nc - 1) + c - 1].q.val();
+                    }
+                    if self.reset.val() {
+                        for j in 0..PE_LATENCY {
+                            self.lastd[r * lat + j].d.next = false;
+                        }
+                        for c in 1..self._cols {
+                            self.finc[r * (nc - 1) + c - 1].d.next = false;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accel::testbench::cycle;
+
+    #[test]
+    fn operands_meet_skewed_and_pes_finish_a_column_apart() {
+        let (rows, cols) = (3, 4);
+        let mut a = SystolicArray::new(rows, cols);
+        a.connect_all();
+        a.reset.next = true;
+        cycle(&mut a);
+        a.reset.next = false;
+        // Row r's one-beat tile enters at cycle r (the sequencer's skew), column c's weight
+        // at cycle c: PE(r,c) gets both at cycle r + c + 1.
+        let mut seen = vec![None; rows * cols];
+        let mut fin = vec![Vec::new(); rows * cols];
+        for t in 0..30usize {
+            for r in 0..rows {
+                a.a_in[r].next = bits(if t == r { 0x100 + r as u64 } else { 0 });
+                a.flags_in[r].next = bits(if t == r { 0b111 } else { 0 });
+            }
+            for c in 0..cols {
+                a.w_in[c].next = bits(if t == c { 0x200 + c as u64 } else { 0 });
+            }
+            cycle(&mut a);
+            for i in 0..rows * cols {
+                if a.pes[i].valid.val() {
+                    assert!(a.pes[i].clear.val(), "the first beat clears");
+                    seen[i] = Some((t, a.pes[i].a.val().to_u64(), a.pes[i].w.val().to_u64()));
+                }
+                if a.fin[i].val() {
+                    fin[i].push(t);
+                }
+            }
+        }
+        for r in 0..rows {
+            for c in 0..cols {
+                let i = r * cols + c;
+                // Activation and weight of the same beat reach PE(r,c) together.
+                let (t, av, wv) = seen[i].expect("PE saw its beat");
+                assert_eq!((av, wv), (0x100 + r as u64, 0x200 + c as u64), "PE({r},{c})");
+                assert_eq!(t, r + c, "PE({r},{c}) beat cycle");
+                // One finish flag, PE_LATENCY cycles after its last (only) beat.
+                assert_eq!(fin[i], [t + PE_LATENCY], "PE({r},{c}) finish");
+            }
+        }
+    }
+}

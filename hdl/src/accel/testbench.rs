@@ -1,0 +1,53 @@
+//! Cycle-stepping helpers for the blocks' own tests in rust-hdl's simulator.
+
+use rust_hdl::prelude::*;
+
+/// Settles `uut`'s combinational logic (inputs set by the caller, clock unchanged).
+pub fn settle<B: Block>(uut: &mut B) {
+    assert!(simulate(uut, 1000), "the logic did not settle");
+}
+
+/// One clock cycle: clock low, settle, rising edge, settle. Outputs read afterwards show the
+/// state after the edge; set the inputs of the next cycle before calling it again.
+pub fn cycle<B: Block + HasClock>(uut: &mut B) {
+    uut.clock_signal().next = Clock::from(false);
+    settle(uut);
+    uut.clock_signal().next = Clock::from(true);
+    settle(uut);
+}
+
+/// A block with a clock input named `clock`.
+pub trait HasClock {
+    /// The clock input.
+    fn clock_signal(&mut self) -> &mut Signal<In, Clock>;
+}
+
+/// Implements [`HasClock`] for blocks whose clock input is the field `clock`.
+macro_rules! has_clock {
+    ($($t:ty),*) => {
+        $(impl $crate::accel::testbench::HasClock for $t {
+            fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+                &mut self.clock
+            }
+        })*
+    };
+}
+
+has_clock!(
+    super::loader::Loader,
+    super::result_walk::ResultWalk,
+    super::storer::Storer,
+    super::job_plan::JobPlan,
+    super::sequencer::Sequencer,
+    super::operand_buffers::OperandBuffers,
+    super::output_stage::OutputStage,
+    super::systolic_array::SystolicArray,
+    crate::output::OutputUnit,
+    crate::axi::issue::BurstIssue
+);
+
+impl<D: Synth> HasClock for super::bank_ram::BankRam<D> {
+    fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
