@@ -265,8 +265,10 @@ impl FunctionalBackend {
             if job.scale_addr != 0 {
                 let addr = u64::from(job.scale_addr) + n0t * u64::from(AXI_BEAT_BYTES);
                 let bytes = self.dma_read(addr, tiles)?;
+                // One beat per tile; column c of a tile is the operand word at byte 2c.
+                let cols = cols as usize;
                 for (c, s) in col_scales.iter_mut().enumerate() {
-                    let at = c * OPERAND_BYTES;
+                    let at = c / cols * AXI_BEAT_BYTES as usize + c % cols * OPERAND_BYTES;
                     *s = u32::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
                 }
             }

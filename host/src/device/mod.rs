@@ -494,7 +494,8 @@ pub struct GemmRun {
 }
 
 impl GemmRun {
-    /// Useful MACs / (peak MACs per cycle × busy cycles).
+    /// Useful MACs / (peak MACs per cycle × busy cycles); not finite when the back end counts
+    /// no cycles (the functional back end: `counters.busy` is 0).
     pub fn utilization(&self, macs: u64) -> f64 {
         macs as f64 / (self.peak_macs_per_cycle as f64 * self.counters.busy as f64)
     }
