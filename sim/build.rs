@@ -107,6 +107,17 @@ fn main() {
         ),
     )
     .unwrap();
+    // A lookup by name, so a caller that picks a top at run time (a preset's accelerator) needs
+    // no list of its own.
+    let arms: String = tops
+        .iter()
+        .map(|(n, _)| format!("        \"{n}\" => Some({n}::TOP),\n"))
+        .collect();
+    writeln!(
+        rust_tops,
+        "/// The top named `name`, if this build has one.\npub fn by_name(name: &str) -> Option<crate::Top> {{\n    match name {{\n{arms}        _ => None,\n    }}\n}}"
+    )
+    .unwrap();
     fs::write(out.join("tops.rs"), rust_tops).unwrap();
 
     model.file(&models_cc).file("cpp/model.cc").compile("npe_sim_models");

@@ -1,15 +1,39 @@
-//! The whole accelerator (Verilated npe4x4: registers, controller, array, output units, AXI
-//! DMA) driven through the host runtime against the Rust AXI memory model, every result
-//! compared with the golden model.
+//! The whole accelerator (Verilated npe4x4, and one GEMM on npe8x8: registers, controller,
+//! array, output units, AXI DMA) driven through the host runtime against the Rust AXI memory
+//! model, every result compared with the golden model; and the functional back end held to
+//! the simulator: same C, same errors, same DMA counters.
 
-use npe_hdl::spec::regs::ErrorCode;
+use std::time::Duration;
+
+use npe_hdl::spec::config::AXI_BEAT_BYTES;
+use npe_hdl::spec::regs::{self, ErrorCode};
 use npe_hdl::spec::{Format, NpeConfig, OutputFormat};
 use npe_host::demo::random_job;
+use npe_host::device::functional::{FunctionalBackend, FunctionalOptions};
+use npe_host::device::memory::DeviceMemory;
 use npe_host::device::sim::{SimBackend, SimOptions};
-use npe_host::device::{Backend, Device, DeviceError, GemmJob};
+use npe_host::device::{Backend, BusError, BusOp, Device, DeviceError, GemmBuffers, GemmJob};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 const CFG: NpeConfig = NpeConfig::TEST;
+
+/// `cycles` clock cycles of the simulator's nominal clock, as device time.
+fn cycles(n: u64) -> Duration {
+    Duration::from_nanos(n * 1_000_000_000 / SimOptions::default().clock_hz)
+}
+
+/// A register field's value `v` in an otherwise zero word.
+fn field_word(reg: &str, field: &str, v: u32) -> u32 {
+    regs::register(reg).unwrap().field(field).unwrap().set(0, v)
+}
+
+fn functional(cfg: NpeConfig) -> Device<FunctionalBackend> {
+    Device::connect(
+        FunctionalBackend::new(&cfg, &FunctionalOptions::default()).unwrap(),
+        cfg,
+    )
+    .unwrap()
+}
 
 fn device(opts: &SimOptions) -> Device<SimBackend> {
     Device::connect(SimBackend::new(&CFG, opts).unwrap(), CFG).unwrap()
@@ -18,7 +42,7 @@ fn device(opts: &SimOptions) -> Device<SimBackend> {
 /// Runs `job`, compares every result with the golden model, checks the bus stayed clean.
 fn check(dev: &mut Device<SimBackend>, job: &GemmJob, what: &str) -> u64 {
     let run = dev.gemm(job).unwrap_or_else(|e| panic!("{what}: {e}"));
-    let golden = job.golden();
+    let golden = job.golden().unwrap();
     let bad: Vec<usize> = (0..golden.len()).filter(|&i| run.c[i] != golden[i]).collect();
     assert!(
         bad.is_empty(),
@@ -46,17 +70,30 @@ fn mac_formats() -> Vec<Format> {
 fn registers_identify_the_device() {
     let mut dev = device(&SimOptions::default());
     let info = dev.info().unwrap();
-    assert_eq!((info.rows, info.cols), (4, 4));
+    assert_eq!((info.rows, info.cols), (CFG.rows, CFG.cols));
     assert_eq!(info.acc_bits, CFG.accumulator().width);
     assert_eq!(info.formats, CFG.formats());
     dev.write("SCRATCH", 0xDEAD_BEEF).unwrap();
     assert_eq!(dev.read("SCRATCH").unwrap(), 0xDEAD_BEEF);
     // Read-only: SLVERR and unchanged; unmapped: DECERR.
-    let e = dev.write("ID", 0).unwrap_err();
-    assert!(matches!(e, DeviceError::Bus(ref m) if m.contains("SLVERR")), "{e}");
+    let id = regs::register("ID").unwrap().offset;
+    assert_eq!(
+        dev.write("ID", 0).unwrap_err(),
+        DeviceError::Bus(BusError::SlvErr {
+            op: BusOp::RegWrite,
+            addr: id
+        })
+    );
     assert_eq!(dev.read("ID").unwrap(), npe_hdl::spec::regs::ID_MAGIC);
-    let e = dev.backend().read_reg(0xFC).unwrap_err();
-    assert!(matches!(e, DeviceError::Bus(ref m) if m.contains("DECERR")), "{e}");
+    // Past the last register.
+    let unmapped = regs::REGISTERS.last().unwrap().offset + 4;
+    assert_eq!(
+        dev.backend().read_reg(unmapped).unwrap_err(),
+        DeviceError::Bus(BusError::DecErr {
+            op: BusOp::RegRead,
+            addr: unmapped
+        })
+    );
     assert!(matches!(dev.read("NOPE"), Err(DeviceError::NoSuchRegister(_))));
     // A runtime built for another preset refuses the device.
     let b = SimBackend::new(&CFG, &SimOptions::default()).unwrap();
@@ -214,18 +251,26 @@ fn per_column_scales_across_stripes_and_partial_tiles() {
 
 #[test]
 fn bus_errors_end_the_job_and_the_device_recovers() {
-    // The runtime allocates A, W and C one page each from 0x1000 (page 0 is reserved):
-    // SLVERR on A's first beat, then DECERR from C on.
-    let mut dev = device(&SimOptions {
-        slverr: vec![(0x1000, 0x1010)],
-        ..SimOptions::default()
-    });
+    // Where the runtime puts A, W and C: the allocator's first three buffers in a fresh memory.
     let mut rng = StdRng::seed_from_u64(1);
     let job = random_job((Format::Int8, Format::Int8, OutputFormat::Int32), (4, 4, 16), &mut rng);
+    let sizes = job.buffer_sizes(&CFG).unwrap();
+    let mem_bytes = SimOptions::default().mem_bytes;
+    let mut mem = DeviceMemory::new(0, mem_bytes);
+    let (a, _w, c) = (
+        mem.alloc(sizes.a).unwrap(),
+        mem.alloc(sizes.w).unwrap(),
+        mem.alloc(sizes.c).unwrap(),
+    );
+    // SLVERR on A's first beat, then DECERR from C on.
+    let mut dev = device(&SimOptions {
+        slverr: vec![(a.addr(), a.addr() + AXI_BEAT_BYTES)],
+        ..SimOptions::default()
+    });
     assert_eq!(dev.gemm(&job).unwrap_err(), DeviceError::Job(ErrorCode::ReadSlvErr));
 
     let mut dev = device(&SimOptions {
-        decerr: vec![(0x3000, 0x10_0000)],
+        decerr: vec![(c.addr(), mem_bytes)],
         ..SimOptions::default()
     });
     assert_eq!(dev.gemm(&job).unwrap_err(), DeviceError::Job(ErrorCode::WriteDecErr));
@@ -234,7 +279,7 @@ fn bus_errors_end_the_job_and_the_device_recovers() {
     dev.write("M", 0).unwrap();
     assert_eq!(dev.start_and_wait().unwrap_err(), DeviceError::Job(ErrorCode::BadJob));
     dev.write("M", 4).unwrap();
-    dev.write("A_ADDR", 8).unwrap();
+    dev.write("A_ADDR", AXI_BEAT_BYTES / 2).unwrap();
     assert_eq!(
         dev.start_and_wait().unwrap_err(),
         DeviceError::Job(ErrorCode::BadAddress)
@@ -271,12 +316,13 @@ fn host_rejects_bad_jobs_before_touching_the_device() {
     bad.m = 0;
     bad.a.clear();
     assert!(matches!(dev.gemm(&bad), Err(DeviceError::Dimension(_))));
-    let mut bad = random_job(
+    // One 16-bit element per beat: one more than the activation buffer holds.
+    let too_long = CFG.k_beats_max as usize + 1;
+    let bad = random_job(
         (Format::Int16, Format::Int16, OutputFormat::Int32),
-        (1, 1, 1025),
+        (1, 1, too_long),
         &mut rng,
     );
-    bad.k = 1025;
     assert!(matches!(dev.gemm(&bad), Err(DeviceError::TooLong { .. })));
     let big = random_job((Format::Int16, Format::Int16, OutputFormat::Int32), (1, 1, 1), &mut rng);
     let mut huge = big.clone();
@@ -304,12 +350,12 @@ fn a_job_that_does_not_finish_times_out_and_soft_reset_recovers() {
         (16, 16, 256),
         &mut rng,
     );
-    dev.timeout_cycles = 500;
-    assert_eq!(dev.gemm(&job).unwrap_err(), DeviceError::Timeout { cycles: 500 });
+    dev.timeout = cycles(500);
+    assert_eq!(dev.gemm(&job).unwrap_err(), DeviceError::Timeout { after: cycles(500) });
     // Let the bus settle, then reset the controller.
     dev.backend().advance(20_000).unwrap();
-    dev.write("CTRL", 2).unwrap();
-    dev.timeout_cycles = 10_000_000;
+    dev.write("CTRL", field_word("CTRL", "SOFT_RESET", 1)).unwrap();
+    dev.timeout = cycles(10_000_000);
     check(&mut dev, &job, "after soft reset");
 }
 
@@ -330,8 +376,8 @@ fn mac_rate_scales_with_operand_width() {
         rate.push(job.macs() as f64 / busy as f64);
     }
     eprintln!(
-        "MACs/cycle on a 4x4 array, {shape:?}: 4-bit {:.2}, 8-bit {:.2}, 16-bit {:.2}",
-        rate[0], rate[1], rate[2]
+        "MACs/cycle on a {}x{} array, {shape:?}: 4-bit {:.2}, 8-bit {:.2}, 16-bit {:.2}",
+        CFG.rows, CFG.cols, rate[0], rate[1], rate[2]
     );
     assert!(rate[0] > 1.6 * rate[1] && rate[1] > 1.6 * rate[2], "{rate:?}");
 }
@@ -349,4 +395,251 @@ fn waves_of_a_gemm_can_be_written() {
     let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let _ = std::fs::remove_file(&path);
     assert!(len > 10_000, "FST file of {len} bytes");
+}
+
+#[test]
+fn a_gemm_on_the_demo_preset() {
+    // npe8x8: two row blocks, a partial column tile, column scales, 8-bit lanes.
+    let cfg = NpeConfig::DEMO;
+    let mut dev = Device::connect(SimBackend::new(&cfg, &SimOptions::default()).unwrap(), cfg).unwrap();
+    assert_eq!(dev.info().unwrap().rows, cfg.rows);
+    let mut rng = StdRng::seed_from_u64(21);
+    let shape = (cfg.rows as usize + 3, 2 * cfg.cols as usize + 5, 70);
+    let mut job = random_job((Format::Fp8E4M3, Format::Int8, OutputFormat::Bf16), shape, &mut rng);
+    job.col_scale_exp = (0..shape.1).map(|_| rng.gen_range(-8..=8)).collect();
+    check(&mut dev, &job, "npe8x8");
+    // The functional model of the same preset agrees, counters included.
+    let sim = dev.gemm(&job).unwrap();
+    let fun = functional(cfg).gemm(&job).unwrap();
+    assert_eq!(fun.c, sim.c);
+    assert_eq!(
+        (fun.counters.dma_read, fun.counters.dma_written),
+        (sim.counters.dma_read, sim.counters.dma_written)
+    );
+}
+
+#[test]
+fn the_functional_back_end_gives_the_simulators_results() {
+    let mut sim = device(&SimOptions::default());
+    let mut fun = functional(CFG);
+    let mut rng = StdRng::seed_from_u64(31);
+    let formats: Vec<Format> = mac_formats();
+    let mut jobs = Vec::new();
+    for (i, &a) in formats.iter().enumerate() {
+        let w = formats[(i * 5 + 3) % formats.len()];
+        let out = OutputFormat::ALL[i % OutputFormat::ALL.len()];
+        let shape = (rng.gen_range(1..10), rng.gen_range(1..13), rng.gen_range(1..50));
+        let mut job = random_job((a, w, out), shape, &mut rng);
+        job.scale_exp = rng.gen_range(-4..=4);
+        if i % 2 == 0 {
+            job.col_scale_exp = (0..shape.1).map(|_| rng.gen_range(-100..=100)).collect();
+        }
+        jobs.push(job);
+    }
+    // Several weight stripes with scales (16-bit K = k_beats_max fills the W banks fastest).
+    let mut job = random_job(
+        (Format::Int16, Format::Posit16Es1, OutputFormat::Fp32),
+        (5, 6 * CFG.cols as usize + 1, CFG.k_beats_max as usize),
+        &mut rng,
+    );
+    job.col_scale_exp = (0..job.n).map(|_| rng.gen_range(-128..=127)).collect();
+    job.scale_exp = -128;
+    jobs.push(job);
+    for job in &jobs {
+        let what = format!(
+            "{} x {} -> {} ({}x{}x{})",
+            job.a_fmt, job.w_fmt, job.out, job.m, job.n, job.k
+        );
+        let s = sim.gemm(job).unwrap_or_else(|e| panic!("sim {what}: {e}"));
+        let f = fun.gemm(job).unwrap_or_else(|e| panic!("functional {what}: {e}"));
+        assert_eq!(f.c, s.c, "{what}");
+        assert_eq!(f.c, job.golden().unwrap(), "{what}");
+        assert_eq!(
+            (f.counters.dma_read, f.counters.dma_written),
+            (s.counters.dma_read, s.counters.dma_written),
+            "DMA bytes, {what}"
+        );
+        assert_eq!(f.counters.busy, 0);
+        assert!(s.counters.busy > 0);
+    }
+}
+
+/// Programs the job registers by hand, starts, and returns how the job ended.
+fn hand_job<B: Backend>(dev: &mut Device<B>, regs: &[(&str, u32)]) -> Result<(), DeviceError> {
+    for &(name, v) in regs {
+        dev.write(name, v)?;
+    }
+    dev.start_and_wait()
+}
+
+#[test]
+fn both_back_ends_reject_the_same_bad_jobs() {
+    let mut sim = device(&SimOptions::default());
+    let mut fun = functional(CFG);
+    let page = sim.alloc(1).unwrap().addr();
+    let _ = fun.alloc(1).unwrap();
+    let beat = AXI_BEAT_BYTES;
+    let fmt = |a: Format, w: Format, out: u32| {
+        field_word("FMT", "A", a.id().into()) | field_word("FMT", "W", w.id().into()) | field_word("FMT", "OUT", out)
+    };
+    let int8 = fmt(Format::Int8, Format::Int8, 0);
+    let good: Vec<(&str, u32)> = vec![
+        ("M", 2),
+        ("N", 3),
+        ("K", 4),
+        ("FMT", int8),
+        ("A_ADDR", page),
+        ("W_ADDR", page + 4 * beat),
+        ("C_ADDR", page + 8 * beat),
+        ("SCALE_ADDR", 0),
+        ("A_STRIDE", beat),
+        ("W_STRIDE", beat),
+        ("C_STRIDE", beat),
+    ];
+    let with = |changes: &[(&'static str, u32)]| -> Vec<(&'static str, u32)> {
+        let mut v = good.clone();
+        v.extend_from_slice(changes);
+        v
+    };
+    let not_mac = Format::ALL.into_iter().find(|f| !f.is_mac_operand()).unwrap();
+    let too_long = (CFG.k_beats_max + 1) * lanes_of(Format::Int8);
+    let cases: Vec<(&str, Vec<(&str, u32)>, Result<(), DeviceError>)> = vec![
+        ("good", with(&[]), Ok(())),
+        ("M = 0", with(&[("M", 0)]), Err(DeviceError::Job(ErrorCode::BadJob))),
+        ("N = 0", with(&[("N", 0)]), Err(DeviceError::Job(ErrorCode::BadJob))),
+        ("K = 0", with(&[("K", 0)]), Err(DeviceError::Job(ErrorCode::BadJob))),
+        (
+            "K too long",
+            with(&[("K", too_long)]),
+            Err(DeviceError::Job(ErrorCode::BadJob)),
+        ),
+        (
+            "not a multiplier format",
+            with(&[("FMT", fmt(not_mac, Format::Int8, 0))]),
+            Err(DeviceError::Job(ErrorCode::BadJob)),
+        ),
+        (
+            "output id past the table",
+            with(&[("FMT", fmt(Format::Int8, Format::Int8, OutputFormat::ALL.len() as u32))]),
+            Err(DeviceError::Job(ErrorCode::BadJob)),
+        ),
+        (
+            "misaligned A",
+            with(&[("A_ADDR", page + 4)]),
+            Err(DeviceError::Job(ErrorCode::BadAddress)),
+        ),
+        (
+            "misaligned C stride",
+            with(&[("C_STRIDE", beat + 8)]),
+            Err(DeviceError::Job(ErrorCode::BadAddress)),
+        ),
+        (
+            "misaligned scales",
+            with(&[("SCALE_ADDR", page + 2)]),
+            Err(DeviceError::Job(ErrorCode::BadAddress)),
+        ),
+        ("good again", with(&[]), Ok(())),
+    ];
+    for (what, regs, want) in cases {
+        assert_eq!(hand_job(&mut sim, &regs), want, "sim: {what}");
+        assert_eq!(hand_job(&mut fun, &regs), want, "functional: {what}");
+        for (name, field) in [("STATUS", "DONE"), ("IRQ", "DONE")] {
+            assert_eq!(
+                sim.field(name, field).unwrap(),
+                fun.field(name, field).unwrap(),
+                "{what}: {name}"
+            );
+        }
+    }
+    // Same registers read back the same (job registers, STATUS, IRQ, CTRL); clear IRQ on both.
+    for dev_regs in ["M", "N", "K", "FMT", "A_ADDR", "C_STRIDE", "STATUS", "IRQ", "CTRL"] {
+        assert_eq!(sim.read(dev_regs).unwrap(), fun.read(dev_regs).unwrap(), "{dev_regs}");
+    }
+    let irq_done = field_word("IRQ", "DONE", 1);
+    sim.write("IRQ", irq_done).unwrap();
+    fun.write("IRQ", irq_done).unwrap();
+    assert_eq!(sim.read("IRQ").unwrap(), 0);
+    assert_eq!(fun.read("IRQ").unwrap(), 0);
+}
+
+fn lanes_of(f: Format) -> u32 {
+    npe_hdl::spec::lanes(f, f)
+}
+
+#[test]
+fn a_gemm_in_caller_buffers_at_a_memory_base_waiting_on_the_interrupt() {
+    // Device memory that does not start at 0 (as a board's DDR window).
+    let base = 0x4000_0000;
+    let opts = SimOptions {
+        mem_base: base,
+        mem_bytes: 1 << 20,
+        ..SimOptions::default()
+    };
+    let mut sim = Device::connect(SimBackend::new(&CFG, &opts).unwrap(), CFG).unwrap();
+    let fopts = FunctionalOptions {
+        mem_base: base,
+        mem_bytes: 1 << 20,
+    };
+    let mut fun = Device::connect(FunctionalBackend::new(&CFG, &fopts).unwrap(), CFG).unwrap();
+    let mut rng = StdRng::seed_from_u64(41);
+    let mut job = random_job(
+        (Format::Int4, Format::Fp4E2M1, OutputFormat::Fp16),
+        (6, 7, 33),
+        &mut rng,
+    );
+    job.col_scale_exp = (0..7).map(|_| rng.gen_range(-3..=3)).collect();
+    let sizes = job.buffer_sizes(&CFG).unwrap();
+    let mut results = Vec::new();
+    for dev in [&mut sim as &mut dyn RunIn, &mut fun] {
+        results.push(dev.run_in_own_buffers(&job, sizes, base));
+    }
+    assert_eq!(results[0], job.golden().unwrap());
+    assert_eq!(results[1], results[0]);
+    // The interrupt: the simulator watches its irq line, the functional model polls IRQ.
+    sim.start_and_wait_irq().unwrap();
+    fun.start_and_wait_irq().unwrap();
+    assert_eq!(sim.read("IRQ").unwrap(), 0, "cleared after the job");
+    // Buffers too small are refused before the device starts.
+    let small = sim.alloc(16).unwrap();
+    let big = sim.alloc(sizes.c).unwrap();
+    let bufs = GemmBuffers {
+        a: &small,
+        w: &big,
+        c: &big,
+        scales: Some(&big),
+    };
+    assert!(matches!(
+        sim.run_gemm(&job, &bufs),
+        Err(DeviceError::BufferOverrun { .. })
+    ));
+}
+
+/// A device that runs a job in buffers it allocates itself through the public API.
+trait RunIn {
+    fn run_in_own_buffers(&mut self, job: &GemmJob, sizes: npe_host::device::BufferSizes, base: u32) -> Vec<u32>;
+}
+
+impl<B: Backend> RunIn for Device<B> {
+    fn run_in_own_buffers(&mut self, job: &GemmJob, sizes: npe_host::device::BufferSizes, base: u32) -> Vec<u32> {
+        let a = self.alloc(sizes.a).unwrap();
+        let w = self.alloc(sizes.w).unwrap();
+        let c = self.alloc(sizes.c).unwrap();
+        let s = self.alloc(sizes.scales).unwrap();
+        assert_eq!(a.addr(), base, "the first buffer starts at the memory's base");
+        let bufs = GemmBuffers {
+            a: &a,
+            w: &w,
+            c: &c,
+            scales: Some(&s),
+        };
+        let run = self.run_gemm(job, &bufs).unwrap();
+        // C is in the caller's buffer after the run.
+        let bytes = self.read_buffer(&c, 0, sizes.c).unwrap();
+        let layout = job.validate(self.config()).unwrap();
+        assert_eq!(layout.unpack_c(&bytes, job.m, job.n).unwrap(), run.c);
+        for b in [a, w, c, s] {
+            self.free(b);
+        }
+        run.c
+    }
 }

@@ -4,7 +4,13 @@
 use npe_hdl::spec::{lanes, Format};
 use npe_host::golden::{exact_dot, Exact};
 use npe_host::rtl::pe::{pack, Pe};
+
 use rand::{rngs::StdRng, Rng, SeedableRng};
+
+/// `pack` for the lane counts these tests always give right.
+fn packed(a: Format, w: Format, codes: &[u32]) -> u16 {
+    pack(a, w, codes).expect("one code per lane")
+}
 
 /// Multiplier operand formats (E8M0 is a scale).
 fn mac_formats() -> Vec<Format> {
@@ -40,7 +46,7 @@ fn stream(pe: &mut Pe, af: Format, wf: Format, beats: &[Beat], first: &mut Vec<S
     // Beat t's sum is in the accumulator after tick t + LATENCY - 1 (ticks count from 0).
     for t in 0..beats.len() + Pe::LATENCY - 1 {
         match beats.get(t) {
-            Some(b) => pe.beat(af, wf, pack(af, wf, &b.a), pack(af, wf, &b.w), true, true),
+            Some(b) => pe.beat(af, wf, packed(af, wf, &b.a), packed(af, wf, &b.w), true, true),
             None => pe.idle(),
         }
         if t + 1 >= Pe::LATENCY {
@@ -157,7 +163,7 @@ fn long_accumulations_with_cancellation_specials_and_clear() {
                 .into_iter()
                 .map(|c| if round % 3 != 0 && is_special(wf, c) { 0 } else { c })
                 .collect();
-            pe.beat(af, wf, pack(af, wf, &ca), pack(af, wf, &cw), true, i == 0);
+            pe.beat(af, wf, packed(af, wf, &ca), packed(af, wf, &cw), true, i == 0);
             a.extend(ca);
             w.extend(cw);
         }
@@ -219,7 +225,7 @@ fn macs_per_cycle_follow_the_lane_count() {
             let (mut ca, mut cw) = (ca, cw);
             ca.resize(n, 0);
             cw.resize(n, 0);
-            pe.beat(af, wf, pack(af, wf, &ca), pack(af, wf, &cw), true, i == 0);
+            pe.beat(af, wf, packed(af, wf, &ca), packed(af, wf, &cw), true, i == 0);
             a.extend(ca);
             w.extend(cw);
         }

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use crate::device::functional::{FunctionalBackend, FunctionalOptions};
+#[cfg(feature = "sim")]
 use crate::device::sim::{SimBackend, SimOptions};
 use crate::device::{Backend, Device, GemmJob};
 use crate::golden::{self, Format, OutputFormat};
@@ -25,7 +27,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Runs the demo: GEMMs in several formats on the simulated accelerator, checked against the golden model.
+    /// Runs the demo: GEMMs in several formats on the device (default: the simulated accelerator), checked against the golden model.
     Demo {
         /// GEMM rows (M).
         #[arg(long, default_value_t = 256)]
@@ -42,7 +44,7 @@ enum Command {
         #[command(flatten)]
         sim: SimArgs,
     },
-    /// Multiplies two matrices on the simulated accelerator: C = A x W, quantized to the given formats.
+    /// Multiplies two matrices on the device (default: the simulated accelerator): C = A x W, quantized to the given formats.
     Gemm {
         /// Activations A (M x K): .npy, or .safetensors with --a-tensor.
         #[arg(long)]
@@ -85,16 +87,16 @@ enum Command {
         #[command(flatten)]
         sim: SimArgs,
     },
-    /// Reads or writes accelerator registers by name on the simulated device (`npe regs STATUS`, `npe regs SCRATCH=0x12`).
+    /// Reads or writes accelerator registers by name on the device (`npe regs STATUS`, `npe regs SCRATCH=0x12`).
     Regs {
         /// NAME to read, NAME=VALUE to write (in order); none: every register.
         items: Vec<String>,
         #[command(flatten)]
         sim: SimArgs,
     },
-    /// Prints the operand and output format tables, and with --hw the capabilities read from the (simulated) hardware.
+    /// Prints the operand and output format tables, and with --hw the capabilities read from the device's registers.
     Info {
-        /// Also connect to the simulated device and print what its registers report.
+        /// Also connect to the device and print what its registers report.
         #[arg(long)]
         hw: bool,
         #[command(flatten)]
@@ -108,7 +110,7 @@ enum Command {
         /// Codes to decode.
         #[arg(required = true, value_parser = parse_code)]
         codes: Vec<u32>,
-        /// Also decode on the Verilated hardware decoder and compare.
+        /// Also decode on the Verilated hardware decoder and compare (needs the `sim` feature).
         #[arg(long)]
         rtl: bool,
     },
@@ -165,45 +167,86 @@ enum Command {
     },
 }
 
-/// Which simulated device, and how its memory behaves.
+/// A device back end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum BackendKind {
+    /// The Verilated accelerator (needs the `sim` feature).
+    Sim,
+    /// The golden model behind the register map (no simulator, no cycle counts).
+    Functional,
+}
+
+impl BackendKind {
+    /// The simulator when it is built in.
+    const DEFAULT: BackendKind = if cfg!(feature = "sim") {
+        BackendKind::Sim
+    } else {
+        BackendKind::Functional
+    };
+}
+
+/// Which device, and (simulator) how its memory behaves.
 #[derive(clap::Args, Debug, Clone)]
 struct SimArgs {
+    /// Device back end: sim (the Verilated accelerator) or functional (the golden model behind the register map).
+    #[arg(long, value_enum, default_value_t = BackendKind::DEFAULT)]
+    backend: BackendKind,
     /// Hardware preset (npe4x4, npe8x8).
     #[arg(long, default_value = "npe8x8", value_parser = parse_preset)]
     preset: NpeConfig,
-    /// Memory read latency in cycles.
+    /// Memory read latency in cycles (sim).
     #[arg(long, default_value_t = 16)]
     latency: u32,
-    /// Probability (0..1) that the memory withholds ready/valid on a channel in a cycle.
+    /// Probability (0..1) that the memory withholds ready/valid on a channel in a cycle (sim).
     #[arg(long, default_value_t = 0.0)]
     backpressure: f64,
-    /// Seed of the memory's backpressure.
+    /// Seed of the memory's backpressure (sim).
     #[arg(long, default_value_t = 1)]
     bus_seed: u64,
-    /// Write an FST waveform of the run to this file.
+    /// Write an FST waveform of the run to this file (sim).
     #[arg(long)]
     trace: Option<PathBuf>,
 }
 
 impl SimArgs {
-    fn options(&self) -> Result<SimOptions> {
+    /// Checks the options, before anything is built.
+    fn check(&self) -> Result<()> {
         if !(0.0..1.0).contains(&self.backpressure) {
             bail!("--backpressure must be in [0, 1)");
         }
-        Ok(SimOptions {
+        if self.backend == BackendKind::Functional && self.trace.is_some() {
+            bail!("--trace writes the simulator's waveform: it needs --backend sim");
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "sim")]
+    fn sim_backend(&self) -> Result<Box<dyn Backend>> {
+        let opts = SimOptions {
             latency: self.latency,
             backpressure: self.backpressure,
             seed: self.bus_seed,
             ..SimOptions::default()
-        })
-    }
-
-    fn connect(&self) -> Result<Device<SimBackend>> {
-        let mut b = SimBackend::new(&self.preset, &self.options()?)?;
+        };
+        let mut b = SimBackend::new(&self.preset, &opts)?;
         if let Some(p) = &self.trace {
             b.trace(p)?;
         }
-        Ok(Device::connect(b, self.preset)?)
+        Ok(Box::new(b))
+    }
+
+    #[cfg(not(feature = "sim"))]
+    fn sim_backend(&self) -> Result<Box<dyn Backend>> {
+        bail!("the sim back end is not in this build of npe (npe-host was built without its `sim` feature); use --backend functional")
+    }
+
+    fn connect(&self) -> Result<Device<Box<dyn Backend>>> {
+        self.check()?;
+        let backend: Box<dyn Backend> = match self.backend {
+            BackendKind::Sim => self.sim_backend()?,
+            BackendKind::Functional => Box::new(FunctionalBackend::new(&self.preset, &FunctionalOptions::default())?),
+        };
+        Ok(Device::connect(backend, self.preset)?)
     }
 }
 
@@ -254,13 +297,15 @@ fn read_values(path: &Path) -> Result<Vec<f64>> {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo { m, n, k, seed, sim } => crate::demo::run(&crate::demo::DemoOptions {
-            preset: sim.preset,
-            shape: (m, n, k),
-            seed,
-            sim: sim.options()?,
-            trace: sim.trace.clone(),
-        }),
+        Command::Demo { m, n, k, seed, sim } => {
+            let opts = crate::demo::DemoOptions {
+                preset: sim.preset,
+                shape: (m, n, k),
+                seed,
+            };
+            crate::demo::check_shape(&opts)?;
+            crate::demo::run(&mut sim.connect()?, &opts)
+        }
         Command::Info { hw, sim } => {
             print!("{}", report::format_table());
             print!("{}", report::output_format_table());
@@ -309,32 +354,15 @@ pub fn run(cli: Cli) -> Result<()> {
             if let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty()) {
                 fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            crate::demo::bench(
-                &crate::demo::DemoOptions {
-                    preset: sim.preset,
-                    shape: (size, size, size),
-                    seed: 1,
-                    sim: sim.options()?,
-                    trace: None,
-                },
-                &json,
-            )
+            let opts = crate::demo::DemoOptions {
+                preset: sim.preset,
+                shape: (size, size, size),
+                seed: 1,
+            };
+            crate::demo::check_shape(&opts)?;
+            crate::demo::bench(&mut sim.connect()?, &opts, &json)
         }
-        Command::Decode { format, codes, rtl } => {
-            let mut hw = rtl.then(crate::rtl::Decoder::new);
-            for code in codes {
-                let u = golden::decode(format, code)?;
-                let v = golden::to_f64(format, code)?;
-                print!("{format} {code:#06x}: {} = {v}", report::unified(&u));
-                if let Some(hw) = hw.as_mut() {
-                    let h = hw.decode(format, code);
-                    let verdict = if h == u { "rtl agrees" } else { "RTL MISMATCH" };
-                    print!("   [{verdict}: {}]", report::unified(&h));
-                }
-                println!();
-            }
-            Ok(())
-        }
+        Command::Decode { format, codes, rtl } => decode(format, &codes, rtl),
         Command::Encode { format, values, file } => {
             let values = match file {
                 Some(p) => read_values(&p)?,
@@ -408,6 +436,7 @@ fn gemm(
             w.cols
         );
     }
+    sim.check()?;
     let job = GemmJob {
         a_fmt,
         w_fmt,
@@ -430,25 +459,56 @@ fn gemm(
     };
     tensor::write_npy(out, &c, out_fmt == OutputFormat::Int32)?;
     println!(
-        "C[{}x{}] = A[{}x{}] ({a_fmt}) x W[{}x{}] ({w_fmt}) -> {out_fmt}: {} cycles, {:.2} MACs/cycle, {:.1}% of peak; wrote {}",
+        "C[{}x{}] = A[{}x{}] ({a_fmt}) x W[{}x{}] ({w_fmt}) -> {out_fmt} on {}: {}; wrote {}",
         job.m,
         job.n,
         job.m,
         job.k,
         job.k,
         job.n,
-        run.counters.busy,
-        job.macs() as f64 / run.counters.busy as f64,
-        100.0 * run.utilization(job.macs()),
+        dev.backend().describe(),
+        if run.counters.busy == 0 {
+            "no cycle count".to_string()
+        } else {
+            format!(
+                "{} cycles, {:.2} MACs/cycle, {:.1}% of peak",
+                run.counters.busy,
+                job.macs() as f64 / run.counters.busy as f64,
+                100.0 * run.utilization(job.macs())
+            )
+        },
         out.display()
     );
     if check {
-        let g = job.golden();
+        let g = job.golden()?;
         let mismatches = g.iter().zip(&run.c).filter(|(x, y)| x != y).count();
         println!("golden model: {mismatches} mismatches in {} results", g.len());
         if mismatches > 0 {
             bail!("{mismatches} results differ from the golden model");
         }
+    }
+    Ok(())
+}
+
+/// `npe decode`: codes to unified form and value, optionally against the Verilated decoder.
+fn decode(format: Format, codes: &[u32], rtl: bool) -> Result<()> {
+    #[cfg(feature = "sim")]
+    let mut hw = rtl.then(crate::rtl::Decoder::new);
+    #[cfg(not(feature = "sim"))]
+    if rtl {
+        bail!("--rtl needs the Verilated decoder: this build of npe has no `sim` feature");
+    }
+    for &code in codes {
+        let u = golden::decode(format, code)?;
+        let v = golden::to_f64(format, code)?;
+        print!("{format} {code:#06x}: {} = {v}", report::unified(&u));
+        #[cfg(feature = "sim")]
+        if let Some(hw) = hw.as_mut() {
+            let h = hw.decode(format, code);
+            let verdict = if h == u { "rtl agrees" } else { "RTL MISMATCH" };
+            print!("   [{verdict}: {}]", report::unified(&h));
+        }
+        println!();
     }
     Ok(())
 }

@@ -1,14 +1,13 @@
-//! `npe demo`: GEMMs in several format pairs on the simulated accelerator (Verilated array,
-//! AXI DMA against the Rust memory model), each checked bit for bit against the golden model.
+//! `npe demo`: GEMMs in several format pairs on a device (the simulated accelerator: Verilated
+//! array, AXI DMA against the Rust memory model; or the functional back end), each checked bit
+//! for bit against the golden model.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::device::sim::{SimBackend, SimOptions};
 use crate::device::{Backend, Device, GemmJob};
 use crate::golden::{self, Format, OutputFormat};
 use crate::report;
@@ -76,14 +75,10 @@ pub struct DemoOptions {
     pub shape: (usize, usize, usize),
     /// Operand seed.
     pub seed: u64,
-    /// Simulated memory and bus behaviour.
-    pub sim: SimOptions,
-    /// Write an FST waveform of the whole run here.
-    pub trace: Option<PathBuf>,
 }
 
-/// Refuses shapes the demo's format pairs cannot run, before any simulation is built.
-fn check_shape(opts: &DemoOptions) -> Result<()> {
+/// Refuses shapes the demo's format pairs cannot run (call it before building a device).
+pub fn check_shape(opts: &DemoOptions) -> Result<()> {
     let (m, n, k) = opts.shape;
     if m == 0 || n == 0 || k == 0 {
         bail!("--m, --n and --k must be at least 1");
@@ -99,17 +94,22 @@ fn check_shape(opts: &DemoOptions) -> Result<()> {
     Ok(())
 }
 
-/// Runs the demo and prints its report; fails if any result differs from the golden model.
-pub fn run(opts: &DemoOptions) -> Result<()> {
+/// `x / y` for a report, or "-" when the back end counts no cycles.
+fn per_cycle(x: f64, cycles: u64, width: usize, digits: usize) -> String {
+    if cycles == 0 {
+        format!("{:>width$}", "-")
+    } else {
+        format!("{:>width$.digits$}", x / cycles as f64)
+    }
+}
+
+/// Runs the demo on `dev` and prints its report; fails if any result differs from the golden
+/// model.
+pub fn run<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions) -> Result<()> {
     let (m, n, k) = opts.shape;
     check_shape(opts)?;
     print!("{}", report::format_table());
     println!();
-    let mut backend = SimBackend::new(&opts.preset, &opts.sim)?;
-    if let Some(p) = &opts.trace {
-        backend.trace(p)?;
-    }
-    let mut dev = Device::connect(backend, opts.preset)?;
     let info = dev.info()?;
     println!(
         "device: {} ({}x{} PEs, {}-bit exact accumulators, config hash {:#010x}) on {}",
@@ -134,18 +134,18 @@ pub fn run(opts: &DemoOptions) -> Result<()> {
         bar.set_message(format!("{} x {} -> {}", pair.0, pair.1, pair.2));
         let job = random_job(pair, (m, n, k), &mut rng);
         let t0 = Instant::now();
-        let cycles0 = dev.backend().cycles();
+        let cycles0 = dev.backend().simulated_cycles();
         let run = dev.gemm(&job)?;
-        let sim_cycles = dev.backend().cycles() - cycles0;
+        let sim_cycles = dev.backend().simulated_cycles().zip(cycles0).map(|(b, a)| b - a);
         let secs = t0.elapsed().as_secs_f64();
-        let golden_c = job.golden();
+        let golden_c = job.golden()?;
         let mismatches = run.c.iter().zip(&golden_c).filter(|(a, b)| a != b).count();
         total_mismatches += mismatches;
-        rows.push((pair, run, mismatches, sim_cycles as f64 / secs, job.macs()));
+        rows.push((pair, run, mismatches, sim_cycles.map(|c| c as f64 / secs), job.macs()));
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let violations = dev.backend().violations();
+    let violations = dev.backend().protocol_violations();
 
     println!(
         "  {:<32} {:>5} {:>9} {:>9} {:>9} {:>7} {:>7} {:>9} {:>10}",
@@ -161,27 +161,33 @@ pub fn run(opts: &DemoOptions) -> Result<()> {
     );
     for ((a, w, o), run, mm, _, macs) in &rows {
         let c = &run.counters;
+        let peak = f64::from(run.peak_macs_per_cycle);
         println!(
-            "  {:<32} {:>5} {:>9} {:>9.2} {:>9} {:>6.1}% {:>6.1}% {:>9.0} {:>10}",
+            "  {:<32} {:>5} {:>9} {} {:>9} {}% {}% {:>9.0} {:>10}",
             format!("{a} x {w} -> {o}"),
             run.peak_macs_per_cycle / (opts.preset.rows * opts.preset.cols),
             c.busy,
-            *macs as f64 / c.busy as f64,
+            per_cycle(*macs as f64, c.busy, 9, 2),
             run.peak_macs_per_cycle,
-            100.0 * run.utilization(*macs),
-            100.0 * c.stall as f64 / c.busy as f64,
+            per_cycle(100.0 * *macs as f64 / peak, c.busy, 6, 1),
+            per_cycle(100.0 * c.stall as f64, c.busy, 6, 1),
             (c.dma_read + c.dma_written) as f64 / 1024.0,
             mm
         );
     }
-    let rate: f64 = rows.iter().map(|r| r.3).sum::<f64>() / rows.len() as f64;
+    let rates: Vec<f64> = rows.iter().filter_map(|r| r.3).collect();
+    let speed = if rates.is_empty() {
+        "the back end counts no cycles".to_string()
+    } else {
+        let rate = rates.iter().sum::<f64>() / rates.len() as f64;
+        format!("simulation ran at {:.0} k cycles/s", rate / 1000.0)
+    };
     println!();
     println!(
         "{} GEMMs, {} results, {total_mismatches} mismatches; cycles = START to DONE (DMA included); \
-         util = MACs / (peak x cycles); simulation ran at {:.0} k cycles/s; AXI protocol violations: {}",
+         util = MACs / (peak x cycles); {speed}; AXI protocol violations: {}",
         rows.len(),
         rows.len() * m * n,
-        rate / 1000.0,
         violations.len()
     );
     if total_mismatches > 0 {
@@ -194,8 +200,9 @@ pub fn run(opts: &DemoOptions) -> Result<()> {
 }
 
 /// `npe bench`: array utilization on large GEMMs per operand width (DMA included) and the
-/// simulator's speed, as a table and JSON; no golden check (the demo and tests do that).
-pub fn bench(opts: &DemoOptions, json: &std::path::Path) -> Result<()> {
+/// simulator's speed, as a table and JSON; no golden check (the demo and tests do that). It
+/// measures cycles, so it needs a back end that simulates a clock.
+pub fn bench<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions, json: &std::path::Path) -> Result<()> {
     let pairs = [
         (Format::Int4, Format::Int4, OutputFormat::Int32),
         (Format::Fp8E4M3, Format::Fp8E4M3, OutputFormat::Fp32),
@@ -203,7 +210,12 @@ pub fn bench(opts: &DemoOptions, json: &std::path::Path) -> Result<()> {
     ];
     let (m, n, k) = opts.shape;
     check_shape(opts)?;
-    let mut dev = Device::connect(SimBackend::new(&opts.preset, &opts.sim)?, opts.preset)?;
+    if dev.backend().simulated_cycles().is_none() {
+        bail!(
+            "bench measures clock cycles; {} counts none (use --backend sim)",
+            dev.backend().describe()
+        );
+    }
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut out = Vec::new();
     println!(
@@ -217,9 +229,10 @@ pub fn bench(opts: &DemoOptions, json: &std::path::Path) -> Result<()> {
     );
     for pair in pairs {
         let job = random_job(pair, (m, n, k), &mut rng);
-        let (t0, c0) = (Instant::now(), dev.backend().cycles());
+        let (t0, c0) = (Instant::now(), dev.backend().simulated_cycles().unwrap_or(0));
         let run = dev.gemm(&job)?;
-        let rate = (dev.backend().cycles() - c0) as f64 / t0.elapsed().as_secs_f64();
+        let c1 = dev.backend().simulated_cycles().unwrap_or(0);
+        let rate = c1.saturating_sub(c0) as f64 / t0.elapsed().as_secs_f64();
         let lanes = run.peak_macs_per_cycle / (opts.preset.rows * opts.preset.cols);
         let util = run.utilization(job.macs());
         println!(

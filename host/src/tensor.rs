@@ -77,7 +77,7 @@ fn read_safetensors(path: &Path, bytes: &[u8], name: Option<&str>) -> Result<Mat
             let mut list: Vec<&String> = names.into_iter().collect();
             list.sort();
             bail!(
-                "{}: holds {} tensors, name one with --tensor ({list:?})",
+                "{}: holds {} tensors, name one with --a-tensor / --w-tensor ({list:?})",
                 path.display(),
                 list.len()
             )
@@ -92,15 +92,18 @@ fn read_safetensors(path: &Path, bytes: &[u8], name: Option<&str>) -> Result<Mat
     let data: Vec<f64> = match t.dtype() {
         Dtype::F32 => d
             .chunks_exact(4)
-            .map(|b| f64::from(f32::from_le_bytes(b.try_into().unwrap())))
+            .map(|b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])))
             .collect(),
         Dtype::F64 => d
             .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+            .map(|b| f64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
             .collect(),
         Dtype::BF16 => d
             .chunks_exact(2)
-            .map(|b| f64::from(f32::from_bits(u32::from(u16::from_le_bytes([b[0], b[1]])) << 16)))
+            .map(|b| {
+                let code = u32::from(u16::from_le_bytes([b[0], b[1]]));
+                crate::golden::output_to_f64(npe_hdl::spec::OutputFormat::Bf16, code)
+            })
             .collect(),
         Dtype::F16 => d
             .chunks_exact(2)
@@ -112,7 +115,7 @@ fn read_safetensors(path: &Path, bytes: &[u8], name: Option<&str>) -> Result<Mat
         Dtype::I8 => d.iter().map(|&b| f64::from(b as i8)).collect(),
         Dtype::I32 => d
             .chunks_exact(4)
-            .map(|b| f64::from(i32::from_le_bytes(b.try_into().unwrap())))
+            .map(|b| f64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]])))
             .collect(),
         other => bail!("{}: tensor {name} has unsupported dtype {other:?}", path.display()),
     };
@@ -184,7 +187,7 @@ mod tests {
         assert_eq!((back.rows, back.cols), (2, 3));
         assert_eq!(back.data[1], -2.5);
         let e = read_matrix(&s, None).unwrap_err().to_string();
-        assert!(e.contains("name one with --tensor"), "{e}");
+        assert!(e.contains("name one with --a-tensor / --w-tensor"), "{e}");
         let e = read_matrix(&s, Some("nope")).unwrap_err().to_string();
         assert!(e.contains("no tensor named nope"), "{e}");
         for f in [p, s] {

@@ -1,14 +1,16 @@
 //! Device memory allocation: page-aligned buffers in the memory the accelerator's DMA reaches.
 //!
 //! Every buffer starts on a 4 KiB page (the DMA splits bursts at 4 KiB; page-aligned rows keep
-//! bursts long) and page 0 is never handed out, so address 0 can mean "none" in the job
-//! registers (`SCALE_ADDR`). The free-list bookkeeping is `range-alloc`'s (gfx-rs).
+//! bursts long). Memory starts at a base address (0 in the simulator; a board's DDR window
+//! elsewhere); when it starts at 0, page 0 is never handed out, so address 0 can mean "none" in
+//! the job registers (`SCALE_ADDR`). The free-list bookkeeping is `range-alloc`'s (gfx-rs).
 
 use super::DeviceError;
 use range_alloc::RangeAllocator;
 use std::ops::Range;
 
-/// Allocation granule and alignment.
+/// Allocation granule and alignment: the AXI 4 KiB burst boundary (AMBA AXI: a burst must not
+/// cross a 4 KiB boundary).
 pub const PAGE: u64 = 4096;
 
 /// A buffer in device memory. Hand it back with [`DeviceMemory::free`].
@@ -51,22 +53,42 @@ impl DeviceBuffer {
 /// The allocator of one device's memory.
 pub struct DeviceMemory {
     alloc: RangeAllocator<u64>,
+    base: u64,
     size: u64,
 }
 
 impl DeviceMemory {
-    /// Manages `size` bytes from address 0 (page 0 reserved).
-    pub fn new(size: u32) -> Self {
-        let size = u64::from(size) / PAGE * PAGE;
+    /// Manages `size` bytes from address `base` (whole pages inside `base..base + size`; page 0
+    /// reserved). The end is capped at 4 GiB: addresses are 32-bit.
+    pub fn new(base: u32, size: u32) -> Self {
+        let end = (u64::from(base) + u64::from(size)).min(1 << 32) / PAGE * PAGE;
+        let start = (u64::from(base).div_ceil(PAGE) * PAGE).max(PAGE).min(end);
+        // An empty range: one reserved page that is never free, so every allocation fails.
+        let alloc = if start < end {
+            RangeAllocator::new(start..end)
+        } else {
+            let mut a = RangeAllocator::new(0..PAGE);
+            let _ = a.allocate_range(PAGE);
+            a
+        };
         DeviceMemory {
-            alloc: RangeAllocator::new(PAGE.min(size)..size.max(PAGE)),
-            size,
+            alloc,
+            base: u64::from(base),
+            size: end.saturating_sub(u64::from(base)),
         }
+    }
+
+    /// Address of the first byte managed.
+    pub fn base(&self) -> u64 {
+        self.base
     }
 
     /// A page-aligned buffer of `len` bytes, or [`DeviceError::OutOfMemory`].
     pub fn alloc(&mut self, len: usize) -> Result<DeviceBuffer, DeviceError> {
         let pages = (len as u64).div_ceil(PAGE).max(1) * PAGE;
+        if self.alloc.initial_range().start == 0 {
+            return Err(DeviceError::OutOfMemory { need: pages, have: 0 });
+        }
         let range = self.alloc.allocate_range(pages).map_err(|_| DeviceError::OutOfMemory {
             need: pages,
             have: self.free_bytes(),
@@ -84,7 +106,7 @@ impl DeviceMemory {
         self.alloc.total_available()
     }
 
-    /// Bytes managed, page 0 included.
+    /// Bytes from the base to the end of the last whole page (page 0 included).
     pub fn size(&self) -> u64 {
         self.size
     }
@@ -96,7 +118,7 @@ mod tests {
 
     #[test]
     fn buffers_are_page_aligned_disjoint_and_reused() {
-        let mut m = DeviceMemory::new(64 * 1024);
+        let mut m = DeviceMemory::new(0, 64 * 1024);
         let a = m.alloc(10).unwrap();
         let b = m.alloc(5000).unwrap();
         assert_eq!(a.addr(), 4096, "page 0 is reserved");
@@ -110,7 +132,7 @@ mod tests {
 
     #[test]
     fn exhaustion_and_overruns_are_errors() {
-        let mut m = DeviceMemory::new(4 * 4096);
+        let mut m = DeviceMemory::new(0, 4 * 4096);
         let b = m.alloc(3 * 4096).unwrap();
         assert!(matches!(
             m.alloc(1),
@@ -124,5 +146,22 @@ mod tests {
         assert!(matches!(b.span(usize::MAX, 2), Err(DeviceError::BufferOverrun { .. })));
         m.free(b);
         assert_eq!(m.free_bytes(), 3 * 4096);
+    }
+
+    #[test]
+    fn memory_at_a_base_address() {
+        // A board's DDR window: no page is reserved, buffers start at the base.
+        let base = 0x8000_0000u32;
+        let mut m = DeviceMemory::new(base, 3 * PAGE as u32);
+        assert_eq!(m.base(), u64::from(base));
+        assert_eq!(m.free_bytes(), 3 * PAGE);
+        let a = m.alloc(1).unwrap();
+        assert_eq!(a.addr(), base);
+        assert_eq!(a.span(0, 1).unwrap(), base);
+        // An unaligned base starts at the next page; memory reaching past 4 GiB is cut there.
+        let m = DeviceMemory::new(0xFFFF_F800, 0x1000);
+        assert_eq!(m.free_bytes(), 0);
+        let mut m = DeviceMemory::new(0, 100);
+        assert!(matches!(m.alloc(1), Err(DeviceError::OutOfMemory { .. })));
     }
 }

@@ -1,24 +1,32 @@
-//! The host runtime: one [`Device`] API over back ends (the Verilated accelerator now; Linux
-//! MMIO and the UART bridge implement the same [`Backend`] later).
+//! The host runtime: one [`Device`] API over back ends: the Verilated accelerator
+//! ([`sim::SimBackend`], feature `sim`) and the golden model behind the same register map
+//! ([`functional::FunctionalBackend`]); a board (Linux MMIO, a UART bridge) implements the same
+//! [`Backend`].
 //!
 //! A job goes: check shapes and formats on the host (typed [`DeviceError`]s, before the device
 //! is touched) → pack the operands ([`pack::Layout`]) → copy them into device memory → program
-//! the job registers → START → poll STATUS until DONE (with a cycle/time limit) → read C and
-//! the performance counters.
+//! the job registers → START → poll STATUS until DONE (with a time limit, [`Device::timeout`])
+//! → read C and the performance counters.
 
+pub mod functional;
 pub mod memory;
 pub mod pack;
+#[cfg(feature = "sim")]
 pub mod sim;
+
+use std::time::Duration;
 
 use npe_hdl::spec::config::NpeConfig;
 use npe_hdl::spec::regs::{self, ErrorCode, ID_MAGIC, REGMAP_VERSION};
 use npe_hdl::spec::{Format, OutputFormat};
 
 use crate::golden::{self, Exact};
+pub use functional::FunctionalBackend;
 pub use memory::{DeviceBuffer, DeviceMemory};
 pub use pack::Layout;
 
-/// What a back end must do: 32-bit register access, device-memory copies, and letting time pass.
+/// What a back end must do: 32-bit register access, device-memory copies, and letting device
+/// time pass.
 pub trait Backend {
     /// Reads a 32-bit register at byte offset `offset`.
     fn read_reg(&mut self, offset: u32) -> Result<u32, DeviceError>;
@@ -28,12 +36,147 @@ pub trait Backend {
     fn write_mem(&mut self, addr: u32, bytes: &[u8]) -> Result<(), DeviceError>;
     /// Copies `len` bytes of device memory at `addr` out.
     fn read_mem(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, DeviceError>;
-    /// Bytes of device memory the accelerator may use, from address 0.
+    /// Bus address of the first byte of device memory (a board's memory need not start at 0).
+    fn mem_base(&self) -> u32 {
+        0
+    }
+    /// Bytes of device memory the accelerator may use, from [`Backend::mem_base`].
     fn mem_size(&self) -> u32;
-    /// Lets the device run for about `cycles` clock cycles.
-    fn advance(&mut self, cycles: u64) -> Result<(), DeviceError>;
+    /// Device time since the back end was created: simulated time for a simulator, wall-clock
+    /// time for hardware.
+    fn now(&self) -> Duration;
+    /// Lets `d` of device time pass.
+    fn wait(&mut self, d: Duration) -> Result<(), DeviceError>;
+    /// How long to wait between two reads of STATUS.
+    fn poll_interval(&self) -> Duration;
+    /// Waits until the interrupt is raised (IRQ.DONE while CTRL.IRQ_EN is set) or `timeout`
+    /// passes; `true` if it was raised. The default polls the IRQ and CTRL registers every
+    /// [`Backend::poll_interval`]; a back end with an interrupt line overrides it.
+    fn wait_irq(&mut self, timeout: Duration) -> Result<bool, DeviceError> {
+        let (irq, ctrl) = (reg("IRQ")?, reg("CTRL")?);
+        let done = field(irq, "DONE")?;
+        let en = field(ctrl, "IRQ_EN")?;
+        let t0 = self.now();
+        loop {
+            if done.get(self.read_reg(irq.offset)?) == 1 && en.get(self.read_reg(ctrl.offset)?) == 1 {
+                return Ok(true);
+            }
+            if self.now().saturating_sub(t0) >= timeout {
+                return Ok(false);
+            }
+            let poll = self.poll_interval();
+            self.wait(poll)?;
+        }
+    }
+    /// Clock cycles simulated so far, for a back end that simulates a clock (`None` otherwise).
+    fn simulated_cycles(&self) -> Option<u64> {
+        None
+    }
+    /// Bus-protocol violations the back end saw the hardware make (a simulator checks them).
+    fn protocol_violations(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Short description for reports.
     fn describe(&self) -> String;
+}
+
+/// A back end chosen at run time (the CLI's `--backend`).
+impl Backend for Box<dyn Backend> {
+    fn read_reg(&mut self, offset: u32) -> Result<u32, DeviceError> {
+        (**self).read_reg(offset)
+    }
+    fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), DeviceError> {
+        (**self).write_reg(offset, value)
+    }
+    fn write_mem(&mut self, addr: u32, bytes: &[u8]) -> Result<(), DeviceError> {
+        (**self).write_mem(addr, bytes)
+    }
+    fn read_mem(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, DeviceError> {
+        (**self).read_mem(addr, len)
+    }
+    fn mem_base(&self) -> u32 {
+        (**self).mem_base()
+    }
+    fn mem_size(&self) -> u32 {
+        (**self).mem_size()
+    }
+    fn now(&self) -> Duration {
+        (**self).now()
+    }
+    fn wait(&mut self, d: Duration) -> Result<(), DeviceError> {
+        (**self).wait(d)
+    }
+    fn poll_interval(&self) -> Duration {
+        (**self).poll_interval()
+    }
+    fn wait_irq(&mut self, timeout: Duration) -> Result<bool, DeviceError> {
+        (**self).wait_irq(timeout)
+    }
+    fn simulated_cycles(&self) -> Option<u64> {
+        (**self).simulated_cycles()
+    }
+    fn protocol_violations(&self) -> Vec<String> {
+        (**self).protocol_violations()
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
+/// Which kind of bus access failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BusOp {
+    /// A register read (AXI4-Lite AR/R).
+    RegRead,
+    /// A register write (AXI4-Lite AW/W/B).
+    RegWrite,
+    /// A copy out of device memory.
+    MemRead,
+    /// A copy into device memory.
+    MemWrite,
+}
+
+impl std::fmt::Display for BusOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BusOp::RegRead => "register read",
+            BusOp::RegWrite => "register write",
+            BusOp::MemRead => "memory read",
+            BusOp::MemWrite => "memory write",
+        })
+    }
+}
+
+/// A failed bus access.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BusError {
+    /// The slave answered SLVERR (for registers: a write to a read-only register).
+    #[error("SLVERR on {op} at {addr:#x}")]
+    SlvErr {
+        /// The access.
+        op: BusOp,
+        /// Register offset or memory address.
+        addr: u32,
+    },
+    /// The interconnect answered DECERR (for registers: an unmapped or misaligned offset).
+    #[error("DECERR on {op} at {addr:#x}")]
+    DecErr {
+        /// The access.
+        op: BusOp,
+        /// Register offset or memory address.
+        addr: u32,
+    },
+    /// No response in time.
+    #[error("no response to {op} at {addr:#x}")]
+    Timeout {
+        /// The access.
+        op: BusOp,
+        /// Register offset or memory address.
+        addr: u32,
+    },
+    /// The link to the device failed (a board's driver, a serial bridge, a simulator's memory).
+    #[error("transport: {0}")]
+    Transport(String),
 }
 
 /// Everything the runtime refuses or the device reports.
@@ -128,17 +271,46 @@ pub enum DeviceError {
     /// A register name not in the map.
     #[error("no register named {0}")]
     NoSuchRegister(String),
-    /// The register bus answered with an error.
-    #[error("register bus: {0}")]
-    Bus(String),
+    /// A bus access failed.
+    #[error("bus: {0}")]
+    Bus(#[from] BusError),
     /// The job ended with an error code in STATUS.
     #[error("the device ended the job with error {0:?}")]
     Job(ErrorCode),
+    /// The job ended with a STATUS.ERROR value no [`ErrorCode`] has (a device newer than the
+    /// runtime, or a fault): the raw value.
+    #[error("the device ended the job with unknown error code {0}")]
+    UnknownJobError(u32),
     /// The job did not finish in time (the device is left as it is; SOFT_RESET recovers it).
-    #[error("the job did not finish within {cycles} cycles")]
+    #[error("the job did not finish within {after:?}")]
     Timeout {
         /// The limit.
-        cycles: u64,
+        after: Duration,
+    },
+    /// A back end could not be set up (bad option, no model of the preset, trace file).
+    #[error("back end: {0}")]
+    Backend(String),
+    /// Lane-packing got a number of codes other than the format pair's lane count.
+    #[error("{a_fmt} x {w_fmt} packs {lanes} codes per word, got {got}")]
+    Lanes {
+        /// Activation format.
+        a_fmt: Format,
+        /// Weight format.
+        w_fmt: Format,
+        /// Lanes of the pair.
+        lanes: usize,
+        /// Codes given.
+        got: usize,
+    },
+    /// A byte buffer is shorter than the layout it is read with needs.
+    #[error("{what}: {need} bytes needed, {have} given")]
+    ShortBuffer {
+        /// What was read.
+        what: &'static str,
+        /// Bytes the layout needs.
+        need: usize,
+        /// Bytes given.
+        have: usize,
     },
     /// The simulated bus saw the hardware break the AXI protocol.
     #[error("AXI protocol violations: {0:?}")]
@@ -171,27 +343,39 @@ pub struct GemmJob {
     pub w: Vec<u32>,
 }
 
+/// Bytes of device memory a job's operands and result take (what to [`Device::alloc`] for
+/// [`Device::run_gemm`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferSizes {
+    /// Packed A.
+    pub a: usize,
+    /// Packed W (transposed).
+    pub w: usize,
+    /// C.
+    pub c: usize,
+    /// Packed per-column scales; 0 when the job has none.
+    pub scales: usize,
+}
+
 impl GemmJob {
-    /// Checks everything the host can check before touching a device with `cfg`.
-    pub fn validate(&self, cfg: &NpeConfig) -> Result<Layout, DeviceError> {
+    /// Checks what needs no device: dimensions, tensor sizes and codes, the column-scale count.
+    pub fn check(&self) -> Result<(), DeviceError> {
         for (what, d) in [("M", self.m), ("N", self.n), ("K", self.k)] {
             if d == 0 || d > u32::MAX as usize / 16 {
                 return Err(DeviceError::Dimension(format!("{what} = {d} (must be 1..2^28)")));
-            }
-        }
-        for f in [self.a_fmt, self.w_fmt] {
-            if cfg.formats() & (1 << f.id()) == 0 {
-                return Err(DeviceError::Format(format!("{f} is not a multiplier operand format")));
             }
         }
         for (what, v, rows, cols, f) in [
             ("A", &self.a, self.m, self.k, self.a_fmt),
             ("W", &self.w, self.k, self.n, self.w_fmt),
         ] {
-            if v.len() != rows * cols {
+            let expected = rows
+                .checked_mul(cols)
+                .ok_or_else(|| DeviceError::Dimension(format!("{what} has {rows} x {cols} elements: too many")))?;
+            if v.len() != expected {
                 return Err(DeviceError::Shape {
                     what,
-                    expected: rows * cols,
+                    expected,
                     got: v.len(),
                 });
             }
@@ -211,6 +395,17 @@ impl GemmJob {
                 got: self.col_scale_exp.len(),
             });
         }
+        Ok(())
+    }
+
+    /// Checks everything the host can check before touching a device with `cfg`.
+    pub fn validate(&self, cfg: &NpeConfig) -> Result<Layout, DeviceError> {
+        self.check()?;
+        for f in [self.a_fmt, self.w_fmt] {
+            if cfg.formats() & (1 << f.id()) == 0 {
+                return Err(DeviceError::Format(format!("{f} is not a multiplier operand format")));
+            }
+        }
         let layout = Layout::new(self.a_fmt, self.w_fmt, self.k, self.n);
         if layout.k_beats > cfg.k_beats_max as usize {
             return Err(DeviceError::TooLong {
@@ -222,26 +417,37 @@ impl GemmJob {
         Ok(layout)
     }
 
-    /// The golden model's C (row-major codes): exact dot products, scaled, rounded once.
-    pub fn golden(&self) -> Vec<u32> {
+    /// The device-memory sizes of the job's buffers on a device with `cfg`.
+    pub fn buffer_sizes(&self, cfg: &NpeConfig) -> Result<BufferSizes, DeviceError> {
+        let layout = self.validate(cfg)?;
+        Ok(BufferSizes {
+            a: layout.rows_len(self.m),
+            w: layout.rows_len(self.n),
+            c: layout.c_len(self.m),
+            scales: if self.col_scale_exp.is_empty() {
+                0
+            } else {
+                Layout::col_scales_len(self.n, cfg.cols as usize)?
+            },
+        })
+    }
+
+    /// The golden model's C (row-major codes): exact dot products, scaled, rounded once. A job
+    /// that fails [`GemmJob::check`] is refused with that error.
+    pub fn golden(&self) -> Result<Vec<u32>, DeviceError> {
+        self.check()?;
         let mut out = Vec::with_capacity(self.m * self.n);
-        let mut col = vec![0u32; self.k];
         let cols: Vec<Vec<u32>> = (0..self.n)
-            .map(|n| {
-                for (k, c) in col.iter_mut().enumerate() {
-                    *c = self.w[k * self.n + n];
-                }
-                col.clone()
-            })
+            .map(|n| (0..self.k).map(|k| self.w[k * self.n + n]).collect())
             .collect();
-        for m in 0..self.m {
-            let row = &self.a[m * self.k..(m + 1) * self.k];
+        for row in self.a.chunks_exact(self.k) {
             for (n, c) in cols.iter().enumerate() {
-                let e = golden::exact_dot(self.a_fmt, row, self.w_fmt, c).expect("validated codes");
+                let e = golden::exact_dot(self.a_fmt, row, self.w_fmt, c)
+                    .map_err(|e| DeviceError::Format(e.to_string()))?;
                 out.push(golden::round_to_output(self.out, &scaled(e, self.scale_of(n))));
             }
         }
-        out
+        Ok(out)
     }
 
     /// The power-of-two scale of column `n`.
@@ -251,12 +457,12 @@ impl GemmJob {
 
     /// Multiply-accumulates of the job.
     pub fn macs(&self) -> u64 {
-        (self.m * self.n * self.k) as u64
+        (self.m as u64) * (self.n as u64) * (self.k as u64)
     }
 }
 
 /// `x · 2^s`.
-fn scaled(x: Exact, s: i64) -> Exact {
+pub(crate) fn scaled(x: Exact, s: i64) -> Exact {
     match x {
         Exact::Finite { mant, exp } => Exact::Finite { mant, exp: exp + s },
         other => other,
@@ -288,7 +494,8 @@ pub struct GemmRun {
 }
 
 impl GemmRun {
-    /// Useful MACs / (peak MACs per cycle × busy cycles).
+    /// Useful MACs / (peak MACs per cycle × busy cycles); not finite when the back end counts
+    /// no cycles (the functional back end: `counters.busy` is 0).
     pub fn utilization(&self, macs: u64) -> f64 {
         macs as f64 / (self.peak_macs_per_cycle as f64 * self.counters.busy as f64)
     }
@@ -316,8 +523,22 @@ pub struct Device<B: Backend> {
     backend: B,
     cfg: NpeConfig,
     mem: DeviceMemory,
-    /// Cycles a job may take before [`DeviceError::Timeout`].
-    pub timeout_cycles: u64,
+    /// Device time a job may take before [`DeviceError::Timeout`].
+    pub timeout: Duration,
+}
+
+/// Caller-allocated device buffers of one job, for [`Device::run_gemm`] (sizes:
+/// [`GemmJob::buffer_sizes`]).
+#[derive(Clone, Copy, Debug)]
+pub struct GemmBuffers<'a> {
+    /// Receives packed A.
+    pub a: &'a DeviceBuffer,
+    /// Receives packed, transposed W.
+    pub w: &'a DeviceBuffer,
+    /// Receives C.
+    pub c: &'a DeviceBuffer,
+    /// Receives the packed column scales; needed when the job has them.
+    pub scales: Option<&'a DeviceBuffer>,
 }
 
 impl<B: Backend> Device<B> {
@@ -338,12 +559,12 @@ impl<B: Backend> Device<B> {
                 preset: cfg.name,
             });
         }
-        let mem = DeviceMemory::new(backend.mem_size());
+        let mem = DeviceMemory::new(backend.mem_base(), backend.mem_size());
         Ok(Device {
             backend,
             cfg,
             mem,
-            timeout_cycles: 50_000_000,
+            timeout: Duration::from_millis(500),
         })
     }
 
@@ -370,10 +591,8 @@ impl<B: Backend> Device<B> {
     }
 
     /// Reads a field of a register (`("STATUS", "ERROR")`).
-    pub fn field(&mut self, name: &str, field: &str) -> Result<u32, DeviceError> {
-        let f = reg(name)?
-            .field(field)
-            .ok_or_else(|| DeviceError::NoSuchRegister(format!("{name}.{field}")))?;
+    pub fn field(&mut self, name: &str, field_name: &str) -> Result<u32, DeviceError> {
+        let f = field(reg(name)?, field_name)?;
         Ok(f.get(self.read(name)?))
     }
 
@@ -395,7 +614,8 @@ impl<B: Backend> Device<B> {
         })
     }
 
-    fn counters(&mut self) -> Result<Counters, DeviceError> {
+    /// The job counters as they are now (they count from reset).
+    pub fn counters(&mut self) -> Result<Counters, DeviceError> {
         Ok(Counters {
             busy: self.read64("BUSY_LO", "BUSY_HI")?,
             stall: self.read64("STALL_LO", "STALL_HI")?,
@@ -431,7 +651,7 @@ impl<B: Backend> Device<B> {
         self.backend.read_mem(addr, len)
     }
 
-    /// Runs `f` with freshly allocated buffers of `lens` bytes, then frees them whatever `f`
+    /// Allocates buffers of the given sizes, runs `f` on them and frees them however `f`
     /// returns (and frees the ones already allocated if one allocation fails).
     fn with_buffers<R>(
         &mut self,
@@ -456,59 +676,68 @@ impl<B: Backend> Device<B> {
         out
     }
 
-    /// Runs a GEMM: validates, packs, copies into freshly allocated device buffers, programs,
-    /// starts, waits, reads back and frees the buffers.
+    /// Runs a GEMM: validates, allocates device buffers, runs it with [`Device::run_gemm`]
+    /// and frees the buffers.
     pub fn gemm(&mut self, job: &GemmJob) -> Result<GemmRun, DeviceError> {
-        let layout = job.validate(&self.cfg)?;
-        let (a_bytes, w_bytes) = (
-            layout.pack_rows(job.a_fmt, job.w_fmt, job.m, job.k, |r, k| job.a[r * job.k + k]),
-            layout.pack_rows(job.a_fmt, job.w_fmt, job.n, job.k, |c, k| job.w[k * job.n + c]),
-        );
-        let s_bytes = layout.pack_col_scales(&job.col_scale_exp, self.cfg.cols as usize);
-        let c_len = job.m * layout.c_row_bytes;
-        let mut lens = vec![a_bytes.len(), w_bytes.len(), c_len];
-        if !s_bytes.is_empty() {
-            lens.push(s_bytes.len());
+        let sizes = job.buffer_sizes(&self.cfg)?;
+        let mut lens = vec![sizes.a, sizes.w, sizes.c];
+        if sizes.scales > 0 {
+            lens.push(sizes.scales);
         }
         self.with_buffers(&lens, |dev, bufs| {
-            let (a, w, c) = (&bufs[0], &bufs[1], &bufs[2]);
-            dev.write_buffer(a, 0, &a_bytes)?;
-            dev.write_buffer(w, 0, &w_bytes)?;
-            let s_addr = match bufs.get(3) {
-                Some(s) => {
-                    dev.write_buffer(s, 0, &s_bytes)?;
-                    s.addr()
-                }
-                None => 0,
-            };
-            dev.run_gemm(job, &layout, [a.addr(), w.addr(), s_addr], c)
+            dev.run_gemm(
+                job,
+                &GemmBuffers {
+                    a: &bufs[0],
+                    w: &bufs[1],
+                    c: &bufs[2],
+                    scales: bufs.get(3),
+                },
+            )
         })
     }
 
-    /// Programs and runs a GEMM whose operands are in device memory; reads C from `c`.
-    fn run_gemm(
-        &mut self,
-        job: &GemmJob,
-        layout: &Layout,
-        [a_addr, w_addr, s_addr]: [u32; 3],
-        c: &DeviceBuffer,
-    ) -> Result<GemmRun, DeviceError> {
-        let (c_addr, c_len) = (c.addr(), c.len());
-        let busy0 = self.counters()?;
+    /// Runs a GEMM in buffers the caller allocated ([`Device::alloc`], sizes from
+    /// [`GemmJob::buffer_sizes`]): validates, packs A, W and the column scales into them,
+    /// programs the job registers, starts, waits and reads C back from `bufs.c`. A buffer too
+    /// small is [`DeviceError::BufferOverrun`] before the device is started.
+    pub fn run_gemm(&mut self, job: &GemmJob, bufs: &GemmBuffers) -> Result<GemmRun, DeviceError> {
+        let layout = job.validate(&self.cfg)?;
+        let a_bytes = layout.pack_rows(job.a_fmt, job.w_fmt, job.m, job.k, |r, k| job.a[r * job.k + k])?;
+        let w_bytes = layout.pack_rows(job.a_fmt, job.w_fmt, job.n, job.k, |c, k| job.w[k * job.n + c])?;
+        let c_len = layout.c_len(job.m);
+        // Check every span before anything reaches the device.
+        bufs.a.span(0, a_bytes.len())?;
+        bufs.w.span(0, w_bytes.len())?;
+        bufs.c.span(0, c_len)?;
+        let s_addr = if job.col_scale_exp.is_empty() {
+            0
+        } else {
+            let s_bytes = Layout::pack_col_scales(&job.col_scale_exp, self.cfg.cols as usize)?;
+            let s = bufs.scales.ok_or(DeviceError::BufferOverrun {
+                offset: 0,
+                len: s_bytes.len(),
+                buffer: 0,
+            })?;
+            self.write_buffer(s, 0, &s_bytes)?;
+            s.addr()
+        };
+        self.write_buffer(bufs.a, 0, &a_bytes)?;
+        self.write_buffer(bufs.w, 0, &w_bytes)?;
+        let before = self.counters()?;
         let fmt = reg("FMT")?;
-        let f = |n: &str| fmt.field(n).expect("FMT field");
-        let mut fmt_word = f("A").set(0, job.a_fmt.id().into());
-        fmt_word = f("W").set(fmt_word, job.w_fmt.id().into());
-        fmt_word = f("OUT").set(fmt_word, job.out.spec().id.into());
-        fmt_word = f("SCALE_EXP").set(fmt_word, job.scale_exp as u8 as u32);
+        let mut fmt_word = field(fmt, "A")?.set(0, job.a_fmt.id().into());
+        fmt_word = field(fmt, "W")?.set(fmt_word, job.w_fmt.id().into());
+        fmt_word = field(fmt, "OUT")?.set(fmt_word, job.out.spec().id.into());
+        fmt_word = field(fmt, "SCALE_EXP")?.set(fmt_word, job.scale_exp as u8 as u32);
         for (name, v) in [
             ("M", job.m as u32),
             ("N", job.n as u32),
             ("K", job.k as u32),
             ("FMT", fmt_word),
-            ("A_ADDR", a_addr),
-            ("W_ADDR", w_addr),
-            ("C_ADDR", c_addr),
+            ("A_ADDR", bufs.a.addr()),
+            ("W_ADDR", bufs.w.addr()),
+            ("C_ADDR", bufs.c.addr()),
             ("SCALE_ADDR", s_addr),
             ("A_STRIDE", layout.row_bytes as u32),
             ("W_STRIDE", layout.row_bytes as u32),
@@ -517,51 +746,88 @@ impl<B: Backend> Device<B> {
             self.write(name, v)?;
         }
         self.start_and_wait()?;
-        let c_bytes = self.read_buffer(c, 0, c_len)?;
+        let c_bytes = self.read_buffer(bufs.c, 0, c_len)?;
         let after = self.counters()?;
         Ok(GemmRun {
-            c: layout.unpack_c(&c_bytes, job.m, job.n),
+            c: layout.unpack_c(&c_bytes, job.m, job.n)?,
             counters: Counters {
-                busy: after.busy - busy0.busy,
-                stall: after.stall - busy0.stall,
-                dma_read: after.dma_read - busy0.dma_read,
-                dma_written: after.dma_written - busy0.dma_written,
+                busy: after.busy.wrapping_sub(before.busy),
+                stall: after.stall.wrapping_sub(before.stall),
+                dma_read: after.dma_read.wrapping_sub(before.dma_read),
+                dma_written: after.dma_written.wrapping_sub(before.dma_written),
             },
             peak_macs_per_cycle: self.cfg.peak_macs_per_cycle(layout.lanes as u32),
         })
     }
 
-    /// START, then polls STATUS until DONE; the job's error code becomes [`DeviceError::Job`].
+    /// START, then polls STATUS until DONE, waiting [`Backend::poll_interval`] between reads,
+    /// for at most [`Device::timeout`] of device time; the job's error code becomes
+    /// [`DeviceError::Job`].
     pub fn start_and_wait(&mut self) -> Result<(), DeviceError> {
-        let ctrl = reg("CTRL")?;
-        let start = ctrl.field("START").expect("CTRL.START").set(0, 1);
-        self.backend.write_reg(ctrl.offset, start)?;
-        let status = reg("STATUS")?;
-        let (done, error) = (
-            status.field("DONE").expect("STATUS.DONE"),
-            status.field("ERROR").expect("STATUS.ERROR"),
-        );
-        let poll = 256u64;
-        let mut waited = 0u64;
+        self.start()?;
+        let t0 = self.backend.now();
         loop {
-            let s = self.backend.read_reg(status.offset)?;
-            if done.get(s) == 1 {
-                return match error.get(s) {
-                    0 => Ok(()),
-                    e => Err(DeviceError::Job(ErrorCode::from_u32(e).unwrap_or(ErrorCode::BadJob))),
-                };
+            if let Some(result) = self.job_status()? {
+                return result;
             }
-            if waited >= self.timeout_cycles {
-                return Err(DeviceError::Timeout {
-                    cycles: self.timeout_cycles,
-                });
+            if self.backend.now().saturating_sub(t0) >= self.timeout {
+                return Err(DeviceError::Timeout { after: self.timeout });
             }
-            self.backend.advance(poll)?;
-            waited += poll;
+            let poll = self.backend.poll_interval();
+            self.backend.wait(poll)?;
         }
+    }
+
+    /// START with the interrupt enabled, then [`Backend::wait_irq`] (at most
+    /// [`Device::timeout`]); clears IRQ.DONE before and after the job.
+    pub fn start_and_wait_irq(&mut self) -> Result<(), DeviceError> {
+        let (ctrl, irq) = (reg("CTRL")?, reg("IRQ")?);
+        let irq_done = field(irq, "DONE")?.set(0, 1);
+        let irq_en = field(ctrl, "IRQ_EN")?.set(0, 1);
+        self.backend.write_reg(irq.offset, irq_done)?;
+        self.backend.write_reg(ctrl.offset, irq_en)?;
+        self.start()?;
+        if !self.backend.wait_irq(self.timeout)? {
+            return Err(DeviceError::Timeout { after: self.timeout });
+        }
+        self.backend.write_reg(irq.offset, irq_done)?;
+        self.backend.write_reg(ctrl.offset, 0)?;
+        match self.job_status()? {
+            Some(result) => result,
+            None => Err(DeviceError::Timeout { after: self.timeout }),
+        }
+    }
+
+    /// Writes CTRL.START, keeping CTRL's other bits.
+    fn start(&mut self) -> Result<(), DeviceError> {
+        let ctrl = reg("CTRL")?;
+        let keep = self.backend.read_reg(ctrl.offset)?;
+        let start = field(ctrl, "START")?.set(keep, 1);
+        self.backend.write_reg(ctrl.offset, start)
+    }
+
+    /// `None` while the job runs; the job's result once STATUS.DONE is set.
+    fn job_status(&mut self) -> Result<Option<Result<(), DeviceError>>, DeviceError> {
+        let status = reg("STATUS")?;
+        let (done, error) = (field(status, "DONE")?, field(status, "ERROR")?);
+        let s = self.backend.read_reg(status.offset)?;
+        if done.get(s) == 0 {
+            return Ok(None);
+        }
+        Ok(Some(match error.get(s) {
+            0 => Ok(()),
+            e => Err(ErrorCode::from_u32(e).map_or(DeviceError::UnknownJobError(e), DeviceError::Job)),
+        }))
     }
 }
 
-fn reg(name: &str) -> Result<&'static regs::Register, DeviceError> {
+/// A register of the map by name.
+pub(crate) fn reg(name: &str) -> Result<&'static regs::Register, DeviceError> {
     regs::register(name).ok_or_else(|| DeviceError::NoSuchRegister(name.to_string()))
+}
+
+/// A field of a register by name.
+pub(crate) fn field(r: &regs::Register, name: &str) -> Result<&'static regs::Field, DeviceError> {
+    r.field(name)
+        .ok_or_else(|| DeviceError::NoSuchRegister(format!("{}.{name}", r.name)))
 }

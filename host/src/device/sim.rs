@@ -4,19 +4,25 @@
 //! exactly as on a board.
 
 use std::path::Path;
+use std::time::Duration;
 
 use npe_hdl::spec::NpeConfig;
-use npe_sim::axi_lite::AxiLiteMaster;
+use npe_sim::axi_lite::{AxiLiteError, AxiLiteMaster};
 use npe_sim::axi_mem::{AxiMemConfig, AxiMemory, ErrorRange, Resp};
-use npe_sim::{Sim, Top};
+use npe_sim::{Port, Sim};
 
-use super::{Backend, DeviceError};
+use super::{Backend, BusError, BusOp, DeviceError};
 
 /// How the simulated memory behaves.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimOptions {
+    /// Bus address of the first byte of device memory.
+    pub mem_base: u32,
     /// Device memory in bytes.
     pub mem_bytes: u32,
+    /// The clock the simulated cycles stand for: converts device time ([`Backend::now`],
+    /// timeouts) to cycles.
+    pub clock_hz: u64,
     /// Read latency (AR to first R beat) and write-response latency, in cycles.
     pub latency: u32,
     /// Probability that the memory withholds ready/valid on a channel in a given cycle.
@@ -32,7 +38,9 @@ pub struct SimOptions {
 impl Default for SimOptions {
     fn default() -> Self {
         SimOptions {
+            mem_base: 0,
             mem_bytes: 16 << 20,
+            clock_hz: 100_000_000,
             latency: 16,
             backpressure: 0.0,
             seed: 1,
@@ -47,28 +55,40 @@ pub struct SimBackend {
     sim: Sim,
     mem: AxiMemory,
     lite: AxiLiteMaster,
+    irq: Port,
     name: &'static str,
     opts: SimOptions,
 }
 
-/// The Verilated top of a preset.
-fn top_of(cfg: &NpeConfig) -> Option<Top> {
-    match cfg.name {
-        "npe4x4" => Some(npe_sim::tops::npe4x4::TOP),
-        "npe8x8" => Some(npe_sim::tops::npe8x8::TOP),
-        _ => None,
-    }
+/// Register polls are this many cycles apart.
+const POLL_CYCLES: u64 = 256;
+
+fn lite_error(op: BusOp, e: AxiLiteError) -> DeviceError {
+    DeviceError::Bus(match e {
+        AxiLiteError::SlvErr(addr) => BusError::SlvErr { op, addr },
+        AxiLiteError::DecErr(addr) => BusError::DecErr { op, addr },
+        AxiLiteError::Timeout { addr, .. } => BusError::Timeout { op, addr },
+    })
+}
+
+fn transport(e: impl std::fmt::Display) -> DeviceError {
+    DeviceError::Bus(BusError::Transport(e.to_string()))
 }
 
 impl SimBackend {
     /// Builds the simulation of `cfg`'s accelerator and resets it.
     pub fn new(cfg: &NpeConfig, opts: &SimOptions) -> Result<Self, DeviceError> {
-        let top = top_of(cfg).ok_or_else(|| DeviceError::Dimension(format!("no simulated top for {}", cfg.name)))?;
+        // The accelerator top of a preset is named after it.
+        let top = npe_sim::tops::by_name(cfg.name)
+            .ok_or_else(|| DeviceError::Backend(format!("no simulated top for {}", cfg.name)))?;
         if !(0.0..1.0).contains(&opts.backpressure) {
-            return Err(DeviceError::Bus(format!(
+            return Err(DeviceError::Backend(format!(
                 "backpressure {} is not in [0, 1)",
                 opts.backpressure
             )));
+        }
+        if opts.clock_hz == 0 {
+            return Err(DeviceError::Backend("clock_hz must be at least 1".into()));
         }
         let range = |&(start, end): &(u32, u32), resp| ErrorRange {
             start: start.into(),
@@ -76,6 +96,7 @@ impl SimBackend {
             resp,
         };
         let mem_cfg = AxiMemConfig {
+            base: opts.mem_base.into(),
             size: opts.mem_bytes as usize,
             read_latency: opts.latency,
             write_latency: opts.latency,
@@ -87,9 +108,13 @@ impl SimBackend {
         }
         .with_backpressure(1.0 - opts.backpressure);
         let mut sim = Sim::new(top);
-        let mem = AxiMemory::new(top, "m_axi_", mem_cfg).map_err(|e| DeviceError::Bus(e.to_string()))?;
+        let mem = AxiMemory::new(top, "m_axi_", mem_cfg).map_err(|e| DeviceError::Backend(e.to_string()))?;
         let lite = AxiLiteMaster::new(top, "s_axi_");
-        let reset = top.port("reset").expect("reset port");
+        let port = |name: &str| {
+            top.port(name)
+                .ok_or_else(|| DeviceError::Backend(format!("{} has no port {name}", top.name)))
+        };
+        let (reset, irq) = (port("reset")?, port("irq")?);
         sim.set(reset, 1);
         for _ in 0..4 {
             sim.tick();
@@ -100,6 +125,7 @@ impl SimBackend {
             sim,
             mem,
             lite,
+            irq,
             name: cfg.name,
             opts: opts.clone(),
         })
@@ -107,7 +133,7 @@ impl SimBackend {
 
     /// Writes an FST waveform from now on.
     pub fn trace(&mut self, path: &Path) -> Result<(), DeviceError> {
-        self.sim.trace(path).map_err(|e| DeviceError::Bus(e.to_string()))
+        self.sim.trace(path).map_err(|e| DeviceError::Backend(e.to_string()))
     }
 
     /// Clock cycles simulated so far.
@@ -120,12 +146,34 @@ impl SimBackend {
         self.mem.violations().iter().map(|v| v.to_string()).collect()
     }
 
+    /// Lets the device run for `cycles` clock cycles (the memory model serving the DMA).
+    pub fn advance(&mut self, cycles: u64) -> Result<(), DeviceError> {
+        for _ in 0..cycles {
+            self.mem.step(&mut self.sim);
+        }
+        self.check_protocol()
+    }
+
+    fn check_protocol(&self) -> Result<(), DeviceError> {
+        if self.mem.violation_count() > 0 {
+            return Err(DeviceError::Protocol(self.violations()));
+        }
+        Ok(())
+    }
+
+    /// Cycles of `d` at the nominal clock, rounded up.
+    fn cycles_of(&self, d: Duration) -> u64 {
+        let c = d.as_nanos() * u128::from(self.opts.clock_hz);
+        u64::try_from(c.div_ceil(1_000_000_000)).unwrap_or(u64::MAX)
+    }
+
     fn check_range(&self, addr: u32, len: usize) -> Result<(), DeviceError> {
-        if u64::from(addr) + len as u64 > u64::from(self.opts.mem_bytes) {
+        let (base, size) = (u64::from(self.opts.mem_base), u64::from(self.opts.mem_bytes));
+        if u64::from(addr) < base || u64::from(addr) + len as u64 > base + size {
             return Err(DeviceError::Address {
                 addr: addr.into(),
                 len,
-                size: self.opts.mem_bytes.into(),
+                size,
             });
         }
         Ok(())
@@ -137,44 +185,69 @@ impl Backend for SimBackend {
         let mem = &mut self.mem;
         self.lite
             .read(&mut self.sim, offset, &mut |s: &mut Sim| mem.step(s))
-            .map_err(|e| DeviceError::Bus(e.to_string()))
+            .map_err(|e| lite_error(BusOp::RegRead, e))
     }
 
     fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), DeviceError> {
         let mem = &mut self.mem;
         self.lite
             .write(&mut self.sim, offset, value, 0xF, &mut |s: &mut Sim| mem.step(s))
-            .map_err(|e| DeviceError::Bus(e.to_string()))
+            .map_err(|e| lite_error(BusOp::RegWrite, e))
     }
 
     fn write_mem(&mut self, addr: u32, bytes: &[u8]) -> Result<(), DeviceError> {
         self.check_range(addr, bytes.len())?;
-        self.mem
-            .write(addr.into(), bytes)
-            .map_err(|e| DeviceError::Bus(e.to_string()))
+        self.mem.write(addr.into(), bytes).map_err(transport)
     }
 
     fn read_mem(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, DeviceError> {
         self.check_range(addr, len)?;
         let mut buf = vec![0; len];
-        self.mem
-            .read(addr.into(), &mut buf)
-            .map_err(|e| DeviceError::Bus(e.to_string()))?;
+        self.mem.read(addr.into(), &mut buf).map_err(transport)?;
         Ok(buf)
+    }
+
+    fn mem_base(&self) -> u32 {
+        self.opts.mem_base
     }
 
     fn mem_size(&self) -> u32 {
         self.opts.mem_bytes
     }
 
-    fn advance(&mut self, cycles: u64) -> Result<(), DeviceError> {
-        for _ in 0..cycles {
+    fn now(&self) -> Duration {
+        let ns = u128::from(self.sim.cycles()) * 1_000_000_000 / u128::from(self.opts.clock_hz);
+        Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
+    }
+
+    fn wait(&mut self, d: Duration) -> Result<(), DeviceError> {
+        let cycles = self.cycles_of(d);
+        self.advance(cycles)
+    }
+
+    fn poll_interval(&self) -> Duration {
+        Duration::from_nanos(POLL_CYCLES * 1_000_000_000 / self.opts.clock_hz).max(Duration::from_nanos(1))
+    }
+
+    /// Watches the `irq` output cycle by cycle: no register traffic while waiting.
+    fn wait_irq(&mut self, timeout: Duration) -> Result<bool, DeviceError> {
+        let limit = self.cycles_of(timeout);
+        for _ in 0..limit {
+            if self.sim.get(self.irq) != 0 {
+                return self.check_protocol().map(|()| true);
+            }
             self.mem.step(&mut self.sim);
         }
-        if self.mem.violation_count() > 0 {
-            return Err(DeviceError::Protocol(self.violations()));
-        }
-        Ok(())
+        self.check_protocol()?;
+        Ok(self.sim.get(self.irq) != 0)
+    }
+
+    fn simulated_cycles(&self) -> Option<u64> {
+        Some(self.sim.cycles())
+    }
+
+    fn protocol_violations(&self) -> Vec<String> {
+        self.violations()
     }
 
     fn describe(&self) -> String {

@@ -207,27 +207,52 @@ fn unified_f64(u: Unified) -> f64 {
 }
 
 /// The real value of an output-format code (NaN for NaN/NaR), for reports and `.npy` output.
+/// The code's layout comes from the output format table ([`npe_hdl::spec::formats::OUTPUT_FORMATS`]);
+/// bits above the format's width are ignored (16-bit results sit in the low half of their
+/// 32-bit container).
 pub fn output_to_f64(out: npe_hdl::spec::OutputFormat, code: u32) -> f64 {
-    use npe_hdl::spec::OutputFormat as O;
-    match out {
-        O::Fp32 => f64::from(f32::from_bits(code)),
-        O::Bf16 => f64::from(f32::from_bits((code & 0xFFFF) << 16)),
-        O::Fp16 => {
-            let (s, e, f) = ((code >> 15) & 1, (code >> 10) & 0x1F, code & 0x3FF);
-            let mag = match e {
-                0 => f64::from(f) * (-24f64).exp2(),
-                0x1F if f == 0 => f64::INFINITY,
-                0x1F => f64::NAN,
-                _ => f64::from(0x400 | f) * f64::from(e as i32 - 25).exp2(),
+    let s = out.spec();
+    let code = code & width_mask(s.bits);
+    let sign_bit = 1u32 << (s.bits - 1);
+    match s.encoding {
+        Encoding::Int => {
+            // Sign-extend from the format's width.
+            let shift = 32 - s.bits;
+            f64::from(((code << shift) as i32) >> shift)
+        }
+        Encoding::Float {
+            exp_bits,
+            man_bits,
+            bias,
+            specials,
+        } => {
+            let e = (code >> man_bits) & width_mask(exp_bits);
+            let f = code & width_mask(man_bits);
+            let e_ones = width_mask(exp_bits);
+            let mag = match specials {
+                FloatSpecials::Ieee if e == e_ones && f == 0 => f64::INFINITY,
+                FloatSpecials::Ieee if e == e_ones => f64::NAN,
+                FloatSpecials::NanOnly if e == e_ones && f == width_mask(man_bits) => f64::NAN,
+                _ if e == 0 => f64::from(f) * f64::from(1 - bias - man_bits as i32).exp2(),
+                _ => f64::from((1 << man_bits) | f) * f64::from(e as i32 - bias - man_bits as i32).exp2(),
             };
-            if s == 1 {
+            if code & sign_bit != 0 {
                 -mag
             } else {
                 mag
             }
         }
-        O::Int32 => f64::from(code as i32),
-        O::Posit16Es1 => to_f64(Format::Posit16Es1, code & 0xFFFF).unwrap_or(f64::NAN),
+        Encoding::PowerOfTwo { bias } => {
+            if code == width_mask(s.bits) {
+                f64::NAN
+            } else {
+                f64::from(code as i32 - bias).exp2()
+            }
+        }
+        Encoding::Posit { es } => {
+            let u = decode_posit(s.bits, es, s.encoding.max_frac_bits(s.bits), code);
+            unified_f64(u)
+        }
     }
 }
 
@@ -247,5 +272,44 @@ mod output_tests {
         assert_eq!(output_to_f64(O::Int32, (-7i32) as u32), -7.0);
         assert_eq!(output_to_f64(O::Posit16Es1, 0x4000), 1.0);
         assert!(output_to_f64(O::Posit16Es1, 0x8000).is_nan());
+        assert_eq!(output_to_f64(O::Posit16Es1, 0xC000), -1.0);
+        assert_eq!(
+            output_to_f64(O::Fp32, f32::MIN_POSITIVE.to_bits()),
+            f64::from(f32::MIN_POSITIVE)
+        );
+        assert_eq!(output_to_f64(O::Fp32, 1), f64::from(f32::from_bits(1)));
+        assert!(output_to_f64(O::Fp32, f32::NAN.to_bits()).is_nan());
+        assert_eq!(output_to_f64(O::Bf16, 0x7F80), f64::INFINITY);
+        assert_eq!(output_to_f64(O::Int32, 0x8000_0000), -2147483648.0);
+        // A 16-bit result ignores the upper half of its container.
+        assert_eq!(output_to_f64(O::Bf16, 0xFFFF_C040), -3.0);
+    }
+
+    #[test]
+    fn every_bf16_and_fp16_code_matches_the_native_conversions() {
+        for code in 0..=0xFFFFu32 {
+            let bf = output_to_f64(O::Bf16, code);
+            let native = f64::from(f32::from_bits(code << 16));
+            assert!(bf == native || (bf.is_nan() && native.is_nan()), "bf16 {code:#x}");
+        }
+        // fp16 against the operand decoder's float path: same table row layout (E5M10 bias 15).
+        let e5m10 = |code: u32| -> f64 {
+            let (s, e, f) = ((code >> 15) & 1, (code >> 10) & 0x1F, code & 0x3FF);
+            let mag = match e {
+                0 => f64::from(f) * (-24f64).exp2(),
+                0x1F if f == 0 => f64::INFINITY,
+                0x1F => f64::NAN,
+                _ => f64::from(0x400 | f) * f64::from(e as i32 - 25).exp2(),
+            };
+            if s == 1 {
+                -mag
+            } else {
+                mag
+            }
+        };
+        for code in 0..=0xFFFFu32 {
+            let (a, b) = (output_to_f64(O::Fp16, code), e5m10(code));
+            assert!(a == b || (a.is_nan() && b.is_nan()), "fp16 {code:#x}");
+        }
     }
 }

@@ -1,22 +1,15 @@
 //! The Verilated PE, driven beat by beat, its accumulator read back as an exact value.
 
 use npe_hdl::pe::{ACC, ACC_WIDTH, PE_LATENCY};
-use npe_hdl::spec::{lanes, Format};
+use npe_hdl::spec::Format;
 use npe_sim::{tops::pe as p, Sim};
 use num_bigint::BigInt;
 
 use crate::golden::Exact;
 
-/// Packs one code per lane into a 16-bit operand port: lane `l` at bit `l × 16 / lanes`.
-/// `codes.len()` must equal the lane count of the pair.
-pub fn pack(a_fmt: Format, w_fmt: Format, codes: &[u32]) -> u16 {
-    let n = lanes(a_fmt, w_fmt) as usize;
-    assert_eq!(codes.len(), n, "{a_fmt} x {w_fmt} has {n} lanes");
-    let slot = 16 / n;
-    codes.iter().enumerate().fold(0u16, |port, (l, &c)| {
-        port | ((c as u16 & ((1u32 << slot) - 1) as u16) << (l * slot))
-    })
-}
+/// Packs one code per lane into a 16-bit operand port (the device layout's packing,
+/// [`crate::device::pack::pack_word`]).
+pub use crate::device::pack::pack_word as pack;
 
 /// What the PE holds: the exact accumulator and its sticky flags.
 #[derive(Clone, Debug, PartialEq, Eq)]
