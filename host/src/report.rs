@@ -203,7 +203,7 @@ pub const BUDGET: [BudgetLine; 4] = {
     [
         BudgetLine {
             name: "PEs (incl. their decoders)",
-            blocks: &[PE_DECODERS, PE_MULTIPLIER, PE_ALIGN, PE_REST],
+            blocks: &[PE_DECODERS, PE_REST],
             lut4_eq: 3000,
             per_pe: true,
         },
@@ -266,7 +266,7 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
     writeln!(s, " (wall time)\n").unwrap();
     writeln!(
         s,
-        "{:<32} {:>5} {:>7} {:>6} {:>6} {:>6} {:>4} {:>9} {:>6}",
+        "{:<38} {:>5} {:>7} {:>6} {:>6} {:>6} {:>4} {:>9} {:>6}",
         "block", "inst", "LUT4", "CCU2C", "FF", "DP16KD", "DSP", "LUT4/inst", "share"
     )
     .unwrap();
@@ -274,7 +274,7 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
         let v = &b.util;
         writeln!(
             s,
-            "{:<32} {:>5} {:>7} {:>6} {:>6} {:>6} {:>4} {:>9} {:>5.1}%",
+            "{:<38} {:>5} {:>7} {:>6} {:>6} {:>6} {:>4} {:>9} {:>5.1}%",
             b.block,
             b.instances,
             v.lut4,

@@ -112,9 +112,10 @@ mod tests {
             assert_eq!(NARROW8_FORMATS.contains(&f), narrow, "{f:?}");
         }
         // Without the 16-bit formats the accumulator and window shrink; lanes 1–3 stay in use.
-        assert!(NARROW8.acc_width < SHARED.acc_width);
-        assert!(NARROW8.window < SHARED.window);
-        assert!(NARROW8.lane1.width > 1 && NARROW8.lane23.width > 1);
-        assert_eq!(NARROW8.lane1.width, SHARED.lane1.width);
+        let (n, s) = (NARROW8, SHARED);
+        assert!(n.acc_width < s.acc_width);
+        assert!(n.window < s.window);
+        assert!(n.lane1.width > 1 && n.lane23.width > 1);
+        assert_eq!(n.lane1.width, s.lane1.width);
     }
 }
