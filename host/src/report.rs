@@ -173,5 +173,181 @@ as in `shared/research/area-anchors.md`. `pe` is the shared PE: every operand fo
 an exact accumulator as wide as the formats need, no DSP. `mac16` is a plain INT16 MAC (48-bit
 accumulator), which Yosys maps to one MULT18X18D. `pe_int8`, `pe_fp4` and `pe_posit16` are the
 shared PE's code (`GenericPe`) built for one operand format each: decoders, lanes, alignment windows
-and accumulator shrink to that format, and Yosys removes the rest.
+and accumulator shrink to that format, and Yosys removes the rest. `pe_le8` is the same code built
+for every multiplier format of at most 8 bits (`PeGeometry::for_formats`, the format-set direction).
 ";
+
+/// LUT4-equivalents of a cell count: LUT4 + 2 × CCU2C (a carry cell holds two LUT4s' worth of
+/// logic), the unit of the budget in DESIGN.md §4.1.
+pub fn lut4_eq(u: &npe_fpga::Utilization) -> u64 {
+    u.lut4 + 2 * u.ccu2c
+}
+
+/// One line of the area budget of DESIGN.md §4.1 (all-format 4×4 column): the blocks of the
+/// breakdown it covers and its LUT4-equivalents (for the PEs, per PE).
+pub struct BudgetLine {
+    /// The budget line's name.
+    pub name: &'static str,
+    /// Breakdown blocks it covers.
+    pub blocks: &'static [&'static str],
+    /// LUT4-equivalents allowed.
+    pub lut4_eq: u64,
+    /// Whether `lut4_eq` is per PE (scaled by the PE count).
+    pub per_pe: bool,
+}
+
+/// The all-format budget of DESIGN.md §4.1 (80 % of the LFE5U-85F). The PEs' decoders count
+/// with the PEs: the budget's "edge decoders" line is for decoders moved out of the PEs.
+pub const BUDGET: [BudgetLine; 4] = {
+    use npe_fpga::accel::*;
+    [
+        BudgetLine {
+            name: "PEs (incl. their decoders)",
+            blocks: &[PE_DECODERS, PE_REST],
+            lut4_eq: 3000,
+            per_pe: true,
+        },
+        BudgetLine {
+            name: "output units",
+            blocks: &[OUTPUT_UNITS],
+            lut4_eq: 6000,
+            per_pe: false,
+        },
+        BudgetLine {
+            name: "controller, skew, buffers' logic",
+            blocks: &[BUFFERS, CONTROLLER, TOP_GLUE],
+            lut4_eq: 6000,
+            per_pe: false,
+        },
+        BudgetLine {
+            name: "AXI-Lite registers + DMA",
+            blocks: &[REGISTERS, DMA],
+            lut4_eq: 3000,
+            per_pe: false,
+        },
+    ]
+};
+
+/// The whole-top figures and the per-block breakdown of one accelerator top.
+pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
+    let mut s = String::new();
+    let u = &r.util;
+    let total_eq = lut4_eq(u).max(1);
+    writeln!(
+        s,
+        "{}: LUT4 {}, CCU2C {}, FF {}, DP16KD {}, MULT18X18D {}; LUT4-eq (LUT4 + 2 x CCU2C) {}",
+        r.top,
+        u.lut4,
+        u.ccu2c,
+        u.ff,
+        u.bram,
+        u.dsp,
+        lut4_eq(u)
+    )
+    .unwrap();
+    if !r.device.is_empty() {
+        let parts: Vec<String> = ["TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D"]
+            .iter()
+            .filter_map(|n| r.device_use(n))
+            .map(|d| format!("{} {}/{} ({:.0} %)", d.resource, d.used, d.available, d.percent()))
+            .collect();
+        writeln!(s, "nextpnr, LFE5U-85F CABGA381, wrapper included: {}", parts.join(", ")).unwrap();
+    }
+    match (&r.fmax_mhz, &r.pnr_error, &r.nextpnr) {
+        (_, Some(e), _) => writeln!(s, "place and route: {e}").unwrap(),
+        (Some(f), None, _) => writeln!(s, "Fmax (whole top in its register wrapper): {f:.1} MHz").unwrap(),
+        (None, None, Some(_)) => writeln!(s, "Fmax: not reported by nextpnr").unwrap(),
+        (None, None, None) => writeln!(s, "(no place and route: run with --pnr)").unwrap(),
+    }
+    write!(s, "Yosys {:.0} s", r.synth_seconds).unwrap();
+    if let Some(p) = r.pnr_seconds {
+        write!(s, ", nextpnr {p:.0} s").unwrap();
+    }
+    writeln!(s, " (wall time)\n").unwrap();
+    writeln!(
+        s,
+        "{:<38} {:>5} {:>7} {:>6} {:>6} {:>6} {:>4} {:>9} {:>6}",
+        "block", "inst", "LUT4", "CCU2C", "FF", "DP16KD", "DSP", "LUT4/inst", "share"
+    )
+    .unwrap();
+    for b in &r.blocks {
+        let v = &b.util;
+        writeln!(
+            s,
+            "{:<38} {:>5} {:>7} {:>6} {:>6} {:>6} {:>4} {:>9} {:>5.1}%",
+            b.block,
+            b.instances,
+            v.lut4,
+            v.ccu2c,
+            v.ff,
+            v.bram,
+            v.dsp,
+            v.lut4 / b.instances.max(1),
+            100.0 * lut4_eq(v) as f64 / total_eq as f64
+        )
+        .unwrap();
+    }
+    // The budget lines of DESIGN.md §4.1 against what was measured.
+    let pes = r
+        .blocks
+        .iter()
+        .find(|b| b.block == npe_fpga::accel::PE_REST)
+        .map_or(0, |b| b.instances);
+    writeln!(
+        s,
+        "\n{:<34} {:>9} {:>9} {:>6}",
+        "budget line (DESIGN.md 4.1)", "LUT4-eq", "budget", "ratio"
+    )
+    .unwrap();
+    let (mut got_all, mut budget_all) = (0, 0);
+    for line in &BUDGET {
+        let got: u64 = r
+            .blocks
+            .iter()
+            .filter(|b| line.blocks.contains(&b.block.as_str()))
+            .map(|b| lut4_eq(&b.util))
+            .sum();
+        let budget = if line.per_pe { line.lut4_eq * pes } else { line.lut4_eq };
+        got_all += got;
+        budget_all += budget;
+        writeln!(
+            s,
+            "{:<34} {:>9} {:>9} {:>5.2}x",
+            line.name,
+            got,
+            budget,
+            got as f64 / budget.max(1) as f64
+        )
+        .unwrap();
+    }
+    writeln!(
+        s,
+        "{:<34} {:>9} {:>9} {:>5.2}x",
+        "total",
+        got_all,
+        budget_all,
+        got_all as f64 / budget_all.max(1) as f64
+    )
+    .unwrap();
+    s
+}
+
+/// How `npe synth` measures whole accelerator tops, for its markdown report.
+pub const ACCEL_METHOD: &str =
+    "Whole accelerator tops (`npe4x4`, `npe8x8`: the presets of `NpeConfig::PRESETS`, Verilog
+from `npe_hdl::emit`) go through `npe_fpga::synth_accel`: one `synth_ecp5` run on the top in its
+register wrapper, with the breakdown's blocks marked `keep_hierarchy` (each block is flattened
+and optimised inside, not across its ports); `stat` per module times the instance counts gives
+the table above, whose sum is the whole top. The mapped netlist is then flattened and placed as it
+is by nextpnr-ecp5 (LFE5U-85F, CABGA381, 100 MHz target, seed 1); nextpnr's counts include the
+wrapper's registers. LUT4-eq = LUT4 + 2 x CCU2C, the unit of the DESIGN.md 4.1 budget.
+";
+
+/// The line after which a markdown report's hand-written notes start; `npe synth --report`
+/// keeps everything from this line on when it rewrites the file.
+pub const NOTES_MARKER: &str = "<!-- Notes below this line are hand-written; `npe synth --report` keeps them. -->";
+
+/// The hand-written notes of an existing report (from [`NOTES_MARKER`] on), if any.
+pub fn kept_notes(old: &str) -> Option<&str> {
+    old.find(NOTES_MARKER).map(|i| &old[i..])
+}

@@ -5,4 +5,4 @@ pub mod mac16;
 pub mod single_format;
 
 pub use mac16::Mac16;
-pub use single_format::{single_format_tops, Fp4Pe, Int8Pe, Posit16Pe};
+pub use single_format::{single_format_tops, Fp4Pe, Int8Pe, Narrow8Pe, Posit16Pe};

@@ -1,6 +1,7 @@
 //! Single-format PEs: the shared PE's code ([`GenericPe`]) built for one operand format, so
 //! the decoders, lanes, windows and accumulator shrink to what that format needs. The area
-//! report sets the shared PE against the sum of these.
+//! report sets the shared PE against the sum of these. One format-set PE ([`Narrow8Pe`], every
+//! ≤ 8-bit format) measures what a preset without the 16-bit formats saves per PE.
 
 use crate::pe::{GenericPe, PeGeometry};
 use crate::spec::Format;
@@ -25,6 +26,41 @@ single_format_pe!(INT8_ONLY, Int8Pe, Format::Int8, "INT8");
 single_format_pe!(FP4_ONLY, Fp4Pe, Format::Fp4E2M1, "FP4 (E2M1)");
 single_format_pe!(POSIT16_ONLY, Posit16Pe, Format::Posit16Es1, "Posit(16,1)");
 
+/// The multiplier formats whose lane slot is at most 8 bits (INT2/4/8, FP4, FP6, FP8, posit4,
+/// posit8): the format set of an LLM preset. Padded to the table's length by repeating the
+/// first such format (a const fn returns a fixed-size array; a repeat changes no geometry).
+pub const NARROW8_FORMATS: [Format; Format::ALL.len()] = {
+    let mut out = [Format::ALL[0]; Format::ALL.len()];
+    let mut n = 0;
+    let mut i = 0;
+    while i < Format::ALL.len() {
+        let f = Format::ALL[i];
+        if f.is_mac_operand() && f.slot_bits() <= 8 {
+            out[n] = f;
+            n += 1;
+        }
+        i += 1;
+    }
+    assert!(n > 0);
+    while n < out.len() {
+        out[n] = out[0];
+        n += 1;
+    }
+    out
+};
+
+/// Geometry of the ≤ 8-bit format-set PE.
+pub const NARROW8: PeGeometry = PeGeometry::for_formats(&NARROW8_FORMATS);
+/// The shared PE's code for every ≤ 8-bit multiplier format ([`NARROW8_FORMATS`]): a PE of the
+/// "presets by format set" direction.
+pub type Narrow8Pe = GenericPe<
+    { NARROW8.acc_width },
+    { NARROW8.window },
+    { NARROW8.lane0.width },
+    { NARROW8.lane1.width },
+    { NARROW8.lane23.width },
+>;
+
 /// Top-module names and Verilog of the single-format PEs, for `npe synth`.
 pub fn single_format_tops() -> Vec<(&'static str, String)> {
     use crate::emit::emit_verilog;
@@ -40,6 +76,10 @@ pub fn single_format_tops() -> Vec<(&'static str, String)> {
         (
             "pe_posit16",
             emit_verilog(&mut Posit16Pe::with_formats(&[Format::Posit16Es1]), "pe_posit16"),
+        ),
+        (
+            "pe_le8",
+            emit_verilog(&mut Narrow8Pe::with_formats(&NARROW8_FORMATS), "pe_le8"),
         ),
     ]
 }
@@ -63,5 +103,19 @@ mod tests {
         assert_eq!(INT8_ONLY.lane23.width, 1);
         // Posit16 uses lane 0 only.
         assert_eq!((POSIT16_ONLY.lane1.width, POSIT16_ONLY.lane23.width), (1, 1));
+    }
+
+    #[test]
+    fn narrow8_pe_is_every_narrow_format_and_nothing_wider() {
+        for f in Format::ALL {
+            let narrow = f.is_mac_operand() && f.slot_bits() <= 8;
+            assert_eq!(NARROW8_FORMATS.contains(&f), narrow, "{f:?}");
+        }
+        // Without the 16-bit formats the accumulator and window shrink; lanes 1–3 stay in use.
+        let (n, s) = (NARROW8, SHARED);
+        assert!(n.acc_width < s.acc_width);
+        assert!(n.window < s.window);
+        assert!(n.lane1.width > 1 && n.lane23.width > 1);
+        assert_eq!(n.lane1.width, s.lane1.width);
     }
 }
