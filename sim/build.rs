@@ -57,7 +57,7 @@ fn main() {
             .arg(&dir)
             .arg(&vfile)
             .status()
-            .unwrap_or_else(|e| panic!("cannot run verilator ({e}): run ./setup.sh to install it"));
+            .unwrap_or_else(|e| panic!("cannot run verilator ({e}): run `bash .ci/setup.sh` to install it"));
         assert!(status.success(), "verilator failed on {}", vfile.display());
         // Verilator's own makefile compiles the model (in parallel, hot code optimized, the
         // large construction and tracing code not) into V<top>__ALL.a, linked below.
@@ -93,7 +93,6 @@ fn main() {
             class_name(name)
         )
         .unwrap();
-        println!("cargo:rerun-if-changed={}", vfile.display());
     }
 
     let models_cc = out.join("models.cc");
@@ -130,6 +129,9 @@ fn main() {
     println!("cargo:rustc-link-search=native={}", runtime_lib.display());
     println!("cargo:rustc-link-lib=static=verilated_rt");
     println!("cargo:rustc-link-lib=z");
+    // The emitted Verilog is not listed: this script rewrites it on every run, so cargo would rerun
+    // the script (and Verilator) on every build. npe-hdl is a build-dependency, so a change to the
+    // hardware reruns it anyway.
     println!("cargo:rerun-if-changed=cpp/model.h");
     println!("cargo:rerun-if-changed=cpp/model.cc");
     println!("cargo:rerun-if-changed=src/ffi.rs");
@@ -140,7 +142,7 @@ fn verilator_include() -> PathBuf {
     let out = Command::new("verilator")
         .args(["--getenv", "VERILATOR_ROOT"])
         .output()
-        .unwrap_or_else(|e| panic!("cannot run verilator ({e}): run ./setup.sh to install it"));
+        .unwrap_or_else(|e| panic!("cannot run verilator ({e}): run `bash .ci/setup.sh` to install it"));
     assert!(out.status.success(), "verilator --getenv VERILATOR_ROOT failed");
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()).join("include")
 }
