@@ -327,7 +327,9 @@ impl Default for OutputUnit {
             gany: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
             gvec: Default::default(),
             k_gbit: (0..LZ_GROUPS).map(|g| const_bits(1 << g)).collect(),
-            k_gabove: (0..LZ_GROUPS).map(|g| const_bits(ones(LZ_GROUPS) ^ ones(g + 1))).collect(),
+            k_gabove: (0..LZ_GROUPS)
+                .map(|g| const_bits(ones(LZ_GROUPS) ^ ones(g + 1)))
+                .collect(),
             glz: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
             goff: (0..LZ_GROUPS).map(|g| const_bits((8 * g) as u64)).collect(),
             // Leading zeros above group g's top bit (mod 2^16: the top group reaches past the
@@ -377,10 +379,19 @@ impl Default for OutputUnit {
             t64: Default::default(),
             unused_t64: Default::default(),
             k_id: OutputFormat::ALL.into_iter().map(id).collect(),
-            k_qsh: OutputFormat::ALL.into_iter().map(|f| const_bits(qsh(f) as u64)).collect(),
-            k_kmask: OutputFormat::ALL.into_iter().map(|f| const_bits(ones(kept_bits(f)))).collect(),
+            k_qsh: OutputFormat::ALL
+                .into_iter()
+                .map(|f| const_bits(qsh(f) as u64))
+                .collect(),
+            k_kmask: OutputFormat::ALL
+                .into_iter()
+                .map(|f| const_bits(ones(kept_bits(f))))
+                .collect(),
             k_guard: OutputFormat::ALL.into_iter().map(|f| const_index(qsh(f) - 1)).collect(),
-            k_smask: OutputFormat::ALL.into_iter().map(|f| const_bits(ones(qsh(f) - 1))).collect(),
+            k_smask: OutputFormat::ALL
+                .into_iter()
+                .map(|f| const_bits(ones(qsh(f) - 1)))
+                .collect(),
             f_id: FLOATS.into_iter().map(id).collect(),
             f_emin: FLOATS.into_iter().map(|f| const_bits(emin_b(f))).collect(),
             f_max: FLOATS.into_iter().map(|f| const_bits(max_b(f))).collect(),
@@ -530,7 +541,8 @@ impl Logic for OutputUnit {
                 self.kb.next = self.k_kmax.val();
             }
             // Exponent bit x where the hidden bit was, fraction below it.
-            self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index()) & !(self.k1_f.val() << self.k_top_f.val());
+            self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index())
+                & !(self.k1_f.val() << self.k_top_f.val());
             if self.sb2.q.val().get_bit(0) {
                 self.src.next = self.src.val() | (self.k1_f.val() << self.k_top_f.val());
             }
