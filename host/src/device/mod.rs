@@ -53,12 +53,11 @@ pub trait Backend {
     /// passes; `true` if it was raised. The default polls the IRQ and CTRL registers every
     /// [`Backend::poll_interval`]; a back end with an interrupt line overrides it.
     fn wait_irq(&mut self, timeout: Duration) -> Result<bool, DeviceError> {
-        let (irq, ctrl) = (reg("IRQ")?, reg("CTRL")?);
-        let done = field(irq, "DONE")?;
-        let en = field(ctrl, "IRQ_EN")?;
         let t0 = self.now();
         loop {
-            if done.get(self.read_reg(irq.offset)?) == 1 && en.get(self.read_reg(ctrl.offset)?) == 1 {
+            if regs::irq::DONE.get(self.read_reg(regs::IRQ.offset)?) == 1
+                && regs::ctrl::IRQ_EN.get(self.read_reg(regs::CTRL.offset)?) == 1
+            {
                 return Ok(true);
             }
             if self.now().saturating_sub(t0) >= timeout {
@@ -544,12 +543,12 @@ pub struct GemmBuffers<'a> {
 impl<B: Backend> Device<B> {
     /// Connects: checks ID, register-map version and configuration hash against `cfg`.
     pub fn connect(mut backend: B, cfg: NpeConfig) -> Result<Self, DeviceError> {
-        let id = backend.read_reg(reg("ID")?.offset)?;
+        let id = backend.read_reg(regs::ID.offset)?;
         if id != ID_MAGIC {
             return Err(DeviceError::NotAnNpe(id));
         }
-        let version = backend.read_reg(reg("VERSION")?.offset)?;
-        let hash = backend.read_reg(reg("CONFIG_HASH")?.offset)?;
+        let version = backend.read_reg(regs::VERSION.offset)?;
+        let hash = backend.read_reg(regs::CONFIG_HASH.offset)?;
         if version != REGMAP_VERSION || hash != cfg.hash() {
             return Err(DeviceError::ConfigMismatch {
                 device_version: version,
@@ -596,31 +595,31 @@ impl<B: Backend> Device<B> {
         Ok(f.get(self.read(name)?))
     }
 
-    fn read64(&mut self, lo: &str, hi: &str) -> Result<u64, DeviceError> {
-        let l = self.read(lo)?;
-        let h = self.read(hi)?;
+    fn read64(&mut self, lo: regs::Register, hi: regs::Register) -> Result<u64, DeviceError> {
+        let l = self.backend.read_reg(lo.offset)?;
+        let h = self.backend.read_reg(hi.offset)?;
         Ok(u64::from(h) << 32 | u64::from(l))
     }
 
     /// The capabilities the hardware reports.
     pub fn info(&mut self) -> Result<DeviceInfo, DeviceError> {
         Ok(DeviceInfo {
-            version: self.read("VERSION")?,
-            config_hash: self.read("CONFIG_HASH")?,
-            rows: self.field("CAPABILITY", "ROWS")?,
-            cols: self.field("CAPABILITY", "COLS")?,
-            acc_bits: self.field("CAPABILITY", "ACC_BITS")?,
-            formats: self.read("FORMATS")?,
+            version: self.backend.read_reg(regs::VERSION.offset)?,
+            config_hash: self.backend.read_reg(regs::CONFIG_HASH.offset)?,
+            rows: regs::capability::ROWS.get(self.backend.read_reg(regs::CAPABILITY.offset)?),
+            cols: regs::capability::COLS.get(self.backend.read_reg(regs::CAPABILITY.offset)?),
+            acc_bits: regs::capability::ACC_BITS.get(self.backend.read_reg(regs::CAPABILITY.offset)?),
+            formats: self.backend.read_reg(regs::FORMATS.offset)?,
         })
     }
 
     /// The job counters as they are now (they count from reset).
     pub fn counters(&mut self) -> Result<Counters, DeviceError> {
         Ok(Counters {
-            busy: self.read64("BUSY_LO", "BUSY_HI")?,
-            stall: self.read64("STALL_LO", "STALL_HI")?,
-            dma_read: self.read64("DMA_RD_LO", "DMA_RD_HI")?,
-            dma_written: self.read64("DMA_WR_LO", "DMA_WR_HI")?,
+            busy: self.read64(regs::BUSY_LO, regs::BUSY_HI)?,
+            stall: self.read64(regs::STALL_LO, regs::STALL_HI)?,
+            dma_read: self.read64(regs::DMA_RD_LO, regs::DMA_RD_HI)?,
+            dma_written: self.read64(regs::DMA_WR_LO, regs::DMA_WR_HI)?,
         })
     }
 
@@ -725,25 +724,24 @@ impl<B: Backend> Device<B> {
         self.write_buffer(bufs.a, 0, &a_bytes)?;
         self.write_buffer(bufs.w, 0, &w_bytes)?;
         let before = self.counters()?;
-        let fmt = reg("FMT")?;
-        let mut fmt_word = field(fmt, "A")?.set(0, job.a_fmt.id().into());
-        fmt_word = field(fmt, "W")?.set(fmt_word, job.w_fmt.id().into());
-        fmt_word = field(fmt, "OUT")?.set(fmt_word, job.out.spec().id.into());
-        fmt_word = field(fmt, "SCALE_EXP")?.set(fmt_word, job.scale_exp as u8 as u32);
-        for (name, v) in [
-            ("M", job.m as u32),
-            ("N", job.n as u32),
-            ("K", job.k as u32),
-            ("FMT", fmt_word),
-            ("A_ADDR", bufs.a.addr()),
-            ("W_ADDR", bufs.w.addr()),
-            ("C_ADDR", bufs.c.addr()),
-            ("SCALE_ADDR", s_addr),
-            ("A_STRIDE", layout.row_bytes as u32),
-            ("W_STRIDE", layout.row_bytes as u32),
-            ("C_STRIDE", layout.c_row_bytes as u32),
+        let mut fmt_word = regs::fmt::A.set(0, job.a_fmt.id().into());
+        fmt_word = regs::fmt::W.set(fmt_word, job.w_fmt.id().into());
+        fmt_word = regs::fmt::OUT.set(fmt_word, job.out.spec().id.into());
+        fmt_word = regs::fmt::SCALE_EXP.set(fmt_word, job.scale_exp as u8 as u32);
+        for (r, v) in [
+            (regs::M, job.m as u32),
+            (regs::N, job.n as u32),
+            (regs::K, job.k as u32),
+            (regs::FMT, fmt_word),
+            (regs::A_ADDR, bufs.a.addr()),
+            (regs::W_ADDR, bufs.w.addr()),
+            (regs::C_ADDR, bufs.c.addr()),
+            (regs::SCALE_ADDR, s_addr),
+            (regs::A_STRIDE, layout.row_bytes as u32),
+            (regs::W_STRIDE, layout.row_bytes as u32),
+            (regs::C_STRIDE, layout.c_row_bytes as u32),
         ] {
-            self.write(name, v)?;
+            self.backend.write_reg(r.offset, v)?;
         }
         self.start_and_wait()?;
         let c_bytes = self.read_buffer(bufs.c, 0, c_len)?;
@@ -781,9 +779,9 @@ impl<B: Backend> Device<B> {
     /// START with the interrupt enabled, then [`Backend::wait_irq`] (at most
     /// [`Device::timeout`]); clears IRQ.DONE before and after the job.
     pub fn start_and_wait_irq(&mut self) -> Result<(), DeviceError> {
-        let (ctrl, irq) = (reg("CTRL")?, reg("IRQ")?);
-        let irq_done = field(irq, "DONE")?.set(0, 1);
-        let irq_en = field(ctrl, "IRQ_EN")?.set(0, 1);
+        let (ctrl, irq) = (regs::CTRL, regs::IRQ);
+        let irq_done = regs::irq::DONE.set(0, 1);
+        let irq_en = regs::ctrl::IRQ_EN.set(0, 1);
         self.backend.write_reg(irq.offset, irq_done)?;
         self.backend.write_reg(ctrl.offset, irq_en)?;
         self.start()?;
@@ -800,21 +798,18 @@ impl<B: Backend> Device<B> {
 
     /// Writes CTRL.START, keeping CTRL's other bits.
     fn start(&mut self) -> Result<(), DeviceError> {
-        let ctrl = reg("CTRL")?;
-        let keep = self.backend.read_reg(ctrl.offset)?;
-        let start = field(ctrl, "START")?.set(keep, 1);
-        self.backend.write_reg(ctrl.offset, start)
+        let keep = self.backend.read_reg(regs::CTRL.offset)?;
+        self.backend
+            .write_reg(regs::CTRL.offset, regs::ctrl::START.set(keep, 1))
     }
 
     /// `None` while the job runs; the job's result once STATUS.DONE is set.
     fn job_status(&mut self) -> Result<Option<Result<(), DeviceError>>, DeviceError> {
-        let status = reg("STATUS")?;
-        let (done, error) = (field(status, "DONE")?, field(status, "ERROR")?);
-        let s = self.backend.read_reg(status.offset)?;
-        if done.get(s) == 0 {
+        let s = self.backend.read_reg(regs::STATUS.offset)?;
+        if regs::status::DONE.get(s) == 0 {
             return Ok(None);
         }
-        Ok(Some(match error.get(s) {
+        Ok(Some(match regs::status::ERROR.get(s) {
             0 => Ok(()),
             e => Err(ErrorCode::from_u32(e).map_or(DeviceError::UnknownJobError(e), DeviceError::Job)),
         }))
