@@ -80,8 +80,8 @@ pub fn accel_block(top: &str, module: &str) -> Option<&'static str> {
     let path: Vec<&str> = module.strip_prefix(top)?.strip_prefix("__")?.split("__").collect();
     match path.as_slice() {
         ["core"] => Some(CONTROLLER),
-        ["core", "ou", n] if is_number(n) => Some(OUTPUT_UNITS),
-        ["core", "abank" | "wbank" | "sbank" | "obank", n] if is_number(n) => Some(BUFFERS),
+        ["core", "out", "ou", n] if is_number(n) => Some(OUTPUT_UNITS),
+        ["core", "bufs", "abank" | "wbank" | "sbank", n] | ["core", "out", "obank", n] if is_number(n) => Some(BUFFERS),
         ["regs"] => Some(REGISTERS),
         // `rd` and `wr`: the DMA pair of the test top `axi_dma`, which CI runs through this flow.
         ["rdma" | "wdma" | "rd" | "wr"] => Some(DMA),
@@ -429,10 +429,11 @@ mod tests {
         assert_eq!(accel_block("npe4x4", "pe__mul"), None);
         assert_eq!(accel_block("npe4x4", "pe__mul__subs__3"), None);
         assert_eq!(accel_block("npe4x4", "npe4x4__core"), Some(CONTROLLER));
-        assert_eq!(accel_block("npe4x4", "npe4x4__core__ou__3"), Some(OUTPUT_UNITS));
-        assert_eq!(accel_block("npe4x4", "npe4x4__core__ou__3__v1"), None);
-        assert_eq!(accel_block("npe4x4", "npe4x4__core__obank__0"), Some(BUFFERS));
-        assert_eq!(accel_block("npe4x4", "npe4x4__core__pes__5"), None);
+        assert_eq!(accel_block("npe4x4", "npe4x4__core__out__ou__3"), Some(OUTPUT_UNITS));
+        assert_eq!(accel_block("npe4x4", "npe4x4__core__out__ou__3__v1"), None);
+        assert_eq!(accel_block("npe4x4", "npe4x4__core__out__obank__0"), Some(BUFFERS));
+        assert_eq!(accel_block("npe4x4", "npe4x4__core__bufs__wbank__2"), Some(BUFFERS));
+        assert_eq!(accel_block("npe4x4", "npe4x4__core__array__pes__5"), None);
         assert_eq!(accel_block("npe4x4", "npe4x4__regs"), Some(REGISTERS));
         assert_eq!(accel_block("npe4x4", "npe4x4__wdma"), Some(DMA));
         assert_eq!(accel_block("npe4x4", "npe8x8__core"), None);
@@ -454,7 +455,7 @@ mod tests {
             }
             let pes = names
                 .iter()
-                .filter(|m| m.starts_with(&format!("{}__core__pes__", cfg.name)))
+                .filter(|m| m.starts_with(&format!("{}__core__array__pes__", cfg.name)))
                 .count();
             assert_eq!(pes as u32, cfg.rows * cfg.cols, "{}", cfg.name);
         }
@@ -464,10 +465,10 @@ mod tests {
     fn breakdown_multiplies_instances() {
         let j = r#"{"modules": {
             "\\npe2": {"num_cells_by_type": {"LUT4": 1, "npe2__core": 1, "$scopeinfo": 3}},
-            "\\npe2__core": {"num_cells_by_type": {"LUT4": 10, "TRELLIS_FF": 4, "pe": 4, "npe2__core__ou__0": 1}},
+            "\\npe2__core": {"num_cells_by_type": {"LUT4": 10, "TRELLIS_FF": 4, "pe": 4, "npe2__core__out__ou__0": 1}},
             "\\pe": {"num_cells_by_type": {"LUT4": 100, "CCU2C": 7, "pe__da0": 2}},
             "\\pe__da0": {"num_cells_by_type": {"LUT4": 5}},
-            "\\npe2__core__ou__0": {"num_cells_by_type": {"LUT4": 50, "DP16KD": 1}},
+            "\\npe2__core__out__ou__0": {"num_cells_by_type": {"LUT4": 50, "DP16KD": 1}},
             "\\npe2_wrap": {"num_cells_by_type": {"TRELLIS_FF": 999, "npe2": 1}}
         }}"#;
         let (blocks, total) = breakdown(j, "npe2").unwrap();
