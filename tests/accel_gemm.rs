@@ -503,7 +503,9 @@ fn both_back_ends_reject_the_same_bad_jobs() {
     };
     let not_mac = Format::ALL.into_iter().find(|f| !f.is_mac_operand()).unwrap();
     let too_long = (CFG.k_beats_max + 1) * lanes_of(Format::Int8);
-    let cases: Vec<(&str, Vec<(&str, u32)>, Result<(), DeviceError>)> = vec![
+    // (what the case is, its job-register writes, the outcome both back ends must give)
+    type Case<'a> = (&'a str, Vec<(&'a str, u32)>, Result<(), DeviceError>);
+    let cases: Vec<Case> = vec![
         ("good", with(&[]), Ok(())),
         ("M = 0", with(&[("M", 0)]), Err(DeviceError::Job(ErrorCode::BadJob))),
         ("N = 0", with(&[("N", 0)]), Err(DeviceError::Job(ErrorCode::BadJob))),
