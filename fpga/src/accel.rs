@@ -25,9 +25,10 @@ use serde::Serialize;
 use crate::{io, run_logged, wrapper, yosys_version, FpgaError, Tools, Utilization};
 
 /// The blocks of the breakdown, in report order (labels of [`accel_block`]).
-pub const ACCEL_BLOCKS: [&str; 8] = [
+pub const ACCEL_BLOCKS: [&str; 9] = [
     PE_DECODERS,
     PE_REST,
+    ARRAY,
     OUTPUT_UNITS,
     BUFFERS,
     CONTROLLER,
@@ -36,13 +37,17 @@ pub const ACCEL_BLOCKS: [&str; 8] = [
     TOP_GLUE,
 ];
 
-/// The eight lane decoders of a PE (`pe__da0..3`, `pe__dw0..3`).
-pub const PE_DECODERS: &str = "PE: operand decoders";
-/// The rest of the PE: mantissa multiplier, exponent sums, lane alignment, lane sum, exact
-/// accumulator, pipeline registers. Kept as one block: a boundary between the multiplier and
+/// The lane decoders at the array's edge, one per row and one per column
+/// (`core__array__adec__N`, `core__array__wdec__N`).
+pub const PE_DECODERS: &str = "lane decoders (array edge)";
+/// A PE: the MAC pipe (mantissa multiplier, exponent sums, lane alignment, lane sum, exact
+/// accumulator, pipeline registers). Kept as one block: a boundary between the multiplier and
 /// the shifters stops Yosys from trimming the shifters to the products' real widths (measured:
 /// +1.9 k LUT4 per PE).
 pub const PE_REST: &str = "PE: multiplier, alignment, accumulator";
+/// The systolic array's own logic: the registers that move decoded operands and beat flags
+/// between PEs, the finish flags and the lane mode (`core__array`).
+pub const ARRAY: &str = "array: systolic registers, lane mode";
 /// The output units (`core__ou__N`), one per column.
 pub const OUTPUT_UNITS: &str = "output units";
 /// The on-chip buffers' RAM banks (`core__{a,w,s,o}bank__N`).
@@ -58,7 +63,7 @@ pub const TOP_GLUE: &str = "top glue";
 
 /// The breakdown block of module `module` in the Verilog of accelerator `top`, or `None` for a
 /// module that is flattened into its parent. Names follow rust-hdl's emission (`top__field__…`,
-/// the shared `pe` module of [`npe_hdl::accel::PE_MODULE`]).
+/// the shared MAC-pipe module [`npe_hdl::accel::PE_MODULE`]).
 pub fn accel_block(top: &str, module: &str) -> Option<&'static str> {
     let pe = npe_hdl::accel::PE_MODULE;
     if module == top {
@@ -67,19 +72,14 @@ pub fn accel_block(top: &str, module: &str) -> Option<&'static str> {
     if module == pe {
         return Some(PE_REST);
     }
-    let numbered = |s: &str, prefix: &str| {
-        s.strip_prefix(prefix)
-            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-    };
     let is_number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if let Some(rest) = module.strip_prefix(pe).and_then(|r| r.strip_prefix("__")) {
-        // The decoders' inputs are the PE's registered codes and formats: a boundary there
-        // costs next to nothing.
-        return (numbered(rest, "da") || numbered(rest, "dw")).then_some(PE_DECODERS);
-    }
     let path: Vec<&str> = module.strip_prefix(top)?.strip_prefix("__")?.split("__").collect();
     match path.as_slice() {
         ["core"] => Some(CONTROLLER),
+        ["core", "array"] => Some(ARRAY),
+        // The decoders' outputs are registered (the first systolic register of their row or
+        // column): a boundary there costs next to nothing.
+        ["core", "array", "adec" | "wdec", n] if is_number(n) => Some(PE_DECODERS),
         ["core", "out", "ou", n] if is_number(n) => Some(OUTPUT_UNITS),
         ["core", "bufs", "abank" | "wbank" | "sbank", n] | ["core", "out", "obank", n] if is_number(n) => Some(BUFFERS),
         ["regs"] => Some(REGISTERS),
@@ -104,7 +104,7 @@ pub fn module_names(verilog: &str) -> Vec<&str> {
 pub struct BlockArea {
     /// Block label (one of [`ACCEL_BLOCKS`]).
     pub block: String,
-    /// Instances of the block's modules in the top (a PE has eight decoders: 8 per PE).
+    /// Instances of the block's modules in the top (16 PEs of a 4×4 array: 16).
     pub instances: u64,
     /// Cells of all instances together.
     pub util: Utilization,
@@ -421,13 +421,14 @@ mod tests {
     #[test]
     fn blocks_by_module_name() {
         assert_eq!(accel_block("npe4x4", "npe4x4"), Some(TOP_GLUE));
-        assert_eq!(accel_block("npe4x4", "pe"), Some(PE_REST));
-        assert_eq!(accel_block("npe4x4", "pe__da3"), Some(PE_DECODERS));
-        assert_eq!(accel_block("npe4x4", "pe__dw0"), Some(PE_DECODERS));
-        assert_eq!(accel_block("npe4x4", "pe__da3__int4"), None);
-        assert_eq!(accel_block("npe4x4", "pe__al2"), None);
-        assert_eq!(accel_block("npe4x4", "pe__mul"), None);
-        assert_eq!(accel_block("npe4x4", "pe__mul__subs__3"), None);
+        assert_eq!(accel_block("npe4x4", "pe_mac"), Some(PE_REST));
+        assert_eq!(accel_block("npe4x4", "pe_mac__al2"), None);
+        assert_eq!(accel_block("npe4x4", "pe_mac__mul"), None);
+        assert_eq!(accel_block("npe4x4", "pe_mac__mul__subs__3"), None);
+        assert_eq!(accel_block("npe4x4", "npe4x4__core__array"), Some(ARRAY));
+        assert_eq!(accel_block("npe4x4", "npe4x4__core__array__adec__3"), Some(PE_DECODERS));
+        assert_eq!(accel_block("npe4x4", "npe4x4__core__array__wdec__0"), Some(PE_DECODERS));
+        assert_eq!(accel_block("npe4x4", "npe4x4__core__array__wdec__0__d1"), None);
         assert_eq!(accel_block("npe4x4", "npe4x4__core"), Some(CONTROLLER));
         assert_eq!(accel_block("npe4x4", "npe4x4__core__out__ou__3"), Some(OUTPUT_UNITS));
         assert_eq!(accel_block("npe4x4", "npe4x4__core__out__ou__3__v1"), None);
@@ -465,9 +466,11 @@ mod tests {
     fn breakdown_multiplies_instances() {
         let j = r#"{"modules": {
             "\\npe2": {"num_cells_by_type": {"LUT4": 1, "npe2__core": 1, "$scopeinfo": 3}},
-            "\\npe2__core": {"num_cells_by_type": {"LUT4": 10, "TRELLIS_FF": 4, "pe": 4, "npe2__core__out__ou__0": 1}},
-            "\\pe": {"num_cells_by_type": {"LUT4": 100, "CCU2C": 7, "pe__da0": 2}},
-            "\\pe__da0": {"num_cells_by_type": {"LUT4": 5}},
+            "\\npe2__core": {"num_cells_by_type": {"LUT4": 10, "TRELLIS_FF": 4, "npe2__core__array": 1, "npe2__core__out__ou__0": 1}},
+            "\\npe2__core__array": {"num_cells_by_type": {"TRELLIS_FF": 6, "pe_mac": 4, "npe2__core__array__adec__0": 1, "npe2__core__array__wdec__0": 1}},
+            "\\pe_mac": {"num_cells_by_type": {"LUT4": 100, "CCU2C": 7}},
+            "\\npe2__core__array__adec__0": {"num_cells_by_type": {"LUT4": 5}},
+            "\\npe2__core__array__wdec__0": {"num_cells_by_type": {"LUT4": 7}},
             "\\npe2__core__out__ou__0": {"num_cells_by_type": {"LUT4": 50, "DP16KD": 1}},
             "\\npe2_wrap": {"num_cells_by_type": {"TRELLIS_FF": 999, "npe2": 1}}
         }}"#;
@@ -477,16 +480,17 @@ mod tests {
             (get(PE_REST).instances, get(PE_REST).util.lut4, get(PE_REST).util.ccu2c),
             (4, 400, 28)
         );
-        assert_eq!((get(PE_DECODERS).instances, get(PE_DECODERS).util.lut4), (8, 40));
+        assert_eq!((get(PE_DECODERS).instances, get(PE_DECODERS).util.lut4), (2, 12));
+        assert_eq!(get(ARRAY).util.ff, 6);
         assert_eq!((get(OUTPUT_UNITS).util.lut4, get(OUTPUT_UNITS).util.bram), (50, 1));
         assert_eq!((get(CONTROLLER).util.lut4, get(CONTROLLER).util.ff), (10, 4));
         assert_eq!(get(TOP_GLUE).util.lut4, 1);
         // The wrapper is outside the top; sub-module instances and $scopeinfo are not cells.
         assert_eq!(
             (total.lut4, total.ff, total.ccu2c, total.bram),
-            (1 + 10 + 400 + 40 + 50, 4, 28, 1)
+            (1 + 10 + 400 + 12 + 50, 4 + 6, 28, 1)
         );
-        assert!(!total.cells.contains_key("pe") && !total.cells.contains_key("$scopeinfo"));
+        assert!(!total.cells.contains_key("pe_mac") && !total.cells.contains_key("$scopeinfo"));
         assert!(breakdown(j, "nope").is_err());
         assert!(breakdown("{}", "npe2").is_err());
     }

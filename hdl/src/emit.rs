@@ -51,21 +51,29 @@ pub fn pe_verilog() -> String {
     emit_verilog(&mut crate::pe::Pe::new(), PE_TOP)
 }
 
-/// Emits a top whose PEs are [`crate::accel::PeSlot`]s: the PE's own module (and its
+/// The Verilog of the array PEs' MAC pipe ([`crate::pe::Mac`]), module
+/// [`crate::accel::PE_MODULE`].
+pub fn mac_verilog() -> String {
+    emit_verilog(&mut crate::pe::Mac::default(), crate::accel::PE_MODULE)
+}
+
+/// Emits a top whose PEs are [`crate::accel::PeSlot`]s: the MAC pipe's own module (and its
 /// sub-modules) is appended once, after the top's modules.
 ///
-/// The PE module is marked `no_inline_module` and `tracing_off` for Verilator: inlined and
+/// The module is marked `no_inline_module` and `tracing_off` for Verilator: inlined and
 /// traced, the 8×8 array became 139 MB of C++.
 pub fn emit_with_pe<B: Block>(top: &mut B, name: &str) -> String {
     let mut v = emit_verilog(top, name);
-    let pe = pe_verilog();
-    let start = pe.find(&format!("module {PE_TOP}(")).expect("pe module");
-    let end = start + pe[start..].find('\n').expect("module line");
-    v.push_str(&pe[..=end]);
+    let mac = mac_verilog();
+    let start = mac
+        .find(&format!("module {}(", crate::accel::PE_MODULE))
+        .expect("MAC module");
+    let end = start + mac[start..].find('\n').expect("module line");
+    v.push_str(&mac[..=end]);
     v.push_str("    /*verilator no_inline_module*/\n");
     // Waves show each PE's ports (in the slots); its insides would multiply the trace code by R×C.
     v.push_str("    /*verilator tracing_off*/\n");
-    v.push_str(&pe[end + 1..]);
+    v.push_str(&mac[end + 1..]);
     v
 }
 
@@ -98,10 +106,16 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
     tops
 }
 
-/// What `npe synth` can synthesize: every hardware top plus the area baselines
+/// What `npe synth` can synthesize: every hardware top, the parts an array is made of (the MAC
+/// pipe of each PE, the lane decoder of each row and column) and the area baselines
 /// ([`crate::baseline`]), which are measured but never simulated.
 pub fn synth_tops() -> Vec<(&'static str, String)> {
     let mut tops = all_tops();
+    tops.push((crate::accel::PE_MODULE, mac_verilog()));
+    tops.push((
+        "lane_decode",
+        emit_verilog(&mut crate::decode::LaneDecode::default(), "lane_decode"),
+    ));
     tops.push(("mac16", emit_verilog(&mut crate::baseline::Mac16::default(), "mac16")));
     tops.extend(crate::baseline::single_format_tops());
     tops

@@ -1,32 +1,34 @@
-//! A PE instance that refers to the one emitted `pe` module instead of repeating it.
+//! A PE instance that refers to the one emitted MAC-pipe module instead of repeating it.
 //!
-//! rust-hdl emits one Verilog module per instance, so an R×C array of [`crate::pe::Pe`] would
-//! carry R×C copies of the PE (and its eight decoders). [`PeSlot`] has the PE's ports and
-//! emits only an instantiation of module `pe`; [`crate::emit`] appends the PE's own Verilog
-//! once per top that uses slots ([`PE_MODULE`]).
+//! rust-hdl emits one Verilog module per instance, so an R×C array of
+//! [`crate::pe::Mac`] would carry R×C copies of it. [`PeSlot`] has the MAC pipe's ports and
+//! emits only an instantiation of module [`PE_MODULE`]; [`crate::emit`] appends that module's
+//! own Verilog once per top that uses slots.
 
-use crate::decode::format_decode::{CODE_BITS, FMT_BITS};
+use crate::decode::LANE_WORD_BITS;
 use crate::pe::ACC_WIDTH;
 use rust_hdl::prelude::*;
 
 /// Verilog module name the slots instantiate.
-pub const PE_MODULE: &str = "pe";
+pub const PE_MODULE: &str = "pe_mac";
 
-/// An instance of module `pe` (see the module docs); ports as [`crate::pe::Pe`].
+/// An instance of module [`PE_MODULE`] (see the module docs); ports as [`crate::pe::Mac`].
 #[derive(LogicBlock, Default)]
 pub struct PeSlot {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
     pub reset: Signal<In, Bit>,
-    /// Activation format id.
-    pub a_fmt: Signal<In, Bits<FMT_BITS>>,
-    /// Weight format id.
-    pub w_fmt: Signal<In, Bits<FMT_BITS>>,
-    /// Activation codes, lane-packed.
-    pub a: Signal<In, Bits<CODE_BITS>>,
-    /// Weight codes, lane-packed.
-    pub w: Signal<In, Bits<CODE_BITS>>,
+    /// Decoded activation word.
+    pub a: Signal<In, Bits<LANE_WORD_BITS>>,
+    /// Decoded weight word.
+    pub w: Signal<In, Bits<LANE_WORD_BITS>>,
+    /// The format pair is a multiplier pair.
+    pub ok: Signal<In, Bit>,
+    /// Four lanes.
+    pub lanes4: Signal<In, Bit>,
+    /// Two lanes.
+    pub lanes2: Signal<In, Bit>,
     /// Accumulate this beat.
     pub valid: Signal<In, Bit>,
     /// Start a new dot product with this beat.
@@ -41,6 +43,11 @@ pub struct PeSlot {
     pub ninf: Signal<Out, Bit>,
 }
 
+/// The slot's ports, in the order of the instantiation.
+const PORTS: [&str; 13] = [
+    "clock", "reset", "a", "w", "ok", "lanes4", "lanes2", "valid", "clear", "acc", "nan", "pinf", "ninf",
+];
+
 impl Logic for PeSlot {
     // The slot is only ever simulated as Verilog (Verilator); rust-hdl's own simulator is not used.
     fn update(&mut self) {}
@@ -53,11 +60,9 @@ impl Logic for PeSlot {
     }
 
     fn hdl(&self) -> Verilog {
+        let ports: Vec<String> = PORTS.iter().map(|p| format!(".{p}({p})")).collect();
         Verilog::Wrapper(Wrapper {
-            code: format!(
-                "{PE_MODULE} u_pe(.clock(clock), .reset(reset), .a_fmt(a_fmt), .w_fmt(w_fmt), .a(a), .w(w), \
-                 .valid(valid), .clear(clear), .acc(acc), .nan(nan), .pinf(pinf), .ninf(ninf));"
-            ),
+            code: format!("{PE_MODULE} u_pe({});", ports.join(", ")),
             cores: String::new(),
         })
     }
@@ -68,35 +73,29 @@ mod tests {
     use super::*;
     use crate::ports::parse_ports;
 
-    /// The slot instantiates module `pe` with every port of the real PE, by name, and the PE
-    /// module appended by the emitter has exactly the slot's ports.
+    /// The slot instantiates the MAC-pipe module with every one of its ports, by name, and the
+    /// module appended by the emitter has exactly the slot's ports and widths.
     #[test]
-    fn the_slot_matches_the_pe_module_port_for_port() {
+    fn the_slot_matches_the_mac_module_port_for_port() {
         let Verilog::Wrapper(w) = PeSlot::default().hdl() else {
             panic!("wrapper expected")
         };
         assert!(w.code.starts_with(&format!("{PE_MODULE} u_pe(")), "{}", w.code);
-        let pe = crate::emit::pe_verilog();
-        let ports = parse_ports(&pe, crate::emit::PE_TOP).expect("pe ports");
-        assert_eq!(ports.len(), 12);
+        let mac = crate::emit::mac_verilog();
+        let ports = parse_ports(&mac, PE_MODULE).expect("MAC ports");
+        assert_eq!(ports.len(), PORTS.len());
         for p in &ports {
             assert!(
                 w.code.contains(&format!(".{0}({0})", p.name)),
                 "port {} not connected",
                 p.name
             );
-        }
-        // The PE's port widths are the slot's (the instance binds them without resizing).
-        let mut probe = Vec::new();
-        for p in &ports {
             let width = match p.name.as_str() {
                 "acc" => ACC_WIDTH,
-                "a" | "w" => CODE_BITS,
-                "a_fmt" | "w_fmt" => FMT_BITS,
+                "a" | "w" => LANE_WORD_BITS,
                 _ => 1,
             };
-            probe.push((p.name.clone(), p.width as usize == width));
+            assert_eq!(p.width as usize, width, "port {}", p.name);
         }
-        assert!(probe.iter().all(|(_, ok)| *ok), "{probe:?}");
     }
 }

@@ -1,12 +1,21 @@
-//! The systolic array: R×C PE slots, the registers that move activations (with the beat's
-//! flags) right and weights down one PE per cycle, and the finish flags.
+//! The systolic array: R×C PE slots, the lane decoders at its edge (one per row for the
+//! activations, one per column for the weights), the registers that move decoded activations
+//! (with the beat's flags) right and decoded weights down one PE per cycle, and the finish flags.
 //!
-//! The `last` flag travels with the activations; delayed by the PE latency it marks the one
+//! Each operand word is decoded once, on its way into the first register of its row or column,
+//! and the PEs are MAC pipes only ([`crate::pe::GenericMac`]): a systolic register plays the
+//! stand-alone PE's input register, so PE(r,c) sees a beat at the same cycle as when the
+//! codes moved and each PE decoded its own. The lane mode (from the job's two formats) is
+//! computed once and registered for the whole array.
+//!
+//! The `last` flag travels with the activations; delayed by the MAC latency it marks the one
 //! cycle in which PE(r,c)'s accumulator holds its finished sum. PEs of a column finish on
 //! consecutive cycles (row r one cycle after row r − 1), which the output stage relies on.
 
 use crate::decode::format_decode::FMT_BITS;
-use crate::pe::{ACC_WIDTH, PE_LATENCY};
+use crate::decode::{LaneDecode, LaneMode, LANE_WORD_BITS};
+use crate::pe::{ACC_WIDTH, MAC_LATENCY};
+use crate::spec::Format;
 use crate::spec::OPERAND_BITS;
 use rust_hdl::prelude::*;
 
@@ -52,9 +61,15 @@ pub struct SystolicArray {
     pub pinf: Vec<Signal<Out, Bit>>,
     /// PE −Inf flags.
     pub ninf: Vec<Signal<Out, Bit>>,
-    areg: Vec<DFF<Bits<WORD>>>,
+    mode: LaneMode,
+    ok: DFF<Bit>,
+    lanes4: DFF<Bit>,
+    lanes2: DFF<Bit>,
+    adec: Vec<LaneDecode>,
+    wdec: Vec<LaneDecode>,
+    areg: Vec<DFF<Bits<LANE_WORD_BITS>>>,
     freg: Vec<DFF<Bits<3>>>,
-    wreg: Vec<DFF<Bits<WORD>>>,
+    wreg: Vec<DFF<Bits<LANE_WORD_BITS>>>,
     lastd: Vec<DFF<Bit>>,
     finc: Vec<DFF<Bit>>,
     // The last column passes no flags on.
@@ -82,10 +97,16 @@ impl SystolicArray {
             nan: sigs(n),
             pinf: sigs(n),
             ninf: sigs(n),
+            mode: LaneMode::with_formats(&Format::ALL),
+            ok: Default::default(),
+            lanes4: Default::default(),
+            lanes2: Default::default(),
+            adec: (0..rows).map(|_| LaneDecode::with_formats(&Format::ALL)).collect(),
+            wdec: (0..cols).map(|_| LaneDecode::with_formats(&Format::ALL)).collect(),
             areg: dffs(n),
             freg: dffs(n),
             wreg: dffs(n),
-            lastd: dffs(rows * PE_LATENCY),
+            lastd: dffs(rows * MAC_LATENCY),
             finc: dffs(rows * (cols - 1)),
             unused_last: sigs(rows),
             pes: (0..n).map(|_| PeSlot::default()).collect(),
@@ -101,7 +122,7 @@ impl Logic for SystolicArray {
         // The shape and the PE latency enter the index arithmetic as one-value loops
         // (rust-hdl evaluates indices from loop variables only).
         for nc in self._cols..(self._cols + 1) {
-            for lat in PE_LATENCY..(PE_LATENCY + 1) {
+            for lat in MAC_LATENCY..(MAC_LATENCY + 1) {
                 for r in 0..self._rows {
                     for c in 0..self._cols {
                         self.areg[r * nc + c].clock.next = self.clock.val();
@@ -110,7 +131,7 @@ impl Logic for SystolicArray {
                         self.pes[r * nc + c].clock.next = self.clock.val();
                         self.pes[r * nc + c].reset.next = self.reset.val();
                     }
-                    for j in 0..PE_LATENCY {
+                    for j in 0..MAC_LATENCY {
                         self.lastd[r * lat + j].clock.next = self.clock.val();
                     }
                     for c in 1..self._cols {
@@ -118,9 +139,34 @@ impl Logic for SystolicArray {
                     }
                 }
 
+                // One lane mode for the array (the formats are job constants).
+                self.ok.clock.next = self.clock.val();
+                self.lanes4.clock.next = self.clock.val();
+                self.lanes2.clock.next = self.clock.val();
+                self.mode.a_fmt.next = self.a_fmt.val();
+                self.mode.w_fmt.next = self.w_fmt.val();
+                self.ok.d.next = self.mode.ok.val();
+                self.lanes4.d.next = self.mode.lanes4.val();
+                self.lanes2.d.next = self.mode.lanes2.val();
+
+                // Operand words are decoded on their way into the first register of their row
+                // or column.
+                for r in 0..self._rows {
+                    self.adec[r].fmt.next = self.a_fmt.val();
+                    self.adec[r].code.next = self.a_in[r].val();
+                    self.adec[r].lanes4.next = self.mode.lanes4.val();
+                    self.adec[r].lanes2.next = self.mode.lanes2.val();
+                }
+                for c in 0..self._cols {
+                    self.wdec[c].fmt.next = self.w_fmt.val();
+                    self.wdec[c].code.next = self.w_in[c].val();
+                    self.wdec[c].lanes4.next = self.mode.lanes4.val();
+                    self.wdec[c].lanes2.next = self.mode.lanes2.val();
+                }
+
                 // Activations and flags move right, weights down.
                 for r in 0..self._rows {
-                    self.areg[r * nc].d.next = self.a_in[r].val();
+                    self.areg[r * nc].d.next = self.adec[r].word.val();
                     self.freg[r * nc].d.next = self.flags_in[r].val();
                     for c in 1..self._cols {
                         self.areg[r * nc + c].d.next = self.areg[r * nc + c - 1].q.val();
@@ -129,7 +175,7 @@ impl Logic for SystolicArray {
                     self.unused_last[r].next = self.freg[r * nc + nc - 1].q.val().get_bit(2);
                 }
                 for c in 0..self._cols {
-                    self.wreg[c].d.next = self.w_in[c].val();
+                    self.wreg[c].d.next = self.wdec[c].word.val();
                 }
                 for r in 1..self._rows {
                     for c in 0..self._cols {
@@ -138,8 +184,9 @@ impl Logic for SystolicArray {
                 }
                 for r in 0..self._rows {
                     for c in 0..self._cols {
-                        self.pes[r * nc + c].a_fmt.next = self.a_fmt.val();
-                        self.pes[r * nc + c].w_fmt.next = self.w_fmt.val();
+                        self.pes[r * nc + c].ok.next = self.ok.q.val();
+                        self.pes[r * nc + c].lanes4.next = self.lanes4.q.val();
+                        self.pes[r * nc + c].lanes2.next = self.lanes2.q.val();
                         self.pes[r * nc + c].a.next = self.areg[r * nc + c].q.val();
                         self.pes[r * nc + c].w.next = self.wreg[r * nc + c].q.val();
                         self.pes[r * nc + c].valid.next = self.freg[r * nc + c].q.val().get_bit(0);
@@ -151,10 +198,10 @@ impl Logic for SystolicArray {
                     }
                 }
 
-                // PE(r,c) holds its finished sum PE_LATENCY cycles after its last beat.
+                // PE(r,c) holds its finished sum MAC_LATENCY cycles after its last beat.
                 for r in 0..self._rows {
                     self.lastd[r * lat].d.next = self.freg[r * nc].q.val().get_bit(2);
-                    for j in 1..PE_LATENCY {
+                    for j in 1..MAC_LATENCY {
                         self.lastd[r * lat + j].d.next = self.lastd[r * lat + j - 1].q.val();
                     }
                     self.fin[r * nc].next = self.lastd[r * lat + lat - 1].q.val();
@@ -163,7 +210,7 @@ impl Logic for SystolicArray {
                         self.fin[r * nc + c].next = self.finc[r * (nc - 1) + c - 1].q.val();
                     }
                     if self.reset.val() {
-                        for j in 0..PE_LATENCY {
+                        for j in 0..MAC_LATENCY {
                             self.lastd[r * lat + j].d.next = false;
                         }
                         for c in 1..self._cols {
@@ -180,12 +227,17 @@ impl Logic for SystolicArray {
 mod tests {
     use super::*;
     use crate::accel::testbench::cycle;
+    use crate::decode::lane_decode::lane_word;
 
     #[test]
     fn operands_meet_skewed_and_pes_finish_a_column_apart() {
         let (rows, cols) = (3, 4);
         let mut a = SystolicArray::new(rows, cols);
         a.connect_all();
+        // INT16 operands: one lane, whose decoded mantissa is the (positive) code itself.
+        a.a_fmt.next = bits(Format::Int16.id() as u64);
+        a.w_fmt.next = bits(Format::Int16.id() as u64);
+        let mant = |word: Bits<LANE_WORD_BITS>| word.get_bits::<16>(lane_word::MANT).to_u64();
         a.reset.next = true;
         cycle(&mut a);
         a.reset.next = false;
@@ -205,7 +257,8 @@ mod tests {
             for i in 0..rows * cols {
                 if a.pes[i].valid.val() {
                     assert!(a.pes[i].clear.val(), "the first beat clears");
-                    seen[i] = Some((t, a.pes[i].a.val().to_u64(), a.pes[i].w.val().to_u64()));
+                    assert!(a.pes[i].ok.val() && !a.pes[i].lanes4.val() && !a.pes[i].lanes2.val());
+                    seen[i] = Some((t, mant(a.pes[i].a.val()), mant(a.pes[i].w.val())));
                 }
                 if a.fin[i].val() {
                     fin[i].push(t);
@@ -219,8 +272,8 @@ mod tests {
                 let (t, av, wv) = seen[i].expect("PE saw its beat");
                 assert_eq!((av, wv), (0x100 + r as u64, 0x200 + c as u64), "PE({r},{c})");
                 assert_eq!(t, r + c, "PE({r},{c}) beat cycle");
-                // One finish flag, PE_LATENCY cycles after its last (only) beat.
-                assert_eq!(fin[i], [t + PE_LATENCY], "PE({r},{c}) finish");
+                // One finish flag, MAC_LATENCY cycles after its last (only) beat.
+                assert_eq!(fin[i], [t + MAC_LATENCY], "PE({r},{c}) finish");
             }
         }
     }

@@ -5,7 +5,8 @@
 //! [`FormatDecode`], which holds one instance per format behind a format-select. All of them
 //! produce the canonical unified form documented on [`Encoding`](crate::spec::Encoding), bit for
 //! bit: `zero, nar, inf, sign`, `exp` (two's complement, [`unified_width::EXP`] bits) and `mant`
-//! ([`unified_width::MANT`] bits).
+//! ([`unified_width::MANT`] bits). [`LaneMode`] and [`LaneDecode`] turn a format pair into a
+//! lane count and a word of lane codes into the PE's decoded word.
 //!
 //! Widths are const generics (rust-hdl needs them in the types); the type aliases in
 //! [`format_decode`] compute them from the table at compile time and every constructor checks
@@ -24,12 +25,16 @@ pub mod e8m0_decode;
 pub mod float_decode;
 pub mod format_decode;
 pub mod int_decode;
+pub mod lane_decode;
+pub mod lane_mode;
 pub mod posit_decode;
 
 pub use e8m0_decode::E8m0Decode;
 pub use float_decode::FloatDecode;
 pub use format_decode::FormatDecode;
 pub use int_decode::IntDecode;
+pub use lane_decode::{LaneDecode, LANE_WORD_BITS};
+pub use lane_mode::LaneMode;
 pub use posit_decode::PositDecode;
 
 use crate::spec::formats::unified_width;

@@ -1,10 +1,15 @@
 //! The precision-scalable SIMD MAC PE and its parts.
 //!
 //! ```text
-//!  a, w (16-bit ports, 1/2/4 lane codes) ─► lane decoders ─► mantissa_mul (4×4 sub-products)
-//!                                                 │                  │ packed lane products
-//!                                                 └─► exponent sums ─┴─► align (per lane) ─► Σ ─► exact accumulator
+//!  a, w (16-bit ports, 1/2/4 lane codes) ─► lane decoders ─► register ─► mantissa_mul (4×4 sub-products)
+//!                                                               │                  │ packed lane products
+//!                                                               └─► exponent sums ─┴─► align (per lane) ─► Σ ─► exact accumulator
+//!                                                                   └──────────── MAC pipe ([`GenericMac`]) ────────────┘
 //! ```
+//!
+//! The lane decoders ([`crate::decode::LaneDecode`]) and the MAC pipe are separate blocks: the
+//! array decodes once per row and column at its edge and moves decoded words through its PEs,
+//! which are MAC pipes only; [`GenericPe`] puts the two together for one PE.
 //!
 //! Alignment: canonical unified mantissas are integers with the hidden bit at a fixed place
 //! (posits left-aligned), so a product's exponent can lie below the accumulator's LSB while its
@@ -14,10 +19,12 @@
 //! accumulator and drops those bits, which are provably zero.
 
 pub mod align;
+pub mod mac_pipe;
 pub mod mantissa_mul;
 pub mod processing_element;
 
 pub use align::{ExpSum, LaneAlign};
+pub use mac_pipe::{GenericMac, Mac, MAC_LATENCY};
 pub use mantissa_mul::MantissaMul;
 pub use processing_element::{GenericPe, Pe, PE_LATENCY};
 
