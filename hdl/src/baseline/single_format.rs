@@ -12,13 +12,7 @@ macro_rules! single_format_pe {
         #[doc = concat!("Geometry of the ", $doc, "-only PE.")]
         pub const $geom: PeGeometry = PeGeometry::for_formats(&[$format]);
         #[doc = concat!("The shared PE's code for ", $doc, " operands only.")]
-        pub type $ty = GenericPe<
-            { $geom.acc_width },
-            { $geom.window },
-            { $geom.lane0.width },
-            { $geom.lane1.width },
-            { $geom.lane23.width },
-        >;
+        pub type $ty = crate::pe_type!(GenericPe, $geom);
     };
 }
 
@@ -53,13 +47,7 @@ pub const NARROW8_FORMATS: [Format; Format::ALL.len()] = {
 pub const NARROW8: PeGeometry = PeGeometry::for_formats(&NARROW8_FORMATS);
 /// The shared PE's code for every ≤ 8-bit multiplier format ([`NARROW8_FORMATS`]): a PE of the
 /// "presets by format set" direction.
-pub type Narrow8Pe = GenericPe<
-    { NARROW8.acc_width },
-    { NARROW8.window },
-    { NARROW8.lane0.width },
-    { NARROW8.lane1.width },
-    { NARROW8.lane23.width },
->;
+pub type Narrow8Pe = crate::pe_type!(GenericPe, NARROW8);
 
 /// Top-module names and Verilog of the single-format PEs, for `npe synth`.
 pub fn single_format_tops() -> Vec<(&'static str, String)> {

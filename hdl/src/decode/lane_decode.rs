@@ -242,10 +242,12 @@ mod tests {
         reference.connect_all();
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         // A format rides in its own slot width or in a wider one (paired with a wider format).
-        let modes = Format::ALL
-            .into_iter()
-            .filter(|f| f.is_mac_operand())
-            .flat_map(|f| [1u32, 2, 4].into_iter().filter(move |&n| n <= lanes(f, f)).map(move |n| (f, n)));
+        let modes = Format::ALL.into_iter().filter(|f| f.is_mac_operand()).flat_map(|f| {
+            [1u32, 2, 4]
+                .into_iter()
+                .filter(move |&n| n <= lanes(f, f))
+                .map(move |n| (f, n))
+        });
         for (f, n) in modes {
             let slot = 16 / n;
             for _ in 0..100 {

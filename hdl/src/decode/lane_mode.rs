@@ -64,7 +64,8 @@ impl Logic for LaneMode {
             & self.slot4.val().get_bit(self.a_fmt.val().index())
             & self.slot4.val().get_bit(self.w_fmt.val().index());
         self.lanes2.next = self.ok.val()
-            & !(self.slot4.val().get_bit(self.a_fmt.val().index()) & self.slot4.val().get_bit(self.w_fmt.val().index()))
+            & !(self.slot4.val().get_bit(self.a_fmt.val().index())
+                & self.slot4.val().get_bit(self.w_fmt.val().index()))
             & !self.slot16.val().get_bit(self.a_fmt.val().index())
             & !self.slot16.val().get_bit(self.w_fmt.val().index());
     }

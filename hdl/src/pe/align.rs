@@ -141,6 +141,83 @@ impl<const W: usize, const WIN: usize, const ACC_W: usize> Logic for LaneAlign<W
     }
 }
 
+/// Lanes 2–3's contribution in the narrow sum's domain: the 4×4 product negated while it is
+/// short (two's complement, `S` bits), shifted by `shift` within the lane's window,
+/// sign-extended to the narrow sum's `NW` bits and placed where lanes 2–3's window starts
+/// inside lane 1's (zero when `enable` is low).
+#[derive(LogicBlock)]
+pub struct NarrowLane<const S: usize, const NW: usize> {
+    /// Unsigned product magnitude.
+    pub prod: Signal<In, Bits<8>>,
+    /// Left shift into the lane's window (from [`ExpSum`]).
+    pub shift: Signal<In, Bits<EXP_SUM_BITS>>,
+    /// Product sign.
+    pub sign: Signal<In, Bit>,
+    /// Whether the lane contributes.
+    pub enable: Signal<In, Bit>,
+    /// The signed contribution, two's complement.
+    pub value: Signal<Out, Bits<NW>>,
+    mag: Signal<Local, Bits<S>>,
+    sval: Signal<Local, Bits<S>>,
+    shifted: Signal<Local, Bits<S>>,
+    wide: Signal<Local, Bits<NW>>,
+    // A lane window narrower than 8 bits (a 2-bit integer's) never sees the product's top bits.
+    unused_prod: Signal<Local, Bit>,
+    top: Constant<BitIndex>,
+    ext: Constant<Bits<NW>>,
+    place: Constant<Bits<NW>>,
+    zero_s: Constant<Bits<S>>,
+    zero: Constant<Bits<NW>>,
+}
+
+impl<const S: usize, const NW: usize> NarrowLane<S, NW> {
+    /// Lanes 2–3 of a PE of geometry `pe` (`S` and `NW` must be `pe.signed23` and `pe.narrow`).
+    pub fn new(pe: &PeGeometry) -> Self {
+        assert_eq!((pe.signed23, pe.narrow), (S, NW), "narrow lane geometry");
+        assert!(S < NW && pe.lane23_in_lane1 + S <= NW);
+        Self {
+            prod: Default::default(),
+            shift: Default::default(),
+            sign: Default::default(),
+            enable: Default::default(),
+            value: Default::default(),
+            mag: Default::default(),
+            sval: Default::default(),
+            shifted: Default::default(),
+            wide: Default::default(),
+            unused_prod: Default::default(),
+            top: const_index(S - 1),
+            ext: Constant::new(Bits::<NW>::mask() ^ (Bits::<NW>::mask() >> (NW - S) as u64)),
+            place: const_bits(pe.lane23_in_lane1 as u64),
+            zero_s: const_bits(0),
+            zero: const_bits(0),
+        }
+    }
+}
+
+impl<const S: usize, const NW: usize> Logic for NarrowLane<S, NW> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.mag.next = bit_cast::<S, 8>(self.prod.val());
+        self.unused_prod.next = self.prod.val().any();
+        if self.sign.val() {
+            self.sval.next = self.zero_s.val() - self.mag.val();
+        } else {
+            self.sval.next = self.mag.val();
+        }
+        self.shifted.next = self.sval.val() << self.shift.val();
+        self.wide.next = bit_cast::<NW, S>(self.shifted.val());
+        if self.shifted.val().get_bit(self.top.val().index()) {
+            self.wide.next = bit_cast::<NW, S>(self.shifted.val()) | self.ext.val();
+        }
+        if self.enable.val() {
+            self.value.next = self.wide.val() << self.place.val();
+        } else {
+            self.value.next = self.zero.val();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

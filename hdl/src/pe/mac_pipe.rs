@@ -12,7 +12,7 @@
 //! NaN/NaR operands, Inf × 0 and a format pair that is not `ok` raise the sticky `nan` flag and
 //! add nothing; Inf products raise `pinf` / `ninf`.
 
-use super::{ExpSum, LaneAlign, MantissaMul, PeGeometry, EXP_SUM_BITS, SHARED};
+use super::{ExpSum, LaneAlign, MantissaMul, NarrowLane, PeGeometry, EXP_SUM_BITS, SHARED};
 use crate::decode::lane_decode::lane_word;
 use crate::decode::{const_bits, BitIndex, EXP_BITS, LANE_WORD_BITS, MANT_BITS};
 use crate::pe::mantissa_mul::MUL_OUT_BITS;
@@ -25,18 +25,26 @@ const W: usize = LANE_WORD_BITS;
 const EXP_W: usize = lane_word::EXP_W;
 
 /// The MAC pipe of every multiplier format of the table.
-pub type Mac = GenericMac<
-    { SHARED.acc_width },
-    { SHARED.window },
-    { SHARED.lane0.width },
-    { SHARED.lane1.width },
-    { SHARED.lane23.width },
->;
+pub type Mac = crate::pe_type!(GenericMac, SHARED);
 
 /// The MAC pipe of a PE for a set of formats, with the widths of its [`PeGeometry`] as
-/// parameters: accumulator `ACC_W`, alignment window `WIN`, lane windows `W0`, `W1`, `W23`.
+/// parameters: accumulator `ACC_W`, alignment window `WIN`, lane windows `W0`, `W1`, `W23`,
+/// narrow sum `NW`, lanes 2–3's signed window `S23`.
+///
+/// Lane 0 (every format) is aligned into the whole accumulator, ones' complement with its `+1`
+/// as a carry-in. Lanes 1–3 carry ≤ 8-bit formats, whose products all land in lane 1's window:
+/// they are summed, signed, in that window (`NW` bits) and the sum is placed once, so only
+/// two adders per PE are as wide as the accumulator.
 #[derive(LogicBlock)]
-pub struct GenericMac<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, const W23: usize> {
+pub struct GenericMac<
+    const ACC_W: usize,
+    const WIN: usize,
+    const W0: usize,
+    const W1: usize,
+    const W23: usize,
+    const NW: usize,
+    const S23: usize,
+> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset: empties the pipeline, zeroes the accumulator and flags.
@@ -112,34 +120,47 @@ pub struct GenericMac<const ACC_W: usize, const WIN: usize, const W0: usize, con
 
     // Stage 2a/2b/2c: align, pair sums, accumulate.
     al0: LaneAlign<W0, WIN, ACC_W>,
-    al1: LaneAlign<W1, WIN, ACC_W>,
-    al2: LaneAlign<W23, WIN, ACC_W>,
-    al3: LaneAlign<W23, WIN, ACC_W>,
+    al2: NarrowLane<S23, NW>,
+    al3: NarrowLane<S23, NW>,
+    x1: Signal<Local, Bits<W1>>,
+    x1w: Signal<Local, Bits<NW>>,
+    x1s: Signal<Local, Bits<NW>>,
+    u12: Signal<Local, Bits<NW>>,
+    s12: Signal<Local, Bits<NW>>,
+    one_nw: Constant<Bits<NW>>,
+    top_nw: Constant<Bits<NW>>,
+    nw_sign: Constant<BitIndex>,
+    zero_nw: Constant<Bits<NW>>,
+    a0: DFF<Bits<ACC_W>>,
+    nsum: DFF<Bits<NW>>,
+    neg0: DFF<Bit>,
+    nwin: Signal<Local, Bits<WIN>>,
+    nplaced: Signal<Local, Bits<WIN>>,
+    nacc: Signal<Local, Bits<ACC_W>>,
+    tw: Signal<Local, Bits<WIN>>,
+    // The placed narrow sum's bits under the accumulator LSB are zero for every product, and
+    // the wide sum's bit 0 is the carry-in trick's; Verilator exempts `*unused*` names.
+    unused_low: Signal<Local, Bit>,
+    ext_win: Constant<Bits<WIN>>,
+    place1: Constant<Bits<WIN>>,
+    below: Constant<BitIndex>,
+    below_mask: Constant<Bits<WIN>>,
+    one_win: Constant<Bits<WIN>>,
     i0: Constant<BitIndex>,
     i1: Constant<BitIndex>,
     i2: Constant<BitIndex>,
     i3: Constant<BitIndex>,
-    s01: DFF<Bits<ACC_W>>,
-    s23: DFF<Bits<ACC_W>>,
-    nneg: DFF<Bits<3>>,
     valid_c: DFF<Bit>,
     clear_c: DFF<Bit>,
     nan_c: DFF<Bit>,
     pinf_c: DFF<Bit>,
     ninf_c: DFF<Bit>,
-    n0: Signal<Local, Bits<3>>,
-    n1: Signal<Local, Bits<3>>,
-    n2: Signal<Local, Bits<3>>,
-    n3: Signal<Local, Bits<3>>,
-    nneg_wide: Signal<Local, Bits<ACC_W>>,
     total: DFF<Bits<ACC_W>>,
     valid_t: DFF<Bit>,
     clear_t: DFF<Bit>,
     nan_t: DFF<Bit>,
     pinf_t: DFF<Bit>,
     ninf_t: DFF<Bit>,
-    zero3: Constant<Bits<3>>,
-    one3: Constant<Bits<3>>,
     base: Signal<Local, Bits<ACC_W>>,
     acc_q: DFF<Bits<ACC_W>>,
     nan_q: DFF<Bit>,
@@ -154,14 +175,29 @@ impl Default for Mac {
     }
 }
 
-impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, const W23: usize>
-    GenericMac<ACC_W, WIN, W0, W1, W23>
+impl<
+        const ACC_W: usize,
+        const WIN: usize,
+        const W0: usize,
+        const W1: usize,
+        const W23: usize,
+        const NW: usize,
+        const S23: usize,
+    > GenericMac<ACC_W, WIN, W0, W1, W23, NW, S23>
 {
     /// The MAC pipe of geometry `g`. Panics unless the parameters are its widths.
     pub fn new(g: &PeGeometry) -> Self {
         assert_eq!(
-            (g.acc_width, g.window, g.lane0.width, g.lane1.width, g.lane23.width),
-            (ACC_W, WIN, W0, W1, W23),
+            (
+                g.acc_width,
+                g.window,
+                g.lane0.width,
+                g.lane1.width,
+                g.lane23.width,
+                g.narrow,
+                g.signed23
+            ),
+            (ACC_W, WIN, W0, W1, W23, NW, S23),
             "MAC parameters must match the geometry of its formats"
         );
         let idx = |i: usize| const_bits::<32>(i as u64);
@@ -224,34 +260,45 @@ impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, con
             pinf1: Default::default(),
             ninf1: Default::default(),
             al0: LaneAlign::new(g, g.lane0),
-            al1: LaneAlign::new(g, g.lane1),
-            al2: LaneAlign::new(g, g.lane23),
-            al3: LaneAlign::new(g, g.lane23),
+            al2: NarrowLane::new(g),
+            al3: NarrowLane::new(g),
+            x1: Default::default(),
+            x1w: Default::default(),
+            x1s: Default::default(),
+            u12: Default::default(),
+            s12: Default::default(),
+            one_nw: const_bits(1),
+            top_nw: Constant::new(Bits::<NW>::mask() ^ (Bits::<NW>::mask() >> 1)),
+            nw_sign: idx(NW - 1),
+            zero_nw: const_bits(0),
+            a0: Default::default(),
+            nsum: Default::default(),
+            neg0: Default::default(),
+            nwin: Default::default(),
+            nplaced: Default::default(),
+            nacc: Default::default(),
+            tw: Default::default(),
+            unused_low: Default::default(),
+            ext_win: Constant::new(Bits::<WIN>::mask() ^ (Bits::<WIN>::mask() >> (WIN - NW) as u64)),
+            place1: const_bits(g.lane1.place as u64),
+            below: idx(g.below),
+            below_mask: Constant::new(Bits::<WIN>::mask() >> (WIN - g.below) as u64),
+            one_win: const_bits(1),
             i0: idx(0),
             i1: idx(1),
             i2: idx(2),
             i3: idx(3),
-            s01: Default::default(),
-            s23: Default::default(),
-            nneg: Default::default(),
             valid_c: Default::default(),
             clear_c: Default::default(),
             nan_c: Default::default(),
             pinf_c: Default::default(),
             ninf_c: Default::default(),
-            n0: Default::default(),
-            n1: Default::default(),
-            n2: Default::default(),
-            n3: Default::default(),
-            nneg_wide: Default::default(),
             total: Default::default(),
             valid_t: Default::default(),
             clear_t: Default::default(),
             nan_t: Default::default(),
             pinf_t: Default::default(),
             ninf_t: Default::default(),
-            zero3: const_bits(0),
-            one3: const_bits(1),
             base: Default::default(),
             acc_q: Default::default(),
             nan_q: Default::default(),
@@ -262,14 +309,21 @@ impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, con
     }
 }
 
-impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, const W23: usize> Logic
-    for GenericMac<ACC_W, WIN, W0, W1, W23>
+impl<
+        const ACC_W: usize,
+        const WIN: usize,
+        const W0: usize,
+        const W1: usize,
+        const W23: usize,
+        const NW: usize,
+        const S23: usize,
+    > Logic for GenericMac<ACC_W, WIN, W0, W1, W23, NW, S23>
 {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, p0, p1, p2, p3, sh0, sh1, sh2, sh3, sg1, le1, valid1, clear1, nan1, pinf1, ninf1, s01, s23,
-            nneg, valid_c, clear_c, nan_c, pinf_c, ninf_c, total, valid_t, clear_t, nan_t, pinf_t, ninf_t, acc_q,
+            self, clock, p0, p1, p2, p3, sh0, sh1, sh2, sh3, sg1, le1, valid1, clear1, nan1, pinf1, ninf1, a0, nsum,
+            neg0, valid_c, clear_c, nan_c, pinf_c, ninf_c, total, valid_t, clear_t, nan_t, pinf_t, ninf_t, acc_q,
             nan_q, pinf_q, ninf_q
         );
 
@@ -318,11 +372,8 @@ impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, con
         self.infl.next = self.en.val() & (self.ai.val() | self.wi.val());
         self.nan1.d.next = !self.ok.val()
             | (self.en.val()
-                & (self.an.val()
-                    | self.wn.val()
-                    | (self.ai.val() & self.wz.val())
-                    | (self.az.val() & self.wi.val())))
-                .any();
+                & (self.an.val() | self.wn.val() | (self.ai.val() & self.wz.val()) | (self.az.val() & self.wi.val())))
+            .any();
         self.pinf1.d.next = (self.infl.val() & !self.sg.val()).any();
         self.ninf1.d.next = (self.infl.val() & self.sg.val()).any();
 
@@ -335,53 +386,72 @@ impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, con
         self.valid1.d.next = self.valid.val();
         self.clear1.d.next = self.clear.val();
 
-        // ---- stage 2a: each lane's product aligned and signed.
+        // ---- stage 2a: lane 0 aligned into the accumulator; lanes 1–3 summed in lane 1's window.
         self.al0.prod.next = self.p0.q.val();
-        self.al1.prod.next = bit_cast::<MUL_OUT_BITS, 16>(self.p1.q.val());
-        self.al2.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.p2.q.val());
-        self.al3.prod.next = bit_cast::<MUL_OUT_BITS, 8>(self.p3.q.val());
         self.al0.shift.next = self.sh0.q.val();
-        self.al1.shift.next = self.sh1.q.val();
-        self.al2.shift.next = self.sh2.q.val();
-        self.al3.shift.next = self.sh3.q.val();
         self.al0.sign.next = self.sg1.q.val().get_bit(self.i0.val().index());
-        self.al1.sign.next = self.sg1.q.val().get_bit(self.i1.val().index());
-        self.al2.sign.next = self.sg1.q.val().get_bit(self.i2.val().index());
-        self.al3.sign.next = self.sg1.q.val().get_bit(self.i3.val().index());
         self.al0.enable.next = self.le1.q.val().get_bit(self.i0.val().index());
-        self.al1.enable.next = self.le1.q.val().get_bit(self.i1.val().index());
-        self.al2.enable.next = self.le1.q.val().get_bit(self.i2.val().index());
-        self.al3.enable.next = self.le1.q.val().get_bit(self.i3.val().index());
+        self.a0.d.next = self.al0.aligned.val();
+        self.neg0.d.next = self.al0.neg.val();
 
-        // Lane pairs summed, the negations' +1s counted.
-        self.s01.d.next = self.al0.aligned.val() + self.al1.aligned.val();
-        self.s23.d.next = self.al2.aligned.val() + self.al3.aligned.val();
-        self.n0.next = self.zero3.val();
-        self.n1.next = self.zero3.val();
-        self.n2.next = self.zero3.val();
-        self.n3.next = self.zero3.val();
-        if self.al0.neg.val() {
-            self.n0.next = self.one3.val();
+        // Lane 1: ones' complement when negative, its +1 as the carry-in of the first add.
+        self.x1.next = bit_cast::<W1, 16>(self.p1.q.val()) << self.sh1.q.val();
+        self.x1w.next = bit_cast::<NW, W1>(self.x1.val());
+        self.x1s.next = self.zero_nw.val();
+        if self.le1.q.val().get_bit(self.i1.val().index()) {
+            if self.sg1.q.val().get_bit(self.i1.val().index()) {
+                self.x1s.next = !self.x1w.val();
+            } else {
+                self.x1s.next = self.x1w.val();
+            }
         }
-        if self.al1.neg.val() {
-            self.n1.next = self.one3.val();
+        self.al2.prod.next = self.p2.q.val();
+        self.al2.shift.next = self.sh2.q.val();
+        self.al2.sign.next = self.sg1.q.val().get_bit(self.i2.val().index());
+        self.al2.enable.next = self.le1.q.val().get_bit(self.i2.val().index());
+        self.al3.prod.next = self.p3.q.val();
+        self.al3.shift.next = self.sh3.q.val();
+        self.al3.sign.next = self.sg1.q.val().get_bit(self.i3.val().index());
+        self.al3.enable.next = self.le1.q.val().get_bit(self.i3.val().index());
+        // (2·x1 + 1) + (2·t2 + n1) = 2·(x1 + t2 + n1) + 1: the sum is the top NW − 1 bits,
+        // arithmetic-shifted back (the values fit NW − 1 bits).
+        if self.le1.q.val().get_bit(self.i1.val().index()) & self.sg1.q.val().get_bit(self.i1.val().index()) {
+            self.u12.next = ((self.x1s.val() << self.one_nw.val()) | self.one_nw.val())
+                + ((self.al2.value.val() << self.one_nw.val()) | self.one_nw.val());
+        } else {
+            self.u12.next = ((self.x1s.val() << self.one_nw.val()) | self.one_nw.val())
+                + (self.al2.value.val() << self.one_nw.val());
         }
-        if self.al2.neg.val() {
-            self.n2.next = self.one3.val();
+        self.s12.next = self.u12.val() >> self.one_nw.val();
+        if self.u12.val().get_bit(self.nw_sign.val().index()) {
+            self.s12.next = (self.u12.val() >> self.one_nw.val()) | self.top_nw.val();
         }
-        if self.al3.neg.val() {
-            self.n3.next = self.one3.val();
-        }
-        self.nneg.d.next = (self.n0.val() + self.n1.val()) + (self.n2.val() + self.n3.val());
+        self.nsum.d.next = self.s12.val() + self.al3.value.val();
         self.valid_c.d.next = self.valid1.q.val();
         self.clear_c.d.next = self.clear1.q.val();
         self.nan_c.d.next = self.nan1.q.val();
         self.pinf_c.d.next = self.pinf1.q.val();
         self.ninf_c.d.next = self.ninf1.q.val();
 
-        // ---- stage 2b: the beat's total, so stage 2c is a two-operand add.
-        self.nneg_wide.next = bit_cast::<ACC_W, 3>(self.nneg.q.val());
-        self.total.d.next = self.s01.q.val() + (self.s23.q.val() + self.nneg_wide.val());
+        // ---- stage 2b: the beat's total, so stage 2c is a two-operand add. The narrow sum is
+        // sign-extended and placed at lane 1's window; lane 0's +1 is the carry-in
+        // ((2·a0 + 1) + (2·n + neg0) = 2·(a0 + n + neg0) + 1).
+        self.nwin.next = bit_cast::<WIN, NW>(self.nsum.q.val());
+        if self.nsum.q.val().get_bit(self.nw_sign.val().index()) {
+            self.nwin.next = bit_cast::<WIN, NW>(self.nsum.q.val()) | self.ext_win.val();
+        }
+        self.nplaced.next = self.nwin.val() << self.place1.val();
+        self.nacc.next = self.nplaced.val().get_bits::<ACC_W>(self.below.val().index());
+        if self.neg0.q.val() {
+            self.tw.next = ((bit_cast::<WIN, ACC_W>(self.a0.q.val()) << self.one_win.val()) | self.one_win.val())
+                + ((bit_cast::<WIN, ACC_W>(self.nacc.val()) << self.one_win.val()) | self.one_win.val());
+        } else {
+            self.tw.next = ((bit_cast::<WIN, ACC_W>(self.a0.q.val()) << self.one_win.val()) | self.one_win.val())
+                + (bit_cast::<WIN, ACC_W>(self.nacc.val()) << self.one_win.val());
+        }
+        self.total.d.next = self.tw.val().get_bits::<ACC_W>(self.i1.val().index());
+        self.unused_low.next =
+            (self.nplaced.val() & self.below_mask.val()).any() | self.tw.val().get_bit(self.i0.val().index());
         self.valid_t.d.next = self.valid_c.q.val();
         self.clear_t.d.next = self.clear_c.q.val();
         self.nan_t.d.next = self.nan_c.q.val();

@@ -197,7 +197,12 @@ mod tests {
         m.lanes4.next = lanes4;
         m.lanes2.next = lanes2;
         assert!(simulate(&mut m, 1000), "did not settle");
-        [m.p0.val().to_u64(), m.p1.val().to_u64(), m.p2.val().to_u64(), m.p3.val().to_u64()]
+        [
+            m.p0.val().to_u64(),
+            m.p1.val().to_u64(),
+            m.p2.val().to_u64(),
+            m.p3.val().to_u64(),
+        ]
     }
 
     #[test]

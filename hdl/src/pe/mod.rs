@@ -23,7 +23,7 @@ pub mod mac_pipe;
 pub mod mantissa_mul;
 pub mod processing_element;
 
-pub use align::{ExpSum, LaneAlign};
+pub use align::{ExpSum, LaneAlign, NarrowLane};
 pub use mac_pipe::{GenericMac, Mac, MAC_LATENCY};
 pub use mantissa_mul::MantissaMul;
 pub use processing_element::{GenericPe, Pe, PE_LATENCY};
@@ -95,6 +95,13 @@ pub struct PeGeometry {
     pub lane1: LaneWindow,
     /// Lanes 2 and 3: ≤ 4-bit formats, 4×4 products.
     pub lane23: LaneWindow,
+    /// Width of the narrow sum: lanes 1–3 are added, signed, in lane 1's window plus a sign
+    /// bit, a headroom bit and a carry-in bit (see [`GenericMac`]).
+    pub narrow: usize,
+    /// Width of lanes 2–3's signed (two's complement) window.
+    pub signed23: usize,
+    /// Where lanes 2–3's window starts inside lane 1's (0 when they carry no format).
+    pub lane23_in_lane1: usize,
 }
 
 impl PeGeometry {
@@ -111,6 +118,15 @@ impl PeGeometry {
         assert!(acc.lsb + align_offset >= 1);
         assert!(align_offset + 2 * hi < (1 << EXP_SUM_BITS));
         let window = below + acc.width as usize;
+        let lane1 = Self::lane(formats, 8, 16, align_offset);
+        let lane23 = Self::lane(formats, 4, 8, align_offset);
+        // A ≤ 4-bit format is a ≤ 8-bit format: lanes 2–3's window lies inside lane 1's.
+        let lane23_in_lane1 = if lane23.width > 1 {
+            assert!(lane23.place >= lane1.place && lane23.place + lane23.width <= lane1.place + lane1.width);
+            lane23.place - lane1.place
+        } else {
+            0
+        };
         let g = PeGeometry {
             acc,
             acc_width: acc.width as usize,
@@ -118,8 +134,11 @@ impl PeGeometry {
             below,
             window,
             lane0: Self::lane(formats, 16, 32, align_offset),
-            lane1: Self::lane(formats, 8, 16, align_offset),
-            lane23: Self::lane(formats, 4, 8, align_offset),
+            lane1,
+            lane23,
+            narrow: lane1.width + 3,
+            signed23: lane23.width + 1,
+            lane23_in_lane1,
         };
         assert!(g.lane0.place + g.lane0.width <= window);
         assert!(g.lane1.place + g.lane1.width <= window);
@@ -144,6 +163,22 @@ impl PeGeometry {
             },
         }
     }
+}
+
+/// `$ty` (a PE or MAC pipe type) with the widths of geometry `$g` as its parameters.
+#[macro_export]
+macro_rules! pe_type {
+    ($ty:ident, $g:expr) => {
+        $ty<
+            { $g.acc_width },
+            { $g.window },
+            { $g.lane0.width },
+            { $g.lane1.width },
+            { $g.lane23.width },
+            { $g.narrow },
+            { $g.signed23 },
+        >
+    };
 }
 
 /// The shared PE: every operand format of the table.

@@ -22,20 +22,21 @@ use rust_hdl::prelude::*;
 pub const PE_LATENCY: usize = MAC_LATENCY + 1;
 
 /// The shared PE: every multiplier format of the table.
-pub type Pe = GenericPe<
-    { SHARED.acc_width },
-    { SHARED.window },
-    { SHARED.lane0.width },
-    { SHARED.lane1.width },
-    { SHARED.lane23.width },
->;
+pub type Pe = crate::pe_type!(GenericPe, SHARED);
 
 /// The precision-scalable SIMD MAC processing element for a set of formats, with the widths of
-/// its [`PeGeometry`] as parameters: accumulator `ACC_W`, alignment window `WIN`, lane windows
-/// `W0`, `W1`, `W23`. [`Pe`] carries every format; the area report builds single-format PEs
+/// its [`PeGeometry`] as parameters (those of [`GenericMac`]). [`Pe`] carries every format; the area report builds single-format PEs
 /// from the same code (see [`crate::baseline`]).
 #[derive(LogicBlock)]
-pub struct GenericPe<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, const W23: usize> {
+pub struct GenericPe<
+    const ACC_W: usize,
+    const WIN: usize,
+    const W0: usize,
+    const W1: usize,
+    const W23: usize,
+    const NW: usize,
+    const S23: usize,
+> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset: empties the pipeline, zeroes the accumulator and flags.
@@ -70,7 +71,7 @@ pub struct GenericPe<const ACC_W: usize, const WIN: usize, const W0: usize, cons
     l2_q: DFF<Bit>,
     valid_q: DFF<Bit>,
     clear_q: DFF<Bit>,
-    mac: GenericMac<ACC_W, WIN, W0, W1, W23>,
+    mac: GenericMac<ACC_W, WIN, W0, W1, W23, NW, S23>,
 }
 
 impl Default for Pe {
@@ -86,8 +87,15 @@ impl Pe {
     }
 }
 
-impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, const W23: usize>
-    GenericPe<ACC_W, WIN, W0, W1, W23>
+impl<
+        const ACC_W: usize,
+        const WIN: usize,
+        const W0: usize,
+        const W1: usize,
+        const W23: usize,
+        const NW: usize,
+        const S23: usize,
+    > GenericPe<ACC_W, WIN, W0, W1, W23, NW, S23>
 {
     /// The PE for the multiplier formats of `formats` (the others are rejected like unknown
     /// ids). Panics unless the parameters are `PeGeometry::for_formats(formats)`'s widths.
@@ -120,8 +128,15 @@ impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, con
     }
 }
 
-impl<const ACC_W: usize, const WIN: usize, const W0: usize, const W1: usize, const W23: usize> Logic
-    for GenericPe<ACC_W, WIN, W0, W1, W23>
+impl<
+        const ACC_W: usize,
+        const WIN: usize,
+        const W0: usize,
+        const W1: usize,
+        const W23: usize,
+        const NW: usize,
+        const S23: usize,
+    > Logic for GenericPe<ACC_W, WIN, W0, W1, W23, NW, S23>
 {
     #[hdl_gen]
     fn update(&mut self) {
