@@ -30,7 +30,7 @@ use crate::spec::{Encoding, FloatSpecials, OutputFormat};
 use rust_hdl::prelude::*;
 
 /// Clock edges from `valid` to `out_valid`.
-pub const OUTPUT_LATENCY: usize = 5;
+pub const OUTPUT_LATENCY: usize = 6;
 
 /// 8-bit groups of the leading-zero count, and the accumulator width padded to whole groups.
 const LZ_GROUPS: usize = ACC_WIDTH.div_ceil(8);
@@ -74,6 +74,12 @@ pub const FRAME: usize = max_kept() + 2;
 const UNDER: usize = ACC_WIDTH - FRAME;
 /// Right shifts of `FRAME` or more move every bit under every format's guard bit.
 const MAX_SHIFT: u64 = FRAME as u64;
+/// Width of the rounded magnitude: INT32's kept field and its carry (floats, with their
+/// exponent, stay under 2^32 unless they overflow, which is flagged apart).
+const MAG: usize = FRAME + 1;
+const _: () = assert!(MAG >= INT_BITS as usize + 2);
+// Shift amounts and the posit regime are held in six bits.
+const _: () = assert!(FRAME < 64);
 
 /// Float output parameters: (exponent bits, mantissa bits, bias).
 const fn float_params(f: OutputFormat) -> (u64, u64, i64) {
@@ -100,6 +106,9 @@ const POSIT_BITS: u32 = crate::spec::formats::OUTPUT_FORMATS[OutputFormat::Posit
 /// Posit16's regime `k` (`scale = 2k + e`, es = 1) is clamped to ±POSIT_K_MAX: maxpos is
 /// 4^(bits − 2), so from there on the value saturates to maxpos or minpos either way.
 const POSIT_K_MAX: i64 = POSIT_BITS as i64;
+// k's low six bits are the biased scale's bits 6..1 when SCALE_BIAS / 2 is a multiple of 64,
+// and they hold every unclamped k (|k| ≤ POSIT_K_MAX) in two's complement.
+const _: () = assert!((SCALE_BIAS / 2) % 64 == 0 && POSIT_K_MAX < 32);
 const _: () = assert!(matches!(
     crate::spec::formats::OUTPUT_FORMATS[OutputFormat::Posit16Es1 as usize].encoding,
     Encoding::Posit { es: 1 }
@@ -171,7 +180,7 @@ pub struct OutputUnit {
     v2: DFF<Bit>,
     neg2: DFF<Bit>,
     mag2: DFF<Bits<ACC_WIDTH>>,
-    lz2: DFF<Bits<16>>,
+    lz2: DFF<Bits<8>>,
     sb2: DFF<Bits<16>>,
     zero2: DFF<Bit>,
     nan2: DFF<Bit>,
@@ -197,8 +206,9 @@ pub struct OutputUnit {
     neg3: DFF<Bit>,
     src3: DFF<Bits<FRAME>>,
     st3: DFF<Bit>,
-    rsh3: DFF<Bits<FRAME>>,
-    pre3: DFF<Bits<FRAME>>,
+    rsh3: DFF<Bits<6>>,
+    kpos3: DFF<Bit>,
+    pw3: DFF<Bits<6>>,
     ebase3: DFF<Bits<16>>,
     ovf3: DFF<Bit>,
     zero3: DFF<Bit>,
@@ -208,10 +218,12 @@ pub struct OutputUnit {
     fmt3: DFF<Bits<3>>,
     norm: Signal<Local, Bits<ACC_WIDTH>>,
     src: Signal<Local, Bits<FRAME>>,
-    rsh: Signal<Local, Bits<16>>,
-    kb: Signal<Local, Bits<16>>,
-    t16: Signal<Local, Bits<16>>,
-    pre_w: Signal<Local, Bits<FRAME>>,
+    rsh: Signal<Local, Bits<6>>,
+    // The low bits of the biased scale: shifts never exceed FRAME < 64.
+    sb6: Signal<Local, Bits<6>>,
+    // Posit regime k's low six bits (SCALE_BIAS / 2 is a multiple of 64).
+    kq: Signal<Local, Bits<6>>,
+    // The posit's regime prefix, from its direction and width (stage 4).
     prefix: Signal<Local, Bits<FRAME>>,
     // stage 4
     v4: DFF<Bit>,
@@ -229,12 +241,27 @@ pub struct OutputUnit {
     q: Signal<Local, Bits<FRAME>>,
     sticky: Signal<Local, Bit>,
     // stage 5
-    res: DFF<Bits<32>>,
     v5: DFF<Bit>,
-    mag: Signal<Local, Bits<64>>,
-    t64: Signal<Local, Bits<64>>,
-    // Two's complement of a ≤ 32-bit magnitude: the high half is not part of the code.
-    unused_t64: Signal<Local, Bits<64>>,
+    neg5: DFF<Bit>,
+    mag5: DFF<Bits<MAG>>,
+    ovf5: DFF<Bit>,
+    zero5: DFF<Bit>,
+    nan5: DFF<Bit>,
+    inf5: DFF<Bit>,
+    ninf5: DFF<Bit>,
+    fmt5: DFF<Bits<3>>,
+    qi: Signal<Local, Bits<MAG>>,
+    eb: Signal<Local, Bits<MAG>>,
+    // stage 6
+    res: DFF<Bits<32>>,
+    v6: DFF<Bit>,
+    code: Signal<Local, Bits<32>>,
+    // Two's complements of the magnitude for INT32 and posit16, beside (not after) the
+    // saturation compares; their bits above the code are not part of it.
+    t_int: Signal<Local, Bits<MAG>>,
+    t_posit: Signal<Local, Bits<MAG>>,
+    unused_t_int: Signal<Local, Bits<MAG>>,
+    unused_t_posit: Signal<Local, Bits<MAG>>,
     // Per output format (OutputFormat::ALL order): id, shift of the kept field to bit 0, its
     // mask, the guard bit, and the mask of the sticky bits under the guard bit.
     k_id: Vec<Constant<Bits<3>>>,
@@ -246,43 +273,53 @@ pub struct OutputUnit {
     f_id: Vec<Constant<Bits<3>>>,
     f_emin: Vec<Constant<Bits<16>>>,
     f_max: Vec<Constant<Bits<16>>>,
-    f_max_finite: Vec<Constant<Bits<64>>>,
+    f_max_finite: Vec<Constant<Bits<MAG>>>,
     f_inf: Vec<Constant<Bits<32>>>,
-    // The same, 64 bits wide: `bit_cast` of an expression using a loop index does not compile
-    // under `#[hdl_gen]`.
-    f_inf64: Vec<Constant<Bits<64>>>,
     f_nan: Vec<Constant<Bits<32>>>,
     f_sign: Vec<Constant<Bits<32>>>,
-    f_man: Vec<Constant<Bits<64>>>,
+    f_man: Vec<Constant<Bits<MAG>>>,
     k_sign_bit: Constant<BitIndex>,
     k_under: Constant<BitIndex>,
     k1_acc: Constant<Bits<ACC_WIDTH>>,
     k_int32: Constant<Bits<3>>,
     k_posit: Constant<Bits<3>>,
     k_scale_top: Constant<Bits<16>>,
-    k_max_shift: Constant<Bits<16>>,
+    k_max_shift: Constant<Bits<6>>,
     k_int_b: Constant<Bits<16>>,
-    k_k0: Constant<Bits<16>>,
-    k_kmin: Constant<Bits<16>>,
-    k_kmax: Constant<Bits<16>>,
-    k_k1: Constant<Bits<16>>,
-    k_rsh_pos: Constant<Bits<16>>,
-    k_pre_pos: Constant<Bits<16>>,
-    k_rsh_neg: Constant<Bits<16>>,
+    k_int_b6: Constant<Bits<6>>,
+    k_int_big: Constant<Bits<16>>,
+    f_emin6: Vec<Constant<Bits<6>>>,
+    f_big: Vec<Constant<Bits<16>>>,
+    k_sb0: Constant<Bits<16>>,
+    k_sb_lo: Constant<Bits<16>>,
+    k_sb_hi: Constant<Bits<16>>,
+    k1_6: Constant<Bits<6>>,
+    k2_6: Constant<Bits<6>>,
+    k0_6: Constant<Bits<6>>,
+    k_kmax6: Constant<Bits<6>>,
+    k_kmax6_1: Constant<Bits<6>>,
+    k_kmax6_2: Constant<Bits<6>>,
     k0_16: Constant<Bits<16>>,
     k_sext_16: Constant<Bits<16>>,
     k_scale_sign: Constant<BitIndex>,
     k0_f: Constant<Bits<FRAME>>,
     k1_f: Constant<Bits<FRAME>>,
     k_top_f: Constant<Bits<FRAME>>,
-    k1_64: Constant<Bits<64>>,
-    k0_64: Constant<Bits<64>>,
-    k_int_max: Constant<Bits<64>>,
-    k_int_min: Constant<Bits<64>>,
-    k_int_wrap: Constant<Bits<64>>,
-    k_posit_max: Constant<Bits<64>>,
+    k1_m: Constant<Bits<MAG>>,
+    k0_m: Constant<Bits<MAG>>,
+    k_int_max: Constant<Bits<MAG>>,
+    k_int_min: Constant<Bits<MAG>>,
+    k_int_wrap: Constant<Bits<MAG>>,
+    k_posit_max: Constant<Bits<MAG>>,
+    k_posit_wrap: Constant<Bits<MAG>>,
+    // Codes: INT32's extremes; posit16's ±minpos, ±maxpos and NaR.
+    k_int_max32: Constant<Bits<32>>,
+    k_int_min32: Constant<Bits<32>>,
+    k_posit_min32: Constant<Bits<32>>,
+    k_posit_max32: Constant<Bits<32>>,
+    k_posit_nmin32: Constant<Bits<32>>,
+    k_posit_nmax32: Constant<Bits<32>>,
     k_posit_nar: Constant<Bits<32>>,
-    k_posit_wrap: Constant<Bits<64>>,
 }
 
 impl Default for OutputUnit {
@@ -344,7 +381,8 @@ impl Default for OutputUnit {
             src3: Default::default(),
             st3: Default::default(),
             rsh3: Default::default(),
-            pre3: Default::default(),
+            kpos3: Default::default(),
+            pw3: Default::default(),
             ebase3: Default::default(),
             ovf3: Default::default(),
             zero3: Default::default(),
@@ -355,9 +393,8 @@ impl Default for OutputUnit {
             norm: Default::default(),
             src: Default::default(),
             rsh: Default::default(),
-            kb: Default::default(),
-            t16: Default::default(),
-            pre_w: Default::default(),
+            sb6: Default::default(),
+            kq: Default::default(),
             prefix: Default::default(),
             v4: Default::default(),
             neg4: Default::default(),
@@ -373,11 +410,24 @@ impl Default for OutputUnit {
             ext: Default::default(),
             q: Default::default(),
             sticky: Default::default(),
-            res: Default::default(),
             v5: Default::default(),
-            mag: Default::default(),
-            t64: Default::default(),
-            unused_t64: Default::default(),
+            neg5: Default::default(),
+            mag5: Default::default(),
+            ovf5: Default::default(),
+            zero5: Default::default(),
+            nan5: Default::default(),
+            inf5: Default::default(),
+            ninf5: Default::default(),
+            fmt5: Default::default(),
+            qi: Default::default(),
+            eb: Default::default(),
+            res: Default::default(),
+            v6: Default::default(),
+            code: Default::default(),
+            t_int: Default::default(),
+            t_posit: Default::default(),
+            unused_t_int: Default::default(),
+            unused_t_posit: Default::default(),
             k_id: OutputFormat::ALL.into_iter().map(id).collect(),
             k_qsh: OutputFormat::ALL
                 .into_iter()
@@ -395,9 +445,11 @@ impl Default for OutputUnit {
             f_id: FLOATS.into_iter().map(id).collect(),
             f_emin: FLOATS.into_iter().map(|f| const_bits(emin_b(f))).collect(),
             f_max: FLOATS.into_iter().map(|f| const_bits(max_b(f))).collect(),
+            f_emin6: FLOATS.into_iter().map(|f| const_bits(emin_b(f) & 63)).collect(),
+            // Below this biased scale, a float's right shift exceeds the frame.
+            f_big: FLOATS.into_iter().map(|f| const_bits(emin_b(f) - MAX_SHIFT)).collect(),
             f_max_finite: FLOATS.into_iter().map(|f| const_bits(inf_code(f) - 1)).collect(),
             f_inf: FLOATS.into_iter().map(|f| const_bits(inf_code(f))).collect(),
-            f_inf64: FLOATS.into_iter().map(|f| const_bits(inf_code(f))).collect(),
             f_nan: FLOATS
                 .into_iter()
                 .map(|f| const_bits(inf_code(f) | 1 << (float_params(f).1 - 1)))
@@ -417,30 +469,39 @@ impl Default for OutputUnit {
             k_max_shift: const_bits(MAX_SHIFT),
             // INT32: 2^0 lands at the kept field's LSB when shifted right by INT_BITS − scale.
             k_int_b: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64),
-            // Posit regime: kb = k + SCALE_BIAS / 2 (the biased scale halved).
-            k_k0: const_bits((SCALE_BIAS / 2) as u64),
-            k_kmin: const_bits((SCALE_BIAS / 2 - POSIT_K_MAX) as u64),
-            k_kmax: const_bits((SCALE_BIAS / 2 + POSIT_K_MAX) as u64),
-            k_k1: const_bits(1),
-            // k ≥ 0: k + 1 ones and a zero before the exponent bit: shift k + 2, prefix k + 1.
-            k_rsh_pos: const_bits((SCALE_BIAS / 2 - 2) as u64),
-            k_pre_pos: const_bits((SCALE_BIAS / 2 - 1) as u64),
-            // k < 0: −k zeros and a one before the exponent bit: shift 1 − k.
-            k_rsh_neg: const_bits((SCALE_BIAS / 2 + 1) as u64),
+            k_int_b6: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64 & 63),
+            k_int_big: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64 - MAX_SHIFT),
+            // Posit regime k = floor(scale / 2): k ≥ 0 from biased scale SCALE_BIAS on; below
+            // k_sb_lo it is < −POSIT_K_MAX, from k_sb_hi on > POSIT_K_MAX.
+            k_sb0: const_bits(SCALE_BIAS as u64),
+            k_sb_lo: const_bits((SCALE_BIAS - 2 * POSIT_K_MAX) as u64),
+            k_sb_hi: const_bits((SCALE_BIAS + 2 * POSIT_K_MAX + 2) as u64),
+            k1_6: const_bits(1),
+            k2_6: const_bits(2),
+            k0_6: const_bits(0),
+            k_kmax6: const_bits(POSIT_K_MAX as u64),
+            k_kmax6_1: const_bits(POSIT_K_MAX as u64 + 1),
+            k_kmax6_2: const_bits(POSIT_K_MAX as u64 + 2),
             k0_16: const_bits(0),
             k_sext_16: const_bits(0xFFFF ^ ((1 << SCALE_BITS) - 1)),
             k_scale_sign: const_index(SCALE_BITS - 1),
             k0_f: const_bits(0),
             k1_f: const_bits(1),
             k_top_f: const_bits(FRAME as u64 - 1),
-            k1_64: const_bits(1),
-            k0_64: const_bits(0),
+            k1_m: const_bits(1),
+            k0_m: const_bits(0),
             k_int_max: const_bits(ones(INT_BITS as usize - 1)),
             k_int_min: const_bits(1 << (INT_BITS - 1)),
             k_int_wrap: const_bits(1 << INT_BITS),
             k_posit_max: const_bits(ones(POSIT_BITS as usize - 1)),
-            k_posit_nar: const_bits(1 << (POSIT_BITS - 1)),
             k_posit_wrap: const_bits(1 << POSIT_BITS),
+            k_int_max32: const_bits(ones(INT_BITS as usize - 1)),
+            k_int_min32: const_bits(1 << (INT_BITS - 1)),
+            k_posit_min32: const_bits(1),
+            k_posit_max32: const_bits(ones(POSIT_BITS as usize - 1)),
+            k_posit_nmin32: const_bits(ones(POSIT_BITS as usize)),
+            k_posit_nmax32: const_bits((1 << POSIT_BITS) - ones(POSIT_BITS as usize - 1)),
+            k_posit_nar: const_bits(1 << (POSIT_BITS - 1)),
         }
     }
 }
@@ -450,8 +511,8 @@ impl Logic for OutputUnit {
     fn update(&mut self) {
         dff_setup!(
             self, clock, v1, neg1, mag1, nan1, inf1, ninf1, fmt1, stop1, v2, neg2, mag2, lz2, sb2, zero2, nan2, inf2,
-            ninf2, fmt2, v3, neg3, src3, st3, rsh3, pre3, ebase3, ovf3, zero3, nan3, inf3, ninf3, fmt3, v4, neg4, q4,
-            inc4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, res, v5
+            ninf2, fmt2, v3, neg3, src3, st3, rsh3, kpos3, pw3, ebase3, ovf3, zero3, nan3, inf3, ninf3, fmt3, v4, neg4, q4,
+            inc4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, v5, neg5, mag5, ovf5, zero5, nan5, inf5, ninf5, fmt5, res, v6
         );
 
         // ---- stage 1: sign and magnitude; the biased scale of the accumulator's top bit
@@ -495,7 +556,7 @@ impl Logic for OutputUnit {
                 self.lz.next = self.lz.val() | self.glz[g].val();
             }
         }
-        self.lz2.d.next = self.lz.val();
+        self.lz2.d.next = self.lz.val().get_bits::<8>(0);
         self.sb2.d.next = self.stop1.q.val() - self.lz.val();
         self.mag2.d.next = self.mag1.q.val();
         self.zero2.d.next = !self.mag1.q.val().any();
@@ -506,21 +567,26 @@ impl Logic for OutputUnit {
         self.ninf2.d.next = self.ninf1.q.val();
         self.fmt2.d.next = self.fmt1.q.val();
 
-        // ---- stage 3: normalize into the frame; each format's right shift and prefix
-        self.norm.next = self.mag2.q.val() << bit_cast::<ACC_WIDTH, 16>(self.lz2.q.val());
+        // ---- stage 3: normalize into the frame; each format's right shift and regime, from
+        // comparisons of the scale with constants (side by side, not in series)
+        self.norm.next = self.mag2.q.val() << bit_cast::<ACC_WIDTH, 8>(self.lz2.q.val());
         self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index());
         self.st3.d.next = self.norm.val().get_bits::<UNDER>(0).any();
-        self.prefix.next = self.k0_f.val();
-        self.pre_w.next = self.k0_f.val();
-        self.t16.next = self.k0_16.val();
-        self.rsh.next = self.k0_16.val();
-        self.kb.next = self.k0_16.val();
+        self.sb6.next = self.sb2.q.val().get_bits::<6>(0);
+        self.kq.next = self.sb2.q.val().get_bits::<6>(1);
+        self.rsh.next = self.k0_6.val();
+        self.kpos3.d.next = false;
+        self.pw3.d.next = self.k0_6.val();
         self.ebase3.d.next = self.k0_16.val();
         self.ovf3.d.next = false;
         for f in 0..N_FLOATS {
             if self.fmt2.q.val() == self.f_id[f].val() {
                 if self.sb2.q.val() < self.f_emin[f].val() {
-                    self.rsh.next = self.f_emin[f].val() - self.sb2.q.val();
+                    // Subnormal: shift by emin − scale, at most the frame.
+                    self.rsh.next = self.f_emin6[f].val() - self.sb6.val();
+                    if self.sb2.q.val() < self.f_big[f].val() {
+                        self.rsh.next = self.k_max_shift.val();
+                    }
                 } else {
                     self.ebase3.d.next = self.sb2.q.val() - self.f_emin[f].val();
                 }
@@ -528,43 +594,41 @@ impl Logic for OutputUnit {
             }
         }
         if self.fmt2.q.val() == self.k_int32.val() {
+            // On overflow the shift is don't-care (stage 5 saturates).
             self.ovf3.d.next = self.sb2.q.val() >= self.k_int_b.val();
-            self.rsh.next = self.k_int_b.val() - self.sb2.q.val();
+            self.rsh.next = self.k_int_b6.val() - self.sb6.val();
+            if self.sb2.q.val() < self.k_int_big.val() {
+                self.rsh.next = self.k_max_shift.val();
+            }
         }
         if self.fmt2.q.val() == self.k_posit.val() {
             // scale = 2k + x (es = 1); |k| beyond POSIT_K_MAX saturates either way.
-            self.kb.next = self.sb2.q.val() >> self.k_k1.val();
-            if self.kb.val() < self.k_kmin.val() {
-                self.kb.next = self.k_kmin.val();
-            }
-            if self.kb.val() > self.k_kmax.val() {
-                self.kb.next = self.k_kmax.val();
-            }
             // Exponent bit x where the hidden bit was, fraction below it.
             self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index())
                 & !(self.k1_f.val() << self.k_top_f.val());
             if self.sb2.q.val().get_bit(0) {
                 self.src.next = self.src.val() | (self.k1_f.val() << self.k_top_f.val());
             }
-            // Regime: k + 1 ones and a zero, or −k zeros and a one.
-            if self.kb.val() >= self.k_k0.val() {
-                self.rsh.next = self.kb.val() - self.k_rsh_pos.val();
-                self.t16.next = self.kb.val() - self.k_pre_pos.val();
-                self.pre_w.next = bit_cast::<FRAME, 16>(self.t16.val());
-                self.prefix.next = !(!self.k0_f.val() >> self.pre_w.val());
+            // Regime: k + 1 ones and a zero (shift k + 2, prefix k + 1 ones), or −k zeros and
+            // a one (shift 1 − k, the one −k bits down).
+            if self.sb2.q.val() < self.k_sb_lo.val() {
+                self.rsh.next = self.k_kmax6_1.val();
+                self.pw3.d.next = self.k_kmax6.val();
+            } else if self.sb2.q.val() >= self.k_sb_hi.val() {
+                self.rsh.next = self.k_kmax6_2.val();
+                self.pw3.d.next = self.k_kmax6_1.val();
+                self.kpos3.d.next = true;
+            } else if self.sb2.q.val() >= self.k_sb0.val() {
+                self.rsh.next = self.kq.val() + self.k2_6.val();
+                self.pw3.d.next = self.kq.val() + self.k1_6.val();
+                self.kpos3.d.next = true;
             } else {
-                self.rsh.next = self.k_rsh_neg.val() - self.kb.val();
-                self.t16.next = self.k_k0.val() - self.kb.val();
-                self.pre_w.next = bit_cast::<FRAME, 16>(self.t16.val());
-                self.prefix.next = (self.k1_f.val() << self.k_top_f.val()) >> self.pre_w.val();
+                self.rsh.next = self.k1_6.val() - self.kq.val();
+                self.pw3.d.next = self.k0_6.val() - self.kq.val();
             }
         }
-        if self.rsh.val() > self.k_max_shift.val() {
-            self.rsh.next = self.k_max_shift.val();
-        }
         self.src3.d.next = self.src.val();
-        self.rsh3.d.next = bit_cast::<FRAME, 16>(self.rsh.val());
-        self.pre3.d.next = self.prefix.val();
+        self.rsh3.d.next = self.rsh.val();
         self.v3.d.next = self.v2.q.val() & !self.reset.val();
         self.neg3.d.next = self.neg2.q.val();
         self.zero3.d.next = self.zero2.q.val();
@@ -574,7 +638,15 @@ impl Logic for OutputUnit {
         self.fmt3.d.next = self.fmt2.q.val();
 
         // ---- stage 4: shift within the frame; kept bits, guard, sticky, round to nearest even
-        self.ext.next = (self.src3.q.val() >> self.rsh3.q.val()) | self.pre3.q.val();
+        self.prefix.next = self.k0_f.val();
+        if self.fmt3.q.val() == self.k_posit.val() {
+            if self.kpos3.q.val() {
+                self.prefix.next = !(!self.k0_f.val() >> self.pw3.q.val());
+            } else {
+                self.prefix.next = (self.k1_f.val() << self.k_top_f.val()) >> self.pw3.q.val();
+            }
+        }
+        self.ext.next = (self.src3.q.val() >> self.rsh3.q.val()) | self.prefix.val();
         // Bits shifted out of the frame count as sticky.
         self.sticky.next = self.st3.q.val() | (self.src3.q.val() & !(!self.k0_f.val() << self.rsh3.q.val())).any();
         self.q.next = self.k0_f.val();
@@ -597,92 +669,107 @@ impl Logic for OutputUnit {
         self.ninf4.d.next = self.ninf3.q.val();
         self.fmt4.d.next = self.fmt3.q.val();
 
-        // ---- stage 5: the code, the overflow rule, specials
-        self.mag.next = self.k0_64.val();
-        self.t64.next = self.k0_64.val();
-        self.res.d.next = 0.into();
+        // ---- stage 5: the rounded magnitude; floats with their biased exponent above it
+        self.qi.next = bit_cast::<MAG, FRAME>(self.q4.q.val());
+        if self.inc4.q.val() {
+            self.qi.next = bit_cast::<MAG, FRAME>(self.q4.q.val()) + self.k1_m.val();
+        }
+        self.eb.next = self.k0_m.val();
         for f in 0..N_FLOATS {
             if self.fmt4.q.val() == self.f_id[f].val() {
-                self.mag.next = (bit_cast::<64, 16>(self.ebase4.q.val()) << self.f_man[f].val())
-                    + bit_cast::<64, FRAME>(self.q4.q.val());
-                if self.inc4.q.val() {
-                    self.mag.next = self.mag.val() + self.k1_64.val();
+                self.eb.next = bit_cast::<MAG, 16>(self.ebase4.q.val()) << self.f_man[f].val();
+            }
+        }
+        self.mag5.d.next = self.eb.val() + self.qi.val();
+        self.ovf5.d.next = self.ovf4.q.val();
+        self.v5.d.next = self.v4.q.val() & !self.reset.val();
+        self.neg5.d.next = self.neg4.q.val();
+        self.zero5.d.next = self.zero4.q.val();
+        self.nan5.d.next = self.nan4.q.val();
+        self.inf5.d.next = self.inf4.q.val();
+        self.ninf5.d.next = self.ninf4.q.val();
+        self.fmt5.d.next = self.fmt4.q.val();
+
+        // ---- stage 6: the code, the overflow rule, specials
+        self.t_int.next = self.k_int_wrap.val() - self.mag5.q.val();
+        self.t_posit.next = self.k_posit_wrap.val() - self.mag5.q.val();
+        self.unused_t_int.next = self.t_int.val();
+        self.unused_t_posit.next = self.t_posit.val();
+        self.code.next = bit_cast::<32, MAG>(self.mag5.q.val());
+        self.res.d.next = 0.into();
+        for f in 0..N_FLOATS {
+            if self.fmt5.q.val() == self.f_id[f].val() {
+                if self.ovf5.q.val() | (self.mag5.q.val() > self.f_max_finite[f].val()) {
+                    self.code.next = self.f_inf[f].val();
                 }
-                if self.ovf4.q.val() | (self.mag.val() > self.f_max_finite[f].val()) {
-                    self.mag.next = self.f_inf64[f].val();
+                self.res.d.next = self.code.val();
+                if self.neg5.q.val() {
+                    self.res.d.next = self.code.val() | self.f_sign[f].val();
                 }
-                self.res.d.next = bit_cast::<32, 64>(self.mag.val());
-                if self.neg4.q.val() {
-                    self.res.d.next = bit_cast::<32, 64>(self.mag.val()) | self.f_sign[f].val();
-                }
-                if self.zero4.q.val() {
+                if self.zero5.q.val() {
                     self.res.d.next = 0.into();
                 }
-                if self.inf4.q.val() {
+                if self.inf5.q.val() {
                     self.res.d.next = self.f_inf[f].val();
-                    if self.ninf4.q.val() {
+                    if self.ninf5.q.val() {
                         self.res.d.next = self.f_inf[f].val() | self.f_sign[f].val();
                     }
                 }
-                if self.nan4.q.val() {
+                if self.nan5.q.val() {
                     self.res.d.next = self.f_nan[f].val();
                 }
             }
         }
-        if self.fmt4.q.val() == self.k_int32.val() {
-            self.mag.next = bit_cast::<64, FRAME>(self.q4.q.val());
-            if self.inc4.q.val() {
-                self.mag.next = self.mag.val() + self.k1_64.val();
-            }
-            if self.neg4.q.val() {
-                if self.mag.val() > self.k_int_min.val() {
-                    self.mag.next = self.k_int_min.val();
+        if self.fmt5.q.val() == self.k_int32.val() {
+            if self.neg5.q.val() {
+                self.res.d.next = bit_cast::<32, MAG>(self.t_int.val());
+                if self.mag5.q.val() > self.k_int_min.val() {
+                    self.res.d.next = self.k_int_min32.val();
                 }
-                self.t64.next = self.k_int_wrap.val() - self.mag.val();
-                self.res.d.next = bit_cast::<32, 64>(self.t64.val());
             } else {
-                if self.mag.val() > self.k_int_max.val() {
-                    self.mag.next = self.k_int_max.val();
-                }
-                self.res.d.next = bit_cast::<32, 64>(self.mag.val());
-            }
-            if self.ovf4.q.val() | self.inf4.q.val() {
-                self.res.d.next = bit_cast::<32, 64>(self.k_int_max.val());
-                if (self.ovf4.q.val() & self.neg4.q.val()) | (self.inf4.q.val() & self.ninf4.q.val()) {
-                    self.res.d.next = bit_cast::<32, 64>(self.k_int_min.val());
+                self.res.d.next = self.code.val();
+                if self.mag5.q.val() > self.k_int_max.val() {
+                    self.res.d.next = self.k_int_max32.val();
                 }
             }
-            if self.nan4.q.val() | self.zero4.q.val() {
+            if self.ovf5.q.val() | self.inf5.q.val() {
+                self.res.d.next = self.k_int_max32.val();
+                if (self.ovf5.q.val() & self.neg5.q.val()) | (self.inf5.q.val() & self.ninf5.q.val()) {
+                    self.res.d.next = self.k_int_min32.val();
+                }
+            }
+            if self.nan5.q.val() | self.zero5.q.val() {
                 self.res.d.next = 0.into();
             }
         }
-        if self.fmt4.q.val() == self.k_posit.val() {
-            self.mag.next = bit_cast::<64, FRAME>(self.q4.q.val());
-            if self.inc4.q.val() {
-                self.mag.next = self.mag.val() + self.k1_64.val();
+        if self.fmt5.q.val() == self.k_posit.val() {
+            // Never to zero, never to NaR: at least minpos, at most maxpos.
+            if self.neg5.q.val() {
+                self.res.d.next = bit_cast::<32, MAG>(self.t_posit.val());
+                if self.mag5.q.val() == self.k0_m.val() {
+                    self.res.d.next = self.k_posit_nmin32.val();
+                }
+                if self.mag5.q.val() > self.k_posit_max.val() {
+                    self.res.d.next = self.k_posit_nmax32.val();
+                }
+            } else {
+                self.res.d.next = self.code.val();
+                if self.mag5.q.val() == self.k0_m.val() {
+                    self.res.d.next = self.k_posit_min32.val();
+                }
+                if self.mag5.q.val() > self.k_posit_max.val() {
+                    self.res.d.next = self.k_posit_max32.val();
+                }
             }
-            // Never to zero, never to NaR.
-            if self.mag.val() == self.k0_64.val() {
-                self.mag.next = self.k1_64.val();
-            }
-            if self.mag.val() > self.k_posit_max.val() {
-                self.mag.next = self.k_posit_max.val();
-            }
-            self.res.d.next = bit_cast::<32, 64>(self.mag.val());
-            if self.neg4.q.val() {
-                self.t64.next = self.k_posit_wrap.val() - self.mag.val();
-                self.res.d.next = bit_cast::<32, 64>(self.t64.val());
-            }
-            if self.zero4.q.val() {
+            if self.zero5.q.val() {
                 self.res.d.next = 0.into();
             }
-            if self.nan4.q.val() | self.inf4.q.val() {
+            if self.nan5.q.val() | self.inf5.q.val() {
                 self.res.d.next = self.k_posit_nar.val();
             }
         }
-        self.unused_t64.next = self.t64.val();
-        self.v5.d.next = self.v4.q.val() & !self.reset.val();
-        self.out_valid.next = self.v5.q.val();
+        self.v6.d.next = self.v5.q.val() & !self.reset.val();
+        self.out_valid.next = self.v6.q.val();
         self.result.next = self.res.q.val();
     }
 }
