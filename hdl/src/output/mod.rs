@@ -30,11 +30,14 @@ use crate::spec::{Encoding, FloatSpecials, OutputFormat};
 use rust_hdl::prelude::*;
 
 /// Clock edges from `valid` to `out_valid`.
-pub const OUTPUT_LATENCY: usize = 6;
+pub const OUTPUT_LATENCY: usize = 7;
 
 /// 8-bit groups of the leading-zero count, and the accumulator width padded to whole groups.
 const LZ_GROUPS: usize = ACC_WIDTH.div_ceil(8);
 const LZ_PAD: usize = 8 * LZ_GROUPS;
+/// Groups of four 8-bit groups: the count's first level (stage 2) finds the top nonzero group
+/// within each, the second (stage 3) the top nonzero super-group.
+const LZ_SUPER: usize = LZ_GROUPS.div_ceil(4);
 
 /// Width of the scale input: the sum of two 8-bit two's complement scales (the job's
 /// `SCALE_EXP` and a column's) always fits.
@@ -176,60 +179,51 @@ pub struct OutputUnit {
     fmt1: DFF<Bits<3>>,
     stop1: DFF<Bits<16>>,
     scale_x: Signal<Local, Bits<16>>,
-    // stage 2
+    // stage 2: the leading-zero count's first level: per 8-bit group a flag and a count, and
+    // per super-group the flag and count of its top nonzero group
     v2: DFF<Bit>,
     neg2: DFF<Bit>,
     mag2: DFF<Bits<ACC_WIDTH>>,
-    lz2: DFF<Bits<8>>,
-    sb2: DFF<Bits<16>>,
-    zero2: DFF<Bit>,
+    stop2: DFF<Bits<16>>,
+    svec2: DFF<Bits<LZ_SUPER>>,
+    slz2: Vec<DFF<Bits<8>>>,
     nan2: DFF<Bit>,
     inf2: DFF<Bit>,
     ninf2: DFF<Bit>,
     fmt2: DFF<Bits<3>>,
-    lz: Signal<Local, Bits<16>>,
-    // Leading-zero count in two levels: per 8-bit group a flag and a count, then the top
-    // nonzero group, picked one-hot (an AND-OR, not a priority chain).
     mag_pad: Signal<Local, Bits<LZ_PAD>>,
     gbits: Vec<Signal<Local, Bits<8>>>,
-    gany: Vec<Signal<Local, Bit>>,
-    // Bit g: group g is nonzero; a group is the top one when no bit above it is set.
-    gvec: Signal<Local, Bits<LZ_GROUPS>>,
-    k_gbit: Vec<Constant<Bits<LZ_GROUPS>>>,
-    k_gabove: Vec<Constant<Bits<LZ_GROUPS>>>,
-    glz: Vec<Signal<Local, Bits<16>>>,
+    // Bit s: super-group s is nonzero.
+    svec: Signal<Local, Bits<LZ_SUPER>>,
+    k_sbit: Vec<Constant<Bits<LZ_SUPER>>>,
+    // Leading zeros of the accumulator if group g holds its leading one (mod 2^8).
+    glz: Vec<Signal<Local, Bits<8>>>,
+    slz: Vec<Signal<Local, Bits<8>>>,
     goff: Vec<Constant<Bits<8>>>,
-    gbase: Vec<Constant<Bits<16>>>,
-    k_in8: Vec<Constant<Bits<16>>>,
-    // stage 3
+    gbase: Vec<Constant<Bits<8>>>,
+    k_in8: Vec<Constant<Bits<8>>>,
+    // stage 3: the top nonzero super-group, picked one-hot (an AND-OR, not a priority chain):
+    // it is the top one when no bit above it is set
     v3: DFF<Bit>,
     neg3: DFF<Bit>,
-    src3: DFF<Bits<FRAME>>,
-    st3: DFF<Bit>,
-    rsh3: DFF<Bits<6>>,
-    kpos3: DFF<Bit>,
-    pw3: DFF<Bits<6>>,
-    ebase3: DFF<Bits<16>>,
-    ovf3: DFF<Bit>,
+    mag3: DFF<Bits<ACC_WIDTH>>,
+    lz3: DFF<Bits<8>>,
+    sb3: DFF<Bits<16>>,
     zero3: DFF<Bit>,
     nan3: DFF<Bit>,
     inf3: DFF<Bit>,
     ninf3: DFF<Bit>,
     fmt3: DFF<Bits<3>>,
-    norm: Signal<Local, Bits<ACC_WIDTH>>,
-    src: Signal<Local, Bits<FRAME>>,
-    rsh: Signal<Local, Bits<6>>,
-    // The low bits of the biased scale: shifts never exceed FRAME < 64.
-    sb6: Signal<Local, Bits<6>>,
-    // Posit regime k's low six bits (SCALE_BIAS / 2 is a multiple of 64).
-    kq: Signal<Local, Bits<6>>,
-    // The posit's regime prefix, from its direction and width (stage 4).
-    prefix: Signal<Local, Bits<FRAME>>,
+    lz: Signal<Local, Bits<8>>,
+    k_sabove: Vec<Constant<Bits<LZ_SUPER>>>,
     // stage 4
     v4: DFF<Bit>,
     neg4: DFF<Bit>,
-    q4: DFF<Bits<FRAME>>,
-    inc4: DFF<Bit>,
+    src4: DFF<Bits<FRAME>>,
+    st4: DFF<Bit>,
+    rsh4: DFF<Bits<6>>,
+    kpos4: DFF<Bit>,
+    pw4: DFF<Bits<6>>,
     ebase4: DFF<Bits<16>>,
     ovf4: DFF<Bit>,
     zero4: DFF<Bit>,
@@ -237,24 +231,45 @@ pub struct OutputUnit {
     inf4: DFF<Bit>,
     ninf4: DFF<Bit>,
     fmt4: DFF<Bits<3>>,
-    ext: Signal<Local, Bits<FRAME>>,
-    q: Signal<Local, Bits<FRAME>>,
-    sticky: Signal<Local, Bit>,
+    norm: Signal<Local, Bits<ACC_WIDTH>>,
+    src: Signal<Local, Bits<FRAME>>,
+    rsh: Signal<Local, Bits<6>>,
+    // The low bits of the biased scale: shifts never exceed FRAME < 64.
+    sb_lo: Signal<Local, Bits<6>>,
+    // Posit regime k's low six bits (SCALE_BIAS / 2 is a multiple of 64).
+    kq: Signal<Local, Bits<6>>,
+    // The posit's regime prefix, from its direction and width (stage 5).
+    prefix: Signal<Local, Bits<FRAME>>,
     // stage 5
     v5: DFF<Bit>,
     neg5: DFF<Bit>,
-    mag5: DFF<Bits<MAG>>,
+    q5: DFF<Bits<FRAME>>,
+    inc5: DFF<Bit>,
+    ebase5: DFF<Bits<16>>,
     ovf5: DFF<Bit>,
     zero5: DFF<Bit>,
     nan5: DFF<Bit>,
     inf5: DFF<Bit>,
     ninf5: DFF<Bit>,
     fmt5: DFF<Bits<3>>,
+    ext: Signal<Local, Bits<FRAME>>,
+    q: Signal<Local, Bits<FRAME>>,
+    sticky: Signal<Local, Bit>,
+    // stage 6
+    v6: DFF<Bit>,
+    neg6: DFF<Bit>,
+    mag6: DFF<Bits<MAG>>,
+    ovf6: DFF<Bit>,
+    zero6: DFF<Bit>,
+    nan6: DFF<Bit>,
+    inf6: DFF<Bit>,
+    ninf6: DFF<Bit>,
+    fmt6: DFF<Bits<3>>,
     qi: Signal<Local, Bits<MAG>>,
     eb: Signal<Local, Bits<MAG>>,
-    // stage 6
+    // stage 7
     res: DFF<Bits<32>>,
-    v6: DFF<Bit>,
+    v7: DFF<Bit>,
     code: Signal<Local, Bits<32>>,
     // Two's complements of the magnitude for INT32 and posit16, beside (not after) the
     // saturation compares; their bits above the code are not part of it.
@@ -351,55 +366,48 @@ impl Default for OutputUnit {
             v2: Default::default(),
             neg2: Default::default(),
             mag2: Default::default(),
-            lz2: Default::default(),
-            sb2: Default::default(),
-            zero2: Default::default(),
+            stop2: Default::default(),
+            svec2: Default::default(),
+            slz2: (0..LZ_SUPER).map(|_| Default::default()).collect(),
             nan2: Default::default(),
             inf2: Default::default(),
             ninf2: Default::default(),
             fmt2: Default::default(),
-            lz: Default::default(),
-            mag_pad: Default::default(),
-            gbits: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
-            gany: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
-            gvec: Default::default(),
-            k_gbit: (0..LZ_GROUPS).map(|g| const_bits(1 << g)).collect(),
-            k_gabove: (0..LZ_GROUPS)
-                .map(|g| const_bits(ones(LZ_GROUPS) ^ ones(g + 1)))
-                .collect(),
-            glz: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
-            goff: (0..LZ_GROUPS).map(|g| const_bits((8 * g) as u64)).collect(),
-            // Leading zeros above group g's top bit (mod 2^16: the top group reaches past the
-            // accumulator, into zero padding, so its base is negative and its count makes up
-            // for it).
-            gbase: (0..LZ_GROUPS)
-                .map(|g| const_bits(((ACC_WIDTH as i64 - 1 - (8 * g + 7) as i64) as u64) & 0xFFFF))
-                .collect(),
-            k_in8: (0..8).map(|b| const_bits(7 - b as u64)).collect(),
             v3: Default::default(),
             neg3: Default::default(),
-            src3: Default::default(),
-            st3: Default::default(),
-            rsh3: Default::default(),
-            kpos3: Default::default(),
-            pw3: Default::default(),
-            ebase3: Default::default(),
-            ovf3: Default::default(),
+            mag3: Default::default(),
+            lz3: Default::default(),
+            sb3: Default::default(),
             zero3: Default::default(),
             nan3: Default::default(),
             inf3: Default::default(),
             ninf3: Default::default(),
             fmt3: Default::default(),
-            norm: Default::default(),
-            src: Default::default(),
-            rsh: Default::default(),
-            sb6: Default::default(),
-            kq: Default::default(),
-            prefix: Default::default(),
+            lz: Default::default(),
+            mag_pad: Default::default(),
+            gbits: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            svec: Default::default(),
+            k_sbit: (0..LZ_SUPER).map(|s| const_bits(1 << s)).collect(),
+            k_sabove: (0..LZ_SUPER)
+                .map(|s| const_bits(ones(LZ_SUPER) ^ ones(s + 1)))
+                .collect(),
+            glz: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            slz: (0..LZ_SUPER).map(|_| Default::default()).collect(),
+            goff: (0..LZ_GROUPS).map(|g| const_bits((8 * g) as u64)).collect(),
+            // Leading zeros above group g's top bit (mod 2^8, as the count, which is below 2^8:
+            // the top group reaches past the accumulator, into zero padding, so its base is
+            // negative and its count makes up for it).
+            gbase: (0..LZ_GROUPS)
+                .map(|g| const_bits(((ACC_WIDTH as i64 - 1 - (8 * g + 7) as i64) as u64) & 0xFF))
+                .collect(),
+            k_in8: (0..8).map(|b| const_bits(7 - b as u64)).collect(),
             v4: Default::default(),
             neg4: Default::default(),
-            q4: Default::default(),
-            inc4: Default::default(),
+            src4: Default::default(),
+            st4: Default::default(),
+            rsh4: Default::default(),
+            kpos4: Default::default(),
+            pw4: Default::default(),
             ebase4: Default::default(),
             ovf4: Default::default(),
             zero4: Default::default(),
@@ -407,22 +415,39 @@ impl Default for OutputUnit {
             inf4: Default::default(),
             ninf4: Default::default(),
             fmt4: Default::default(),
-            ext: Default::default(),
-            q: Default::default(),
-            sticky: Default::default(),
+            norm: Default::default(),
+            src: Default::default(),
+            rsh: Default::default(),
+            sb_lo: Default::default(),
+            kq: Default::default(),
+            prefix: Default::default(),
             v5: Default::default(),
             neg5: Default::default(),
-            mag5: Default::default(),
+            q5: Default::default(),
+            inc5: Default::default(),
+            ebase5: Default::default(),
             ovf5: Default::default(),
             zero5: Default::default(),
             nan5: Default::default(),
             inf5: Default::default(),
             ninf5: Default::default(),
             fmt5: Default::default(),
+            ext: Default::default(),
+            q: Default::default(),
+            sticky: Default::default(),
+            v6: Default::default(),
+            neg6: Default::default(),
+            mag6: Default::default(),
+            ovf6: Default::default(),
+            zero6: Default::default(),
+            nan6: Default::default(),
+            inf6: Default::default(),
+            ninf6: Default::default(),
+            fmt6: Default::default(),
             qi: Default::default(),
             eb: Default::default(),
             res: Default::default(),
-            v6: Default::default(),
+            v7: Default::default(),
             code: Default::default(),
             t_int: Default::default(),
             t_posit: Default::default(),
@@ -510,9 +535,9 @@ impl Logic for OutputUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, v1, neg1, mag1, nan1, inf1, ninf1, fmt1, stop1, v2, neg2, mag2, lz2, sb2, zero2, nan2, inf2,
-            ninf2, fmt2, v3, neg3, src3, st3, rsh3, kpos3, pw3, ebase3, ovf3, zero3, nan3, inf3, ninf3, fmt3, v4, neg4, q4,
-            inc4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, v5, neg5, mag5, ovf5, zero5, nan5, inf5, ninf5, fmt5, res, v6
+            self, clock, v1, neg1, mag1, nan1, inf1, ninf1, fmt1, stop1, v2, neg2, mag2, stop2, svec2, nan2, inf2, ninf2, fmt2, v3, neg3, mag3, lz3, sb3, zero3, nan3, inf3,
+            ninf3, fmt3, v4, neg4, src4, st4, rsh4, kpos4, pw4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, v5, neg5, q5,
+            inc5, ebase5, ovf5, zero5, nan5, inf5, ninf5, fmt5, v6, neg6, mag6, ovf6, zero6, nan6, inf6, ninf6, fmt6, res, v7
         );
 
         // ---- stage 1: sign and magnitude; the biased scale of the accumulator's top bit
@@ -532,34 +557,33 @@ impl Logic for OutputUnit {
         }
         self.stop1.d.next = self.k_scale_top.val() + self.scale_x.val();
 
-        // ---- stage 2: leading zeros; the biased scale of the leading one
+        // ---- stage 2: per 8-bit group of the magnitude, a flag and the leading zeros; per
+        // super-group, those of its top nonzero group (later groups are higher: they win)
         self.mag_pad.next = bit_cast::<LZ_PAD, ACC_WIDTH>(self.mag1.q.val());
+        self.svec.next = 0.into();
+        for s in 0..LZ_SUPER {
+            self.slz[s].next = 0.into();
+        }
         for g in 0..LZ_GROUPS {
             self.gbits[g].next = self.mag_pad.val().get_bits::<8>(self.goff[g].val().index());
-            self.gany[g].next = self.gbits[g].val().any();
             self.glz[g].next = self.gbase[g].val() + self.k_in8[0].val();
             for b in 1..8 {
                 if self.gbits[g].val().get_bit(b) {
                     self.glz[g].next = self.gbase[g].val() + self.k_in8[b].val();
                 }
             }
-        }
-        self.gvec.next = 0.into();
-        for g in 0..LZ_GROUPS {
-            if self.gany[g].val() {
-                self.gvec.next = self.gvec.val() | self.k_gbit[g].val();
+            if self.gbits[g].val().any() {
+                self.svec.next = self.svec.val() | self.k_sbit[g / 4].val();
+                self.slz[g / 4].next = self.glz[g].val();
             }
         }
-        self.lz.next = self.k0_16.val();
-        for g in 0..LZ_GROUPS {
-            if self.gany[g].val() & !(self.gvec.val() & self.k_gabove[g].val()).any() {
-                self.lz.next = self.lz.val() | self.glz[g].val();
-            }
+        for s in 0..LZ_SUPER {
+            self.slz2[s].clock.next = self.clock.val();
+            self.slz2[s].d.next = self.slz[s].val();
         }
-        self.lz2.d.next = self.lz.val().get_bits::<8>(0);
-        self.sb2.d.next = self.stop1.q.val() - self.lz.val();
+        self.svec2.d.next = self.svec.val();
+        self.stop2.d.next = self.stop1.q.val();
         self.mag2.d.next = self.mag1.q.val();
-        self.zero2.d.next = !self.mag1.q.val().any();
         self.v2.d.next = self.v1.q.val() & !self.reset.val();
         self.neg2.d.next = self.neg1.q.val();
         self.nan2.d.next = self.nan1.q.val();
@@ -567,100 +591,86 @@ impl Logic for OutputUnit {
         self.ninf2.d.next = self.ninf1.q.val();
         self.fmt2.d.next = self.fmt1.q.val();
 
-        // ---- stage 3: normalize into the frame; each format's right shift and regime, from
-        // comparisons of the scale with constants (side by side, not in series)
-        self.norm.next = self.mag2.q.val() << bit_cast::<ACC_WIDTH, 8>(self.lz2.q.val());
-        self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index());
-        self.st3.d.next = self.norm.val().get_bits::<UNDER>(0).any();
-        self.sb6.next = self.sb2.q.val().get_bits::<6>(0);
-        self.kq.next = self.sb2.q.val().get_bits::<6>(1);
-        self.rsh.next = self.k0_6.val();
-        self.kpos3.d.next = false;
-        self.pw3.d.next = self.k0_6.val();
-        self.ebase3.d.next = self.k0_16.val();
-        self.ovf3.d.next = false;
-        for f in 0..N_FLOATS {
-            if self.fmt2.q.val() == self.f_id[f].val() {
-                if self.sb2.q.val() < self.f_emin[f].val() {
-                    // Subnormal: shift by emin − scale, at most the frame.
-                    self.rsh.next = self.f_emin6[f].val() - self.sb6.val();
-                    if self.sb2.q.val() < self.f_big[f].val() {
-                        self.rsh.next = self.k_max_shift.val();
-                    }
-                } else {
-                    self.ebase3.d.next = self.sb2.q.val() - self.f_emin[f].val();
-                }
-                self.ovf3.d.next = self.sb2.q.val() > self.f_max[f].val();
+        // ---- stage 3: the top nonzero group's count; the biased scale of the leading one
+        self.lz.next = 0.into();
+        for s in 0..LZ_SUPER {
+            if self.svec2.q.val().get_bit(s) & !(self.svec2.q.val() & self.k_sabove[s].val()).any() {
+                self.lz.next = self.lz.val() | self.slz2[s].q.val();
             }
         }
-        if self.fmt2.q.val() == self.k_int32.val() {
-            // On overflow the shift is don't-care (stage 5 saturates).
-            self.ovf3.d.next = self.sb2.q.val() >= self.k_int_b.val();
-            self.rsh.next = self.k_int_b6.val() - self.sb6.val();
-            if self.sb2.q.val() < self.k_int_big.val() {
-                self.rsh.next = self.k_max_shift.val();
-            }
-        }
-        if self.fmt2.q.val() == self.k_posit.val() {
-            // scale = 2k + x (es = 1); |k| beyond POSIT_K_MAX saturates either way.
-            // Exponent bit x where the hidden bit was, fraction below it.
-            self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index())
-                & !(self.k1_f.val() << self.k_top_f.val());
-            if self.sb2.q.val().get_bit(0) {
-                self.src.next = self.src.val() | (self.k1_f.val() << self.k_top_f.val());
-            }
-            // Regime: k + 1 ones and a zero (shift k + 2, prefix k + 1 ones), or −k zeros and
-            // a one (shift 1 − k, the one −k bits down).
-            if self.sb2.q.val() < self.k_sb_lo.val() {
-                self.rsh.next = self.k_kmax6_1.val();
-                self.pw3.d.next = self.k_kmax6.val();
-            } else if self.sb2.q.val() >= self.k_sb_hi.val() {
-                self.rsh.next = self.k_kmax6_2.val();
-                self.pw3.d.next = self.k_kmax6_1.val();
-                self.kpos3.d.next = true;
-            } else if self.sb2.q.val() >= self.k_sb0.val() {
-                self.rsh.next = self.kq.val() + self.k2_6.val();
-                self.pw3.d.next = self.kq.val() + self.k1_6.val();
-                self.kpos3.d.next = true;
-            } else {
-                self.rsh.next = self.k1_6.val() - self.kq.val();
-                self.pw3.d.next = self.k0_6.val() - self.kq.val();
-            }
-        }
-        self.src3.d.next = self.src.val();
-        self.rsh3.d.next = self.rsh.val();
+        self.lz3.d.next = self.lz.val();
+        self.sb3.d.next = self.stop2.q.val() - bit_cast::<16, 8>(self.lz.val());
+        self.mag3.d.next = self.mag2.q.val();
+        self.zero3.d.next = !self.svec2.q.val().any();
         self.v3.d.next = self.v2.q.val() & !self.reset.val();
         self.neg3.d.next = self.neg2.q.val();
-        self.zero3.d.next = self.zero2.q.val();
         self.nan3.d.next = self.nan2.q.val();
         self.inf3.d.next = self.inf2.q.val();
         self.ninf3.d.next = self.ninf2.q.val();
         self.fmt3.d.next = self.fmt2.q.val();
 
-        // ---- stage 4: shift within the frame; kept bits, guard, sticky, round to nearest even
-        self.prefix.next = self.k0_f.val();
+        // ---- stage 4: normalize into the frame; each format's right shift and regime, from
+        // comparisons of the scale with constants (side by side, not in series)
+        self.norm.next = self.mag3.q.val() << bit_cast::<ACC_WIDTH, 8>(self.lz3.q.val());
+        self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index());
+        self.st4.d.next = self.norm.val().get_bits::<UNDER>(0).any();
+        self.sb_lo.next = self.sb3.q.val().get_bits::<6>(0);
+        self.kq.next = self.sb3.q.val().get_bits::<6>(1);
+        self.rsh.next = self.k0_6.val();
+        self.kpos4.d.next = false;
+        self.pw4.d.next = self.k0_6.val();
+        self.ebase4.d.next = self.k0_16.val();
+        self.ovf4.d.next = false;
+        for f in 0..N_FLOATS {
+            if self.fmt3.q.val() == self.f_id[f].val() {
+                if self.sb3.q.val() < self.f_emin[f].val() {
+                    // Subnormal: shift by emin − scale, at most the frame.
+                    self.rsh.next = self.f_emin6[f].val() - self.sb_lo.val();
+                    if self.sb3.q.val() < self.f_big[f].val() {
+                        self.rsh.next = self.k_max_shift.val();
+                    }
+                } else {
+                    self.ebase4.d.next = self.sb3.q.val() - self.f_emin[f].val();
+                }
+                self.ovf4.d.next = self.sb3.q.val() > self.f_max[f].val();
+            }
+        }
+        if self.fmt3.q.val() == self.k_int32.val() {
+            // On overflow the shift is don't-care (stage 7 saturates).
+            self.ovf4.d.next = self.sb3.q.val() >= self.k_int_b.val();
+            self.rsh.next = self.k_int_b6.val() - self.sb_lo.val();
+            if self.sb3.q.val() < self.k_int_big.val() {
+                self.rsh.next = self.k_max_shift.val();
+            }
+        }
         if self.fmt3.q.val() == self.k_posit.val() {
-            if self.kpos3.q.val() {
-                self.prefix.next = !(!self.k0_f.val() >> self.pw3.q.val());
+            // scale = 2k + x (es = 1); |k| beyond POSIT_K_MAX saturates either way.
+            // Exponent bit x where the hidden bit was, fraction below it.
+            self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index())
+                & !(self.k1_f.val() << self.k_top_f.val());
+            if self.sb3.q.val().get_bit(0) {
+                self.src.next = self.src.val() | (self.k1_f.val() << self.k_top_f.val());
+            }
+            // Regime: k + 1 ones and a zero (shift k + 2, prefix k + 1 ones), or −k zeros and
+            // a one (shift 1 − k, the one −k bits down).
+            if self.sb3.q.val() < self.k_sb_lo.val() {
+                self.rsh.next = self.k_kmax6_1.val();
+                self.pw4.d.next = self.k_kmax6.val();
+            } else if self.sb3.q.val() >= self.k_sb_hi.val() {
+                self.rsh.next = self.k_kmax6_2.val();
+                self.pw4.d.next = self.k_kmax6_1.val();
+                self.kpos4.d.next = true;
+            } else if self.sb3.q.val() >= self.k_sb0.val() {
+                self.rsh.next = self.kq.val() + self.k2_6.val();
+                self.pw4.d.next = self.kq.val() + self.k1_6.val();
+                self.kpos4.d.next = true;
             } else {
-                self.prefix.next = (self.k1_f.val() << self.k_top_f.val()) >> self.pw3.q.val();
+                self.rsh.next = self.k1_6.val() - self.kq.val();
+                self.pw4.d.next = self.k0_6.val() - self.kq.val();
             }
         }
-        self.ext.next = (self.src3.q.val() >> self.rsh3.q.val()) | self.prefix.val();
-        // Bits shifted out of the frame count as sticky.
-        self.sticky.next = self.st3.q.val() | (self.src3.q.val() & !(!self.k0_f.val() << self.rsh3.q.val())).any();
-        self.q.next = self.k0_f.val();
-        self.inc4.d.next = false;
-        for f in 0..N_OUTPUTS {
-            if self.fmt3.q.val() == self.k_id[f].val() {
-                self.q.next = (self.ext.val() >> self.k_qsh[f].val()) & self.k_kmask[f].val();
-                self.inc4.d.next = self.ext.val().get_bit(self.k_guard[f].val().index())
-                    & (self.sticky.val() | (self.ext.val() & self.k_smask[f].val()).any() | self.q.val().get_bit(0));
-            }
-        }
-        self.q4.d.next = self.q.val();
-        self.ebase4.d.next = self.ebase3.q.val();
-        self.ovf4.d.next = self.ovf3.q.val();
+        self.src4.d.next = self.src.val();
+        self.rsh4.d.next = self.rsh.val();
         self.v4.d.next = self.v3.q.val() & !self.reset.val();
         self.neg4.d.next = self.neg3.q.val();
         self.zero4.d.next = self.zero3.q.val();
@@ -669,18 +679,29 @@ impl Logic for OutputUnit {
         self.ninf4.d.next = self.ninf3.q.val();
         self.fmt4.d.next = self.fmt3.q.val();
 
-        // ---- stage 5: the rounded magnitude; floats with their biased exponent above it
-        self.qi.next = bit_cast::<MAG, FRAME>(self.q4.q.val());
-        if self.inc4.q.val() {
-            self.qi.next = bit_cast::<MAG, FRAME>(self.q4.q.val()) + self.k1_m.val();
-        }
-        self.eb.next = self.k0_m.val();
-        for f in 0..N_FLOATS {
-            if self.fmt4.q.val() == self.f_id[f].val() {
-                self.eb.next = bit_cast::<MAG, 16>(self.ebase4.q.val()) << self.f_man[f].val();
+        // ---- stage 5: shift within the frame; kept bits, guard, sticky, round to nearest even
+        self.prefix.next = self.k0_f.val();
+        if self.fmt4.q.val() == self.k_posit.val() {
+            if self.kpos4.q.val() {
+                self.prefix.next = !(!self.k0_f.val() >> self.pw4.q.val());
+            } else {
+                self.prefix.next = (self.k1_f.val() << self.k_top_f.val()) >> self.pw4.q.val();
             }
         }
-        self.mag5.d.next = self.eb.val() + self.qi.val();
+        self.ext.next = (self.src4.q.val() >> self.rsh4.q.val()) | self.prefix.val();
+        // Bits shifted out of the frame count as sticky.
+        self.sticky.next = self.st4.q.val() | (self.src4.q.val() & !(!self.k0_f.val() << self.rsh4.q.val())).any();
+        self.q.next = self.k0_f.val();
+        self.inc5.d.next = false;
+        for f in 0..N_OUTPUTS {
+            if self.fmt4.q.val() == self.k_id[f].val() {
+                self.q.next = (self.ext.val() >> self.k_qsh[f].val()) & self.k_kmask[f].val();
+                self.inc5.d.next = self.ext.val().get_bit(self.k_guard[f].val().index())
+                    & (self.sticky.val() | (self.ext.val() & self.k_smask[f].val()).any() | self.q.val().get_bit(0));
+            }
+        }
+        self.q5.d.next = self.q.val();
+        self.ebase5.d.next = self.ebase4.q.val();
         self.ovf5.d.next = self.ovf4.q.val();
         self.v5.d.next = self.v4.q.val() & !self.reset.val();
         self.neg5.d.next = self.neg4.q.val();
@@ -690,86 +711,107 @@ impl Logic for OutputUnit {
         self.ninf5.d.next = self.ninf4.q.val();
         self.fmt5.d.next = self.fmt4.q.val();
 
-        // ---- stage 6: the code, the overflow rule, specials
-        self.t_int.next = self.k_int_wrap.val() - self.mag5.q.val();
-        self.t_posit.next = self.k_posit_wrap.val() - self.mag5.q.val();
-        self.unused_t_int.next = self.t_int.val();
-        self.unused_t_posit.next = self.t_posit.val();
-        self.code.next = bit_cast::<32, MAG>(self.mag5.q.val());
-        self.res.d.next = 0.into();
+        // ---- stage 6: the rounded magnitude; floats with their biased exponent above it
+        self.qi.next = bit_cast::<MAG, FRAME>(self.q5.q.val());
+        if self.inc5.q.val() {
+            self.qi.next = bit_cast::<MAG, FRAME>(self.q5.q.val()) + self.k1_m.val();
+        }
+        self.eb.next = self.k0_m.val();
         for f in 0..N_FLOATS {
             if self.fmt5.q.val() == self.f_id[f].val() {
-                if self.ovf5.q.val() | (self.mag5.q.val() > self.f_max_finite[f].val()) {
+                self.eb.next = bit_cast::<MAG, 16>(self.ebase5.q.val()) << self.f_man[f].val();
+            }
+        }
+        self.mag6.d.next = self.eb.val() + self.qi.val();
+        self.ovf6.d.next = self.ovf5.q.val();
+        self.v6.d.next = self.v5.q.val() & !self.reset.val();
+        self.neg6.d.next = self.neg5.q.val();
+        self.zero6.d.next = self.zero5.q.val();
+        self.nan6.d.next = self.nan5.q.val();
+        self.inf6.d.next = self.inf5.q.val();
+        self.ninf6.d.next = self.ninf5.q.val();
+        self.fmt6.d.next = self.fmt5.q.val();
+
+        // ---- stage 7: the code, the overflow rule, specials
+        self.t_int.next = self.k_int_wrap.val() - self.mag6.q.val();
+        self.t_posit.next = self.k_posit_wrap.val() - self.mag6.q.val();
+        self.unused_t_int.next = self.t_int.val();
+        self.unused_t_posit.next = self.t_posit.val();
+        self.code.next = bit_cast::<32, MAG>(self.mag6.q.val());
+        self.res.d.next = 0.into();
+        for f in 0..N_FLOATS {
+            if self.fmt6.q.val() == self.f_id[f].val() {
+                if self.ovf6.q.val() | (self.mag6.q.val() > self.f_max_finite[f].val()) {
                     self.code.next = self.f_inf[f].val();
                 }
                 self.res.d.next = self.code.val();
-                if self.neg5.q.val() {
+                if self.neg6.q.val() {
                     self.res.d.next = self.code.val() | self.f_sign[f].val();
                 }
-                if self.zero5.q.val() {
+                if self.zero6.q.val() {
                     self.res.d.next = 0.into();
                 }
-                if self.inf5.q.val() {
+                if self.inf6.q.val() {
                     self.res.d.next = self.f_inf[f].val();
-                    if self.ninf5.q.val() {
+                    if self.ninf6.q.val() {
                         self.res.d.next = self.f_inf[f].val() | self.f_sign[f].val();
                     }
                 }
-                if self.nan5.q.val() {
+                if self.nan6.q.val() {
                     self.res.d.next = self.f_nan[f].val();
                 }
             }
         }
-        if self.fmt5.q.val() == self.k_int32.val() {
-            if self.neg5.q.val() {
+        if self.fmt6.q.val() == self.k_int32.val() {
+            if self.neg6.q.val() {
                 self.res.d.next = bit_cast::<32, MAG>(self.t_int.val());
-                if self.mag5.q.val() > self.k_int_min.val() {
+                if self.mag6.q.val() > self.k_int_min.val() {
                     self.res.d.next = self.k_int_min32.val();
                 }
             } else {
                 self.res.d.next = self.code.val();
-                if self.mag5.q.val() > self.k_int_max.val() {
+                if self.mag6.q.val() > self.k_int_max.val() {
                     self.res.d.next = self.k_int_max32.val();
                 }
             }
-            if self.ovf5.q.val() | self.inf5.q.val() {
+            if self.ovf6.q.val() | self.inf6.q.val() {
                 self.res.d.next = self.k_int_max32.val();
-                if (self.ovf5.q.val() & self.neg5.q.val()) | (self.inf5.q.val() & self.ninf5.q.val()) {
+                if (self.ovf6.q.val() & self.neg6.q.val()) | (self.inf6.q.val() & self.ninf6.q.val()) {
                     self.res.d.next = self.k_int_min32.val();
                 }
             }
-            if self.nan5.q.val() | self.zero5.q.val() {
+            if self.nan6.q.val() | self.zero6.q.val() {
                 self.res.d.next = 0.into();
             }
         }
-        if self.fmt5.q.val() == self.k_posit.val() {
+        if self.fmt6.q.val() == self.k_posit.val() {
             // Never to zero, never to NaR: at least minpos, at most maxpos.
-            if self.neg5.q.val() {
+            if self.neg6.q.val() {
                 self.res.d.next = bit_cast::<32, MAG>(self.t_posit.val());
-                if self.mag5.q.val() == self.k0_m.val() {
+                if self.mag6.q.val() == self.k0_m.val() {
                     self.res.d.next = self.k_posit_nmin32.val();
                 }
-                if self.mag5.q.val() > self.k_posit_max.val() {
+                if self.mag6.q.val() > self.k_posit_max.val() {
                     self.res.d.next = self.k_posit_nmax32.val();
                 }
             } else {
                 self.res.d.next = self.code.val();
-                if self.mag5.q.val() == self.k0_m.val() {
+                if self.mag6.q.val() == self.k0_m.val() {
                     self.res.d.next = self.k_posit_min32.val();
                 }
-                if self.mag5.q.val() > self.k_posit_max.val() {
+                if self.mag6.q.val() > self.k_posit_max.val() {
                     self.res.d.next = self.k_posit_max32.val();
                 }
             }
-            if self.zero5.q.val() {
+            if self.zero6.q.val() {
                 self.res.d.next = 0.into();
             }
-            if self.nan5.q.val() | self.inf5.q.val() {
+            if self.nan6.q.val() | self.inf6.q.val() {
                 self.res.d.next = self.k_posit_nar.val();
             }
         }
-        self.v6.d.next = self.v5.q.val() & !self.reset.val();
-        self.out_valid.next = self.v6.q.val();
+        self.v7.d.next = self.v6.q.val() & !self.reset.val();
+        self.out_valid.next = self.v7.q.val();
         self.result.next = self.res.q.val();
     }
 }
