@@ -232,6 +232,11 @@ pub struct OutputUnit {
     ninf4: DFF<Bit>,
     fmt4: DFF<Bits<3>>,
     norm: Signal<Local, Bits<ACC_WIDTH>>,
+    // The bits under the frame are not shifted out of `norm`: `smask` marks them in the
+    // magnitude (bit i lands under the frame when i + lz < UNDER), beside the shift.
+    unused_norm: Signal<Local, Bits<ACC_WIDTH>>,
+    smask: Signal<Local, Bits<ACC_WIDTH>>,
+    k_under_mask: Constant<Bits<ACC_WIDTH>>,
     src: Signal<Local, Bits<FRAME>>,
     rsh: Signal<Local, Bits<6>>,
     // The low bits of the biased scale: shifts never exceed FRAME < 64.
@@ -416,6 +421,9 @@ impl Default for OutputUnit {
             ninf4: Default::default(),
             fmt4: Default::default(),
             norm: Default::default(),
+            unused_norm: Default::default(),
+            smask: Default::default(),
+            k_under_mask: Constant::new((0..UNDER).fold(Bits::default(), |b: Bits<ACC_WIDTH>, i| b.replace_bit(i, true))),
             src: Default::default(),
             rsh: Default::default(),
             sb_lo: Default::default(),
@@ -613,7 +621,9 @@ impl Logic for OutputUnit {
         // comparisons of the scale with constants (side by side, not in series)
         self.norm.next = self.mag3.q.val() << bit_cast::<ACC_WIDTH, 8>(self.lz3.q.val());
         self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index());
-        self.st4.d.next = self.norm.val().get_bits::<UNDER>(0).any();
+        self.unused_norm.next = self.norm.val();
+        self.smask.next = self.k_under_mask.val() >> bit_cast::<ACC_WIDTH, 8>(self.lz3.q.val());
+        self.st4.d.next = (self.mag3.q.val() & self.smask.val()).any();
         self.sb_lo.next = self.sb3.q.val().get_bits::<6>(0);
         self.kq.next = self.sb3.q.val().get_bits::<6>(1);
         self.rsh.next = self.k0_6.val();
