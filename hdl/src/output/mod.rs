@@ -1,19 +1,30 @@
 //! The output unit (one per array column): rounds an exact accumulator once to an output
 //! format, after a power-of-two scale.
 //!
-//! Five pipeline stages, one accumulator per cycle:
+//! Eight pipeline stages, one accumulator per cycle:
 //! 1. sign and magnitude of the two's complement accumulator; the scale of the accumulator's
 //!    top bit, biased by [`SCALE_BIAS`], with the input scale added;
-//! 2. leading-zero count (per 8-bit group, then the top nonzero group) and the biased scale of
-//!    the magnitude's leading one;
-//! 3. normalization: the leading one moves to the top, and only the top [`FRAME`] bits are kept,
+//! 2. leading-zero count, first level: per 8-bit group a flag and a count, and per group of four
+//!    groups the flag and count of its top nonzero group;
+//! 3. second level: the top nonzero group of four, picked one-hot; the biased scale of the
+//!    magnitude's leading one;
+//! 4. normalization: the leading one moves to the top, and only the top [`FRAME`] bits are kept,
 //!    with a sticky OR of the rest (no output format keeps more: INT32 needs 33 bits and a guard
-//!    bit). In parallel, from the scale, each format's right shift: FP subnormals are
-//!    denormalized, INT32 puts 2^0 at a fixed bit, posits get their regime run in front of
-//!    exponent and fraction;
-//! 4. that right shift within the frame (shifted-out bits join the sticky OR), and the kept
-//!    bits, guard bit and round-to-nearest-even increment at the format's fixed position;
-//! 5. the rounded code, the format's overflow rule and special values.
+//!    bit), taken from a mask of the magnitude beside the shift. In parallel, from the scale,
+//!    each format's right shift: FP subnormals are denormalized, INT32 puts 2^0 at a fixed bit,
+//!    posits get their regime run in front of exponent and fraction. Every decision is a
+//!    comparison of the scale with a constant, side by side, and shift amounts are six bits;
+//! 5. that right shift within the frame (shifted-out bits join the sticky OR), the posit's
+//!    regime prefix, and the kept bits, guard bit and round-to-nearest-even increment at the
+//!    format's fixed position;
+//! 6. the rounded magnitude (floats: with the biased exponent added above the significand);
+//! 7. the candidate codes (the magnitude, the two's complements of INT32 and posit16) and the
+//!    comparisons that choose among them;
+//! 8. the code: the format's overflow rule and special values.
+//!
+//! Stages 2–3, 6–8 and the side-by-side comparisons of stage 4 are how the unit reaches
+//! 100 MHz on the ECP5: with five stages, a stage held a 16-bit carry chain after a 130-bit
+//! leading-zero count, or three carry chains in series (62.6 MHz).
 //!
 //! The rules are the golden model's ([`crate::spec::OutputFormat`]): FP32/BF16/FP16 overflow
 //! to ±Inf, NaN is the positive quiet NaN, a negative value that rounds to zero is −0; INT32
@@ -30,7 +41,7 @@ use crate::spec::{Encoding, FloatSpecials, OutputFormat};
 use rust_hdl::prelude::*;
 
 /// Clock edges from `valid` to `out_valid`.
-pub const OUTPUT_LATENCY: usize = 7;
+pub const OUTPUT_LATENCY: usize = 8;
 
 /// 8-bit groups of the leading-zero count, and the accumulator width padded to whole groups.
 const LZ_GROUPS: usize = ACC_WIDTH.div_ceil(8);
@@ -272,16 +283,29 @@ pub struct OutputUnit {
     fmt6: DFF<Bits<3>>,
     qi: Signal<Local, Bits<MAG>>,
     eb: Signal<Local, Bits<MAG>>,
-    // stage 7
-    res: DFF<Bits<32>>,
+    // stage 7: the magnitude's code, the two's complements of INT32 and posit16 (their bits
+    // above the code are not part of it), and the saturation flags
     v7: DFF<Bit>,
-    code: Signal<Local, Bits<32>>,
-    // Two's complements of the magnitude for INT32 and posit16, beside (not after) the
-    // saturation compares; their bits above the code are not part of it.
+    neg7: DFF<Bit>,
+    code7: DFF<Bits<32>>,
+    tint7: DFF<Bits<32>>,
+    tposit7: DFF<Bits<32>>,
+    big7: DFF<Bit>,
+    small7: DFF<Bit>,
+    ovf7: DFF<Bit>,
+    zero7: DFF<Bit>,
+    nan7: DFF<Bit>,
+    inf7: DFF<Bit>,
+    ninf7: DFF<Bit>,
+    fmt7: DFF<Bits<3>>,
     t_int: Signal<Local, Bits<MAG>>,
     t_posit: Signal<Local, Bits<MAG>>,
     unused_t_int: Signal<Local, Bits<MAG>>,
     unused_t_posit: Signal<Local, Bits<MAG>>,
+    // stage 8
+    res: DFF<Bits<32>>,
+    v8: DFF<Bit>,
+    code: Signal<Local, Bits<32>>,
     // Per output format (OutputFormat::ALL order): id, shift of the kept field to bit 0, its
     // mask, the guard bit, and the mask of the sticky bits under the guard bit.
     k_id: Vec<Constant<Bits<3>>>,
@@ -454,8 +478,21 @@ impl Default for OutputUnit {
             fmt6: Default::default(),
             qi: Default::default(),
             eb: Default::default(),
-            res: Default::default(),
             v7: Default::default(),
+            neg7: Default::default(),
+            code7: Default::default(),
+            tint7: Default::default(),
+            tposit7: Default::default(),
+            big7: Default::default(),
+            small7: Default::default(),
+            ovf7: Default::default(),
+            zero7: Default::default(),
+            nan7: Default::default(),
+            inf7: Default::default(),
+            ninf7: Default::default(),
+            fmt7: Default::default(),
+            res: Default::default(),
+            v8: Default::default(),
             code: Default::default(),
             t_int: Default::default(),
             t_posit: Default::default(),
@@ -545,7 +582,7 @@ impl Logic for OutputUnit {
         dff_setup!(
             self, clock, v1, neg1, mag1, nan1, inf1, ninf1, fmt1, stop1, v2, neg2, mag2, stop2, svec2, nan2, inf2, ninf2, fmt2, v3, neg3, mag3, lz3, sb3, zero3, nan3, inf3,
             ninf3, fmt3, v4, neg4, src4, st4, rsh4, kpos4, pw4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, v5, neg5, q5,
-            inc5, ebase5, ovf5, zero5, nan5, inf5, ninf5, fmt5, v6, neg6, mag6, ovf6, zero6, nan6, inf6, ninf6, fmt6, res, v7
+            inc5, ebase5, ovf5, zero5, nan5, inf5, ninf5, fmt5, v6, neg6, mag6, ovf6, zero6, nan6, inf6, ninf6, fmt6, v7, neg7, code7, tint7, tposit7, big7, small7, ovf7, zero7, nan7, inf7, ninf7, fmt7, res, v8
         );
 
         // ---- stage 1: sign and magnitude; the biased scale of the accumulator's top bit
@@ -742,86 +779,115 @@ impl Logic for OutputUnit {
         self.ninf6.d.next = self.ninf5.q.val();
         self.fmt6.d.next = self.fmt5.q.val();
 
-        // ---- stage 7: the code, the overflow rule, specials
+        // ---- stage 7: the code candidates, beside the comparisons that choose among them
         self.t_int.next = self.k_int_wrap.val() - self.mag6.q.val();
         self.t_posit.next = self.k_posit_wrap.val() - self.mag6.q.val();
         self.unused_t_int.next = self.t_int.val();
         self.unused_t_posit.next = self.t_posit.val();
-        self.code.next = bit_cast::<32, MAG>(self.mag6.q.val());
-        self.res.d.next = 0.into();
+        self.code7.d.next = bit_cast::<32, MAG>(self.mag6.q.val());
+        self.tint7.d.next = bit_cast::<32, MAG>(self.t_int.val());
+        self.tposit7.d.next = bit_cast::<32, MAG>(self.t_posit.val());
+        self.big7.d.next = false;
         for f in 0..N_FLOATS {
             if self.fmt6.q.val() == self.f_id[f].val() {
-                if self.ovf6.q.val() | (self.mag6.q.val() > self.f_max_finite[f].val()) {
+                self.big7.d.next = self.ovf6.q.val() | (self.mag6.q.val() > self.f_max_finite[f].val());
+            }
+        }
+        if self.fmt6.q.val() == self.k_int32.val() {
+            self.big7.d.next = self.mag6.q.val() > self.k_int_max.val();
+            if self.neg6.q.val() {
+                self.big7.d.next = self.mag6.q.val() > self.k_int_min.val();
+            }
+        }
+        if self.fmt6.q.val() == self.k_posit.val() {
+            self.big7.d.next = self.mag6.q.val() > self.k_posit_max.val();
+        }
+        self.small7.d.next = self.mag6.q.val() == self.k0_m.val();
+        self.ovf7.d.next = self.ovf6.q.val();
+        self.v7.d.next = self.v6.q.val() & !self.reset.val();
+        self.neg7.d.next = self.neg6.q.val();
+        self.zero7.d.next = self.zero6.q.val();
+        self.nan7.d.next = self.nan6.q.val();
+        self.inf7.d.next = self.inf6.q.val();
+        self.ninf7.d.next = self.ninf6.q.val();
+        self.fmt7.d.next = self.fmt6.q.val();
+
+        // ---- stage 8: the code, the overflow rule, specials
+        self.res.d.next = 0.into();
+        self.code.next = self.code7.q.val();
+        for f in 0..N_FLOATS {
+            if self.fmt7.q.val() == self.f_id[f].val() {
+                if self.big7.q.val() {
                     self.code.next = self.f_inf[f].val();
                 }
                 self.res.d.next = self.code.val();
-                if self.neg6.q.val() {
+                if self.neg7.q.val() {
                     self.res.d.next = self.code.val() | self.f_sign[f].val();
                 }
-                if self.zero6.q.val() {
+                if self.zero7.q.val() {
                     self.res.d.next = 0.into();
                 }
-                if self.inf6.q.val() {
+                if self.inf7.q.val() {
                     self.res.d.next = self.f_inf[f].val();
-                    if self.ninf6.q.val() {
+                    if self.ninf7.q.val() {
                         self.res.d.next = self.f_inf[f].val() | self.f_sign[f].val();
                     }
                 }
-                if self.nan6.q.val() {
+                if self.nan7.q.val() {
                     self.res.d.next = self.f_nan[f].val();
                 }
             }
         }
-        if self.fmt6.q.val() == self.k_int32.val() {
-            if self.neg6.q.val() {
-                self.res.d.next = bit_cast::<32, MAG>(self.t_int.val());
-                if self.mag6.q.val() > self.k_int_min.val() {
+        if self.fmt7.q.val() == self.k_int32.val() {
+            if self.neg7.q.val() {
+                self.res.d.next = self.tint7.q.val();
+                if self.big7.q.val() {
                     self.res.d.next = self.k_int_min32.val();
                 }
             } else {
-                self.res.d.next = self.code.val();
-                if self.mag6.q.val() > self.k_int_max.val() {
+                self.res.d.next = self.code7.q.val();
+                if self.big7.q.val() {
                     self.res.d.next = self.k_int_max32.val();
                 }
             }
-            if self.ovf6.q.val() | self.inf6.q.val() {
+            if self.ovf7.q.val() | self.inf7.q.val() {
                 self.res.d.next = self.k_int_max32.val();
-                if (self.ovf6.q.val() & self.neg6.q.val()) | (self.inf6.q.val() & self.ninf6.q.val()) {
+                if (self.ovf7.q.val() & self.neg7.q.val()) | (self.inf7.q.val() & self.ninf7.q.val()) {
                     self.res.d.next = self.k_int_min32.val();
                 }
             }
-            if self.nan6.q.val() | self.zero6.q.val() {
+            if self.nan7.q.val() | self.zero7.q.val() {
                 self.res.d.next = 0.into();
             }
         }
-        if self.fmt6.q.val() == self.k_posit.val() {
+        if self.fmt7.q.val() == self.k_posit.val() {
             // Never to zero, never to NaR: at least minpos, at most maxpos.
-            if self.neg6.q.val() {
-                self.res.d.next = bit_cast::<32, MAG>(self.t_posit.val());
-                if self.mag6.q.val() == self.k0_m.val() {
+            if self.neg7.q.val() {
+                self.res.d.next = self.tposit7.q.val();
+                if self.small7.q.val() {
                     self.res.d.next = self.k_posit_nmin32.val();
                 }
-                if self.mag6.q.val() > self.k_posit_max.val() {
+                if self.big7.q.val() {
                     self.res.d.next = self.k_posit_nmax32.val();
                 }
             } else {
-                self.res.d.next = self.code.val();
-                if self.mag6.q.val() == self.k0_m.val() {
+                self.res.d.next = self.code7.q.val();
+                if self.small7.q.val() {
                     self.res.d.next = self.k_posit_min32.val();
                 }
-                if self.mag6.q.val() > self.k_posit_max.val() {
+                if self.big7.q.val() {
                     self.res.d.next = self.k_posit_max32.val();
                 }
             }
-            if self.zero6.q.val() {
+            if self.zero7.q.val() {
                 self.res.d.next = 0.into();
             }
-            if self.nan6.q.val() | self.inf6.q.val() {
+            if self.nan7.q.val() | self.inf7.q.val() {
                 self.res.d.next = self.k_posit_nar.val();
             }
         }
-        self.v7.d.next = self.v6.q.val() & !self.reset.val();
-        self.out_valid.next = self.v7.q.val();
+        self.v8.d.next = self.v7.q.val() & !self.reset.val();
+        self.out_valid.next = self.v8.q.val();
         self.result.next = self.res.q.val();
     }
 }
