@@ -447,7 +447,9 @@ impl Default for OutputUnit {
             norm: Default::default(),
             unused_norm: Default::default(),
             smask: Default::default(),
-            k_under_mask: Constant::new((0..UNDER).fold(Bits::default(), |b: Bits<ACC_WIDTH>, i| b.replace_bit(i, true))),
+            k_under_mask: Constant::new(
+                (0..UNDER).fold(Bits::default(), |b: Bits<ACC_WIDTH>, i| b.replace_bit(i, true)),
+            ),
             src: Default::default(),
             rsh: Default::default(),
             sb_lo: Default::default(),
@@ -580,9 +582,11 @@ impl Logic for OutputUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, v1, neg1, mag1, nan1, inf1, ninf1, fmt1, stop1, v2, neg2, mag2, stop2, svec2, nan2, inf2, ninf2, fmt2, v3, neg3, mag3, lz3, sb3, zero3, nan3, inf3,
-            ninf3, fmt3, v4, neg4, src4, st4, rsh4, kpos4, pw4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, v5, neg5, q5,
-            inc5, ebase5, ovf5, zero5, nan5, inf5, ninf5, fmt5, v6, neg6, mag6, ovf6, zero6, nan6, inf6, ninf6, fmt6, v7, neg7, code7, tint7, tposit7, big7, small7, ovf7, zero7, nan7, inf7, ninf7, fmt7, res, v8
+            self, clock, v1, neg1, mag1, nan1, inf1, ninf1, fmt1, stop1, v2, neg2, mag2, stop2, svec2, nan2, inf2,
+            ninf2, fmt2, v3, neg3, mag3, lz3, sb3, zero3, nan3, inf3, ninf3, fmt3, v4, neg4, src4, st4, rsh4, kpos4,
+            pw4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, v5, neg5, q5, inc5, ebase5, ovf5, zero5, nan5, inf5,
+            ninf5, fmt5, v6, neg6, mag6, ovf6, zero6, nan6, inf6, ninf6, fmt6, v7, neg7, code7, tint7, tposit7, big7,
+            small7, ovf7, zero7, nan7, inf7, ninf7, fmt7, res, v8
         );
 
         // ---- stage 1: sign and magnitude; the biased scale of the accumulator's top bit
