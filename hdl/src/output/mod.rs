@@ -1,19 +1,30 @@
 //! The output unit (one per array column): rounds an exact accumulator once to an output
 //! format, after a power-of-two scale.
 //!
-//! Five pipeline stages, one accumulator per cycle:
+//! Eight pipeline stages, one accumulator per cycle:
 //! 1. sign and magnitude of the two's complement accumulator; the scale of the accumulator's
 //!    top bit, biased by [`SCALE_BIAS`], with the input scale added;
-//! 2. leading-zero count (per 8-bit group, then the top nonzero group) and the biased scale of
-//!    the magnitude's leading one;
-//! 3. normalization: the leading one moves to the top, and only the top [`FRAME`] bits are kept,
+//! 2. leading-zero count, first level: per 8-bit group a flag and a count, and per group of four
+//!    groups the flag and count of its top nonzero group;
+//! 3. second level: the top nonzero group of four, picked one-hot; the biased scale of the
+//!    magnitude's leading one;
+//! 4. normalization: the leading one moves to the top, and only the top [`FRAME`] bits are kept,
 //!    with a sticky OR of the rest (no output format keeps more: INT32 needs 33 bits and a guard
-//!    bit). In parallel, from the scale, each format's right shift: FP subnormals are
-//!    denormalized, INT32 puts 2^0 at a fixed bit, posits get their regime run in front of
-//!    exponent and fraction;
-//! 4. that right shift within the frame (shifted-out bits join the sticky OR), and the kept
-//!    bits, guard bit and round-to-nearest-even increment at the format's fixed position;
-//! 5. the rounded code, the format's overflow rule and special values.
+//!    bit), taken from a mask of the magnitude beside the shift. In parallel, from the scale,
+//!    each format's right shift: FP subnormals are denormalized, INT32 puts 2^0 at a fixed bit,
+//!    posits get their regime run in front of exponent and fraction. Every decision is a
+//!    comparison of the scale with a constant, side by side, and shift amounts are six bits;
+//! 5. that right shift within the frame (shifted-out bits join the sticky OR), the posit's
+//!    regime prefix, and the kept bits, guard bit and round-to-nearest-even increment at the
+//!    format's fixed position;
+//! 6. the rounded magnitude (floats: with the biased exponent added above the significand);
+//! 7. the candidate codes (the magnitude, the two's complements of INT32 and posit16) and the
+//!    comparisons that choose among them;
+//! 8. the code: the format's overflow rule and special values.
+//!
+//! Stages 2–3, 6–8 and the side-by-side comparisons of stage 4 are how the unit reaches
+//! 100 MHz on the ECP5: with five stages, a stage held a 16-bit carry chain after a 130-bit
+//! leading-zero count, or three carry chains in series (62.6 MHz).
 //!
 //! The rules are the golden model's ([`crate::spec::OutputFormat`]): FP32/BF16/FP16 overflow
 //! to ±Inf, NaN is the positive quiet NaN, a negative value that rounds to zero is −0; INT32
@@ -30,11 +41,14 @@ use crate::spec::{Encoding, FloatSpecials, OutputFormat};
 use rust_hdl::prelude::*;
 
 /// Clock edges from `valid` to `out_valid`.
-pub const OUTPUT_LATENCY: usize = 5;
+pub const OUTPUT_LATENCY: usize = 8;
 
 /// 8-bit groups of the leading-zero count, and the accumulator width padded to whole groups.
 const LZ_GROUPS: usize = ACC_WIDTH.div_ceil(8);
 const LZ_PAD: usize = 8 * LZ_GROUPS;
+/// Groups of four 8-bit groups: the count's first level (stage 2) finds the top nonzero group
+/// within each, the second (stage 3) the top nonzero super-group.
+const LZ_SUPER: usize = LZ_GROUPS.div_ceil(4);
 
 /// Width of the scale input: the sum of two 8-bit two's complement scales (the job's
 /// `SCALE_EXP` and a column's) always fits.
@@ -74,6 +88,12 @@ pub const FRAME: usize = max_kept() + 2;
 const UNDER: usize = ACC_WIDTH - FRAME;
 /// Right shifts of `FRAME` or more move every bit under every format's guard bit.
 const MAX_SHIFT: u64 = FRAME as u64;
+/// Width of the rounded magnitude: INT32's kept field and its carry (floats, with their
+/// exponent, stay under 2^32 unless they overflow, which is flagged apart).
+const MAG: usize = FRAME + 1;
+const _: () = assert!(MAG >= INT_BITS as usize + 2);
+// Shift amounts and the posit regime are held in six bits.
+const _: () = assert!(FRAME < 64);
 
 /// Float output parameters: (exponent bits, mantissa bits, bias).
 const fn float_params(f: OutputFormat) -> (u64, u64, i64) {
@@ -100,6 +120,9 @@ const POSIT_BITS: u32 = crate::spec::formats::OUTPUT_FORMATS[OutputFormat::Posit
 /// Posit16's regime `k` (`scale = 2k + e`, es = 1) is clamped to ±POSIT_K_MAX: maxpos is
 /// 4^(bits − 2), so from there on the value saturates to maxpos or minpos either way.
 const POSIT_K_MAX: i64 = POSIT_BITS as i64;
+// k's low six bits are the biased scale's bits 6..1 when SCALE_BIAS / 2 is a multiple of 64,
+// and they hold every unclamped k (|k| ≤ POSIT_K_MAX) in two's complement.
+const _: () = assert!((SCALE_BIAS / 2) % 64 == 0 && POSIT_K_MAX < 32);
 const _: () = assert!(matches!(
     crate::spec::formats::OUTPUT_FORMATS[OutputFormat::Posit16Es1 as usize].encoding,
     Encoding::Posit { es: 1 }
@@ -167,57 +190,51 @@ pub struct OutputUnit {
     fmt1: DFF<Bits<3>>,
     stop1: DFF<Bits<16>>,
     scale_x: Signal<Local, Bits<16>>,
-    // stage 2
+    // stage 2: the leading-zero count's first level: per 8-bit group a flag and a count, and
+    // per super-group the flag and count of its top nonzero group
     v2: DFF<Bit>,
     neg2: DFF<Bit>,
     mag2: DFF<Bits<ACC_WIDTH>>,
-    lz2: DFF<Bits<16>>,
-    sb2: DFF<Bits<16>>,
-    zero2: DFF<Bit>,
+    stop2: DFF<Bits<16>>,
+    svec2: DFF<Bits<LZ_SUPER>>,
+    slz2: Vec<DFF<Bits<8>>>,
     nan2: DFF<Bit>,
     inf2: DFF<Bit>,
     ninf2: DFF<Bit>,
     fmt2: DFF<Bits<3>>,
-    lz: Signal<Local, Bits<16>>,
-    // Leading-zero count in two levels: per 8-bit group a flag and a count, then the top
-    // nonzero group, picked one-hot (an AND-OR, not a priority chain).
     mag_pad: Signal<Local, Bits<LZ_PAD>>,
     gbits: Vec<Signal<Local, Bits<8>>>,
-    gany: Vec<Signal<Local, Bit>>,
-    // Bit g: group g is nonzero; a group is the top one when no bit above it is set.
-    gvec: Signal<Local, Bits<LZ_GROUPS>>,
-    k_gbit: Vec<Constant<Bits<LZ_GROUPS>>>,
-    k_gabove: Vec<Constant<Bits<LZ_GROUPS>>>,
-    glz: Vec<Signal<Local, Bits<16>>>,
+    // Bit s: super-group s is nonzero.
+    svec: Signal<Local, Bits<LZ_SUPER>>,
+    k_sbit: Vec<Constant<Bits<LZ_SUPER>>>,
+    // Leading zeros of the accumulator if group g holds its leading one (mod 2^8).
+    glz: Vec<Signal<Local, Bits<8>>>,
+    slz: Vec<Signal<Local, Bits<8>>>,
     goff: Vec<Constant<Bits<8>>>,
-    gbase: Vec<Constant<Bits<16>>>,
-    k_in8: Vec<Constant<Bits<16>>>,
-    // stage 3
+    gbase: Vec<Constant<Bits<8>>>,
+    k_in8: Vec<Constant<Bits<8>>>,
+    // stage 3: the top nonzero super-group, picked one-hot (an AND-OR, not a priority chain):
+    // it is the top one when no bit above it is set
     v3: DFF<Bit>,
     neg3: DFF<Bit>,
-    src3: DFF<Bits<FRAME>>,
-    st3: DFF<Bit>,
-    rsh3: DFF<Bits<FRAME>>,
-    pre3: DFF<Bits<FRAME>>,
-    ebase3: DFF<Bits<16>>,
-    ovf3: DFF<Bit>,
+    mag3: DFF<Bits<ACC_WIDTH>>,
+    lz3: DFF<Bits<8>>,
+    sb3: DFF<Bits<16>>,
     zero3: DFF<Bit>,
     nan3: DFF<Bit>,
     inf3: DFF<Bit>,
     ninf3: DFF<Bit>,
     fmt3: DFF<Bits<3>>,
-    norm: Signal<Local, Bits<ACC_WIDTH>>,
-    src: Signal<Local, Bits<FRAME>>,
-    rsh: Signal<Local, Bits<16>>,
-    kb: Signal<Local, Bits<16>>,
-    t16: Signal<Local, Bits<16>>,
-    pre_w: Signal<Local, Bits<FRAME>>,
-    prefix: Signal<Local, Bits<FRAME>>,
+    lz: Signal<Local, Bits<8>>,
+    k_sabove: Vec<Constant<Bits<LZ_SUPER>>>,
     // stage 4
     v4: DFF<Bit>,
     neg4: DFF<Bit>,
-    q4: DFF<Bits<FRAME>>,
-    inc4: DFF<Bit>,
+    src4: DFF<Bits<FRAME>>,
+    st4: DFF<Bit>,
+    rsh4: DFF<Bits<6>>,
+    kpos4: DFF<Bit>,
+    pw4: DFF<Bits<6>>,
     ebase4: DFF<Bits<16>>,
     ovf4: DFF<Bit>,
     zero4: DFF<Bit>,
@@ -225,16 +242,70 @@ pub struct OutputUnit {
     inf4: DFF<Bit>,
     ninf4: DFF<Bit>,
     fmt4: DFF<Bits<3>>,
+    norm: Signal<Local, Bits<ACC_WIDTH>>,
+    // The bits under the frame are not shifted out of `norm`: `smask` marks them in the
+    // magnitude (bit i lands under the frame when i + lz < UNDER), beside the shift.
+    unused_norm: Signal<Local, Bits<ACC_WIDTH>>,
+    smask: Signal<Local, Bits<ACC_WIDTH>>,
+    k_under_mask: Constant<Bits<ACC_WIDTH>>,
+    src: Signal<Local, Bits<FRAME>>,
+    rsh: Signal<Local, Bits<6>>,
+    // The low bits of the biased scale: shifts never exceed FRAME < 64.
+    sb_lo: Signal<Local, Bits<6>>,
+    // Posit regime k's low six bits (SCALE_BIAS / 2 is a multiple of 64).
+    kq: Signal<Local, Bits<6>>,
+    // The posit's regime prefix, from its direction and width (stage 5).
+    prefix: Signal<Local, Bits<FRAME>>,
+    // stage 5
+    v5: DFF<Bit>,
+    neg5: DFF<Bit>,
+    q5: DFF<Bits<FRAME>>,
+    inc5: DFF<Bit>,
+    ebase5: DFF<Bits<16>>,
+    ovf5: DFF<Bit>,
+    zero5: DFF<Bit>,
+    nan5: DFF<Bit>,
+    inf5: DFF<Bit>,
+    ninf5: DFF<Bit>,
+    fmt5: DFF<Bits<3>>,
     ext: Signal<Local, Bits<FRAME>>,
     q: Signal<Local, Bits<FRAME>>,
     sticky: Signal<Local, Bit>,
-    // stage 5
+    // stage 6
+    v6: DFF<Bit>,
+    neg6: DFF<Bit>,
+    mag6: DFF<Bits<MAG>>,
+    ovf6: DFF<Bit>,
+    zero6: DFF<Bit>,
+    nan6: DFF<Bit>,
+    inf6: DFF<Bit>,
+    ninf6: DFF<Bit>,
+    fmt6: DFF<Bits<3>>,
+    qi: Signal<Local, Bits<MAG>>,
+    eb: Signal<Local, Bits<MAG>>,
+    // stage 7: the magnitude's code, the two's complements of INT32 and posit16 (their bits
+    // above the code are not part of it), and the saturation flags
+    v7: DFF<Bit>,
+    neg7: DFF<Bit>,
+    code7: DFF<Bits<32>>,
+    tint7: DFF<Bits<32>>,
+    tposit7: DFF<Bits<32>>,
+    big7: DFF<Bit>,
+    small7: DFF<Bit>,
+    ovf7: DFF<Bit>,
+    zero7: DFF<Bit>,
+    nan7: DFF<Bit>,
+    inf7: DFF<Bit>,
+    ninf7: DFF<Bit>,
+    fmt7: DFF<Bits<3>>,
+    t_int: Signal<Local, Bits<MAG>>,
+    t_posit: Signal<Local, Bits<MAG>>,
+    unused_t_int: Signal<Local, Bits<MAG>>,
+    unused_t_posit: Signal<Local, Bits<MAG>>,
+    // stage 8
     res: DFF<Bits<32>>,
-    v5: DFF<Bit>,
-    mag: Signal<Local, Bits<64>>,
-    t64: Signal<Local, Bits<64>>,
-    // Two's complement of a ≤ 32-bit magnitude: the high half is not part of the code.
-    unused_t64: Signal<Local, Bits<64>>,
+    v8: DFF<Bit>,
+    code: Signal<Local, Bits<32>>,
     // Per output format (OutputFormat::ALL order): id, shift of the kept field to bit 0, its
     // mask, the guard bit, and the mask of the sticky bits under the guard bit.
     k_id: Vec<Constant<Bits<3>>>,
@@ -246,43 +317,53 @@ pub struct OutputUnit {
     f_id: Vec<Constant<Bits<3>>>,
     f_emin: Vec<Constant<Bits<16>>>,
     f_max: Vec<Constant<Bits<16>>>,
-    f_max_finite: Vec<Constant<Bits<64>>>,
+    f_max_finite: Vec<Constant<Bits<MAG>>>,
     f_inf: Vec<Constant<Bits<32>>>,
-    // The same, 64 bits wide: `bit_cast` of an expression using a loop index does not compile
-    // under `#[hdl_gen]`.
-    f_inf64: Vec<Constant<Bits<64>>>,
     f_nan: Vec<Constant<Bits<32>>>,
     f_sign: Vec<Constant<Bits<32>>>,
-    f_man: Vec<Constant<Bits<64>>>,
+    f_man: Vec<Constant<Bits<MAG>>>,
     k_sign_bit: Constant<BitIndex>,
     k_under: Constant<BitIndex>,
     k1_acc: Constant<Bits<ACC_WIDTH>>,
     k_int32: Constant<Bits<3>>,
     k_posit: Constant<Bits<3>>,
     k_scale_top: Constant<Bits<16>>,
-    k_max_shift: Constant<Bits<16>>,
+    k_max_shift: Constant<Bits<6>>,
     k_int_b: Constant<Bits<16>>,
-    k_k0: Constant<Bits<16>>,
-    k_kmin: Constant<Bits<16>>,
-    k_kmax: Constant<Bits<16>>,
-    k_k1: Constant<Bits<16>>,
-    k_rsh_pos: Constant<Bits<16>>,
-    k_pre_pos: Constant<Bits<16>>,
-    k_rsh_neg: Constant<Bits<16>>,
+    k_int_b6: Constant<Bits<6>>,
+    k_int_big: Constant<Bits<16>>,
+    f_emin6: Vec<Constant<Bits<6>>>,
+    f_big: Vec<Constant<Bits<16>>>,
+    k_sb0: Constant<Bits<16>>,
+    k_sb_lo: Constant<Bits<16>>,
+    k_sb_hi: Constant<Bits<16>>,
+    k1_6: Constant<Bits<6>>,
+    k2_6: Constant<Bits<6>>,
+    k0_6: Constant<Bits<6>>,
+    k_kmax6: Constant<Bits<6>>,
+    k_kmax6_1: Constant<Bits<6>>,
+    k_kmax6_2: Constant<Bits<6>>,
     k0_16: Constant<Bits<16>>,
     k_sext_16: Constant<Bits<16>>,
     k_scale_sign: Constant<BitIndex>,
     k0_f: Constant<Bits<FRAME>>,
     k1_f: Constant<Bits<FRAME>>,
     k_top_f: Constant<Bits<FRAME>>,
-    k1_64: Constant<Bits<64>>,
-    k0_64: Constant<Bits<64>>,
-    k_int_max: Constant<Bits<64>>,
-    k_int_min: Constant<Bits<64>>,
-    k_int_wrap: Constant<Bits<64>>,
-    k_posit_max: Constant<Bits<64>>,
+    k1_m: Constant<Bits<MAG>>,
+    k0_m: Constant<Bits<MAG>>,
+    k_int_max: Constant<Bits<MAG>>,
+    k_int_min: Constant<Bits<MAG>>,
+    k_int_wrap: Constant<Bits<MAG>>,
+    k_posit_max: Constant<Bits<MAG>>,
+    k_posit_wrap: Constant<Bits<MAG>>,
+    // Codes: INT32's extremes; posit16's ±minpos, ±maxpos and NaR.
+    k_int_max32: Constant<Bits<32>>,
+    k_int_min32: Constant<Bits<32>>,
+    k_posit_min32: Constant<Bits<32>>,
+    k_posit_max32: Constant<Bits<32>>,
+    k_posit_nmin32: Constant<Bits<32>>,
+    k_posit_nmax32: Constant<Bits<32>>,
     k_posit_nar: Constant<Bits<32>>,
-    k_posit_wrap: Constant<Bits<64>>,
 }
 
 impl Default for OutputUnit {
@@ -314,55 +395,48 @@ impl Default for OutputUnit {
             v2: Default::default(),
             neg2: Default::default(),
             mag2: Default::default(),
-            lz2: Default::default(),
-            sb2: Default::default(),
-            zero2: Default::default(),
+            stop2: Default::default(),
+            svec2: Default::default(),
+            slz2: (0..LZ_SUPER).map(|_| Default::default()).collect(),
             nan2: Default::default(),
             inf2: Default::default(),
             ninf2: Default::default(),
             fmt2: Default::default(),
-            lz: Default::default(),
-            mag_pad: Default::default(),
-            gbits: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
-            gany: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
-            gvec: Default::default(),
-            k_gbit: (0..LZ_GROUPS).map(|g| const_bits(1 << g)).collect(),
-            k_gabove: (0..LZ_GROUPS)
-                .map(|g| const_bits(ones(LZ_GROUPS) ^ ones(g + 1)))
-                .collect(),
-            glz: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
-            goff: (0..LZ_GROUPS).map(|g| const_bits((8 * g) as u64)).collect(),
-            // Leading zeros above group g's top bit (mod 2^16: the top group reaches past the
-            // accumulator, into zero padding, so its base is negative and its count makes up
-            // for it).
-            gbase: (0..LZ_GROUPS)
-                .map(|g| const_bits(((ACC_WIDTH as i64 - 1 - (8 * g + 7) as i64) as u64) & 0xFFFF))
-                .collect(),
-            k_in8: (0..8).map(|b| const_bits(7 - b as u64)).collect(),
             v3: Default::default(),
             neg3: Default::default(),
-            src3: Default::default(),
-            st3: Default::default(),
-            rsh3: Default::default(),
-            pre3: Default::default(),
-            ebase3: Default::default(),
-            ovf3: Default::default(),
+            mag3: Default::default(),
+            lz3: Default::default(),
+            sb3: Default::default(),
             zero3: Default::default(),
             nan3: Default::default(),
             inf3: Default::default(),
             ninf3: Default::default(),
             fmt3: Default::default(),
-            norm: Default::default(),
-            src: Default::default(),
-            rsh: Default::default(),
-            kb: Default::default(),
-            t16: Default::default(),
-            pre_w: Default::default(),
-            prefix: Default::default(),
+            lz: Default::default(),
+            mag_pad: Default::default(),
+            gbits: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            svec: Default::default(),
+            k_sbit: (0..LZ_SUPER).map(|s| const_bits(1 << s)).collect(),
+            k_sabove: (0..LZ_SUPER)
+                .map(|s| const_bits(ones(LZ_SUPER) ^ ones(s + 1)))
+                .collect(),
+            glz: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            slz: (0..LZ_SUPER).map(|_| Default::default()).collect(),
+            goff: (0..LZ_GROUPS).map(|g| const_bits((8 * g) as u64)).collect(),
+            // Leading zeros above group g's top bit (mod 2^8, as the count, which is below 2^8:
+            // the top group reaches past the accumulator, into zero padding, so its base is
+            // negative and its count makes up for it).
+            gbase: (0..LZ_GROUPS)
+                .map(|g| const_bits(((ACC_WIDTH as i64 - 1 - (8 * g + 7) as i64) as u64) & 0xFF))
+                .collect(),
+            k_in8: (0..8).map(|b| const_bits(7 - b as u64)).collect(),
             v4: Default::default(),
             neg4: Default::default(),
-            q4: Default::default(),
-            inc4: Default::default(),
+            src4: Default::default(),
+            st4: Default::default(),
+            rsh4: Default::default(),
+            kpos4: Default::default(),
+            pw4: Default::default(),
             ebase4: Default::default(),
             ovf4: Default::default(),
             zero4: Default::default(),
@@ -370,14 +444,62 @@ impl Default for OutputUnit {
             inf4: Default::default(),
             ninf4: Default::default(),
             fmt4: Default::default(),
+            norm: Default::default(),
+            unused_norm: Default::default(),
+            smask: Default::default(),
+            k_under_mask: Constant::new(
+                (0..UNDER).fold(Bits::default(), |b: Bits<ACC_WIDTH>, i| b.replace_bit(i, true)),
+            ),
+            src: Default::default(),
+            rsh: Default::default(),
+            sb_lo: Default::default(),
+            kq: Default::default(),
+            prefix: Default::default(),
+            v5: Default::default(),
+            neg5: Default::default(),
+            q5: Default::default(),
+            inc5: Default::default(),
+            ebase5: Default::default(),
+            ovf5: Default::default(),
+            zero5: Default::default(),
+            nan5: Default::default(),
+            inf5: Default::default(),
+            ninf5: Default::default(),
+            fmt5: Default::default(),
             ext: Default::default(),
             q: Default::default(),
             sticky: Default::default(),
+            v6: Default::default(),
+            neg6: Default::default(),
+            mag6: Default::default(),
+            ovf6: Default::default(),
+            zero6: Default::default(),
+            nan6: Default::default(),
+            inf6: Default::default(),
+            ninf6: Default::default(),
+            fmt6: Default::default(),
+            qi: Default::default(),
+            eb: Default::default(),
+            v7: Default::default(),
+            neg7: Default::default(),
+            code7: Default::default(),
+            tint7: Default::default(),
+            tposit7: Default::default(),
+            big7: Default::default(),
+            small7: Default::default(),
+            ovf7: Default::default(),
+            zero7: Default::default(),
+            nan7: Default::default(),
+            inf7: Default::default(),
+            ninf7: Default::default(),
+            fmt7: Default::default(),
             res: Default::default(),
-            v5: Default::default(),
-            mag: Default::default(),
-            t64: Default::default(),
-            unused_t64: Default::default(),
+            v8: Default::default(),
+            code: Default::default(),
+            t_int: Default::default(),
+            t_posit: Default::default(),
+            unused_t_int: Default::default(),
+            unused_t_posit: Default::default(),
             k_id: OutputFormat::ALL.into_iter().map(id).collect(),
             k_qsh: OutputFormat::ALL
                 .into_iter()
@@ -395,9 +517,11 @@ impl Default for OutputUnit {
             f_id: FLOATS.into_iter().map(id).collect(),
             f_emin: FLOATS.into_iter().map(|f| const_bits(emin_b(f))).collect(),
             f_max: FLOATS.into_iter().map(|f| const_bits(max_b(f))).collect(),
+            f_emin6: FLOATS.into_iter().map(|f| const_bits(emin_b(f) & 63)).collect(),
+            // Below this biased scale, a float's right shift exceeds the frame.
+            f_big: FLOATS.into_iter().map(|f| const_bits(emin_b(f) - MAX_SHIFT)).collect(),
             f_max_finite: FLOATS.into_iter().map(|f| const_bits(inf_code(f) - 1)).collect(),
             f_inf: FLOATS.into_iter().map(|f| const_bits(inf_code(f))).collect(),
-            f_inf64: FLOATS.into_iter().map(|f| const_bits(inf_code(f))).collect(),
             f_nan: FLOATS
                 .into_iter()
                 .map(|f| const_bits(inf_code(f) | 1 << (float_params(f).1 - 1)))
@@ -417,30 +541,39 @@ impl Default for OutputUnit {
             k_max_shift: const_bits(MAX_SHIFT),
             // INT32: 2^0 lands at the kept field's LSB when shifted right by INT_BITS − scale.
             k_int_b: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64),
-            // Posit regime: kb = k + SCALE_BIAS / 2 (the biased scale halved).
-            k_k0: const_bits((SCALE_BIAS / 2) as u64),
-            k_kmin: const_bits((SCALE_BIAS / 2 - POSIT_K_MAX) as u64),
-            k_kmax: const_bits((SCALE_BIAS / 2 + POSIT_K_MAX) as u64),
-            k_k1: const_bits(1),
-            // k ≥ 0: k + 1 ones and a zero before the exponent bit: shift k + 2, prefix k + 1.
-            k_rsh_pos: const_bits((SCALE_BIAS / 2 - 2) as u64),
-            k_pre_pos: const_bits((SCALE_BIAS / 2 - 1) as u64),
-            // k < 0: −k zeros and a one before the exponent bit: shift 1 − k.
-            k_rsh_neg: const_bits((SCALE_BIAS / 2 + 1) as u64),
+            k_int_b6: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64 & 63),
+            k_int_big: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64 - MAX_SHIFT),
+            // Posit regime k = floor(scale / 2): k ≥ 0 from biased scale SCALE_BIAS on; below
+            // k_sb_lo it is < −POSIT_K_MAX, from k_sb_hi on > POSIT_K_MAX.
+            k_sb0: const_bits(SCALE_BIAS as u64),
+            k_sb_lo: const_bits((SCALE_BIAS - 2 * POSIT_K_MAX) as u64),
+            k_sb_hi: const_bits((SCALE_BIAS + 2 * POSIT_K_MAX + 2) as u64),
+            k1_6: const_bits(1),
+            k2_6: const_bits(2),
+            k0_6: const_bits(0),
+            k_kmax6: const_bits(POSIT_K_MAX as u64),
+            k_kmax6_1: const_bits(POSIT_K_MAX as u64 + 1),
+            k_kmax6_2: const_bits(POSIT_K_MAX as u64 + 2),
             k0_16: const_bits(0),
             k_sext_16: const_bits(0xFFFF ^ ((1 << SCALE_BITS) - 1)),
             k_scale_sign: const_index(SCALE_BITS - 1),
             k0_f: const_bits(0),
             k1_f: const_bits(1),
             k_top_f: const_bits(FRAME as u64 - 1),
-            k1_64: const_bits(1),
-            k0_64: const_bits(0),
+            k1_m: const_bits(1),
+            k0_m: const_bits(0),
             k_int_max: const_bits(ones(INT_BITS as usize - 1)),
             k_int_min: const_bits(1 << (INT_BITS - 1)),
             k_int_wrap: const_bits(1 << INT_BITS),
             k_posit_max: const_bits(ones(POSIT_BITS as usize - 1)),
-            k_posit_nar: const_bits(1 << (POSIT_BITS - 1)),
             k_posit_wrap: const_bits(1 << POSIT_BITS),
+            k_int_max32: const_bits(ones(INT_BITS as usize - 1)),
+            k_int_min32: const_bits(1 << (INT_BITS - 1)),
+            k_posit_min32: const_bits(1),
+            k_posit_max32: const_bits(ones(POSIT_BITS as usize - 1)),
+            k_posit_nmin32: const_bits(ones(POSIT_BITS as usize)),
+            k_posit_nmax32: const_bits((1 << POSIT_BITS) - ones(POSIT_BITS as usize - 1)),
+            k_posit_nar: const_bits(1 << (POSIT_BITS - 1)),
         }
     }
 }
@@ -449,9 +582,11 @@ impl Logic for OutputUnit {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, v1, neg1, mag1, nan1, inf1, ninf1, fmt1, stop1, v2, neg2, mag2, lz2, sb2, zero2, nan2, inf2,
-            ninf2, fmt2, v3, neg3, src3, st3, rsh3, pre3, ebase3, ovf3, zero3, nan3, inf3, ninf3, fmt3, v4, neg4, q4,
-            inc4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, res, v5
+            self, clock, v1, neg1, mag1, nan1, inf1, ninf1, fmt1, stop1, v2, neg2, mag2, stop2, svec2, nan2, inf2,
+            ninf2, fmt2, v3, neg3, mag3, lz3, sb3, zero3, nan3, inf3, ninf3, fmt3, v4, neg4, src4, st4, rsh4, kpos4,
+            pw4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, v5, neg5, q5, inc5, ebase5, ovf5, zero5, nan5, inf5,
+            ninf5, fmt5, v6, neg6, mag6, ovf6, zero6, nan6, inf6, ninf6, fmt6, v7, neg7, code7, tint7, tposit7, big7,
+            small7, ovf7, zero7, nan7, inf7, ninf7, fmt7, res, v8
         );
 
         // ---- stage 1: sign and magnitude; the biased scale of the accumulator's top bit
@@ -471,34 +606,33 @@ impl Logic for OutputUnit {
         }
         self.stop1.d.next = self.k_scale_top.val() + self.scale_x.val();
 
-        // ---- stage 2: leading zeros; the biased scale of the leading one
+        // ---- stage 2: per 8-bit group of the magnitude, a flag and the leading zeros; per
+        // super-group, those of its top nonzero group (later groups are higher: they win)
         self.mag_pad.next = bit_cast::<LZ_PAD, ACC_WIDTH>(self.mag1.q.val());
+        self.svec.next = 0.into();
+        for s in 0..LZ_SUPER {
+            self.slz[s].next = 0.into();
+        }
         for g in 0..LZ_GROUPS {
             self.gbits[g].next = self.mag_pad.val().get_bits::<8>(self.goff[g].val().index());
-            self.gany[g].next = self.gbits[g].val().any();
             self.glz[g].next = self.gbase[g].val() + self.k_in8[0].val();
             for b in 1..8 {
                 if self.gbits[g].val().get_bit(b) {
                     self.glz[g].next = self.gbase[g].val() + self.k_in8[b].val();
                 }
             }
-        }
-        self.gvec.next = 0.into();
-        for g in 0..LZ_GROUPS {
-            if self.gany[g].val() {
-                self.gvec.next = self.gvec.val() | self.k_gbit[g].val();
+            if self.gbits[g].val().any() {
+                self.svec.next = self.svec.val() | self.k_sbit[g / 4].val();
+                self.slz[g / 4].next = self.glz[g].val();
             }
         }
-        self.lz.next = self.k0_16.val();
-        for g in 0..LZ_GROUPS {
-            if self.gany[g].val() & !(self.gvec.val() & self.k_gabove[g].val()).any() {
-                self.lz.next = self.lz.val() | self.glz[g].val();
-            }
+        for s in 0..LZ_SUPER {
+            self.slz2[s].clock.next = self.clock.val();
+            self.slz2[s].d.next = self.slz[s].val();
         }
-        self.lz2.d.next = self.lz.val();
-        self.sb2.d.next = self.stop1.q.val() - self.lz.val();
+        self.svec2.d.next = self.svec.val();
+        self.stop2.d.next = self.stop1.q.val();
         self.mag2.d.next = self.mag1.q.val();
-        self.zero2.d.next = !self.mag1.q.val().any();
         self.v2.d.next = self.v1.q.val() & !self.reset.val();
         self.neg2.d.next = self.neg1.q.val();
         self.nan2.d.next = self.nan1.q.val();
@@ -506,89 +640,88 @@ impl Logic for OutputUnit {
         self.ninf2.d.next = self.ninf1.q.val();
         self.fmt2.d.next = self.fmt1.q.val();
 
-        // ---- stage 3: normalize into the frame; each format's right shift and prefix
-        self.norm.next = self.mag2.q.val() << bit_cast::<ACC_WIDTH, 16>(self.lz2.q.val());
-        self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index());
-        self.st3.d.next = self.norm.val().get_bits::<UNDER>(0).any();
-        self.prefix.next = self.k0_f.val();
-        self.pre_w.next = self.k0_f.val();
-        self.t16.next = self.k0_16.val();
-        self.rsh.next = self.k0_16.val();
-        self.kb.next = self.k0_16.val();
-        self.ebase3.d.next = self.k0_16.val();
-        self.ovf3.d.next = false;
-        for f in 0..N_FLOATS {
-            if self.fmt2.q.val() == self.f_id[f].val() {
-                if self.sb2.q.val() < self.f_emin[f].val() {
-                    self.rsh.next = self.f_emin[f].val() - self.sb2.q.val();
-                } else {
-                    self.ebase3.d.next = self.sb2.q.val() - self.f_emin[f].val();
-                }
-                self.ovf3.d.next = self.sb2.q.val() > self.f_max[f].val();
+        // ---- stage 3: the top nonzero group's count; the biased scale of the leading one
+        self.lz.next = 0.into();
+        for s in 0..LZ_SUPER {
+            if self.svec2.q.val().get_bit(s) & !(self.svec2.q.val() & self.k_sabove[s].val()).any() {
+                self.lz.next = self.lz.val() | self.slz2[s].q.val();
             }
         }
-        if self.fmt2.q.val() == self.k_int32.val() {
-            self.ovf3.d.next = self.sb2.q.val() >= self.k_int_b.val();
-            self.rsh.next = self.k_int_b.val() - self.sb2.q.val();
-        }
-        if self.fmt2.q.val() == self.k_posit.val() {
-            // scale = 2k + x (es = 1); |k| beyond POSIT_K_MAX saturates either way.
-            self.kb.next = self.sb2.q.val() >> self.k_k1.val();
-            if self.kb.val() < self.k_kmin.val() {
-                self.kb.next = self.k_kmin.val();
-            }
-            if self.kb.val() > self.k_kmax.val() {
-                self.kb.next = self.k_kmax.val();
-            }
-            // Exponent bit x where the hidden bit was, fraction below it.
-            self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index())
-                & !(self.k1_f.val() << self.k_top_f.val());
-            if self.sb2.q.val().get_bit(0) {
-                self.src.next = self.src.val() | (self.k1_f.val() << self.k_top_f.val());
-            }
-            // Regime: k + 1 ones and a zero, or −k zeros and a one.
-            if self.kb.val() >= self.k_k0.val() {
-                self.rsh.next = self.kb.val() - self.k_rsh_pos.val();
-                self.t16.next = self.kb.val() - self.k_pre_pos.val();
-                self.pre_w.next = bit_cast::<FRAME, 16>(self.t16.val());
-                self.prefix.next = !(!self.k0_f.val() >> self.pre_w.val());
-            } else {
-                self.rsh.next = self.k_rsh_neg.val() - self.kb.val();
-                self.t16.next = self.k_k0.val() - self.kb.val();
-                self.pre_w.next = bit_cast::<FRAME, 16>(self.t16.val());
-                self.prefix.next = (self.k1_f.val() << self.k_top_f.val()) >> self.pre_w.val();
-            }
-        }
-        if self.rsh.val() > self.k_max_shift.val() {
-            self.rsh.next = self.k_max_shift.val();
-        }
-        self.src3.d.next = self.src.val();
-        self.rsh3.d.next = bit_cast::<FRAME, 16>(self.rsh.val());
-        self.pre3.d.next = self.prefix.val();
+        self.lz3.d.next = self.lz.val();
+        self.sb3.d.next = self.stop2.q.val() - bit_cast::<16, 8>(self.lz.val());
+        self.mag3.d.next = self.mag2.q.val();
+        self.zero3.d.next = !self.svec2.q.val().any();
         self.v3.d.next = self.v2.q.val() & !self.reset.val();
         self.neg3.d.next = self.neg2.q.val();
-        self.zero3.d.next = self.zero2.q.val();
         self.nan3.d.next = self.nan2.q.val();
         self.inf3.d.next = self.inf2.q.val();
         self.ninf3.d.next = self.ninf2.q.val();
         self.fmt3.d.next = self.fmt2.q.val();
 
-        // ---- stage 4: shift within the frame; kept bits, guard, sticky, round to nearest even
-        self.ext.next = (self.src3.q.val() >> self.rsh3.q.val()) | self.pre3.q.val();
-        // Bits shifted out of the frame count as sticky.
-        self.sticky.next = self.st3.q.val() | (self.src3.q.val() & !(!self.k0_f.val() << self.rsh3.q.val())).any();
-        self.q.next = self.k0_f.val();
-        self.inc4.d.next = false;
-        for f in 0..N_OUTPUTS {
-            if self.fmt3.q.val() == self.k_id[f].val() {
-                self.q.next = (self.ext.val() >> self.k_qsh[f].val()) & self.k_kmask[f].val();
-                self.inc4.d.next = self.ext.val().get_bit(self.k_guard[f].val().index())
-                    & (self.sticky.val() | (self.ext.val() & self.k_smask[f].val()).any() | self.q.val().get_bit(0));
+        // ---- stage 4: normalize into the frame; each format's right shift and regime, from
+        // comparisons of the scale with constants (side by side, not in series)
+        self.norm.next = self.mag3.q.val() << bit_cast::<ACC_WIDTH, 8>(self.lz3.q.val());
+        self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index());
+        self.unused_norm.next = self.norm.val();
+        self.smask.next = self.k_under_mask.val() >> bit_cast::<ACC_WIDTH, 8>(self.lz3.q.val());
+        self.st4.d.next = (self.mag3.q.val() & self.smask.val()).any();
+        self.sb_lo.next = self.sb3.q.val().get_bits::<6>(0);
+        self.kq.next = self.sb3.q.val().get_bits::<6>(1);
+        self.rsh.next = self.k0_6.val();
+        self.kpos4.d.next = false;
+        self.pw4.d.next = self.k0_6.val();
+        self.ebase4.d.next = self.k0_16.val();
+        self.ovf4.d.next = false;
+        for f in 0..N_FLOATS {
+            if self.fmt3.q.val() == self.f_id[f].val() {
+                if self.sb3.q.val() < self.f_emin[f].val() {
+                    // Subnormal: shift by emin − scale, at most the frame.
+                    self.rsh.next = self.f_emin6[f].val() - self.sb_lo.val();
+                    if self.sb3.q.val() < self.f_big[f].val() {
+                        self.rsh.next = self.k_max_shift.val();
+                    }
+                } else {
+                    self.ebase4.d.next = self.sb3.q.val() - self.f_emin[f].val();
+                }
+                self.ovf4.d.next = self.sb3.q.val() > self.f_max[f].val();
             }
         }
-        self.q4.d.next = self.q.val();
-        self.ebase4.d.next = self.ebase3.q.val();
-        self.ovf4.d.next = self.ovf3.q.val();
+        if self.fmt3.q.val() == self.k_int32.val() {
+            // On overflow the shift is don't-care (stage 7 saturates).
+            self.ovf4.d.next = self.sb3.q.val() >= self.k_int_b.val();
+            self.rsh.next = self.k_int_b6.val() - self.sb_lo.val();
+            if self.sb3.q.val() < self.k_int_big.val() {
+                self.rsh.next = self.k_max_shift.val();
+            }
+        }
+        if self.fmt3.q.val() == self.k_posit.val() {
+            // scale = 2k + x (es = 1); |k| beyond POSIT_K_MAX saturates either way.
+            // Exponent bit x where the hidden bit was, fraction below it.
+            self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index())
+                & !(self.k1_f.val() << self.k_top_f.val());
+            if self.sb3.q.val().get_bit(0) {
+                self.src.next = self.src.val() | (self.k1_f.val() << self.k_top_f.val());
+            }
+            // Regime: k + 1 ones and a zero (shift k + 2, prefix k + 1 ones), or −k zeros and
+            // a one (shift 1 − k, the one −k bits down).
+            if self.sb3.q.val() < self.k_sb_lo.val() {
+                self.rsh.next = self.k_kmax6_1.val();
+                self.pw4.d.next = self.k_kmax6.val();
+            } else if self.sb3.q.val() >= self.k_sb_hi.val() {
+                self.rsh.next = self.k_kmax6_2.val();
+                self.pw4.d.next = self.k_kmax6_1.val();
+                self.kpos4.d.next = true;
+            } else if self.sb3.q.val() >= self.k_sb0.val() {
+                self.rsh.next = self.kq.val() + self.k2_6.val();
+                self.pw4.d.next = self.kq.val() + self.k1_6.val();
+                self.kpos4.d.next = true;
+            } else {
+                self.rsh.next = self.k1_6.val() - self.kq.val();
+                self.pw4.d.next = self.k0_6.val() - self.kq.val();
+            }
+        }
+        self.src4.d.next = self.src.val();
+        self.rsh4.d.next = self.rsh.val();
         self.v4.d.next = self.v3.q.val() & !self.reset.val();
         self.neg4.d.next = self.neg3.q.val();
         self.zero4.d.next = self.zero3.q.val();
@@ -597,92 +730,168 @@ impl Logic for OutputUnit {
         self.ninf4.d.next = self.ninf3.q.val();
         self.fmt4.d.next = self.fmt3.q.val();
 
-        // ---- stage 5: the code, the overflow rule, specials
-        self.mag.next = self.k0_64.val();
-        self.t64.next = self.k0_64.val();
-        self.res.d.next = 0.into();
+        // ---- stage 5: shift within the frame; kept bits, guard, sticky, round to nearest even
+        self.prefix.next = self.k0_f.val();
+        if self.fmt4.q.val() == self.k_posit.val() {
+            if self.kpos4.q.val() {
+                self.prefix.next = !(!self.k0_f.val() >> self.pw4.q.val());
+            } else {
+                self.prefix.next = (self.k1_f.val() << self.k_top_f.val()) >> self.pw4.q.val();
+            }
+        }
+        self.ext.next = (self.src4.q.val() >> self.rsh4.q.val()) | self.prefix.val();
+        // Bits shifted out of the frame count as sticky.
+        self.sticky.next = self.st4.q.val() | (self.src4.q.val() & !(!self.k0_f.val() << self.rsh4.q.val())).any();
+        self.q.next = self.k0_f.val();
+        self.inc5.d.next = false;
+        for f in 0..N_OUTPUTS {
+            if self.fmt4.q.val() == self.k_id[f].val() {
+                self.q.next = (self.ext.val() >> self.k_qsh[f].val()) & self.k_kmask[f].val();
+                self.inc5.d.next = self.ext.val().get_bit(self.k_guard[f].val().index())
+                    & (self.sticky.val() | (self.ext.val() & self.k_smask[f].val()).any() | self.q.val().get_bit(0));
+            }
+        }
+        self.q5.d.next = self.q.val();
+        self.ebase5.d.next = self.ebase4.q.val();
+        self.ovf5.d.next = self.ovf4.q.val();
+        self.v5.d.next = self.v4.q.val() & !self.reset.val();
+        self.neg5.d.next = self.neg4.q.val();
+        self.zero5.d.next = self.zero4.q.val();
+        self.nan5.d.next = self.nan4.q.val();
+        self.inf5.d.next = self.inf4.q.val();
+        self.ninf5.d.next = self.ninf4.q.val();
+        self.fmt5.d.next = self.fmt4.q.val();
+
+        // ---- stage 6: the rounded magnitude; floats with their biased exponent above it
+        self.qi.next = bit_cast::<MAG, FRAME>(self.q5.q.val());
+        if self.inc5.q.val() {
+            self.qi.next = bit_cast::<MAG, FRAME>(self.q5.q.val()) + self.k1_m.val();
+        }
+        self.eb.next = self.k0_m.val();
         for f in 0..N_FLOATS {
-            if self.fmt4.q.val() == self.f_id[f].val() {
-                self.mag.next = (bit_cast::<64, 16>(self.ebase4.q.val()) << self.f_man[f].val())
-                    + bit_cast::<64, FRAME>(self.q4.q.val());
-                if self.inc4.q.val() {
-                    self.mag.next = self.mag.val() + self.k1_64.val();
+            if self.fmt5.q.val() == self.f_id[f].val() {
+                self.eb.next = bit_cast::<MAG, 16>(self.ebase5.q.val()) << self.f_man[f].val();
+            }
+        }
+        self.mag6.d.next = self.eb.val() + self.qi.val();
+        self.ovf6.d.next = self.ovf5.q.val();
+        self.v6.d.next = self.v5.q.val() & !self.reset.val();
+        self.neg6.d.next = self.neg5.q.val();
+        self.zero6.d.next = self.zero5.q.val();
+        self.nan6.d.next = self.nan5.q.val();
+        self.inf6.d.next = self.inf5.q.val();
+        self.ninf6.d.next = self.ninf5.q.val();
+        self.fmt6.d.next = self.fmt5.q.val();
+
+        // ---- stage 7: the code candidates, beside the comparisons that choose among them
+        self.t_int.next = self.k_int_wrap.val() - self.mag6.q.val();
+        self.t_posit.next = self.k_posit_wrap.val() - self.mag6.q.val();
+        self.unused_t_int.next = self.t_int.val();
+        self.unused_t_posit.next = self.t_posit.val();
+        self.code7.d.next = bit_cast::<32, MAG>(self.mag6.q.val());
+        self.tint7.d.next = bit_cast::<32, MAG>(self.t_int.val());
+        self.tposit7.d.next = bit_cast::<32, MAG>(self.t_posit.val());
+        self.big7.d.next = false;
+        for f in 0..N_FLOATS {
+            if self.fmt6.q.val() == self.f_id[f].val() {
+                self.big7.d.next = self.ovf6.q.val() | (self.mag6.q.val() > self.f_max_finite[f].val());
+            }
+        }
+        if self.fmt6.q.val() == self.k_int32.val() {
+            self.big7.d.next = self.mag6.q.val() > self.k_int_max.val();
+            if self.neg6.q.val() {
+                self.big7.d.next = self.mag6.q.val() > self.k_int_min.val();
+            }
+        }
+        if self.fmt6.q.val() == self.k_posit.val() {
+            self.big7.d.next = self.mag6.q.val() > self.k_posit_max.val();
+        }
+        self.small7.d.next = self.mag6.q.val() == self.k0_m.val();
+        self.ovf7.d.next = self.ovf6.q.val();
+        self.v7.d.next = self.v6.q.val() & !self.reset.val();
+        self.neg7.d.next = self.neg6.q.val();
+        self.zero7.d.next = self.zero6.q.val();
+        self.nan7.d.next = self.nan6.q.val();
+        self.inf7.d.next = self.inf6.q.val();
+        self.ninf7.d.next = self.ninf6.q.val();
+        self.fmt7.d.next = self.fmt6.q.val();
+
+        // ---- stage 8: the code, the overflow rule, specials
+        self.res.d.next = 0.into();
+        self.code.next = self.code7.q.val();
+        for f in 0..N_FLOATS {
+            if self.fmt7.q.val() == self.f_id[f].val() {
+                if self.big7.q.val() {
+                    self.code.next = self.f_inf[f].val();
                 }
-                if self.ovf4.q.val() | (self.mag.val() > self.f_max_finite[f].val()) {
-                    self.mag.next = self.f_inf64[f].val();
+                self.res.d.next = self.code.val();
+                if self.neg7.q.val() {
+                    self.res.d.next = self.code.val() | self.f_sign[f].val();
                 }
-                self.res.d.next = bit_cast::<32, 64>(self.mag.val());
-                if self.neg4.q.val() {
-                    self.res.d.next = bit_cast::<32, 64>(self.mag.val()) | self.f_sign[f].val();
-                }
-                if self.zero4.q.val() {
+                if self.zero7.q.val() {
                     self.res.d.next = 0.into();
                 }
-                if self.inf4.q.val() {
+                if self.inf7.q.val() {
                     self.res.d.next = self.f_inf[f].val();
-                    if self.ninf4.q.val() {
+                    if self.ninf7.q.val() {
                         self.res.d.next = self.f_inf[f].val() | self.f_sign[f].val();
                     }
                 }
-                if self.nan4.q.val() {
+                if self.nan7.q.val() {
                     self.res.d.next = self.f_nan[f].val();
                 }
             }
         }
-        if self.fmt4.q.val() == self.k_int32.val() {
-            self.mag.next = bit_cast::<64, FRAME>(self.q4.q.val());
-            if self.inc4.q.val() {
-                self.mag.next = self.mag.val() + self.k1_64.val();
-            }
-            if self.neg4.q.val() {
-                if self.mag.val() > self.k_int_min.val() {
-                    self.mag.next = self.k_int_min.val();
+        if self.fmt7.q.val() == self.k_int32.val() {
+            if self.neg7.q.val() {
+                self.res.d.next = self.tint7.q.val();
+                if self.big7.q.val() {
+                    self.res.d.next = self.k_int_min32.val();
                 }
-                self.t64.next = self.k_int_wrap.val() - self.mag.val();
-                self.res.d.next = bit_cast::<32, 64>(self.t64.val());
             } else {
-                if self.mag.val() > self.k_int_max.val() {
-                    self.mag.next = self.k_int_max.val();
-                }
-                self.res.d.next = bit_cast::<32, 64>(self.mag.val());
-            }
-            if self.ovf4.q.val() | self.inf4.q.val() {
-                self.res.d.next = bit_cast::<32, 64>(self.k_int_max.val());
-                if (self.ovf4.q.val() & self.neg4.q.val()) | (self.inf4.q.val() & self.ninf4.q.val()) {
-                    self.res.d.next = bit_cast::<32, 64>(self.k_int_min.val());
+                self.res.d.next = self.code7.q.val();
+                if self.big7.q.val() {
+                    self.res.d.next = self.k_int_max32.val();
                 }
             }
-            if self.nan4.q.val() | self.zero4.q.val() {
+            if self.ovf7.q.val() | self.inf7.q.val() {
+                self.res.d.next = self.k_int_max32.val();
+                if (self.ovf7.q.val() & self.neg7.q.val()) | (self.inf7.q.val() & self.ninf7.q.val()) {
+                    self.res.d.next = self.k_int_min32.val();
+                }
+            }
+            if self.nan7.q.val() | self.zero7.q.val() {
                 self.res.d.next = 0.into();
             }
         }
-        if self.fmt4.q.val() == self.k_posit.val() {
-            self.mag.next = bit_cast::<64, FRAME>(self.q4.q.val());
-            if self.inc4.q.val() {
-                self.mag.next = self.mag.val() + self.k1_64.val();
+        if self.fmt7.q.val() == self.k_posit.val() {
+            // Never to zero, never to NaR: at least minpos, at most maxpos.
+            if self.neg7.q.val() {
+                self.res.d.next = self.tposit7.q.val();
+                if self.small7.q.val() {
+                    self.res.d.next = self.k_posit_nmin32.val();
+                }
+                if self.big7.q.val() {
+                    self.res.d.next = self.k_posit_nmax32.val();
+                }
+            } else {
+                self.res.d.next = self.code7.q.val();
+                if self.small7.q.val() {
+                    self.res.d.next = self.k_posit_min32.val();
+                }
+                if self.big7.q.val() {
+                    self.res.d.next = self.k_posit_max32.val();
+                }
             }
-            // Never to zero, never to NaR.
-            if self.mag.val() == self.k0_64.val() {
-                self.mag.next = self.k1_64.val();
-            }
-            if self.mag.val() > self.k_posit_max.val() {
-                self.mag.next = self.k_posit_max.val();
-            }
-            self.res.d.next = bit_cast::<32, 64>(self.mag.val());
-            if self.neg4.q.val() {
-                self.t64.next = self.k_posit_wrap.val() - self.mag.val();
-                self.res.d.next = bit_cast::<32, 64>(self.t64.val());
-            }
-            if self.zero4.q.val() {
+            if self.zero7.q.val() {
                 self.res.d.next = 0.into();
             }
-            if self.nan4.q.val() | self.inf4.q.val() {
+            if self.nan7.q.val() | self.inf7.q.val() {
                 self.res.d.next = self.k_posit_nar.val();
             }
         }
-        self.unused_t64.next = self.t64.val();
-        self.v5.d.next = self.v4.q.val() & !self.reset.val();
-        self.out_valid.next = self.v5.q.val();
+        self.v8.d.next = self.v7.q.val() & !self.reset.val();
+        self.out_valid.next = self.v8.q.val();
         self.result.next = self.res.q.val();
     }
 }
