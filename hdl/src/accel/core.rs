@@ -39,6 +39,7 @@
 //! banks; [`Storer`] writes finished blocks to C. This file wires them and keeps the flags the
 //! engines hand buffer halves over with (set by one engine, cleared by the next).
 
+use crate::regs::JobRegsIn;
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, AXI_DATA_BITS, OUT_VALUE_BYTES};
 use rust_hdl::prelude::*;
 
@@ -81,28 +82,8 @@ pub struct Core {
     pub reset: Signal<In, Bit>,
     /// Start the job in the job registers (one-cycle pulse).
     pub start: Signal<In, Bit>,
-    /// Job register M.
-    pub m: Signal<In, Bits<32>>,
-    /// Job register N.
-    pub n: Signal<In, Bits<32>>,
-    /// Job register K.
-    pub k: Signal<In, Bits<32>>,
-    /// Job register FMT.
-    pub fmt: Signal<In, Bits<32>>,
-    /// Job register A_ADDR.
-    pub a_addr: Signal<In, Bits<32>>,
-    /// Job register W_ADDR.
-    pub w_addr: Signal<In, Bits<32>>,
-    /// Job register C_ADDR.
-    pub c_addr: Signal<In, Bits<32>>,
-    /// Job register A_STRIDE.
-    pub a_stride: Signal<In, Bits<32>>,
-    /// Job register W_STRIDE.
-    pub w_stride: Signal<In, Bits<32>>,
-    /// Job register C_STRIDE.
-    pub c_stride: Signal<In, Bits<32>>,
-    /// Job register SCALE_ADDR (0: no column scales).
-    pub scale_addr: Signal<In, Bits<32>>,
+    /// The job registers, as the register file holds them (latched by the job plan at START).
+    pub job: JobRegsIn,
     /// A job is running.
     pub busy: Signal<Out, Bit>,
     /// The job ended (one-cycle pulse).
@@ -193,17 +174,7 @@ impl Core {
             clock: Default::default(),
             reset: Default::default(),
             start: Default::default(),
-            m: Default::default(),
-            n: Default::default(),
-            k: Default::default(),
-            fmt: Default::default(),
-            a_addr: Default::default(),
-            w_addr: Default::default(),
-            c_addr: Default::default(),
-            a_stride: Default::default(),
-            w_stride: Default::default(),
-            c_stride: Default::default(),
-            scale_addr: Default::default(),
+            job: Default::default(),
             busy: Default::default(),
             job_done: Default::default(),
             job_error: Default::default(),
@@ -280,17 +251,7 @@ impl Logic for Core {
 
         // ---- job plan
         self.plan.start.next = self.start.val();
-        self.plan.m.next = self.m.val();
-        self.plan.n.next = self.n.val();
-        self.plan.k.next = self.k.val();
-        self.plan.fmt.next = self.fmt.val();
-        self.plan.a_addr.next = self.a_addr.val();
-        self.plan.w_addr.next = self.w_addr.val();
-        self.plan.c_addr.next = self.c_addr.val();
-        self.plan.a_stride.next = self.a_stride.val();
-        self.plan.w_stride.next = self.w_stride.val();
-        self.plan.c_stride.next = self.c_stride.val();
-        self.plan.scale_addr.next = self.scale_addr.val();
+        JobRegsIn::link(&mut self.job, &mut self.plan.job);
         self.plan.ld_fail.next = self.ld.fail.val();
         self.plan.ld_code.next = self.ld.fail_code.val();
         self.plan.st_fail.next = self.st.fail.val();

@@ -10,7 +10,7 @@
 //! abandoned, so software uses it to recover from a timeout, not during normal operation.
 
 use crate::axi::{AxiReadDma, AxiWriteDma};
-use crate::regs::AxiLiteRegs;
+use crate::regs::{AxiLiteRegs, JobRegs};
 use crate::spec::config::{NpeConfig, AXI_DATA_BITS};
 use crate::spec::regs::REG_ADDR_BITS;
 use rust_hdl::prelude::*;
@@ -216,18 +216,7 @@ macro_rules! npe_top {
 
                 // register file ↔ core
                 self.core.start.next = self.regs.start.val();
-                // The job bundle, field by field until the core takes a `JobRegsIn`.
-                self.core.m.next = self.regs.job.m.val();
-                self.core.n.next = self.regs.job.n.val();
-                self.core.k.next = self.regs.job.k.val();
-                self.core.fmt.next = self.regs.job.fmt.val();
-                self.core.a_addr.next = self.regs.job.a_addr.val();
-                self.core.w_addr.next = self.regs.job.w_addr.val();
-                self.core.c_addr.next = self.regs.job.c_addr.val();
-                self.core.scale_addr.next = self.regs.job.scale_addr.val();
-                self.core.a_stride.next = self.regs.job.a_stride.val();
-                self.core.w_stride.next = self.regs.job.w_stride.val();
-                self.core.c_stride.next = self.regs.job.c_stride.val();
+                JobRegs::join(&mut self.regs.job, &mut self.core.job);
                 self.regs.busy.next = self.core.busy.val();
                 self.regs.job_done.next = self.core.job_done.val();
                 self.regs.job_error.next = self.core.job_error.val();
