@@ -23,20 +23,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
-use crate::{Port, Sim, Top};
+use npe_hdl::spec::axi::{AxiResp, RESP_BITS};
 
-/// AXI response codes (RRESP / BRESP).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resp {
-    /// Success.
-    Okay = 0,
-    /// Exclusive success (never produced by this model).
-    ExOkay = 1,
-    /// Slave error.
-    SlvErr = 2,
-    /// Decode error.
-    DecErr = 3,
-}
+use crate::{Port, Sim, Top};
 
 /// An address range `[start, end)` whose bursts fail with `resp`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,7 +35,7 @@ pub struct ErrorRange {
     /// One past the last byte address.
     pub end: u64,
     /// The response of every burst touching the range.
-    pub resp: Resp,
+    pub resp: AxiResp,
 }
 
 /// Configuration of an [`AxiSlave`].
@@ -191,7 +180,7 @@ pub struct SlaveDrive {
     /// RDATA, little-endian bytes (`beat_bytes` of them; zero when not valid).
     pub rdata: Vec<u8>,
     /// RRESP.
-    pub rresp: u8,
+    pub rresp: AxiResp,
     /// RLAST.
     pub rlast: bool,
     /// AWREADY.
@@ -201,7 +190,7 @@ pub struct SlaveDrive {
     /// BVALID.
     pub bvalid: bool,
     /// BRESP.
-    pub bresp: u8,
+    pub bresp: AxiResp,
 }
 
 /// An address-channel payload.
@@ -248,7 +237,7 @@ struct ReadBurst {
     beats: u64,
     next: u64,
     due: u64,
-    resp: Resp,
+    resp: AxiResp,
 }
 
 #[derive(Clone, Debug)]
@@ -256,7 +245,7 @@ struct WriteBurst {
     addr: u64,
     beats: u64,
     got: u64,
-    resp: Resp,
+    resp: AxiResp,
 }
 
 #[derive(Clone, Debug)]
@@ -279,11 +268,11 @@ pub struct AxiSlave {
     violations: Vec<Violation>,
     violation_count: u64,
     reads: VecDeque<ReadBurst>,
-    r_out: Option<(Vec<u8>, Resp, bool)>,
+    r_out: Option<(Vec<u8>, AxiResp, bool)>,
     writes: VecDeque<WriteBurst>,
     w_buf: VecDeque<WBeat>,
-    b_due: VecDeque<(u64, Resp)>,
-    b_out: Option<Resp>,
+    b_due: VecDeque<(u64, AxiResp)>,
+    b_out: Option<AxiResp>,
     drive: SlaveDrive,
     driven: bool,
     prev_ar: Option<AddrBeat>,
@@ -464,16 +453,16 @@ impl AxiSlave {
     }
 
     /// The response of a burst of `beats` beats at `addr`.
-    fn burst_resp(&self, addr: u64, beats: u64) -> Resp {
+    fn burst_resp(&self, addr: u64, beats: u64) -> AxiResp {
         let len = beats * self.cfg.beat_bytes as u64;
         if self.offset(addr, len as usize).is_err() {
-            return Resp::DecErr;
+            return AxiResp::DecErr;
         }
         self.cfg
             .errors
             .iter()
             .find(|e| addr < e.end && e.start < addr + len)
-            .map_or(Resp::Okay, |e| e.resp)
+            .map_or(AxiResp::Okay, |e| e.resp)
     }
 
     /// Decides this cycle's slave outputs from the model's state (call once per cycle, before
@@ -495,7 +484,7 @@ impl AxiSlave {
                 let b = self.reads.front().expect("checked above");
                 let mut data = vec![0; n];
                 let addr = b.addr + b.next * n as u64;
-                if b.resp == Resp::Okay {
+                if b.resp == AxiResp::Okay {
                     // Okay bursts lie inside the memory (checked when accepted).
                     let o = (addr - self.cfg.base) as usize;
                     data.copy_from_slice(&self.mem[o..o + n]);
@@ -506,7 +495,7 @@ impl AxiSlave {
         if let Some((data, resp, last)) = &self.r_out {
             d.rvalid = true;
             d.rdata.clone_from(data);
-            d.rresp = *resp as u8;
+            d.rresp = *resp;
             d.rlast = *last;
         }
         let aw = self.chance(self.cfg.aw_ready);
@@ -522,7 +511,7 @@ impl AxiSlave {
         }
         if let Some(r) = self.b_out {
             d.bvalid = true;
-            d.bresp = r as u8;
+            d.bresp = r;
         }
         self.drive = d.clone();
         self.driven = true;
@@ -580,7 +569,7 @@ impl AxiSlave {
             let beats = (m.ar.len & 0xff) + 1;
             let addr = m.ar.addr & !(n - 1);
             let resp = self.burst_resp(addr, beats);
-            if resp != Resp::Okay {
+            if resp != AxiResp::Okay {
                 self.stats.read_errors += 1;
             }
             self.stats.read_bursts += 1;
@@ -622,7 +611,7 @@ impl AxiSlave {
             let beats = (m.aw.len & 0xff) + 1;
             let addr = m.aw.addr & !(n - 1);
             let resp = self.burst_resp(addr, beats);
-            if resp != Resp::Okay {
+            if resp != AxiResp::Okay {
                 self.stats.write_errors += 1;
             }
             self.stats.write_bursts += 1;
@@ -690,7 +679,7 @@ impl AxiSlave {
                     format!("WLAST {} on beat {} of a {beats}-beat burst", beat.last, idx + 1),
                 );
             }
-            if resp == Resp::Okay {
+            if resp == AxiResp::Okay {
                 let o = (addr - self.cfg.base) as usize;
                 for (i, byte) in beat.data.iter().enumerate().take(n) {
                     if beat.strb >> i & 1 == 1 {
@@ -796,7 +785,7 @@ impl AxiMemory {
                 arvalid: port("arvalid", false, Some(1))?,
                 arready: port("arready", true, Some(1))?,
                 rdata: port("rdata", true, Some(beat_bits))?,
-                rresp: port("rresp", true, Some(2))?,
+                rresp: port("rresp", true, Some(RESP_BITS as u32))?,
                 rlast: port("rlast", true, Some(1))?,
                 rvalid: port("rvalid", true, Some(1))?,
                 rready: port("rready", false, Some(1))?,
@@ -821,7 +810,7 @@ impl AxiMemory {
                 wlast: port("wlast", false, Some(1))?,
                 wvalid: port("wvalid", false, Some(1))?,
                 wready: port("wready", true, Some(1))?,
-                bresp: port("bresp", true, Some(2))?,
+                bresp: port("bresp", true, Some(RESP_BITS as u32))?,
                 bvalid: port("bvalid", true, Some(1))?,
                 bready: port("bready", false, Some(1))?,
             })
@@ -857,14 +846,14 @@ impl AxiMemory {
             sim.set(p.arready, d.arready.into());
             sim.set(p.rvalid, d.rvalid.into());
             set_bytes(sim, p.rdata, &d.rdata);
-            sim.set(p.rresp, d.rresp.into());
+            sim.set(p.rresp, d.rresp.code());
             sim.set(p.rlast, d.rlast.into());
         }
         if let Some(p) = self.wr {
             sim.set(p.awready, d.awready.into());
             sim.set(p.wready, d.wready.into());
             sim.set(p.bvalid, d.bvalid.into());
-            sim.set(p.bresp, d.bresp.into());
+            sim.set(p.bresp, d.bresp.code());
         }
         sim.eval();
         let mut m = MasterSample::default();
@@ -989,8 +978,8 @@ mod tests {
             });
         }
         assert_eq!(beats.len(), 2);
-        assert_eq!(beats[0], (4, content[..16].to_vec(), false, 0));
-        assert_eq!(beats[1], (5, content[16..].to_vec(), true, 0));
+        assert_eq!(beats[0], (4, content[..16].to_vec(), false, AxiResp::Okay));
+        assert_eq!(beats[1], (5, content[16..].to_vec(), true, AxiResp::Okay));
         assert!(s.violations().is_empty() && s.idle());
         assert_eq!(s.stats().read_beats, 2);
     }
@@ -1002,7 +991,7 @@ mod tests {
             errors: vec![ErrorRange {
                 start: 0x1000,
                 end: 0x1001,
-                resp: Resp::SlvErr,
+                resp: AxiResp::SlvErr,
             }],
             ..Default::default()
         });
@@ -1036,7 +1025,7 @@ mod tests {
                 });
             }
         }
-        assert_eq!(bresps, [0, 2]);
+        assert_eq!(bresps, [AxiResp::Okay, AxiResp::SlvErr]);
         let mut buf = [0u8; 16];
         s.read(0x20, &mut buf).unwrap();
         assert_eq!(buf, [[0xab; 8], [0; 8]].concat()[..]);

@@ -40,6 +40,7 @@
 //! engines hand buffer halves over with (set by one engine, cleared by the next).
 
 use crate::regs::JobRegsIn;
+use crate::spec::axi::RESP_BITS;
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, AXI_DATA_BITS, OUT_VALUE_BYTES};
 use rust_hdl::prelude::*;
 
@@ -106,8 +107,8 @@ pub struct Core {
     pub rd_data: Signal<In, Bits<BUS>>,
     /// The read command ended.
     pub rd_done: Signal<In, Bit>,
-    /// Its AXI response (0 OKAY, 2 SLVERR, 3 DECERR).
-    pub rd_err: Signal<In, Bits<2>>,
+    /// Its AXI response ([`AxiResp`](crate::spec::AxiResp)).
+    pub rd_err: Signal<In, Bits<RESP_BITS>>,
     /// Write DMA command.
     pub wr_cmd_valid: Signal<Out, Bit>,
     /// Write DMA accepts a command (it is idle).
@@ -125,7 +126,7 @@ pub struct Core {
     /// The write command ended.
     pub wr_done: Signal<In, Bit>,
     /// Its AXI response.
-    pub wr_err: Signal<In, Bits<2>>,
+    pub wr_err: Signal<In, Bits<RESP_BITS>>,
 
     plan: JobPlan,
     ld: Loader,

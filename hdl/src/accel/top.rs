@@ -11,6 +11,7 @@
 
 use crate::axi::{AxiReadDma, AxiWriteDma};
 use crate::regs::{AxiLiteRegs, JobRegs};
+use crate::spec::axi::RESP_BITS;
 use crate::spec::config::{NpeConfig, AXI_DATA_BITS};
 use crate::spec::regs::REG_ADDR_BITS;
 use rust_hdl::prelude::*;
@@ -46,7 +47,7 @@ macro_rules! npe_top {
             /// AXI4-Lite slave.
             pub s_axi_wready: Signal<Out, Bit>,
             /// AXI4-Lite slave.
-            pub s_axi_bresp: Signal<Out, Bits<2>>,
+            pub s_axi_bresp: Signal<Out, Bits<RESP_BITS>>,
             /// AXI4-Lite slave.
             pub s_axi_bvalid: Signal<Out, Bit>,
             /// AXI4-Lite slave.
@@ -60,7 +61,7 @@ macro_rules! npe_top {
             /// AXI4-Lite slave.
             pub s_axi_rdata: Signal<Out, Bits<32>>,
             /// AXI4-Lite slave.
-            pub s_axi_rresp: Signal<Out, Bits<2>>,
+            pub s_axi_rresp: Signal<Out, Bits<RESP_BITS>>,
             /// AXI4-Lite slave.
             pub s_axi_rvalid: Signal<Out, Bit>,
             /// AXI4-Lite slave.
@@ -80,7 +81,7 @@ macro_rules! npe_top {
             /// AXI4 master.
             pub m_axi_rdata: Signal<In, Bits<BUS>>,
             /// AXI4 master.
-            pub m_axi_rresp: Signal<In, Bits<2>>,
+            pub m_axi_rresp: Signal<In, Bits<RESP_BITS>>,
             /// AXI4 master.
             pub m_axi_rlast: Signal<In, Bit>,
             /// AXI4 master.
@@ -110,7 +111,7 @@ macro_rules! npe_top {
             /// AXI4 master.
             pub m_axi_wready: Signal<In, Bit>,
             /// AXI4 master.
-            pub m_axi_bresp: Signal<In, Bits<2>>,
+            pub m_axi_bresp: Signal<In, Bits<RESP_BITS>>,
             /// AXI4 master.
             pub m_axi_bvalid: Signal<In, Bit>,
             /// AXI4 master.

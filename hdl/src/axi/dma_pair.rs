@@ -3,7 +3,7 @@
 //! The read DMA's stream ports are prefixed `rd_`, the write DMA's `wr_`; the AXI ports keep
 //! their `m_axi_` names, since the read and write channels together are one AXI4 master port.
 
-use super::{AxiReadDma, AxiWriteDma};
+use super::{AxiReadDma, AxiWriteDma, RESP_BITS};
 use rust_hdl::prelude::*;
 
 /// Both DMAs with every port exposed.
@@ -30,7 +30,7 @@ pub struct AxiDmaPair {
     /// `rd.done`.
     pub rd_done: Signal<Out, Bit>,
     /// `rd.err`.
-    pub rd_err: Signal<Out, Bits<2>>,
+    pub rd_err: Signal<Out, Bits<RESP_BITS>>,
     /// `wr.cmd_valid`.
     pub wr_cmd_valid: Signal<In, Bit>,
     /// `wr.cmd_ready`.
@@ -48,7 +48,7 @@ pub struct AxiDmaPair {
     /// `wr.done`.
     pub wr_done: Signal<Out, Bit>,
     /// `wr.err`.
-    pub wr_err: Signal<Out, Bits<2>>,
+    pub wr_err: Signal<Out, Bits<RESP_BITS>>,
     /// `rd.m_axi_araddr`.
     pub m_axi_araddr: Signal<Out, Bits<32>>,
     /// `rd.m_axi_arlen`.
@@ -64,7 +64,7 @@ pub struct AxiDmaPair {
     /// `rd.m_axi_rdata`.
     pub m_axi_rdata: Signal<In, Bits<128>>,
     /// `rd.m_axi_rresp`.
-    pub m_axi_rresp: Signal<In, Bits<2>>,
+    pub m_axi_rresp: Signal<In, Bits<RESP_BITS>>,
     /// `rd.m_axi_rlast`.
     pub m_axi_rlast: Signal<In, Bit>,
     /// `rd.m_axi_rvalid`.
@@ -94,7 +94,7 @@ pub struct AxiDmaPair {
     /// `wr.m_axi_wready`.
     pub m_axi_wready: Signal<In, Bit>,
     /// `wr.m_axi_bresp`.
-    pub m_axi_bresp: Signal<In, Bits<2>>,
+    pub m_axi_bresp: Signal<In, Bits<RESP_BITS>>,
     /// `wr.m_axi_bvalid`.
     pub m_axi_bvalid: Signal<In, Bit>,
     /// `wr.m_axi_bready`.

@@ -10,7 +10,8 @@
 //! if the command was cut short).
 
 use super::issue::BurstIssue;
-use crate::decode::const_bits;
+use super::{RESP_BITS, RESP_ERROR_BIT};
+use crate::decode::{const_bits, const_index, BitIndex};
 use rust_hdl::prelude::*;
 
 /// The read DMA. Every output is a register or a constant.
@@ -36,8 +37,9 @@ pub struct AxiReadDma {
     pub data_last: Signal<Out, Bit>,
     /// One-cycle pulse: the command is complete.
     pub done: Signal<Out, Bit>,
-    /// With `done`: the first error response (0 OKAY, 2 SLVERR, 3 DECERR); held until the next command.
-    pub err: Signal<Out, Bits<2>>,
+    /// With `done`: the first error response ([`AxiResp`](super::AxiResp): OKAY, SLVERR or
+    /// DECERR); held until the next command.
+    pub err: Signal<Out, Bits<RESP_BITS>>,
     /// ARADDR.
     pub m_axi_araddr: Signal<Out, Bits<32>>,
     /// ARLEN.
@@ -53,7 +55,7 @@ pub struct AxiReadDma {
     /// RDATA.
     pub m_axi_rdata: Signal<In, Bits<128>>,
     /// RRESP.
-    pub m_axi_rresp: Signal<In, Bits<2>>,
+    pub m_axi_rresp: Signal<In, Bits<RESP_BITS>>,
     /// RLAST.
     pub m_axi_rlast: Signal<In, Bit>,
     /// RVALID.
@@ -66,7 +68,7 @@ pub struct AxiReadDma {
     // Bursts issued whose last beat has not arrived (a command has at most 257 bursts).
     outstanding: DFF<Bits<10>>,
     rx_left: DFF<Bits<16>>,
-    err_q: DFF<Bits<2>>,
+    err_q: DFF<Bits<RESP_BITS>>,
     done_q: DFF<Bit>,
     dv_q: DFF<Bit>,
     d_q: DFF<Bits<128>>,
@@ -81,6 +83,8 @@ pub struct AxiReadDma {
     one10: Constant<Bits<10>>,
     size: Constant<Bits<3>>,
     burst: Constant<Bits<2>>,
+    // The xRESP bit set for SLVERR and DECERR.
+    err_bit: Constant<BitIndex>,
 }
 
 impl AxiReadDma {
@@ -128,6 +132,7 @@ impl AxiReadDma {
             one10: const_bits(1),
             size: const_bits(super::AXI_SIZE),
             burst: const_bits(super::AXI_BURST_INCR),
+            err_bit: const_index(RESP_ERROR_BIT),
         }
     }
 }
@@ -147,8 +152,8 @@ impl Logic for AxiReadDma {
 
         self.accept.next = !self.busy.q.val() & self.cmd_valid.val();
         self.r_fire.next = self.busy.q.val() & self.m_axi_rvalid.val();
-        // RRESP bit 1 set: SLVERR or DECERR (EXOKAY counts as OKAY).
-        self.r_err.next = self.r_fire.val() & self.m_axi_rresp.val().get_bit(1);
+        // RRESP's error bit set: SLVERR or DECERR (EXOKAY counts as OKAY).
+        self.r_err.next = self.r_fire.val() & self.m_axi_rresp.val().get_bit(self.err_bit.val().index());
         self.burst_end.next = self.r_fire.val() & self.m_axi_rlast.val();
 
         self.issue.start.next = self.accept.val();

@@ -11,7 +11,8 @@
 //! stream never hangs and the beat count upstream stays exact.
 
 use super::issue::BurstIssue;
-use crate::decode::const_bits;
+use super::{RESP_BITS, RESP_ERROR_BIT};
+use crate::decode::{const_bits, const_index, BitIndex};
 use rust_hdl::prelude::*;
 
 /// The write DMA. Every output is a register, a constant, or logic of registers.
@@ -37,8 +38,9 @@ pub struct AxiWriteDma {
     pub data: Signal<In, Bits<128>>,
     /// One-cycle pulse: every beat written and every B response received.
     pub done: Signal<Out, Bit>,
-    /// With `done`: the first error response (0 OKAY, 2 SLVERR, 3 DECERR); held until the next command.
-    pub err: Signal<Out, Bits<2>>,
+    /// With `done`: the first error response ([`AxiResp`](super::AxiResp): OKAY, SLVERR or
+    /// DECERR); held until the next command.
+    pub err: Signal<Out, Bits<RESP_BITS>>,
     /// AWADDR.
     pub m_axi_awaddr: Signal<Out, Bits<32>>,
     /// AWLEN.
@@ -62,7 +64,7 @@ pub struct AxiWriteDma {
     /// WREADY.
     pub m_axi_wready: Signal<In, Bit>,
     /// BRESP.
-    pub m_axi_bresp: Signal<In, Bits<2>>,
+    pub m_axi_bresp: Signal<In, Bits<RESP_BITS>>,
     /// BVALID.
     pub m_axi_bvalid: Signal<In, Bit>,
     /// BREADY (high while busy).
@@ -87,7 +89,7 @@ pub struct AxiWriteDma {
     // AWs presented whose W burst has not started; bursts awaiting their B (≤ 257 each).
     aw_ahead: DFF<Bits<10>>,
     b_pend: DFF<Bits<10>>,
-    err_q: DFF<Bits<2>>,
+    err_q: DFF<Bits<RESP_BITS>>,
     done_q: DFF<Bit>,
     accept: Signal<Local, Bit>,
     in_ready: Signal<Local, Bit>,
@@ -107,6 +109,8 @@ pub struct AxiWriteDma {
     strb: Constant<Bits<16>>,
     size: Constant<Bits<3>>,
     burst: Constant<Bits<2>>,
+    // The xRESP bit set for SLVERR and DECERR.
+    err_bit: Constant<BitIndex>,
 }
 
 impl AxiWriteDma {
@@ -171,6 +175,7 @@ impl AxiWriteDma {
             strb: const_bits(0xffff),
             size: const_bits(super::AXI_SIZE),
             burst: const_bits(super::AXI_BURST_INCR),
+            err_bit: const_index(RESP_ERROR_BIT),
         }
     }
 }
@@ -263,7 +268,7 @@ impl Logic for AxiWriteDma {
         if !self.aw_fire.val() & self.b_fire.val() {
             self.b_pend.d.next = self.b_pend.q.val() - self.one10.val();
         }
-        if self.b_fire.val() & self.m_axi_bresp.val().get_bit(1) & !self.err_q.q.val().any() {
+        if self.b_fire.val() & self.m_axi_bresp.val().get_bit(self.err_bit.val().index()) & !self.err_q.q.val().any() {
             self.err_q.d.next = self.m_axi_bresp.val();
         }
 
