@@ -7,6 +7,7 @@
 //! buffers' business: the loader only says which kind of load is running (`to_w`, `to_s`) and
 //! when a new one starts (`route_w`, `route_s`, `route_a`).
 
+use crate::axi::DmaCmd;
 use crate::spec::axi::{AxiResp, RESP_BITS};
 use crate::spec::config::AXI_BEAT_BYTES;
 use crate::spec::regs::ErrorCode;
@@ -65,18 +66,8 @@ pub struct StridedRead {
     pub stride: Signal<In, Bits<32>>,
     /// The job is being aborted: end after the command in flight.
     pub abort: Signal<In, Bit>,
-    /// Read DMA command.
-    pub cmd_valid: Signal<Out, Bit>,
-    /// Read DMA accepts it.
-    pub cmd_ready: Signal<In, Bit>,
-    /// Command byte address.
-    pub cmd_addr: Signal<Out, Bits<32>>,
-    /// Command beats.
-    pub cmd_beats: Signal<Out, Bits<16>>,
-    /// The command ended.
-    pub done: Signal<In, Bit>,
-    /// Its AXI response.
-    pub resp: Signal<In, Bits<RESP_BITS>>,
+    /// The read DMA's command port.
+    pub dma: DmaCmd,
     /// Every command ended OKAY (one-cycle pulse).
     pub ok: Signal<Out, Bit>,
     /// A command ended in error (one-cycle pulse).
@@ -113,12 +104,7 @@ impl Default for StridedRead {
             row_bytes: Default::default(),
             stride: Default::default(),
             abort: Default::default(),
-            cmd_valid: Default::default(),
-            cmd_ready: Default::default(),
-            cmd_addr: Default::default(),
-            cmd_beats: Default::default(),
-            done: Default::default(),
-            resp: Default::default(),
+            dma: Default::default(),
             ok: Default::default(),
             fail: Default::default(),
             code: Default::default(),
@@ -144,28 +130,28 @@ impl Logic for StridedRead {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, st, ptr, units, beats, step);
-        self.cmd_valid.next = false;
-        self.cmd_addr.next = self.ptr.q.val();
-        self.cmd_beats.next = self.beats.q.val();
+        self.dma.valid.next = false;
+        self.dma.addr.next = self.ptr.q.val();
+        self.dma.beats.next = self.beats.q.val();
         self.ok.next = false;
         self.fail.next = false;
         self.quit.next = false;
-        self.code.next = bit_cast::<4, RESP_BITS>(self.resp.val()) + self.k_e_rd.val();
+        self.code.next = bit_cast::<4, RESP_BITS>(self.dma.err.val()) + self.k_e_rd.val();
         self.next_addr.next = self.ptr.q.val();
         self.prod.next = self.rows.val() * self.row_beats.val();
         match self.st.q.val() {
             Read::Issue => {
-                self.cmd_valid.next = true;
-                if self.cmd_ready.val() {
+                self.dma.valid.next = true;
+                if self.dma.ready.val() {
                     self.ptr.d.next = self.ptr.q.val() + self.step.q.val();
                     self.units.d.next = self.units.q.val() - self.k1_16.val();
                     self.st.d.next = Read::Wait;
                 }
             }
             Read::Wait => {
-                if self.done.val() {
+                if self.dma.done.val() {
                     self.st.d.next = Read::Idle;
-                    if self.resp.val() != self.k_okay.val() {
+                    if self.dma.err.val() != self.k_okay.val() {
                         self.fail.next = true;
                     } else if self.abort.val() {
                         self.quit.next = true;
@@ -245,18 +231,8 @@ pub struct Loader {
     pub w_full0: Signal<In, Bit>,
     /// See `w_full0`.
     pub w_full1: Signal<In, Bit>,
-    /// Read DMA command.
-    pub rd_cmd_valid: Signal<Out, Bit>,
-    /// Read DMA accepts a command.
-    pub rd_cmd_ready: Signal<In, Bit>,
-    /// Read command byte address.
-    pub rd_cmd_addr: Signal<Out, Bits<32>>,
-    /// Read command beats.
-    pub rd_cmd_beats: Signal<Out, Bits<16>>,
-    /// The read command ended.
-    pub rd_done: Signal<In, Bit>,
-    /// Its AXI response.
-    pub rd_err: Signal<In, Bits<RESP_BITS>>,
+    /// The read DMA's command port.
+    pub dma: DmaCmd,
     /// A DMA error: abort the job with `fail_code` (one-cycle pulse).
     pub fail: Signal<Out, Bit>,
     /// The error code, with `fail`.
@@ -335,12 +311,7 @@ impl Loader {
             a_full1: Default::default(),
             w_full0: Default::default(),
             w_full1: Default::default(),
-            rd_cmd_valid: Default::default(),
-            rd_cmd_ready: Default::default(),
-            rd_cmd_addr: Default::default(),
-            rd_cmd_beats: Default::default(),
-            rd_done: Default::default(),
-            rd_err: Default::default(),
+            dma: Default::default(),
             fail: Default::default(),
             fail_code: Default::default(),
             w_loaded: Default::default(),
@@ -389,12 +360,7 @@ impl Logic for Loader {
         self.rd.clock.next = self.clock.val();
         self.rd.reset.next = self.reset.val();
         self.rd.abort.next = self.abort.val();
-        self.rd.cmd_ready.next = self.rd_cmd_ready.val();
-        self.rd.done.next = self.rd_done.val();
-        self.rd.resp.next = self.rd_err.val();
-        self.rd_cmd_valid.next = self.rd.cmd_valid.val();
-        self.rd_cmd_addr.next = self.rd.cmd_addr.val();
-        self.rd_cmd_beats.next = self.rd.cmd_beats.val();
+        DmaCmd::link(&mut self.dma, &mut self.rd.dma);
         self.fail.next = self.rd.fail.val();
         self.fail_code.next = self.rd.code.val();
         // Operand rows by default; the scale load reads one beat per column tile.
@@ -582,9 +548,9 @@ mod tests {
             l.a_full1.next = a_full[1] != 0 && a_full[1] + 2 > t;
             l.w_full0.next = w_full[0] != 0 && w_full[0] + 2 > t;
             l.w_full1.next = w_full[1] != 0 && w_full[1] + 2 > t;
-            l.rd_cmd_ready.next = busy_until.is_none();
-            l.rd_done.next = busy_until == Some(t);
-            l.rd_err.next = bits(
+            l.dma.ready.next = busy_until.is_none();
+            l.dma.done.next = busy_until == Some(t);
+            l.dma.err.next = bits(
                 if busy_until == Some(t) {
                     resp(cmds.len() - 1)
                 } else {
@@ -593,11 +559,11 @@ mod tests {
                 .code(),
             );
             settle(l);
-            if l.rd_cmd_valid.val() && l.rd_cmd_ready.val() {
-                cmds.push((l.rd_cmd_addr.val().to_u64(), l.rd_cmd_beats.val().to_u64()));
+            if l.dma.valid.val() && l.dma.ready.val() {
+                cmds.push((l.dma.addr.val().to_u64(), l.dma.beats.val().to_u64()));
                 busy_until = Some(t + 3);
             }
-            if l.rd_done.val() {
+            if l.dma.done.val() {
                 busy_until = None;
             }
             if l.fail.val() {

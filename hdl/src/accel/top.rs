@@ -9,7 +9,7 @@
 //! SOFT_RESET resets the core and both DMA engines; a transfer in flight on the AXI port is
 //! abandoned, so software uses it to recover from a timeout, not during normal operation.
 
-use crate::axi::{AxiReadDma, AxiWriteDma};
+use crate::axi::{AxiReadDma, AxiWriteDma, DmaCmd, ReadBeat, WriteBeat};
 use crate::regs::{AxiLiteRegs, JobRegs};
 use crate::spec::axi::RESP_BITS;
 use crate::spec::config::{NpeConfig, AXI_DATA_BITS};
@@ -121,8 +121,6 @@ macro_rules! npe_top {
             core: $core,
             rdma: AxiReadDma,
             wdma: AxiWriteDma,
-            // The read DMA's last-beat marker: the loader counts beats itself.
-            unused_rd_last: Signal<Local, Bit>,
         }
 
         impl $name {
@@ -178,7 +176,6 @@ macro_rules! npe_top {
                     core: $core::new(cfg),
                     rdma: Default::default(),
                     wdma: Default::default(),
-                    unused_rd_last: Default::default(),
                 }
             }
         }
@@ -222,30 +219,14 @@ macro_rules! npe_top {
                 self.regs.job_done.next = self.core.job_done.val();
                 self.regs.job_error.next = self.core.job_error.val();
                 self.regs.stall.next = self.core.stall.val();
-                self.regs.rd_beat.next = self.rdma.data_valid.val();
-                self.regs.wr_beat.next = self.core.wr_data_valid.val() & self.wdma.data_ready.val();
+                self.regs.rd_beat.next = self.rdma.beat.valid.val();
+                self.regs.wr_beat.next = self.core.wr_data.valid.val() & self.wdma.beat.ready.val();
 
-                // core ↔ read DMA
-                self.rdma.cmd_valid.next = self.core.rd_cmd_valid.val();
-                self.core.rd_cmd_ready.next = self.rdma.cmd_ready.val();
-                self.rdma.cmd_addr.next = self.core.rd_cmd_addr.val();
-                self.rdma.cmd_beats.next = self.core.rd_cmd_beats.val();
-                self.core.rd_data_valid.next = self.rdma.data_valid.val();
-                self.core.rd_data.next = self.rdma.data.val();
-                self.unused_rd_last.next = self.rdma.data_last.val();
-                self.core.rd_done.next = self.rdma.done.val();
-                self.core.rd_err.next = self.rdma.err.val();
-
-                // core ↔ write DMA
-                self.wdma.cmd_valid.next = self.core.wr_cmd_valid.val();
-                self.core.wr_cmd_ready.next = self.wdma.cmd_ready.val();
-                self.wdma.cmd_addr.next = self.core.wr_cmd_addr.val();
-                self.wdma.cmd_beats.next = self.core.wr_cmd_beats.val();
-                self.wdma.data_valid.next = self.core.wr_data_valid.val();
-                self.core.wr_data_ready.next = self.wdma.data_ready.val();
-                self.wdma.data.next = self.core.wr_data.val();
-                self.core.wr_done.next = self.wdma.done.val();
-                self.core.wr_err.next = self.wdma.err.val();
+                // core ↔ DMAs
+                DmaCmd::join(&mut self.core.rd_cmd, &mut self.rdma.cmd);
+                ReadBeat::join(&mut self.rdma.beat, &mut self.core.rd_data);
+                DmaCmd::join(&mut self.core.wr_cmd, &mut self.wdma.cmd);
+                WriteBeat::join(&mut self.core.wr_data, &mut self.wdma.beat);
 
                 // read DMA ↔ AXI4 read channels
                 self.m_axi_araddr.next = self.rdma.m_axi_araddr.val();

@@ -13,11 +13,13 @@
 //! starts on a page boundary.
 
 pub mod dma_pair;
+pub mod dma_ports;
 pub mod dma_read;
 pub mod dma_write;
 pub(crate) mod issue;
 
 pub use dma_pair::AxiDmaPair;
+pub use dma_ports::{DmaCmd, DmaCmdIn, ReadBeat, ReadBeatIn, WriteBeat, WriteBeatIn};
 pub use dma_read::AxiReadDma;
 pub use dma_write::AxiWriteDma;
 
