@@ -587,7 +587,8 @@ mod tests {
         assert_eq!(s.stats().write_errors, 1);
     }
 
-    /// The checker flags each rule once when a master breaks it.
+    /// The slave's checker sees the AR handshakes as the slave drove them, under backpressure
+    /// (the checker's own tests cover every rule, W included).
     #[test]
     fn checker_flags_a_bad_master() {
         let mut s = slave(AxiMemConfig {
@@ -634,27 +635,6 @@ mod tests {
         s.observe(&ar(0x100, 0));
         s.drive();
         flagged(&mut s, ar(0x200, 0), "AR payload changed");
-
-        // W channel: a beat with no AW, then WLAST on the wrong beat.
-        let mut w = slave(AxiMemConfig::default());
-        let beat = |last| MasterSample {
-            wvalid: true,
-            wdata: vec![1; 16],
-            wstrb: 0xffff,
-            wlast: last,
-            ..Default::default()
-        };
-        flagged(&mut w, beat(true), "W before AW");
-        let mut m = beat(true);
-        m.awvalid = true;
-        m.aw = AddrBeat {
-            addr: 0x40,
-            len: 1,
-            size: 4,
-            burst: 1,
-        };
-        // This AW gets the early beat (wlast on beat 1 of 2: flagged) and this beat.
-        flagged(&mut w, m, "WLAST early");
     }
 
     /// Same seed, same backpressure pattern; another seed, another.
