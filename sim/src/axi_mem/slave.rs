@@ -5,7 +5,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 
-use npe_hdl::spec::AxiResp;
+use npe_hdl::spec::axi::{AxiResp, MAX_BURST_BEATS};
 
 use super::checker::{burst_beats, ProtocolChecker, Violation};
 use super::{AddrBeat, MasterSample, SlaveDrive};
@@ -361,7 +361,7 @@ impl AxiSlave {
         d.awready = aw && self.outstanding_writes() < self.cfg.max_writes;
         // Early W beats are buffered up to a few bursts' worth.
         let w = self.chance(self.cfg.w_ready);
-        d.wready = w && self.w_buf.len() < 4 * 256;
+        d.wready = w && self.w_buf.len() < 4 * MAX_BURST_BEATS as usize;
         if self.b_out.is_none() {
             let due = self.b_due.front().is_some_and(|&(t, _)| t <= self.cycle);
             if due && self.chance(self.cfg.b_valid) {
