@@ -8,7 +8,7 @@ use std::fmt;
 use npe_hdl::spec::axi::{AxiResp, MAX_BURST_BEATS};
 
 use super::checker::{burst_beats, ProtocolChecker, Violation};
-use super::{AddrBeat, MasterSample, SlaveDrive};
+use super::{MasterSample, SlaveDrive};
 
 /// An address range `[start, end)` whose bursts fail with `resp`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -483,6 +483,7 @@ impl AxiSlave {
 mod tests {
     use super::*;
     use crate::axi_mem::tests::ar;
+    use crate::axi_mem::AddrBeat;
 
     fn slave(cfg: AxiMemConfig) -> AxiSlave {
         AxiSlave::new(cfg).unwrap()
