@@ -2,6 +2,8 @@
 //! writes with a cycle limit, while the caller's per-cycle logic (for example the AXI4 memory
 //! model on the same top) keeps running.
 
+use npe_hdl::spec::AxiResp;
+
 use crate::{Port, Sim, Top};
 
 /// What a register access can end in besides OKAY.
@@ -50,11 +52,13 @@ pub struct AxiLiteMaster {
     pub timeout: u64,
 }
 
+/// The outcome of response `code` to an access at `addr` (a code wider than RRESP/BRESP
+/// cannot come from a 2-bit port; it would count as DECERR).
 fn resp(code: u64, addr: u32) -> Result<(), AxiLiteError> {
-    match code {
-        0 | 1 => Ok(()),
-        2 => Err(AxiLiteError::SlvErr(addr)),
-        _ => Err(AxiLiteError::DecErr(addr)),
+    match AxiResp::from_code(code) {
+        Some(AxiResp::Okay | AxiResp::ExOkay) => Ok(()),
+        Some(AxiResp::SlvErr) => Err(AxiLiteError::SlvErr(addr)),
+        Some(AxiResp::DecErr) | None => Err(AxiLiteError::DecErr(addr)),
     }
 }
 
@@ -246,9 +250,9 @@ mod tests {
 
     #[test]
     fn responses_map_to_errors() {
-        assert_eq!(resp(0, 4), Ok(()));
-        assert_eq!(resp(1, 4), Ok(()));
-        assert_eq!(resp(2, 8), Err(AxiLiteError::SlvErr(8)));
-        assert_eq!(resp(3, 12), Err(AxiLiteError::DecErr(12)));
+        assert_eq!(resp(AxiResp::Okay.code(), 4), Ok(()));
+        assert_eq!(resp(AxiResp::ExOkay.code(), 4), Ok(()));
+        assert_eq!(resp(AxiResp::SlvErr.code(), 8), Err(AxiLiteError::SlvErr(8)));
+        assert_eq!(resp(AxiResp::DecErr.code(), 12), Err(AxiLiteError::DecErr(12)));
     }
 }

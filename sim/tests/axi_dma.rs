@@ -2,7 +2,8 @@
 //! data checked beat by beat and in memory, 4 KiB splits, latency and seeded backpressure,
 //! error responses, throughput, and zero protocol violations throughout.
 
-use npe_sim::axi_mem::{AxiMemConfig, AxiMemory, ErrorRange, Resp};
+use npe_hdl::spec::AxiResp;
+use npe_sim::axi_mem::{AxiMemConfig, AxiMemory, ErrorRange};
 use npe_sim::{tops::axi_dma as t, Sim};
 
 const BEAT: u64 = 16;
@@ -244,7 +245,7 @@ impl Sample {
 fn check_read(b: &Bench, (addr, beats): (u64, u64), out: &ReadOut) {
     let mut want = vec![0; (beats * BEAT) as usize];
     b.mem.read(addr, &mut want).unwrap();
-    assert_eq!(out.err, 0, "read {addr:#x}+{beats}: err");
+    assert_eq!(out.err, AxiResp::Okay.code(), "read {addr:#x}+{beats}: err");
     assert_eq!(out.data.len(), want.len(), "read {addr:#x}+{beats}: beat count");
     if let Some(i) = (0..want.len()).find(|&i| out.data[i] != want[i]) {
         panic!("read {addr:#x}+{beats}: beat {} differs", i / 16);
@@ -253,7 +254,7 @@ fn check_read(b: &Bench, (addr, beats): (u64, u64), out: &ReadOut) {
 }
 
 fn check_write(b: &Bench, (addr, data): &(u64, Vec<u8>), out: &WriteOut) {
-    assert_eq!(out.err, 0, "write {addr:#x}: err");
+    assert_eq!(out.err, AxiResp::Okay.code(), "write {addr:#x}: err");
     let mut got = vec![0; data.len()];
     b.mem.read(*addr, &mut got).unwrap();
     if let Some(i) = (0..got.len()).find(|&i| got[i] != data[i]) {
@@ -351,10 +352,10 @@ fn concurrent_reads_and_writes_under_random_backpressure() {
 #[test]
 fn error_responses_end_the_command_and_the_next_one_works() {
     for (seed, resp) in [
-        (1u64, Resp::SlvErr),
-        (2, Resp::DecErr),
-        (3, Resp::SlvErr),
-        (4, Resp::DecErr),
+        (1u64, AxiResp::SlvErr),
+        (2, AxiResp::DecErr),
+        (3, AxiResp::SlvErr),
+        (4, AxiResp::DecErr),
     ] {
         let mut b = Bench::new(AxiMemConfig {
             seed,
@@ -377,7 +378,7 @@ fn error_responses_end_the_command_and_the_next_one_works() {
             ..AxiMemConfig::default().with_backpressure(if seed > 2 { 0.6 } else { 1.0 })
         });
         b.randomize();
-        let want = resp as u64;
+        let want = resp.code();
         // Reads: 1000 beats from 0x2000 touch the range in their second burst; then a good one.
         let reads = [(0x2000, 1000), (0x8000, 300)];
         let data: Vec<u8> = b.rng.bytes(1000 * 16);
@@ -417,9 +418,9 @@ fn reads_beyond_memory_are_decode_errors() {
     let (ro, wo) = b
         .run(&[(0xff00, 64), (0x100, 2)], &[(0xfff0, vec![7; 32])], 1.0, 5_000)
         .unwrap();
-    assert_eq!(ro[0].err, 3);
+    assert_eq!(ro[0].err, AxiResp::DecErr.code());
     check_read(&b, (0x100, 2), &ro[1]);
-    assert_eq!(wo[0].err, 3);
+    assert_eq!(wo[0].err, AxiResp::DecErr.code());
     b.assert_clean();
 }
 

@@ -39,6 +39,8 @@
 //! banks; [`Storer`] writes finished blocks to C. This file wires them and keeps the flags the
 //! engines hand buffer halves over with (set by one engine, cleared by the next).
 
+use crate::axi::{DmaCmd, ReadBeatIn, WriteBeat};
+use crate::regs::JobRegsIn;
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, AXI_DATA_BITS, OUT_VALUE_BYTES};
 use rust_hdl::prelude::*;
 
@@ -81,28 +83,8 @@ pub struct Core {
     pub reset: Signal<In, Bit>,
     /// Start the job in the job registers (one-cycle pulse).
     pub start: Signal<In, Bit>,
-    /// Job register M.
-    pub m: Signal<In, Bits<32>>,
-    /// Job register N.
-    pub n: Signal<In, Bits<32>>,
-    /// Job register K.
-    pub k: Signal<In, Bits<32>>,
-    /// Job register FMT.
-    pub fmt: Signal<In, Bits<32>>,
-    /// Job register A_ADDR.
-    pub a_addr: Signal<In, Bits<32>>,
-    /// Job register W_ADDR.
-    pub w_addr: Signal<In, Bits<32>>,
-    /// Job register C_ADDR.
-    pub c_addr: Signal<In, Bits<32>>,
-    /// Job register A_STRIDE.
-    pub a_stride: Signal<In, Bits<32>>,
-    /// Job register W_STRIDE.
-    pub w_stride: Signal<In, Bits<32>>,
-    /// Job register C_STRIDE.
-    pub c_stride: Signal<In, Bits<32>>,
-    /// Job register SCALE_ADDR (0: no column scales).
-    pub scale_addr: Signal<In, Bits<32>>,
+    /// The job registers, as the register file holds them (latched by the job plan at START).
+    pub job: JobRegsIn,
     /// A job is running.
     pub busy: Signal<Out, Bit>,
     /// The job ended (one-cycle pulse).
@@ -111,40 +93,14 @@ pub struct Core {
     pub job_error: Signal<Out, Bits<4>>,
     /// The array waited for operands or output space this cycle.
     pub stall: Signal<Out, Bit>,
-    /// Read DMA command.
-    pub rd_cmd_valid: Signal<Out, Bit>,
-    /// Read DMA accepts a command (it is idle).
-    pub rd_cmd_ready: Signal<In, Bit>,
-    /// Read command byte address.
-    pub rd_cmd_addr: Signal<Out, Bits<32>>,
-    /// Read command beats.
-    pub rd_cmd_beats: Signal<Out, Bits<16>>,
-    /// A read data beat.
-    pub rd_data_valid: Signal<In, Bit>,
-    /// Read data.
-    pub rd_data: Signal<In, Bits<BUS>>,
-    /// The read command ended.
-    pub rd_done: Signal<In, Bit>,
-    /// Its AXI response (0 OKAY, 2 SLVERR, 3 DECERR).
-    pub rd_err: Signal<In, Bits<2>>,
-    /// Write DMA command.
-    pub wr_cmd_valid: Signal<Out, Bit>,
-    /// Write DMA accepts a command (it is idle).
-    pub wr_cmd_ready: Signal<In, Bit>,
-    /// Write command byte address.
-    pub wr_cmd_addr: Signal<Out, Bits<32>>,
-    /// Write command beats.
-    pub wr_cmd_beats: Signal<Out, Bits<16>>,
-    /// A write data beat is offered.
-    pub wr_data_valid: Signal<Out, Bit>,
-    /// The write DMA takes it.
-    pub wr_data_ready: Signal<In, Bit>,
-    /// Write data.
-    pub wr_data: Signal<Out, Bits<BUS>>,
-    /// The write command ended.
-    pub wr_done: Signal<In, Bit>,
-    /// Its AXI response.
-    pub wr_err: Signal<In, Bits<2>>,
+    /// The read DMA's command port (the loader's).
+    pub rd_cmd: DmaCmd,
+    /// The read DMA's beats (into the operand buffers).
+    pub rd_data: ReadBeatIn,
+    /// The write DMA's command port (the storer's).
+    pub wr_cmd: DmaCmd,
+    /// The beats to write (the storer's handshake, the output stage's data).
+    pub wr_data: WriteBeat,
 
     plan: JobPlan,
     ld: Loader,
@@ -193,38 +149,15 @@ impl Core {
             clock: Default::default(),
             reset: Default::default(),
             start: Default::default(),
-            m: Default::default(),
-            n: Default::default(),
-            k: Default::default(),
-            fmt: Default::default(),
-            a_addr: Default::default(),
-            w_addr: Default::default(),
-            c_addr: Default::default(),
-            a_stride: Default::default(),
-            w_stride: Default::default(),
-            c_stride: Default::default(),
-            scale_addr: Default::default(),
+            job: Default::default(),
             busy: Default::default(),
             job_done: Default::default(),
             job_error: Default::default(),
             stall: Default::default(),
-            rd_cmd_valid: Default::default(),
-            rd_cmd_ready: Default::default(),
-            rd_cmd_addr: Default::default(),
-            rd_cmd_beats: Default::default(),
-            rd_data_valid: Default::default(),
+            rd_cmd: Default::default(),
             rd_data: Default::default(),
-            rd_done: Default::default(),
-            rd_err: Default::default(),
-            wr_cmd_valid: Default::default(),
-            wr_cmd_ready: Default::default(),
-            wr_cmd_addr: Default::default(),
-            wr_cmd_beats: Default::default(),
-            wr_data_valid: Default::default(),
-            wr_data_ready: Default::default(),
+            wr_cmd: Default::default(),
             wr_data: Default::default(),
-            wr_done: Default::default(),
-            wr_err: Default::default(),
             plan: JobPlan::new(cfg),
             ld: Loader::new(cfg.rows, cfg.cols),
             bufs: OperandBuffers::new(r, c, &layout),
@@ -280,17 +213,7 @@ impl Logic for Core {
 
         // ---- job plan
         self.plan.start.next = self.start.val();
-        self.plan.m.next = self.m.val();
-        self.plan.n.next = self.n.val();
-        self.plan.k.next = self.k.val();
-        self.plan.fmt.next = self.fmt.val();
-        self.plan.a_addr.next = self.a_addr.val();
-        self.plan.w_addr.next = self.w_addr.val();
-        self.plan.c_addr.next = self.c_addr.val();
-        self.plan.a_stride.next = self.a_stride.val();
-        self.plan.w_stride.next = self.w_stride.val();
-        self.plan.c_stride.next = self.c_stride.val();
-        self.plan.scale_addr.next = self.scale_addr.val();
+        JobRegsIn::link(&mut self.job, &mut self.plan.job);
         self.plan.ld_fail.next = self.ld.fail.val();
         self.plan.ld_code.next = self.ld.fail_code.val();
         self.plan.st_fail.next = self.st.fail.val();
@@ -302,8 +225,8 @@ impl Logic for Core {
         }
         self.plan.ld_quiet.next = self.ld.quiet.val();
         self.plan.st_idle.next = self.st.idle.val();
-        self.plan.rd_idle.next = self.rd_cmd_ready.val();
-        self.plan.wr_idle.next = self.wr_cmd_ready.val();
+        self.plan.rd_idle.next = self.rd_cmd.ready.val();
+        self.plan.wr_idle.next = self.wr_cmd.ready.val();
         self.busy.next = self.plan.busy.val();
         self.job_done.next = self.plan.job_done.val();
         self.job_error.next = self.plan.job_error.val();
@@ -340,12 +263,7 @@ impl Logic for Core {
         self.ld.a_full1.next = self.a_full1.q.val();
         self.ld.w_full0.next = self.w_full0.q.val();
         self.ld.w_full1.next = self.w_full1.q.val();
-        self.ld.rd_cmd_ready.next = self.rd_cmd_ready.val();
-        self.ld.rd_done.next = self.rd_done.val();
-        self.ld.rd_err.next = self.rd_err.val();
-        self.rd_cmd_valid.next = self.ld.rd_cmd_valid.val();
-        self.rd_cmd_addr.next = self.ld.rd_cmd_addr.val();
-        self.rd_cmd_beats.next = self.ld.rd_cmd_beats.val();
+        DmaCmd::link(&mut self.rd_cmd, &mut self.ld.dma);
         if self.ld.a_loaded.val() {
             if self.ld.half.val() {
                 self.a_full1.d.next = true;
@@ -362,8 +280,7 @@ impl Logic for Core {
         }
 
         // ---- operand buffers
-        self.bufs.rd_data_valid.next = self.rd_data_valid.val();
-        self.bufs.rd_data.next = self.rd_data.val();
+        ReadBeatIn::link(&mut self.rd_data, &mut self.bufs.rd);
         self.bufs.to_w.next = self.ld.to_w.val();
         self.bufs.to_s.next = self.ld.to_s.val();
         self.bufs.route_w.next = self.ld.route_w.val();
@@ -479,19 +396,14 @@ impl Logic for Core {
         self.st.n0_1.next = self.o_n0_1.q.val();
         self.st.tiles0.next = self.o_tiles0.q.val();
         self.st.tiles1.next = self.o_tiles1.q.val();
-        self.st.wr_cmd_ready.next = self.wr_cmd_ready.val();
-        self.st.wr_data_ready.next = self.wr_data_ready.val();
-        self.st.wr_done.next = self.wr_done.val();
-        self.st.wr_err.next = self.wr_err.val();
-        self.wr_cmd_valid.next = self.st.wr_cmd_valid.val();
-        self.wr_cmd_addr.next = self.st.wr_cmd_addr.val();
-        self.wr_cmd_beats.next = self.st.wr_cmd_beats.val();
-        self.wr_data_valid.next = self.st.wr_data_valid.val();
+        DmaCmd::link(&mut self.wr_cmd, &mut self.st.dma);
+        self.st.wr_data_ready.next = self.wr_data.ready.val();
+        self.wr_data.valid.next = self.st.wr_data_valid.val();
         self.out.rd_half.next = self.st.half.val();
         self.out.rd_row.next = self.st.r_row.val();
         self.out.rd_tile.next = self.st.r_tile.val();
         self.out.rd_group.next = self.st.r_group.val();
-        self.wr_data.next = self.out.beat.val();
+        self.wr_data.data.next = self.out.beat.val();
         // Block stored: both flags of its output half are free.
         if self.st.stored.val() {
             if self.st.half.val() {

@@ -7,6 +7,7 @@
 
 use crate::decode::format_decode::FMT_BITS;
 use crate::output::SCALE_BITS;
+use crate::regs::JobRegsIn;
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, WORDS_PER_BEAT};
 use crate::spec::{regs, regs::ErrorCode, Format, OutputFormat, OPERAND_BITS};
 use rust_hdl::prelude::*;
@@ -56,28 +57,8 @@ pub struct JobPlan {
     pub reset: Signal<In, Bit>,
     /// Start the job in the job registers (one-cycle pulse).
     pub start: Signal<In, Bit>,
-    /// Job register M.
-    pub m: Signal<In, Bits<32>>,
-    /// Job register N.
-    pub n: Signal<In, Bits<32>>,
-    /// Job register K.
-    pub k: Signal<In, Bits<32>>,
-    /// Job register FMT.
-    pub fmt: Signal<In, Bits<32>>,
-    /// Job register A_ADDR.
-    pub a_addr: Signal<In, Bits<32>>,
-    /// Job register W_ADDR.
-    pub w_addr: Signal<In, Bits<32>>,
-    /// Job register C_ADDR.
-    pub c_addr: Signal<In, Bits<32>>,
-    /// Job register A_STRIDE.
-    pub a_stride: Signal<In, Bits<32>>,
-    /// Job register W_STRIDE.
-    pub w_stride: Signal<In, Bits<32>>,
-    /// Job register C_STRIDE.
-    pub c_stride: Signal<In, Bits<32>>,
-    /// Job register SCALE_ADDR (0: no column scales).
-    pub scale_addr: Signal<In, Bits<32>>,
+    /// The job registers, latched at START.
+    pub job: JobRegsIn,
     /// The loader hit a DMA error (one-cycle pulse) ...
     pub ld_fail: Signal<In, Bit>,
     /// ... with this code.
@@ -228,17 +209,7 @@ impl JobPlan {
             clock: Default::default(),
             reset: Default::default(),
             start: Default::default(),
-            m: Default::default(),
-            n: Default::default(),
-            k: Default::default(),
-            fmt: Default::default(),
-            a_addr: Default::default(),
-            w_addr: Default::default(),
-            c_addr: Default::default(),
-            a_stride: Default::default(),
-            w_stride: Default::default(),
-            c_stride: Default::default(),
-            scale_addr: Default::default(),
+            job: Default::default(),
             ld_fail: Default::default(),
             ld_code: Default::default(),
             st_fail: Default::default(),
@@ -430,17 +401,17 @@ impl Logic for JobPlan {
         match self.main.q.val() {
             Main::Idle => {
                 if self.start.val() {
-                    self.q_m.d.next = self.m.val();
-                    self.q_n.d.next = self.n.val();
-                    self.q_k.d.next = self.k.val();
-                    self.q_fmt.d.next = self.fmt.val();
-                    self.q_a_addr.d.next = self.a_addr.val();
-                    self.q_w_addr.d.next = self.w_addr.val();
-                    self.q_c_addr.d.next = self.c_addr.val();
-                    self.q_a_stride.d.next = self.a_stride.val();
-                    self.q_w_stride.d.next = self.w_stride.val();
-                    self.q_c_stride.d.next = self.c_stride.val();
-                    self.q_scale_addr.d.next = self.scale_addr.val();
+                    self.q_m.d.next = self.job.m.val();
+                    self.q_n.d.next = self.job.n.val();
+                    self.q_k.d.next = self.job.k.val();
+                    self.q_fmt.d.next = self.job.fmt.val();
+                    self.q_a_addr.d.next = self.job.a_addr.val();
+                    self.q_w_addr.d.next = self.job.w_addr.val();
+                    self.q_c_addr.d.next = self.job.c_addr.val();
+                    self.q_a_stride.d.next = self.job.a_stride.val();
+                    self.q_w_stride.d.next = self.job.w_stride.val();
+                    self.q_c_stride.d.next = self.job.c_stride.val();
+                    self.q_scale_addr.d.next = self.job.scale_addr.val();
                     self.err.d.next = 0.into();
                     self.abort_q.d.next = false;
                     self.main.d.next = Main::Check;
@@ -554,11 +525,11 @@ mod tests {
         p.reset.next = true;
         cycle(&mut p);
         p.reset.next = false;
-        p.m.next = bits(m);
-        p.n.next = bits(n);
-        p.k.next = bits(k);
-        p.fmt.next = bits(fmt);
-        p.a_addr.next = bits(a_addr);
+        p.job.m.next = bits(m);
+        p.job.n.next = bits(n);
+        p.job.k.next = bits(k);
+        p.job.fmt.next = bits(fmt);
+        p.job.a_addr.next = bits(a_addr);
         p.start.next = true;
         cycle(&mut p);
         p.start.next = false;

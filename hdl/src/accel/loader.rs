@@ -7,6 +7,8 @@
 //! buffers' business: the loader only says which kind of load is running (`to_w`, `to_s`) and
 //! when a new one starts (`route_w`, `route_s`, `route_a`).
 
+use crate::axi::DmaCmd;
+use crate::spec::axi::{AxiResp, RESP_BITS};
 use crate::spec::config::AXI_BEAT_BYTES;
 use crate::spec::regs::ErrorCode;
 use rust_hdl::prelude::*;
@@ -64,18 +66,8 @@ pub struct StridedRead {
     pub stride: Signal<In, Bits<32>>,
     /// The job is being aborted: end after the command in flight.
     pub abort: Signal<In, Bit>,
-    /// Read DMA command.
-    pub cmd_valid: Signal<Out, Bit>,
-    /// Read DMA accepts it.
-    pub cmd_ready: Signal<In, Bit>,
-    /// Command byte address.
-    pub cmd_addr: Signal<Out, Bits<32>>,
-    /// Command beats.
-    pub cmd_beats: Signal<Out, Bits<16>>,
-    /// The command ended.
-    pub done: Signal<In, Bit>,
-    /// Its AXI response.
-    pub resp: Signal<In, Bits<2>>,
+    /// The read DMA's command port.
+    pub dma: DmaCmd,
     /// Every command ended OKAY (one-cycle pulse).
     pub ok: Signal<Out, Bit>,
     /// A command ended in error (one-cycle pulse).
@@ -92,11 +84,11 @@ pub struct StridedRead {
     beats: DFF<Bits<16>>,
     step: DFF<Bits<32>>,
     prod: Signal<Local, Bits<32>>,
-    k0_2: Constant<Bits<2>>,
+    k_okay: Constant<Bits<RESP_BITS>>,
     k0_16: Constant<Bits<16>>,
     k1_16: Constant<Bits<16>>,
     k_beat_shift: Constant<Bits<32>>,
-    // AXI SLVERR (2) / DECERR (3) + this offset = the read error codes.
+    // AXI SLVERR / DECERR + this offset = the read error codes.
     k_e_rd: Constant<Bits<4>>,
 }
 
@@ -112,12 +104,7 @@ impl Default for StridedRead {
             row_bytes: Default::default(),
             stride: Default::default(),
             abort: Default::default(),
-            cmd_valid: Default::default(),
-            cmd_ready: Default::default(),
-            cmd_addr: Default::default(),
-            cmd_beats: Default::default(),
-            done: Default::default(),
-            resp: Default::default(),
+            dma: Default::default(),
             ok: Default::default(),
             fail: Default::default(),
             code: Default::default(),
@@ -129,11 +116,11 @@ impl Default for StridedRead {
             beats: Default::default(),
             step: Default::default(),
             prod: Default::default(),
-            k0_2: Constant::new(0.into()),
+            k_okay: Constant::new(AxiResp::Okay.code().into()),
             k0_16: Constant::new(0.into()),
             k1_16: Constant::new(1.into()),
             k_beat_shift: Constant::new((AXI_BEAT_BYTES.trailing_zeros() as u64).into()),
-            k_e_rd: Constant::new((ErrorCode::ReadSlvErr as u64 - 2).into()),
+            k_e_rd: Constant::new((ErrorCode::ReadSlvErr as u64 - AxiResp::SlvErr.code()).into()),
         }
     }
 }
@@ -143,28 +130,28 @@ impl Logic for StridedRead {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, st, ptr, units, beats, step);
-        self.cmd_valid.next = false;
-        self.cmd_addr.next = self.ptr.q.val();
-        self.cmd_beats.next = self.beats.q.val();
+        self.dma.valid.next = false;
+        self.dma.addr.next = self.ptr.q.val();
+        self.dma.beats.next = self.beats.q.val();
         self.ok.next = false;
         self.fail.next = false;
         self.quit.next = false;
-        self.code.next = bit_cast::<4, 2>(self.resp.val()) + self.k_e_rd.val();
+        self.code.next = bit_cast::<4, RESP_BITS>(self.dma.err.val()) + self.k_e_rd.val();
         self.next_addr.next = self.ptr.q.val();
         self.prod.next = self.rows.val() * self.row_beats.val();
         match self.st.q.val() {
             Read::Issue => {
-                self.cmd_valid.next = true;
-                if self.cmd_ready.val() {
+                self.dma.valid.next = true;
+                if self.dma.ready.val() {
                     self.ptr.d.next = self.ptr.q.val() + self.step.q.val();
                     self.units.d.next = self.units.q.val() - self.k1_16.val();
                     self.st.d.next = Read::Wait;
                 }
             }
             Read::Wait => {
-                if self.done.val() {
+                if self.dma.done.val() {
                     self.st.d.next = Read::Idle;
-                    if self.resp.val() != self.k0_2.val() {
+                    if self.dma.err.val() != self.k_okay.val() {
                         self.fail.next = true;
                     } else if self.abort.val() {
                         self.quit.next = true;
@@ -244,18 +231,8 @@ pub struct Loader {
     pub w_full0: Signal<In, Bit>,
     /// See `w_full0`.
     pub w_full1: Signal<In, Bit>,
-    /// Read DMA command.
-    pub rd_cmd_valid: Signal<Out, Bit>,
-    /// Read DMA accepts a command.
-    pub rd_cmd_ready: Signal<In, Bit>,
-    /// Read command byte address.
-    pub rd_cmd_addr: Signal<Out, Bits<32>>,
-    /// Read command beats.
-    pub rd_cmd_beats: Signal<Out, Bits<16>>,
-    /// The read command ended.
-    pub rd_done: Signal<In, Bit>,
-    /// Its AXI response.
-    pub rd_err: Signal<In, Bits<2>>,
+    /// The read DMA's command port.
+    pub dma: DmaCmd,
     /// A DMA error: abort the job with `fail_code` (one-cycle pulse).
     pub fail: Signal<Out, Bit>,
     /// The error code, with `fail`.
@@ -334,12 +311,7 @@ impl Loader {
             a_full1: Default::default(),
             w_full0: Default::default(),
             w_full1: Default::default(),
-            rd_cmd_valid: Default::default(),
-            rd_cmd_ready: Default::default(),
-            rd_cmd_addr: Default::default(),
-            rd_cmd_beats: Default::default(),
-            rd_done: Default::default(),
-            rd_err: Default::default(),
+            dma: Default::default(),
             fail: Default::default(),
             fail_code: Default::default(),
             w_loaded: Default::default(),
@@ -388,12 +360,7 @@ impl Logic for Loader {
         self.rd.clock.next = self.clock.val();
         self.rd.reset.next = self.reset.val();
         self.rd.abort.next = self.abort.val();
-        self.rd.cmd_ready.next = self.rd_cmd_ready.val();
-        self.rd.done.next = self.rd_done.val();
-        self.rd.resp.next = self.rd_err.val();
-        self.rd_cmd_valid.next = self.rd.cmd_valid.val();
-        self.rd_cmd_addr.next = self.rd.cmd_addr.val();
-        self.rd_cmd_beats.next = self.rd.cmd_beats.val();
+        DmaCmd::link(&mut self.dma, &mut self.rd.dma);
         self.fail.next = self.rd.fail.val();
         self.fail_code.next = self.rd.code.val();
         // Operand rows by default; the scale load reads one beat per column tile.
@@ -564,7 +531,7 @@ mod tests {
     /// Runs the loader against a read DMA that takes a command at once and ends it 3 cycles
     /// later with `resp(i)` for the i-th command, and a compute engine that frees every half
     /// it is given 2 cycles later. Returns the commands `(addr, beats)` and the last fail code.
-    fn run(l: &mut Loader, resp: impl Fn(usize) -> u64) -> (Vec<(u64, u64)>, Option<u64>, usize) {
+    fn run(l: &mut Loader, resp: impl Fn(usize) -> AxiResp) -> (Vec<(u64, u64)>, Option<u64>, usize) {
         l.connect_all();
         l.reset.next = true;
         cycle(l);
@@ -581,15 +548,22 @@ mod tests {
             l.a_full1.next = a_full[1] != 0 && a_full[1] + 2 > t;
             l.w_full0.next = w_full[0] != 0 && w_full[0] + 2 > t;
             l.w_full1.next = w_full[1] != 0 && w_full[1] + 2 > t;
-            l.rd_cmd_ready.next = busy_until.is_none();
-            l.rd_done.next = busy_until == Some(t);
-            l.rd_err.next = bits(if busy_until == Some(t) { resp(cmds.len() - 1) } else { 0 });
+            l.dma.ready.next = busy_until.is_none();
+            l.dma.done.next = busy_until == Some(t);
+            l.dma.err.next = bits(
+                if busy_until == Some(t) {
+                    resp(cmds.len() - 1)
+                } else {
+                    AxiResp::Okay
+                }
+                .code(),
+            );
             settle(l);
-            if l.rd_cmd_valid.val() && l.rd_cmd_ready.val() {
-                cmds.push((l.rd_cmd_addr.val().to_u64(), l.rd_cmd_beats.val().to_u64()));
+            if l.dma.valid.val() && l.dma.ready.val() {
+                cmds.push((l.dma.addr.val().to_u64(), l.dma.beats.val().to_u64()));
                 busy_until = Some(t + 3);
             }
-            if l.rd_done.val() {
+            if l.dma.done.val() {
                 busy_until = None;
             }
             if l.fail.val() {
@@ -616,7 +590,7 @@ mod tests {
     fn contiguous_rows_take_one_command_per_stripe_and_block() {
         let mut l = Loader::new(4, 4);
         job(&mut l, 48, 0);
-        let (cmds, fail, w_loads) = run(&mut l, |_| 0);
+        let (cmds, fail, w_loads) = run(&mut l, |_| AxiResp::Okay);
         assert_eq!(fail, None);
         assert_eq!(w_loads, 2);
         let stripe0 = (0x8000, 8 * 3); // 8 columns × 3 beats
@@ -630,7 +604,7 @@ mod tests {
     fn strided_rows_take_one_command_each_and_scales_follow_the_weights() {
         let mut l = Loader::new(4, 4);
         job(&mut l, 64, 0x4000);
-        let (cmds, _, _) = run(&mut l, |_| 0);
+        let (cmds, _, _) = run(&mut l, |_| AxiResp::Okay);
         // Stripe 0: 8 weight rows 64 bytes apart, then its 2 tiles' scales.
         let w0: Vec<(u64, u64)> = (0..8).map(|i| (0x8000 + 64 * i, 3)).collect();
         assert_eq!(cmds[..8], w0[..]);
@@ -643,11 +617,14 @@ mod tests {
 
     #[test]
     fn a_dma_error_stops_the_loads_with_its_code() {
-        for (resp, code) in [(2, ErrorCode::ReadSlvErr), (3, ErrorCode::ReadDecErr)] {
+        for (resp, code) in [
+            (AxiResp::SlvErr, ErrorCode::ReadSlvErr),
+            (AxiResp::DecErr, ErrorCode::ReadDecErr),
+        ] {
             let mut l = Loader::new(4, 4);
             job(&mut l, 48, 0);
             // The second command (block 0's activations) fails.
-            let (cmds, fail, _) = run(&mut l, |i| if i == 1 { resp } else { 0 });
+            let (cmds, fail, _) = run(&mut l, |i| if i == 1 { resp } else { AxiResp::Okay });
             assert_eq!(fail, Some(code as u64));
             assert_eq!(cmds.len(), 2, "no command after the failed one");
         }

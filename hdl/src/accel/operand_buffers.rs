@@ -6,6 +6,7 @@
 //! column by column within each tile (column c's `kbq` beats into bank c, then the next tile
 //! `kbq` beats further on); a stripe's scales one beat per tile, 16 bits per column.
 
+use crate::axi::ReadBeatIn;
 use crate::spec::config::AXI_DATA_BITS;
 use crate::spec::OPERAND_BITS;
 use rust_hdl::prelude::*;
@@ -26,10 +27,8 @@ pub const SCALE_WORD_BITS: usize = 16;
 pub struct OperandBuffers {
     /// Clock.
     pub clock: Signal<In, Clock>,
-    /// A read-DMA beat.
-    pub rd_data_valid: Signal<In, Bit>,
-    /// Its data.
-    pub rd_data: Signal<In, Bits<BUS>>,
+    /// The read DMA's beats.
+    pub rd: ReadBeatIn,
     /// The beats are weights.
     pub to_w: Signal<In, Bit>,
     /// The beats are column scales.
@@ -68,6 +67,8 @@ pub struct OperandBuffers {
     r_s: DFF<Bits<16>>,
     r_addr: Signal<Local, Bits<16>>,
     s_waddr: Signal<Local, Bits<16>>,
+    // The beat's last flag: the routing counts beats itself.
+    unused_rd_last: Signal<Local, Bit>,
     abank: Vec<BankRam<Bits<BUS>>>,
     wbank: Vec<BankRam<Bits<BUS>>>,
     sbank: Vec<BankRam<Bits<SCALE_WORD_BITS>>>,
@@ -94,8 +95,8 @@ impl OperandBuffers {
         assert!(cols * SCALE_WORD_BITS <= BUS, "a tile's column scales fit one beat");
         Self {
             clock: Default::default(),
-            rd_data_valid: Default::default(),
-            rd_data: Default::default(),
+            rd: Default::default(),
+            unused_rd_last: Default::default(),
             to_w: Default::default(),
             to_s: Default::default(),
             route_w: Default::default(),
@@ -141,6 +142,7 @@ impl Logic for OperandBuffers {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, r_j, r_idx, r_tbase, r_s);
+        self.unused_rd_last.next = self.rd.last.val();
         for i in 0..self._rows {
             self.abank[i].clock.next = self.clock.val();
         }
@@ -174,31 +176,30 @@ impl Logic for OperandBuffers {
         }
         for i in 0..self._rows {
             self.abank[i].write_address.next = self.r_addr.val();
-            self.abank[i].write_data.next = self.rd_data.val();
-            self.abank[i].write_enable.next = self.rd_data_valid.val()
-                & !self.to_w.val()
-                & !self.to_s.val()
-                & (self.r_idx.q.val() == self.idx[i].val());
+            self.abank[i].write_data.next = self.rd.data.val();
+            self.abank[i].write_enable.next =
+                self.rd.valid.val() & !self.to_w.val() & !self.to_s.val() & (self.r_idx.q.val() == self.idx[i].val());
         }
         for i in 0..self._cols {
             self.wbank[i].write_address.next = self.r_addr.val();
-            self.wbank[i].write_data.next = self.rd_data.val();
+            self.wbank[i].write_data.next = self.rd.data.val();
             self.wbank[i].write_enable.next =
-                self.rd_data_valid.val() & self.to_w.val() & (self.r_idx.q.val() == self.idx[i].val());
+                self.rd.valid.val() & self.to_w.val() & (self.r_idx.q.val() == self.idx[i].val());
         }
         self.s_waddr.next = self.r_s.q.val() | (bit_cast::<16, 2>(self.ld_sp.val()) << self.k_sp.val());
         for i in 0..self._cols {
             self.sbank[i].write_address.next = self.s_waddr.val();
             self.sbank[i].write_data.next = self
-                .rd_data
+                .rd
+                .data
                 .val()
                 .get_bits::<SCALE_WORD_BITS>(self.sbyte[i].val().index());
-            self.sbank[i].write_enable.next = self.rd_data_valid.val() & self.to_s.val();
+            self.sbank[i].write_enable.next = self.rd.valid.val() & self.to_s.val();
         }
-        if self.rd_data_valid.val() & self.to_s.val() {
+        if self.rd.valid.val() & self.to_s.val() {
             self.r_s.d.next = self.r_s.q.val() + self.k1_16.val();
         }
-        if self.rd_data_valid.val() {
+        if self.rd.valid.val() {
             if self.r_j.q.val() == (self.kbq.val() - self.k1_16.val()) {
                 self.r_j.d.next = 0.into();
                 if self.to_w.val() & (bit_cast::<32, 8>(self.r_idx.q.val()) == self.k_cols_m1.val()) {
@@ -249,11 +250,11 @@ mod tests {
 
     fn send(b: &mut OperandBuffers, tags: impl IntoIterator<Item = u64>) {
         for t in tags {
-            b.rd_data_valid.next = true;
-            b.rd_data.next = beat(t);
+            b.rd.valid.next = true;
+            b.rd.data.next = beat(t);
             cycle(b);
         }
-        b.rd_data_valid.next = false;
+        b.rd.valid.next = false;
     }
 
     /// Reads (A row r or W column c) address `addr`, word `word` of the beat.

@@ -6,6 +6,8 @@
 //! column group p mod (C/4) of tile p / (C/4): the storer names the row, tile and group it reads
 //! next (`r_row`, `r_tile`, `r_group`), the output stage supplies the beat.
 
+use crate::axi::DmaCmd;
+use crate::spec::axi::{AxiResp, RESP_BITS};
 use crate::spec::config::{AXI_BEAT_BYTES, OUT_VALUE_BYTES};
 use crate::spec::regs::ErrorCode;
 use rust_hdl::prelude::*;
@@ -62,22 +64,12 @@ pub struct Storer {
     pub tiles0: Signal<In, Bits<16>>,
     /// Column tiles of the block in half 1.
     pub tiles1: Signal<In, Bits<16>>,
-    /// Write DMA command.
-    pub wr_cmd_valid: Signal<Out, Bit>,
-    /// Write DMA accepts a command.
-    pub wr_cmd_ready: Signal<In, Bit>,
-    /// Write command byte address.
-    pub wr_cmd_addr: Signal<Out, Bits<32>>,
-    /// Write command beats.
-    pub wr_cmd_beats: Signal<Out, Bits<16>>,
+    /// The write DMA's command port.
+    pub dma: DmaCmd,
     /// A data beat is offered (its data is the output stage's beat for `r_*`).
     pub wr_data_valid: Signal<Out, Bit>,
     /// The write DMA takes it.
     pub wr_data_ready: Signal<In, Bit>,
-    /// The write command ended.
-    pub wr_done: Signal<In, Bit>,
-    /// Its AXI response.
-    pub wr_err: Signal<In, Bits<2>>,
     /// A DMA error: abort with `fail_code` (one-cycle pulse).
     pub fail: Signal<Out, Bit>,
     /// The error code, with `fail`.
@@ -111,7 +103,7 @@ pub struct Storer {
     t_bpr: Signal<Local, Bits<32>>,
     // Beats per row fit 16 bits (buffer sizes): the upper bits are zero.
     unused_bpr: Signal<Local, Bits<32>>,
-    k0_2: Constant<Bits<2>>,
+    k_okay: Constant<Bits<RESP_BITS>>,
     k0_32: Constant<Bits<32>>,
     k1_16: Constant<Bits<16>>,
     k_vpb_m1: Constant<Bits<32>>,
@@ -122,7 +114,7 @@ pub struct Storer {
     k_rows: Constant<Bits<32>>,
     k_loggroups: Constant<Bits<16>>,
     k_groups_m1: Constant<Bits<16>>,
-    // AXI SLVERR (2) / DECERR (3) + this offset = the write error codes.
+    // AXI SLVERR / DECERR + this offset = the write error codes.
     k_e_wr: Constant<Bits<4>>,
 }
 
@@ -152,14 +144,9 @@ impl Storer {
             n0_1: Default::default(),
             tiles0: Default::default(),
             tiles1: Default::default(),
-            wr_cmd_valid: Default::default(),
-            wr_cmd_ready: Default::default(),
-            wr_cmd_addr: Default::default(),
-            wr_cmd_beats: Default::default(),
+            dma: Default::default(),
             wr_data_valid: Default::default(),
             wr_data_ready: Default::default(),
-            wr_done: Default::default(),
-            wr_err: Default::default(),
             fail: Default::default(),
             fail_code: Default::default(),
             stored: Default::default(),
@@ -184,7 +171,7 @@ impl Storer {
             s_pn: Default::default(),
             t_bpr: Default::default(),
             unused_bpr: Default::default(),
-            k0_2: Constant::new(0.into()),
+            k_okay: Constant::new(AxiResp::Okay.code().into()),
             k0_32: Constant::new(0.into()),
             k1_16: Constant::new(1.into()),
             k_vpb_m1: Constant::new(((vpb - 1) as u64).into()),
@@ -195,7 +182,7 @@ impl Storer {
             k_rows: Constant::new((rows as u64).into()),
             k_loggroups: Constant::new(log(groups).into()),
             k_groups_m1: Constant::new(((groups - 1) as u64).into()),
-            k_e_wr: Constant::new((ErrorCode::WriteSlvErr as u64 - 2).into()),
+            k_e_wr: Constant::new((ErrorCode::WriteSlvErr as u64 - AxiResp::SlvErr.code()).into()),
         }
     }
 }
@@ -221,11 +208,11 @@ impl Logic for Storer {
         self.unused_bpr.next = self.t_bpr.val();
         self.s_accept.next = false;
         self.wr_data_valid.next = false;
-        self.wr_cmd_valid.next = false;
-        self.wr_cmd_addr.next = self.s_ptr.q.val();
-        self.wr_cmd_beats.next = self.s_bpr.q.val();
+        self.dma.valid.next = false;
+        self.dma.addr.next = self.s_ptr.q.val();
+        self.dma.beats.next = self.s_bpr.q.val();
         self.fail.next = false;
-        self.fail_code.next = bit_cast::<4, 2>(self.wr_err.val()) + self.k_e_wr.val();
+        self.fail_code.next = bit_cast::<4, RESP_BITS>(self.dma.err.val()) + self.k_e_wr.val();
         self.stored.next = false;
         self.half.next = self.s_half.q.val();
         self.idle.next = self.sto.q.val() == Store::Idle;
@@ -256,8 +243,8 @@ impl Logic for Storer {
                 }
             }
             Store::Issue => {
-                self.wr_cmd_valid.next = true;
-                if self.wr_cmd_ready.val() {
+                self.dma.valid.next = true;
+                if self.dma.ready.val() {
                     self.s_p.d.next = 0.into();
                     self.s_primed.d.next = false;
                     self.sto.d.next = Store::Stream;
@@ -276,10 +263,10 @@ impl Logic for Storer {
                 }
             }
             Store::WaitDone => {
-                if self.wr_done.val() {
+                if self.dma.done.val() {
                     self.s_ptr.d.next = self.s_ptr.q.val() + self.c_stride.val();
                     self.s_row.d.next = self.s_row.q.val() + self.k1_16.val();
-                    if self.wr_err.val() != self.k0_2.val() {
+                    if self.dma.err.val() != self.k_okay.val() {
                         self.fail.next = true;
                         self.sto.d.next = Store::Idle;
                     } else if self.abort.val() {
@@ -321,7 +308,7 @@ mod tests {
     /// last beat with `resp`. Returns the commands, the (row, tile, group) of every beat taken,
     /// the halves stored and the fail code.
     #[allow(clippy::type_complexity)]
-    fn run(resp: u64) -> (Vec<(u64, u64)>, Vec<(u64, u64, u64)>, Vec<bool>, Option<u64>) {
+    fn run(resp: AxiResp) -> (Vec<(u64, u64)>, Vec<(u64, u64, u64)>, Vec<bool>, Option<u64>) {
         let mut s = Storer::new(4, 4);
         s.connect_all();
         s.m.next = bits(6);
@@ -347,14 +334,14 @@ mod tests {
         // The (row, tile) read in the previous cycle: the beat offered now.
         let mut read = (0, 0);
         for t in 0..400usize {
-            s.wr_cmd_ready.next = done_at.is_none() && left == 0;
+            s.dma.ready.next = done_at.is_none() && left == 0;
             s.wr_data_ready.next = t % 2 == 0;
-            s.wr_done.next = done_at == Some(t);
-            s.wr_err.next = bits(if done_at == Some(t) { resp } else { 0 });
+            s.dma.done.next = done_at == Some(t);
+            s.dma.err.next = bits(if done_at == Some(t) { resp } else { AxiResp::Okay }.code());
             settle(&mut s);
-            if s.wr_cmd_valid.val() && s.wr_cmd_ready.val() {
-                cmds.push((s.wr_cmd_addr.val().to_u64(), s.wr_cmd_beats.val().to_u64()));
-                left = s.wr_cmd_beats.val().to_u64();
+            if s.dma.valid.val() && s.dma.ready.val() {
+                cmds.push((s.dma.addr.val().to_u64(), s.dma.beats.val().to_u64()));
+                left = s.dma.beats.val().to_u64();
             }
             if s.wr_data_valid.val() && s.wr_data_ready.val() {
                 beats.push((read.0, read.1, s.r_group.val().to_u64()));
@@ -363,7 +350,7 @@ mod tests {
                     done_at = Some(t + 2);
                 }
             }
-            if s.wr_done.val() {
+            if s.dma.done.val() {
                 done_at = None;
             }
             if s.stored.val() {
@@ -388,7 +375,7 @@ mod tests {
 
     #[test]
     fn blocks_are_written_row_by_row_from_alternate_halves() {
-        let (cmds, beats, stored, fail) = run(0);
+        let (cmds, beats, stored, fail) = run(AxiResp::Okay);
         assert_eq!(fail, None);
         assert_eq!(stored, [false, true]);
         // Six rows of C, 64 bytes apart: 12 columns × 4 bytes = 3 beats each.
@@ -402,7 +389,10 @@ mod tests {
 
     #[test]
     fn a_write_error_ends_the_stores_with_its_code() {
-        for (resp, code) in [(2, ErrorCode::WriteSlvErr), (3, ErrorCode::WriteDecErr)] {
+        for (resp, code) in [
+            (AxiResp::SlvErr, ErrorCode::WriteSlvErr),
+            (AxiResp::DecErr, ErrorCode::WriteDecErr),
+        ] {
             let (cmds, _, stored, fail) = run(resp);
             assert_eq!(fail, Some(code as u64));
             assert_eq!(cmds.len(), 1);

@@ -9,8 +9,9 @@
 //! SOFT_RESET resets the core and both DMA engines; a transfer in flight on the AXI port is
 //! abandoned, so software uses it to recover from a timeout, not during normal operation.
 
-use crate::axi::{AxiReadDma, AxiWriteDma};
-use crate::regs::AxiLiteRegs;
+use crate::axi::{AxiReadDma, AxiWriteDma, DmaCmd, ReadBeat, WriteBeat};
+use crate::regs::{AxiLiteRegs, JobRegs};
+use crate::spec::axi::RESP_BITS;
 use crate::spec::config::{NpeConfig, AXI_DATA_BITS};
 use crate::spec::regs::REG_ADDR_BITS;
 use rust_hdl::prelude::*;
@@ -46,7 +47,7 @@ macro_rules! npe_top {
             /// AXI4-Lite slave.
             pub s_axi_wready: Signal<Out, Bit>,
             /// AXI4-Lite slave.
-            pub s_axi_bresp: Signal<Out, Bits<2>>,
+            pub s_axi_bresp: Signal<Out, Bits<RESP_BITS>>,
             /// AXI4-Lite slave.
             pub s_axi_bvalid: Signal<Out, Bit>,
             /// AXI4-Lite slave.
@@ -60,7 +61,7 @@ macro_rules! npe_top {
             /// AXI4-Lite slave.
             pub s_axi_rdata: Signal<Out, Bits<32>>,
             /// AXI4-Lite slave.
-            pub s_axi_rresp: Signal<Out, Bits<2>>,
+            pub s_axi_rresp: Signal<Out, Bits<RESP_BITS>>,
             /// AXI4-Lite slave.
             pub s_axi_rvalid: Signal<Out, Bit>,
             /// AXI4-Lite slave.
@@ -80,7 +81,7 @@ macro_rules! npe_top {
             /// AXI4 master.
             pub m_axi_rdata: Signal<In, Bits<BUS>>,
             /// AXI4 master.
-            pub m_axi_rresp: Signal<In, Bits<2>>,
+            pub m_axi_rresp: Signal<In, Bits<RESP_BITS>>,
             /// AXI4 master.
             pub m_axi_rlast: Signal<In, Bit>,
             /// AXI4 master.
@@ -110,7 +111,7 @@ macro_rules! npe_top {
             /// AXI4 master.
             pub m_axi_wready: Signal<In, Bit>,
             /// AXI4 master.
-            pub m_axi_bresp: Signal<In, Bits<2>>,
+            pub m_axi_bresp: Signal<In, Bits<RESP_BITS>>,
             /// AXI4 master.
             pub m_axi_bvalid: Signal<In, Bit>,
             /// AXI4 master.
@@ -120,8 +121,6 @@ macro_rules! npe_top {
             core: $core,
             rdma: AxiReadDma,
             wdma: AxiWriteDma,
-            // The read DMA's last-beat marker: the loader counts beats itself.
-            unused_rd_last: Signal<Local, Bit>,
         }
 
         impl $name {
@@ -177,7 +176,6 @@ macro_rules! npe_top {
                     core: $core::new(cfg),
                     rdma: Default::default(),
                     wdma: Default::default(),
-                    unused_rd_last: Default::default(),
                 }
             }
         }
@@ -216,46 +214,19 @@ macro_rules! npe_top {
 
                 // register file ↔ core
                 self.core.start.next = self.regs.start.val();
-                // The job bundle, field by field until the core takes a `JobRegsIn`.
-                self.core.m.next = self.regs.job.m.val();
-                self.core.n.next = self.regs.job.n.val();
-                self.core.k.next = self.regs.job.k.val();
-                self.core.fmt.next = self.regs.job.fmt.val();
-                self.core.a_addr.next = self.regs.job.a_addr.val();
-                self.core.w_addr.next = self.regs.job.w_addr.val();
-                self.core.c_addr.next = self.regs.job.c_addr.val();
-                self.core.scale_addr.next = self.regs.job.scale_addr.val();
-                self.core.a_stride.next = self.regs.job.a_stride.val();
-                self.core.w_stride.next = self.regs.job.w_stride.val();
-                self.core.c_stride.next = self.regs.job.c_stride.val();
+                JobRegs::join(&mut self.regs.job, &mut self.core.job);
                 self.regs.busy.next = self.core.busy.val();
                 self.regs.job_done.next = self.core.job_done.val();
                 self.regs.job_error.next = self.core.job_error.val();
                 self.regs.stall.next = self.core.stall.val();
-                self.regs.rd_beat.next = self.rdma.data_valid.val();
-                self.regs.wr_beat.next = self.core.wr_data_valid.val() & self.wdma.data_ready.val();
+                self.regs.rd_beat.next = self.rdma.beat.valid.val();
+                self.regs.wr_beat.next = self.core.wr_data.valid.val() & self.wdma.beat.ready.val();
 
-                // core ↔ read DMA
-                self.rdma.cmd_valid.next = self.core.rd_cmd_valid.val();
-                self.core.rd_cmd_ready.next = self.rdma.cmd_ready.val();
-                self.rdma.cmd_addr.next = self.core.rd_cmd_addr.val();
-                self.rdma.cmd_beats.next = self.core.rd_cmd_beats.val();
-                self.core.rd_data_valid.next = self.rdma.data_valid.val();
-                self.core.rd_data.next = self.rdma.data.val();
-                self.unused_rd_last.next = self.rdma.data_last.val();
-                self.core.rd_done.next = self.rdma.done.val();
-                self.core.rd_err.next = self.rdma.err.val();
-
-                // core ↔ write DMA
-                self.wdma.cmd_valid.next = self.core.wr_cmd_valid.val();
-                self.core.wr_cmd_ready.next = self.wdma.cmd_ready.val();
-                self.wdma.cmd_addr.next = self.core.wr_cmd_addr.val();
-                self.wdma.cmd_beats.next = self.core.wr_cmd_beats.val();
-                self.wdma.data_valid.next = self.core.wr_data_valid.val();
-                self.core.wr_data_ready.next = self.wdma.data_ready.val();
-                self.wdma.data.next = self.core.wr_data.val();
-                self.core.wr_done.next = self.wdma.done.val();
-                self.core.wr_err.next = self.wdma.err.val();
+                // core ↔ DMAs
+                DmaCmd::join(&mut self.core.rd_cmd, &mut self.rdma.cmd);
+                ReadBeat::join(&mut self.rdma.beat, &mut self.core.rd_data);
+                DmaCmd::join(&mut self.core.wr_cmd, &mut self.wdma.cmd);
+                WriteBeat::join(&mut self.core.wr_data, &mut self.wdma.beat);
 
                 // read DMA ↔ AXI4 read channels
                 self.m_axi_araddr.next = self.rdma.m_axi_araddr.val();

@@ -1,9 +1,10 @@
 //! The `axi_dma` test top: [`AxiReadDma`] and [`AxiWriteDma`] side by side on one AXI4 port.
 //!
-//! The read DMA's stream ports are prefixed `rd_`, the write DMA's `wr_`; the AXI ports keep
-//! their `m_axi_` names, since the read and write channels together are one AXI4 master port.
+//! The read DMA's command and data bundles become flat ports prefixed `rd_`, the write DMA's
+//! `wr_` (a top's ports are what the simulator looks up by name); the AXI ports keep their
+//! `m_axi_` names, since the read and write channels together are one AXI4 master port.
 
-use super::{AxiReadDma, AxiWriteDma};
+use super::{AxiReadDma, AxiWriteDma, RESP_BITS};
 use rust_hdl::prelude::*;
 
 /// Both DMAs with every port exposed.
@@ -13,42 +14,42 @@ pub struct AxiDmaPair {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset of both DMAs.
     pub reset: Signal<In, Bit>,
-    /// `rd.cmd_valid`.
+    /// `rd.cmd.valid`.
     pub rd_cmd_valid: Signal<In, Bit>,
-    /// `rd.cmd_ready`.
+    /// `rd.cmd.ready`.
     pub rd_cmd_ready: Signal<Out, Bit>,
-    /// `rd.cmd_addr`.
+    /// `rd.cmd.addr`.
     pub rd_cmd_addr: Signal<In, Bits<32>>,
-    /// `rd.cmd_beats`.
+    /// `rd.cmd.beats`.
     pub rd_cmd_beats: Signal<In, Bits<16>>,
-    /// `rd.data_valid`.
+    /// `rd.beat.valid`.
     pub rd_data_valid: Signal<Out, Bit>,
-    /// `rd.data`.
+    /// `rd.beat.data`.
     pub rd_data: Signal<Out, Bits<128>>,
-    /// `rd.data_last`.
+    /// `rd.beat.last`.
     pub rd_data_last: Signal<Out, Bit>,
-    /// `rd.done`.
+    /// `rd.cmd.done`.
     pub rd_done: Signal<Out, Bit>,
-    /// `rd.err`.
-    pub rd_err: Signal<Out, Bits<2>>,
-    /// `wr.cmd_valid`.
+    /// `rd.cmd.err`.
+    pub rd_err: Signal<Out, Bits<RESP_BITS>>,
+    /// `wr.cmd.valid`.
     pub wr_cmd_valid: Signal<In, Bit>,
-    /// `wr.cmd_ready`.
+    /// `wr.cmd.ready`.
     pub wr_cmd_ready: Signal<Out, Bit>,
-    /// `wr.cmd_addr`.
+    /// `wr.cmd.addr`.
     pub wr_cmd_addr: Signal<In, Bits<32>>,
-    /// `wr.cmd_beats`.
+    /// `wr.cmd.beats`.
     pub wr_cmd_beats: Signal<In, Bits<16>>,
-    /// `wr.data_valid`.
+    /// `wr.beat.valid`.
     pub wr_data_valid: Signal<In, Bit>,
-    /// `wr.data_ready`.
+    /// `wr.beat.ready`.
     pub wr_data_ready: Signal<Out, Bit>,
-    /// `wr.data`.
+    /// `wr.beat.data`.
     pub wr_data: Signal<In, Bits<128>>,
-    /// `wr.done`.
+    /// `wr.cmd.done`.
     pub wr_done: Signal<Out, Bit>,
-    /// `wr.err`.
-    pub wr_err: Signal<Out, Bits<2>>,
+    /// `wr.cmd.err`.
+    pub wr_err: Signal<Out, Bits<RESP_BITS>>,
     /// `rd.m_axi_araddr`.
     pub m_axi_araddr: Signal<Out, Bits<32>>,
     /// `rd.m_axi_arlen`.
@@ -64,7 +65,7 @@ pub struct AxiDmaPair {
     /// `rd.m_axi_rdata`.
     pub m_axi_rdata: Signal<In, Bits<128>>,
     /// `rd.m_axi_rresp`.
-    pub m_axi_rresp: Signal<In, Bits<2>>,
+    pub m_axi_rresp: Signal<In, Bits<RESP_BITS>>,
     /// `rd.m_axi_rlast`.
     pub m_axi_rlast: Signal<In, Bit>,
     /// `rd.m_axi_rvalid`.
@@ -94,7 +95,7 @@ pub struct AxiDmaPair {
     /// `wr.m_axi_wready`.
     pub m_axi_wready: Signal<In, Bit>,
     /// `wr.m_axi_bresp`.
-    pub m_axi_bresp: Signal<In, Bits<2>>,
+    pub m_axi_bresp: Signal<In, Bits<RESP_BITS>>,
     /// `wr.m_axi_bvalid`.
     pub m_axi_bvalid: Signal<In, Bit>,
     /// `wr.m_axi_bready`.
@@ -171,24 +172,24 @@ impl Logic for AxiDmaPair {
         self.wr.clock.next = self.clock.val();
         self.rd.reset.next = self.reset.val();
         self.wr.reset.next = self.reset.val();
-        self.rd.cmd_valid.next = self.rd_cmd_valid.val();
-        self.rd_cmd_ready.next = self.rd.cmd_ready.val();
-        self.rd.cmd_addr.next = self.rd_cmd_addr.val();
-        self.rd.cmd_beats.next = self.rd_cmd_beats.val();
-        self.rd_data_valid.next = self.rd.data_valid.val();
-        self.rd_data.next = self.rd.data.val();
-        self.rd_data_last.next = self.rd.data_last.val();
-        self.rd_done.next = self.rd.done.val();
-        self.rd_err.next = self.rd.err.val();
-        self.wr.cmd_valid.next = self.wr_cmd_valid.val();
-        self.wr_cmd_ready.next = self.wr.cmd_ready.val();
-        self.wr.cmd_addr.next = self.wr_cmd_addr.val();
-        self.wr.cmd_beats.next = self.wr_cmd_beats.val();
-        self.wr.data_valid.next = self.wr_data_valid.val();
-        self.wr_data_ready.next = self.wr.data_ready.val();
-        self.wr.data.next = self.wr_data.val();
-        self.wr_done.next = self.wr.done.val();
-        self.wr_err.next = self.wr.err.val();
+        self.rd.cmd.valid.next = self.rd_cmd_valid.val();
+        self.rd_cmd_ready.next = self.rd.cmd.ready.val();
+        self.rd.cmd.addr.next = self.rd_cmd_addr.val();
+        self.rd.cmd.beats.next = self.rd_cmd_beats.val();
+        self.rd_data_valid.next = self.rd.beat.valid.val();
+        self.rd_data.next = self.rd.beat.data.val();
+        self.rd_data_last.next = self.rd.beat.last.val();
+        self.rd_done.next = self.rd.cmd.done.val();
+        self.rd_err.next = self.rd.cmd.err.val();
+        self.wr.cmd.valid.next = self.wr_cmd_valid.val();
+        self.wr_cmd_ready.next = self.wr.cmd.ready.val();
+        self.wr.cmd.addr.next = self.wr_cmd_addr.val();
+        self.wr.cmd.beats.next = self.wr_cmd_beats.val();
+        self.wr.beat.valid.next = self.wr_data_valid.val();
+        self.wr_data_ready.next = self.wr.beat.ready.val();
+        self.wr.beat.data.next = self.wr_data.val();
+        self.wr_done.next = self.wr.cmd.done.val();
+        self.wr_err.next = self.wr.cmd.err.val();
         self.m_axi_araddr.next = self.rd.m_axi_araddr.val();
         self.m_axi_arlen.next = self.rd.m_axi_arlen.val();
         self.m_axi_arsize.next = self.rd.m_axi_arsize.val();

@@ -2,15 +2,16 @@
 //!
 //! Timing (cycles are clock edges): a command accepted at edge `t` has its first AR valid after
 //! edge `t + 1`; ARs follow back to back while the slave accepts them, without waiting for data.
-//! Every R beat accepted at edge `e` is on `data`/`data_valid` after edge `e` (one register),
-//! `data_last` marks the command's last beat, and `done` pulses one cycle after the last beat
-//! with `err`. After an error response no new AR is issued (the one already presented stays
+//! Every R beat accepted at edge `e` is on `beat` after edge `e` (one register), `beat.last`
+//! marks the command's last beat, and `cmd.done` pulses one cycle after the last beat with
+//! `cmd.err`. After an error response no new AR is issued (the one already presented stays
 //! until accepted, as AXI requires); the bursts already issued are drained, their beats still
-//! appear on `data`, and `done` pulses once the last of them arrived (without a `data_last`
+//! appear on `beat`, and `done` pulses once the last of them arrived (without a `beat.last`
 //! if the command was cut short).
 
 use super::issue::BurstIssue;
-use crate::decode::const_bits;
+use super::{DmaCmdIn, ReadBeat, RESP_BITS, RESP_ERROR_BIT};
+use crate::decode::{const_bits, const_index, BitIndex};
 use rust_hdl::prelude::*;
 
 /// The read DMA. Every output is a register or a constant.
@@ -20,24 +21,10 @@ pub struct AxiReadDma {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (abandons a command; the AXI slave must be reset with it).
     pub reset: Signal<In, Bit>,
-    /// A command is offered.
-    pub cmd_valid: Signal<In, Bit>,
-    /// Idle: a command offered now is accepted at the next edge.
-    pub cmd_ready: Signal<Out, Bit>,
-    /// Byte address of the first beat (16-byte aligned; the low 4 bits are ignored).
-    pub cmd_addr: Signal<In, Bits<32>>,
-    /// Beats to read (1..=65535; 0 completes at once without a bus access).
-    pub cmd_beats: Signal<In, Bits<16>>,
-    /// A data beat (the consumer always accepts).
-    pub data_valid: Signal<Out, Bit>,
-    /// The beat.
-    pub data: Signal<Out, Bits<128>>,
-    /// The command's last beat.
-    pub data_last: Signal<Out, Bit>,
-    /// One-cycle pulse: the command is complete.
-    pub done: Signal<Out, Bit>,
-    /// With `done`: the first error response (0 OKAY, 2 SLVERR, 3 DECERR); held until the next command.
-    pub err: Signal<Out, Bits<2>>,
+    /// The command port (16-byte beats; `err` holds until the next command).
+    pub cmd: DmaCmdIn,
+    /// The beats read, in order; `last` marks the command's last beat.
+    pub beat: ReadBeat,
     /// ARADDR.
     pub m_axi_araddr: Signal<Out, Bits<32>>,
     /// ARLEN.
@@ -53,7 +40,7 @@ pub struct AxiReadDma {
     /// RDATA.
     pub m_axi_rdata: Signal<In, Bits<128>>,
     /// RRESP.
-    pub m_axi_rresp: Signal<In, Bits<2>>,
+    pub m_axi_rresp: Signal<In, Bits<RESP_BITS>>,
     /// RLAST.
     pub m_axi_rlast: Signal<In, Bit>,
     /// RVALID.
@@ -66,7 +53,7 @@ pub struct AxiReadDma {
     // Bursts issued whose last beat has not arrived (a command has at most 257 bursts).
     outstanding: DFF<Bits<10>>,
     rx_left: DFF<Bits<16>>,
-    err_q: DFF<Bits<2>>,
+    err_q: DFF<Bits<RESP_BITS>>,
     done_q: DFF<Bit>,
     dv_q: DFF<Bit>,
     d_q: DFF<Bits<128>>,
@@ -81,6 +68,8 @@ pub struct AxiReadDma {
     one10: Constant<Bits<10>>,
     size: Constant<Bits<3>>,
     burst: Constant<Bits<2>>,
+    // The xRESP bit set for SLVERR and DECERR.
+    err_bit: Constant<BitIndex>,
 }
 
 impl AxiReadDma {
@@ -89,15 +78,8 @@ impl AxiReadDma {
         Self {
             clock: Default::default(),
             reset: Default::default(),
-            cmd_valid: Default::default(),
-            cmd_ready: Default::default(),
-            cmd_addr: Default::default(),
-            cmd_beats: Default::default(),
-            data_valid: Default::default(),
-            data: Default::default(),
-            data_last: Default::default(),
-            done: Default::default(),
-            err: Default::default(),
+            cmd: Default::default(),
+            beat: Default::default(),
             m_axi_araddr: Default::default(),
             m_axi_arlen: Default::default(),
             m_axi_arsize: Default::default(),
@@ -128,6 +110,7 @@ impl AxiReadDma {
             one10: const_bits(1),
             size: const_bits(super::AXI_SIZE),
             burst: const_bits(super::AXI_BURST_INCR),
+            err_bit: const_index(RESP_ERROR_BIT),
         }
     }
 }
@@ -145,15 +128,15 @@ impl Logic for AxiReadDma {
         self.issue.clock.next = self.clock.val();
         self.issue.reset.next = self.reset.val();
 
-        self.accept.next = !self.busy.q.val() & self.cmd_valid.val();
+        self.accept.next = !self.busy.q.val() & self.cmd.valid.val();
         self.r_fire.next = self.busy.q.val() & self.m_axi_rvalid.val();
-        // RRESP bit 1 set: SLVERR or DECERR (EXOKAY counts as OKAY).
-        self.r_err.next = self.r_fire.val() & self.m_axi_rresp.val().get_bit(1);
+        // RRESP's error bit set: SLVERR or DECERR (EXOKAY counts as OKAY).
+        self.r_err.next = self.r_fire.val() & self.m_axi_rresp.val().get_bit(self.err_bit.val().index());
         self.burst_end.next = self.r_fire.val() & self.m_axi_rlast.val();
 
         self.issue.start.next = self.accept.val();
-        self.issue.start_addr.next = self.cmd_addr.val();
-        self.issue.start_beats.next = self.cmd_beats.val();
+        self.issue.start_addr.next = self.cmd.addr.val();
+        self.issue.start_beats.next = self.cmd.beats.val();
         self.issue.enable.next = !self.err_q.q.val().any() & !self.r_err.val();
         self.issue.ready.next = self.m_axi_arready.val();
 
@@ -187,7 +170,7 @@ impl Logic for AxiReadDma {
 
         if self.accept.val() {
             self.busy.d.next = true;
-            self.rx_left.d.next = self.cmd_beats.val();
+            self.rx_left.d.next = self.cmd.beats.val();
             self.err_q.d.next = 0.into();
             self.outstanding.d.next = 0.into();
         }
@@ -200,12 +183,12 @@ impl Logic for AxiReadDma {
             self.dl_q.d.next = false;
         }
 
-        self.cmd_ready.next = !self.busy.q.val();
-        self.data_valid.next = self.dv_q.q.val();
-        self.data.next = self.d_q.q.val();
-        self.data_last.next = self.dl_q.q.val();
-        self.done.next = self.done_q.q.val();
-        self.err.next = self.err_q.q.val();
+        self.cmd.ready.next = !self.busy.q.val();
+        self.beat.valid.next = self.dv_q.q.val();
+        self.beat.data.next = self.d_q.q.val();
+        self.beat.last.next = self.dl_q.q.val();
+        self.cmd.done.next = self.done_q.q.val();
+        self.cmd.err.next = self.err_q.q.val();
         self.m_axi_araddr.next = self.issue.addr.val();
         self.m_axi_arlen.next = self.issue.len.val();
         self.m_axi_arsize.next = self.size.val();

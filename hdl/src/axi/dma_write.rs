@@ -4,14 +4,15 @@
 //! AW runs ahead of the data (several bursts outstanding). The W beats of a burst start once
 //! its AW is presented (not necessarily accepted: an AXI master must not wait for AWREADY
 //! before WVALID), so W never leads its address. The data input goes through a two-entry
-//! skid buffer: `data_ready` is a register, and a stalled W channel costs no bubble.
+//! skid buffer: `beat.ready` is a register, and a stalled W channel costs no bubble.
 //!
-//! Errors: the first SLVERR/DECERR response is reported in `err` with `done`, but the command
-//! runs to its end (every beat is pulled from `data` and written), so whatever feeds the
-//! stream never hangs and the beat count upstream stays exact.
+//! Errors: the first SLVERR/DECERR response is reported in `cmd.err` with `cmd.done`, but the
+//! command runs to its end (every beat is pulled from `beat` and written), so whatever feeds
+//! the stream never hangs and the beat count upstream stays exact.
 
 use super::issue::BurstIssue;
-use crate::decode::const_bits;
+use super::{DmaCmdIn, WriteBeatIn, RESP_BITS, RESP_ERROR_BIT};
+use crate::decode::{const_bits, const_index, BitIndex};
 use rust_hdl::prelude::*;
 
 /// The write DMA. Every output is a register, a constant, or logic of registers.
@@ -21,24 +22,11 @@ pub struct AxiWriteDma {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (abandons a command; the AXI slave must be reset with it).
     pub reset: Signal<In, Bit>,
-    /// A command is offered.
-    pub cmd_valid: Signal<In, Bit>,
-    /// Idle: a command offered now is accepted at the next edge.
-    pub cmd_ready: Signal<Out, Bit>,
-    /// Byte address of the first beat (16-byte aligned; the low 4 bits are ignored).
-    pub cmd_addr: Signal<In, Bits<32>>,
-    /// Beats to write (1..=65535; 0 completes at once without a bus access).
-    pub cmd_beats: Signal<In, Bits<16>>,
-    /// The producer offers a beat.
-    pub data_valid: Signal<In, Bit>,
-    /// The DMA takes the offered beat at the next edge (depends on registers only).
-    pub data_ready: Signal<Out, Bit>,
-    /// The beat.
-    pub data: Signal<In, Bits<128>>,
-    /// One-cycle pulse: every beat written and every B response received.
-    pub done: Signal<Out, Bit>,
-    /// With `done`: the first error response (0 OKAY, 2 SLVERR, 3 DECERR); held until the next command.
-    pub err: Signal<Out, Bits<2>>,
+    /// The command port (16-byte beats; `done` once every beat is written and every B
+    /// response received; `err` holds until the next command).
+    pub cmd: DmaCmdIn,
+    /// The beats to write; `ready` depends on registers only.
+    pub beat: WriteBeatIn,
     /// AWADDR.
     pub m_axi_awaddr: Signal<Out, Bits<32>>,
     /// AWLEN.
@@ -62,7 +50,7 @@ pub struct AxiWriteDma {
     /// WREADY.
     pub m_axi_wready: Signal<In, Bit>,
     /// BRESP.
-    pub m_axi_bresp: Signal<In, Bits<2>>,
+    pub m_axi_bresp: Signal<In, Bits<RESP_BITS>>,
     /// BVALID.
     pub m_axi_bvalid: Signal<In, Bit>,
     /// BREADY (high while busy).
@@ -87,7 +75,7 @@ pub struct AxiWriteDma {
     // AWs presented whose W burst has not started; bursts awaiting their B (≤ 257 each).
     aw_ahead: DFF<Bits<10>>,
     b_pend: DFF<Bits<10>>,
-    err_q: DFF<Bits<2>>,
+    err_q: DFF<Bits<RESP_BITS>>,
     done_q: DFF<Bit>,
     accept: Signal<Local, Bit>,
     in_ready: Signal<Local, Bit>,
@@ -107,6 +95,8 @@ pub struct AxiWriteDma {
     strb: Constant<Bits<16>>,
     size: Constant<Bits<3>>,
     burst: Constant<Bits<2>>,
+    // The xRESP bit set for SLVERR and DECERR.
+    err_bit: Constant<BitIndex>,
 }
 
 impl AxiWriteDma {
@@ -115,15 +105,8 @@ impl AxiWriteDma {
         Self {
             clock: Default::default(),
             reset: Default::default(),
-            cmd_valid: Default::default(),
-            cmd_ready: Default::default(),
-            cmd_addr: Default::default(),
-            cmd_beats: Default::default(),
-            data_valid: Default::default(),
-            data_ready: Default::default(),
-            data: Default::default(),
-            done: Default::default(),
-            err: Default::default(),
+            cmd: Default::default(),
+            beat: Default::default(),
             m_axi_awaddr: Default::default(),
             m_axi_awlen: Default::default(),
             m_axi_awsize: Default::default(),
@@ -171,6 +154,7 @@ impl AxiWriteDma {
             strb: const_bits(0xffff),
             size: const_bits(super::AXI_SIZE),
             burst: const_bits(super::AXI_BURST_INCR),
+            err_bit: const_index(RESP_ERROR_BIT),
         }
     }
 }
@@ -190,23 +174,23 @@ impl Logic for AxiWriteDma {
         self.issue.clock.next = self.clock.val();
         self.issue.reset.next = self.reset.val();
 
-        self.accept.next = !self.busy.q.val() & self.cmd_valid.val();
+        self.accept.next = !self.busy.q.val() & self.cmd.valid.val();
         self.issue.start.next = self.accept.val();
-        self.issue.start_addr.next = self.cmd_addr.val();
-        self.issue.start_beats.next = self.cmd_beats.val();
+        self.issue.start_addr.next = self.cmd.addr.val();
+        self.issue.start_beats.next = self.cmd.beats.val();
         self.issue.enable.next = true;
         self.issue.ready.next = self.m_axi_awready.val();
 
         // Input side: take a beat while the skid entry is free and the command wants more.
         self.in_ready.next = self.busy.q.val() & !self.sv.q.val() & self.in_left.q.val().any();
-        self.in_fire.next = self.in_ready.val() & self.data_valid.val();
+        self.in_fire.next = self.in_ready.val() & self.beat.valid.val();
         if self.in_fire.val() {
             self.in_left.d.next = self.in_left.q.val() - self.one16.val();
         }
         if self.sv.q.val() {
             self.src_data.next = self.sd.q.val();
         } else {
-            self.src_data.next = self.data.val();
+            self.src_data.next = self.beat.data.val();
         }
 
         // W register loads when it is free, a beat is there, and its burst's AW was presented.
@@ -242,7 +226,7 @@ impl Logic for AxiWriteDma {
             }
         } else if self.in_fire.val() & !self.load.val() {
             self.sv.d.next = true;
-            self.sd.d.next = self.data.val();
+            self.sd.d.next = self.beat.data.val();
         }
 
         // A burst's AW presented: +1; its first W beat loaded: −1.
@@ -263,7 +247,7 @@ impl Logic for AxiWriteDma {
         if !self.aw_fire.val() & self.b_fire.val() {
             self.b_pend.d.next = self.b_pend.q.val() - self.one10.val();
         }
-        if self.b_fire.val() & self.m_axi_bresp.val().get_bit(1) & !self.err_q.q.val().any() {
+        if self.b_fire.val() & self.m_axi_bresp.val().get_bit(self.err_bit.val().index()) & !self.err_q.q.val().any() {
             self.err_q.d.next = self.m_axi_bresp.val();
         }
 
@@ -283,9 +267,9 @@ impl Logic for AxiWriteDma {
 
         if self.accept.val() {
             self.busy.d.next = true;
-            self.in_left.d.next = self.cmd_beats.val();
-            self.w_rem.d.next = self.cmd_beats.val();
-            self.w_off.d.next = self.cmd_addr.val().get_bits::<8>(4);
+            self.in_left.d.next = self.cmd.beats.val();
+            self.w_rem.d.next = self.cmd.beats.val();
+            self.w_off.d.next = self.cmd.addr.val().get_bits::<8>(4);
             self.w_left.d.next = 0.into();
             self.aw_ahead.d.next = 0.into();
             self.b_pend.d.next = 0.into();
@@ -303,10 +287,10 @@ impl Logic for AxiWriteDma {
             self.done_q.d.next = false;
         }
 
-        self.cmd_ready.next = !self.busy.q.val();
-        self.data_ready.next = self.in_ready.val();
-        self.done.next = self.done_q.q.val();
-        self.err.next = self.err_q.q.val();
+        self.cmd.ready.next = !self.busy.q.val();
+        self.beat.ready.next = self.in_ready.val();
+        self.cmd.done.next = self.done_q.q.val();
+        self.cmd.err.next = self.err_q.q.val();
         self.m_axi_awaddr.next = self.issue.addr.val();
         self.m_axi_awlen.next = self.issue.len.val();
         self.m_axi_awsize.next = self.size.val();

@@ -13,27 +13,19 @@
 //! starts on a page boundary.
 
 pub mod dma_pair;
+pub mod dma_ports;
 pub mod dma_read;
 pub mod dma_write;
 pub(crate) mod issue;
 
 pub use dma_pair::AxiDmaPair;
+pub use dma_ports::{DmaCmd, DmaCmdIn, ReadBeat, ReadBeatIn, WriteBeat, WriteBeatIn};
 pub use dma_read::AxiReadDma;
 pub use dma_write::AxiWriteDma;
 
-pub use crate::spec::axi::{AXI_BURST_INCR, AXI_SIZE, MAX_BURST_BEATS, PAGE_BEATS, PAGE_BYTES};
-
-/// xRESP codes.
-pub mod resp {
-    /// Normal access success.
-    pub const OKAY: u64 = 0;
-    /// Exclusive access success (never requested here; treated as OKAY).
-    pub const EXOKAY: u64 = 1;
-    /// Slave error.
-    pub const SLVERR: u64 = 2;
-    /// Decode error (no slave at the address).
-    pub const DECERR: u64 = 3;
-}
+pub use crate::spec::axi::{
+    AxiResp, AXI_BURST_INCR, AXI_SIZE, MAX_BURST_BEATS, PAGE_BEATS, PAGE_BYTES, RESP_BITS, RESP_ERROR_BIT,
+};
 
 #[cfg(test)]
 mod tests {

@@ -1,9 +1,10 @@
 //! The job-register bundle: the registers START hands to the core
 //! ([`JOB_REGISTERS`](crate::spec::regs::JOB_REGISTERS)), one 32-bit signal each, in table order.
 //!
-//! [`JobRegs`] is what the register file drives; [`JobRegsIn`] is its mirror for the block
-//! that takes the job (join the two with `JobRegs::join`). A test checks that the fields are the
-//! job registers of the table, by name and in order.
+//! [`JobRegs`] is what the register file drives; [`JobRegsIn`] is its mirror for the blocks
+//! that take the job: the top joins the register file's bundle to the core's
+//! (`JobRegs::join`), the core hands its own to the job plan (`JobRegsIn::link`). A test checks
+//! that the fields are the job registers of the table, by name and in order.
 
 use rust_hdl::prelude::*;
 
@@ -35,7 +36,7 @@ pub struct JobRegs {
     pub c_stride: Signal<Out, Bits<32>>,
 }
 
-/// The job registers, as taken by the core (the mirror of [`JobRegs`]).
+/// The job registers, as taken by the core and its job plan (the mirror of [`JobRegs`]).
 #[derive(LogicInterface, Default)]
 #[join = "JobRegs"]
 pub struct JobRegsIn {

@@ -4,11 +4,15 @@
 /// Width of an AXI xRESP signal (RRESP, BRESP) in bits.
 pub const RESP_BITS: usize = 2;
 
-/// An AXI response code (RRESP / BRESP).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The bit of an xRESP code that is set for SLVERR and DECERR (see [`AxiResp::is_error`]).
+pub const RESP_ERROR_BIT: usize = 1;
+
+/// An AXI response code (RRESP / BRESP); the default is OKAY.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[repr(u8)]
 pub enum AxiResp {
     /// Normal access success.
+    #[default]
     Okay = 0,
     /// Exclusive access success (never requested by npe; treated as OKAY).
     ExOkay = 1,
@@ -38,7 +42,7 @@ impl AxiResp {
         }
     }
 
-    /// SLVERR or DECERR (the bit hardware tests: bit 1 of the code).
+    /// SLVERR or DECERR (the bit hardware tests: [`RESP_ERROR_BIT`] of the code).
     pub const fn is_error(self) -> bool {
         matches!(self, AxiResp::SlvErr | AxiResp::DecErr)
     }
@@ -82,7 +86,11 @@ mod tests {
         for r in AxiResp::ALL {
             assert_eq!(AxiResp::from_code(r.code()), Some(r));
             assert!(r.code() < 1 << RESP_BITS);
-            assert_eq!(r.is_error(), r.code() & 2 != 0, "{r:?}: the error bit");
+            assert_eq!(
+                r.is_error(),
+                r.code() >> RESP_ERROR_BIT & 1 == 1,
+                "{r:?}: the error bit"
+            );
         }
         assert_eq!(AxiResp::from_code(4), None);
     }

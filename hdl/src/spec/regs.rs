@@ -589,6 +589,19 @@ pub fn c_header() -> String {
 mod tests {
     use super::*;
 
+    /// The loader and the storer turn an AXI error response into their error code by adding
+    /// one offset: SLVERR and DECERR must stand in the same order, as far apart, in both.
+    #[test]
+    fn dma_error_codes_follow_the_axi_responses() {
+        use crate::spec::AxiResp;
+        for (slv, dec) in [
+            (ErrorCode::ReadSlvErr, ErrorCode::ReadDecErr),
+            (ErrorCode::WriteSlvErr, ErrorCode::WriteDecErr),
+        ] {
+            assert_eq!(dec as u64 - slv as u64, AxiResp::DecErr.code() - AxiResp::SlvErr.code());
+        }
+    }
+
     #[test]
     fn offsets_are_word_aligned_unique_and_ordered() {
         for pair in REGISTERS.windows(2) {

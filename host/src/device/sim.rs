@@ -6,9 +6,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use npe_hdl::spec::NpeConfig;
+use npe_hdl::spec::{AxiResp, NpeConfig};
 use npe_sim::axi_lite::{AxiLiteError, AxiLiteMaster};
-use npe_sim::axi_mem::{AxiMemConfig, AxiMemory, ErrorRange, Resp};
+use npe_sim::axi_mem::{AxiMemConfig, AxiMemory, ErrorRange};
 use npe_sim::{Port, Sim};
 
 use super::{Backend, BusError, BusOp, DeviceError};
@@ -101,8 +101,8 @@ impl SimBackend {
             read_latency: opts.latency,
             write_latency: opts.latency,
             seed: opts.seed,
-            errors: (opts.slverr.iter().map(|r| range(r, Resp::SlvErr)))
-                .chain(opts.decerr.iter().map(|r| range(r, Resp::DecErr)))
+            errors: (opts.slverr.iter().map(|r| range(r, AxiResp::SlvErr)))
+                .chain(opts.decerr.iter().map(|r| range(r, AxiResp::DecErr)))
                 .collect(),
             ..AxiMemConfig::default()
         }
