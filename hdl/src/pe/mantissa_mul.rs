@@ -3,9 +3,9 @@
 //!
 //! Lanes 0 and 1 are plain multiplies of the mode's lane slots (synthesis maps each to one
 //! MULT18X18D, whose 18×18 covers the 16×16 and 8×8 cases); lanes 2 and 3, which only exist in
-//! the four-lane mode, are 4×4 [`SubProduct`]s in LUTs. Before the array had DSPs in mind, all
-//! four modes shared sixteen LUT 4×4 sub-products (the XR-NPE scheme); on the ECP5 the two
-//! multipliers cost far less than that adder tree (see `fpga/reports/`).
+//! the four-lane mode, are 4×4 [`SubProduct`]s in LUTs. It replaces sixteen LUT 4×4
+//! sub-products shared by all modes (the XR-NPE scheme); the saving was measured only together
+//! with edge decoding (`fpga/reports/`), not on its own.
 
 use crate::decode::{const_bits, const_index, BitIndex};
 use rust_hdl::prelude::*;

@@ -1,9 +1,10 @@
 //! The precision-scalable SIMD MAC PE and its parts.
 //!
 //! ```text
-//!  a, w (16-bit ports, 1/2/4 lane codes) ─► lane decoders ─► register ─► mantissa_mul (4×4 sub-products)
-//!                                                               │                  │ packed lane products
-//!                                                               └─► exponent sums ─┴─► align (per lane) ─► Σ ─► exact accumulator
+//!  a, w (16-bit ports, 1/2/4 lane codes) ─► lane decoders ─► register ─► mantissa_mul (2 DSP lanes, 2 LUT 4×4 lanes)
+//!                                                               │                  │ one product per lane
+//!                                                               └─► exponent sums ─┴─► align: lane 0 into the accumulator,
+//!                                                                                      lanes 1–3 summed in lane 1's window ─► Σ ─► exact accumulator
 //!                                                                   └──────────── MAC pipe ([`GenericMac`]) ────────────┘
 //! ```
 //!
