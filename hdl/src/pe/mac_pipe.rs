@@ -4,9 +4,10 @@
 //! Its operands are decoded words ([`LaneDecode`](crate::decode::LaneDecode)), registered by
 //! whoever feeds it: in the array, the systolic registers that move them from PE to PE; in the
 //! stand-alone PE, its input register. Stage 1 multiplies the lane-packed mantissas, adds the
-//! lanes' exponents and resolves specials; stage 2a aligns each lane's product into the
-//! accumulator's fixed-point window and sums lane pairs; stage 2b adds the pairs into the
-//! beat's total; stage 2c accumulates. A beat presented before clock edge `t` is in `acc` after
+//! lanes' exponents and resolves specials; stage 2a aligns lanes 1–3 into lane 1's window
+//! (lane 0's product waits); stage 2n aligns lane 0 into the accumulator's fixed-point window
+//! and sums lanes 1–3; stage 2b adds the two into the beat's total; stage 2c accumulates.
+//! Aligning and summing the narrow lanes in one stage was the PE's critical path (13.1 ns). A beat presented before clock edge `t` is in `acc` after
 //! edge `t + MAC_LATENCY - 1`.
 //!
 //! NaN/NaR operands, Inf × 0 and a format pair that is not `ok` raise the sticky `nan` flag and
@@ -19,7 +20,7 @@ use crate::pe::mantissa_mul::MUL_OUT_BITS;
 use rust_hdl::prelude::*;
 
 /// Clock ticks from presenting a decoded beat to seeing it in `acc`.
-pub const MAC_LATENCY: usize = 4;
+pub const MAC_LATENCY: usize = 5;
 
 const W: usize = LANE_WORD_BITS;
 const EXP_W: usize = lane_word::EXP_W;
@@ -118,13 +119,26 @@ pub struct GenericMac<
     pinf1: DFF<Bit>,
     ninf1: DFF<Bit>,
 
-    // Stage 2a/2b/2c: align, pair sums, accumulate.
+    // Stage 2a/2n/2b/2c: align lanes 1–3, align lane 0 and sum lanes 1–3, total, accumulate.
     al0: LaneAlign<W0, WIN, ACC_W>,
     al2: NarrowLane<S23, NW>,
     al3: NarrowLane<S23, NW>,
     x1: Signal<Local, Bits<W1>>,
     x1w: Signal<Local, Bits<NW>>,
     x1s: Signal<Local, Bits<NW>>,
+    p0d: DFF<Bits<MUL_OUT_BITS>>,
+    sh0d: DFF<Bits<EXP_SUM_BITS>>,
+    sg0d: DFF<Bit>,
+    le0d: DFF<Bit>,
+    xs1: DFF<Bits<NW>>,
+    v2: DFF<Bits<NW>>,
+    v3: DFF<Bits<NW>>,
+    n1: DFF<Bit>,
+    valid_n: DFF<Bit>,
+    clear_n: DFF<Bit>,
+    nan_n: DFF<Bit>,
+    pinf_n: DFF<Bit>,
+    ninf_n: DFF<Bit>,
     u12: Signal<Local, Bits<NW>>,
     s12: Signal<Local, Bits<NW>>,
     one_nw: Constant<Bits<NW>>,
@@ -265,6 +279,19 @@ impl<
             x1: Default::default(),
             x1w: Default::default(),
             x1s: Default::default(),
+            p0d: Default::default(),
+            sh0d: Default::default(),
+            sg0d: Default::default(),
+            le0d: Default::default(),
+            xs1: Default::default(),
+            v2: Default::default(),
+            v3: Default::default(),
+            n1: Default::default(),
+            valid_n: Default::default(),
+            clear_n: Default::default(),
+            nan_n: Default::default(),
+            pinf_n: Default::default(),
+            ninf_n: Default::default(),
             u12: Default::default(),
             s12: Default::default(),
             one_nw: const_bits(1),
@@ -322,9 +349,9 @@ impl<
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, p0, p1, p2, p3, sh0, sh1, sh2, sh3, sg1, le1, valid1, clear1, nan1, pinf1, ninf1, a0, nsum,
-            neg0, valid_c, clear_c, nan_c, pinf_c, ninf_c, total, valid_t, clear_t, nan_t, pinf_t, ninf_t, acc_q,
-            nan_q, pinf_q, ninf_q
+            self, clock, p0, p1, p2, p3, sh0, sh1, sh2, sh3, sg1, le1, valid1, clear1, nan1, pinf1, ninf1, p0d, sh0d,
+            sg0d, le0d, xs1, v2, v3, n1, valid_n, clear_n, nan_n, pinf_n, ninf_n, a0, nsum, neg0, valid_c, clear_c,
+            nan_c, pinf_c, ninf_c, total, valid_t, clear_t, nan_t, pinf_t, ninf_t, acc_q, nan_q, pinf_q, ninf_q
         );
 
         // ---- stage 1: lanes the mode uses.
@@ -386,15 +413,8 @@ impl<
         self.valid1.d.next = self.valid.val();
         self.clear1.d.next = self.clear.val();
 
-        // ---- stage 2a: lane 0 aligned into the accumulator; lanes 1–3 summed in lane 1's window.
-        self.al0.prod.next = self.p0.q.val();
-        self.al0.shift.next = self.sh0.q.val();
-        self.al0.sign.next = self.sg1.q.val().get_bit(self.i0.val().index());
-        self.al0.enable.next = self.le1.q.val().get_bit(self.i0.val().index());
-        self.a0.d.next = self.al0.aligned.val();
-        self.neg0.d.next = self.al0.neg.val();
-
-        // Lane 1: ones' complement when negative, its +1 as the carry-in of the first add.
+        // ---- stage 2a: lanes 1–3 aligned in lane 1's window; lane 0's product waits.
+        // Lane 1: ones' complement when negative, its +1 as a carry-in of the narrow sum.
         self.x1.next = bit_cast::<W1, 16>(self.p1.q.val()) << self.sh1.q.val();
         self.x1w.next = bit_cast::<NW, W1>(self.x1.val());
         self.x1s.next = self.zero_nw.val();
@@ -413,25 +433,47 @@ impl<
         self.al3.shift.next = self.sh3.q.val();
         self.al3.sign.next = self.sg1.q.val().get_bit(self.i3.val().index());
         self.al3.enable.next = self.le1.q.val().get_bit(self.i3.val().index());
-        // (2·x1 + 1) + (2·t2 + n1) = 2·(x1 + t2 + n1) + 1: the sum is the top NW − 1 bits,
+        self.xs1.d.next = self.x1s.val();
+        self.v2.d.next = self.al2.value.val();
+        self.v3.d.next = self.al3.value.val();
+        self.n1.d.next =
+            self.le1.q.val().get_bit(self.i1.val().index()) & self.sg1.q.val().get_bit(self.i1.val().index());
+        self.p0d.d.next = self.p0.q.val();
+        self.sh0d.d.next = self.sh0.q.val();
+        self.sg0d.d.next = self.sg1.q.val().get_bit(self.i0.val().index());
+        self.le0d.d.next = self.le1.q.val().get_bit(self.i0.val().index());
+        self.valid_n.d.next = self.valid1.q.val();
+        self.clear_n.d.next = self.clear1.q.val();
+        self.nan_n.d.next = self.nan1.q.val();
+        self.pinf_n.d.next = self.pinf1.q.val();
+        self.ninf_n.d.next = self.ninf1.q.val();
+
+        // ---- stage 2n: lane 0 aligned into the accumulator; lanes 1–3 summed.
+        self.al0.prod.next = self.p0d.q.val();
+        self.al0.shift.next = self.sh0d.q.val();
+        self.al0.sign.next = self.sg0d.q.val();
+        self.al0.enable.next = self.le0d.q.val();
+        self.a0.d.next = self.al0.aligned.val();
+        self.neg0.d.next = self.al0.neg.val();
+        // (2·x1 + 1) + (2·v2 + n1) = 2·(x1 + v2 + n1) + 1: the sum is the top NW − 1 bits,
         // arithmetic-shifted back (the values fit NW − 1 bits).
-        if self.le1.q.val().get_bit(self.i1.val().index()) & self.sg1.q.val().get_bit(self.i1.val().index()) {
-            self.u12.next = ((self.x1s.val() << self.one_nw.val()) | self.one_nw.val())
-                + ((self.al2.value.val() << self.one_nw.val()) | self.one_nw.val());
+        if self.n1.q.val() {
+            self.u12.next = ((self.xs1.q.val() << self.one_nw.val()) | self.one_nw.val())
+                + ((self.v2.q.val() << self.one_nw.val()) | self.one_nw.val());
         } else {
-            self.u12.next = ((self.x1s.val() << self.one_nw.val()) | self.one_nw.val())
-                + (self.al2.value.val() << self.one_nw.val());
+            self.u12.next =
+                ((self.xs1.q.val() << self.one_nw.val()) | self.one_nw.val()) + (self.v2.q.val() << self.one_nw.val());
         }
         self.s12.next = self.u12.val() >> self.one_nw.val();
         if self.u12.val().get_bit(self.nw_sign.val().index()) {
             self.s12.next = (self.u12.val() >> self.one_nw.val()) | self.top_nw.val();
         }
-        self.nsum.d.next = self.s12.val() + self.al3.value.val();
-        self.valid_c.d.next = self.valid1.q.val();
-        self.clear_c.d.next = self.clear1.q.val();
-        self.nan_c.d.next = self.nan1.q.val();
-        self.pinf_c.d.next = self.pinf1.q.val();
-        self.ninf_c.d.next = self.ninf1.q.val();
+        self.nsum.d.next = self.s12.val() + self.v3.q.val();
+        self.valid_c.d.next = self.valid_n.q.val();
+        self.clear_c.d.next = self.clear_n.q.val();
+        self.nan_c.d.next = self.nan_n.q.val();
+        self.pinf_c.d.next = self.pinf_n.q.val();
+        self.ninf_c.d.next = self.ninf_n.q.val();
 
         // ---- stage 2b: the beat's total, so stage 2c is a two-operand add. The narrow sum is
         // sign-extended and placed at lane 1's window; lane 0's +1 is the carry-in
@@ -479,6 +521,8 @@ impl<
         if self.reset.val() {
             self.valid1.d.next = false;
             self.clear1.d.next = false;
+            self.valid_n.d.next = false;
+            self.clear_n.d.next = false;
             self.valid_c.d.next = false;
             self.clear_c.d.next = false;
             self.valid_t.d.next = false;

@@ -69,6 +69,8 @@ const fn lane_range(formats: &[Format], max_slot: u32) -> Option<(i32, i32, usiz
 pub struct LaneWindow {
     /// Added to the lane's exponent sum to give its shift (≥ 0).
     pub offset: i32,
+    /// The largest shift the lane's formats produce (`2 × (hi − lo)` of their exponents).
+    pub max_shift: u32,
     /// Width of the lane's shifter output.
     pub width: usize,
     /// Constant left shift from the shifter output into the PE's alignment window.
@@ -154,11 +156,13 @@ impl PeGeometry {
         match lane_range(formats, max_slot) {
             Some((lo, hi, mant)) => LaneWindow {
                 offset: -2 * lo,
+                max_shift: (2 * (hi - lo)) as u32,
                 width: (2 * (hi - lo)) as usize + if 2 * mant < prod_bits { 2 * mant } else { prod_bits },
                 place: (align_offset + 2 * lo) as usize,
             },
             None => LaneWindow {
                 offset: 0,
+                max_shift: 0,
                 width: 1,
                 place: 0,
             },
