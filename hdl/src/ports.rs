@@ -64,6 +64,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                ("clock", true, 1),
                 ("fmt", true, 4),
                 ("code", true, 16),
                 ("zero", false, 1),

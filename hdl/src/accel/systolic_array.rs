@@ -2,11 +2,12 @@
 //! activations, one per column for the weights), the registers that move decoded activations
 //! (with the beat's flags) right and decoded weights down one PE per cycle, and the finish flags.
 //!
-//! Each operand word is decoded once, on its way into the first register of its row or column,
-//! and the PEs are MAC pipes only ([`crate::pe::GenericMac`]): a systolic register plays the
-//! stand-alone PE's input register, so PE(r,c) sees a beat at the same cycle as when the
-//! codes moved and each PE decoded its own. The lane mode (from the job's two formats) is
-//! computed once and registered for the whole array.
+//! Each operand word is decoded once, on its way into the first register of its row or column
+//! (the decoders have a register stage of their own, [`crate::decode::DECODE_LATENCY`], which
+//! the row's flags wait out), and the PEs are MAC pipes only ([`crate::pe::GenericMac`]): a
+//! systolic register plays the stand-alone PE's input register, so PE(r,c) sees a beat at the
+//! same cycle as the stand-alone PE's MAC pipe would. The lane mode (from the job's two
+//! formats) is computed once and registered for the whole array.
 //!
 //! The `last` flag travels with the activations; delayed by the MAC latency it marks the one
 //! cycle in which PE(r,c)'s accumulator holds its finished sum. PEs of a column finish on
@@ -67,6 +68,8 @@ pub struct SystolicArray {
     lanes2: DFF<Bit>,
     adec: Vec<LaneDecode>,
     wdec: Vec<LaneDecode>,
+    // A row's flags wait out its decoder's register stage (DECODE_LATENCY = 1).
+    fdly: Vec<DFF<Bits<3>>>,
     areg: Vec<DFF<Bits<LANE_WORD_BITS>>>,
     freg: Vec<DFF<Bits<3>>>,
     wreg: Vec<DFF<Bits<LANE_WORD_BITS>>>,
@@ -103,6 +106,7 @@ impl SystolicArray {
             lanes2: Default::default(),
             adec: (0..rows).map(|_| LaneDecode::with_formats(&Format::ALL)).collect(),
             wdec: (0..cols).map(|_| LaneDecode::with_formats(&Format::ALL)).collect(),
+            fdly: dffs(rows),
             areg: dffs(n),
             freg: dffs(n),
             wreg: dffs(n),
@@ -134,6 +138,8 @@ impl Logic for SystolicArray {
                     for j in 0..MAC_LATENCY {
                         self.lastd[r * lat + j].clock.next = self.clock.val();
                     }
+                    self.fdly[r].clock.next = self.clock.val();
+                    self.adec[r].clock.next = self.clock.val();
                     for c in 1..self._cols {
                         self.finc[r * (nc - 1) + c - 1].clock.next = self.clock.val();
                     }
@@ -158,6 +164,7 @@ impl Logic for SystolicArray {
                     self.adec[r].lanes2.next = self.mode.lanes2.val();
                 }
                 for c in 0..self._cols {
+                    self.wdec[c].clock.next = self.clock.val();
                     self.wdec[c].fmt.next = self.w_fmt.val();
                     self.wdec[c].code.next = self.w_in[c].val();
                     self.wdec[c].lanes4.next = self.mode.lanes4.val();
@@ -167,7 +174,8 @@ impl Logic for SystolicArray {
                 // Activations and flags move right, weights down.
                 for r in 0..self._rows {
                     self.areg[r * nc].d.next = self.adec[r].word.val();
-                    self.freg[r * nc].d.next = self.flags_in[r].val();
+                    self.fdly[r].d.next = self.flags_in[r].val();
+                    self.freg[r * nc].d.next = self.fdly[r].q.val();
                     for c in 1..self._cols {
                         self.areg[r * nc + c].d.next = self.areg[r * nc + c - 1].q.val();
                         self.freg[r * nc + c].d.next = self.freg[r * nc + c - 1].q.val();
@@ -210,6 +218,7 @@ impl Logic for SystolicArray {
                         self.fin[r * nc + c].next = self.finc[r * (nc - 1) + c - 1].q.val();
                     }
                     if self.reset.val() {
+                        self.fdly[r].d.next = 0.into();
                         for j in 0..MAC_LATENCY {
                             self.lastd[r * lat + j].d.next = false;
                         }
@@ -228,6 +237,7 @@ mod tests {
     use super::*;
     use crate::accel::testbench::cycle;
     use crate::decode::lane_decode::lane_word;
+    use crate::decode::DECODE_LATENCY;
 
     #[test]
     fn operands_meet_skewed_and_pes_finish_a_column_apart() {
@@ -242,7 +252,7 @@ mod tests {
         cycle(&mut a);
         a.reset.next = false;
         // Row r's one-beat tile enters at cycle r (the sequencer's skew), column c's weight
-        // at cycle c: PE(r,c) gets both at cycle r + c + 1.
+        // at cycle c: after the decoders' stage, PE(r,c) gets both at cycle r + c + 1 + DECODE_LATENCY.
         let mut seen = vec![None; rows * cols];
         let mut fin = vec![Vec::new(); rows * cols];
         for t in 0..30usize {
@@ -271,7 +281,7 @@ mod tests {
                 // Activation and weight of the same beat reach PE(r,c) together.
                 let (t, av, wv) = seen[i].expect("PE saw its beat");
                 assert_eq!((av, wv), (0x100 + r as u64, 0x200 + c as u64), "PE({r},{c})");
-                assert_eq!(t, r + c, "PE({r},{c}) beat cycle");
+                assert_eq!(t, r + c + DECODE_LATENCY, "PE({r},{c}) beat cycle");
                 // One finish flag, MAC_LATENCY cycles after its last (only) beat.
                 assert_eq!(fin[i], [t + MAC_LATENCY], "PE({r},{c}) finish");
             }

@@ -43,6 +43,8 @@ has_clock!(
     super::output_stage::OutputStage,
     super::systolic_array::SystolicArray,
     crate::output::OutputUnit,
+    crate::decode::FormatDecode,
+    crate::decode::LaneDecode,
     crate::axi::issue::BurstIssue
 );
 

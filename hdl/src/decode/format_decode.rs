@@ -98,13 +98,20 @@ pub type Posit8Decode = posit_decode!(Format::Posit8Es0);
 /// Posit(16, 1) decoder, widths from the table.
 pub type Posit16Decode = posit_decode!(Format::Posit16Es1);
 
-/// Decodes a code of any operand format into the unified representation (combinational).
+/// Decodes a code of any operand format into the unified representation.
 ///
 /// `fmt` is the format's hardware id ([`Format::id`]); `code` is right-aligned and bits above
 /// the format's width are ignored. An id the table does not define gives all outputs 0.
 /// One decoder instance per format; the outputs select one of them.
+///
+/// Combinational as built by [`FormatDecode::new`] / [`FormatDecode::with_formats`]; built by
+/// [`FormatDecode::pipelined`] it has one register stage (outputs one clock after the code):
+/// the posit decoders split inside (see [`PositDecode`]), the others decode the registered
+/// code, and the select uses the registered id.
 #[derive(LogicBlock)]
 pub struct FormatDecode {
+    /// Clock (used when pipelined).
+    pub clock: Signal<In, Clock>,
     /// Hardware format id.
     pub fmt: Signal<In, Bits<FMT_BITS>>,
     /// The code, right-aligned.
@@ -163,6 +170,12 @@ pub struct FormatDecode {
     exp_zero: Constant<Bits<EXP_BITS>>,
     mant_zero: Constant<Bits<MANT_BITS>>,
     no: Constant<Bit>,
+    piped: Constant<Bit>,
+    r_code: DFF<Bits<CODE_BITS>>,
+    r_fmt: DFF<Bits<FMT_BITS>>,
+    // The code and id the non-posit decoders and the select see (registered when pipelined).
+    b_code: Signal<Local, Bits<CODE_BITS>>,
+    b_fmt: Signal<Local, Bits<FMT_BITS>>,
 }
 
 fn id(f: Format) -> Constant<Bits<FMT_BITS>> {
@@ -179,6 +192,25 @@ impl FormatDecode {
     /// since their select is a constant 0, synthesis removes their logic. PE lanes that only
     /// ever see narrow formats use this.
     pub fn with_formats(formats: &[Format]) -> Self {
+        Self::build(formats, false)
+    }
+
+    /// [`FormatDecode::with_formats`] with one register stage (see the type's docs).
+    pub fn pipelined(formats: &[Format]) -> Self {
+        Self::build(formats, true)
+    }
+
+    fn build(formats: &[Format], piped: bool) -> Self {
+        fn posit<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize>(
+            f: Format,
+            piped: bool,
+        ) -> PositDecode<N, NB, NR, NT, EW> {
+            if piped {
+                PositDecode::pipelined(f.spec())
+            } else {
+                PositDecode::new(f.spec())
+            }
+        }
         let en = |f: Format| const_bit(formats.contains(&f));
         // One instance per row: adding a format to the table without a decoder here fails
         // to compile (the match is exhaustive).
@@ -200,6 +232,7 @@ impl FormatDecode {
             }
         }
         Self {
+            clock: Default::default(),
             fmt: Default::default(),
             code: Default::default(),
             zero: Default::default(),
@@ -218,9 +251,9 @@ impl FormatDecode {
             fp8e4m3: FloatDecode::new(Format::Fp8E4M3.spec()),
             fp8e5m2: FloatDecode::new(Format::Fp8E5M2.spec()),
             e8m0: E8m0Decode::new(Format::E8M0.spec()),
-            posit4: PositDecode::new(Format::Posit4Es1.spec()),
-            posit8: PositDecode::new(Format::Posit8Es0.spec()),
-            posit16: PositDecode::new(Format::Posit16Es1.spec()),
+            posit4: posit(Format::Posit4Es1, piped),
+            posit8: posit(Format::Posit8Es0, piped),
+            posit16: posit(Format::Posit16Es1, piped),
             id_int2: id(Format::Int2),
             id_int4: id(Format::Int4),
             id_int8: id(Format::Int8),
@@ -250,6 +283,11 @@ impl FormatDecode {
             exp_zero: exp_const(0),
             mant_zero: const_bits(0),
             no: const_bit(false),
+            piped: const_bit(piped),
+            r_code: Default::default(),
+            r_fmt: Default::default(),
+            b_code: Default::default(),
+            b_fmt: Default::default(),
         }
     }
 }
@@ -263,16 +301,30 @@ impl Default for FormatDecode {
 impl Logic for FormatDecode {
     #[hdl_gen]
     fn update(&mut self) {
-        self.int2.code.next = self.code.val().get_bits::<INT2>(0);
-        self.int4.code.next = self.code.val().get_bits::<INT4>(0);
-        self.int8.code.next = self.code.val().get_bits::<INT8>(0);
-        self.int16.code.next = self.code.val().get_bits::<INT16>(0);
-        self.fp4.code.next = self.code.val().get_bits::<FP4>(0);
-        self.fp6e2m3.code.next = self.code.val().get_bits::<FP6E2M3>(0);
-        self.fp6e3m2.code.next = self.code.val().get_bits::<FP6E3M2>(0);
-        self.fp8e4m3.code.next = self.code.val().get_bits::<FP8E4M3>(0);
-        self.fp8e5m2.code.next = self.code.val().get_bits::<FP8E5M2>(0);
-        self.e8m0.code.next = self.code.val().get_bits::<E8M0>(0);
+        dff_setup!(self, clock, r_code, r_fmt);
+        self.posit4.clock.next = self.clock.val();
+        self.posit8.clock.next = self.clock.val();
+        self.posit16.clock.next = self.clock.val();
+        self.r_code.d.next = self.code.val();
+        self.r_fmt.d.next = self.fmt.val();
+        if self.piped.val() {
+            self.b_code.next = self.r_code.q.val();
+            self.b_fmt.next = self.r_fmt.q.val();
+        } else {
+            self.b_code.next = self.code.val();
+            self.b_fmt.next = self.fmt.val();
+        }
+        // Posit decoders see the code itself: their register is inside.
+        self.int2.code.next = self.b_code.val().get_bits::<INT2>(0);
+        self.int4.code.next = self.b_code.val().get_bits::<INT4>(0);
+        self.int8.code.next = self.b_code.val().get_bits::<INT8>(0);
+        self.int16.code.next = self.b_code.val().get_bits::<INT16>(0);
+        self.fp4.code.next = self.b_code.val().get_bits::<FP4>(0);
+        self.fp6e2m3.code.next = self.b_code.val().get_bits::<FP6E2M3>(0);
+        self.fp6e3m2.code.next = self.b_code.val().get_bits::<FP6E3M2>(0);
+        self.fp8e4m3.code.next = self.b_code.val().get_bits::<FP8E4M3>(0);
+        self.fp8e5m2.code.next = self.b_code.val().get_bits::<FP8E5M2>(0);
+        self.e8m0.code.next = self.b_code.val().get_bits::<E8M0>(0);
         self.posit4.code.next = self.code.val().get_bits::<POSIT4>(0);
         self.posit8.code.next = self.code.val().get_bits::<POSIT8>(0);
         self.posit16.code.next = self.code.val().get_bits::<POSIT16>(0);
@@ -283,91 +335,91 @@ impl Logic for FormatDecode {
         self.sign.next = self.no.val();
         self.exp.next = self.exp_zero.val();
         self.mant.next = self.mant_zero.val();
-        if self.en_int2.val() & (self.fmt.val() == self.id_int2.val()) {
+        if self.en_int2.val() & (self.b_fmt.val() == self.id_int2.val()) {
             self.zero.next = self.int2.zero.val();
             self.nar.next = self.int2.nar.val();
             self.inf.next = self.int2.inf.val();
             self.sign.next = self.int2.sign.val();
             self.exp.next = self.int2.exp.val();
             self.mant.next = self.int2.mant.val();
-        } else if self.en_int4.val() & (self.fmt.val() == self.id_int4.val()) {
+        } else if self.en_int4.val() & (self.b_fmt.val() == self.id_int4.val()) {
             self.zero.next = self.int4.zero.val();
             self.nar.next = self.int4.nar.val();
             self.inf.next = self.int4.inf.val();
             self.sign.next = self.int4.sign.val();
             self.exp.next = self.int4.exp.val();
             self.mant.next = self.int4.mant.val();
-        } else if self.en_int8.val() & (self.fmt.val() == self.id_int8.val()) {
+        } else if self.en_int8.val() & (self.b_fmt.val() == self.id_int8.val()) {
             self.zero.next = self.int8.zero.val();
             self.nar.next = self.int8.nar.val();
             self.inf.next = self.int8.inf.val();
             self.sign.next = self.int8.sign.val();
             self.exp.next = self.int8.exp.val();
             self.mant.next = self.int8.mant.val();
-        } else if self.en_int16.val() & (self.fmt.val() == self.id_int16.val()) {
+        } else if self.en_int16.val() & (self.b_fmt.val() == self.id_int16.val()) {
             self.zero.next = self.int16.zero.val();
             self.nar.next = self.int16.nar.val();
             self.inf.next = self.int16.inf.val();
             self.sign.next = self.int16.sign.val();
             self.exp.next = self.int16.exp.val();
             self.mant.next = self.int16.mant.val();
-        } else if self.en_fp4.val() & (self.fmt.val() == self.id_fp4.val()) {
+        } else if self.en_fp4.val() & (self.b_fmt.val() == self.id_fp4.val()) {
             self.zero.next = self.fp4.zero.val();
             self.nar.next = self.fp4.nar.val();
             self.inf.next = self.fp4.inf.val();
             self.sign.next = self.fp4.sign.val();
             self.exp.next = self.fp4.exp.val();
             self.mant.next = self.fp4.mant.val();
-        } else if self.en_fp6e2m3.val() & (self.fmt.val() == self.id_fp6e2m3.val()) {
+        } else if self.en_fp6e2m3.val() & (self.b_fmt.val() == self.id_fp6e2m3.val()) {
             self.zero.next = self.fp6e2m3.zero.val();
             self.nar.next = self.fp6e2m3.nar.val();
             self.inf.next = self.fp6e2m3.inf.val();
             self.sign.next = self.fp6e2m3.sign.val();
             self.exp.next = self.fp6e2m3.exp.val();
             self.mant.next = self.fp6e2m3.mant.val();
-        } else if self.en_fp6e3m2.val() & (self.fmt.val() == self.id_fp6e3m2.val()) {
+        } else if self.en_fp6e3m2.val() & (self.b_fmt.val() == self.id_fp6e3m2.val()) {
             self.zero.next = self.fp6e3m2.zero.val();
             self.nar.next = self.fp6e3m2.nar.val();
             self.inf.next = self.fp6e3m2.inf.val();
             self.sign.next = self.fp6e3m2.sign.val();
             self.exp.next = self.fp6e3m2.exp.val();
             self.mant.next = self.fp6e3m2.mant.val();
-        } else if self.en_fp8e4m3.val() & (self.fmt.val() == self.id_fp8e4m3.val()) {
+        } else if self.en_fp8e4m3.val() & (self.b_fmt.val() == self.id_fp8e4m3.val()) {
             self.zero.next = self.fp8e4m3.zero.val();
             self.nar.next = self.fp8e4m3.nar.val();
             self.inf.next = self.fp8e4m3.inf.val();
             self.sign.next = self.fp8e4m3.sign.val();
             self.exp.next = self.fp8e4m3.exp.val();
             self.mant.next = self.fp8e4m3.mant.val();
-        } else if self.en_fp8e5m2.val() & (self.fmt.val() == self.id_fp8e5m2.val()) {
+        } else if self.en_fp8e5m2.val() & (self.b_fmt.val() == self.id_fp8e5m2.val()) {
             self.zero.next = self.fp8e5m2.zero.val();
             self.nar.next = self.fp8e5m2.nar.val();
             self.inf.next = self.fp8e5m2.inf.val();
             self.sign.next = self.fp8e5m2.sign.val();
             self.exp.next = self.fp8e5m2.exp.val();
             self.mant.next = self.fp8e5m2.mant.val();
-        } else if self.en_e8m0.val() & (self.fmt.val() == self.id_e8m0.val()) {
+        } else if self.en_e8m0.val() & (self.b_fmt.val() == self.id_e8m0.val()) {
             self.zero.next = self.e8m0.zero.val();
             self.nar.next = self.e8m0.nar.val();
             self.inf.next = self.e8m0.inf.val();
             self.sign.next = self.e8m0.sign.val();
             self.exp.next = self.e8m0.exp.val();
             self.mant.next = self.e8m0.mant.val();
-        } else if self.en_posit4.val() & (self.fmt.val() == self.id_posit4.val()) {
+        } else if self.en_posit4.val() & (self.b_fmt.val() == self.id_posit4.val()) {
             self.zero.next = self.posit4.zero.val();
             self.nar.next = self.posit4.nar.val();
             self.inf.next = self.posit4.inf.val();
             self.sign.next = self.posit4.sign.val();
             self.exp.next = self.posit4.exp.val();
             self.mant.next = self.posit4.mant.val();
-        } else if self.en_posit8.val() & (self.fmt.val() == self.id_posit8.val()) {
+        } else if self.en_posit8.val() & (self.b_fmt.val() == self.id_posit8.val()) {
             self.zero.next = self.posit8.zero.val();
             self.nar.next = self.posit8.nar.val();
             self.inf.next = self.posit8.inf.val();
             self.sign.next = self.posit8.sign.val();
             self.exp.next = self.posit8.exp.val();
             self.mant.next = self.posit8.mant.val();
-        } else if self.en_posit16.val() & (self.fmt.val() == self.id_posit16.val()) {
+        } else if self.en_posit16.val() & (self.b_fmt.val() == self.id_posit16.val()) {
             self.zero.next = self.posit16.zero.val();
             self.nar.next = self.posit16.nar.val();
             self.inf.next = self.posit16.inf.val();
@@ -439,6 +491,38 @@ mod tests {
         // Bits above the format's width are ignored.
         assert_eq!(top(&mut b, id(Format::Fp4E2M1), 0xABC7), val(false, 1, 3));
         assert_eq!(top(&mut b, id(Format::Int8), 0xFF80), val(true, 0, 128));
+    }
+
+    /// Pipelined, the decoder gives what the combinational one gives, one clock later, with a
+    /// new format and code every cycle (so the select follows the code it belongs to).
+    #[test]
+    fn pipelined_is_the_combinational_decoder_one_clock_later() {
+        use crate::accel::testbench::cycle;
+        let mut comb = FormatDecode::new();
+        let mut piped = FormatDecode::pipelined(&Format::ALL);
+        piped.connect_all();
+        let stream: Vec<(u64, u64)> = Format::ALL
+            .into_iter()
+            .flat_map(|f| {
+                let step = if f.bits() > 8 { 61 } else { 1 };
+                (0..f.code_count() as u64)
+                    .step_by(step)
+                    .map(move |c| (f.id() as u64, c))
+            })
+            .chain([(15, 0x7FFF)])
+            .collect();
+        for &(fmt, code) in &stream {
+            piped.fmt.next = bits(fmt);
+            piped.code.next = bits(code);
+            cycle(&mut piped);
+            // After the edge the outputs are this beat's, and stay so while the inputs move on
+            // to the next beat (here: something else entirely) until the next edge.
+            piped.fmt.next = bits(fmt ^ 0x5);
+            piped.code.next = bits(!code & 0xFFFF);
+            settle(&mut piped);
+            let want = top(&mut comb, fmt, code);
+            assert_eq!(crate::decode::unified_outputs!(piped), want, "fmt {fmt} code {code:#x}");
+        }
     }
 
     #[test]

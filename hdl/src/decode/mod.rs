@@ -33,7 +33,7 @@ pub use e8m0_decode::E8m0Decode;
 pub use float_decode::FloatDecode;
 pub use format_decode::FormatDecode;
 pub use int_decode::IntDecode;
-pub use lane_decode::{LaneDecode, LANE_WORD_BITS};
+pub use lane_decode::{LaneDecode, DECODE_LATENCY, LANE_WORD_BITS};
 pub use lane_mode::LaneMode;
 pub use posit_decode::PositDecode;
 

@@ -1,6 +1,6 @@
 //! Posit decoder: sign, regime run, `es` exponent bits, fraction.
 
-use super::{assert_exp_fits, const_bits, const_index, exp_const, BitIndex, EXP_BITS, MANT_BITS};
+use super::{assert_exp_fits, const_bit, const_bits, const_index, exp_const, BitIndex, EXP_BITS, MANT_BITS};
 use crate::spec::{Encoding, FormatSpec};
 use rust_hdl::prelude::*;
 
@@ -17,8 +17,15 @@ use rust_hdl::prelude::*;
 /// the body left by the run length drops the regime and its terminator, leaving exponent bits
 /// (missing ones read as 0) and the fraction left-aligned to `max_frac_bits` bits.
 /// `k = run − 1` for a run of ones and `−run` for a run of zeros; `scale = k·2^es + e`.
+///
+/// Pipelined ([`PositDecode::pipelined`]), a register splits the path after the regime count
+/// (negation and leading-zero count before it, shift and exponent sum after): posit16 is the
+/// slowest decode. Otherwise ([`PositDecode::new`]) the register is bypassed and the block is
+/// combinational.
 #[derive(LogicBlock)]
 pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize> {
+    /// Clock (used when pipelined).
+    pub clock: Signal<In, Clock>,
     /// The code.
     pub code: Signal<In, Bits<N>>,
     /// The code is 0…0.
@@ -65,14 +72,36 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     tail_wide: Signal<Local, Bits<MANT_BITS>>,
     e_field: Signal<Local, Bits<EW>>,
     e_wide: Signal<Local, Bits<EXP_BITS>>,
+    // The regime count's results, registered when pipelined (`piped`), and as the back half
+    // sees them.
+    piped: Constant<Bit>,
+    r_low: DFF<Bits<NT>>,
+    r_lz: DFF<Bits<EXP_BITS>>,
+    r_run: DFF<Bit>,
+    r_special: DFF<Bit>,
+    r_sign: DFF<Bit>,
+    b_low: Signal<Local, Bits<NT>>,
+    b_lz: Signal<Local, Bits<EXP_BITS>>,
+    b_run: Signal<Local, Bit>,
+    b_special: Signal<Local, Bit>,
+    b_sign: Signal<Local, Bit>,
 }
 
 impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize>
     PositDecode<N, NB, NR, NT, EW>
 {
-    /// The decoder for `spec`, which must be a posit row `N` bits wide with the derived widths
-    /// described on the type.
+    /// The combinational decoder for `spec`, which must be a posit row `N` bits wide with the
+    /// derived widths described on the type.
     pub fn new(spec: &FormatSpec) -> Self {
+        Self::build(spec, false)
+    }
+
+    /// The decoder for `spec` with one register stage: outputs follow the code one clock later.
+    pub fn pipelined(spec: &FormatSpec) -> Self {
+        Self::build(spec, true)
+    }
+
+    fn build(spec: &FormatSpec, piped: bool) -> Self {
         let Encoding::Posit { es } = spec.encoding else {
             panic!("{} is not a posit", spec.name);
         };
@@ -89,6 +118,7 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
         assert_exp_fits((k_min << es) - frac as i32, "smallest exponent");
         assert_exp_fits((k_max << es) + (1 << es) - 1 - frac as i32, "largest exponent");
         Self {
+            clock: Default::default(),
             code: Default::default(),
             zero: Default::default(),
             nar: Default::default(),
@@ -125,6 +155,17 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             tail_wide: Default::default(),
             e_field: Default::default(),
             e_wide: Default::default(),
+            piped: const_bit(piped),
+            r_low: Default::default(),
+            r_lz: Default::default(),
+            r_run: Default::default(),
+            r_special: Default::default(),
+            r_sign: Default::default(),
+            b_low: Default::default(),
+            b_lz: Default::default(),
+            b_run: Default::default(),
+            b_special: Default::default(),
+            b_sign: Default::default(),
         }
     }
 }
@@ -134,6 +175,7 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
 {
     #[hdl_gen]
     fn update(&mut self) {
+        dff_setup!(self, clock, r_low, r_lz, r_run, r_special, r_sign);
         self.body.next = self.code.val().get_bits::<NB>(self.low_pos.val().index());
         // −x on the body alone: the sign bit only matters for 10…0 (NaR), caught below.
         self.neg_body.next = !self.body.val() + self.one.val();
@@ -158,27 +200,46 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
                 self.lz.next = self.lz_at[i].val();
             }
         }
-        // Run of ones of length lz + 1: k = lz; run of zeros: k = −(lz + 1) = ~lz.
-        if self.run_bit.val() {
-            self.k.next = self.lz.val();
+        // ---- the register (bypassed unless pipelined).
+        self.r_low.d.next = self.low.val();
+        self.r_lz.d.next = self.lz.val();
+        self.r_run.d.next = self.run_bit.val();
+        self.r_special.d.next = self.special.val();
+        self.r_sign.d.next = self.code.val().get_bit(self.sign_pos.val().index());
+        if self.piped.val() {
+            self.b_low.next = self.r_low.q.val();
+            self.b_lz.next = self.r_lz.q.val();
+            self.b_run.next = self.r_run.q.val();
+            self.b_special.next = self.r_special.q.val();
+            self.b_sign.next = self.r_sign.q.val();
         } else {
-            self.k.next = !self.lz.val();
+            self.b_low.next = self.low.val();
+            self.b_lz.next = self.lz.val();
+            self.b_run.next = self.run_bit.val();
+            self.b_special.next = self.special.val();
+            self.b_sign.next = self.code.val().get_bit(self.sign_pos.val().index());
+        }
+        // Run of ones of length lz + 1: k = lz; run of zeros: k = −(lz + 1) = ~lz.
+        if self.b_run.val() {
+            self.k.next = self.b_lz.val();
+        } else {
+            self.k.next = !self.b_lz.val();
         }
         // Bits below the regime's terminator; the lower NT bits of `rest << lz` equal
         // `low << lz`.
-        self.tail.next = self.low.val() << self.lz.val();
+        self.tail.next = self.b_low.val() << self.b_lz.val();
         self.tail_wide.next = bit_cast::<MANT_BITS, NT>(self.tail.val());
         self.e_field.next = self.tail.val().get_bits::<EW>(self.exp_pos.val().index());
         self.e_wide.next = bit_cast::<EXP_BITS, EW>(self.e_field.val()) & self.es_mask.val();
-        self.zero.next = self.special.val() & !self.code.val().get_bit(self.sign_pos.val().index());
-        self.nar.next = self.special.val() & self.code.val().get_bit(self.sign_pos.val().index());
+        self.zero.next = self.b_special.val() & !self.b_sign.val();
+        self.nar.next = self.b_special.val() & self.b_sign.val();
         self.inf.next = self.no.val();
-        if self.special.val() {
+        if self.b_special.val() {
             self.sign.next = self.no.val();
             self.exp.next = self.exp_zero.val();
             self.mant.next = self.mant_zero.val();
         } else {
-            self.sign.next = self.code.val().get_bit(self.sign_pos.val().index());
+            self.sign.next = self.b_sign.val();
             // (k << es) has es zero low bits, so adding e is concatenating it.
             self.exp.next = (self.k.val() << self.es_shift.val()) + self.e_wide.val() + self.neg_frac_bits.val();
             self.mant.next = self.hidden.val() | (self.tail_wide.val() & self.frac_mask.val());

@@ -1,4 +1,5 @@
-//! The stand-alone PE: lane mode and lane decoders → input register → MAC pipe.
+//! The stand-alone PE: lane mode and lane decoders (one register stage) → input register →
+//! MAC pipe.
 //!
 //! In the array the decoders sit at the edge, one per row and column, and the systolic
 //! registers carry decoded words to the [`GenericMac`]s; this block is the same path for one
@@ -13,13 +14,15 @@
 
 use super::{GenericMac, PeGeometry, MAC_LATENCY, SHARED};
 use crate::decode::format_decode::{CODE_BITS, FMT_BITS};
-use crate::decode::{LaneDecode, LaneMode, LANE_WORD_BITS};
+use crate::decode::{LaneDecode, LaneMode, DECODE_LATENCY, LANE_WORD_BITS};
 use crate::spec::Format;
 use rust_hdl::prelude::*;
 
-/// Clock ticks from presenting a beat to seeing it in `acc`: the input register, then the
-/// MAC pipe.
-pub const PE_LATENCY: usize = MAC_LATENCY + 1;
+/// Clock ticks from presenting a beat to seeing it in `acc`: the decoders' register stage,
+/// the input register, then the MAC pipe.
+pub const PE_LATENCY: usize = DECODE_LATENCY + 1 + MAC_LATENCY;
+// The lane mode and the beat's flags wait out the decoders in one register stage (`*_d`).
+const _: () = assert!(DECODE_LATENCY == 1);
 
 /// The shared PE: every multiplier format of the table.
 pub type Pe = crate::pe_type!(GenericPe, SHARED);
@@ -64,6 +67,11 @@ pub struct GenericPe<
     mode: LaneMode,
     da: LaneDecode,
     dw: LaneDecode,
+    ok_d: DFF<Bit>,
+    l4_d: DFF<Bit>,
+    l2_d: DFF<Bit>,
+    valid_d: DFF<Bit>,
+    clear_d: DFF<Bit>,
     a_q: DFF<Bits<LANE_WORD_BITS>>,
     w_q: DFF<Bits<LANE_WORD_BITS>>,
     ok_q: DFF<Bit>,
@@ -116,6 +124,11 @@ impl<
             mode: LaneMode::with_formats(formats),
             da: LaneDecode::with_formats(formats),
             dw: LaneDecode::with_formats(formats),
+            ok_d: Default::default(),
+            l4_d: Default::default(),
+            l2_d: Default::default(),
+            valid_d: Default::default(),
+            clear_d: Default::default(),
             a_q: Default::default(),
             w_q: Default::default(),
             ok_q: Default::default(),
@@ -140,7 +153,9 @@ impl<
 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, a_q, w_q, ok_q, l4_q, l2_q, valid_q, clear_q);
+        dff_setup!(self, clock, ok_d, l4_d, l2_d, valid_d, clear_d, a_q, w_q, ok_q, l4_q, l2_q, valid_q, clear_q);
+        self.da.clock.next = self.clock.val();
+        self.dw.clock.next = self.clock.val();
         self.mac.clock.next = self.clock.val();
         self.mac.reset.next = self.reset.val();
 
@@ -155,14 +170,21 @@ impl<
         self.dw.lanes4.next = self.mode.lanes4.val();
         self.dw.lanes2.next = self.mode.lanes2.val();
 
+        self.ok_d.d.next = self.mode.ok.val();
+        self.l4_d.d.next = self.mode.lanes4.val();
+        self.l2_d.d.next = self.mode.lanes2.val();
+        self.valid_d.d.next = self.valid.val();
+        self.clear_d.d.next = self.clear.val();
         self.a_q.d.next = self.da.word.val();
         self.w_q.d.next = self.dw.word.val();
-        self.ok_q.d.next = self.mode.ok.val();
-        self.l4_q.d.next = self.mode.lanes4.val();
-        self.l2_q.d.next = self.mode.lanes2.val();
-        self.valid_q.d.next = self.valid.val();
-        self.clear_q.d.next = self.clear.val();
+        self.ok_q.d.next = self.ok_d.q.val();
+        self.l4_q.d.next = self.l4_d.q.val();
+        self.l2_q.d.next = self.l2_d.q.val();
+        self.valid_q.d.next = self.valid_d.q.val();
+        self.clear_q.d.next = self.clear_d.q.val();
         if self.reset.val() {
+            self.valid_d.d.next = false;
+            self.clear_d.d.next = false;
             self.valid_q.d.next = false;
             self.clear_q.d.next = false;
         }
