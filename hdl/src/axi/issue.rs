@@ -5,8 +5,8 @@
 //! (`(!valid | ready) & enable & !rem_zero`) themselves, since a child output that depends on
 //! the parent's same-cycle logic makes Verilator see a combinational loop (UNOPTFLAT).
 
-use crate::decode::const_bits;
-use crate::spec::axi::{AXI_BEAT_BYTES, AXI_LEN_BITS, PAGE_BEATS};
+use crate::decode::{const_bits, const_index, BitIndex};
+use crate::spec::axi::{AXI_BEAT_BYTES, AXI_LEN_BITS, PAGE_BEATS, PAGE_BYTES};
 use rust_hdl::prelude::*;
 
 /// Bits of a beat's index within a 4 KiB page.
@@ -49,7 +49,13 @@ pub struct BurstIssue {
     page_left: Signal<Local, Bits<16>>,
     blen: Signal<Local, Bits<16>>,
     blen_m1: Signal<Local, Bits<16>>,
-    blen_bytes: Signal<Local, Bits<32>>,
+    // rem − page_left: its sign says the command ends inside this page.
+    diff: Signal<Local, Bits<17>>,
+    short: Signal<Local, Bit>,
+    // The next burst's address, both ways: the next page's start, or further into this page.
+    page_next: Signal<Local, Bits<32>>,
+    noff: Signal<Local, Bits<PAGE_BEAT_BITS>>,
+    in_page: Signal<Local, Bits<32>>,
     load: Signal<Local, Bit>,
     // AxLEN is the low byte of `blen_m1`; the high byte is always zero (blen ≤ 256).
     unused_len_hi: Signal<Local, Bit>,
@@ -58,6 +64,9 @@ pub struct BurstIssue {
     one: Constant<Bits<16>>,
     len_bits: Constant<Bits<32>>,
     align: Constant<Bits<32>>,
+    page_mask: Constant<Bits<32>>,
+    one32: Constant<Bits<32>>,
+    top17: Constant<BitIndex>,
 }
 
 impl BurstIssue {
@@ -84,7 +93,11 @@ impl BurstIssue {
             page_left: Default::default(),
             blen: Default::default(),
             blen_m1: Default::default(),
-            blen_bytes: Default::default(),
+            diff: Default::default(),
+            short: Default::default(),
+            page_next: Default::default(),
+            noff: Default::default(),
+            in_page: Default::default(),
             load: Default::default(),
             unused_len_hi: Default::default(),
             page_beats: const_bits(PAGE_BEATS as u64),
@@ -92,6 +105,9 @@ impl BurstIssue {
             len_bits: const_bits(AXI_LEN_BITS as u64),
             align: const_bits(!(AXI_BEAT_BYTES as u64 - 1) & 0xffff_ffff),
             beat_shift: const_bits(AXI_BEAT_BYTES.trailing_zeros() as u64),
+            page_mask: const_bits(PAGE_BYTES as u64 - 1),
+            one32: const_bits(1),
+            top17: const_index(16),
         }
     }
 }
@@ -114,18 +130,26 @@ impl Logic for BurstIssue {
             .val()
             .get_bits::<PAGE_BEAT_BITS>(self.beat_shift.val().index());
         self.page_left.next = self.page_beats.val() - bit_cast::<16, PAGE_BEAT_BITS>(self.off.val());
-        if self.rem.q.val() < self.page_left.val() {
+        // One subtraction gives the comparison and the remainder; the next address is chosen
+        // between two sums that do not wait for the burst length (the 32-bit add after the
+        // comparison was the DMA's critical path).
+        self.diff.next = bit_cast::<17, 16>(self.rem.q.val()) - bit_cast::<17, 16>(self.page_left.val());
+        self.short.next = self.diff.val().get_bit(self.top17.val().index());
+        if self.short.val() {
             self.blen.next = self.rem.q.val();
         } else {
             self.blen.next = self.page_left.val();
         }
+        self.page_next.next = (self.cur.q.val() | self.page_mask.val()) + self.one32.val();
+        self.noff.next = self.off.val() + self.blen.val().get_bits::<PAGE_BEAT_BITS>(0);
+        self.in_page.next = (self.cur.q.val() & !self.page_mask.val())
+            | (bit_cast::<32, PAGE_BEAT_BITS>(self.noff.val()) << self.beat_shift.val());
         self.blen_m1.next = self.blen.val() - self.one.val();
         self.unused_len_hi.next = self
             .blen_m1
             .val()
             .get_bits::<AXI_LEN_BITS>(self.len_bits.val().index())
             .any();
-        self.blen_bytes.next = bit_cast::<32, 16>(self.blen.val()) << self.beat_shift.val();
 
         // The request register loads when it is empty or being accepted.
         self.load.next = (!self.v.q.val() | self.ready.val()) & self.enable.val() & self.rem.q.val().any();
@@ -135,8 +159,13 @@ impl Logic for BurstIssue {
         if self.load.val() {
             self.a.d.next = self.cur.q.val();
             self.l.d.next = self.blen_m1.val().get_bits::<AXI_LEN_BITS>(0);
-            self.cur.d.next = self.cur.q.val() + self.blen_bytes.val();
-            self.rem.d.next = self.rem.q.val() - self.blen.val();
+            if self.short.val() {
+                self.cur.d.next = self.in_page.val();
+                self.rem.d.next = 0.into();
+            } else {
+                self.cur.d.next = self.page_next.val();
+                self.rem.d.next = self.diff.val().get_bits::<16>(0);
+            }
         }
         if self.start.val() {
             self.cur.d.next = self.start_addr.val() & self.align.val();
@@ -204,6 +233,27 @@ mod tests {
         }
         // The low address bits are ignored (beat-aligned).
         assert_eq!(bursts(0x2007, 3, |_| true), [(0x2000, 3)]);
+    }
+
+    /// Against a plain model of the split: bursts end at page ends or at the command's end,
+    /// for starts across a page (including its first and last beat) and lengths around it.
+    #[test]
+    fn bursts_match_the_page_split_of_a_model() {
+        let beat = AXI_BEAT_BYTES as u64;
+        let page = PAGE_BYTES as u64;
+        for start in [0x3000, 0x3010, 0x3800, 0x3FF0, 0x3FE0] {
+            for beats in [1, 2, 5, 127, 255, 256, 257, 300, 511, 512, 513] {
+                let mut want = Vec::new();
+                let (mut a, mut left) = (start, beats);
+                while left > 0 {
+                    let n = left.min((page - a % page) / beat);
+                    want.push((a, n));
+                    a += n * beat;
+                    left -= n;
+                }
+                assert_eq!(bursts(start, beats, |_| true), want, "{beats} beats at {start:#x}");
+            }
+        }
     }
 
     #[test]
