@@ -169,12 +169,18 @@ pub fn synth_ratios(reports: &[npe_fpga::SynthReport]) -> Option<String> {
 pub const SYNTH_METHOD: &str =
     "Method: `synth_ecp5` on the top itself for cells; Fmax from nextpnr-ecp5 (LFE5U-85F, CABGA381,
 100 MHz target, seed 1) on a wrapper that registers every input and output (see `fpga/src/lib.rs`),
-as in `shared/research/area-anchors.md`. `pe` is the shared PE: every operand format, 4/2/1 lanes,
-an exact accumulator as wide as the formats need, no DSP. `mac16` is a plain INT16 MAC (48-bit
+as in `shared/research/area-anchors.md`. `pe` is the shared PE as one block: every operand format,
+4/2/1 lanes, lane mode and two pipelined lane decoders, then the MAC pipe (lanes 0-1 multiply on
+MULT18X18D, lanes 2-3 in LUTs, per-lane alignment, the exact accumulator). In the array the
+decoders sit at the edge, so each PE is `pe_mac` (the MAC pipe alone) and each row and column has
+one `lane_decode`. `format_decode` is the combinational decoder of every format that the RTL
+decode tests run; the array uses the pipelined one inside `lane_decode`. `output_unit` rounds one
+column's accumulator; `axi_dma` is the read and write DMA pair. `mac16` is a plain INT16 MAC (48-bit
 accumulator), which Yosys maps to one MULT18X18D. `pe_int8`, `pe_fp4` and `pe_posit16` are the
 shared PE's code (`GenericPe`) built for one operand format each: decoders, lanes, alignment windows
 and accumulator shrink to that format, and Yosys removes the rest. `pe_le8` is the same code built
-for every multiplier format of at most 8 bits (`PeGeometry::for_formats`, the format-set direction).
+for every multiplier format of at most 8 bits, `pe_mac_le8` and `pe_mac_le4` the MAC pipes alone for
+the formats of at most 8 and 4 bits (`PeGeometry::for_formats`, the format-set direction).
 ";
 
 /// LUT4-equivalents of a cell count: LUT4 + 2 × CCU2C (a carry cell holds two LUT4s' worth of
