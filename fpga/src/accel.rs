@@ -89,6 +89,9 @@ pub fn accel_block(top: &str, module: &str) -> Option<&'static str> {
     }
 }
 
+/// The last line of a nextpnr run that placed and routed.
+const PNR_FINISHED: &str = "Program finished normally.";
+
 /// Names of the modules defined in `verilog`, in order.
 pub fn module_names(verilog: &str) -> Vec<&str> {
     verilog
@@ -155,8 +158,10 @@ pub struct AccelReport {
     pub fmax_mhz: Option<f64>,
     /// Why place and route stopped, if it did ("does not fit: …" or nextpnr's error line).
     pub pnr_error: Option<String>,
-    /// Wall time of the nextpnr run, seconds.
+    /// Wall time of the nextpnr run, seconds (`None` if a reused run did not record it).
     pub pnr_seconds: Option<f64>,
+    /// Whether the place and route was an earlier finished run on the same netlist, reused.
+    pub reused_pnr: bool,
 }
 
 impl AccelReport {
@@ -378,6 +383,7 @@ pub fn synth_accel(tools: &Tools, top: &str, verilog: &str, dir: &Path, pnr: boo
         fmax_mhz: None,
         pnr_error: None,
         pnr_seconds: None,
+        reused_pnr: false,
     };
     if let (true, Some(nextpnr)) = (pnr, tools.nextpnr.as_deref()) {
         let json = format!("{wrap}.json");
@@ -394,9 +400,31 @@ pub fn synth_accel(tools: &Tools, top: &str, verilog: &str, dir: &Path, pnr: boo
             "--lpf-allow-unconstrained",
             "--timing-allow-fail",
         ];
-        let t0 = Instant::now();
-        let (log, ok, _) = run_logged(nextpnr, &args, dir, &format!("{wrap}.nextpnr.log"))?;
-        report.pnr_seconds = Some(t0.elapsed().as_secs_f64());
+        let log_name = format!("{wrap}.nextpnr.log");
+        let time_name = format!("{wrap}.nextpnr.seconds");
+        // Place and route takes up to hours: on a reused netlist, a finished earlier run (its
+        // log ends normally or with nextpnr's error) is read instead of repeated.
+        let earlier = fs::read_to_string(dir.join(&log_name))
+            .ok()
+            .filter(|l| reused && (l.contains(PNR_FINISHED) || l.lines().any(|x| x.starts_with("ERROR:"))));
+        let (log, ok) = match earlier {
+            Some(log) => {
+                report.pnr_seconds = fs::read_to_string(dir.join(&time_name))
+                    .ok()
+                    .and_then(|t| t.trim().parse().ok());
+                report.reused_pnr = true;
+                let ok = log.contains(PNR_FINISHED);
+                (log, ok)
+            }
+            None => {
+                let t0 = Instant::now();
+                let (log, ok, _) = run_logged(nextpnr, &args, dir, &log_name)?;
+                let seconds = t0.elapsed().as_secs_f64();
+                report.pnr_seconds = Some(seconds);
+                fs::write(dir.join(&time_name), format!("{seconds:.1}\n")).map_err(io(dir))?;
+                (log, ok)
+            }
+        };
         report.nextpnr = Some(nextpnr.to_string());
         report.device = parse_utilisation(&log);
         if ok {
@@ -558,7 +586,15 @@ mod tests {
         let top = npe_hdl::emit::AXI_DMA_TOP;
         let v = npe_hdl::emit::axi_dma_verilog();
         let r = synth_accel(&tools, top, &v, &dir, true).unwrap();
+        assert!(!r.reused_synthesis && !r.reused_pnr);
+        // The same inputs again: both runs are read back, not repeated, with the same results.
+        let again = synth_accel(&tools, top, &v, &dir, true).unwrap();
         let _ = fs::remove_dir_all(&dir);
+        assert!(again.reused_synthesis && again.reused_pnr);
+        assert_eq!(
+            (&again.util, &again.device, again.fmax_mhz),
+            (&r.util, &r.device, r.fmax_mhz)
+        );
         // The read and write engines are kept as blocks, the rest is glue.
         let dma = r.blocks.iter().find(|b| b.block == DMA).expect("DMA block");
         assert_eq!(dma.instances, 2);

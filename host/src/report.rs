@@ -269,7 +269,18 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
     if let Some(p) = r.pnr_seconds {
         write!(s, ", nextpnr {p:.0} s").unwrap();
     }
-    writeln!(s, " (wall time)\n").unwrap();
+    write!(s, " (wall time)").unwrap();
+    if r.reused_synthesis || r.reused_pnr {
+        // The times are the earlier runs' (a reused place and route may not have recorded one).
+        write!(s, "; reused from earlier runs on the same inputs:").unwrap();
+        if r.reused_synthesis {
+            write!(s, " synthesis").unwrap();
+        }
+        if r.reused_pnr {
+            write!(s, " place and route").unwrap();
+        }
+    }
+    writeln!(s, "\n").unwrap();
     writeln!(
         s,
         "{:<38} {:>5} {:>7} {:>6} {:>6} {:>6} {:>4} {:>9} {:>6}",
