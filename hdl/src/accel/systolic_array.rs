@@ -2,9 +2,10 @@
 //! activations, one per column for the weights), the registers that move decoded activations
 //! (with the beat's flags) right and decoded weights down one PE per cycle, and the finish flags.
 //!
-//! Each operand word is decoded once, on its way into the first register of its row or column
-//! (the decoders have a register stage of their own, [`crate::decode::DECODE_LATENCY`], which
-//! the row's flags wait out), and the PEs are MAC pipes only ([`crate::pe::GenericMac`]): a
+//! Each operand word is registered where it enters (so the buffers' read data need not cross
+//! the chip in the same cycle as the decode), decoded once on its way into the first register
+//! of its row or column (the decoders have a register stage of their own,
+//! [`crate::decode::DECODE_LATENCY`]; the row's flags wait out both), and the PEs are MAC pipes only ([`crate::pe::GenericMac`]): a
 //! systolic register plays the stand-alone PE's input register, so PE(r,c) sees a beat at the
 //! same cycle as the stand-alone PE's MAC pipe would. The lane mode (from the job's two
 //! formats) is computed once and registered for the whole array.
@@ -68,6 +69,11 @@ pub struct SystolicArray {
     lanes2: DFF<Bit>,
     adec: Vec<LaneDecode>,
     wdec: Vec<LaneDecode>,
+    // The operand codes and flags are registered where they enter (the buffers' read data
+    // crossed the chip to the decoders in one cycle: 26 ns in npe4x4's first place and route).
+    ain: Vec<DFF<Bits<16>>>,
+    win: Vec<DFF<Bits<16>>>,
+    fin_q: Vec<DFF<Bits<3>>>,
     // A row's flags wait out its decoder's register stage (DECODE_LATENCY = 1).
     fdly: Vec<DFF<Bits<3>>>,
     areg: Vec<DFF<Bits<LANE_WORD_BITS>>>,
@@ -106,6 +112,9 @@ impl SystolicArray {
             lanes2: Default::default(),
             adec: (0..rows).map(|_| LaneDecode::with_formats(&Format::ALL)).collect(),
             wdec: (0..cols).map(|_| LaneDecode::with_formats(&Format::ALL)).collect(),
+            ain: dffs(rows),
+            win: dffs(cols),
+            fin_q: dffs(rows),
             fdly: dffs(rows),
             areg: dffs(n),
             freg: dffs(n),
@@ -139,6 +148,8 @@ impl Logic for SystolicArray {
                         self.lastd[r * lat + j].clock.next = self.clock.val();
                     }
                     self.fdly[r].clock.next = self.clock.val();
+                    self.fin_q[r].clock.next = self.clock.val();
+                    self.ain[r].clock.next = self.clock.val();
                     self.adec[r].clock.next = self.clock.val();
                     for c in 1..self._cols {
                         self.finc[r * (nc - 1) + c - 1].clock.next = self.clock.val();
@@ -159,14 +170,17 @@ impl Logic for SystolicArray {
                 // or column.
                 for r in 0..self._rows {
                     self.adec[r].fmt.next = self.a_fmt.val();
-                    self.adec[r].code.next = self.a_in[r].val();
+                    self.ain[r].d.next = self.a_in[r].val();
+                    self.adec[r].code.next = self.ain[r].q.val();
                     self.adec[r].lanes4.next = self.mode.lanes4.val();
                     self.adec[r].lanes2.next = self.mode.lanes2.val();
                 }
                 for c in 0..self._cols {
+                    self.win[c].clock.next = self.clock.val();
+                    self.win[c].d.next = self.w_in[c].val();
                     self.wdec[c].clock.next = self.clock.val();
                     self.wdec[c].fmt.next = self.w_fmt.val();
-                    self.wdec[c].code.next = self.w_in[c].val();
+                    self.wdec[c].code.next = self.win[c].q.val();
                     self.wdec[c].lanes4.next = self.mode.lanes4.val();
                     self.wdec[c].lanes2.next = self.mode.lanes2.val();
                 }
@@ -174,7 +188,8 @@ impl Logic for SystolicArray {
                 // Activations and flags move right, weights down.
                 for r in 0..self._rows {
                     self.areg[r * nc].d.next = self.adec[r].word.val();
-                    self.fdly[r].d.next = self.flags_in[r].val();
+                    self.fin_q[r].d.next = self.flags_in[r].val();
+                    self.fdly[r].d.next = self.fin_q[r].q.val();
                     self.freg[r * nc].d.next = self.fdly[r].q.val();
                     for c in 1..self._cols {
                         self.areg[r * nc + c].d.next = self.areg[r * nc + c - 1].q.val();
@@ -218,6 +233,7 @@ impl Logic for SystolicArray {
                         self.fin[r * nc + c].next = self.finc[r * (nc - 1) + c - 1].q.val();
                     }
                     if self.reset.val() {
+                        self.fin_q[r].d.next = 0.into();
                         self.fdly[r].d.next = 0.into();
                         for j in 0..MAC_LATENCY {
                             self.lastd[r * lat + j].d.next = false;
@@ -252,7 +268,8 @@ mod tests {
         cycle(&mut a);
         a.reset.next = false;
         // Row r's one-beat tile enters at cycle r (the sequencer's skew), column c's weight
-        // at cycle c: after the decoders' stage, PE(r,c) gets both at cycle r + c + 1 + DECODE_LATENCY.
+        // at cycle c: after the input register and the decoders' stage, PE(r,c) gets both at
+        // cycle r + c + 2 + DECODE_LATENCY.
         let mut seen = vec![None; rows * cols];
         let mut fin = vec![Vec::new(); rows * cols];
         for t in 0..30usize {
@@ -281,7 +298,7 @@ mod tests {
                 // Activation and weight of the same beat reach PE(r,c) together.
                 let (t, av, wv) = seen[i].expect("PE saw its beat");
                 assert_eq!((av, wv), (0x100 + r as u64, 0x200 + c as u64), "PE({r},{c})");
-                assert_eq!(t, r + c + DECODE_LATENCY, "PE({r},{c}) beat cycle");
+                assert_eq!(t, r + c + 1 + DECODE_LATENCY, "PE({r},{c}) beat cycle");
                 // One finish flag, MAC_LATENCY cycles after its last (only) beat.
                 assert_eq!(fin[i], [t + MAC_LATENCY], "PE({r},{c}) finish");
             }

@@ -1,11 +1,11 @@
 //! The precision-scalable SIMD MAC PE and its parts.
 //!
 //! ```text
-//!  a, w (16-bit ports, 1/2/4 lane codes) ─► lane decoders ─► register ─► mantissa_mul (2 DSP lanes, 2 LUT 4×4 lanes)
-//!                                                               │                  │ one product per lane
-//!                                                               └─► exponent sums ─┴─► align: lane 0 into the accumulator,
-//!                                                                                      lanes 1–3 summed in lane 1's window ─► Σ ─► exact accumulator
-//!                                                                   └──────────── MAC pipe ([`GenericMac`]) ────────────┘
+//!  a, w (16-bit ports, 1/2/4 lane codes) ─► lane decoders (pipelined) ─► register ─► mantissa_mul (2 DSP lanes, 2 LUT 4×4 lanes)
+//!                                                                           │                  │ one product per lane
+//!                                                                           └─► exponent sums ─┴─► align: lane 0 into the accumulator,
+//!                                                                                                  lanes 1–3 summed in lane 1's window ─► Σ ─► exact accumulator
+//!                                                                               └──────────── MAC pipe ([`GenericMac`]) ────────────┘
 //! ```
 //!
 //! The lane decoders ([`crate::decode::LaneDecode`]) and the MAC pipe are separate blocks: the
