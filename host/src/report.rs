@@ -272,13 +272,16 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
     write!(s, " (wall time)").unwrap();
     if r.reused_synthesis || r.reused_pnr {
         // The times are the earlier runs' (a reused place and route may not have recorded one).
-        write!(s, "; reused from earlier runs on the same inputs:").unwrap();
-        if r.reused_synthesis {
-            write!(s, " synthesis").unwrap();
-        }
-        if r.reused_pnr {
-            write!(s, " place and route").unwrap();
-        }
+        let reused: Vec<&str> = [(r.reused_synthesis, "synthesis"), (r.reused_pnr, "place and route")]
+            .into_iter()
+            .filter_map(|(on, what)| on.then_some(what))
+            .collect();
+        write!(
+            s,
+            "; reused from earlier runs on the same inputs: {}",
+            reused.join(", ")
+        )
+        .unwrap();
     }
     writeln!(s, "\n").unwrap();
     writeln!(

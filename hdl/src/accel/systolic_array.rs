@@ -5,9 +5,9 @@
 //! Each operand word is registered where it enters (so the buffers' read data need not cross
 //! the chip in the same cycle as the decode), decoded once on its way into the first register
 //! of its row or column (the decoders have a register stage of their own,
-//! [`crate::decode::DECODE_LATENCY`]; the row's flags wait out both), and the PEs are MAC pipes only ([`crate::pe::GenericMac`]): a
-//! systolic register plays the stand-alone PE's input register, so PE(r,c) sees a beat at the
-//! same cycle as the stand-alone PE's MAC pipe would. The lane mode (from the job's two
+//! [`crate::decode::DECODE_LATENCY`]; the row's flags wait out both), and the PEs are MAC pipes
+//! only ([`crate::pe::GenericMac`]): a systolic register plays the stand-alone PE's input
+//! register, so PE(r,c) sees a beat at the same cycle as the stand-alone PE's MAC pipe would. The lane mode (from the job's two
 //! formats) is computed once and registered for the whole array.
 //!
 //! The `last` flag travels with the activations; delayed by the MAC latency it marks the one
@@ -71,8 +71,8 @@ pub struct SystolicArray {
     wdec: Vec<LaneDecode>,
     // The operand codes and flags are registered where they enter (the buffers' read data
     // crossed the chip to the decoders in one cycle: 26 ns in npe4x4's first place and route).
-    ain: Vec<DFF<Bits<16>>>,
-    win: Vec<DFF<Bits<16>>>,
+    ain: Vec<DFF<Bits<WORD>>>,
+    win: Vec<DFF<Bits<WORD>>>,
     fin_q: Vec<DFF<Bits<3>>>,
     // A row's flags wait out its decoder's register stage (DECODE_LATENCY = 1).
     fdly: Vec<DFF<Bits<3>>>,
