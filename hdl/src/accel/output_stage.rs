@@ -2,8 +2,9 @@
 //! order results take through them ([`ResultWalk`]).
 //!
 //! PEs of a column finish on consecutive cycles, so column c's readout takes the one finished
-//! PE of the column each cycle, registers it and hands it to output unit c with its scale (the
-//! job's, plus the column's when column scales are on). Column 0's results walk (half, row,
+//! PE of the column each cycle, registers it twice and hands it to output unit c with its scale
+//! (the job's, plus the column's when column scales are on; the column scale is registered as
+//! it leaves its bank, which is why the result waits a second cycle). Column 0's results walk (half, row,
 //! tile); column c is the same walk c cycles later, so the walk's address is delayed per
 //! column — once where a result enters (to read its column scale) and once where it leaves
 //! (to write output bank c). The last column's last write of a block makes the half ready to
@@ -112,6 +113,15 @@ pub struct OutputStage {
     colnan: Vec<DFF<Bit>>,
     colpinf: Vec<DFF<Bit>>,
     colninf: Vec<DFF<Bit>>,
+    // A second register on the way to the unit: the result waits a cycle for its column
+    // scale, which is registered where it leaves the bank (the RAM's clock-to-out plus the
+    // route across the chip take most of a 10 ns cycle on their own).
+    holdacc: Vec<DFF<Bits<ACC_WIDTH>>>,
+    holdv: Vec<DFF<Bit>>,
+    holdnan: Vec<DFF<Bit>>,
+    holdpinf: Vec<DFF<Bit>>,
+    holdninf: Vec<DFF<Bit>>,
+    scol: Vec<DFF<Bits<SCALE_BITS>>>,
     selacc: Vec<Signal<Local, Bits<ACC_WIDTH>>>,
     selv: Vec<Signal<Local, Bit>>,
     selnan: Vec<Signal<Local, Bit>>,
@@ -180,6 +190,12 @@ impl OutputStage {
             colnan: dffs(cols),
             colpinf: dffs(cols),
             colninf: dffs(cols),
+            holdacc: dffs(cols),
+            holdv: dffs(cols),
+            holdnan: dffs(cols),
+            holdpinf: dffs(cols),
+            holdninf: dffs(cols),
+            scol: dffs(cols),
             selacc: sigs(cols),
             selv: sigs(cols),
             selnan: sigs(cols),
@@ -222,6 +238,12 @@ impl Logic for OutputStage {
             self.colnan[c].clock.next = self.clock.val();
             self.colpinf[c].clock.next = self.clock.val();
             self.colninf[c].clock.next = self.clock.val();
+            self.holdacc[c].clock.next = self.clock.val();
+            self.holdv[c].clock.next = self.clock.val();
+            self.holdnan[c].clock.next = self.clock.val();
+            self.holdpinf[c].clock.next = self.clock.val();
+            self.holdninf[c].clock.next = self.clock.val();
+            self.scol[c].clock.next = self.clock.val();
             self.ou[c].clock.next = self.clock.val();
             self.ou[c].reset.next = self.reset.val();
             self.obank[c].clock.next = self.clock.val();
@@ -262,22 +284,28 @@ impl Logic for OutputStage {
             self.colnan[c].d.next = self.selnan[c].val();
             self.colpinf[c].d.next = self.selpinf[c].val();
             self.colninf[c].d.next = self.selninf[c].val();
-            self.ou[c].valid.next = self.colv[c].q.val();
-            self.ou[c].acc.next = self.colacc[c].q.val();
-            self.ou[c].nan.next = self.colnan[c].q.val();
-            self.ou[c].pinf.next = self.colpinf[c].q.val();
-            self.ou[c].ninf.next = self.colninf[c].q.val();
+            self.holdacc[c].d.next = self.colacc[c].q.val();
+            self.holdv[c].d.next = self.colv[c].q.val() & !self.reset.val();
+            self.holdnan[c].d.next = self.colnan[c].q.val();
+            self.holdpinf[c].d.next = self.colpinf[c].q.val();
+            self.holdninf[c].d.next = self.colninf[c].q.val();
+            self.ou[c].valid.next = self.holdv[c].q.val();
+            self.ou[c].acc.next = self.holdacc[c].q.val();
+            self.ou[c].nan.next = self.holdnan[c].q.val();
+            self.ou[c].pinf.next = self.holdpinf[c].q.val();
+            self.ou[c].ninf.next = self.holdninf[c].q.val();
             self.ou[c].out_fmt.next = self.out_fmt.val();
             self.scale_col[c].next = self.scale[c].val().get_bits::<SCALE_BITS>(0);
             self.unused_scale[c].next = self.scale[c].val();
-            self.ou[c].scale_exp.next = self.scale_job.val();
+            self.scol[c].d.next = 0.into();
             if self.scale_on.val() {
-                self.ou[c].scale_exp.next = self.scale_job.val() + self.scale_col[c].val();
+                self.scol[c].d.next = self.scale_col[c].val();
             }
+            self.ou[c].scale_exp.next = self.scale_job.val() + self.scol[c].q.val();
         }
 
         // ---- column scales: the bank address of the result column 0 picks this cycle (its
-        // data arrives with the result at the output unit), delayed per column.
+        // data is registered a cycle later, beside the result), delayed per column.
         self.i_walk.step.next = self.selv[0].val();
         self.i_walk.tiles0.next = self.tiles0.val();
         self.i_walk.tiles1.next = self.tiles1.val();
