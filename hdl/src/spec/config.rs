@@ -2,9 +2,23 @@
 //! shape, bus width, buffer sizes). The RTL, the register map's capability values, the
 //! configuration hash and the host runtime's limits all follow from it.
 
-use super::{regs::REGMAP_VERSION, Accumulator, Format, OutputFormat, OPERAND_BITS};
+use super::{regs::REGMAP_VERSION, Accumulator, FixedPoint, Format, OutputFormat, OPERAND_BITS};
 
 pub use super::axi::{AXI_BEAT_BYTES, AXI_DATA_BITS};
+
+/// The multiplier formats of the 8-bit presets: every operand format of at most 8 bits whose
+/// values are exact 18-bit fixed point (E5M2, with its infinities and 2^-16 … 2^15 range, and
+/// posit4, which would widen the 4-bit lanes from 5 to 9 bits, are left out).
+pub const LE8_FORMATS: [Format; 8] = [
+    Format::Int2,
+    Format::Int4,
+    Format::Int8,
+    Format::Fp4E2M1,
+    Format::Fp6E2M3,
+    Format::Fp6E3M2,
+    Format::Fp8E4M3,
+    Format::Posit8Es0,
+];
 
 /// Operand words (one PE port's 16 bits) per AXI data beat.
 pub const WORDS_PER_BEAT: u32 = AXI_DATA_BITS / OPERAND_BITS;
@@ -22,6 +36,8 @@ pub struct NpeConfig {
     pub rows: u32,
     /// PE columns (columns of W / C per tile).
     pub cols: u32,
+    /// The formats the PEs multiply (the accumulator and the PE's datapath follow from them).
+    pub format_set: &'static [Format],
     /// Operand words per activation bank half: the longest K, in beats (`K / lanes`).
     pub k_beats_max: u32,
     /// Operand words per weight bank: how many K-beats × column tiles one weight stripe holds.
@@ -36,6 +52,7 @@ impl NpeConfig {
         name: "npe4x4",
         rows: 4,
         cols: 4,
+        format_set: &Format::ALL,
         k_beats_max: 1024,
         w_bank_words: 8192,
         out_tiles: 32,
@@ -46,6 +63,7 @@ impl NpeConfig {
         name: "npe8x8",
         rows: 8,
         cols: 8,
+        format_set: &Format::ALL,
         k_beats_max: 1024,
         w_bank_words: 8192,
         out_tiles: 32,
@@ -66,7 +84,17 @@ impl NpeConfig {
 
     /// The accumulator every PE has.
     pub const fn accumulator(&self) -> Accumulator {
-        Accumulator::shared()
+        Accumulator::for_formats(self.format_set)
+    }
+
+    /// The fixed-point datapath, when the format set allows one (see [`FixedPoint`]).
+    pub const fn fixed_point(&self) -> Option<FixedPoint> {
+        FixedPoint::for_formats(self.format_set)
+    }
+
+    /// The multiplier formats of the set.
+    fn mac_formats(&self) -> impl Iterator<Item = Format> + '_ {
+        self.format_set.iter().copied().filter(|f| f.is_mac_operand())
     }
 
     /// The CAPABILITY register's value (fields as in [`super::regs`]).
@@ -80,20 +108,13 @@ impl NpeConfig {
 
     /// The FORMATS register's value: bit `id` set for every operand format the PE multiplies.
     pub fn formats(&self) -> u32 {
-        Format::ALL
-            .into_iter()
-            .filter(|f| f.is_mac_operand())
-            .fold(0, |m, f| m | 1 << f.id())
+        self.mac_formats().fold(0, |m, f| m | 1 << f.id())
     }
 
     /// Canonical text of everything a runtime must agree on with the hardware.
     pub fn describe(&self) -> String {
         let acc = self.accumulator();
-        let fmts: Vec<String> = Format::ALL
-            .into_iter()
-            .filter(|f| f.is_mac_operand())
-            .map(|f| format!("{}={}", f.name(), f.id()))
-            .collect();
+        let fmts: Vec<String> = self.mac_formats().map(|f| format!("{}={}", f.name(), f.id())).collect();
         let outs: Vec<String> = OutputFormat::ALL
             .into_iter()
             .map(|f| format!("{}={}", f.name(), f.spec().id))

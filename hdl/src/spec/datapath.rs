@@ -150,6 +150,109 @@ impl Accumulator {
     }
 }
 
+/// Widest magnitude of a fixed-point PE's wide lanes: one operand of the ECP5's 18×18 multiplier
+/// (MULT18X18D), unsigned.
+pub const FIXED_WIDE_MAX_BITS: u32 = 18;
+/// Widest magnitude of a fixed-point PE's narrow lanes (2–3), which multiply in LUTs.
+pub const FIXED_NARROW_MAX_BITS: u32 = 9;
+
+impl Format {
+    /// Where the set bits of this format's finite nonzero values can lie.
+    pub const fn value_span(self) -> Span {
+        let (m, e) = self.max_finite();
+        Span {
+            lsb: self.min_lsb(),
+            msb: 63 - m.leading_zeros() as i32 + e,
+        }
+    }
+}
+
+/// A lane of fixed-point values: `±mag × 2^lsb` with `mag < 2^bits`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedLane {
+    /// Weight of the magnitude's bit 0.
+    pub lsb: i32,
+    /// Magnitude width.
+    pub bits: u32,
+}
+
+impl FixedLane {
+    /// The lane that holds every value of the multiplier formats of `formats` whose slot is at
+    /// most `max_slot` bits exactly; `None` when there is none.
+    const fn for_slots(formats: &[Format], max_slot: u32) -> Option<FixedLane> {
+        let (mut lsb, mut msb) = (i32::MAX, i32::MIN);
+        let mut i = 0;
+        while i < formats.len() {
+            let f = formats[i];
+            if f.is_mac_operand() && f.slot_bits() <= max_slot {
+                let s = f.value_span();
+                lsb = if s.lsb < lsb { s.lsb } else { lsb };
+                msb = if s.msb > msb { s.msb } else { msb };
+            }
+            i += 1;
+        }
+        if lsb > msb {
+            None
+        } else {
+            Some(FixedLane {
+                lsb,
+                bits: (msb - lsb + 1) as u32,
+            })
+        }
+    }
+}
+
+/// The fixed-point datapath of a format set: when every value of every format is a small
+/// multiple of a common power of two, the array's edge turns each lane code into a fixed-point
+/// magnitude and sign, and the PE is an integer MAC (no exponents, no alignment shifter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedPoint {
+    /// Lanes 0–1: every format of the set (a 4-bit format may sit in an 8-bit slot).
+    pub wide: FixedLane,
+    /// Lanes 2–3: the ≤ 4-bit formats (a 1-bit lane, never enabled, when there are none).
+    pub narrow: FixedLane,
+    /// The exact accumulator of the set; its LSB is the wide products' (`2 × wide.lsb`).
+    pub acc: Accumulator,
+}
+
+impl FixedPoint {
+    /// The fixed-point datapath of `formats`, or `None` when one of them does not fit it: a
+    /// 16-bit format, a format with infinities, or magnitudes wider than the multipliers
+    /// ([`FIXED_WIDE_MAX_BITS`], [`FIXED_NARROW_MAX_BITS`]).
+    pub const fn for_formats(formats: &[Format]) -> Option<FixedPoint> {
+        let mut i = 0;
+        while i < formats.len() {
+            let f = formats[i];
+            if f.is_mac_operand() {
+                if f.slot_bits() > 8 {
+                    return None;
+                }
+                if let Encoding::Float {
+                    specials: FloatSpecials::Ieee,
+                    ..
+                } = f.spec().encoding
+                {
+                    return None;
+                }
+            }
+            i += 1;
+        }
+        let Some(wide) = FixedLane::for_slots(formats, 8) else {
+            return None;
+        };
+        let narrow = match FixedLane::for_slots(formats, 4) {
+            Some(n) => n,
+            None => FixedLane { lsb: 0, bits: 1 },
+        };
+        if wide.bits > FIXED_WIDE_MAX_BITS || narrow.bits > FIXED_NARROW_MAX_BITS {
+            return None;
+        }
+        let acc = Accumulator::for_formats(formats);
+        assert!(acc.lsb == 2 * wide.lsb && 2 * narrow.lsb >= acc.lsb);
+        Some(FixedPoint { wide, narrow, acc })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,5 +303,32 @@ mod tests {
         assert_eq!(Format::Fp4E2M1.max_finite(), (3, 1)); // 6
         assert_eq!(Format::Int16.max_finite(), (32768, 0));
         assert_eq!(Format::Posit16Es1.max_finite(), (1, 28));
+    }
+
+    #[test]
+    fn the_8_bit_set_is_fixed_point_and_wider_sets_are_not() {
+        use Format::*;
+        let fx = FixedPoint::for_formats(&super::super::config::LE8_FORMATS).expect("fixed point");
+        // E4M3: 2^-9 (subnormal) … 448 < 2^9; FP4 and INT4: 2^-1 … 8.
+        assert_eq!(fx.wide, FixedLane { lsb: -9, bits: 18 });
+        assert_eq!(fx.narrow, FixedLane { lsb: -1, bits: 5 });
+        assert_eq!(
+            fx.acc,
+            Accumulator {
+                lsb: -18,
+                width: 36 + ACC_GUARD_BITS + 1
+            }
+        );
+        // Posit4 (2^-4 … 16) widens the narrow lanes to 9 bits; E5M2 has infinities; 16-bit
+        // formats and the whole table do not fit.
+        assert_eq!(
+            FixedPoint::for_formats(&[Int4, Posit4Es1]).unwrap().narrow,
+            FixedLane { lsb: -4, bits: 9 }
+        );
+        assert_eq!(FixedPoint::for_formats(&[Int8, Fp8E5M2]), None);
+        assert_eq!(FixedPoint::for_formats(&[Int8, Int16]), None);
+        assert_eq!(FixedPoint::for_formats(&Format::ALL), None);
+        // Without a 4-bit format the narrow lanes carry nothing.
+        assert_eq!(FixedPoint::for_formats(&[Int8]).unwrap().narrow.bits, 1);
     }
 }

@@ -8,5 +8,8 @@ pub mod regs;
 
 pub use axi::AxiResp;
 pub use config::NpeConfig;
-pub use datapath::{lanes, product_span, Accumulator, Span, ACC_GUARD_BITS, OPERAND_BITS};
+pub use datapath::{
+    lanes, product_span, Accumulator, FixedLane, FixedPoint, Span, ACC_GUARD_BITS, FIXED_NARROW_MAX_BITS,
+    FIXED_WIDE_MAX_BITS, OPERAND_BITS,
+};
 pub use formats::{Encoding, FloatSpecials, Format, FormatSpec, OutputFormat, OutputFormatSpec, Overflow, Unified};
