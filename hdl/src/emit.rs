@@ -77,6 +77,17 @@ pub fn emit_with_pe<B: Block>(top: &mut B, name: &str) -> String {
     v
 }
 
+/// Name of the stand-alone fixed-point PE top of the ≤ 8-bit set ([`crate::pe::PeLe8`]).
+pub const PE_FIXED8_TOP: &str = "pe_fixed8";
+
+/// The Verilog of the fixed-point PE of the ≤ 8-bit set, module [`PE_FIXED8_TOP`].
+pub fn pe_fixed8_verilog() -> String {
+    emit_verilog(
+        &mut crate::pe::PeLe8::with_formats(&crate::spec::config::LE8_FORMATS),
+        PE_FIXED8_TOP,
+    )
+}
+
 /// Name of the output-unit top ([`crate::output::OutputUnit`]).
 pub const OUTPUT_UNIT_TOP: &str = "output_unit";
 
@@ -94,6 +105,7 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
     let mut tops = vec![
         (FORMAT_DECODE_TOP, format_decode_verilog()),
         (PE_TOP, pe_verilog()),
+        (PE_FIXED8_TOP, pe_fixed8_verilog()),
         (AXI_DMA_TOP, axi_dma_verilog()),
         (
             OUTPUT_UNIT_TOP,
@@ -115,6 +127,23 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
     tops.push((
         "lane_decode",
         emit_verilog(&mut crate::decode::LaneDecode::default(), "lane_decode"),
+    ));
+    let le8 = crate::spec::config::LE8_FORMATS;
+    let fx = crate::spec::FixedPoint::for_formats(&le8).expect("fixed point");
+    tops.push((
+        "mac_fixed8",
+        emit_verilog(&mut crate::pe::MacLe8::for_fixed(fx), "mac_fixed8"),
+    ));
+    tops.push((
+        "fixed_decode8",
+        emit_verilog(
+            &mut crate::decode::FixedDecode::<
+                { crate::pe::LE8.word.wb },
+                { crate::pe::LE8.word.nb },
+                { crate::pe::LE8.word.bits },
+            >::new(&le8, fx),
+            "fixed_decode8",
+        ),
     ));
     tops.push(("mac16", emit_verilog(&mut crate::baseline::Mac16::default(), "mac16")));
     tops.extend(crate::baseline::single_format_tops());

@@ -22,6 +22,7 @@
 //! [`unified_width::MANT`]: crate::spec::formats::unified_width::MANT
 
 pub mod e8m0_decode;
+pub mod fixed_decode;
 pub mod float_decode;
 pub mod format_decode;
 pub mod int_decode;
@@ -30,6 +31,7 @@ pub mod lane_mode;
 pub mod posit_decode;
 
 pub use e8m0_decode::E8m0Decode;
+pub use fixed_decode::{FixedDecode, FixedWord};
 pub use float_decode::FloatDecode;
 pub use format_decode::FormatDecode;
 pub use int_decode::IntDecode;

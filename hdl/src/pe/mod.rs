@@ -20,11 +20,15 @@
 //! accumulator and drops those bits, which are provably zero.
 
 pub mod align;
+pub mod fixed_mac;
+pub mod fixed_pe;
 pub mod mac_pipe;
 pub mod mantissa_mul;
 pub mod processing_element;
 
 pub use align::{ExpSum, LaneAlign, NarrowLane};
+pub use fixed_mac::{FixedGeometry, GenericFixedMac, FIXED_MAC_LATENCY};
+pub use fixed_pe::{GenericFixedPe, FIXED_PE_LATENCY};
 pub use mac_pipe::{GenericMac, Mac, MAC_LATENCY};
 pub use mantissa_mul::MantissaMul;
 pub use processing_element::{GenericPe, Pe, PE_LATENCY};
@@ -194,3 +198,15 @@ pub const ACC: Accumulator = SHARED.acc;
 pub const ACC_WIDTH: usize = SHARED.acc_width;
 /// Width of an exponent sum (two unified exponents plus the offset).
 pub const EXP_SUM_BITS: usize = EXP_BITS + 1;
+
+/// The fixed-point PE geometry of the ≤ 8-bit format set ([`crate::spec::config::LE8_FORMATS`]).
+pub const LE8: FixedGeometry = FixedGeometry::of(
+    match crate::spec::FixedPoint::for_formats(&crate::spec::config::LE8_FORMATS) {
+        Some(fx) => fx,
+        None => panic!("the 8-bit set is fixed point"),
+    },
+);
+/// The fixed-point MAC pipe of the ≤ 8-bit set.
+pub type MacLe8 = crate::fixed_type!(GenericFixedMac, LE8);
+/// The stand-alone fixed-point PE of the ≤ 8-bit set.
+pub type PeLe8 = crate::fixed_type!(GenericFixedPe, LE8);
