@@ -26,6 +26,10 @@
 //! 100 MHz on the ECP5: with five stages, a stage held a 16-bit carry chain after a 130-bit
 //! leading-zero count, or three carry chains in series (62.6 MHz).
 //!
+//! The unit is generic over the accumulator it rounds ([`GenericOutputUnit`], sized by an
+//! [`Accumulator`]'s width and LSB through [`OuGeometry`]; [`ou_type!`](crate::ou_type) names
+//! the type). [`OutputUnit`] is the one for the shared PE's accumulator ([`crate::pe::ACC`]).
+//!
 //! The rules are the golden model's ([`crate::spec::OutputFormat`]): FP32/BF16/FP16 overflow
 //! to ±Inf, NaN is the positive quiet NaN, a negative value that rounds to zero is −0; INT32
 //! saturates and maps NaN to 0; posit16 saturates to maxpos/minpos, never rounds to 0, and
@@ -36,19 +40,11 @@
 //! 43 MHz). Rounding only ever looks at the top bits and whether anything below them is set.
 
 use crate::decode::{const_bits, const_index, BitIndex};
-use crate::pe::{ACC, ACC_WIDTH};
-use crate::spec::{Encoding, FloatSpecials, OutputFormat};
+use crate::spec::{Accumulator, Encoding, FloatSpecials, OutputFormat};
 use rust_hdl::prelude::*;
 
 /// Clock edges from `valid` to `out_valid`.
 pub const OUTPUT_LATENCY: usize = 8;
-
-/// 8-bit groups of the leading-zero count, and the accumulator width padded to whole groups.
-const LZ_GROUPS: usize = ACC_WIDTH.div_ceil(8);
-const LZ_PAD: usize = 8 * LZ_GROUPS;
-/// Groups of four 8-bit groups: the count's first level (stage 2) finds the top nonzero group
-/// within each, the second (stage 3) the top nonzero super-group.
-const LZ_SUPER: usize = LZ_GROUPS.div_ceil(4);
 
 /// Width of the scale input: the sum of two 8-bit two's complement scales (the job's
 /// `SCALE_EXP` and a column's) always fits.
@@ -84,8 +80,6 @@ const fn max_kept() -> usize {
 
 /// Width of the rounding frame: the widest kept field, its guard bit and one sticky bit.
 pub const FRAME: usize = max_kept() + 2;
-/// Normalized magnitude bits under the frame (folded into one sticky bit).
-const UNDER: usize = ACC_WIDTH - FRAME;
 /// Right shifts of `FRAME` or more move every bit under every format's guard bit.
 const MAX_SHIFT: u64 = FRAME as u64;
 /// Width of the rounded magnitude: INT32's kept field and its carry (floats, with their
@@ -94,6 +88,83 @@ const MAG: usize = FRAME + 1;
 const _: () = assert!(MAG >= INT_BITS as usize + 2);
 // Shift amounts and the posit regime are held in six bits.
 const _: () = assert!(FRAME < 64);
+
+/// The widths of an output unit for one accumulator: the type-level parameters of
+/// [`GenericOutputUnit`] (see [`ou_type!`](crate::ou_type)) and the loop count of its
+/// leading-zero count. [`OuGeometry::for_acc`] checks that the unit's fixed-width arithmetic
+/// holds every value the accumulator can present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OuGeometry {
+    /// The accumulator rounded.
+    pub acc: Accumulator,
+    /// Width of the accumulator port (`acc.width`).
+    pub acc_width: usize,
+    /// Width of the magnitude from stage 1 on: the accumulator's, or `FRAME + 1` for an
+    /// accumulator no wider than the frame (its magnitude is zero-extended, which changes no
+    /// value), so at least one normalized bit lies under the frame.
+    pub norm: usize,
+    /// Normalized bits under the frame, folded into one sticky bit: `norm − FRAME` (≥ 1).
+    pub under: usize,
+    /// 8-bit groups of the leading-zero count.
+    pub lz_groups: usize,
+    /// `norm` padded to whole groups.
+    pub lz_pad: usize,
+    /// Groups of four 8-bit groups: the count's first level (stage 2) finds the top nonzero
+    /// group within each, the second (stage 3) the top nonzero super-group.
+    pub lz_super: usize,
+}
+
+impl OuGeometry {
+    /// The widths for `acc`; panics when an accumulator falls outside what the unit's fixed
+    /// widths hold (8-bit leading-zero count, 16-bit biased scales).
+    pub const fn for_acc(acc: Accumulator) -> OuGeometry {
+        let acc_width = acc.width as usize;
+        let norm = if acc_width > FRAME { acc_width } else { FRAME + 1 };
+        let lz_groups = norm.div_ceil(8);
+        let lz_super = lz_groups.div_ceil(4);
+        // The count and the group bases are 8 bits (mod 2^8): a leading one's distance from the
+        // top must fit. A normalized magnitude wider than the frame leaves bits under it.
+        assert!(norm <= 256 && norm > FRAME && lz_super >= 2);
+        // Biased scales of a leading one, lsb .. lsb + norm − 1, with the scale input added,
+        // stay within 0 .. 2^16 (unsigned comparisons, 16-bit sums).
+        let half = 1i64 << (SCALE_BITS - 1);
+        assert!(acc.lsb as i64 + SCALE_BIAS - half >= 0);
+        assert!(norm as i64 - 1 + acc.lsb as i64 + SCALE_BIAS + half - 1 < 1 << 16);
+        OuGeometry {
+            acc,
+            acc_width,
+            norm,
+            under: norm - FRAME,
+            lz_groups,
+            lz_pad: 8 * lz_groups,
+            lz_super,
+        }
+    }
+}
+
+/// The output unit type for accumulator `$acc` (an [`Accumulator`] constant): its
+/// [`OuGeometry`]'s widths as the parameters of [`GenericOutputUnit`]. Build it with
+/// [`GenericOutputUnit::for_acc`] and the same accumulator.
+#[macro_export]
+macro_rules! ou_type {
+    ($acc:expr) => {
+        $crate::output::GenericOutputUnit<
+            { $crate::output::OuGeometry::for_acc($acc).acc_width },
+            { $crate::output::OuGeometry::for_acc($acc).norm },
+            { $crate::output::OuGeometry::for_acc($acc).lz_pad },
+            { $crate::output::OuGeometry::for_acc($acc).lz_super },
+        >
+    };
+}
+
+/// The output unit of the shared PE's accumulator ([`crate::pe::ACC`]).
+pub type OutputUnit = crate::ou_type!(crate::pe::ACC);
+
+impl Default for OutputUnit {
+    fn default() -> Self {
+        Self::for_acc(crate::pe::ACC)
+    }
+}
 
 /// Float output parameters: (exponent bits, mantissa bits, bias).
 const fn float_params(f: OutputFormat) -> (u64, u64, i64) {
@@ -154,17 +225,20 @@ fn ones(n: usize) -> u64 {
     }
 }
 
-/// The output unit.
+/// The output unit for an accumulator of `ACC_W` bits, with the widths of its [`OuGeometry`]:
+/// the normalized magnitude `NORM_W`, the leading-zero count's padded input `LZ_PAD` and its
+/// super-groups `LZ_SUPER`. Name a concrete type with [`ou_type!`](crate::ou_type).
 #[derive(LogicBlock)]
-pub struct OutputUnit {
+pub struct GenericOutputUnit<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPER: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (clears the valid pipeline).
     pub reset: Signal<In, Bit>,
     /// An accumulator is presented.
     pub valid: Signal<In, Bit>,
-    /// The accumulator, two's complement, bit 0 weighing 2^ACC.lsb.
-    pub acc: Signal<In, Bits<ACC_WIDTH>>,
+    /// The accumulator, two's complement, bit 0 weighing 2^lsb of the accumulator the unit
+    /// was built for.
+    pub acc: Signal<In, Bits<ACC_W>>,
     /// Sticky NaN of the PE.
     pub nan: Signal<In, Bit>,
     /// Sticky +Inf.
@@ -183,7 +257,9 @@ pub struct OutputUnit {
     // stage 1
     v1: DFF<Bit>,
     neg1: DFF<Bit>,
-    mag1: DFF<Bits<ACC_WIDTH>>,
+    // The magnitude, zero-extended to NORM_W.
+    acc_mag: Signal<Local, Bits<ACC_W>>,
+    mag1: DFF<Bits<NORM_W>>,
     nan1: DFF<Bit>,
     inf1: DFF<Bit>,
     ninf1: DFF<Bit>,
@@ -194,7 +270,7 @@ pub struct OutputUnit {
     // per super-group the flag and count of its top nonzero group
     v2: DFF<Bit>,
     neg2: DFF<Bit>,
-    mag2: DFF<Bits<ACC_WIDTH>>,
+    mag2: DFF<Bits<NORM_W>>,
     stop2: DFF<Bits<16>>,
     svec2: DFF<Bits<LZ_SUPER>>,
     slz2: Vec<DFF<Bits<8>>>,
@@ -204,20 +280,22 @@ pub struct OutputUnit {
     fmt2: DFF<Bits<3>>,
     mag_pad: Signal<Local, Bits<LZ_PAD>>,
     gbits: Vec<Signal<Local, Bits<8>>>,
+    // 8-bit groups of the count (LZ_PAD / 8).
+    _groups: usize,
     // Bit s: super-group s is nonzero.
     svec: Signal<Local, Bits<LZ_SUPER>>,
     k_sbit: Vec<Constant<Bits<LZ_SUPER>>>,
     // Leading zeros of the accumulator if group g holds its leading one (mod 2^8).
     glz: Vec<Signal<Local, Bits<8>>>,
     slz: Vec<Signal<Local, Bits<8>>>,
-    goff: Vec<Constant<Bits<8>>>,
+    goff: Vec<Constant<BitIndex>>,
     gbase: Vec<Constant<Bits<8>>>,
     k_in8: Vec<Constant<Bits<8>>>,
     // stage 3: the top nonzero super-group, picked one-hot (an AND-OR, not a priority chain):
     // it is the top one when no bit above it is set
     v3: DFF<Bit>,
     neg3: DFF<Bit>,
-    mag3: DFF<Bits<ACC_WIDTH>>,
+    mag3: DFF<Bits<NORM_W>>,
     lz3: DFF<Bits<8>>,
     sb3: DFF<Bits<16>>,
     zero3: DFF<Bit>,
@@ -242,12 +320,12 @@ pub struct OutputUnit {
     inf4: DFF<Bit>,
     ninf4: DFF<Bit>,
     fmt4: DFF<Bits<3>>,
-    norm: Signal<Local, Bits<ACC_WIDTH>>,
+    norm: Signal<Local, Bits<NORM_W>>,
     // The bits under the frame are not shifted out of `norm`: `smask` marks them in the
-    // magnitude (bit i lands under the frame when i + lz < UNDER), beside the shift.
-    unused_norm: Signal<Local, Bits<ACC_WIDTH>>,
-    smask: Signal<Local, Bits<ACC_WIDTH>>,
-    k_under_mask: Constant<Bits<ACC_WIDTH>>,
+    // magnitude (bit i lands under the frame when i + lz < under), beside the shift.
+    unused_norm: Signal<Local, Bits<NORM_W>>,
+    smask: Signal<Local, Bits<NORM_W>>,
+    k_under_mask: Constant<Bits<NORM_W>>,
     src: Signal<Local, Bits<FRAME>>,
     rsh: Signal<Local, Bits<6>>,
     // The low bits of the biased scale: shifts never exceed FRAME < 64.
@@ -324,7 +402,7 @@ pub struct OutputUnit {
     f_man: Vec<Constant<Bits<MAG>>>,
     k_sign_bit: Constant<BitIndex>,
     k_under: Constant<BitIndex>,
-    k1_acc: Constant<Bits<ACC_WIDTH>>,
+    k1_acc: Constant<Bits<ACC_W>>,
     k_int32: Constant<Bits<3>>,
     k_posit: Constant<Bits<3>>,
     k_scale_top: Constant<Bits<16>>,
@@ -366,8 +444,18 @@ pub struct OutputUnit {
     k_posit_nar: Constant<Bits<32>>,
 }
 
-impl Default for OutputUnit {
-    fn default() -> Self {
+impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPER: usize>
+    GenericOutputUnit<ACC_W, NORM_W, LZ_PAD, LZ_SUPER>
+{
+    /// The unit for `acc`; panics unless the type's widths are `acc`'s [`OuGeometry`] (use
+    /// [`ou_type!`](crate::ou_type)`(acc)` for the type).
+    pub fn for_acc(acc: Accumulator) -> Self {
+        let g = OuGeometry::for_acc(acc);
+        assert_eq!(
+            (ACC_W, NORM_W, LZ_PAD, LZ_SUPER),
+            (g.acc_width, g.norm, g.lz_pad, g.lz_super),
+            "output unit widths do not match accumulator {acc:?}"
+        );
         let id = |f: OutputFormat| const_bits(f.spec().id as u64);
         // The kept field of a format sits at the top of the frame; the guard bit under it.
         let qsh = |f: OutputFormat| FRAME - kept_bits(f);
@@ -385,6 +473,7 @@ impl Default for OutputUnit {
             result: Default::default(),
             v1: Default::default(),
             neg1: Default::default(),
+            acc_mag: Default::default(),
             mag1: Default::default(),
             nan1: Default::default(),
             inf1: Default::default(),
@@ -414,20 +503,21 @@ impl Default for OutputUnit {
             fmt3: Default::default(),
             lz: Default::default(),
             mag_pad: Default::default(),
-            gbits: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            gbits: (0..g.lz_groups).map(|_| Default::default()).collect(),
+            _groups: g.lz_groups,
             svec: Default::default(),
             k_sbit: (0..LZ_SUPER).map(|s| const_bits(1 << s)).collect(),
             k_sabove: (0..LZ_SUPER)
                 .map(|s| const_bits(ones(LZ_SUPER) ^ ones(s + 1)))
                 .collect(),
-            glz: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            glz: (0..g.lz_groups).map(|_| Default::default()).collect(),
             slz: (0..LZ_SUPER).map(|_| Default::default()).collect(),
-            goff: (0..LZ_GROUPS).map(|g| const_bits((8 * g) as u64)).collect(),
-            // Leading zeros above group g's top bit (mod 2^8, as the count, which is below 2^8:
-            // the top group reaches past the accumulator, into zero padding, so its base is
+            goff: (0..g.lz_groups).map(|i| const_index(8 * i)).collect(),
+            // Leading zeros above group i's top bit (mod 2^8, as the count, which is below 2^8:
+            // the top group may reach past the magnitude, into zero padding, so its base is
             // negative and its count makes up for it).
-            gbase: (0..LZ_GROUPS)
-                .map(|g| const_bits(((ACC_WIDTH as i64 - 1 - (8 * g + 7) as i64) as u64) & 0xFF))
+            gbase: (0..g.lz_groups)
+                .map(|i| const_bits(((g.norm as i64 - 1 - (8 * i + 7) as i64) as u64) & 0xFF))
                 .collect(),
             k_in8: (0..8).map(|b| const_bits(7 - b as u64)).collect(),
             v4: Default::default(),
@@ -448,7 +538,7 @@ impl Default for OutputUnit {
             unused_norm: Default::default(),
             smask: Default::default(),
             k_under_mask: Constant::new(
-                (0..UNDER).fold(Bits::default(), |b: Bits<ACC_WIDTH>, i| b.replace_bit(i, true)),
+                (0..g.under).fold(Bits::default(), |b: Bits<NORM_W>, i| b.replace_bit(i, true)),
             ),
             src: Default::default(),
             rsh: Default::default(),
@@ -531,13 +621,13 @@ impl Default for OutputUnit {
                 .map(|f| const_bits(1 << (f.spec().bits - 1)))
                 .collect(),
             f_man: FLOATS.into_iter().map(|f| const_bits(float_params(f).1)).collect(),
-            k_sign_bit: const_index(ACC_WIDTH - 1),
-            k_under: const_index(UNDER),
+            k_sign_bit: const_index(ACC_W - 1),
+            k_under: const_index(g.under),
             k1_acc: Constant::new(1.into()),
             k_int32: id(OutputFormat::Int32),
             k_posit: id(OutputFormat::Posit16Es1),
-            // The accumulator's top bit weighs 2^(ACC_WIDTH - 1 + ACC.lsb).
-            k_scale_top: const_bits((ACC_WIDTH as i64 - 1 + ACC.lsb as i64 + SCALE_BIAS) as u64),
+            // The magnitude's top bit weighs 2^(norm − 1 + acc.lsb).
+            k_scale_top: const_bits((g.norm as i64 - 1 + acc.lsb as i64 + SCALE_BIAS) as u64),
             k_max_shift: const_bits(MAX_SHIFT),
             // INT32: 2^0 lands at the kept field's LSB when shifted right by INT_BITS − scale.
             k_int_b: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64),
@@ -578,7 +668,9 @@ impl Default for OutputUnit {
     }
 }
 
-impl Logic for OutputUnit {
+impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPER: usize> Logic
+    for GenericOutputUnit<ACC_W, NORM_W, LZ_PAD, LZ_SUPER>
+{
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
@@ -592,10 +684,11 @@ impl Logic for OutputUnit {
         // ---- stage 1: sign and magnitude; the biased scale of the accumulator's top bit
         self.v1.d.next = self.valid.val() & !self.reset.val();
         self.neg1.d.next = self.acc.val().get_bit(self.k_sign_bit.val().index());
-        self.mag1.d.next = self.acc.val();
+        self.acc_mag.next = self.acc.val();
         if self.acc.val().get_bit(self.k_sign_bit.val().index()) {
-            self.mag1.d.next = !self.acc.val() + self.k1_acc.val();
+            self.acc_mag.next = !self.acc.val() + self.k1_acc.val();
         }
+        self.mag1.d.next = bit_cast::<NORM_W, ACC_W>(self.acc_mag.val());
         self.nan1.d.next = self.nan.val() | (self.pinf.val() & self.ninf.val());
         self.inf1.d.next = self.pinf.val() | self.ninf.val();
         self.ninf1.d.next = self.ninf.val();
@@ -608,12 +701,12 @@ impl Logic for OutputUnit {
 
         // ---- stage 2: per 8-bit group of the magnitude, a flag and the leading zeros; per
         // super-group, those of its top nonzero group (later groups are higher: they win)
-        self.mag_pad.next = bit_cast::<LZ_PAD, ACC_WIDTH>(self.mag1.q.val());
+        self.mag_pad.next = bit_cast::<LZ_PAD, NORM_W>(self.mag1.q.val());
         self.svec.next = 0.into();
         for s in 0..LZ_SUPER {
             self.slz[s].next = 0.into();
         }
-        for g in 0..LZ_GROUPS {
+        for g in 0..self._groups {
             self.gbits[g].next = self.mag_pad.val().get_bits::<8>(self.goff[g].val().index());
             self.glz[g].next = self.gbase[g].val() + self.k_in8[0].val();
             for b in 1..8 {
@@ -660,10 +753,10 @@ impl Logic for OutputUnit {
 
         // ---- stage 4: normalize into the frame; each format's right shift and regime, from
         // comparisons of the scale with constants (side by side, not in series)
-        self.norm.next = self.mag3.q.val() << bit_cast::<ACC_WIDTH, 8>(self.lz3.q.val());
+        self.norm.next = self.mag3.q.val() << bit_cast::<NORM_W, 8>(self.lz3.q.val());
         self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index());
         self.unused_norm.next = self.norm.val();
-        self.smask.next = self.k_under_mask.val() >> bit_cast::<ACC_WIDTH, 8>(self.lz3.q.val());
+        self.smask.next = self.k_under_mask.val() >> bit_cast::<NORM_W, 8>(self.lz3.q.val());
         self.st4.d.next = (self.mag3.q.val() & self.smask.val()).any();
         self.sb_lo.next = self.sb3.q.val().get_bits::<6>(0);
         self.kq.next = self.sb3.q.val().get_bits::<6>(1);
@@ -893,5 +986,39 @@ impl Logic for OutputUnit {
         self.v8.d.next = self.v7.q.val() & !self.reset.val();
         self.out_valid.next = self.v8.q.val();
         self.result.next = self.res.q.val();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::config::LE8_FORMATS;
+    use crate::spec::Format;
+
+    fn widths(g: OuGeometry) -> [usize; 6] {
+        [g.acc_width, g.norm, g.under, g.lz_groups, g.lz_pad, g.lz_super]
+    }
+
+    #[test]
+    fn the_geometry_follows_the_accumulator() {
+        assert_eq!(FRAME, 35);
+        assert_eq!(widths(OuGeometry::for_acc(crate::pe::ACC)), [130, 130, 95, 17, 136, 5]);
+        assert_eq!(
+            widths(OuGeometry::for_acc(Accumulator::for_formats(&LE8_FORMATS))),
+            [53, 53, 18, 7, 56, 2]
+        );
+        // An accumulator no wider than the frame: its magnitude is zero-extended past it.
+        let int4 = Accumulator::for_formats(&[Format::Int4]);
+        assert!((int4.width as usize) <= FRAME);
+        assert_eq!(
+            widths(OuGeometry::for_acc(int4)),
+            [int4.width as usize, FRAME + 1, 1, 5, 40, 2]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "output unit widths do not match")]
+    fn the_type_must_match_the_accumulator() {
+        let _ = <crate::ou_type!(crate::pe::ACC)>::for_acc(Accumulator::for_formats(&LE8_FORMATS));
     }
 }
