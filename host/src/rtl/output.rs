@@ -120,8 +120,9 @@ impl OutputUnit {
             .map(|c| u32::from_le_bytes(c.try_into().expect("4 bytes")))
             .collect();
         // Only the port's bits: the sign extension above them is not part of the value.
-        if w % 32 != 0 {
-            words[n - 1] &= (1u32 << (w % 32)) - 1;
+        let top_bits = w - 32 * (n - 1);
+        if top_bits < 32 {
+            words[n - 1] &= (1u32 << top_bits) - 1;
         }
         words
     }
@@ -137,14 +138,15 @@ impl OutputUnit {
             u64::from(scale_exp as i16 as u16) & ((1 << npe_hdl::output::SCALE_BITS) - 1),
         );
         let mut results = Vec::with_capacity(inputs.len());
-        for i in 0..inputs.len() + OUTPUT_LATENCY {
-            if let Some(x) = inputs.get(i) {
+        // The inputs one per cycle, then idle cycles until the last result is out.
+        let beats = inputs.iter().zip(&words).map(Some);
+        for beat in beats.chain(std::iter::repeat_n(None, OUTPUT_LATENCY)) {
+            if let Some((x, w)) = beat {
                 s.set(o.valid, 1);
                 if o.acc.width <= 64 {
-                    let w = &words[i];
                     s.set(o.acc, u64::from(w[0]) | u64::from(w.get(1).copied().unwrap_or(0)) << 32);
                 } else {
-                    s.set_wide(o.acc, &words[i]);
+                    s.set_wide(o.acc, w);
                 }
                 s.set(o.nan, x.nan.into());
                 s.set(o.pinf, x.pinf.into());
