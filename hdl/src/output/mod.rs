@@ -13,10 +13,12 @@
 //!    bit), taken from a mask of the magnitude beside the shift. In parallel, from the scale,
 //!    each format's right shift: FP subnormals are denormalized, INT32 puts 2^0 at a fixed bit,
 //!    posits get their regime run in front of exponent and fraction. Every decision is a
-//!    comparison of the scale with a constant, side by side, and shift amounts are six bits;
-//! 5. that right shift within the frame (shifted-out bits join the sticky OR), the posit's
-//!    regime prefix, and the kept bits, guard bit and round-to-nearest-even increment at the
-//!    format's fixed position;
+//!    comparison of the scale with a constant, side by side, and shift amounts are six bits.
+//!    Each shift includes the place of the format's guard bit in the frame (a constant), so
+//!    one shift in stage 5 lines the guard bit up at bit 0;
+//! 5. that right shift within the frame: the kept bits above bit 0, the guard bit at it, the
+//!    bits shifted out (a mask from the shift amount, beside the shift) joining the sticky OR;
+//!    the posit's regime prefix ORed in; the round-to-nearest-even increment;
 //! 6. the rounded magnitude (floats: with the biased exponent added above the significand);
 //! 7. the candidate codes (the magnitude, the two's complements of INT32 and posit16) and the
 //!    comparisons that choose among them;
@@ -182,7 +184,6 @@ const fn float_params(f: OutputFormat) -> (u64, u64, i64) {
 /// The float output formats in the order of the per-float constant vectors below.
 const FLOATS: [OutputFormat; 3] = [OutputFormat::Fp32, OutputFormat::Bf16, OutputFormat::Fp16];
 const N_FLOATS: usize = FLOATS.len();
-const N_OUTPUTS: usize = OutputFormat::ALL.len();
 
 /// Bits of the INT32 output.
 const INT_BITS: u32 = crate::spec::formats::OUTPUT_FORMATS[OutputFormat::Int32 as usize].bits;
@@ -310,7 +311,7 @@ pub struct GenericOutputUnit<const ACC_W: usize, const NORM_W: usize, const LZ_P
     neg4: DFF<Bit>,
     src4: DFF<Bits<FRAME>>,
     st4: DFF<Bit>,
-    rsh4: DFF<Bits<6>>,
+    gsh4: DFF<Bits<6>>,
     kpos4: DFF<Bit>,
     pw4: DFF<Bits<6>>,
     ebase4: DFF<Bits<16>>,
@@ -327,7 +328,9 @@ pub struct GenericOutputUnit<const ACC_W: usize, const NORM_W: usize, const LZ_P
     smask: Signal<Local, Bits<NORM_W>>,
     k_under_mask: Constant<Bits<NORM_W>>,
     src: Signal<Local, Bits<FRAME>>,
-    rsh: Signal<Local, Bits<6>>,
+    // The format's right shift plus its guard bit's position: the shift that brings the guard
+    // bit to bit 0 (stage 5).
+    gsh: Signal<Local, Bits<6>>,
     // The low bits of the biased scale: shifts never exceed FRAME < 64.
     sb_lo: Signal<Local, Bits<6>>,
     // Posit regime k's low six bits (SCALE_BIAS / 2 is a multiple of 64).
@@ -346,7 +349,10 @@ pub struct GenericOutputUnit<const ACC_W: usize, const NORM_W: usize, const LZ_P
     inf5: DFF<Bit>,
     ninf5: DFF<Bit>,
     fmt5: DFF<Bits<3>>,
-    ext: Signal<Local, Bits<FRAME>>,
+    // The frame with the format's guard bit at bit 0, the kept field above it.
+    e: Signal<Local, Bits<FRAME>>,
+    // The posit regime prefix's bits in the kept field.
+    qp: Signal<Local, Bits<FRAME>>,
     q: Signal<Local, Bits<FRAME>>,
     sticky: Signal<Local, Bit>,
     // stage 6
@@ -384,13 +390,6 @@ pub struct GenericOutputUnit<const ACC_W: usize, const NORM_W: usize, const LZ_P
     res: DFF<Bits<32>>,
     v8: DFF<Bit>,
     code: Signal<Local, Bits<32>>,
-    // Per output format (OutputFormat::ALL order): id, shift of the kept field to bit 0, its
-    // mask, the guard bit, and the mask of the sticky bits under the guard bit.
-    k_id: Vec<Constant<Bits<3>>>,
-    k_qsh: Vec<Constant<Bits<FRAME>>>,
-    k_kmask: Vec<Constant<Bits<FRAME>>>,
-    k_guard: Vec<Constant<BitIndex>>,
-    k_smask: Vec<Constant<Bits<FRAME>>>,
     // Per float format (FLOATS order).
     f_id: Vec<Constant<Bits<3>>>,
     f_emin: Vec<Constant<Bits<16>>>,
@@ -406,21 +405,29 @@ pub struct GenericOutputUnit<const ACC_W: usize, const NORM_W: usize, const LZ_P
     k_int32: Constant<Bits<3>>,
     k_posit: Constant<Bits<3>>,
     k_scale_top: Constant<Bits<16>>,
-    k_max_shift: Constant<Bits<6>>,
+    k_int_max_sh: Constant<Bits<6>>,
     k_int_b: Constant<Bits<16>>,
     k_int_b6: Constant<Bits<6>>,
     k_int_big: Constant<Bits<16>>,
     f_emin6: Vec<Constant<Bits<6>>>,
+    f_g6: Vec<Constant<Bits<6>>>,
+    f_max_sh: Vec<Constant<Bits<6>>>,
     f_big: Vec<Constant<Bits<16>>>,
     k_sb0: Constant<Bits<16>>,
     k_sb_lo: Constant<Bits<16>>,
     k_sb_hi: Constant<Bits<16>>,
     k1_6: Constant<Bits<6>>,
-    k2_6: Constant<Bits<6>>,
     k0_6: Constant<Bits<6>>,
     k_kmax6: Constant<Bits<6>>,
     k_kmax6_1: Constant<Bits<6>>,
-    k_kmax6_2: Constant<Bits<6>>,
+    k_p_sh_lo: Constant<Bits<6>>,
+    k_p_sh_hi: Constant<Bits<6>>,
+    k_p_sh_pos: Constant<Bits<6>>,
+    k_p_sh_neg: Constant<Bits<6>>,
+    // The posit's kept field shift, guard bit and the mask under it, for the regime prefix.
+    k_p_qsh: Constant<Bits<FRAME>>,
+    k_p_guard: Constant<BitIndex>,
+    k_p_smask: Constant<Bits<FRAME>>,
     k0_16: Constant<Bits<16>>,
     k_sext_16: Constant<Bits<16>>,
     k_scale_sign: Constant<BitIndex>,
@@ -459,6 +466,8 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
         let id = |f: OutputFormat| const_bits(f.spec().id as u64);
         // The kept field of a format sits at the top of the frame; the guard bit under it.
         let qsh = |f: OutputFormat| FRAME - kept_bits(f);
+        let guard = |f: OutputFormat| (qsh(f) - 1) as u64;
+        let posit = OutputFormat::Posit16Es1;
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -524,7 +533,7 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
             neg4: Default::default(),
             src4: Default::default(),
             st4: Default::default(),
-            rsh4: Default::default(),
+            gsh4: Default::default(),
             kpos4: Default::default(),
             pw4: Default::default(),
             ebase4: Default::default(),
@@ -541,7 +550,7 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
                 (0..g.under).fold(Bits::default(), |b: Bits<NORM_W>, i| b.replace_bit(i, true)),
             ),
             src: Default::default(),
-            rsh: Default::default(),
+            gsh: Default::default(),
             sb_lo: Default::default(),
             kq: Default::default(),
             prefix: Default::default(),
@@ -556,7 +565,8 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
             inf5: Default::default(),
             ninf5: Default::default(),
             fmt5: Default::default(),
-            ext: Default::default(),
+            e: Default::default(),
+            qp: Default::default(),
             q: Default::default(),
             sticky: Default::default(),
             v6: Default::default(),
@@ -590,24 +600,16 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
             t_posit: Default::default(),
             unused_t_int: Default::default(),
             unused_t_posit: Default::default(),
-            k_id: OutputFormat::ALL.into_iter().map(id).collect(),
-            k_qsh: OutputFormat::ALL
-                .into_iter()
-                .map(|f| const_bits(qsh(f) as u64))
-                .collect(),
-            k_kmask: OutputFormat::ALL
-                .into_iter()
-                .map(|f| const_bits(ones(kept_bits(f))))
-                .collect(),
-            k_guard: OutputFormat::ALL.into_iter().map(|f| const_index(qsh(f) - 1)).collect(),
-            k_smask: OutputFormat::ALL
-                .into_iter()
-                .map(|f| const_bits(ones(qsh(f) - 1)))
-                .collect(),
             f_id: FLOATS.into_iter().map(id).collect(),
             f_emin: FLOATS.into_iter().map(|f| const_bits(emin_b(f))).collect(),
             f_max: FLOATS.into_iter().map(|f| const_bits(max_b(f))).collect(),
-            f_emin6: FLOATS.into_iter().map(|f| const_bits(emin_b(f) & 63)).collect(),
+            // Subnormal: the right shift emin − scale (1 ..= MAX_SHIFT; mod 64) plus the guard's place.
+            f_emin6: FLOATS
+                .into_iter()
+                .map(|f| const_bits((emin_b(f) + guard(f)) & 63))
+                .collect(),
+            f_g6: FLOATS.into_iter().map(|f| const_bits(guard(f))).collect(),
+            f_max_sh: FLOATS.into_iter().map(|f| const_bits(MAX_SHIFT + guard(f))).collect(),
             // Below this biased scale, a float's right shift exceeds the frame.
             f_big: FLOATS.into_iter().map(|f| const_bits(emin_b(f) - MAX_SHIFT)).collect(),
             f_max_finite: FLOATS.into_iter().map(|f| const_bits(inf_code(f) - 1)).collect(),
@@ -628,10 +630,10 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
             k_posit: id(OutputFormat::Posit16Es1),
             // The magnitude's top bit weighs 2^(norm − 1 + acc.lsb).
             k_scale_top: const_bits((g.norm as i64 - 1 + acc.lsb as i64 + SCALE_BIAS) as u64),
-            k_max_shift: const_bits(MAX_SHIFT),
+            k_int_max_sh: const_bits(MAX_SHIFT + guard(OutputFormat::Int32)),
             // INT32: 2^0 lands at the kept field's LSB when shifted right by INT_BITS − scale.
             k_int_b: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64),
-            k_int_b6: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64 & 63),
+            k_int_b6: const_bits(((INT_BITS as i64 + SCALE_BIAS) as u64 + guard(OutputFormat::Int32)) & 63),
             k_int_big: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64 - MAX_SHIFT),
             // Posit regime k = floor(scale / 2): k ≥ 0 from biased scale SCALE_BIAS on; below
             // k_sb_lo it is < −POSIT_K_MAX, from k_sb_hi on > POSIT_K_MAX.
@@ -639,11 +641,16 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
             k_sb_lo: const_bits((SCALE_BIAS - 2 * POSIT_K_MAX) as u64),
             k_sb_hi: const_bits((SCALE_BIAS + 2 * POSIT_K_MAX + 2) as u64),
             k1_6: const_bits(1),
-            k2_6: const_bits(2),
             k0_6: const_bits(0),
             k_kmax6: const_bits(POSIT_K_MAX as u64),
             k_kmax6_1: const_bits(POSIT_K_MAX as u64 + 1),
-            k_kmax6_2: const_bits(POSIT_K_MAX as u64 + 2),
+            k_p_sh_lo: const_bits(POSIT_K_MAX as u64 + 1 + guard(posit)),
+            k_p_sh_hi: const_bits(POSIT_K_MAX as u64 + 2 + guard(posit)),
+            k_p_sh_pos: const_bits(2 + guard(posit)),
+            k_p_sh_neg: const_bits(1 + guard(posit)),
+            k_p_qsh: const_bits(qsh(posit) as u64),
+            k_p_guard: const_index(qsh(posit) - 1),
+            k_p_smask: const_bits(ones(qsh(posit) - 1)),
             k0_16: const_bits(0),
             k_sext_16: const_bits(0xFFFF ^ ((1 << SCALE_BITS) - 1)),
             k_scale_sign: const_index(SCALE_BITS - 1),
@@ -675,7 +682,7 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
     fn update(&mut self) {
         dff_setup!(
             self, clock, v1, neg1, mag1, nan1, inf1, ninf1, fmt1, stop1, v2, neg2, mag2, stop2, svec2, nan2, inf2,
-            ninf2, fmt2, v3, neg3, mag3, lz3, sb3, zero3, nan3, inf3, ninf3, fmt3, v4, neg4, src4, st4, rsh4, kpos4,
+            ninf2, fmt2, v3, neg3, mag3, lz3, sb3, zero3, nan3, inf3, ninf3, fmt3, v4, neg4, src4, st4, gsh4, kpos4,
             pw4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, v5, neg5, q5, inc5, ebase5, ovf5, zero5, nan5, inf5,
             ninf5, fmt5, v6, neg6, mag6, ovf6, zero6, nan6, inf6, ninf6, fmt6, v7, neg7, code7, tint7, tposit7, big7,
             small7, ovf7, zero7, nan7, inf7, ninf7, fmt7, res, v8
@@ -760,18 +767,20 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
         self.st4.d.next = (self.mag3.q.val() & self.smask.val()).any();
         self.sb_lo.next = self.sb3.q.val().get_bits::<6>(0);
         self.kq.next = self.sb3.q.val().get_bits::<6>(1);
-        self.rsh.next = self.k0_6.val();
+        // Every shift below is the format's right shift plus its guard bit's place.
+        self.gsh.next = self.k0_6.val();
         self.kpos4.d.next = false;
         self.pw4.d.next = self.k0_6.val();
         self.ebase4.d.next = self.k0_16.val();
         self.ovf4.d.next = false;
         for f in 0..N_FLOATS {
             if self.fmt3.q.val() == self.f_id[f].val() {
+                self.gsh.next = self.f_g6[f].val();
                 if self.sb3.q.val() < self.f_emin[f].val() {
                     // Subnormal: shift by emin − scale, at most the frame.
-                    self.rsh.next = self.f_emin6[f].val() - self.sb_lo.val();
+                    self.gsh.next = self.f_emin6[f].val() - self.sb_lo.val();
                     if self.sb3.q.val() < self.f_big[f].val() {
-                        self.rsh.next = self.k_max_shift.val();
+                        self.gsh.next = self.f_max_sh[f].val();
                     }
                 } else {
                     self.ebase4.d.next = self.sb3.q.val() - self.f_emin[f].val();
@@ -782,9 +791,9 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
         if self.fmt3.q.val() == self.k_int32.val() {
             // On overflow the shift is don't-care (stage 7 saturates).
             self.ovf4.d.next = self.sb3.q.val() >= self.k_int_b.val();
-            self.rsh.next = self.k_int_b6.val() - self.sb_lo.val();
+            self.gsh.next = self.k_int_b6.val() - self.sb_lo.val();
             if self.sb3.q.val() < self.k_int_big.val() {
-                self.rsh.next = self.k_max_shift.val();
+                self.gsh.next = self.k_int_max_sh.val();
             }
         }
         if self.fmt3.q.val() == self.k_posit.val() {
@@ -798,23 +807,23 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
             // Regime: k + 1 ones and a zero (shift k + 2, prefix k + 1 ones), or −k zeros and
             // a one (shift 1 − k, the one −k bits down).
             if self.sb3.q.val() < self.k_sb_lo.val() {
-                self.rsh.next = self.k_kmax6_1.val();
+                self.gsh.next = self.k_p_sh_lo.val();
                 self.pw4.d.next = self.k_kmax6.val();
             } else if self.sb3.q.val() >= self.k_sb_hi.val() {
-                self.rsh.next = self.k_kmax6_2.val();
+                self.gsh.next = self.k_p_sh_hi.val();
                 self.pw4.d.next = self.k_kmax6_1.val();
                 self.kpos4.d.next = true;
             } else if self.sb3.q.val() >= self.k_sb0.val() {
-                self.rsh.next = self.kq.val() + self.k2_6.val();
+                self.gsh.next = self.kq.val() + self.k_p_sh_pos.val();
                 self.pw4.d.next = self.kq.val() + self.k1_6.val();
                 self.kpos4.d.next = true;
             } else {
-                self.rsh.next = self.k1_6.val() - self.kq.val();
+                self.gsh.next = self.k_p_sh_neg.val() - self.kq.val();
                 self.pw4.d.next = self.k0_6.val() - self.kq.val();
             }
         }
         self.src4.d.next = self.src.val();
-        self.rsh4.d.next = self.rsh.val();
+        self.gsh4.d.next = self.gsh.val();
         self.v4.d.next = self.v3.q.val() & !self.reset.val();
         self.neg4.d.next = self.neg3.q.val();
         self.zero4.d.next = self.zero3.q.val();
@@ -832,18 +841,18 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
                 self.prefix.next = (self.k1_f.val() << self.k_top_f.val()) >> self.pw4.q.val();
             }
         }
-        self.ext.next = (self.src4.q.val() >> self.rsh4.q.val()) | self.prefix.val();
-        // Bits shifted out of the frame count as sticky.
-        self.sticky.next = self.st4.q.val() | (self.src4.q.val() & !(!self.k0_f.val() << self.rsh4.q.val())).any();
-        self.q.next = self.k0_f.val();
-        self.inc5.d.next = false;
-        for f in 0..N_OUTPUTS {
-            if self.fmt4.q.val() == self.k_id[f].val() {
-                self.q.next = (self.ext.val() >> self.k_qsh[f].val()) & self.k_kmask[f].val();
-                self.inc5.d.next = self.ext.val().get_bit(self.k_guard[f].val().index())
-                    & (self.sticky.val() | (self.ext.val() & self.k_smask[f].val()).any() | self.q.val().get_bit(0));
-            }
-        }
+        // The frame shifted right until the format's guard bit is bit 0: the kept field lies
+        // above it (at most the format's bits remain), the bits shifted out are sticky. The
+        // posit's regime prefix (zero for other formats) fills the field from the top; its bits
+        // at and under the guard bit count too.
+        self.e.next = self.src4.q.val() >> self.gsh4.q.val();
+        self.qp.next = self.prefix.val() >> self.k_p_qsh.val();
+        self.q.next = (self.e.val() >> self.k1_f.val()) | self.qp.val();
+        self.sticky.next = self.st4.q.val()
+            | (self.src4.q.val() & !(!self.k0_f.val() << self.gsh4.q.val())).any()
+            | (self.prefix.val() & self.k_p_smask.val()).any();
+        self.inc5.d.next = (self.e.val().get_bit(0) | self.prefix.val().get_bit(self.k_p_guard.val().index()))
+            & (self.sticky.val() | self.q.val().get_bit(0));
         self.q5.d.next = self.q.val();
         self.ebase5.d.next = self.ebase4.q.val();
         self.ovf5.d.next = self.ovf4.q.val();
