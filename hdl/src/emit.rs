@@ -88,8 +88,28 @@ pub fn pe_fixed8_verilog() -> String {
     )
 }
 
-/// Name of the output-unit top ([`crate::output::OutputUnit`]).
+/// Name of the output-unit top ([`crate::output::OutputUnit`]: the shared PE's accumulator).
 pub const OUTPUT_UNIT_TOP: &str = "output_unit";
+
+/// Name of the output-unit top for [`LE8_ACC`], the accumulator of the LE8 formats.
+pub const OUTPUT_UNIT_LE8_TOP: &str = "output_unit_le8";
+
+/// The exact accumulator of [`LE8_FORMATS`](crate::spec::config::LE8_FORMATS) (lsb −18,
+/// 53 bits), rounded by [`OUTPUT_UNIT_LE8_TOP`].
+pub const LE8_ACC: crate::spec::Accumulator = crate::spec::Accumulator::for_formats(&crate::spec::config::LE8_FORMATS);
+
+/// The output-unit tops and the accumulator each one rounds.
+pub const OUTPUT_UNIT_TOPS: [(&str, crate::spec::Accumulator); 2] =
+    [(OUTPUT_UNIT_TOP, crate::pe::ACC), (OUTPUT_UNIT_LE8_TOP, LE8_ACC)];
+
+/// The Verilog of an output-unit top of [`OUTPUT_UNIT_TOPS`], module `name`.
+pub fn output_unit_verilog(name: &str) -> String {
+    match name {
+        OUTPUT_UNIT_TOP => emit_verilog(&mut crate::output::OutputUnit::default(), name),
+        OUTPUT_UNIT_LE8_TOP => emit_verilog(&mut <crate::ou_type!(LE8_ACC)>::for_acc(LE8_ACC), name),
+        _ => panic!("no output-unit top named {name}"),
+    }
+}
 
 /// Name of the DMA test top ([`crate::axi::AxiDmaPair`]).
 pub const AXI_DMA_TOP: &str = "axi_dma";
@@ -107,11 +127,10 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
         (PE_TOP, pe_verilog()),
         (PE_FIXED8_TOP, pe_fixed8_verilog()),
         (AXI_DMA_TOP, axi_dma_verilog()),
-        (
-            OUTPUT_UNIT_TOP,
-            emit_verilog(&mut crate::output::OutputUnit::default(), OUTPUT_UNIT_TOP),
-        ),
     ];
+    for (name, _) in OUTPUT_UNIT_TOPS {
+        tops.push((name, output_unit_verilog(name)));
+    }
     for cfg in NpeConfig::PRESETS {
         tops.push((cfg.name, crate::accel::accel_verilog(&cfg)));
     }
@@ -491,6 +510,16 @@ mod tests {
             assert!(v.contains(bank), "no `{bank}`");
         }
         let messages = verilator_lint(&v, cfg.name, cfg.name);
+        assert!(messages.is_empty(), "{}", messages.join("\n"));
+    }
+
+    #[test]
+    fn an_output_unit_for_an_accumulator_narrower_than_the_frame_is_lint_clean() {
+        // INT4 × INT4 sums: a 24-bit accumulator, zero-extended to the frame and a bit.
+        const ACC: crate::spec::Accumulator = crate::spec::Accumulator::for_formats(&[crate::spec::Format::Int4]);
+        const _: () = assert!((ACC.width as usize) <= crate::output::FRAME);
+        let v = emit_verilog(&mut <crate::ou_type!(ACC)>::for_acc(ACC), "output_unit_int4");
+        let messages = verilator_lint(&v, "output_unit_int4", "output_unit_int4");
         assert!(messages.is_empty(), "{}", messages.join("\n"));
     }
 

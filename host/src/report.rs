@@ -175,7 +175,8 @@ MULT18X18D, lanes 2-3 in LUTs, per-lane alignment, the exact accumulator). In th
 decoders sit at the edge, so each PE is `pe_mac` (the MAC pipe alone) and each row and column has
 one `lane_decode`. `format_decode` is the combinational decoder of every format that the RTL
 decode tests run; the array uses the pipelined one inside `lane_decode`. `output_unit` rounds one
-column's accumulator; `axi_dma` is the read and write DMA pair. `mac16` is a plain INT16 MAC (48-bit
+column's accumulator; `output_unit_le8` is the same unit (`GenericOutputUnit`) built for the 53-bit
+accumulator of the formats of at most 8 bits; `axi_dma` is the read and write DMA pair. `mac16` is a plain INT16 MAC (48-bit
 accumulator), which Yosys maps to one MULT18X18D. `pe_int8`, `pe_fp4` and `pe_posit16` are the
 shared PE's code (`GenericPe`) built for one operand format each: decoders, lanes, alignment windows
 and accumulator shrink to that format, and Yosys removes the rest. `pe_le8` is the same code built

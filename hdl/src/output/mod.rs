@@ -13,10 +13,12 @@
 //!    bit), taken from a mask of the magnitude beside the shift. In parallel, from the scale,
 //!    each format's right shift: FP subnormals are denormalized, INT32 puts 2^0 at a fixed bit,
 //!    posits get their regime run in front of exponent and fraction. Every decision is a
-//!    comparison of the scale with a constant, side by side, and shift amounts are six bits;
-//! 5. that right shift within the frame (shifted-out bits join the sticky OR), the posit's
-//!    regime prefix, and the kept bits, guard bit and round-to-nearest-even increment at the
-//!    format's fixed position;
+//!    comparison of the scale with a constant, side by side, and shift amounts are six bits.
+//!    Each shift includes the place of the format's guard bit in the frame (a constant), so
+//!    one shift in stage 5 lines the guard bit up at bit 0;
+//! 5. that right shift within the frame: the kept bits above bit 0, the guard bit at it, the
+//!    bits shifted out (a mask from the shift amount, beside the shift) joining the sticky OR;
+//!    the posit's regime prefix ORed in; the round-to-nearest-even increment;
 //! 6. the rounded magnitude (floats: with the biased exponent added above the significand);
 //! 7. the candidate codes (the magnitude, the two's complements of INT32 and posit16) and the
 //!    comparisons that choose among them;
@@ -25,6 +27,10 @@
 //! Stages 2–3, 6–8 and the side-by-side comparisons of stage 4 are how the unit reaches
 //! 100 MHz on the ECP5: with five stages, a stage held a 16-bit carry chain after a 130-bit
 //! leading-zero count, or three carry chains in series (62.6 MHz).
+//!
+//! The unit is generic over the accumulator it rounds ([`GenericOutputUnit`], sized by an
+//! [`Accumulator`]'s width and LSB through [`OuGeometry`]; [`ou_type!`](crate::ou_type) names
+//! the type). [`OutputUnit`] is the one for the shared PE's accumulator ([`crate::pe::ACC`]).
 //!
 //! The rules are the golden model's ([`crate::spec::OutputFormat`]): FP32/BF16/FP16 overflow
 //! to ±Inf, NaN is the positive quiet NaN, a negative value that rounds to zero is −0; INT32
@@ -36,19 +42,11 @@
 //! 43 MHz). Rounding only ever looks at the top bits and whether anything below them is set.
 
 use crate::decode::{const_bits, const_index, BitIndex};
-use crate::pe::{ACC, ACC_WIDTH};
-use crate::spec::{Encoding, FloatSpecials, OutputFormat};
+use crate::spec::{Accumulator, Encoding, FloatSpecials, OutputFormat};
 use rust_hdl::prelude::*;
 
 /// Clock edges from `valid` to `out_valid`.
 pub const OUTPUT_LATENCY: usize = 8;
-
-/// 8-bit groups of the leading-zero count, and the accumulator width padded to whole groups.
-const LZ_GROUPS: usize = ACC_WIDTH.div_ceil(8);
-const LZ_PAD: usize = 8 * LZ_GROUPS;
-/// Groups of four 8-bit groups: the count's first level (stage 2) finds the top nonzero group
-/// within each, the second (stage 3) the top nonzero super-group.
-const LZ_SUPER: usize = LZ_GROUPS.div_ceil(4);
 
 /// Width of the scale input: the sum of two 8-bit two's complement scales (the job's
 /// `SCALE_EXP` and a column's) always fits.
@@ -84,8 +82,6 @@ const fn max_kept() -> usize {
 
 /// Width of the rounding frame: the widest kept field, its guard bit and one sticky bit.
 pub const FRAME: usize = max_kept() + 2;
-/// Normalized magnitude bits under the frame (folded into one sticky bit).
-const UNDER: usize = ACC_WIDTH - FRAME;
 /// Right shifts of `FRAME` or more move every bit under every format's guard bit.
 const MAX_SHIFT: u64 = FRAME as u64;
 /// Width of the rounded magnitude: INT32's kept field and its carry (floats, with their
@@ -94,6 +90,83 @@ const MAG: usize = FRAME + 1;
 const _: () = assert!(MAG >= INT_BITS as usize + 2);
 // Shift amounts and the posit regime are held in six bits.
 const _: () = assert!(FRAME < 64);
+
+/// The widths of an output unit for one accumulator: the type-level parameters of
+/// [`GenericOutputUnit`] (see [`ou_type!`](crate::ou_type)) and the loop count of its
+/// leading-zero count. [`OuGeometry::for_acc`] checks that the unit's fixed-width arithmetic
+/// holds every value the accumulator can present.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OuGeometry {
+    /// The accumulator rounded.
+    pub acc: Accumulator,
+    /// Width of the accumulator port (`acc.width`).
+    pub acc_width: usize,
+    /// Width of the magnitude from stage 1 on: the accumulator's, or `FRAME + 1` for an
+    /// accumulator no wider than the frame (its magnitude is zero-extended, which changes no
+    /// value), so at least one normalized bit lies under the frame.
+    pub norm: usize,
+    /// Normalized bits under the frame, folded into one sticky bit: `norm − FRAME` (≥ 1).
+    pub under: usize,
+    /// 8-bit groups of the leading-zero count.
+    pub lz_groups: usize,
+    /// `norm` padded to whole groups.
+    pub lz_pad: usize,
+    /// Groups of four 8-bit groups: the count's first level (stage 2) finds the top nonzero
+    /// group within each, the second (stage 3) the top nonzero super-group.
+    pub lz_super: usize,
+}
+
+impl OuGeometry {
+    /// The widths for `acc`; panics when an accumulator falls outside what the unit's fixed
+    /// widths hold (8-bit leading-zero count, 16-bit biased scales).
+    pub const fn for_acc(acc: Accumulator) -> OuGeometry {
+        let acc_width = acc.width as usize;
+        let norm = if acc_width > FRAME { acc_width } else { FRAME + 1 };
+        let lz_groups = norm.div_ceil(8);
+        let lz_super = lz_groups.div_ceil(4);
+        // The count and the group bases are 8 bits (mod 2^8): a leading one's distance from the
+        // top must fit. A normalized magnitude wider than the frame leaves bits under it.
+        assert!(norm <= 256 && norm > FRAME && lz_super >= 2);
+        // Biased scales of a leading one, lsb .. lsb + norm − 1, with the scale input added,
+        // stay within 0 .. 2^16 (unsigned comparisons, 16-bit sums).
+        let half = 1i64 << (SCALE_BITS - 1);
+        assert!(acc.lsb as i64 + SCALE_BIAS - half >= 0);
+        assert!(norm as i64 - 1 + acc.lsb as i64 + SCALE_BIAS + half - 1 < 1 << 16);
+        OuGeometry {
+            acc,
+            acc_width,
+            norm,
+            under: norm - FRAME,
+            lz_groups,
+            lz_pad: 8 * lz_groups,
+            lz_super,
+        }
+    }
+}
+
+/// The output unit type for accumulator `$acc` (an [`Accumulator`] constant): its
+/// [`OuGeometry`]'s widths as the parameters of [`GenericOutputUnit`]. Build it with
+/// [`GenericOutputUnit::for_acc`] and the same accumulator.
+#[macro_export]
+macro_rules! ou_type {
+    ($acc:expr) => {
+        $crate::output::GenericOutputUnit<
+            { $crate::output::OuGeometry::for_acc($acc).acc_width },
+            { $crate::output::OuGeometry::for_acc($acc).norm },
+            { $crate::output::OuGeometry::for_acc($acc).lz_pad },
+            { $crate::output::OuGeometry::for_acc($acc).lz_super },
+        >
+    };
+}
+
+/// The output unit of the shared PE's accumulator ([`crate::pe::ACC`]).
+pub type OutputUnit = crate::ou_type!(crate::pe::ACC);
+
+impl Default for OutputUnit {
+    fn default() -> Self {
+        Self::for_acc(crate::pe::ACC)
+    }
+}
 
 /// Float output parameters: (exponent bits, mantissa bits, bias).
 const fn float_params(f: OutputFormat) -> (u64, u64, i64) {
@@ -111,7 +184,6 @@ const fn float_params(f: OutputFormat) -> (u64, u64, i64) {
 /// The float output formats in the order of the per-float constant vectors below.
 const FLOATS: [OutputFormat; 3] = [OutputFormat::Fp32, OutputFormat::Bf16, OutputFormat::Fp16];
 const N_FLOATS: usize = FLOATS.len();
-const N_OUTPUTS: usize = OutputFormat::ALL.len();
 
 /// Bits of the INT32 output.
 const INT_BITS: u32 = crate::spec::formats::OUTPUT_FORMATS[OutputFormat::Int32 as usize].bits;
@@ -154,17 +226,20 @@ fn ones(n: usize) -> u64 {
     }
 }
 
-/// The output unit.
+/// The output unit for an accumulator of `ACC_W` bits, with the widths of its [`OuGeometry`]:
+/// the normalized magnitude `NORM_W`, the leading-zero count's padded input `LZ_PAD` and its
+/// super-groups `LZ_SUPER`. Name a concrete type with [`ou_type!`](crate::ou_type).
 #[derive(LogicBlock)]
-pub struct OutputUnit {
+pub struct GenericOutputUnit<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPER: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (clears the valid pipeline).
     pub reset: Signal<In, Bit>,
     /// An accumulator is presented.
     pub valid: Signal<In, Bit>,
-    /// The accumulator, two's complement, bit 0 weighing 2^ACC.lsb.
-    pub acc: Signal<In, Bits<ACC_WIDTH>>,
+    /// The accumulator, two's complement, bit 0 weighing 2^lsb of the accumulator the unit
+    /// was built for.
+    pub acc: Signal<In, Bits<ACC_W>>,
     /// Sticky NaN of the PE.
     pub nan: Signal<In, Bit>,
     /// Sticky +Inf.
@@ -183,7 +258,9 @@ pub struct OutputUnit {
     // stage 1
     v1: DFF<Bit>,
     neg1: DFF<Bit>,
-    mag1: DFF<Bits<ACC_WIDTH>>,
+    // The magnitude, zero-extended to NORM_W.
+    acc_mag: Signal<Local, Bits<ACC_W>>,
+    mag1: DFF<Bits<NORM_W>>,
     nan1: DFF<Bit>,
     inf1: DFF<Bit>,
     ninf1: DFF<Bit>,
@@ -194,7 +271,7 @@ pub struct OutputUnit {
     // per super-group the flag and count of its top nonzero group
     v2: DFF<Bit>,
     neg2: DFF<Bit>,
-    mag2: DFF<Bits<ACC_WIDTH>>,
+    mag2: DFF<Bits<NORM_W>>,
     stop2: DFF<Bits<16>>,
     svec2: DFF<Bits<LZ_SUPER>>,
     slz2: Vec<DFF<Bits<8>>>,
@@ -204,20 +281,22 @@ pub struct OutputUnit {
     fmt2: DFF<Bits<3>>,
     mag_pad: Signal<Local, Bits<LZ_PAD>>,
     gbits: Vec<Signal<Local, Bits<8>>>,
+    // 8-bit groups of the count (LZ_PAD / 8).
+    _groups: usize,
     // Bit s: super-group s is nonzero.
     svec: Signal<Local, Bits<LZ_SUPER>>,
     k_sbit: Vec<Constant<Bits<LZ_SUPER>>>,
     // Leading zeros of the accumulator if group g holds its leading one (mod 2^8).
     glz: Vec<Signal<Local, Bits<8>>>,
     slz: Vec<Signal<Local, Bits<8>>>,
-    goff: Vec<Constant<Bits<8>>>,
+    goff: Vec<Constant<BitIndex>>,
     gbase: Vec<Constant<Bits<8>>>,
     k_in8: Vec<Constant<Bits<8>>>,
     // stage 3: the top nonzero super-group, picked one-hot (an AND-OR, not a priority chain):
     // it is the top one when no bit above it is set
     v3: DFF<Bit>,
     neg3: DFF<Bit>,
-    mag3: DFF<Bits<ACC_WIDTH>>,
+    mag3: DFF<Bits<NORM_W>>,
     lz3: DFF<Bits<8>>,
     sb3: DFF<Bits<16>>,
     zero3: DFF<Bit>,
@@ -232,7 +311,7 @@ pub struct OutputUnit {
     neg4: DFF<Bit>,
     src4: DFF<Bits<FRAME>>,
     st4: DFF<Bit>,
-    rsh4: DFF<Bits<6>>,
+    gsh4: DFF<Bits<6>>,
     kpos4: DFF<Bit>,
     pw4: DFF<Bits<6>>,
     ebase4: DFF<Bits<16>>,
@@ -242,14 +321,16 @@ pub struct OutputUnit {
     inf4: DFF<Bit>,
     ninf4: DFF<Bit>,
     fmt4: DFF<Bits<3>>,
-    norm: Signal<Local, Bits<ACC_WIDTH>>,
+    norm: Signal<Local, Bits<NORM_W>>,
     // The bits under the frame are not shifted out of `norm`: `smask` marks them in the
-    // magnitude (bit i lands under the frame when i + lz < UNDER), beside the shift.
-    unused_norm: Signal<Local, Bits<ACC_WIDTH>>,
-    smask: Signal<Local, Bits<ACC_WIDTH>>,
-    k_under_mask: Constant<Bits<ACC_WIDTH>>,
+    // magnitude (bit i lands under the frame when i + lz < under), beside the shift.
+    unused_norm: Signal<Local, Bits<NORM_W>>,
+    smask: Signal<Local, Bits<NORM_W>>,
+    k_under_mask: Constant<Bits<NORM_W>>,
     src: Signal<Local, Bits<FRAME>>,
-    rsh: Signal<Local, Bits<6>>,
+    // The format's right shift plus its guard bit's position: the shift that brings the guard
+    // bit to bit 0 (stage 5).
+    gsh: Signal<Local, Bits<6>>,
     // The low bits of the biased scale: shifts never exceed FRAME < 64.
     sb_lo: Signal<Local, Bits<6>>,
     // Posit regime k's low six bits (SCALE_BIAS / 2 is a multiple of 64).
@@ -268,7 +349,10 @@ pub struct OutputUnit {
     inf5: DFF<Bit>,
     ninf5: DFF<Bit>,
     fmt5: DFF<Bits<3>>,
-    ext: Signal<Local, Bits<FRAME>>,
+    // The frame with the format's guard bit at bit 0, the kept field above it.
+    e: Signal<Local, Bits<FRAME>>,
+    // The posit regime prefix's bits in the kept field.
+    qp: Signal<Local, Bits<FRAME>>,
     q: Signal<Local, Bits<FRAME>>,
     sticky: Signal<Local, Bit>,
     // stage 6
@@ -306,13 +390,6 @@ pub struct OutputUnit {
     res: DFF<Bits<32>>,
     v8: DFF<Bit>,
     code: Signal<Local, Bits<32>>,
-    // Per output format (OutputFormat::ALL order): id, shift of the kept field to bit 0, its
-    // mask, the guard bit, and the mask of the sticky bits under the guard bit.
-    k_id: Vec<Constant<Bits<3>>>,
-    k_qsh: Vec<Constant<Bits<FRAME>>>,
-    k_kmask: Vec<Constant<Bits<FRAME>>>,
-    k_guard: Vec<Constant<BitIndex>>,
-    k_smask: Vec<Constant<Bits<FRAME>>>,
     // Per float format (FLOATS order).
     f_id: Vec<Constant<Bits<3>>>,
     f_emin: Vec<Constant<Bits<16>>>,
@@ -324,25 +401,33 @@ pub struct OutputUnit {
     f_man: Vec<Constant<Bits<MAG>>>,
     k_sign_bit: Constant<BitIndex>,
     k_under: Constant<BitIndex>,
-    k1_acc: Constant<Bits<ACC_WIDTH>>,
+    k1_acc: Constant<Bits<ACC_W>>,
     k_int32: Constant<Bits<3>>,
     k_posit: Constant<Bits<3>>,
     k_scale_top: Constant<Bits<16>>,
-    k_max_shift: Constant<Bits<6>>,
+    k_int_max_sh: Constant<Bits<6>>,
     k_int_b: Constant<Bits<16>>,
     k_int_b6: Constant<Bits<6>>,
     k_int_big: Constant<Bits<16>>,
     f_emin6: Vec<Constant<Bits<6>>>,
+    f_g6: Vec<Constant<Bits<6>>>,
+    f_max_sh: Vec<Constant<Bits<6>>>,
     f_big: Vec<Constant<Bits<16>>>,
     k_sb0: Constant<Bits<16>>,
     k_sb_lo: Constant<Bits<16>>,
     k_sb_hi: Constant<Bits<16>>,
     k1_6: Constant<Bits<6>>,
-    k2_6: Constant<Bits<6>>,
     k0_6: Constant<Bits<6>>,
     k_kmax6: Constant<Bits<6>>,
     k_kmax6_1: Constant<Bits<6>>,
-    k_kmax6_2: Constant<Bits<6>>,
+    k_p_sh_lo: Constant<Bits<6>>,
+    k_p_sh_hi: Constant<Bits<6>>,
+    k_p_sh_pos: Constant<Bits<6>>,
+    k_p_sh_neg: Constant<Bits<6>>,
+    // The posit's kept field shift, guard bit and the mask under it, for the regime prefix.
+    k_p_qsh: Constant<Bits<FRAME>>,
+    k_p_guard: Constant<BitIndex>,
+    k_p_smask: Constant<Bits<FRAME>>,
     k0_16: Constant<Bits<16>>,
     k_sext_16: Constant<Bits<16>>,
     k_scale_sign: Constant<BitIndex>,
@@ -366,11 +451,23 @@ pub struct OutputUnit {
     k_posit_nar: Constant<Bits<32>>,
 }
 
-impl Default for OutputUnit {
-    fn default() -> Self {
+impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPER: usize>
+    GenericOutputUnit<ACC_W, NORM_W, LZ_PAD, LZ_SUPER>
+{
+    /// The unit for `acc`; panics unless the type's widths are `acc`'s [`OuGeometry`] (use
+    /// [`ou_type!`](crate::ou_type)`(acc)` for the type).
+    pub fn for_acc(acc: Accumulator) -> Self {
+        let g = OuGeometry::for_acc(acc);
+        assert_eq!(
+            (ACC_W, NORM_W, LZ_PAD, LZ_SUPER),
+            (g.acc_width, g.norm, g.lz_pad, g.lz_super),
+            "output unit widths do not match accumulator {acc:?}"
+        );
         let id = |f: OutputFormat| const_bits(f.spec().id as u64);
         // The kept field of a format sits at the top of the frame; the guard bit under it.
         let qsh = |f: OutputFormat| FRAME - kept_bits(f);
+        let guard = |f: OutputFormat| (qsh(f) - 1) as u64;
+        let posit = OutputFormat::Posit16Es1;
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -385,6 +482,7 @@ impl Default for OutputUnit {
             result: Default::default(),
             v1: Default::default(),
             neg1: Default::default(),
+            acc_mag: Default::default(),
             mag1: Default::default(),
             nan1: Default::default(),
             inf1: Default::default(),
@@ -414,27 +512,28 @@ impl Default for OutputUnit {
             fmt3: Default::default(),
             lz: Default::default(),
             mag_pad: Default::default(),
-            gbits: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            gbits: (0..g.lz_groups).map(|_| Default::default()).collect(),
+            _groups: g.lz_groups,
             svec: Default::default(),
             k_sbit: (0..LZ_SUPER).map(|s| const_bits(1 << s)).collect(),
             k_sabove: (0..LZ_SUPER)
                 .map(|s| const_bits(ones(LZ_SUPER) ^ ones(s + 1)))
                 .collect(),
-            glz: (0..LZ_GROUPS).map(|_| Default::default()).collect(),
+            glz: (0..g.lz_groups).map(|_| Default::default()).collect(),
             slz: (0..LZ_SUPER).map(|_| Default::default()).collect(),
-            goff: (0..LZ_GROUPS).map(|g| const_bits((8 * g) as u64)).collect(),
-            // Leading zeros above group g's top bit (mod 2^8, as the count, which is below 2^8:
-            // the top group reaches past the accumulator, into zero padding, so its base is
+            goff: (0..g.lz_groups).map(|i| const_index(8 * i)).collect(),
+            // Leading zeros above group i's top bit (mod 2^8, as the count, which is below 2^8:
+            // the top group may reach past the magnitude, into zero padding, so its base is
             // negative and its count makes up for it).
-            gbase: (0..LZ_GROUPS)
-                .map(|g| const_bits(((ACC_WIDTH as i64 - 1 - (8 * g + 7) as i64) as u64) & 0xFF))
+            gbase: (0..g.lz_groups)
+                .map(|i| const_bits(((g.norm as i64 - 1 - (8 * i + 7) as i64) as u64) & 0xFF))
                 .collect(),
             k_in8: (0..8).map(|b| const_bits(7 - b as u64)).collect(),
             v4: Default::default(),
             neg4: Default::default(),
             src4: Default::default(),
             st4: Default::default(),
-            rsh4: Default::default(),
+            gsh4: Default::default(),
             kpos4: Default::default(),
             pw4: Default::default(),
             ebase4: Default::default(),
@@ -448,10 +547,10 @@ impl Default for OutputUnit {
             unused_norm: Default::default(),
             smask: Default::default(),
             k_under_mask: Constant::new(
-                (0..UNDER).fold(Bits::default(), |b: Bits<ACC_WIDTH>, i| b.replace_bit(i, true)),
+                (0..g.under).fold(Bits::default(), |b: Bits<NORM_W>, i| b.replace_bit(i, true)),
             ),
             src: Default::default(),
-            rsh: Default::default(),
+            gsh: Default::default(),
             sb_lo: Default::default(),
             kq: Default::default(),
             prefix: Default::default(),
@@ -466,7 +565,8 @@ impl Default for OutputUnit {
             inf5: Default::default(),
             ninf5: Default::default(),
             fmt5: Default::default(),
-            ext: Default::default(),
+            e: Default::default(),
+            qp: Default::default(),
             q: Default::default(),
             sticky: Default::default(),
             v6: Default::default(),
@@ -500,24 +600,16 @@ impl Default for OutputUnit {
             t_posit: Default::default(),
             unused_t_int: Default::default(),
             unused_t_posit: Default::default(),
-            k_id: OutputFormat::ALL.into_iter().map(id).collect(),
-            k_qsh: OutputFormat::ALL
-                .into_iter()
-                .map(|f| const_bits(qsh(f) as u64))
-                .collect(),
-            k_kmask: OutputFormat::ALL
-                .into_iter()
-                .map(|f| const_bits(ones(kept_bits(f))))
-                .collect(),
-            k_guard: OutputFormat::ALL.into_iter().map(|f| const_index(qsh(f) - 1)).collect(),
-            k_smask: OutputFormat::ALL
-                .into_iter()
-                .map(|f| const_bits(ones(qsh(f) - 1)))
-                .collect(),
             f_id: FLOATS.into_iter().map(id).collect(),
             f_emin: FLOATS.into_iter().map(|f| const_bits(emin_b(f))).collect(),
             f_max: FLOATS.into_iter().map(|f| const_bits(max_b(f))).collect(),
-            f_emin6: FLOATS.into_iter().map(|f| const_bits(emin_b(f) & 63)).collect(),
+            // Subnormal: the right shift emin − scale (1 ..= MAX_SHIFT; mod 64) plus the guard's place.
+            f_emin6: FLOATS
+                .into_iter()
+                .map(|f| const_bits((emin_b(f) + guard(f)) & 63))
+                .collect(),
+            f_g6: FLOATS.into_iter().map(|f| const_bits(guard(f))).collect(),
+            f_max_sh: FLOATS.into_iter().map(|f| const_bits(MAX_SHIFT + guard(f))).collect(),
             // Below this biased scale, a float's right shift exceeds the frame.
             f_big: FLOATS.into_iter().map(|f| const_bits(emin_b(f) - MAX_SHIFT)).collect(),
             f_max_finite: FLOATS.into_iter().map(|f| const_bits(inf_code(f) - 1)).collect(),
@@ -531,17 +623,17 @@ impl Default for OutputUnit {
                 .map(|f| const_bits(1 << (f.spec().bits - 1)))
                 .collect(),
             f_man: FLOATS.into_iter().map(|f| const_bits(float_params(f).1)).collect(),
-            k_sign_bit: const_index(ACC_WIDTH - 1),
-            k_under: const_index(UNDER),
+            k_sign_bit: const_index(ACC_W - 1),
+            k_under: const_index(g.under),
             k1_acc: Constant::new(1.into()),
             k_int32: id(OutputFormat::Int32),
             k_posit: id(OutputFormat::Posit16Es1),
-            // The accumulator's top bit weighs 2^(ACC_WIDTH - 1 + ACC.lsb).
-            k_scale_top: const_bits((ACC_WIDTH as i64 - 1 + ACC.lsb as i64 + SCALE_BIAS) as u64),
-            k_max_shift: const_bits(MAX_SHIFT),
+            // The magnitude's top bit weighs 2^(norm − 1 + acc.lsb).
+            k_scale_top: const_bits((g.norm as i64 - 1 + acc.lsb as i64 + SCALE_BIAS) as u64),
+            k_int_max_sh: const_bits(MAX_SHIFT + guard(OutputFormat::Int32)),
             // INT32: 2^0 lands at the kept field's LSB when shifted right by INT_BITS − scale.
             k_int_b: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64),
-            k_int_b6: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64 & 63),
+            k_int_b6: const_bits(((INT_BITS as i64 + SCALE_BIAS) as u64 + guard(OutputFormat::Int32)) & 63),
             k_int_big: const_bits((INT_BITS as i64 + SCALE_BIAS) as u64 - MAX_SHIFT),
             // Posit regime k = floor(scale / 2): k ≥ 0 from biased scale SCALE_BIAS on; below
             // k_sb_lo it is < −POSIT_K_MAX, from k_sb_hi on > POSIT_K_MAX.
@@ -549,11 +641,16 @@ impl Default for OutputUnit {
             k_sb_lo: const_bits((SCALE_BIAS - 2 * POSIT_K_MAX) as u64),
             k_sb_hi: const_bits((SCALE_BIAS + 2 * POSIT_K_MAX + 2) as u64),
             k1_6: const_bits(1),
-            k2_6: const_bits(2),
             k0_6: const_bits(0),
             k_kmax6: const_bits(POSIT_K_MAX as u64),
             k_kmax6_1: const_bits(POSIT_K_MAX as u64 + 1),
-            k_kmax6_2: const_bits(POSIT_K_MAX as u64 + 2),
+            k_p_sh_lo: const_bits(POSIT_K_MAX as u64 + 1 + guard(posit)),
+            k_p_sh_hi: const_bits(POSIT_K_MAX as u64 + 2 + guard(posit)),
+            k_p_sh_pos: const_bits(2 + guard(posit)),
+            k_p_sh_neg: const_bits(1 + guard(posit)),
+            k_p_qsh: const_bits(qsh(posit) as u64),
+            k_p_guard: const_index(qsh(posit) - 1),
+            k_p_smask: const_bits(ones(qsh(posit) - 1)),
             k0_16: const_bits(0),
             k_sext_16: const_bits(0xFFFF ^ ((1 << SCALE_BITS) - 1)),
             k_scale_sign: const_index(SCALE_BITS - 1),
@@ -578,12 +675,14 @@ impl Default for OutputUnit {
     }
 }
 
-impl Logic for OutputUnit {
+impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPER: usize> Logic
+    for GenericOutputUnit<ACC_W, NORM_W, LZ_PAD, LZ_SUPER>
+{
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
             self, clock, v1, neg1, mag1, nan1, inf1, ninf1, fmt1, stop1, v2, neg2, mag2, stop2, svec2, nan2, inf2,
-            ninf2, fmt2, v3, neg3, mag3, lz3, sb3, zero3, nan3, inf3, ninf3, fmt3, v4, neg4, src4, st4, rsh4, kpos4,
+            ninf2, fmt2, v3, neg3, mag3, lz3, sb3, zero3, nan3, inf3, ninf3, fmt3, v4, neg4, src4, st4, gsh4, kpos4,
             pw4, ebase4, ovf4, zero4, nan4, inf4, ninf4, fmt4, v5, neg5, q5, inc5, ebase5, ovf5, zero5, nan5, inf5,
             ninf5, fmt5, v6, neg6, mag6, ovf6, zero6, nan6, inf6, ninf6, fmt6, v7, neg7, code7, tint7, tposit7, big7,
             small7, ovf7, zero7, nan7, inf7, ninf7, fmt7, res, v8
@@ -592,10 +691,11 @@ impl Logic for OutputUnit {
         // ---- stage 1: sign and magnitude; the biased scale of the accumulator's top bit
         self.v1.d.next = self.valid.val() & !self.reset.val();
         self.neg1.d.next = self.acc.val().get_bit(self.k_sign_bit.val().index());
-        self.mag1.d.next = self.acc.val();
+        self.acc_mag.next = self.acc.val();
         if self.acc.val().get_bit(self.k_sign_bit.val().index()) {
-            self.mag1.d.next = !self.acc.val() + self.k1_acc.val();
+            self.acc_mag.next = !self.acc.val() + self.k1_acc.val();
         }
+        self.mag1.d.next = bit_cast::<NORM_W, ACC_W>(self.acc_mag.val());
         self.nan1.d.next = self.nan.val() | (self.pinf.val() & self.ninf.val());
         self.inf1.d.next = self.pinf.val() | self.ninf.val();
         self.ninf1.d.next = self.ninf.val();
@@ -608,12 +708,12 @@ impl Logic for OutputUnit {
 
         // ---- stage 2: per 8-bit group of the magnitude, a flag and the leading zeros; per
         // super-group, those of its top nonzero group (later groups are higher: they win)
-        self.mag_pad.next = bit_cast::<LZ_PAD, ACC_WIDTH>(self.mag1.q.val());
+        self.mag_pad.next = bit_cast::<LZ_PAD, NORM_W>(self.mag1.q.val());
         self.svec.next = 0.into();
         for s in 0..LZ_SUPER {
             self.slz[s].next = 0.into();
         }
-        for g in 0..LZ_GROUPS {
+        for g in 0..self._groups {
             self.gbits[g].next = self.mag_pad.val().get_bits::<8>(self.goff[g].val().index());
             self.glz[g].next = self.gbase[g].val() + self.k_in8[0].val();
             for b in 1..8 {
@@ -660,25 +760,27 @@ impl Logic for OutputUnit {
 
         // ---- stage 4: normalize into the frame; each format's right shift and regime, from
         // comparisons of the scale with constants (side by side, not in series)
-        self.norm.next = self.mag3.q.val() << bit_cast::<ACC_WIDTH, 8>(self.lz3.q.val());
+        self.norm.next = self.mag3.q.val() << bit_cast::<NORM_W, 8>(self.lz3.q.val());
         self.src.next = self.norm.val().get_bits::<FRAME>(self.k_under.val().index());
         self.unused_norm.next = self.norm.val();
-        self.smask.next = self.k_under_mask.val() >> bit_cast::<ACC_WIDTH, 8>(self.lz3.q.val());
+        self.smask.next = self.k_under_mask.val() >> bit_cast::<NORM_W, 8>(self.lz3.q.val());
         self.st4.d.next = (self.mag3.q.val() & self.smask.val()).any();
         self.sb_lo.next = self.sb3.q.val().get_bits::<6>(0);
         self.kq.next = self.sb3.q.val().get_bits::<6>(1);
-        self.rsh.next = self.k0_6.val();
+        // Every shift below is the format's right shift plus its guard bit's place.
+        self.gsh.next = self.k0_6.val();
         self.kpos4.d.next = false;
         self.pw4.d.next = self.k0_6.val();
         self.ebase4.d.next = self.k0_16.val();
         self.ovf4.d.next = false;
         for f in 0..N_FLOATS {
             if self.fmt3.q.val() == self.f_id[f].val() {
+                self.gsh.next = self.f_g6[f].val();
                 if self.sb3.q.val() < self.f_emin[f].val() {
                     // Subnormal: shift by emin − scale, at most the frame.
-                    self.rsh.next = self.f_emin6[f].val() - self.sb_lo.val();
+                    self.gsh.next = self.f_emin6[f].val() - self.sb_lo.val();
                     if self.sb3.q.val() < self.f_big[f].val() {
-                        self.rsh.next = self.k_max_shift.val();
+                        self.gsh.next = self.f_max_sh[f].val();
                     }
                 } else {
                     self.ebase4.d.next = self.sb3.q.val() - self.f_emin[f].val();
@@ -689,9 +791,9 @@ impl Logic for OutputUnit {
         if self.fmt3.q.val() == self.k_int32.val() {
             // On overflow the shift is don't-care (stage 7 saturates).
             self.ovf4.d.next = self.sb3.q.val() >= self.k_int_b.val();
-            self.rsh.next = self.k_int_b6.val() - self.sb_lo.val();
+            self.gsh.next = self.k_int_b6.val() - self.sb_lo.val();
             if self.sb3.q.val() < self.k_int_big.val() {
-                self.rsh.next = self.k_max_shift.val();
+                self.gsh.next = self.k_int_max_sh.val();
             }
         }
         if self.fmt3.q.val() == self.k_posit.val() {
@@ -705,23 +807,23 @@ impl Logic for OutputUnit {
             // Regime: k + 1 ones and a zero (shift k + 2, prefix k + 1 ones), or −k zeros and
             // a one (shift 1 − k, the one −k bits down).
             if self.sb3.q.val() < self.k_sb_lo.val() {
-                self.rsh.next = self.k_kmax6_1.val();
+                self.gsh.next = self.k_p_sh_lo.val();
                 self.pw4.d.next = self.k_kmax6.val();
             } else if self.sb3.q.val() >= self.k_sb_hi.val() {
-                self.rsh.next = self.k_kmax6_2.val();
+                self.gsh.next = self.k_p_sh_hi.val();
                 self.pw4.d.next = self.k_kmax6_1.val();
                 self.kpos4.d.next = true;
             } else if self.sb3.q.val() >= self.k_sb0.val() {
-                self.rsh.next = self.kq.val() + self.k2_6.val();
+                self.gsh.next = self.kq.val() + self.k_p_sh_pos.val();
                 self.pw4.d.next = self.kq.val() + self.k1_6.val();
                 self.kpos4.d.next = true;
             } else {
-                self.rsh.next = self.k1_6.val() - self.kq.val();
+                self.gsh.next = self.k_p_sh_neg.val() - self.kq.val();
                 self.pw4.d.next = self.k0_6.val() - self.kq.val();
             }
         }
         self.src4.d.next = self.src.val();
-        self.rsh4.d.next = self.rsh.val();
+        self.gsh4.d.next = self.gsh.val();
         self.v4.d.next = self.v3.q.val() & !self.reset.val();
         self.neg4.d.next = self.neg3.q.val();
         self.zero4.d.next = self.zero3.q.val();
@@ -739,18 +841,18 @@ impl Logic for OutputUnit {
                 self.prefix.next = (self.k1_f.val() << self.k_top_f.val()) >> self.pw4.q.val();
             }
         }
-        self.ext.next = (self.src4.q.val() >> self.rsh4.q.val()) | self.prefix.val();
-        // Bits shifted out of the frame count as sticky.
-        self.sticky.next = self.st4.q.val() | (self.src4.q.val() & !(!self.k0_f.val() << self.rsh4.q.val())).any();
-        self.q.next = self.k0_f.val();
-        self.inc5.d.next = false;
-        for f in 0..N_OUTPUTS {
-            if self.fmt4.q.val() == self.k_id[f].val() {
-                self.q.next = (self.ext.val() >> self.k_qsh[f].val()) & self.k_kmask[f].val();
-                self.inc5.d.next = self.ext.val().get_bit(self.k_guard[f].val().index())
-                    & (self.sticky.val() | (self.ext.val() & self.k_smask[f].val()).any() | self.q.val().get_bit(0));
-            }
-        }
+        // The frame shifted right until the format's guard bit is bit 0: the kept field lies
+        // above it (at most the format's bits remain), the bits shifted out are sticky. The
+        // posit's regime prefix (zero for other formats) fills the field from the top; its bits
+        // at and under the guard bit count too.
+        self.e.next = self.src4.q.val() >> self.gsh4.q.val();
+        self.qp.next = self.prefix.val() >> self.k_p_qsh.val();
+        self.q.next = (self.e.val() >> self.k1_f.val()) | self.qp.val();
+        self.sticky.next = self.st4.q.val()
+            | (self.src4.q.val() & !(!self.k0_f.val() << self.gsh4.q.val())).any()
+            | (self.prefix.val() & self.k_p_smask.val()).any();
+        self.inc5.d.next = (self.e.val().get_bit(0) | self.prefix.val().get_bit(self.k_p_guard.val().index()))
+            & (self.sticky.val() | self.q.val().get_bit(0));
         self.q5.d.next = self.q.val();
         self.ebase5.d.next = self.ebase4.q.val();
         self.ovf5.d.next = self.ovf4.q.val();
@@ -893,5 +995,39 @@ impl Logic for OutputUnit {
         self.v8.d.next = self.v7.q.val() & !self.reset.val();
         self.out_valid.next = self.v8.q.val();
         self.result.next = self.res.q.val();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::config::LE8_FORMATS;
+    use crate::spec::Format;
+
+    fn widths(g: OuGeometry) -> [usize; 6] {
+        [g.acc_width, g.norm, g.under, g.lz_groups, g.lz_pad, g.lz_super]
+    }
+
+    #[test]
+    fn the_geometry_follows_the_accumulator() {
+        assert_eq!(FRAME, 35);
+        assert_eq!(widths(OuGeometry::for_acc(crate::pe::ACC)), [130, 130, 95, 17, 136, 5]);
+        assert_eq!(
+            widths(OuGeometry::for_acc(Accumulator::for_formats(&LE8_FORMATS))),
+            [53, 53, 18, 7, 56, 2]
+        );
+        // An accumulator no wider than the frame: its magnitude is zero-extended past it.
+        let int4 = Accumulator::for_formats(&[Format::Int4]);
+        assert!((int4.width as usize) <= FRAME);
+        assert_eq!(
+            widths(OuGeometry::for_acc(int4)),
+            [int4.width as usize, FRAME + 1, 1, 5, 40, 2]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "output unit widths do not match")]
+    fn the_type_must_match_the_accumulator() {
+        let _ = <crate::ou_type!(crate::pe::ACC)>::for_acc(Accumulator::for_formats(&LE8_FORMATS));
     }
 }

@@ -25,19 +25,26 @@ pub struct PeState {
 }
 
 impl PeState {
-    /// The value the PE holds, in the golden model's terms (NaN for NaN or +Inf with −Inf).
+    /// The value the PE holds, in the golden model's terms (NaN for NaN or +Inf with −Inf);
+    /// bit 0 of `acc` weighs 2^ACC.lsb (the shared PE's accumulator).
     pub fn exact(&self) -> Exact {
-        if self.nan || (self.pinf && self.ninf) {
-            Exact::NaN
-        } else if self.pinf || self.ninf {
-            Exact::Inf { negative: self.ninf }
-        } else {
-            Exact::Finite {
-                mant: self.acc.clone(),
-                exp: ACC.lsb.into(),
-            }
-            .normalized()
+        exact_value(&self.acc, ACC.lsb, self.nan, self.pinf, self.ninf)
+    }
+}
+
+/// An accumulator `acc` whose bit 0 weighs 2^`lsb`, with its sticky flags, in the golden
+/// model's terms (NaN for NaN or +Inf with −Inf).
+pub fn exact_value(acc: &BigInt, lsb: i32, nan: bool, pinf: bool, ninf: bool) -> Exact {
+    if nan || (pinf && ninf) {
+        Exact::NaN
+    } else if pinf || ninf {
+        Exact::Inf { negative: ninf }
+    } else {
+        Exact::Finite {
+            mant: acc.clone(),
+            exp: lsb.into(),
         }
+        .normalized()
     }
 }
 
