@@ -1,6 +1,7 @@
 //! The Verilated PE against the golden model: every code pair of every ≤ 8-bit format pair,
 //! random 16-bit pairs, long accumulations with specials, and MACs per cycle.
 
+use npe_hdl::spec::config::LE8_FORMATS;
 use npe_hdl::spec::{lanes, Format};
 use npe_host::golden::{exact_dot, Exact};
 use npe_host::rtl::pe::{pack, Pe};
@@ -44,26 +45,26 @@ fn stream(pe: &mut Pe, af: Format, wf: Format, beats: &[Beat], first: &mut Vec<S
         }
     };
     // Beat t's sum is in the accumulator after tick t + LATENCY - 1 (ticks count from 0).
-    for t in 0..beats.len() + Pe::LATENCY - 1 {
+    let lat = pe.latency();
+    for t in 0..beats.len() + lat - 1 {
         match beats.get(t) {
             Some(b) => pe.beat(af, wf, packed(af, wf, &b.a), packed(af, wf, &b.w), true, true),
             None => pe.idle(),
         }
-        if t + 1 >= Pe::LATENCY {
-            mismatches += check(pe, &beats[t + 1 - Pe::LATENCY], first);
+        if t + 1 >= lat {
+            mismatches += check(pe, &beats[t + 1 - lat], first);
         }
     }
     mismatches
 }
 
-#[test]
-fn every_code_pair_of_every_narrow_format_pair() {
-    let narrow: Vec<Format> = mac_formats().into_iter().filter(|f| f.bits() <= 8).collect();
-    let mut pe = Pe::new();
+/// Every code pair of every pair of `formats`, lanes full, each beat checked alone; returns
+/// (code pairs, mismatches, first messages).
+fn every_code_pair(pe: &mut Pe, formats: &[Format]) -> (usize, usize, Vec<String>) {
     let (mut pairs, mut mismatches) = (0usize, 0usize);
     let mut first = Vec::new();
-    for &af in &narrow {
-        for &wf in &narrow {
+    for &af in formats {
+        for &wf in formats {
             let n = lanes(af, wf) as usize;
             // All code pairs in order, n per beat.
             let all: Vec<(u32, u32)> = (0..af.code_count())
@@ -83,15 +84,73 @@ fn every_code_pair_of_every_narrow_format_pair() {
                 })
                 .collect();
             pairs += all.len();
-            mismatches += stream(&mut pe, af, wf, &beats, &mut first);
+            mismatches += stream(pe, af, wf, &beats, &mut first);
         }
     }
     eprintln!(
         "{pairs} code pairs over {} format pairs, {mismatches} mismatches",
-        narrow.len() * narrow.len()
+        formats.len() * formats.len()
     );
+    (pairs, mismatches, first)
+}
+
+#[test]
+fn every_code_pair_of_every_narrow_format_pair() {
+    let narrow: Vec<Format> = mac_formats().into_iter().filter(|f| f.bits() <= 8).collect();
+    let (pairs, mismatches, first) = every_code_pair(&mut Pe::new(), &narrow);
     assert_eq!(mismatches, 0, "{}", first.join("\n"));
     assert!(pairs > 1_400_000);
+}
+
+/// The fixed-point PE of the ≤ 8-bit set: every code pair of every pair of its formats.
+#[test]
+fn fixed_point_pe_every_code_pair_of_its_set() {
+    let (pairs, mismatches, first) = every_code_pair(&mut Pe::fixed8(), &LE8_FORMATS);
+    assert_eq!(mismatches, 0, "{}", first.join("\n"));
+    // 8-bit formats: INT8, E4M3, posit8 (256 codes), FP6 ×2 (64), 4-bit ×2 (16), INT2 (4).
+    let codes: usize = LE8_FORMATS.iter().map(|f| f.code_count() as usize).sum();
+    assert_eq!(pairs, codes * codes);
+}
+
+/// The fixed-point PE: long random accumulations of its formats (NaNs included) against the
+/// golden dot product, and formats outside its set raise NaN and add nothing.
+#[test]
+fn fixed_point_pe_long_accumulations_and_foreign_formats() {
+    let mut rng = StdRng::seed_from_u64(8);
+    let mut pe = Pe::fixed8();
+    for round in 0..40 {
+        let af = LE8_FORMATS[rng.gen_range(0..LE8_FORMATS.len())];
+        let wf = LE8_FORMATS[rng.gen_range(0..LE8_FORMATS.len())];
+        let n = lanes(af, wf) as usize;
+        let k = rng.gen_range(1..3000);
+        let (mut a, mut w) = (Vec::new(), Vec::new());
+        for i in 0..k {
+            let mut ca: Vec<u32> = (0..n).map(|_| rng.gen_range(0..af.code_count())).collect();
+            let mut cw: Vec<u32> = (0..n).map(|_| rng.gen_range(0..wf.code_count())).collect();
+            if round % 3 != 0 {
+                ca = ca.into_iter().map(|c| if is_special(af, c) { 0 } else { c }).collect();
+                cw = cw.into_iter().map(|c| if is_special(wf, c) { 0 } else { c }).collect();
+            }
+            pe.beat(af, wf, packed(af, wf, &ca), packed(af, wf, &cw), true, i == 0);
+            a.extend(ca);
+            w.extend(cw);
+        }
+        pe.drain();
+        let want = exact_dot(af, &a, wf, &w).unwrap();
+        assert_eq!(pe.state().exact(), want, "round {round}: {af} x {wf}, K = {k}");
+    }
+    for foreign in [Format::Int16, Format::Fp8E5M2, Format::Posit4Es1, Format::E8M0] {
+        pe.beat(Format::Int8, Format::Int8, 3, 5, true, true);
+        pe.beat(foreign, Format::Int8, 0x11, 1, true, false);
+        pe.drain();
+        let s = pe.state();
+        assert!(s.nan, "{foreign}");
+        assert_eq!(
+            s.acc,
+            num_bigint::BigInt::from(15) << (-pe.accumulator().lsb) as usize,
+            "{foreign}"
+        );
+    }
 }
 
 /// Random beats of random 16-bit-and-mixed format pairs: `n` in the normal run, more with
@@ -236,6 +295,6 @@ fn macs_per_cycle_follow_the_lane_count() {
         let rate = macs / cycles;
         eprintln!("{af} x {wf}: {n} lanes, {macs} MACs in {cycles} cycles = {rate:.3} MACs/cycle");
         // One beat per cycle; only the pipeline fill is not overlapped.
-        assert!(rate >= n as f64 * k as f64 / (k + Pe::LATENCY) as f64 - 1e-9, "{rate}");
+        assert!(rate >= n as f64 * k as f64 / (k + pe.latency()) as f64 - 1e-9, "{rate}");
     }
 }

@@ -209,7 +209,7 @@ impl FixedLane {
 pub struct FixedPoint {
     /// Lanes 0–1: every format of the set (a 4-bit format may sit in an 8-bit slot).
     pub wide: FixedLane,
-    /// Lanes 2–3: the ≤ 4-bit formats (a 1-bit lane, never enabled, when there are none).
+    /// Lanes 2–3: the ≤ 4-bit formats (a 2-bit lane, never enabled, when there are none).
     pub narrow: FixedLane,
     /// The exact accumulator of the set; its LSB is the wide products' (`2 × wide.lsb`).
     pub acc: Accumulator,
@@ -242,7 +242,11 @@ impl FixedPoint {
         };
         let narrow = match FixedLane::for_slots(formats, 4) {
             Some(n) => n,
-            None => FixedLane { lsb: 0, bits: 1 },
+            // Placed just above the wide products' carry-ins (see the fixed-point MAC pipe).
+            None => FixedLane {
+                lsb: wide.lsb + 1,
+                bits: 2,
+            },
         };
         if wide.bits > FIXED_WIDE_MAX_BITS || narrow.bits > FIXED_NARROW_MAX_BITS {
             return None;
@@ -329,6 +333,6 @@ mod tests {
         assert_eq!(FixedPoint::for_formats(&[Int8, Int16]), None);
         assert_eq!(FixedPoint::for_formats(&Format::ALL), None);
         // Without a 4-bit format the narrow lanes carry nothing.
-        assert_eq!(FixedPoint::for_formats(&[Int8]).unwrap().narrow.bits, 1);
+        assert_eq!(FixedPoint::for_formats(&[Int8]).unwrap().narrow.bits, 2);
     }
 }

@@ -1,8 +1,12 @@
-//! The Verilated PE, driven beat by beat, its accumulator read back as an exact value.
+//! A Verilated PE, driven beat by beat, its accumulator read back as an exact value.
+//!
+//! Both PE tops have the same ports: `pe` (every format, [`npe_hdl::pe::Pe`]) and `pe_fixed8`
+//! (the fixed-point PE of the ≤ 8-bit set, [`npe_hdl::pe::PeLe8`]); they differ in the
+//! accumulator, the latency and the formats they take.
 
-use npe_hdl::pe::{ACC, ACC_WIDTH, PE_LATENCY};
-use npe_hdl::spec::Format;
-use npe_sim::{tops::pe as p, Sim};
+use npe_hdl::pe::{ACC, FIXED_PE_LATENCY, PE_LATENCY};
+use npe_hdl::spec::{Accumulator, Format};
+use npe_sim::{Port, Sim, Top};
 use num_bigint::BigInt;
 
 use crate::golden::Exact;
@@ -14,7 +18,7 @@ pub use crate::device::pack::pack_word as pack;
 /// What the PE holds: the exact accumulator and its sticky flags.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PeState {
-    /// The accumulator as a signed integer (value = `acc × 2^ACC.lsb`).
+    /// The accumulator as a signed integer (value = `acc × 2^lsb`).
     pub acc: BigInt,
     /// NaN seen.
     pub nan: bool,
@@ -22,13 +26,14 @@ pub struct PeState {
     pub pinf: bool,
     /// −Inf seen.
     pub ninf: bool,
+    /// Weight of `acc`'s bit 0 (`2^lsb`).
+    pub lsb: i32,
 }
 
 impl PeState {
-    /// The value the PE holds, in the golden model's terms (NaN for NaN or +Inf with −Inf);
-    /// bit 0 of `acc` weighs 2^ACC.lsb (the shared PE's accumulator).
+    /// The value the PE holds, in the golden model's terms (NaN for NaN or +Inf with −Inf).
     pub fn exact(&self) -> Exact {
-        exact_value(&self.acc, ACC.lsb, self.nan, self.pinf, self.ninf)
+        exact_value(&self.acc, self.lsb, self.nan, self.pinf, self.ninf)
     }
 }
 
@@ -48,9 +53,49 @@ pub fn exact_value(acc: &BigInt, lsb: i32, nan: bool, pinf: bool, ninf: bool) ->
     }
 }
 
-/// The Verilated PE.
+/// The ports of a PE top, looked up by name.
+struct Ports {
+    reset: Port,
+    a_fmt: Port,
+    w_fmt: Port,
+    a: Port,
+    w: Port,
+    valid: Port,
+    clear: Port,
+    acc: Port,
+    nan: Port,
+    pinf: Port,
+    ninf: Port,
+}
+
+impl Ports {
+    fn of(top: Top) -> Ports {
+        let p = |name: &str| {
+            top.port(name)
+                .unwrap_or_else(|| panic!("top {} has no port {name}: not a PE", top.name))
+        };
+        Ports {
+            reset: p("reset"),
+            a_fmt: p("a_fmt"),
+            w_fmt: p("w_fmt"),
+            a: p("a"),
+            w: p("w"),
+            valid: p("valid"),
+            clear: p("clear"),
+            acc: p("acc"),
+            nan: p("nan"),
+            pinf: p("pinf"),
+            ninf: p("ninf"),
+        }
+    }
+}
+
+/// A Verilated PE.
 pub struct Pe {
     sim: Sim,
+    ports: Ports,
+    acc: Accumulator,
+    latency: usize,
 }
 
 impl Default for Pe {
@@ -60,18 +105,43 @@ impl Default for Pe {
 }
 
 impl Pe {
-    /// Clock ticks from a beat to its effect on the accumulator.
-    pub const LATENCY: usize = PE_LATENCY;
-
-    /// A PE after reset.
+    /// The shared PE (every format) after reset.
     pub fn new() -> Pe {
-        let mut sim = Sim::new(p::TOP);
-        sim.set(p::RESET, 1);
-        for _ in 0..Self::LATENCY {
+        Pe::with_top(npe_sim::tops::pe::TOP, ACC, PE_LATENCY)
+    }
+
+    /// The fixed-point PE of the ≤ 8-bit set after reset.
+    pub fn fixed8() -> Pe {
+        Pe::with_top(npe_sim::tops::pe_fixed8::TOP, npe_hdl::emit::LE8_ACC, FIXED_PE_LATENCY)
+    }
+
+    /// The PE top `top`, whose accumulator is `acc` and whose beats reach it `latency` ticks
+    /// later, after reset.
+    pub fn with_top(top: Top, acc: Accumulator, latency: usize) -> Pe {
+        let ports = Ports::of(top);
+        assert_eq!(ports.acc.width, acc.width, "{}: accumulator width", top.name);
+        let mut sim = Sim::new(top);
+        sim.set(ports.reset, 1);
+        for _ in 0..latency {
             sim.tick();
         }
-        sim.set(p::RESET, 0);
-        Pe { sim }
+        sim.set(ports.reset, 0);
+        Pe {
+            sim,
+            ports,
+            acc,
+            latency,
+        }
+    }
+
+    /// Clock ticks from a beat to its effect on the accumulator.
+    pub fn latency(&self) -> usize {
+        self.latency
+    }
+
+    /// The accumulator's geometry.
+    pub fn accumulator(&self) -> Accumulator {
+        self.acc
     }
 
     /// Presents one beat and ticks the clock once.
@@ -81,25 +151,26 @@ impl Pe {
 
     /// [`Pe::beat`] with raw format ids (including ids no multiplier format has).
     pub fn beat_ids(&mut self, a_id: u8, w_id: u8, a: u16, w: u16, valid: bool, clear: bool) {
-        self.sim.set(p::A_FMT, a_id.into());
-        self.sim.set(p::W_FMT, w_id.into());
-        self.sim.set(p::A, a.into());
-        self.sim.set(p::W, w.into());
-        self.sim.set(p::VALID, valid.into());
-        self.sim.set(p::CLEAR, clear.into());
+        let p = &self.ports;
+        self.sim.set(p.a_fmt, a_id.into());
+        self.sim.set(p.w_fmt, w_id.into());
+        self.sim.set(p.a, a.into());
+        self.sim.set(p.w, w.into());
+        self.sim.set(p.valid, valid.into());
+        self.sim.set(p.clear, clear.into());
         self.sim.tick();
     }
 
     /// Ticks with no beat.
     pub fn idle(&mut self) {
-        self.sim.set(p::VALID, 0);
-        self.sim.set(p::CLEAR, 0);
+        self.sim.set(self.ports.valid, 0);
+        self.sim.set(self.ports.clear, 0);
         self.sim.tick();
     }
 
     /// Lets every beat presented so far reach the accumulator.
     pub fn drain(&mut self) {
-        for _ in 0..Self::LATENCY {
+        for _ in 0..self.latency {
             self.idle();
         }
     }
@@ -111,23 +182,34 @@ impl Pe {
 
     /// The accumulator and flags as they are now.
     pub fn state(&self) -> PeState {
-        let words = self.sim.get_wide(p::ACC);
+        let p = &self.ports;
+        let words = if p.acc.width > 64 {
+            self.sim.get_wide(p.acc)
+        } else {
+            let v = self.sim.get(p.acc);
+            vec![v as u32, (v >> 32) as u32]
+        };
         let mut bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
-        // Sign-extend the ACC_WIDTH-bit two's complement value to whole bytes.
-        let top = ACC_WIDTH - 1;
+        // Sign-extend the two's complement accumulator to whole bytes.
+        let top = self.acc.width as usize - 1;
         let negative = bytes[top / 8] >> (top % 8) & 1 == 1;
         for (i, b) in bytes.iter_mut().enumerate() {
             for bit in 0..8 {
-                if i * 8 + bit > top && negative {
-                    *b |= 1 << bit;
+                if i * 8 + bit > top {
+                    if negative {
+                        *b |= 1 << bit;
+                    } else {
+                        *b &= !(1 << bit);
+                    }
                 }
             }
         }
         PeState {
             acc: BigInt::from_signed_bytes_le(&bytes),
-            nan: self.sim.get(p::NAN) != 0,
-            pinf: self.sim.get(p::PINF) != 0,
-            ninf: self.sim.get(p::NINF) != 0,
+            nan: self.sim.get(p.nan) != 0,
+            pinf: self.sim.get(p.pinf) != 0,
+            ninf: self.sim.get(p.ninf) != 0,
+            lsb: self.acc.lsb,
         }
     }
 }
