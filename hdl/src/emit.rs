@@ -77,13 +77,13 @@ pub fn emit_with_pe<B: Block>(top: &mut B, name: &str) -> String {
     v
 }
 
-/// Name of the stand-alone fixed-point PE top of the ≤ 8-bit set ([`crate::pe::PeLe8`]).
+/// Name of the stand-alone fixed-point PE top of the ≤ 8-bit set ([`crate::pe::PeFixed8`]).
 pub const PE_FIXED8_TOP: &str = "pe_fixed8";
 
 /// The Verilog of the fixed-point PE of the ≤ 8-bit set, module [`PE_FIXED8_TOP`].
 pub fn pe_fixed8_verilog() -> String {
     emit_verilog(
-        &mut crate::pe::PeLe8::with_formats(&crate::spec::config::LE8_FORMATS),
+        &mut crate::pe::PeFixed8::with_formats(&crate::spec::config::LE8_FORMATS),
         PE_FIXED8_TOP,
     )
 }
@@ -151,15 +151,15 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
     let fx = crate::spec::FixedPoint::for_formats(&le8).expect("fixed point");
     tops.push((
         "mac_fixed8",
-        emit_verilog(&mut crate::pe::MacLe8::for_fixed(fx), "mac_fixed8"),
+        emit_verilog(&mut crate::pe::MacFixed8::for_fixed(fx), "mac_fixed8"),
     ));
     tops.push((
         "fixed_decode8",
         emit_verilog(
             &mut crate::decode::FixedDecode::<
-                { crate::pe::LE8.word.wb },
-                { crate::pe::LE8.word.nb },
-                { crate::pe::LE8.word.bits },
+                { crate::pe::FIXED8.word.wb },
+                { crate::pe::FIXED8.word.nb },
+                { crate::pe::FIXED8.word.bits },
             >::new(&le8, fx),
             "fixed_decode8",
         ),

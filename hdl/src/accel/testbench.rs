@@ -45,8 +45,8 @@ has_clock!(
     crate::output::OutputUnit,
     crate::decode::FormatDecode,
     crate::decode::LaneDecode,
-    crate::pe::MacLe8,
-    crate::decode::FixedDecode<{ crate::pe::LE8.word.wb }, { crate::pe::LE8.word.nb }, { crate::pe::LE8.word.bits }>,
+    crate::pe::MacFixed8,
+    crate::decode::FixedDecode<{ crate::pe::FIXED8.word.wb }, { crate::pe::FIXED8.word.nb }, { crate::pe::FIXED8.word.bits }>,
     crate::axi::issue::BurstIssue
 );
 

@@ -529,7 +529,7 @@ impl<
 mod tests {
     use super::*;
     use crate::accel::testbench::cycle;
-    use crate::pe::{MacLe8, LE8};
+    use crate::pe::{MacFixed8, FIXED8};
 
     /// One lane of a beat: magnitude, sign, NaN.
     #[derive(Clone, Copy)]
@@ -539,8 +539,8 @@ mod tests {
         nan: bool,
     }
 
-    fn word(lanes: &[Lane; 4]) -> Bits<{ LE8.word.bits }> {
-        let w = LE8.word;
+    fn word(lanes: &[Lane; 4]) -> Bits<{ FIXED8.word.bits }> {
+        let w = FIXED8.word;
         let mut x = 0u128;
         for (l, v) in lanes.iter().enumerate() {
             x |= (v.mag as u128) << w.mag(l);
@@ -552,9 +552,9 @@ mod tests {
     }
 
     /// The accumulator as a signed integer.
-    fn acc_value(m: &MacLe8) -> i128 {
+    fn acc_value(m: &MacFixed8) -> i128 {
         let v = m.acc.val().to_u64() as i128;
-        let w = LE8.acc_w;
+        let w = FIXED8.acc_w;
         if (v >> (w - 1)) & 1 == 1 {
             v - (1i128 << w)
         } else {
@@ -569,7 +569,7 @@ mod tests {
     #[test]
     fn sums_of_random_beats_are_exact() {
         let fx = crate::spec::FixedPoint::for_formats(&crate::spec::config::LE8_FORMATS).unwrap();
-        let mut m = MacLe8::for_fixed(fx);
+        let mut m = MacFixed8::for_fixed(fx);
         m.connect_all();
         m.reset.next = true;
         cycle(&mut m);
@@ -590,7 +590,7 @@ mod tests {
             };
             let beats = 1 + (rnd() % 20) as usize;
             let (mut want, mut want_nan) = (0i128, !ok);
-            let lim = |l: usize| if l < 2 { LE8.word.wb } else { LE8.word.nb };
+            let lim = |l: usize| if l < 2 { FIXED8.word.wb } else { FIXED8.word.nb };
             m.ok.next = ok;
             m.lanes4.next = l4;
             m.lanes2.next = l2;
@@ -618,7 +618,7 @@ mod tests {
                 };
                 for l in 0..used {
                     let (a, w) = (pair[0][l], pair[1][l]);
-                    let p = (a.mag as i128 * w.mag as i128) << if l < 2 { 0 } else { LE8.place23 };
+                    let p = (a.mag as i128 * w.mag as i128) << if l < 2 { 0 } else { FIXED8.place23 };
                     want += if a.neg != w.neg { -p } else { p };
                     want_nan |= a.nan | w.nan;
                 }
@@ -667,7 +667,7 @@ mod tests {
     fn the_8_bit_geometry() {
         // 18-bit wide and 5-bit narrow magnitudes; narrow products 16 places up; a 39-bit
         // beat total into the 53-bit accumulator.
-        assert_eq!(LE8.widths(), (18, 5, 54, 36, 10, 39, 53));
-        assert_eq!(LE8.place23, 16);
+        assert_eq!(FIXED8.widths(), (18, 5, 54, 36, 10, 39, 53));
+        assert_eq!(FIXED8.place23, 16);
     }
 }

@@ -200,13 +200,13 @@ pub const ACC_WIDTH: usize = SHARED.acc_width;
 pub const EXP_SUM_BITS: usize = EXP_BITS + 1;
 
 /// The fixed-point PE geometry of the ≤ 8-bit format set ([`crate::spec::config::LE8_FORMATS`]).
-pub const LE8: FixedGeometry = FixedGeometry::of(
+pub const FIXED8: FixedGeometry = FixedGeometry::of(
     match crate::spec::FixedPoint::for_formats(&crate::spec::config::LE8_FORMATS) {
         Some(fx) => fx,
         None => panic!("the 8-bit set is fixed point"),
     },
 );
 /// The fixed-point MAC pipe of the ≤ 8-bit set.
-pub type MacLe8 = crate::fixed_type!(GenericFixedMac, LE8);
+pub type MacFixed8 = crate::fixed_type!(GenericFixedMac, FIXED8);
 /// The stand-alone fixed-point PE of the ≤ 8-bit set.
-pub type PeLe8 = crate::fixed_type!(GenericFixedPe, LE8);
+pub type PeFixed8 = crate::fixed_type!(GenericFixedPe, FIXED8);

@@ -1,7 +1,7 @@
 //! A Verilated PE, driven beat by beat, its accumulator read back as an exact value.
 //!
 //! Both PE tops have the same ports: `pe` (every format, [`npe_hdl::pe::Pe`]) and `pe_fixed8`
-//! (the fixed-point PE of the ≤ 8-bit set, [`npe_hdl::pe::PeLe8`]); they differ in the
+//! (the fixed-point PE of the ≤ 8-bit set, [`npe_hdl::pe::PeFixed8`]); they differ in the
 //! accumulator, the latency and the formats they take.
 
 use npe_hdl::pe::{ACC, FIXED_PE_LATENCY, PE_LATENCY};
