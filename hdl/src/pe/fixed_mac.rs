@@ -616,8 +616,7 @@ mod tests {
                 } else {
                     2
                 };
-                for l in 0..used {
-                    let (a, w) = (pair[0][l], pair[1][l]);
+                for (l, (a, w)) in pair[0].iter().zip(&pair[1]).enumerate().take(used) {
                     let p = (a.mag as i128 * w.mag as i128) << if l < 2 { 0 } else { FIXED8.place23 };
                     want += if a.neg != w.neg { -p } else { p };
                     want_nan |= a.nan | w.nan;
