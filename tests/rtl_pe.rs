@@ -112,33 +112,12 @@ fn fixed_point_pe_every_code_pair_of_its_set() {
     assert_eq!(pairs, codes * codes);
 }
 
-/// The fixed-point PE: long random accumulations of its formats (NaNs included) against the
-/// golden dot product, and formats outside its set raise NaN and add nothing.
+/// The fixed-point PE: long random accumulations of its formats (cancellation, NaNs, clear)
+/// against the golden dot product, and formats outside its set raise NaN and add nothing.
 #[test]
 fn fixed_point_pe_long_accumulations_and_foreign_formats() {
-    let mut rng = StdRng::seed_from_u64(8);
     let mut pe = Pe::fixed8();
-    for round in 0..40 {
-        let af = LE8_FORMATS[rng.gen_range(0..LE8_FORMATS.len())];
-        let wf = LE8_FORMATS[rng.gen_range(0..LE8_FORMATS.len())];
-        let n = lanes(af, wf) as usize;
-        let k = rng.gen_range(1..3000);
-        let (mut a, mut w) = (Vec::new(), Vec::new());
-        for i in 0..k {
-            let mut ca: Vec<u32> = (0..n).map(|_| rng.gen_range(0..af.code_count())).collect();
-            let mut cw: Vec<u32> = (0..n).map(|_| rng.gen_range(0..wf.code_count())).collect();
-            if round % 3 != 0 {
-                ca = ca.into_iter().map(|c| if is_special(af, c) { 0 } else { c }).collect();
-                cw = cw.into_iter().map(|c| if is_special(wf, c) { 0 } else { c }).collect();
-            }
-            pe.beat(af, wf, packed(af, wf, &ca), packed(af, wf, &cw), true, i == 0);
-            a.extend(ca);
-            w.extend(cw);
-        }
-        pe.drain();
-        let want = exact_dot(af, &a, wf, &w).unwrap();
-        assert_eq!(pe.state().exact(), want, "round {round}: {af} x {wf}, K = {k}");
-    }
+    long_accumulations(&mut pe, &LE8_FORMATS, 40, 8);
     for foreign in [Format::Int16, Format::Fp8E5M2, Format::Posit4Es1, Format::E8M0] {
         pe.beat(Format::Int8, Format::Int8, 3, 5, true, true);
         pe.beat(foreign, Format::Int8, 0x11, 1, true, false);
@@ -193,11 +172,18 @@ fn random_sixteen_bit_pairs() {
 
 #[test]
 fn long_accumulations_with_cancellation_specials_and_clear() {
-    let all = mac_formats();
-    let mut rng = StdRng::seed_from_u64(5);
-    let mut pe = Pe::new();
+    let checked = long_accumulations(&mut Pe::new(), &mac_formats(), 60, 5);
+    eprintln!("{checked} accumulations checked");
+}
+
+/// `rounds` dot products of random pairs of `formats`, K up to 3000, each checked against the
+/// golden model after its last beat: every other round cancels (a beat repeats the previous
+/// one's activations negated), one round in three keeps NaN/Inf codes; after each, a clear
+/// without a beat must empty the accumulator. Returns the rounds checked.
+fn long_accumulations(pe: &mut Pe, all: &[Format], rounds: usize, seed: u64) -> usize {
+    let mut rng = StdRng::seed_from_u64(seed);
     let mut checked = 0;
-    for round in 0..60 {
+    for round in 0..rounds {
         let af = all[rng.gen_range(0..all.len())];
         let wf = all[rng.gen_range(0..all.len())];
         let n = lanes(af, wf) as usize;
@@ -235,7 +221,7 @@ fn long_accumulations_with_cancellation_specials_and_clear() {
         pe.drain();
         assert_eq!(pe.state().exact(), Exact::zero(), "clear");
     }
-    eprintln!("{checked} accumulations checked");
+    checked
 }
 
 fn is_special(f: Format, code: u32) -> bool {
