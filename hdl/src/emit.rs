@@ -96,7 +96,7 @@ pub const OUTPUT_UNIT_LE8_TOP: &str = "output_unit_le8";
 
 /// The exact accumulator of [`LE8_FORMATS`](crate::spec::config::LE8_FORMATS) (lsb −18,
 /// 53 bits), rounded by [`OUTPUT_UNIT_LE8_TOP`].
-pub const LE8_ACC: crate::spec::Accumulator = crate::spec::Accumulator::for_formats(&crate::spec::config::LE8_FORMATS);
+pub const LE8_ACC: crate::spec::Accumulator = crate::pe::FIXED8_POINT.acc;
 
 /// The output-unit tops and the accumulator each one rounds.
 pub const OUTPUT_UNIT_TOPS: [(&str, crate::spec::Accumulator); 2] =
@@ -147,8 +147,7 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
         "lane_decode",
         emit_verilog(&mut crate::decode::LaneDecode::default(), "lane_decode"),
     ));
-    let le8 = crate::spec::config::LE8_FORMATS;
-    let fx = crate::spec::FixedPoint::for_formats(&le8).expect("fixed point");
+    let fx = crate::pe::FIXED8_POINT;
     tops.push((
         "mac_fixed8",
         emit_verilog(&mut crate::pe::MacFixed8::for_fixed(fx), "mac_fixed8"),
@@ -156,11 +155,7 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
     tops.push((
         "fixed_decode8",
         emit_verilog(
-            &mut crate::decode::FixedDecode::<
-                { crate::pe::FIXED8.word.wb },
-                { crate::pe::FIXED8.word.nb },
-                { crate::pe::FIXED8.word.bits },
-            >::new(&le8, fx),
+            &mut crate::pe::DecodeFixed8::new(&crate::spec::config::LE8_FORMATS, fx),
             "fixed_decode8",
         ),
     ));

@@ -46,7 +46,7 @@ has_clock!(
     crate::decode::FormatDecode,
     crate::decode::LaneDecode,
     crate::pe::MacFixed8,
-    crate::decode::FixedDecode<{ crate::pe::FIXED8.word.wb }, { crate::pe::FIXED8.word.nb }, { crate::pe::FIXED8.word.bits }>,
+    crate::pe::DecodeFixed8,
     crate::axi::issue::BurstIssue
 );
 

@@ -267,12 +267,9 @@ mod tests {
     use crate::spec::config::LE8_FORMATS;
     use crate::spec::lanes;
 
-    const FX: FixedPoint = match FixedPoint::for_formats(&LE8_FORMATS) {
-        Some(fx) => fx,
-        None => panic!("fixed point"),
-    };
-    const WORD: FixedWord = FixedWord::new(FX.wide.bits as usize, FX.narrow.bits as usize);
-    type Dec = FixedDecode<{ WORD.wb }, { WORD.nb }, { WORD.bits }>;
+    use crate::pe::{DecodeFixed8 as Dec, FIXED8, FIXED8_POINT as FX};
+
+    const WORD: FixedWord = FIXED8.word;
 
     /// Every code of every format of the 8-bit set, in every lane of every lane mode it rides
     /// in: the lane's magnitude × 2^lsb and sign are the value the format's own decoder gives

@@ -568,8 +568,7 @@ mod tests {
     /// restarts both.
     #[test]
     fn sums_of_random_beats_are_exact() {
-        let fx = crate::spec::FixedPoint::for_formats(&crate::spec::config::LE8_FORMATS).unwrap();
-        let mut m = MacFixed8::for_fixed(fx);
+        let mut m = MacFixed8::for_fixed(crate::pe::FIXED8_POINT);
         m.connect_all();
         m.reset.next = true;
         cycle(&mut m);

@@ -199,13 +199,16 @@ pub const ACC_WIDTH: usize = SHARED.acc_width;
 /// Width of an exponent sum (two unified exponents plus the offset).
 pub const EXP_SUM_BITS: usize = EXP_BITS + 1;
 
-/// The fixed-point PE geometry of the ≤ 8-bit format set ([`crate::spec::config::LE8_FORMATS`]).
-pub const FIXED8: FixedGeometry = FixedGeometry::of(
+/// The fixed-point datapath of the ≤ 8-bit format set ([`crate::spec::config::LE8_FORMATS`]).
+pub const FIXED8_POINT: crate::spec::FixedPoint =
     match crate::spec::FixedPoint::for_formats(&crate::spec::config::LE8_FORMATS) {
         Some(fx) => fx,
         None => panic!("the 8-bit set is fixed point"),
-    },
-);
+    };
+/// The fixed-point PE geometry of the ≤ 8-bit format set.
+pub const FIXED8: FixedGeometry = FixedGeometry::of(FIXED8_POINT);
+/// The fixed-point edge decoder of the ≤ 8-bit set.
+pub type DecodeFixed8 = crate::decode::FixedDecode<{ FIXED8.word.wb }, { FIXED8.word.nb }, { FIXED8.word.bits }>;
 /// The fixed-point MAC pipe of the ≤ 8-bit set.
 pub type MacFixed8 = crate::fixed_type!(GenericFixedMac, FIXED8);
 /// The stand-alone fixed-point PE of the ≤ 8-bit set.
