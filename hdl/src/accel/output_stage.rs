@@ -4,10 +4,10 @@
 //! PEs of a column finish on consecutive cycles, so column c's readout takes the one finished
 //! PE of the column each cycle, registers it twice and hands it to output unit c with its scale
 //! (the job's, plus the column's when column scales are on; the column scale is registered as
-//! it leaves its bank, which is why the result waits a second cycle). Column 0's results walk (half, row,
-//! tile); column c is the same walk c cycles later, so the walk's address is delayed per
-//! column — once where a result enters (to read its column scale) and once where it leaves
-//! (to write output bank c). The last column's last write of a block makes the half ready to
+//! it leaves its bank, which is why the result waits a second cycle). Column 0's results walk
+//! (half, row, tile); column c is the same walk c cycles later, so the walk's address is
+//! delayed per column — once where a result enters (to read its column scale) and once where it
+//! leaves (to write output bank c). The last column's last write of a block makes the half ready to
 //! store; the storer then reads a beat of four columns at a time.
 //!
 //! Tested through the Verilated accelerator (`tests/accel_gemm.rs`): rust-hdl's own simulator

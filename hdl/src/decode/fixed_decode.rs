@@ -81,16 +81,11 @@ impl<const B: usize> ToFixed<B> {
     /// The converter for the lane `lane` of `formats` (the multiplier formats of its slot).
     pub fn new(formats: &[Format], lane: FixedLane) -> Self {
         assert_eq!(lane.bits as usize, B, "{lane:?}");
-        let (mut lo, mut hi, mut mant) = (i32::MAX, i32::MIN, 0u32);
-        for f in formats {
-            let (a, b) = f.unified_exp_range();
-            lo = lo.min(a);
-            hi = hi.max(b);
-            mant = mant.max(f.bits());
-        }
-        if formats.is_empty() {
-            (lo, hi) = (lane.lsb, lane.lsb);
-        }
+        // The unified exponents the lane's formats span (none: the lane is never used).
+        let (lo, hi) = match crate::pe::lane_range(formats, 16) {
+            Some((lo, hi, _)) => (lo, hi),
+            None => (lane.lsb, lane.lsb),
+        };
         // Unified exponents never lie above a format's value LSB… below it only by zero bits.
         assert!(lo <= lane.lsb, "{formats:?}: {lo} > {}", lane.lsb);
         assert!(MANT_BITS + (hi - lo) as usize <= FIELD);

@@ -40,7 +40,7 @@ use crate::spec::{Accumulator, Encoding, Format};
 /// canonical mantissa over the multiplier operand formats of `formats` whose lane slot is at
 /// most `max_slot` bits (16: every format; 8 and 4: what lanes 1 and 2–3 carry); `None` when the
 /// lane carries none of them.
-const fn lane_range(formats: &[Format], max_slot: u32) -> Option<(i32, i32, usize)> {
+pub(crate) const fn lane_range(formats: &[Format], max_slot: u32) -> Option<(i32, i32, usize)> {
     let (mut lo, mut hi, mut mant) = (i32::MAX, i32::MIN, 0);
     let mut i = 0;
     while i < formats.len() {
