@@ -419,6 +419,70 @@ fn a_gemm_on_the_demo_preset() {
 }
 
 #[test]
+fn every_format_pair_of_the_8_bit_preset() {
+    // npe8x8le8: the fixed-point datapath. Every pair of its formats (small shapes, a random
+    // output format), then a job of two row blocks, several column tiles and column scales at
+    // the longest K; the formats it was not built for are refused before the device is touched.
+    let cfg = NpeConfig::LE8;
+    let mut dev = Device::connect(SimBackend::new(&cfg, &SimOptions::default()).unwrap(), cfg).unwrap();
+    assert_eq!(dev.info().unwrap().formats, cfg.formats());
+    let mut rng = StdRng::seed_from_u64(41);
+    let mut results = 0;
+    for &a in cfg.format_set {
+        for &w in cfg.format_set {
+            let out = OutputFormat::ALL[rng.gen_range(0..OutputFormat::ALL.len())];
+            let shape = (rng.gen_range(1..11), rng.gen_range(1..12), rng.gen_range(1..60));
+            let job = random_job((a, w, out), shape, &mut rng);
+            check(&mut dev, &job, &format!("npe8x8le8 {a} x {w} -> {out} {shape:?}"));
+            results += shape.0 * shape.1;
+        }
+    }
+    let lanes = lanes_of(Format::Fp4E2M1) as usize;
+    let shape = (
+        2 * cfg.rows as usize + 1,
+        3 * cfg.cols as usize + 2,
+        lanes * cfg.k_beats_max as usize,
+    );
+    let mut job = random_job((Format::Fp4E2M1, Format::Int4, OutputFormat::Fp32), shape, &mut rng);
+    job.col_scale_exp = (0..shape.1).map(|_| rng.gen_range(-20..=20)).collect();
+    check(&mut dev, &job, "npe8x8le8 long K");
+    eprintln!(
+        "npe8x8le8: {} pairs, {} results, 0 mismatches",
+        cfg.format_set.len().pow(2),
+        results + shape.0 * shape.1
+    );
+    let page = dev.alloc(1).unwrap().addr();
+    let beat = AXI_BEAT_BYTES;
+    for f in [Format::Int16, Format::Fp8E5M2, Format::Posit16Es1, Format::Posit4Es1] {
+        let job = random_job((f, Format::Int8, OutputFormat::Int32), (2, 2, 2), &mut rng);
+        assert!(
+            matches!(dev.gemm(&job), Err(DeviceError::Format(_))),
+            "the host refuses {f} on npe8x8le8"
+        );
+        // Past the host's check, the hardware refuses it too.
+        let fmt = field_word("FMT", "A", f.id().into()) | field_word("FMT", "W", Format::Int8.id().into());
+        let regs = [
+            ("M", 1),
+            ("N", 1),
+            ("K", 1),
+            ("FMT", fmt),
+            ("A_ADDR", page),
+            ("W_ADDR", page + 4 * beat),
+            ("C_ADDR", page + 8 * beat),
+            ("SCALE_ADDR", 0),
+            ("A_STRIDE", beat),
+            ("W_STRIDE", beat),
+            ("C_STRIDE", beat),
+        ];
+        assert_eq!(
+            hand_job(&mut dev, &regs),
+            Err(DeviceError::Job(ErrorCode::BadJob)),
+            "{f}"
+        );
+    }
+}
+
+#[test]
 fn the_functional_back_end_gives_the_simulators_results() {
     let mut sim = device(&SimOptions::default());
     let mut fun = functional(CFG);

@@ -63,13 +63,12 @@ pub const TOP_GLUE: &str = "top glue";
 
 /// The breakdown block of module `module` in the Verilog of accelerator `top`, or `None` for a
 /// module that is flattened into its parent. Names follow rust-hdl's emission (`top__field__…`,
-/// the shared MAC-pipe module [`npe_hdl::accel::PE_MODULE`]).
+/// the MAC-pipe module of each datapath, [`npe_hdl::accel::Datapath::pe_module`]).
 pub fn accel_block(top: &str, module: &str) -> Option<&'static str> {
-    let pe = npe_hdl::accel::PE_MODULE;
     if module == top {
         return Some(TOP_GLUE);
     }
-    if module == pe {
+    if npe_hdl::accel::Datapath::ALL.iter().any(|d| d.pe_module() == module) {
         return Some(PE_REST);
     }
     let is_number = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
@@ -450,6 +449,9 @@ mod tests {
     fn blocks_by_module_name() {
         assert_eq!(accel_block("npe4x4", "npe4x4"), Some(TOP_GLUE));
         assert_eq!(accel_block("npe4x4", "pe_mac"), Some(PE_REST));
+        assert_eq!(accel_block("npe8x8le8", "mac_fixed8"), Some(PE_REST));
+        assert_eq!(accel_block("npe8x8le8", "fixed_decode8"), None);
+        assert_eq!(accel_block("npe8x8le8", "output_unit_le8"), None);
         assert_eq!(accel_block("npe4x4", "pe_mac__al2"), None);
         assert_eq!(accel_block("npe4x4", "pe_mac__mul"), None);
         assert_eq!(accel_block("npe4x4", "pe_mac__mul__subs__3"), None);

@@ -51,29 +51,21 @@ pub fn pe_verilog() -> String {
     emit_verilog(&mut crate::pe::Pe::new(), PE_TOP)
 }
 
-/// The Verilog of the array PEs' MAC pipe ([`crate::pe::Mac`]), module
-/// [`crate::accel::PE_MODULE`].
-pub fn mac_verilog() -> String {
-    emit_verilog(&mut crate::pe::Mac::default(), crate::accel::PE_MODULE)
-}
-
-/// Emits a top whose PEs are [`crate::accel::PeSlot`]s: the MAC pipe's own module (and its
+/// Emits a top built with slots ([`crate::accel::slots`]): each module of `modules` (with its
 /// sub-modules) is appended once, after the top's modules.
 ///
-/// The module is marked `no_inline_module` and `tracing_off` for Verilator: inlined and
-/// traced, the 8×8 array became 139 MB of C++.
-pub fn emit_with_pe<B: Block>(top: &mut B, name: &str) -> String {
+/// The modules are marked `no_inline_module` and `tracing_off` for Verilator: inlined and
+/// traced, the 8×8 array became 139 MB of C++; waves show each instance's ports in its slot.
+pub fn emit_with_modules<B: Block>(top: &mut B, name: &str, modules: &[(&str, String)]) -> String {
     let mut v = emit_verilog(top, name);
-    let mac = mac_verilog();
-    let start = mac
-        .find(&format!("module {}(", crate::accel::PE_MODULE))
-        .expect("MAC module");
-    let end = start + mac[start..].find('\n').expect("module line");
-    v.push_str(&mac[..=end]);
-    v.push_str("    /*verilator no_inline_module*/\n");
-    // Waves show each PE's ports (in the slots); its insides would multiply the trace code by R×C.
-    v.push_str("    /*verilator tracing_off*/\n");
-    v.push_str(&mac[end + 1..]);
+    for (module, text) in modules {
+        let start = text.find(&format!("module {module}(")).expect("module line");
+        let end = start + text[start..].find('\n').expect("module line");
+        v.push_str(&text[..=end]);
+        v.push_str("    /*verilator no_inline_module*/\n");
+        v.push_str("    /*verilator tracing_off*/\n");
+        v.push_str(&text[end + 1..]);
+    }
     v
 }
 
@@ -89,10 +81,10 @@ pub fn pe_fixed8_verilog() -> String {
 }
 
 /// Name of the output-unit top ([`crate::output::OutputUnit`]: the shared PE's accumulator).
-pub const OUTPUT_UNIT_TOP: &str = "output_unit";
+pub const OUTPUT_UNIT_TOP: &str = crate::accel::Datapath::Shared.output_unit_module();
 
 /// Name of the output-unit top for [`LE8_ACC`], the accumulator of the LE8 formats.
-pub const OUTPUT_UNIT_LE8_TOP: &str = "output_unit_le8";
+pub const OUTPUT_UNIT_LE8_TOP: &str = crate::accel::Datapath::Fixed8.output_unit_module();
 
 /// The exact accumulator of [`LE8_FORMATS`](crate::spec::config::LE8_FORMATS) (lsb −18,
 /// 53 bits), rounded by [`OUTPUT_UNIT_LE8_TOP`].
@@ -119,6 +111,31 @@ pub fn axi_dma_verilog() -> String {
     emit_verilog(&mut crate::axi::AxiDmaPair::new(), AXI_DMA_TOP)
 }
 
+/// Name of the output stage's test top ([`crate::accel::output_stage::OutputStage`]).
+pub const OUTPUT_STAGE_TOP: &str = "output_stage";
+
+/// The array the output-stage top serves: 2 rows × 4 columns (one beat of output values) of
+/// the fixed-point datapath, the buffers of [`NpeConfig::LE8`](crate::spec::NpeConfig::LE8).
+pub const OUTPUT_STAGE_CFG: crate::spec::NpeConfig = crate::spec::NpeConfig {
+    name: OUTPUT_STAGE_TOP,
+    rows: 2,
+    cols: 4,
+    ..crate::spec::NpeConfig::LE8
+};
+
+/// The Verilog of the output stage of [`OUTPUT_STAGE_CFG`], module [`OUTPUT_STAGE_TOP`], with
+/// its output unit's module appended.
+pub fn output_stage_verilog() -> String {
+    use crate::accel::{datapath::FIXED8_ACC, layout::BankLayout, output_stage::OutputStage, Datapath};
+    let cfg = OUTPUT_STAGE_CFG;
+    let dp = Datapath::of(&cfg).expect("a datapath");
+    let layout = BankLayout::of(&cfg).expect("a layout");
+    let ou = dp.output_unit_module();
+    let mut stage = OutputStage::<FIXED8_ACC>::new(cfg.rows as usize, cfg.cols as usize, &layout, ou);
+    let [_, _, unit] = dp.modules(&cfg);
+    emit_with_modules(&mut stage, OUTPUT_STAGE_TOP, &[unit])
+}
+
 /// Every hardware top as `(module name, Verilog)`: what `npe emit` writes and npe-sim verilates.
 pub fn all_tops() -> Vec<(&'static str, String)> {
     use crate::spec::NpeConfig;
@@ -127,6 +144,7 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
         (PE_TOP, pe_verilog()),
         (PE_FIXED8_TOP, pe_fixed8_verilog()),
         (AXI_DMA_TOP, axi_dma_verilog()),
+        (OUTPUT_STAGE_TOP, output_stage_verilog()),
     ];
     for (name, _) in OUTPUT_UNIT_TOPS {
         tops.push((name, output_unit_verilog(name)));
@@ -137,28 +155,26 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
     tops
 }
 
-/// What `npe synth` can synthesize: every hardware top, the parts an array is made of (the MAC
-/// pipe of each PE, the lane decoder of each row and column) and the area baselines
-/// ([`crate::baseline`]), which are measured but never simulated.
+/// What `npe synth` can synthesize: every hardware top, the modules an array is built from
+/// (the MAC pipe of each PE, the edge decoder of each row and column, of every datapath: see
+/// [`crate::accel::Datapath`]) and the area baselines ([`crate::baseline`]), which are measured
+/// but never simulated.
 pub fn synth_tops() -> Vec<(&'static str, String)> {
+    use crate::accel::Datapath;
+    use crate::spec::NpeConfig;
     let mut tops = all_tops();
-    tops.push((crate::accel::PE_MODULE, mac_verilog()));
-    tops.push((
-        "lane_decode",
-        emit_verilog(&mut crate::decode::LaneDecode::default(), "lane_decode"),
-    ));
-    let fx = crate::pe::FIXED8_POINT;
-    tops.push((
-        "mac_fixed8",
-        emit_verilog(&mut crate::pe::MacFixed8::for_fixed(fx), "mac_fixed8"),
-    ));
-    tops.push((
-        "fixed_decode8",
-        emit_verilog(
-            &mut crate::pe::DecodeFixed8::new(&crate::spec::config::LE8_FORMATS, fx),
-            "fixed_decode8",
-        ),
-    ));
+    for dp in Datapath::ALL {
+        // The datapath's modules as a preset of its own format set builds them.
+        let cfg = NpeConfig::PRESETS
+            .into_iter()
+            .find(|c| Datapath::of(c) == Ok(dp))
+            .expect("every datapath has a preset");
+        for (name, text) in dp.modules(&cfg) {
+            if !tops.iter().any(|(n, _)| *n == name) {
+                tops.push((name, text));
+            }
+        }
+    }
     tops.push(("mac16", emit_verilog(&mut crate::baseline::Mac16::default(), "mac16")));
     tops.extend(crate::baseline::single_format_tops());
     tops

@@ -44,6 +44,7 @@ use crate::regs::JobRegsIn;
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, AXI_DATA_BITS, OUT_VALUE_BYTES};
 use rust_hdl::prelude::*;
 
+use super::datapath::Datapath;
 use super::job_plan::JobPlan;
 use super::layout::BankLayout;
 use super::loader::Loader;
@@ -71,12 +72,17 @@ pub fn config_error(cfg: &NpeConfig) -> Option<String> {
     if cfg.cols as usize * SCALE_WORD_BITS > BUS {
         return Some(format!("{}: a column tile's scales must fit one beat", cfg.name));
     }
+    if let Err(e) = Datapath::of(cfg) {
+        return Some(format!("{}: {e}", cfg.name));
+    }
     BankLayout::of(cfg).err().map(|e| format!("{}: {e}", cfg.name))
 }
 
-/// The accelerator core for the array and buffers of an [`NpeConfig`] (see the module docs).
+/// The accelerator core for the array and buffers of an [`NpeConfig`] (see the module docs),
+/// its PEs on `LW`-bit decoded words into `ACC_W`-bit accumulators (the widths of the
+/// preset's [`Datapath`]).
 #[derive(LogicBlock)]
-pub struct Core {
+pub struct Core<const LW: usize, const ACC_W: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (also the register file's SOFT_RESET).
@@ -106,8 +112,8 @@ pub struct Core {
     ld: Loader,
     bufs: OperandBuffers,
     seq: Sequencer,
-    array: SystolicArray,
-    out: OutputStage,
+    array: SystolicArray<LW, ACC_W>,
+    out: OutputStage<ACC_W>,
     st: Storer,
     walk_clear: Signal<Local, Bit>,
     // A half holds a loaded block (loader sets, sequencer clears).
@@ -137,13 +143,14 @@ pub struct Core {
     _cols: usize,
 }
 
-impl Core {
+impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
     /// The core for `cfg`. Panics with [`config_error`]'s reason if `cfg` cannot be built.
     pub fn new(cfg: &NpeConfig) -> Self {
         if let Some(e) = config_error(cfg) {
             panic!("{e}");
         }
         let layout = BankLayout::of(cfg).expect("checked above");
+        let dp = Datapath::of(cfg).expect("checked above");
         let (r, c) = (cfg.rows as usize, cfg.cols as usize);
         Self {
             clock: Default::default(),
@@ -162,8 +169,8 @@ impl Core {
             ld: Loader::new(cfg.rows, cfg.cols),
             bufs: OperandBuffers::new(r, c, &layout),
             seq: Sequencer::new(r, c, &layout),
-            array: SystolicArray::new(r, c),
-            out: OutputStage::new(r, c, &layout),
+            array: SystolicArray::new(cfg, dp),
+            out: OutputStage::new(r, c, &layout, dp.output_unit_module()),
             st: Storer::new(cfg.rows, cfg.cols),
             walk_clear: Default::default(),
             a_full0: Default::default(),
@@ -190,7 +197,7 @@ impl Core {
     }
 }
 
-impl Logic for Core {
+impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(

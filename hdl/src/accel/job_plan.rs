@@ -31,10 +31,10 @@ pub enum Main {
     Finish,
 }
 
-/// A 16-bit mask with bit `id` set for every format `pick` accepts.
-fn id_mask(pick: impl Fn(Format) -> bool) -> u64 {
-    Format::ALL
-        .into_iter()
+/// A 16-bit mask with bit `id` set for every format of `set` that `pick` accepts.
+fn id_mask(set: &[Format], pick: impl Fn(Format) -> bool) -> u64 {
+    set.iter()
+        .copied()
         .filter(|&f| pick(f))
         .fold(0u64, |m, f| m | 1 << f.id())
 }
@@ -304,9 +304,9 @@ impl JobPlan {
             k_wwords: Constant::new(((cfg.w_bank_words / WORDS_PER_BEAT / 2) as u64).into()),
             k_otiles: Constant::new((cfg.out_tiles as u64).into()),
             k_nout: Constant::new((OutputFormat::ALL.len() as u64).into()),
-            k_slot4: Constant::new(id_mask(|f| f.is_mac_operand() && f.slot_bits() <= 4).into()),
-            k_slot16: Constant::new(id_mask(|f| f.is_mac_operand() && f.slot_bits() == 16).into()),
-            k_mac_ok: Constant::new(id_mask(|f| f.is_mac_operand()).into()),
+            k_slot4: Constant::new(id_mask(cfg.format_set, |f| f.is_mac_operand() && f.slot_bits() <= 4).into()),
+            k_slot16: Constant::new(id_mask(cfg.format_set, |f| f.is_mac_operand() && f.slot_bits() == 16).into()),
+            k_mac_ok: Constant::new(id_mask(cfg.format_set, |f| f.is_mac_operand()).into()),
             k_e_bad_job: Constant::new((ErrorCode::BadJob as u64).into()),
             k_e_bad_addr: Constant::new((ErrorCode::BadAddress as u64).into()),
         }

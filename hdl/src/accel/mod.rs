@@ -3,14 +3,15 @@
 
 pub mod bank_ram;
 pub mod core;
+pub mod datapath;
 pub mod job_plan;
 pub mod layout;
 pub mod loader;
 pub mod operand_buffers;
 pub mod output_stage;
-pub mod pe_slot;
 pub mod result_walk;
 pub mod sequencer;
+pub mod slots;
 pub mod storer;
 pub mod systolic_array;
 #[cfg(test)]
@@ -18,5 +19,5 @@ pub(crate) mod testbench;
 pub mod top;
 
 pub use self::core::{config_error, Core};
-pub use pe_slot::{PeSlot, PE_MODULE};
+pub use datapath::{Datapath, PE_MODULE};
 pub use top::{accel_verilog, Npe};

@@ -10,11 +10,10 @@
 //! leaves (to write output bank c). The last column's last write of a block makes the half ready to
 //! store; the storer then reads a beat of four columns at a time.
 //!
-//! Tested through the Verilated accelerator (`tests/accel_gemm.rs`): rust-hdl's own simulator
-//! cannot run [`OutputUnit`], whose shift amounts are wider than 64 bits.
+//! The output units are slots ([`super::slots`]), so the stage runs as Verilog only: tested
+//! through the Verilated accelerator (`tests/accel_gemm.rs`).
 
-use crate::output::{OutputUnit, SCALE_BITS};
-use crate::pe::ACC_WIDTH;
+use crate::output::SCALE_BITS;
 use crate::spec::config::{AXI_BEAT_BYTES, AXI_DATA_BITS, OUT_VALUE_BYTES};
 use rust_hdl::prelude::*;
 
@@ -22,6 +21,7 @@ use super::bank_ram::{BankRam, BANK_ADDR_BITS};
 use super::layout::BankLayout;
 use super::operand_buffers::SCALE_WORD_BITS;
 use super::result_walk::ResultWalk;
+use super::slots::OutputUnitSlot;
 
 /// AXI data width as a type-level width.
 const BUS: usize = AXI_DATA_BITS as usize;
@@ -57,9 +57,9 @@ fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
     (0..n).map(|_| Signal::default()).collect()
 }
 
-/// The output stage (see the module docs).
+/// The output stage (see the module docs) for `ACC_W`-bit accumulators.
 #[derive(LogicBlock)]
-pub struct OutputStage {
+pub struct OutputStage<const ACC_W: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
@@ -69,7 +69,7 @@ pub struct OutputStage {
     /// PE(r,c)'s accumulator holds its finished sum (index r·C + c).
     pub fin: Vec<Signal<In, Bit>>,
     /// PE accumulators.
-    pub acc: Vec<Signal<In, Bits<ACC_WIDTH>>>,
+    pub acc: Vec<Signal<In, Bits<ACC_W>>>,
     /// PE NaN flags.
     pub nan: Vec<Signal<In, Bit>>,
     /// PE +Inf flags.
@@ -108,7 +108,7 @@ pub struct OutputStage {
     pub rd_group: Signal<In, Bits<16>>,
     /// The beat: four columns' containers of group `rd_group`.
     pub beat: Signal<Out, Bits<BUS>>,
-    colacc: Vec<DFF<Bits<ACC_WIDTH>>>,
+    colacc: Vec<DFF<Bits<ACC_W>>>,
     colv: Vec<DFF<Bit>>,
     colnan: Vec<DFF<Bit>>,
     colpinf: Vec<DFF<Bit>>,
@@ -116,13 +116,13 @@ pub struct OutputStage {
     // A second register on the way to the unit: the result waits a cycle for its column
     // scale, which is registered where it leaves the bank (the RAM's clock-to-out plus the
     // route across the chip take most of a 10 ns cycle on their own).
-    holdacc: Vec<DFF<Bits<ACC_WIDTH>>>,
+    holdacc: Vec<DFF<Bits<ACC_W>>>,
     holdv: Vec<DFF<Bit>>,
     holdnan: Vec<DFF<Bit>>,
     holdpinf: Vec<DFF<Bit>>,
     holdninf: Vec<DFF<Bit>>,
     scol: Vec<DFF<Bits<SCALE_BITS>>>,
-    selacc: Vec<Signal<Local, Bits<ACC_WIDTH>>>,
+    selacc: Vec<Signal<Local, Bits<ACC_W>>>,
     selv: Vec<Signal<Local, Bit>>,
     selnan: Vec<Signal<Local, Bit>>,
     selpinf: Vec<Signal<Local, Bit>>,
@@ -130,7 +130,7 @@ pub struct OutputStage {
     scale_col: Vec<Signal<Local, Bits<SCALE_BITS>>>,
     // The scale words' upper bits are sign: only SCALE_BITS are used.
     unused_scale: Vec<Signal<Local, Bits<SCALE_WORD_BITS>>>,
-    ou: Vec<OutputUnit>,
+    ou: Vec<OutputUnitSlot<ACC_W>>,
     i_walk: ResultWalk,
     // The scale side needs the tile and half, not the row or the end of a half.
     unused_iwalk: Signal<Local, Bits<16>>,
@@ -155,9 +155,10 @@ pub struct OutputStage {
     k_ohalf_bit: Constant<Bits<32>>,
 }
 
-impl OutputStage {
-    /// The output stage of a `rows` × `cols` array with bank layout `layout`.
-    pub fn new(rows: usize, cols: usize, layout: &BankLayout) -> Self {
+impl<const ACC_W: usize> OutputStage<ACC_W> {
+    /// The output stage of a `rows` × `cols` array with bank layout `layout`, its output units
+    /// instances of module `ou_module` (see [`super::Datapath`]).
+    pub fn new(rows: usize, cols: usize, layout: &BankLayout, ou_module: &'static str) -> Self {
         assert!(cols >= 2 && cols.is_multiple_of(VPB), "columns come in groups of {VPB}");
         let groups = cols / VPB;
         Self {
@@ -203,7 +204,7 @@ impl OutputStage {
             selninf: sigs(cols),
             scale_col: sigs(cols),
             unused_scale: sigs(cols),
-            ou: (0..cols).map(|_| OutputUnit::default()).collect(),
+            ou: (0..cols).map(|_| OutputUnitSlot::new(ou_module)).collect(),
             i_walk: ResultWalk::new(rows),
             unused_iwalk: Default::default(),
             unused_iend: Default::default(),
@@ -229,7 +230,7 @@ impl OutputStage {
     }
 }
 
-impl Logic for OutputStage {
+impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
     #[hdl_gen]
     fn update(&mut self) {
         for c in 0..self._cols {

@@ -1,13 +1,14 @@
-//! The systolic array: R×C PE slots, the lane decoders at its edge (one per row for the
-//! activations, one per column for the weights), the registers that move decoded activations
-//! (with the beat's flags) right and decoded weights down one PE per cycle, and the finish flags.
+//! The systolic array: R×C PE slots, the edge decoders (one per row for the activations, one
+//! per column for the weights), the registers that move decoded activations (with the beat's
+//! flags) right and decoded weights down one PE per cycle, and the finish flags. Which PE and
+//! decoder the slots instantiate is the preset's [`Datapath`].
 //!
 //! Each operand word is registered where it enters (so the buffers' read data need not cross
 //! the chip in the same cycle as the decode), decoded once on its way into the first register
 //! of its row or column (the decoders have a register stage of their own,
 //! [`crate::decode::DECODE_LATENCY`]; the row's flags wait out both), and the PEs are MAC pipes
-//! only ([`crate::pe::GenericMac`]): a systolic register plays the stand-alone PE's input
-//! register, so PE(r,c) sees a beat at the same cycle as the stand-alone PE's MAC pipe would. The lane mode (from the job's two
+//! only: a systolic register plays the stand-alone PE's input register, so PE(r,c) sees a beat
+//! at the same cycle as the stand-alone PE's MAC pipe would. The lane mode (from the job's two
 //! formats) is computed once and registered for the whole array.
 //!
 //! The `last` flag travels with the activations; delayed by the MAC latency it marks the one
@@ -15,13 +16,13 @@
 //! consecutive cycles (row r one cycle after row r − 1), which the output stage relies on.
 
 use crate::decode::format_decode::FMT_BITS;
-use crate::decode::{LaneDecode, LaneMode, LANE_WORD_BITS};
-use crate::pe::{ACC_WIDTH, MAC_LATENCY};
-use crate::spec::Format;
+use crate::decode::LaneMode;
+use crate::spec::config::NpeConfig;
 use crate::spec::OPERAND_BITS;
 use rust_hdl::prelude::*;
 
-use super::pe_slot::PeSlot;
+use super::datapath::Datapath;
+use super::slots::{DecodeSlot, PeSlot};
 
 /// Operand word width as a type-level width.
 const WORD: usize = OPERAND_BITS as usize;
@@ -36,9 +37,10 @@ fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
     (0..n).map(|_| Signal::default()).collect()
 }
 
-/// The systolic array (see the module docs). Per-PE vectors are indexed r·C + c.
+/// The systolic array (see the module docs) of PEs on `LW`-bit decoded words into `ACC_W`-bit
+/// accumulators. Per-PE vectors are indexed r·C + c.
 #[derive(LogicBlock)]
-pub struct SystolicArray {
+pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Synchronous reset.
@@ -56,7 +58,7 @@ pub struct SystolicArray {
     /// PE(r,c)'s accumulator holds its finished sum.
     pub fin: Vec<Signal<Out, Bit>>,
     /// PE accumulators.
-    pub acc: Vec<Signal<Out, Bits<ACC_WIDTH>>>,
+    pub acc: Vec<Signal<Out, Bits<ACC_W>>>,
     /// PE NaN flags.
     pub nan: Vec<Signal<Out, Bit>>,
     /// PE +Inf flags.
@@ -67,8 +69,8 @@ pub struct SystolicArray {
     ok: DFF<Bit>,
     lanes4: DFF<Bit>,
     lanes2: DFF<Bit>,
-    adec: Vec<LaneDecode>,
-    wdec: Vec<LaneDecode>,
+    adec: Vec<DecodeSlot<LW>>,
+    wdec: Vec<DecodeSlot<LW>>,
     // The operand codes and flags are registered where they enter (the buffers' read data
     // crossed the chip to the decoders in one cycle: 26 ns in npe4x4's first place and route).
     ain: Vec<DFF<Bits<WORD>>>,
@@ -76,23 +78,27 @@ pub struct SystolicArray {
     fin_q: Vec<DFF<Bits<3>>>,
     // A row's flags wait out its decoder's register stage (DECODE_LATENCY = 1).
     fdly: Vec<DFF<Bits<3>>>,
-    areg: Vec<DFF<Bits<LANE_WORD_BITS>>>,
+    areg: Vec<DFF<Bits<LW>>>,
     freg: Vec<DFF<Bits<3>>>,
-    wreg: Vec<DFF<Bits<LANE_WORD_BITS>>>,
+    wreg: Vec<DFF<Bits<LW>>>,
     lastd: Vec<DFF<Bit>>,
     finc: Vec<DFF<Bit>>,
     // The last column passes no flags on.
     unused_last: Vec<Signal<Local, Bit>>,
-    pes: Vec<PeSlot>,
+    pes: Vec<PeSlot<LW, ACC_W>>,
     _rows: usize,
     _cols: usize,
+    // The MAC pipe's latency.
+    _lat: usize,
 }
 
-impl SystolicArray {
-    /// A `rows` × `cols` array.
-    pub fn new(rows: usize, cols: usize) -> Self {
+impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
+    /// The array of `cfg` (its shape and format set), built from datapath `dp`'s modules.
+    pub fn new(cfg: &NpeConfig, dp: Datapath) -> Self {
+        let (rows, cols) = (cfg.rows as usize, cfg.cols as usize);
         assert!(rows >= 1 && cols >= 2, "array shape");
         let n = rows * cols;
+        let lat = dp.mac_latency();
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -106,12 +112,12 @@ impl SystolicArray {
             nan: sigs(n),
             pinf: sigs(n),
             ninf: sigs(n),
-            mode: LaneMode::with_formats(&Format::ALL),
+            mode: LaneMode::with_formats(cfg.format_set),
             ok: Default::default(),
             lanes4: Default::default(),
             lanes2: Default::default(),
-            adec: (0..rows).map(|_| LaneDecode::with_formats(&Format::ALL)).collect(),
-            wdec: (0..cols).map(|_| LaneDecode::with_formats(&Format::ALL)).collect(),
+            adec: (0..rows).map(|_| DecodeSlot::new(dp.decoder_module())).collect(),
+            wdec: (0..cols).map(|_| DecodeSlot::new(dp.decoder_module())).collect(),
             ain: dffs(rows),
             win: dffs(cols),
             fin_q: dffs(rows),
@@ -119,23 +125,24 @@ impl SystolicArray {
             areg: dffs(n),
             freg: dffs(n),
             wreg: dffs(n),
-            lastd: dffs(rows * MAC_LATENCY),
+            lastd: dffs(rows * lat),
             finc: dffs(rows * (cols - 1)),
             unused_last: sigs(rows),
-            pes: (0..n).map(|_| PeSlot::default()).collect(),
+            pes: (0..n).map(|_| PeSlot::new(dp.pe_module())).collect(),
             _rows: rows,
             _cols: cols,
+            _lat: lat,
         }
     }
 }
 
-impl Logic for SystolicArray {
+impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
     #[hdl_gen]
     fn update(&mut self) {
         // The shape and the PE latency enter the index arithmetic as one-value loops
         // (rust-hdl evaluates indices from loop variables only).
         for nc in self._cols..(self._cols + 1) {
-            for lat in MAC_LATENCY..(MAC_LATENCY + 1) {
+            for lat in self._lat..(self._lat + 1) {
                 for r in 0..self._rows {
                     for c in 0..self._cols {
                         self.areg[r * nc + c].clock.next = self.clock.val();
@@ -144,7 +151,7 @@ impl Logic for SystolicArray {
                         self.pes[r * nc + c].clock.next = self.clock.val();
                         self.pes[r * nc + c].reset.next = self.reset.val();
                     }
-                    for j in 0..MAC_LATENCY {
+                    for j in 0..self._lat {
                         self.lastd[r * lat + j].clock.next = self.clock.val();
                     }
                     self.fdly[r].clock.next = self.clock.val();
@@ -221,10 +228,10 @@ impl Logic for SystolicArray {
                     }
                 }
 
-                // PE(r,c) holds its finished sum MAC_LATENCY cycles after its last beat.
+                // PE(r,c) holds its finished sum the MAC latency after its last beat.
                 for r in 0..self._rows {
                     self.lastd[r * lat].d.next = self.freg[r * nc].q.val().get_bit(2);
-                    for j in 1..MAC_LATENCY {
+                    for j in 1..self._lat {
                         self.lastd[r * lat + j].d.next = self.lastd[r * lat + j - 1].q.val();
                     }
                     self.fin[r * nc].next = self.lastd[r * lat + lat - 1].q.val();
@@ -235,7 +242,7 @@ impl Logic for SystolicArray {
                     if self.reset.val() {
                         self.fin_q[r].d.next = 0.into();
                         self.fdly[r].d.next = 0.into();
-                        for j in 0..MAC_LATENCY {
+                        for j in 0..self._lat {
                             self.lastd[r * lat + j].d.next = false;
                         }
                         for c in 1..self._cols {
@@ -251,25 +258,34 @@ impl Logic for SystolicArray {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::accel::datapath::{SHARED_ACC, SHARED_WORD};
     use crate::accel::testbench::cycle;
-    use crate::decode::lane_decode::lane_word;
     use crate::decode::DECODE_LATENCY;
+    use crate::spec::Format;
 
+    /// The decoders are slots (Verilog only): the test stands in for them with a register of
+    /// the code (their one stage, [`DECODE_LATENCY`]), so each PE port shows which code reached
+    /// it when. The decoding itself is tested on its own and through the Verilated tops.
     #[test]
     fn operands_meet_skewed_and_pes_finish_a_column_apart() {
+        assert_eq!(DECODE_LATENCY, 1, "the stand-in is one register");
+        let cfg = NpeConfig {
+            rows: 3,
+            cols: 4,
+            ..NpeConfig::TEST
+        };
         let (rows, cols) = (3, 4);
-        let mut a = SystolicArray::new(rows, cols);
+        let dp = Datapath::of(&cfg).unwrap();
+        let mut a = SystolicArray::<SHARED_WORD, SHARED_ACC>::new(&cfg, dp);
         a.connect_all();
-        // INT16 operands: one lane, whose decoded mantissa is the (positive) code itself.
         a.a_fmt.next = bits(Format::Int16.id() as u64);
         a.w_fmt.next = bits(Format::Int16.id() as u64);
-        let mant = |word: Bits<LANE_WORD_BITS>| word.get_bits::<16>(lane_word::MANT).to_u64();
         a.reset.next = true;
         cycle(&mut a);
         a.reset.next = false;
         // Row r's one-beat tile enters at cycle r (the sequencer's skew), column c's weight
         // at cycle c: after the input register and the decoders' stage, PE(r,c) gets both at
-        // cycle r + c + 2 + DECODE_LATENCY.
+        // cycle r + c + 1 + DECODE_LATENCY.
         let mut seen = vec![None; rows * cols];
         let mut fin = vec![Vec::new(); rows * cols];
         for t in 0..30usize {
@@ -280,12 +296,17 @@ mod tests {
             for c in 0..cols {
                 a.w_in[c].next = bits(if t == c { 0x200 + c as u64 } else { 0 });
             }
+            let acode: Vec<u64> = a.adec.iter().map(|d| d.code.val().to_u64()).collect();
+            let wcode: Vec<u64> = a.wdec.iter().map(|d| d.code.val().to_u64()).collect();
             cycle(&mut a);
+            for (d, code) in a.adec.iter_mut().zip(acode).chain(a.wdec.iter_mut().zip(wcode)) {
+                d.word.next = bits(code);
+            }
             for i in 0..rows * cols {
                 if a.pes[i].valid.val() {
                     assert!(a.pes[i].clear.val(), "the first beat clears");
                     assert!(a.pes[i].ok.val() && !a.pes[i].lanes4.val() && !a.pes[i].lanes2.val());
-                    seen[i] = Some((t, mant(a.pes[i].a.val()), mant(a.pes[i].w.val())));
+                    seen[i] = Some((t, a.pes[i].a.val().to_u64(), a.pes[i].w.val().to_u64()));
                 }
                 if a.fin[i].val() {
                     fin[i].push(t);
@@ -299,8 +320,8 @@ mod tests {
                 let (t, av, wv) = seen[i].expect("PE saw its beat");
                 assert_eq!((av, wv), (0x100 + r as u64, 0x200 + c as u64), "PE({r},{c})");
                 assert_eq!(t, r + c + 1 + DECODE_LATENCY, "PE({r},{c}) beat cycle");
-                // One finish flag, MAC_LATENCY cycles after its last (only) beat.
-                assert_eq!(fin[i], [t + MAC_LATENCY], "PE({r},{c}) finish");
+                // One finish flag, the MAC latency after its last (only) beat.
+                assert_eq!(fin[i], [t + dp.mac_latency()], "PE({r},{c}) finish");
             }
         }
     }

@@ -40,8 +40,6 @@ has_clock!(
     super::job_plan::JobPlan,
     super::sequencer::Sequencer,
     super::operand_buffers::OperandBuffers,
-    super::output_stage::OutputStage,
-    super::systolic_array::SystolicArray,
     crate::output::OutputUnit,
     crate::decode::FormatDecode,
     crate::decode::LaneDecode,
@@ -49,6 +47,12 @@ has_clock!(
     crate::pe::DecodeFixed8,
     crate::axi::issue::BurstIssue
 );
+
+impl<const LW: usize, const ACC_W: usize> HasClock for super::systolic_array::SystolicArray<LW, ACC_W> {
+    fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
 
 impl<D: Synth> HasClock for super::bank_ram::BankRam<D> {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {

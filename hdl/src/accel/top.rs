@@ -17,254 +17,260 @@ use crate::spec::regs::REG_ADDR_BITS;
 use rust_hdl::prelude::*;
 
 use super::core::Core;
+use super::datapath::{Datapath, FIXED8_ACC, FIXED8_WORD, SHARED_ACC, SHARED_WORD};
+use crate::emit::emit_with_modules;
 
 /// AXI data width as a type-level width.
 const BUS: usize = AXI_DATA_BITS as usize;
 
-macro_rules! npe_top {
-    ($name:ident, $core:ident) => {
-        /// The accelerator top (see the module docs).
-        #[derive(LogicBlock)]
-        pub struct $name {
-            /// Clock.
-            pub clock: Signal<In, Clock>,
-            /// Synchronous reset, active high.
-            pub reset: Signal<In, Bit>,
-            /// Interrupt: a job ended and CTRL.IRQ_EN is set.
-            pub irq: Signal<Out, Bit>,
-            /// AXI4-Lite slave: write address.
-            pub s_axi_awaddr: Signal<In, Bits<REG_ADDR_BITS>>,
-            /// AXI4-Lite slave.
-            pub s_axi_awvalid: Signal<In, Bit>,
-            /// AXI4-Lite slave.
-            pub s_axi_awready: Signal<Out, Bit>,
-            /// AXI4-Lite slave.
-            pub s_axi_wdata: Signal<In, Bits<32>>,
-            /// AXI4-Lite slave.
-            pub s_axi_wstrb: Signal<In, Bits<4>>,
-            /// AXI4-Lite slave.
-            pub s_axi_wvalid: Signal<In, Bit>,
-            /// AXI4-Lite slave.
-            pub s_axi_wready: Signal<Out, Bit>,
-            /// AXI4-Lite slave.
-            pub s_axi_bresp: Signal<Out, Bits<RESP_BITS>>,
-            /// AXI4-Lite slave.
-            pub s_axi_bvalid: Signal<Out, Bit>,
-            /// AXI4-Lite slave.
-            pub s_axi_bready: Signal<In, Bit>,
-            /// AXI4-Lite slave.
-            pub s_axi_araddr: Signal<In, Bits<REG_ADDR_BITS>>,
-            /// AXI4-Lite slave.
-            pub s_axi_arvalid: Signal<In, Bit>,
-            /// AXI4-Lite slave.
-            pub s_axi_arready: Signal<Out, Bit>,
-            /// AXI4-Lite slave.
-            pub s_axi_rdata: Signal<Out, Bits<32>>,
-            /// AXI4-Lite slave.
-            pub s_axi_rresp: Signal<Out, Bits<RESP_BITS>>,
-            /// AXI4-Lite slave.
-            pub s_axi_rvalid: Signal<Out, Bit>,
-            /// AXI4-Lite slave.
-            pub s_axi_rready: Signal<In, Bit>,
-            /// AXI4 master: read address.
-            pub m_axi_araddr: Signal<Out, Bits<32>>,
-            /// AXI4 master.
-            pub m_axi_arlen: Signal<Out, Bits<8>>,
-            /// AXI4 master.
-            pub m_axi_arsize: Signal<Out, Bits<3>>,
-            /// AXI4 master.
-            pub m_axi_arburst: Signal<Out, Bits<2>>,
-            /// AXI4 master.
-            pub m_axi_arvalid: Signal<Out, Bit>,
-            /// AXI4 master.
-            pub m_axi_arready: Signal<In, Bit>,
-            /// AXI4 master.
-            pub m_axi_rdata: Signal<In, Bits<BUS>>,
-            /// AXI4 master.
-            pub m_axi_rresp: Signal<In, Bits<RESP_BITS>>,
-            /// AXI4 master.
-            pub m_axi_rlast: Signal<In, Bit>,
-            /// AXI4 master.
-            pub m_axi_rvalid: Signal<In, Bit>,
-            /// AXI4 master.
-            pub m_axi_rready: Signal<Out, Bit>,
-            /// AXI4 master: write address.
-            pub m_axi_awaddr: Signal<Out, Bits<32>>,
-            /// AXI4 master.
-            pub m_axi_awlen: Signal<Out, Bits<8>>,
-            /// AXI4 master.
-            pub m_axi_awsize: Signal<Out, Bits<3>>,
-            /// AXI4 master.
-            pub m_axi_awburst: Signal<Out, Bits<2>>,
-            /// AXI4 master.
-            pub m_axi_awvalid: Signal<Out, Bit>,
-            /// AXI4 master.
-            pub m_axi_awready: Signal<In, Bit>,
-            /// AXI4 master.
-            pub m_axi_wdata: Signal<Out, Bits<BUS>>,
-            /// AXI4 master.
-            pub m_axi_wstrb: Signal<Out, Bits<16>>,
-            /// AXI4 master.
-            pub m_axi_wlast: Signal<Out, Bit>,
-            /// AXI4 master.
-            pub m_axi_wvalid: Signal<Out, Bit>,
-            /// AXI4 master.
-            pub m_axi_wready: Signal<In, Bit>,
-            /// AXI4 master.
-            pub m_axi_bresp: Signal<In, Bits<RESP_BITS>>,
-            /// AXI4 master.
-            pub m_axi_bvalid: Signal<In, Bit>,
-            /// AXI4 master.
-            pub m_axi_bready: Signal<Out, Bit>,
+/// The accelerator top (see the module docs), its core's PEs on `LW`-bit decoded words
+/// into `ACC_W`-bit accumulators.
+#[derive(LogicBlock)]
+pub struct Npe<const LW: usize, const ACC_W: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset, active high.
+    pub reset: Signal<In, Bit>,
+    /// Interrupt: a job ended and CTRL.IRQ_EN is set.
+    pub irq: Signal<Out, Bit>,
+    /// AXI4-Lite slave: write address.
+    pub s_axi_awaddr: Signal<In, Bits<REG_ADDR_BITS>>,
+    /// AXI4-Lite slave.
+    pub s_axi_awvalid: Signal<In, Bit>,
+    /// AXI4-Lite slave.
+    pub s_axi_awready: Signal<Out, Bit>,
+    /// AXI4-Lite slave.
+    pub s_axi_wdata: Signal<In, Bits<32>>,
+    /// AXI4-Lite slave.
+    pub s_axi_wstrb: Signal<In, Bits<4>>,
+    /// AXI4-Lite slave.
+    pub s_axi_wvalid: Signal<In, Bit>,
+    /// AXI4-Lite slave.
+    pub s_axi_wready: Signal<Out, Bit>,
+    /// AXI4-Lite slave.
+    pub s_axi_bresp: Signal<Out, Bits<RESP_BITS>>,
+    /// AXI4-Lite slave.
+    pub s_axi_bvalid: Signal<Out, Bit>,
+    /// AXI4-Lite slave.
+    pub s_axi_bready: Signal<In, Bit>,
+    /// AXI4-Lite slave.
+    pub s_axi_araddr: Signal<In, Bits<REG_ADDR_BITS>>,
+    /// AXI4-Lite slave.
+    pub s_axi_arvalid: Signal<In, Bit>,
+    /// AXI4-Lite slave.
+    pub s_axi_arready: Signal<Out, Bit>,
+    /// AXI4-Lite slave.
+    pub s_axi_rdata: Signal<Out, Bits<32>>,
+    /// AXI4-Lite slave.
+    pub s_axi_rresp: Signal<Out, Bits<RESP_BITS>>,
+    /// AXI4-Lite slave.
+    pub s_axi_rvalid: Signal<Out, Bit>,
+    /// AXI4-Lite slave.
+    pub s_axi_rready: Signal<In, Bit>,
+    /// AXI4 master: read address.
+    pub m_axi_araddr: Signal<Out, Bits<32>>,
+    /// AXI4 master.
+    pub m_axi_arlen: Signal<Out, Bits<8>>,
+    /// AXI4 master.
+    pub m_axi_arsize: Signal<Out, Bits<3>>,
+    /// AXI4 master.
+    pub m_axi_arburst: Signal<Out, Bits<2>>,
+    /// AXI4 master.
+    pub m_axi_arvalid: Signal<Out, Bit>,
+    /// AXI4 master.
+    pub m_axi_arready: Signal<In, Bit>,
+    /// AXI4 master.
+    pub m_axi_rdata: Signal<In, Bits<BUS>>,
+    /// AXI4 master.
+    pub m_axi_rresp: Signal<In, Bits<RESP_BITS>>,
+    /// AXI4 master.
+    pub m_axi_rlast: Signal<In, Bit>,
+    /// AXI4 master.
+    pub m_axi_rvalid: Signal<In, Bit>,
+    /// AXI4 master.
+    pub m_axi_rready: Signal<Out, Bit>,
+    /// AXI4 master: write address.
+    pub m_axi_awaddr: Signal<Out, Bits<32>>,
+    /// AXI4 master.
+    pub m_axi_awlen: Signal<Out, Bits<8>>,
+    /// AXI4 master.
+    pub m_axi_awsize: Signal<Out, Bits<3>>,
+    /// AXI4 master.
+    pub m_axi_awburst: Signal<Out, Bits<2>>,
+    /// AXI4 master.
+    pub m_axi_awvalid: Signal<Out, Bit>,
+    /// AXI4 master.
+    pub m_axi_awready: Signal<In, Bit>,
+    /// AXI4 master.
+    pub m_axi_wdata: Signal<Out, Bits<BUS>>,
+    /// AXI4 master.
+    pub m_axi_wstrb: Signal<Out, Bits<16>>,
+    /// AXI4 master.
+    pub m_axi_wlast: Signal<Out, Bit>,
+    /// AXI4 master.
+    pub m_axi_wvalid: Signal<Out, Bit>,
+    /// AXI4 master.
+    pub m_axi_wready: Signal<In, Bit>,
+    /// AXI4 master.
+    pub m_axi_bresp: Signal<In, Bits<RESP_BITS>>,
+    /// AXI4 master.
+    pub m_axi_bvalid: Signal<In, Bit>,
+    /// AXI4 master.
+    pub m_axi_bready: Signal<Out, Bit>,
 
-            regs: AxiLiteRegs,
-            core: $core,
-            rdma: AxiReadDma,
-            wdma: AxiWriteDma,
-        }
-
-        impl $name {
-            /// The top for `cfg` (array shape and buffer sizes from `cfg`).
-            pub fn new(cfg: &NpeConfig) -> Self {
-                Self {
-                    clock: Default::default(),
-                    reset: Default::default(),
-                    irq: Default::default(),
-                    s_axi_awaddr: Default::default(),
-                    s_axi_awvalid: Default::default(),
-                    s_axi_awready: Default::default(),
-                    s_axi_wdata: Default::default(),
-                    s_axi_wstrb: Default::default(),
-                    s_axi_wvalid: Default::default(),
-                    s_axi_wready: Default::default(),
-                    s_axi_bresp: Default::default(),
-                    s_axi_bvalid: Default::default(),
-                    s_axi_bready: Default::default(),
-                    s_axi_araddr: Default::default(),
-                    s_axi_arvalid: Default::default(),
-                    s_axi_arready: Default::default(),
-                    s_axi_rdata: Default::default(),
-                    s_axi_rresp: Default::default(),
-                    s_axi_rvalid: Default::default(),
-                    s_axi_rready: Default::default(),
-                    m_axi_araddr: Default::default(),
-                    m_axi_arlen: Default::default(),
-                    m_axi_arsize: Default::default(),
-                    m_axi_arburst: Default::default(),
-                    m_axi_arvalid: Default::default(),
-                    m_axi_arready: Default::default(),
-                    m_axi_rdata: Default::default(),
-                    m_axi_rresp: Default::default(),
-                    m_axi_rlast: Default::default(),
-                    m_axi_rvalid: Default::default(),
-                    m_axi_rready: Default::default(),
-                    m_axi_awaddr: Default::default(),
-                    m_axi_awlen: Default::default(),
-                    m_axi_awsize: Default::default(),
-                    m_axi_awburst: Default::default(),
-                    m_axi_awvalid: Default::default(),
-                    m_axi_awready: Default::default(),
-                    m_axi_wdata: Default::default(),
-                    m_axi_wstrb: Default::default(),
-                    m_axi_wlast: Default::default(),
-                    m_axi_wvalid: Default::default(),
-                    m_axi_wready: Default::default(),
-                    m_axi_bresp: Default::default(),
-                    m_axi_bvalid: Default::default(),
-                    m_axi_bready: Default::default(),
-                    regs: AxiLiteRegs::new(cfg),
-                    core: $core::new(cfg),
-                    rdma: Default::default(),
-                    wdma: Default::default(),
-                }
-            }
-        }
-
-        impl Logic for $name {
-            #[hdl_gen]
-            fn update(&mut self) {
-                self.regs.clock.next = self.clock.val();
-                self.core.clock.next = self.clock.val();
-                self.rdma.clock.next = self.clock.val();
-                self.wdma.clock.next = self.clock.val();
-                self.regs.reset.next = self.reset.val();
-                self.core.reset.next = self.reset.val() | self.regs.soft_reset.val();
-                self.rdma.reset.next = self.reset.val() | self.regs.soft_reset.val();
-                self.wdma.reset.next = self.reset.val() | self.regs.soft_reset.val();
-                self.irq.next = self.regs.irq.val();
-
-                // AXI4-Lite ↔ register file
-                self.regs.s_axi_awaddr.next = self.s_axi_awaddr.val();
-                self.regs.s_axi_awvalid.next = self.s_axi_awvalid.val();
-                self.s_axi_awready.next = self.regs.s_axi_awready.val();
-                self.regs.s_axi_wdata.next = self.s_axi_wdata.val();
-                self.regs.s_axi_wstrb.next = self.s_axi_wstrb.val();
-                self.regs.s_axi_wvalid.next = self.s_axi_wvalid.val();
-                self.s_axi_wready.next = self.regs.s_axi_wready.val();
-                self.s_axi_bresp.next = self.regs.s_axi_bresp.val();
-                self.s_axi_bvalid.next = self.regs.s_axi_bvalid.val();
-                self.regs.s_axi_bready.next = self.s_axi_bready.val();
-                self.regs.s_axi_araddr.next = self.s_axi_araddr.val();
-                self.regs.s_axi_arvalid.next = self.s_axi_arvalid.val();
-                self.s_axi_arready.next = self.regs.s_axi_arready.val();
-                self.s_axi_rdata.next = self.regs.s_axi_rdata.val();
-                self.s_axi_rresp.next = self.regs.s_axi_rresp.val();
-                self.s_axi_rvalid.next = self.regs.s_axi_rvalid.val();
-                self.regs.s_axi_rready.next = self.s_axi_rready.val();
-
-                // register file ↔ core
-                self.core.start.next = self.regs.start.val();
-                JobRegs::join(&mut self.regs.job, &mut self.core.job);
-                self.regs.busy.next = self.core.busy.val();
-                self.regs.job_done.next = self.core.job_done.val();
-                self.regs.job_error.next = self.core.job_error.val();
-                self.regs.stall.next = self.core.stall.val();
-                self.regs.rd_beat.next = self.rdma.beat.valid.val();
-                self.regs.wr_beat.next = self.core.wr_data.valid.val() & self.wdma.beat.ready.val();
-
-                // core ↔ DMAs
-                DmaCmd::join(&mut self.core.rd_cmd, &mut self.rdma.cmd);
-                ReadBeat::join(&mut self.rdma.beat, &mut self.core.rd_data);
-                DmaCmd::join(&mut self.core.wr_cmd, &mut self.wdma.cmd);
-                WriteBeat::join(&mut self.core.wr_data, &mut self.wdma.beat);
-
-                // read DMA ↔ AXI4 read channels
-                self.m_axi_araddr.next = self.rdma.m_axi_araddr.val();
-                self.m_axi_arlen.next = self.rdma.m_axi_arlen.val();
-                self.m_axi_arsize.next = self.rdma.m_axi_arsize.val();
-                self.m_axi_arburst.next = self.rdma.m_axi_arburst.val();
-                self.m_axi_arvalid.next = self.rdma.m_axi_arvalid.val();
-                self.rdma.m_axi_arready.next = self.m_axi_arready.val();
-                self.rdma.m_axi_rdata.next = self.m_axi_rdata.val();
-                self.rdma.m_axi_rresp.next = self.m_axi_rresp.val();
-                self.rdma.m_axi_rlast.next = self.m_axi_rlast.val();
-                self.rdma.m_axi_rvalid.next = self.m_axi_rvalid.val();
-                self.m_axi_rready.next = self.rdma.m_axi_rready.val();
-
-                // write DMA ↔ AXI4 write channels
-                self.m_axi_awaddr.next = self.wdma.m_axi_awaddr.val();
-                self.m_axi_awlen.next = self.wdma.m_axi_awlen.val();
-                self.m_axi_awsize.next = self.wdma.m_axi_awsize.val();
-                self.m_axi_awburst.next = self.wdma.m_axi_awburst.val();
-                self.m_axi_awvalid.next = self.wdma.m_axi_awvalid.val();
-                self.wdma.m_axi_awready.next = self.m_axi_awready.val();
-                self.m_axi_wdata.next = self.wdma.m_axi_wdata.val();
-                self.m_axi_wstrb.next = self.wdma.m_axi_wstrb.val();
-                self.m_axi_wlast.next = self.wdma.m_axi_wlast.val();
-                self.m_axi_wvalid.next = self.wdma.m_axi_wvalid.val();
-                self.wdma.m_axi_wready.next = self.m_axi_wready.val();
-                self.wdma.m_axi_bresp.next = self.m_axi_bresp.val();
-                self.wdma.m_axi_bvalid.next = self.m_axi_bvalid.val();
-                self.m_axi_bready.next = self.wdma.m_axi_bready.val();
-            }
-        }
-    };
+    regs: AxiLiteRegs,
+    core: Core<LW, ACC_W>,
+    rdma: AxiReadDma,
+    wdma: AxiWriteDma,
 }
 
-npe_top!(Npe, Core);
+impl<const LW: usize, const ACC_W: usize> Npe<LW, ACC_W> {
+    /// The top for `cfg` (array shape and buffer sizes from `cfg`).
+    pub fn new(cfg: &NpeConfig) -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            irq: Default::default(),
+            s_axi_awaddr: Default::default(),
+            s_axi_awvalid: Default::default(),
+            s_axi_awready: Default::default(),
+            s_axi_wdata: Default::default(),
+            s_axi_wstrb: Default::default(),
+            s_axi_wvalid: Default::default(),
+            s_axi_wready: Default::default(),
+            s_axi_bresp: Default::default(),
+            s_axi_bvalid: Default::default(),
+            s_axi_bready: Default::default(),
+            s_axi_araddr: Default::default(),
+            s_axi_arvalid: Default::default(),
+            s_axi_arready: Default::default(),
+            s_axi_rdata: Default::default(),
+            s_axi_rresp: Default::default(),
+            s_axi_rvalid: Default::default(),
+            s_axi_rready: Default::default(),
+            m_axi_araddr: Default::default(),
+            m_axi_arlen: Default::default(),
+            m_axi_arsize: Default::default(),
+            m_axi_arburst: Default::default(),
+            m_axi_arvalid: Default::default(),
+            m_axi_arready: Default::default(),
+            m_axi_rdata: Default::default(),
+            m_axi_rresp: Default::default(),
+            m_axi_rlast: Default::default(),
+            m_axi_rvalid: Default::default(),
+            m_axi_rready: Default::default(),
+            m_axi_awaddr: Default::default(),
+            m_axi_awlen: Default::default(),
+            m_axi_awsize: Default::default(),
+            m_axi_awburst: Default::default(),
+            m_axi_awvalid: Default::default(),
+            m_axi_awready: Default::default(),
+            m_axi_wdata: Default::default(),
+            m_axi_wstrb: Default::default(),
+            m_axi_wlast: Default::default(),
+            m_axi_wvalid: Default::default(),
+            m_axi_wready: Default::default(),
+            m_axi_bresp: Default::default(),
+            m_axi_bvalid: Default::default(),
+            m_axi_bready: Default::default(),
+            regs: AxiLiteRegs::new(cfg),
+            core: Core::new(cfg),
+            rdma: Default::default(),
+            wdma: Default::default(),
+        }
+    }
+}
 
-/// The Verilog of the accelerator for `cfg` (module name = the preset's name), with the PE
-/// module appended once.
+impl<const LW: usize, const ACC_W: usize> Logic for Npe<LW, ACC_W> {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.regs.clock.next = self.clock.val();
+        self.core.clock.next = self.clock.val();
+        self.rdma.clock.next = self.clock.val();
+        self.wdma.clock.next = self.clock.val();
+        self.regs.reset.next = self.reset.val();
+        self.core.reset.next = self.reset.val() | self.regs.soft_reset.val();
+        self.rdma.reset.next = self.reset.val() | self.regs.soft_reset.val();
+        self.wdma.reset.next = self.reset.val() | self.regs.soft_reset.val();
+        self.irq.next = self.regs.irq.val();
+
+        // AXI4-Lite ↔ register file
+        self.regs.s_axi_awaddr.next = self.s_axi_awaddr.val();
+        self.regs.s_axi_awvalid.next = self.s_axi_awvalid.val();
+        self.s_axi_awready.next = self.regs.s_axi_awready.val();
+        self.regs.s_axi_wdata.next = self.s_axi_wdata.val();
+        self.regs.s_axi_wstrb.next = self.s_axi_wstrb.val();
+        self.regs.s_axi_wvalid.next = self.s_axi_wvalid.val();
+        self.s_axi_wready.next = self.regs.s_axi_wready.val();
+        self.s_axi_bresp.next = self.regs.s_axi_bresp.val();
+        self.s_axi_bvalid.next = self.regs.s_axi_bvalid.val();
+        self.regs.s_axi_bready.next = self.s_axi_bready.val();
+        self.regs.s_axi_araddr.next = self.s_axi_araddr.val();
+        self.regs.s_axi_arvalid.next = self.s_axi_arvalid.val();
+        self.s_axi_arready.next = self.regs.s_axi_arready.val();
+        self.s_axi_rdata.next = self.regs.s_axi_rdata.val();
+        self.s_axi_rresp.next = self.regs.s_axi_rresp.val();
+        self.s_axi_rvalid.next = self.regs.s_axi_rvalid.val();
+        self.regs.s_axi_rready.next = self.s_axi_rready.val();
+
+        // register file ↔ core
+        self.core.start.next = self.regs.start.val();
+        JobRegs::join(&mut self.regs.job, &mut self.core.job);
+        self.regs.busy.next = self.core.busy.val();
+        self.regs.job_done.next = self.core.job_done.val();
+        self.regs.job_error.next = self.core.job_error.val();
+        self.regs.stall.next = self.core.stall.val();
+        self.regs.rd_beat.next = self.rdma.beat.valid.val();
+        self.regs.wr_beat.next = self.core.wr_data.valid.val() & self.wdma.beat.ready.val();
+
+        // core ↔ DMAs
+        DmaCmd::join(&mut self.core.rd_cmd, &mut self.rdma.cmd);
+        ReadBeat::join(&mut self.rdma.beat, &mut self.core.rd_data);
+        DmaCmd::join(&mut self.core.wr_cmd, &mut self.wdma.cmd);
+        WriteBeat::join(&mut self.core.wr_data, &mut self.wdma.beat);
+
+        // read DMA ↔ AXI4 read channels
+        self.m_axi_araddr.next = self.rdma.m_axi_araddr.val();
+        self.m_axi_arlen.next = self.rdma.m_axi_arlen.val();
+        self.m_axi_arsize.next = self.rdma.m_axi_arsize.val();
+        self.m_axi_arburst.next = self.rdma.m_axi_arburst.val();
+        self.m_axi_arvalid.next = self.rdma.m_axi_arvalid.val();
+        self.rdma.m_axi_arready.next = self.m_axi_arready.val();
+        self.rdma.m_axi_rdata.next = self.m_axi_rdata.val();
+        self.rdma.m_axi_rresp.next = self.m_axi_rresp.val();
+        self.rdma.m_axi_rlast.next = self.m_axi_rlast.val();
+        self.rdma.m_axi_rvalid.next = self.m_axi_rvalid.val();
+        self.m_axi_rready.next = self.rdma.m_axi_rready.val();
+
+        // write DMA ↔ AXI4 write channels
+        self.m_axi_awaddr.next = self.wdma.m_axi_awaddr.val();
+        self.m_axi_awlen.next = self.wdma.m_axi_awlen.val();
+        self.m_axi_awsize.next = self.wdma.m_axi_awsize.val();
+        self.m_axi_awburst.next = self.wdma.m_axi_awburst.val();
+        self.m_axi_awvalid.next = self.wdma.m_axi_awvalid.val();
+        self.wdma.m_axi_awready.next = self.m_axi_awready.val();
+        self.m_axi_wdata.next = self.wdma.m_axi_wdata.val();
+        self.m_axi_wstrb.next = self.wdma.m_axi_wstrb.val();
+        self.m_axi_wlast.next = self.wdma.m_axi_wlast.val();
+        self.m_axi_wvalid.next = self.wdma.m_axi_wvalid.val();
+        self.wdma.m_axi_wready.next = self.m_axi_wready.val();
+        self.wdma.m_axi_bresp.next = self.m_axi_bresp.val();
+        self.wdma.m_axi_bvalid.next = self.m_axi_bvalid.val();
+        self.m_axi_bready.next = self.wdma.m_axi_bready.val();
+    }
+}
+
+/// The Verilog of the accelerator for `cfg` (module name = the preset's name), with the
+/// modules of its [`Datapath`] appended once. Panics with [`super::config_error`]'s reason if
+/// `cfg` cannot be built.
 pub fn accel_verilog(cfg: &NpeConfig) -> String {
-    crate::emit::emit_with_pe(&mut Npe::new(cfg), cfg.name)
+    if let Some(e) = super::config_error(cfg) {
+        panic!("{e}");
+    }
+    let dp = Datapath::of(cfg).expect("checked above");
+    let modules = dp.modules(cfg);
+    match dp {
+        Datapath::Shared => emit_with_modules(&mut Npe::<SHARED_WORD, SHARED_ACC>::new(cfg), cfg.name, &modules),
+        Datapath::Fixed8 => emit_with_modules(&mut Npe::<FIXED8_WORD, FIXED8_ACC>::new(cfg), cfg.name, &modules),
+    }
 }

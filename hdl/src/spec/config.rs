@@ -69,8 +69,20 @@ impl NpeConfig {
         out_tiles: 32,
     };
 
+    /// The 8×8 array of the ≤ 8-bit formats ([`LE8_FORMATS`]): the preset that fits an ECP5
+    /// at this size (its PEs are fixed-point integer MACs).
+    pub const LE8: NpeConfig = NpeConfig {
+        name: "npe8x8le8",
+        rows: 8,
+        cols: 8,
+        format_set: &LE8_FORMATS,
+        k_beats_max: 1024,
+        w_bank_words: 8192,
+        out_tiles: 32,
+    };
+
     /// Every preset.
-    pub const PRESETS: [NpeConfig; 2] = [NpeConfig::TEST, NpeConfig::DEMO];
+    pub const PRESETS: [NpeConfig; 3] = [NpeConfig::TEST, NpeConfig::DEMO, NpeConfig::LE8];
 
     /// Looks a preset up by name.
     pub fn preset(name: &str) -> Option<NpeConfig> {
@@ -149,6 +161,8 @@ mod tests {
     #[test]
     fn presets_differ_and_hash_is_stable() {
         assert_ne!(NpeConfig::TEST.hash(), NpeConfig::DEMO.hash());
+        // Same shape and buffers, other formats.
+        assert_ne!(NpeConfig::DEMO.hash(), NpeConfig::LE8.hash());
         assert_eq!(NpeConfig::TEST.hash(), NpeConfig::TEST.hash());
         assert_eq!(NpeConfig::preset("NPE8X8"), Some(NpeConfig::DEMO));
         assert_eq!(NpeConfig::preset("nope"), None);

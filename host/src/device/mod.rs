@@ -402,7 +402,16 @@ impl GemmJob {
         self.check()?;
         for f in [self.a_fmt, self.w_fmt] {
             if cfg.formats() & (1 << f.id()) == 0 {
-                return Err(DeviceError::Format(format!("{f} is not a multiplier operand format")));
+                return Err(DeviceError::Format(format!(
+                    "{f} is not a multiplier format of {} (its formats: {})",
+                    cfg.name,
+                    cfg.format_set
+                        .iter()
+                        .filter(|f| f.is_mac_operand())
+                        .map(|f| f.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
             }
         }
         let layout = Layout::new(self.a_fmt, self.w_fmt, self.k, self.n);

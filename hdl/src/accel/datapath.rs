@@ -1,0 +1,179 @@
+//! Which blocks an array is built from: the datapath a preset's format set selects.
+//!
+//! The all-format presets use the shared floating-point PE ([`crate::pe::Mac`]: lane decoders
+//! into sign/exponent/mantissa words, mantissa multipliers, alignment shifters, the exact
+//! accumulator of every format); a set whose values are all small fixed-point numbers uses the
+//! fixed-point PE ([`crate::pe::MacFixed8`]: the edge decoders turn each lane into fixed point,
+//! the PE is an integer MAC). Each datapath names the modules the array's slots
+//! ([`super::slots`]) instantiate and emits their Verilog once per top.
+
+use crate::decode::LANE_WORD_BITS;
+use crate::emit::emit_verilog;
+use crate::pe::{PeGeometry, ACC_WIDTH, FIXED8, FIXED8_POINT, FIXED_MAC_LATENCY, MAC_LATENCY};
+use crate::spec::config::NpeConfig;
+
+/// The PE module of the shared datapath.
+pub const PE_MODULE: &str = "pe_mac";
+
+/// A datapath (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Datapath {
+    /// The shared multi-format PE (every format of the table).
+    Shared,
+    /// The fixed-point PE of the ≤ 8-bit set ([`crate::spec::config::LE8_FORMATS`]).
+    Fixed8,
+}
+
+/// Decoded word width of the shared datapath.
+pub const SHARED_WORD: usize = LANE_WORD_BITS;
+/// Accumulator width of the shared datapath.
+pub const SHARED_ACC: usize = ACC_WIDTH;
+/// Decoded word width of the fixed-point datapath.
+pub const FIXED8_WORD: usize = FIXED8.word.bits;
+/// Accumulator width of the fixed-point datapath.
+pub const FIXED8_ACC: usize = FIXED8.acc_w;
+
+impl Datapath {
+    /// Every datapath.
+    pub const ALL: [Datapath; 2] = [Datapath::Shared, Datapath::Fixed8];
+
+    /// The datapath of `cfg`'s format set, or why there is none.
+    pub fn of(cfg: &NpeConfig) -> Result<Datapath, String> {
+        if !cfg.format_set.iter().any(|f| f.is_mac_operand()) {
+            return Err("the format set has no multiplier format".into());
+        }
+        if cfg.fixed_point() == Some(FIXED8_POINT) {
+            Ok(Datapath::Fixed8)
+        } else if PeGeometry::for_formats(cfg.format_set) == crate::pe::SHARED {
+            Ok(Datapath::Shared)
+        } else {
+            Err(
+                "no PE is built for this format set (the shared PE needs the whole table's \
+                 geometry, the fixed-point PE the ≤ 8-bit set's)"
+                    .into(),
+            )
+        }
+    }
+
+    /// The MAC-pipe module of each PE.
+    pub const fn pe_module(self) -> &'static str {
+        match self {
+            Datapath::Shared => PE_MODULE,
+            Datapath::Fixed8 => "mac_fixed8",
+        }
+    }
+
+    /// The edge decoder module of each row and column.
+    pub const fn decoder_module(self) -> &'static str {
+        match self {
+            Datapath::Shared => "lane_decode",
+            Datapath::Fixed8 => "fixed_decode8",
+        }
+    }
+
+    /// The output unit module of each column.
+    pub const fn output_unit_module(self) -> &'static str {
+        match self {
+            Datapath::Shared => "output_unit",
+            Datapath::Fixed8 => "output_unit_le8",
+        }
+    }
+
+    /// Cycles from a beat at the MAC pipe's inputs to its sum in the accumulator.
+    pub const fn mac_latency(self) -> usize {
+        match self {
+            Datapath::Shared => MAC_LATENCY,
+            Datapath::Fixed8 => FIXED_MAC_LATENCY,
+        }
+    }
+
+    /// The Verilog of the PE, decoder and output unit modules for `cfg`'s format set, as
+    /// `(module name, Verilog)`.
+    pub fn modules(self, cfg: &NpeConfig) -> [(&'static str, String); 3] {
+        let set = cfg.format_set;
+        let (pe, dec, ou) = (self.pe_module(), self.decoder_module(), self.output_unit_module());
+        match self {
+            Datapath::Shared => [
+                (pe, emit_verilog(&mut crate::pe::Mac::default(), pe)),
+                (
+                    dec,
+                    emit_verilog(&mut crate::decode::LaneDecode::with_formats(set), dec),
+                ),
+                (ou, emit_verilog(&mut crate::output::OutputUnit::default(), ou)),
+            ],
+            Datapath::Fixed8 => [
+                (pe, emit_verilog(&mut crate::pe::MacFixed8::for_fixed(FIXED8_POINT), pe)),
+                (
+                    dec,
+                    emit_verilog(&mut crate::pe::DecodeFixed8::new(set, FIXED8_POINT), dec),
+                ),
+                (
+                    ou,
+                    emit_verilog(&mut <crate::ou_type!(FIXED8_POINT.acc)>::for_acc(FIXED8_POINT.acc), ou),
+                ),
+            ],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accel::slots::{DECODE_PORTS, OUTPUT_UNIT_PORTS, PE_PORTS};
+    use crate::ports::parse_ports;
+    use crate::spec::config::NpeConfig;
+
+    /// Each preset has a datapath; a format set no PE is built for is refused with a reason.
+    #[test]
+    fn presets_select_their_datapath() {
+        assert_eq!(Datapath::of(&NpeConfig::TEST), Ok(Datapath::Shared));
+        assert_eq!(Datapath::of(&NpeConfig::DEMO), Ok(Datapath::Shared));
+        assert_eq!(Datapath::of(&NpeConfig::LE8), Ok(Datapath::Fixed8));
+        let ints = NpeConfig {
+            format_set: &[crate::spec::Format::Int8, crate::spec::Format::Int16],
+            ..NpeConfig::TEST
+        };
+        assert!(Datapath::of(&ints).unwrap_err().contains("no PE"));
+        let none = NpeConfig {
+            format_set: &[crate::spec::Format::E8M0],
+            ..NpeConfig::TEST
+        };
+        assert!(Datapath::of(&none).is_err());
+        assert!(crate::accel::config_error(&none).is_some());
+    }
+
+    /// The slots instantiate each datapath's modules with every one of their ports, and the
+    /// widths the array and output stage are built with are the modules' own.
+    #[test]
+    fn the_slots_match_the_modules_port_for_port() {
+        for (cfg, word, acc) in [
+            (NpeConfig::TEST, SHARED_WORD, SHARED_ACC),
+            (NpeConfig::LE8, FIXED8_WORD, FIXED8_ACC),
+        ] {
+            let dp = Datapath::of(&cfg).unwrap();
+            let [pe, dec, ou] = dp.modules(&cfg);
+            for ((module, text), names) in [
+                (pe, &PE_PORTS[..]),
+                (dec, &DECODE_PORTS[..]),
+                (ou, &OUTPUT_UNIT_PORTS[..]),
+            ] {
+                let ports = parse_ports(&text, module).expect("module ports");
+                let got: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
+                assert_eq!(got, names, "{module}");
+                for p in &ports {
+                    let want = match (module == dp.output_unit_module(), p.name.as_str()) {
+                        (_, "acc") => acc,
+                        (false, "a" | "w" | "word") => word,
+                        (false, "code") => crate::decode::format_decode::CODE_BITS,
+                        (false, "fmt") => crate::decode::format_decode::FMT_BITS,
+                        (true, "out_fmt") => 3,
+                        (true, "scale_exp") => crate::output::SCALE_BITS,
+                        (true, "result") => 32,
+                        _ => 1,
+                    };
+                    assert_eq!(p.width as usize, want, "{module}.{}", p.name);
+                }
+            }
+        }
+    }
+}
