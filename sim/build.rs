@@ -249,9 +249,29 @@ fn write_cpp_model(s: &mut String, top: &str, prefix: &str, ports: &[Port]) {
     writeln!(s, "    default: break;\n    }}\n  }}\n}};\n").unwrap();
 }
 
-/// Verilator's C++ member name for a Verilog identifier (`$` is escaped as `__024`).
+/// Verilator's C++ member name for a Verilog identifier: `$` is escaped as `__024`, and the
+/// second `_` of a `__` as `__05F` (`acc__0` → `acc___05F0`), so no escape can be mistaken for
+/// a name.
 fn cpp_name(name: &str) -> String {
-    name.replace('$', "__024")
+    let mut out = String::new();
+    let mut prev_underscore = false;
+    for ch in name.chars() {
+        match ch {
+            '$' => {
+                out.push_str("__024");
+                prev_underscore = false;
+            }
+            '_' if prev_underscore => {
+                out.push_str("__05F");
+                prev_underscore = false;
+            }
+            c => {
+                out.push(c);
+                prev_underscore = c == '_';
+            }
+        }
+    }
+    out
 }
 
 /// The Rust side of a top: its [`Top`] descriptor and one `Port` constant per port.

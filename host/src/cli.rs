@@ -192,7 +192,7 @@ struct SimArgs {
     /// Device back end: sim (the Verilated accelerator) or functional (the golden model behind the register map).
     #[arg(long, value_enum, default_value_t = BackendKind::DEFAULT)]
     backend: BackendKind,
-    /// Hardware preset (npe4x4, npe8x8).
+    /// Hardware preset (npe4x4, npe8x8, npe8x8le8).
     #[arg(long, default_value = "npe8x8", value_parser = parse_preset)]
     preset: NpeConfig,
     /// Memory read latency in cycles (sim).

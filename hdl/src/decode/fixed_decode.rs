@@ -3,19 +3,98 @@
 //! power of two ([`FixedPoint`]), the array's edge turns each lane code into a magnitude, a sign
 //! and a NaN flag, and no PE needs an exponent.
 //!
-//! Each lane is decoded to the unified form by the table's own decoders
-//! ([`FormatDecode::pipelined`], the same as [`super::LaneDecode`] uses), then its mantissa is
-//! shifted by its exponent into the lane's fixed point: `mag = mant × 2^(exp − lsb)`. Lanes 0–1
-//! carry every format of the set ([`FixedPoint::wide`]), lanes 2–3 the ≤ 4-bit ones
-//! ([`FixedPoint::narrow`]). The word ([`FixedWord`]): four magnitudes from bit 0 up, then four
-//! sign bits and four NaN bits (bit `l` for lane `l`). The word follows the code
-//! [`super::DECODE_LATENCY`] clock later.
+//! Lanes 0–1 carry every format of the set ([`FixedPoint::wide`]): each is one table look-up
+//! ([`WideTable`], a ROM that synthesis puts in block RAM) at `base(format) | code`, whose
+//! entries are the magnitudes `|value| / 2^lsb`; the sign is the code's top bit and NaN a
+//! comparison with the set's NaN codes. Lanes 2–3 carry the ≤ 4-bit formats
+//! ([`FixedPoint::narrow`]): they are decoded to the unified form by the table's own decoders
+//! ([`FormatDecode::pipelined`], the same as [`super::LaneDecode`] uses), then the mantissa is
+//! shifted by its exponent into the lane's fixed point: `mag = mant × 2^(exp − lsb)`. The word
+//! ([`FixedWord`]): four magnitudes from bit 0 up, then four sign bits and four NaN bits (bit
+//! `l` for lane `l`). The word follows the code [`super::DECODE_LATENCY`] clock later (the
+//! ROM's read register and the narrow decoders' stage).
+//!
+//! The table is computed from [`FormatDecode`] itself (simulated once per build), so the
+//! wide lanes decode exactly as the table's decoders do.
 
 use super::format_decode::{CODE_BITS, FMT_BITS};
 use super::lane_decode::formats_up_to;
 use super::{const_bits, const_index, BitIndex, FormatDecode, EXP_BITS, MANT_BITS};
 use crate::spec::{FixedLane, FixedPoint, Format};
 use rust_hdl::prelude::*;
+use std::collections::BTreeMap;
+
+/// Address bits of the wide lanes' table: one 1024 × 18 block RAM of the ECP5 (DP16KD).
+pub const TABLE_ADDR_BITS: usize = 10;
+
+/// The wide lanes' table (see the module docs): where each format's codes start, its NaN
+/// codes, and the magnitude of every code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WideTable {
+    /// Per format of the lane: the format, the address of its code 0, its code mask.
+    pub formats: Vec<(Format, u64, u64)>,
+    /// `(format, code)` of every NaN code.
+    pub nans: Vec<(Format, u64)>,
+    /// Magnitude (`|value| / 2^lane.lsb`) by address.
+    pub mags: BTreeMap<u64, u64>,
+}
+
+impl WideTable {
+    /// The table of the multiplier formats of `formats` in `lane`: the formats are placed in
+    /// order of decreasing width, each at a multiple of its code count (so `base | code` is the
+    /// address). Panics if they do not fit [`TABLE_ADDR_BITS`] or a value is not an exact
+    /// magnitude of the lane, or if a format's sign is not its code's top bit.
+    pub fn new(formats: &[Format], lane: FixedLane) -> WideTable {
+        let mut set: Vec<Format> = formats.iter().copied().filter(|f| f.is_mac_operand()).collect();
+        set.sort_by_key(|f| std::cmp::Reverse(f.bits()));
+        let mut dec = FormatDecode::with_formats(&set);
+        dec.connect_all();
+        let mut t = WideTable {
+            formats: Vec::new(),
+            nans: Vec::new(),
+            mags: BTreeMap::new(),
+        };
+        let mut base = 0u64;
+        for f in set {
+            let n = 1u64 << f.bits();
+            assert!(base.is_multiple_of(n));
+            t.formats.push((f, base, n - 1));
+            for code in 0..n {
+                dec.fmt.next = bits(f.id() as u64);
+                dec.code.next = bits(code);
+                assert!(simulate(&mut dec, 100), "the decoder settles");
+                let (mant, exp) = (dec.mant.val().to_u64(), dec.exp.val().to_u64() as u8 as i8 as i32);
+                assert!(!dec.inf.val(), "{f:?}: a fixed-point set has no infinities");
+                if dec.nar.val() {
+                    t.nans.push((f, code));
+                    t.mags.insert(base | code, 0);
+                    continue;
+                }
+                if !dec.zero.val() {
+                    assert_eq!(dec.sign.val(), code >> (f.bits() - 1) & 1 == 1, "{f:?} {code:#x}: sign");
+                }
+                // mant × 2^exp = mag × 2^lsb, exactly, within the lane.
+                assert!(
+                    exp >= lane.lsb || mant & ((1 << (lane.lsb - exp)) - 1) == 0,
+                    "{f:?} {code:#x}"
+                );
+                let mag = if exp >= lane.lsb {
+                    mant << (exp - lane.lsb)
+                } else {
+                    mant >> (lane.lsb - exp)
+                };
+                assert!(mag >> lane.bits == 0, "{f:?} {code:#x}: {mag} exceeds the lane");
+                t.mags.insert(base | code, mag);
+            }
+            base += n;
+        }
+        assert!(
+            base <= 1 << TABLE_ADDR_BITS,
+            "the wide lanes' table needs {base} entries"
+        );
+        t
+    }
+}
 
 /// Layout of a fixed-point lane word (see the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -128,18 +207,39 @@ pub struct FixedDecode<const WB: usize, const NB: usize, const FW: usize> {
     pub lanes2: Signal<In, Bit>,
     /// The fixed-point word.
     pub word: Signal<Out, Bits<FW>>,
-    d0: FormatDecode,
-    d1: FormatDecode,
+    rom0: SyncROM<Bits<WB>, TABLE_ADDR_BITS>,
+    rom1: SyncROM<Bits<WB>, TABLE_ADDR_BITS>,
+    // Lane 1's code, masked codes and table bases of lanes 0–1.
+    code1: Signal<Local, Bits<CODE_BITS>>,
+    m0: Signal<Local, Bits<CODE_BITS>>,
+    m1: Signal<Local, Bits<CODE_BITS>>,
+    b0: Signal<Local, Bits<TABLE_ADDR_BITS>>,
+    b1: Signal<Local, Bits<TABLE_ADDR_BITS>>,
+    // Sign and NaN of lanes 0–1, registered beside the table's read.
+    sg0: Signal<Local, Bit>,
+    sg1: Signal<Local, Bit>,
+    nn0: Signal<Local, Bit>,
+    nn1: Signal<Local, Bit>,
+    sn: Signal<Local, Bits<4>>,
+    snq: DFF<Bits<4>>,
     d2: FormatDecode,
     d3: FormatDecode,
-    c0: ToFixed<WB>,
-    c1: ToFixed<WB>,
     c2: ToFixed<NB>,
     c3: ToFixed<NB>,
     sign: Signal<Local, Bits<4>>,
     nan: Signal<Local, Bits<4>>,
     // Zero and Inf flags: zeros have a zero mantissa and the set has no infinities.
     unused_flags: Signal<Local, Bit>,
+    // Per format of the table: id, base, code mask, sign bit.
+    t_id: Vec<Constant<Bits<FMT_BITS>>>,
+    t_base: Vec<Constant<Bits<TABLE_ADDR_BITS>>>,
+    t_mask: Vec<Constant<Bits<CODE_BITS>>>,
+    t_msb: Vec<Constant<BitIndex>>,
+    // Per NaN code: format id and code.
+    n_id: Vec<Constant<Bits<FMT_BITS>>>,
+    n_code: Vec<Constant<Bits<CODE_BITS>>>,
+    _nf: usize,
+    _nn: usize,
     // The two-lane flag is not needed: lane 1's code sits at bit 4 in the four-lane mode and
     // at bit 8 otherwise (a one-lane pair is not `ok` in a fixed-point set).
     unused_l2: Signal<Local, Bit>,
@@ -149,6 +249,7 @@ pub struct FixedDecode<const WB: usize, const NB: usize, const FW: usize> {
     s1: Constant<Bits<4>>,
     s2: Constant<Bits<4>>,
     s3: Constant<Bits<4>>,
+    low2: Constant<Bits<4>>,
     at1: Constant<Bits<FW>>,
     at2: Constant<Bits<FW>>,
     at3: Constant<Bits<FW>>,
@@ -161,9 +262,11 @@ impl<const WB: usize, const NB: usize, const FW: usize> FixedDecode<WB, NB, FW> 
     pub fn new(formats: &[Format], fx: FixedPoint) -> Self {
         let word = FixedWord::new(WB, NB);
         assert_eq!(word.bits, FW);
-        let wide = formats_up_to(formats, 8);
+        let table = WideTable::new(&formats_up_to(formats, 8), fx.wide);
         let narrow = formats_up_to(formats, 4);
         let at = |x: usize| const_bits::<FW>(x as u64);
+        let rom = || SyncROM::new(table.mags.iter().map(|(&a, &m)| (bits(a), bits(m))).collect());
+        let id = |f: Format| const_bits::<FMT_BITS>(f.id() as u64);
         Self {
             clock: Default::default(),
             fmt: Default::default(),
@@ -171,17 +274,38 @@ impl<const WB: usize, const NB: usize, const FW: usize> FixedDecode<WB, NB, FW> 
             lanes4: Default::default(),
             lanes2: Default::default(),
             word: Default::default(),
-            d0: FormatDecode::pipelined(&wide),
-            d1: FormatDecode::pipelined(&wide),
+            rom0: rom(),
+            rom1: rom(),
+            code1: Default::default(),
+            m0: Default::default(),
+            m1: Default::default(),
+            b0: Default::default(),
+            b1: Default::default(),
+            sg0: Default::default(),
+            sg1: Default::default(),
+            nn0: Default::default(),
+            nn1: Default::default(),
+            sn: Default::default(),
+            snq: Default::default(),
             d2: FormatDecode::pipelined(&narrow),
             d3: FormatDecode::pipelined(&narrow),
-            c0: ToFixed::new(&wide, fx.wide),
-            c1: ToFixed::new(&wide, fx.wide),
             c2: ToFixed::new(&narrow, fx.narrow),
             c3: ToFixed::new(&narrow, fx.narrow),
             sign: Default::default(),
             nan: Default::default(),
             unused_flags: Default::default(),
+            t_id: table.formats.iter().map(|&(f, _, _)| id(f)).collect(),
+            t_base: table.formats.iter().map(|&(_, b, _)| const_bits(b)).collect(),
+            t_mask: table.formats.iter().map(|&(_, _, m)| const_bits(m)).collect(),
+            t_msb: table
+                .formats
+                .iter()
+                .map(|&(f, _, _)| const_index(f.bits() as usize - 1))
+                .collect(),
+            n_id: table.nans.iter().map(|&(f, _)| id(f)).collect(),
+            n_code: table.nans.iter().map(|&(_, c)| const_bits(c)).collect(),
+            _nf: table.formats.len(),
+            _nn: table.nans.len(),
             unused_l2: Default::default(),
             four: const_bits(4),
             eight: const_bits(8),
@@ -189,6 +313,7 @@ impl<const WB: usize, const NB: usize, const FW: usize> FixedDecode<WB, NB, FW> 
             s1: const_bits(1),
             s2: const_bits(2),
             s3: const_bits(3),
+            low2: const_bits(3),
             at1: at(word.mag(1)),
             at2: at(word.mag(2)),
             at3: at(word.mag(3)),
@@ -201,52 +326,77 @@ impl<const WB: usize, const NB: usize, const FW: usize> FixedDecode<WB, NB, FW> 
 impl<const WB: usize, const NB: usize, const FW: usize> Logic for FixedDecode<WB, NB, FW> {
     #[hdl_gen]
     fn update(&mut self) {
-        self.d0.clock.next = self.clock.val();
-        self.d1.clock.next = self.clock.val();
+        self.rom0.clock.next = self.clock.val();
+        self.rom1.clock.next = self.clock.val();
+        self.snq.clock.next = self.clock.val();
         self.d2.clock.next = self.clock.val();
         self.d3.clock.next = self.clock.val();
-        // Lane codes: decoders ignore bits above their format's width.
-        self.d0.fmt.next = self.fmt.val();
-        self.d1.fmt.next = self.fmt.val();
-        self.d2.fmt.next = self.fmt.val();
-        self.d3.fmt.next = self.fmt.val();
-        self.d0.code.next = self.code.val();
+        // Lane codes: lane 1's code sits at bit 4 in the four-lane mode and at bit 8 otherwise
+        // (a one-lane pair is not `ok` in a fixed-point set); decoders and masks ignore the
+        // bits above a format's width.
         if self.lanes4.val() {
-            self.d1.code.next = self.code.val() >> self.four.val();
+            self.code1.next = self.code.val() >> self.four.val();
         } else {
-            self.d1.code.next = self.code.val() >> self.eight.val();
+            self.code1.next = self.code.val() >> self.eight.val();
         }
-        self.d2.code.next = self.code.val() >> self.eight.val();
-        self.d3.code.next = self.code.val() >> self.twelve.val();
         self.unused_l2.next = self.lanes2.val();
 
-        // The decoders' results (a clock after the code) into fixed point.
-        self.c0.exp.next = self.d0.exp.val();
-        self.c0.mant.next = self.d0.mant.val();
-        self.c1.exp.next = self.d1.exp.val();
-        self.c1.mant.next = self.d1.mant.val();
+        // Lanes 0–1: the table at base(format) | code; sign = the code's top bit.
+        self.m0.next = 0.into();
+        self.m1.next = 0.into();
+        self.b0.next = 0.into();
+        self.b1.next = 0.into();
+        self.sg0.next = false;
+        self.sg1.next = false;
+        self.nn0.next = false;
+        self.nn1.next = false;
+        for i in 0..self._nf {
+            if self.fmt.val() == self.t_id[i].val() {
+                self.m0.next = self.code.val() & self.t_mask[i].val();
+                self.m1.next = self.code1.val() & self.t_mask[i].val();
+                self.b0.next = self.t_base[i].val();
+                self.b1.next = self.t_base[i].val();
+                self.sg0.next = self.code.val().get_bit(self.t_msb[i].val().index());
+                self.sg1.next = self.code1.val().get_bit(self.t_msb[i].val().index());
+            }
+        }
+        for j in 0..self._nn {
+            if self.fmt.val() == self.n_id[j].val() {
+                if self.m0.val() == self.n_code[j].val() {
+                    self.nn0.next = true;
+                }
+                if self.m1.val() == self.n_code[j].val() {
+                    self.nn1.next = true;
+                }
+            }
+        }
+        self.sn.next = bit_cast::<4, 1>(self.sg0.val().into())
+            | (bit_cast::<4, 1>(self.sg1.val().into()) << self.s1.val())
+            | (bit_cast::<4, 1>(self.nn0.val().into()) << self.s2.val())
+            | (bit_cast::<4, 1>(self.nn1.val().into()) << self.s3.val());
+        self.rom0.address.next = self.b0.val() | bit_cast::<TABLE_ADDR_BITS, CODE_BITS>(self.m0.val());
+        self.rom1.address.next = self.b1.val() | bit_cast::<TABLE_ADDR_BITS, CODE_BITS>(self.m1.val());
+        self.snq.d.next = self.sn.val();
+
+        // Lanes 2–3: the narrow decoders, then into fixed point (a clock after the code).
+        self.d2.fmt.next = self.fmt.val();
+        self.d3.fmt.next = self.fmt.val();
+        self.d2.code.next = self.code.val() >> self.eight.val();
+        self.d3.code.next = self.code.val() >> self.twelve.val();
         self.c2.exp.next = self.d2.exp.val();
         self.c2.mant.next = self.d2.mant.val();
         self.c3.exp.next = self.d3.exp.val();
         self.c3.mant.next = self.d3.mant.val();
-        self.sign.next = bit_cast::<4, 1>(self.d0.sign.val().into())
-            | (bit_cast::<4, 1>(self.d1.sign.val().into()) << self.s1.val())
+        // snq holds lanes 0–1's signs in bits 0–1 and their NaN flags in bits 2–3.
+        self.sign.next = (self.snq.q.val() & self.low2.val())
             | (bit_cast::<4, 1>(self.d2.sign.val().into()) << self.s2.val())
             | (bit_cast::<4, 1>(self.d3.sign.val().into()) << self.s3.val());
-        self.nan.next = bit_cast::<4, 1>(self.d0.nar.val().into())
-            | (bit_cast::<4, 1>(self.d1.nar.val().into()) << self.s1.val())
+        self.nan.next = (self.snq.q.val() >> self.s2.val())
             | (bit_cast::<4, 1>(self.d2.nar.val().into()) << self.s2.val())
             | (bit_cast::<4, 1>(self.d3.nar.val().into()) << self.s3.val());
-        self.unused_flags.next = self.d0.zero.val()
-            | self.d1.zero.val()
-            | self.d2.zero.val()
-            | self.d3.zero.val()
-            | self.d0.inf.val()
-            | self.d1.inf.val()
-            | self.d2.inf.val()
-            | self.d3.inf.val();
-        self.word.next = bit_cast::<FW, WB>(self.c0.mag.val())
-            | (bit_cast::<FW, WB>(self.c1.mag.val()) << self.at1.val())
+        self.unused_flags.next = self.d2.zero.val() | self.d3.zero.val() | self.d2.inf.val() | self.d3.inf.val();
+        self.word.next = bit_cast::<FW, WB>(self.rom0.data.val())
+            | (bit_cast::<FW, WB>(self.rom1.data.val()) << self.at1.val())
             | (bit_cast::<FW, NB>(self.c2.mag.val()) << self.at2.val())
             | (bit_cast::<FW, NB>(self.c3.mag.val()) << self.at3.val())
             | (bit_cast::<FW, 4>(self.sign.val()) << self.at_sign.val())
