@@ -12,9 +12,9 @@ use clap::{Parser, Subcommand};
 use crate::device::functional::{FunctionalBackend, FunctionalOptions};
 #[cfg(feature = "sim")]
 use crate::device::sim::{SimBackend, SimOptions};
-use crate::device::{Backend, Device, GemmJob};
-use crate::golden::{self, Format, OutputFormat};
-use crate::{report, tensor};
+use crate::device::{Backend, Device, GemmJob, SIM_MAX_BACKPRESSURE, SIM_MAX_LATENCY};
+use crate::golden::{self, Format, NanPolicy, OutputFormat};
+use crate::{outfile, report, tensor};
 use npe_hdl::spec::NpeConfig;
 
 /// npe: a precision-scalable neural processing engine — hardware, simulator and host in Rust.
@@ -49,13 +49,13 @@ enum Command {
         /// Activations A (M x K): .npy, or .safetensors with --a-tensor.
         #[arg(long)]
         a: PathBuf,
-        /// Tensor name in A's .safetensors file.
+        /// Tensor name in A's .safetensors file (not for a .npy file: it holds one array).
         #[arg(long)]
         a_tensor: Option<String>,
         /// Weights W (K x N): .npy or .safetensors.
         #[arg(long)]
         w: PathBuf,
-        /// Tensor name in W's .safetensors file.
+        /// Tensor name in W's .safetensors file (not for a .npy file: it holds one array).
         #[arg(long)]
         w_tensor: Option<String>,
         /// Activation format.
@@ -67,12 +67,15 @@ enum Command {
         /// Output format.
         #[arg(long, default_value = "fp32", value_parser = parse_output_format)]
         out_format: OutputFormat,
-        /// Result file (.npy, float32; float64 for int32 results).
+        /// Result file (.npy, float32; float64 for int32 results): a new file or a regular file
+        /// to replace, in an existing directory, and not an input.
         #[arg(long)]
         out: PathBuf,
         /// Also compare every result with the golden model.
         #[arg(long)]
         check: bool,
+        #[command(flatten)]
+        nan: NanArg,
         #[command(flatten)]
         sim: SimArgs,
     },
@@ -81,9 +84,10 @@ enum Command {
         /// GEMM size (M = N = K).
         #[arg(long, default_value_t = 256)]
         size: usize,
-        /// JSON report.
-        #[arg(long, default_value = "build/bench.json")]
-        json: PathBuf,
+        /// JSON report [default: build/bench.json, build/ created if missing]. A path you give
+        /// must be a new file or a regular file to replace, in an existing directory.
+        #[arg(long)]
+        json: Option<PathBuf>,
         #[command(flatten)]
         sim: SimArgs,
     },
@@ -125,6 +129,8 @@ enum Command {
         /// Read whitespace-separated values from a file instead.
         #[arg(long, conflicts_with = "values")]
         file: Option<PathBuf>,
+        #[command(flatten)]
+        nan: NanArg,
     },
     /// Exact dot product of two vectors quantized to their formats, rounded once to the output format.
     Dot {
@@ -143,6 +149,8 @@ enum Command {
         /// File of whitespace-separated weight values.
         #[arg(long)]
         w: PathBuf,
+        #[command(flatten)]
+        nan: NanArg,
     },
     /// Synthesizes hardware tops for ECP5 (Yosys), optionally with place and route (nextpnr) for Fmax.
     Synth {
@@ -195,16 +203,17 @@ struct SimArgs {
     /// Hardware preset (npe4x4, npe8x8, npe8x8le8).
     #[arg(long, default_value = "npe8x8", value_parser = parse_preset)]
     preset: NpeConfig,
-    /// Memory read latency in cycles (sim).
+    /// Memory read and write-response latency in cycles, 0 to 1000 (sim).
     #[arg(long, default_value_t = 16)]
     latency: u32,
-    /// Probability (0..1) that the memory withholds ready/valid on a channel in a cycle (sim).
+    /// Probability, 0 to 0.9, that the memory withholds ready/valid on a channel in a cycle (sim).
     #[arg(long, default_value_t = 0.0)]
     backpressure: f64,
     /// Seed of the memory's backpressure (sim).
     #[arg(long, default_value_t = 1)]
     bus_seed: u64,
-    /// Write an FST waveform of the run to this file (sim).
+    /// Write an FST waveform of the run to this file (sim): a new file or a regular file to
+    /// replace, in an existing directory; put in place when the run ends.
     #[arg(long)]
     trace: Option<PathBuf>,
 }
@@ -212,13 +221,29 @@ struct SimArgs {
 impl SimArgs {
     /// Checks the options, before anything is built.
     fn check(&self) -> Result<()> {
-        if !(0.0..1.0).contains(&self.backpressure) {
-            bail!("--backpressure must be in [0, 1)");
+        // NaN is outside every range, so it is refused here too.
+        if !(0.0..=SIM_MAX_BACKPRESSURE).contains(&self.backpressure) {
+            bail!(
+                "--backpressure {} is out of range: it must be in [0, {SIM_MAX_BACKPRESSURE}] \
+                 (above that a job's run time grows without bound)",
+                self.backpressure
+            );
+        }
+        if self.latency > SIM_MAX_LATENCY {
+            bail!(
+                "--latency {} is out of range: the memory model takes 0 to {SIM_MAX_LATENCY} cycles",
+                self.latency
+            );
         }
         if self.backend == BackendKind::Functional && self.trace.is_some() {
             bail!("--trace writes the simulator's waveform: it needs --backend sim");
         }
         Ok(())
+    }
+
+    /// The command's outputs as (option, path): the trace, if any.
+    fn outputs(&self) -> Vec<(&'static str, &Path)> {
+        self.trace.iter().map(|t| ("--trace", t.as_path())).collect()
     }
 
     #[cfg(feature = "sim")]
@@ -249,6 +274,74 @@ impl SimArgs {
         };
         Ok(Device::connect(backend, self.preset)?)
     }
+
+    /// Connects, runs `f` on the device and closes it, which puts the waveform in place; a
+    /// run that failed still gets its waveform (it is most wanted then), and its error wins.
+    fn with_device<R>(&self, f: impl FnOnce(&mut Device<Box<dyn Backend>>) -> Result<R>) -> Result<R> {
+        let mut dev = self.connect()?;
+        let result = f(&mut dev);
+        let closed = dev.backend().close();
+        match (result, closed) {
+            (Ok(r), Ok(())) => Ok(r),
+            (Ok(_), Err(c)) => Err(c.into()),
+            (Err(e), Ok(())) => Err(e),
+            (Err(e), Err(c)) => Err(e.context(format!("(the trace could not be written either: {c})"))),
+        }
+    }
+}
+
+/// What to do with NaN inputs for formats that have no NaN code.
+#[derive(clap::Args, Debug, Clone, Copy)]
+struct NanArg {
+    /// NaN inputs for formats without NaN (INT, FP4, FP6): refuse (an error naming the element)
+    /// or zero (encode as zero, as ml_dtypes does: a positive NaN becomes the -0 code of FP4/FP6).
+    #[arg(long = "nan", value_enum, default_value_t = NanChoice::Refuse)]
+    choice: NanChoice,
+}
+
+/// The values of `--nan`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum NanChoice {
+    /// Refuse NaN where the format has no NaN code.
+    Refuse,
+    /// Encode NaN as zero where the format has no NaN code.
+    Zero,
+}
+
+impl NanArg {
+    fn policy(self) -> NanPolicy {
+        match self.choice {
+            NanChoice::Refuse => NanPolicy::Refuse,
+            NanChoice::Zero => NanPolicy::Zero,
+        }
+    }
+}
+
+/// Encodes `values` (read from `what`, with `cols` columns if it is a matrix) in `fmt`; a NaN
+/// refused by `nan` is named by its position in `what`.
+fn quantize(what: &str, values: &[f64], cols: Option<usize>, fmt: Format, nan: NanPolicy) -> Result<Vec<u32>> {
+    golden::encode_all(fmt, values, nan).map_err(|e| match e {
+        golden::GoldenError::NanInput { index, bits, .. } => {
+            let at = match cols {
+                Some(c) if c > 0 => format!("element [{}, {}] (index {index})", index / c, index % c),
+                _ => format!("value {}", index + 1),
+            };
+            let sign = if f64::from_bits(bits).is_sign_negative() { "-" } else { "" };
+            anyhow::anyhow!(
+                "{what}: {at} = {sign}NaN, and {fmt} has no NaN code; fix the input, or pass --nan zero to encode NaN as zero"
+            )
+        }
+        other => other.into(),
+    })
+}
+
+/// Refuses an operand format the array does not multiply (E8M0 is a block scale only), with the
+/// message `gemm` gives through the device check.
+fn check_operand_format(flag: &str, f: Format) -> Result<()> {
+    if !f.is_mac_operand() {
+        bail!("unsupported format: {flag} {f} is not a multiplier operand format (it is a block scale only)");
+    }
+    Ok(())
 }
 
 fn parse_preset(s: &str) -> Result<NpeConfig, String> {
@@ -280,7 +373,10 @@ fn parse_code(s: &str) -> Result<u32, String> {
         Some(hex) => u32::from_str_radix(hex, 16),
         None => s.parse(),
     };
-    r.map_err(|_| format!("'{s}' is not a code (use decimal or 0x-prefixed hex)"))
+    r.map_err(|e| match e.kind() {
+        std::num::IntErrorKind::PosOverflow => format!("'{s}' is wider than 32 bits"),
+        _ => format!("'{s}' is not a code (use decimal or 0x-prefixed hex)"),
+    })
 }
 
 /// Reads whitespace-separated real numbers from a file, naming the file and token on error.
@@ -303,31 +399,21 @@ pub fn run(cli: Cli) -> Result<()> {
                 preset: sim.preset,
                 shape: (m, n, k),
                 seed,
+                shape_flags: ["--m", "--n", "--k"],
             };
             crate::demo::check_shape(&opts)?;
-            crate::demo::run(&mut sim.connect()?, &opts)
+            outfile::check_outputs(&sim.outputs(), &[])?;
+            sim.with_device(|dev| crate::demo::run(dev, &opts))
         }
         Command::Info { hw, sim } => {
+            if !hw && sim.trace.is_some() {
+                bail!("--trace records the device's waveform: `info` only connects to the device with --hw");
+            }
+            outfile::check_outputs(&sim.outputs(), &[])?;
             print!("{}", report::format_table());
             print!("{}", report::output_format_table());
             if hw {
-                let mut dev = sim.connect()?;
-                let i = dev.info()?;
-                let fmts: Vec<&str> = Format::ALL
-                    .iter()
-                    .filter(|f| i.formats & (1 << f.id()) != 0)
-                    .map(|f| f.name())
-                    .collect();
-                println!("\nhardware ({}):", dev.backend().describe());
-                println!(
-                    "  register map v{}, configuration hash {:#010x}",
-                    i.version, i.config_hash
-                );
-                println!(
-                    "  array {}x{} PEs, {}-bit exact accumulators",
-                    i.rows, i.cols, i.acc_bits
-                );
-                println!("  operand formats: {}", fmts.join(", "));
+                sim.with_device(info_hw)?;
             }
             Ok(())
         }
@@ -341,6 +427,7 @@ pub fn run(cli: Cli) -> Result<()> {
             out_format,
             out,
             check,
+            nan,
             sim,
         } => gemm(
             (&a, a_tensor.as_deref(), a_format),
@@ -348,30 +435,49 @@ pub fn run(cli: Cli) -> Result<()> {
             out_format,
             &out,
             check,
+            nan.policy(),
             &sim,
         ),
         Command::Regs { items, sim } => regs_cmd(&items, &sim),
         Command::Bench { size, json, sim } => {
-            if let Some(dir) = json.parent().filter(|d| !d.as_os_str().is_empty()) {
-                fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            }
             let opts = crate::demo::DemoOptions {
                 preset: sim.preset,
                 shape: (size, size, size),
                 seed: 1,
+                shape_flags: ["--size"; 3],
             };
             crate::demo::check_shape(&opts)?;
-            crate::demo::bench(&mut sim.connect()?, &opts, &json)
+            let json = match json {
+                Some(j) => j,
+                None => {
+                    // The default goes in npe's own work directory, which npe creates (as
+                    // `emit` and `synth` create theirs); a directory the user names must exist,
+                    // as for `gemm --out`.
+                    let dir = Path::new("build");
+                    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                    dir.join("bench.json")
+                }
+            };
+            let mut outputs = vec![("--json", json.as_path())];
+            outputs.extend(sim.outputs());
+            outfile::check_outputs(&outputs, &[])?;
+            sim.with_device(|dev| crate::demo::bench(dev, &opts, &json))
         }
         Command::Decode { format, codes, rtl } => decode(format, &codes, rtl),
-        Command::Encode { format, values, file } => {
-            let values = match file {
-                Some(p) => read_values(&p)?,
+        Command::Encode {
+            format,
+            values,
+            file,
+            nan,
+        } => {
+            let (what, values) = match file {
+                Some(p) => (p.display().to_string(), read_values(&p)?),
                 None if values.is_empty() => bail!("give values to encode, or --file"),
-                None => values,
+                None => ("the values given".to_string(), values),
             };
-            for x in values {
-                let code = golden::encode(format, x);
+            // Every value is checked before any is printed: no half an answer.
+            let codes = quantize(&what, &values, None, format, nan.policy())?;
+            for (x, code) in values.into_iter().zip(codes) {
                 println!("{x} -> {format} {code:#06x} = {}", golden::to_f64(format, code)?);
             }
             Ok(())
@@ -380,16 +486,19 @@ pub fn run(cli: Cli) -> Result<()> {
             a_format,
             w_format,
             out,
-            a,
-            w,
+            a: a_path,
+            w: w_path,
+            nan,
         } => {
-            let a = read_values(&a)?;
-            let w = read_values(&w)?;
+            check_operand_format("--a-format", a_format)?;
+            check_operand_format("--w-format", w_format)?;
+            let a = read_values(&a_path)?;
+            let w = read_values(&w_path)?;
             if a.len() != w.len() {
                 bail!("length mismatch: {} activations, {} weights", a.len(), w.len());
             }
-            let qa: Vec<u32> = a.iter().map(|&x| golden::encode(a_format, x)).collect();
-            let qw: Vec<u32> = w.iter().map(|&x| golden::encode(w_format, x)).collect();
+            let qa = quantize(&format!("--a {}", a_path.display()), &a, None, a_format, nan.policy())?;
+            let qw = quantize(&format!("--w {}", w_path.display()), &w, None, w_format, nan.policy())?;
             let exact = golden::exact_dot(a_format, &qa, w_format, &qw)?;
             let code = golden::round_to_output(out, &exact);
             println!("exact  = {}", exact.to_f64());
@@ -424,10 +533,17 @@ fn gemm(
     out_fmt: OutputFormat,
     out: &Path,
     check: bool,
+    nan: NanPolicy,
     sim: &SimArgs,
 ) -> Result<()> {
-    let a = tensor::read_matrix(a_path, a_tensor)?;
-    let w = tensor::read_matrix(w_path, w_tensor)?;
+    // Every option and path is checked before the inputs are read and the device runs: a bad
+    // output path found after a long simulation would lose the run.
+    sim.check()?;
+    let mut outputs = vec![("--out", out)];
+    outputs.extend(sim.outputs());
+    outfile::check_outputs(&outputs, &[("--a", a_path), ("--w", w_path)])?;
+    let a = tensor::read_operand(a_path, a_tensor, "--a-tensor")?;
+    let w = tensor::read_operand(w_path, w_tensor, "--w-tensor")?;
     if a.cols != w.rows {
         bail!(
             "shapes do not chain: A is {}x{}, W is {}x{} (A's columns must equal W's rows)",
@@ -437,7 +553,6 @@ fn gemm(
             w.cols
         );
     }
-    sim.check()?;
     let job = GemmJob {
         a_fmt,
         w_fmt,
@@ -447,12 +562,11 @@ fn gemm(
         m: a.rows,
         n: w.cols,
         k: a.cols,
-        a: a.data.iter().map(|&x| golden::encode(a_fmt, x)).collect(),
-        w: w.data.iter().map(|&x| golden::encode(w_fmt, x)).collect(),
+        a: quantize(&format!("--a {}", a_path.display()), &a.data, Some(a.cols), a_fmt, nan)?,
+        w: quantize(&format!("--w {}", w_path.display()), &w.data, Some(w.cols), w_fmt, nan)?,
     };
     job.validate(&sim.preset)?;
-    let mut dev = sim.connect()?;
-    let run = dev.gemm(&job)?;
+    let (run, device) = sim.with_device(|dev| Ok((dev.gemm(&job)?, dev.backend().describe())))?;
     let c = tensor::Matrix {
         rows: job.m,
         cols: job.n,
@@ -467,7 +581,7 @@ fn gemm(
         job.k,
         job.k,
         job.n,
-        dev.backend().describe(),
+        device,
         if run.counters.busy == 0 {
             "no cycle count".to_string()
         } else {
@@ -514,24 +628,59 @@ fn decode(format: Format, codes: &[u32], rtl: bool) -> Result<()> {
     Ok(())
 }
 
+/// `npe info --hw`: what the device's registers report.
+fn info_hw(dev: &mut Device<Box<dyn Backend>>) -> Result<()> {
+    let i = dev.info()?;
+    let fmts: Vec<&str> = Format::ALL
+        .iter()
+        .filter(|f| i.formats & (1 << f.id()) != 0)
+        .map(|f| f.name())
+        .collect();
+    println!("\nhardware ({}):", dev.backend().describe());
+    println!(
+        "  register map v{}, configuration hash {:#010x}",
+        i.version, i.config_hash
+    );
+    println!(
+        "  array {}x{} PEs, {}-bit exact accumulators",
+        i.rows, i.cols, i.acc_bits
+    );
+    println!("  operand formats: {}", fmts.join(", "));
+    Ok(())
+}
+
 /// `npe regs`: register peek/poke by name.
 fn regs_cmd(items: &[String], sim: &SimArgs) -> Result<()> {
+    outfile::check_outputs(&sim.outputs(), &[])?;
+    sim.with_device(|dev| regs_on(dev, items))
+}
+
+fn regs_on(dev: &mut Device<Box<dyn Backend>>, items: &[String]) -> Result<()> {
     use npe_hdl::spec::regs::REGISTERS;
-    let mut dev = sim.connect()?;
     if items.is_empty() {
         for r in REGISTERS {
             println!("{:<12} {:#06x} = {:#010x}", r.name, r.offset, dev.read(r.name)?);
         }
         return Ok(());
     }
-    for item in items {
-        match item.split_once('=') {
-            Some((name, v)) => {
-                let value = parse_code(v.trim()).map_err(anyhow::Error::msg)?;
-                dev.write(name.trim(), value)?;
-                println!("{} <- {value:#010x}", name.trim());
+    // Every value is parsed before the first access: a typo at the end of the list must not
+    // leave the writes before it done.
+    let parsed = items
+        .iter()
+        .map(|item| match item.split_once('=') {
+            Some((name, v)) => parse_code(v.trim())
+                .map(|value| (name.trim(), Some(value)))
+                .map_err(|e| anyhow::anyhow!("{item}: {e}")),
+            None => Ok((item.as_str(), None)),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    for (name, value) in parsed {
+        match value {
+            Some(value) => {
+                dev.write(name, value)?;
+                println!("{name} <- {value:#010x}");
             }
-            None => println!("{} = {:#010x}", item, dev.read(item)?),
+            None => println!("{name} = {:#010x}", dev.read(name)?),
         }
     }
     Ok(())
@@ -608,4 +757,45 @@ fn synth(tops: &[String], pnr: bool, out: &Path, md: Option<&Path>) -> Result<()
         println!("wrote {}", md.display());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// The bounds the checks enforce are the ones `--help` states.
+    #[test]
+    fn help_states_the_simulation_bounds() {
+        let cmd = Cli::command();
+        let demo = cmd.find_subcommand("demo").unwrap();
+        let help = |name: &str| {
+            let arg = demo.get_arguments().find(|a| a.get_id() == name).unwrap();
+            arg.get_help().unwrap().to_string()
+        };
+        assert!(
+            help("latency").contains(&format!("0 to {SIM_MAX_LATENCY}")),
+            "{}",
+            help("latency")
+        );
+        assert!(
+            help("backpressure").contains(&format!("0 to {SIM_MAX_BACKPRESSURE}")),
+            "{}",
+            help("backpressure")
+        );
+    }
+
+    #[test]
+    fn codes_wider_than_32_bits_say_so() {
+        assert_eq!(
+            parse_code("0x1ffffffff").unwrap_err(),
+            "'0x1ffffffff' is wider than 32 bits"
+        );
+        assert_eq!(
+            parse_code("4294967296").unwrap_err(),
+            "'4294967296' is wider than 32 bits"
+        );
+        assert_eq!(parse_code("0xffffffff"), Ok(u32::MAX));
+        assert!(parse_code("0xZZ").unwrap_err().contains("is not a code"));
+    }
 }

@@ -4,11 +4,11 @@
 
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::device::{Backend, Device, GemmJob};
+use crate::device::{Backend, BufferSizes, Device, GemmJob};
 use crate::golden::{self, Format, OutputFormat};
 use crate::report;
 use npe_hdl::spec::NpeConfig;
@@ -66,7 +66,7 @@ pub fn random_job(
     }
 }
 
-/// What `npe demo` runs.
+/// What `npe demo` (or `npe bench`) runs.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
     /// Hardware preset.
@@ -75,21 +75,57 @@ pub struct DemoOptions {
     pub shape: (usize, usize, usize),
     /// Operand seed.
     pub seed: u64,
+    /// How messages name M, N and K: the options that set them (`demo`: `--m`, `--n`, `--k`;
+    /// `bench`: `--size` for all three).
+    pub shape_flags: [&'static str; 3],
+}
+
+impl DemoOptions {
+    /// The shape as the options that set it (`--m 5 --n 9 --k 21`, or `--size 64`).
+    fn shape_text(&self) -> String {
+        let [fm, fn_, fk] = self.shape_flags;
+        let (m, n, k) = self.shape;
+        if fm == fn_ && fn_ == fk {
+            format!("{fm} {m}")
+        } else {
+            format!("{fm} {m} {fn_} {n} {fk} {k}")
+        }
+    }
 }
 
 /// Refuses shapes the demo's format pairs cannot run (call it before building a device).
 pub fn check_shape(opts: &DemoOptions) -> Result<()> {
     let (m, n, k) = opts.shape;
+    let [fm, fn_, fk] = opts.shape_flags;
     if m == 0 || n == 0 || k == 0 {
-        bail!("--m, --n and --k must be at least 1");
+        if fm == fn_ && fn_ == fk {
+            bail!("{fm} must be at least 1");
+        }
+        bail!("{fm}, {fn_} and {fk} must be at least 1");
     }
     // 16-bit pairs take one element per beat: K is limited by the activation buffer's depth.
     let max_k = opts.preset.k_beats_max as usize;
     if k > max_k {
         bail!(
-            "--k {k} is too long: 16-bit formats hold at most K = {max_k} on {}",
+            "{fk} {k} is too long: 16-bit formats hold at most K = {max_k} on {}",
             opts.preset.name
         );
+    }
+    Ok(())
+}
+
+/// Refuses a shape whose jobs do not fit the device's free memory, before any operand is
+/// generated: a shape too large for the device would otherwise first try to allocate its
+/// operands on the host (gigabytes for `--m 100000000`) and abort.
+fn check_memory<B: Backend>(
+    dev: &Device<B>,
+    opts: &DemoOptions,
+    pairs: &[(Format, Format, OutputFormat)],
+) -> Result<()> {
+    for &(a, w, _) in pairs {
+        BufferSizes::of_shape(&opts.preset, (a, w), opts.shape, false)
+            .and_then(|s| s.check_fits(dev.free_bytes()))
+            .with_context(|| format!("{}: {a} x {w} does not fit the device", opts.shape_text()))?;
     }
     Ok(())
 }
@@ -119,6 +155,7 @@ fn built_pairs(preset: &NpeConfig, pairs: &[(Format, Format, OutputFormat)]) -> 
 pub fn run<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions) -> Result<()> {
     let (m, n, k) = opts.shape;
     check_shape(opts)?;
+    check_memory(dev, opts, &PAIRS)?;
     print!("{}", report::format_table());
     println!();
     let info = dev.info()?;
@@ -213,7 +250,8 @@ pub fn run<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions) -> Result<()> {
 
 /// `npe bench`: array utilization on large GEMMs per operand width (DMA included) and the
 /// simulator's speed, as a table and JSON; no golden check (the demo and tests do that). It
-/// measures cycles, so it needs a back end that simulates a clock.
+/// measures cycles, so it needs a back end that simulates a clock. `json` is written as an
+/// output file ([`crate::outfile::write`]).
 pub fn bench<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions, json: &std::path::Path) -> Result<()> {
     let pairs = [
         (Format::Int4, Format::Int4, OutputFormat::Int32),
@@ -228,6 +266,7 @@ pub fn bench<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions, json: &std::pa
             dev.backend().describe()
         );
     }
+    check_memory(dev, opts, &pairs)?;
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let mut out = Vec::new();
     println!(
@@ -262,7 +301,7 @@ pub fn bench<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions, json: &std::pa
             "sim_cycles_per_second": rate,
         }));
     }
-    std::fs::write(json, serde_json::to_string_pretty(&out)?)?;
+    crate::outfile::write("--json", json, serde_json::to_string_pretty(&out)?.as_bytes())?;
     println!("wrote {}", json.display());
     Ok(())
 }

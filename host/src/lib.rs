@@ -10,6 +10,7 @@ pub mod cli;
 pub mod demo;
 pub mod device;
 pub mod golden;
+pub mod outfile;
 pub mod report;
 #[cfg(feature = "sim")]
 pub mod rtl;

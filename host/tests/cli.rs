@@ -1,6 +1,9 @@
 //! The `npe` binary on good and bad input: clear errors, non-zero exits, no panics.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use npe_host::tensor::{write_npy, Matrix};
 
 fn npe(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_npe"))
@@ -61,7 +64,7 @@ fn malformed_arguments() {
     fails_with(&["encode", "fp4"], "give values to encode");
     fails_with(&["demo", "--k", "0"], "--m, --n and --k must be at least 1");
     fails_with(&["demo", "--k", "70000"], "--k 70000 is too long");
-    fails_with(&["demo", "--backpressure", "1.5"], "--backpressure must be in [0, 1)");
+    fails_with(&["demo", "--backpressure", "1.5"], "--backpressure 1.5 is out of range");
     fails_with(
         &["info", "--hw", "--preset", "npe3x3"],
         "unknown preset 'npe3x3'; presets: npe4x4, npe8x8",
@@ -168,7 +171,6 @@ fn good_input_works() {
 
 #[test]
 fn gemm_rejects_bad_tensors_before_simulating() {
-    use npe_host::tensor::{write_npy, Matrix};
     let dir = std::env::temp_dir();
     let a = dir.join(format!("npe-cli-a-{}.npy", std::process::id()));
     let w = dir.join(format!("npe-cli-w-{}.npy", std::process::id()));
@@ -234,10 +236,20 @@ fn the_backend_flag() {
         &["demo", "--backend", "functional", "--trace", "/tmp/x.fst"],
         "--trace writes the simulator's waveform: it needs --backend sim",
     );
+    let json = std::env::temp_dir().join(format!("npe-cli-bench-{}.json", std::process::id()));
     fails_with(
-        &["bench", "--backend", "functional", "--size", "8", "--json", "/dev/null"],
+        &[
+            "bench",
+            "--backend",
+            "functional",
+            "--size",
+            "8",
+            "--json",
+            json.to_str().unwrap(),
+        ],
         "bench measures clock cycles",
     );
+    assert!(!json.exists());
     #[cfg(not(feature = "sim"))]
     fails_with(&["regs", "--backend", "sim"], "built without its `sim` feature");
 
@@ -268,7 +280,6 @@ fn the_backend_flag() {
 
 #[test]
 fn gemm_on_the_functional_back_end() {
-    use npe_host::tensor::{write_npy, Matrix};
     let dir = std::env::temp_dir();
     let id = std::process::id();
     let (a, w, c) = (
@@ -315,4 +326,306 @@ fn gemm_on_the_functional_back_end() {
     for f in [a, w, c] {
         let _ = std::fs::remove_file(f);
     }
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("npe-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A 2x3 A and a 3x2 W as .npy files in `d`; A's element [1, 1] is `a11`.
+fn operands(d: &Path, a11: f64) -> (PathBuf, PathBuf) {
+    let (a, w) = (d.join("a.npy"), d.join("w.npy"));
+    let m = |rows, cols, data| Matrix { rows, cols, data };
+    write_npy(&a, &m(2, 3, vec![1.0, 2.0, 3.0, 4.0, a11, 6.0]), false).unwrap();
+    write_npy(&w, &m(3, 2, vec![1.0; 6]), false).unwrap();
+    (a, w)
+}
+
+/// `npe gemm` on the functional back end with int8 operands, plus `extra` options.
+fn gemm_args<'a>(a: &'a str, w: &'a str, out: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec![
+        "gemm",
+        "--backend",
+        "functional",
+        "--a",
+        a,
+        "--w",
+        w,
+        "--a-format",
+        "int8",
+        "--w-format",
+        "int8",
+        "--out",
+        out,
+    ];
+    v.extend_from_slice(extra);
+    v
+}
+
+/// Issue 12, item 1: `--trace` never replaces what is not a regular file: device nodes,
+/// symlinks to them and directories are refused before anything runs, and are left as they
+/// were. (These checks come before the back end is built, so they hold without the simulator.)
+#[test]
+fn trace_refuses_what_is_not_a_regular_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let d = scratch("trace-kinds");
+    let link = d.join("null-link.fst");
+    std::os::unix::fs::symlink("/dev/null", &link).unwrap();
+    for cmd in [
+        &["regs", "--backend", "sim"][..],
+        &["demo"],
+        &["info", "--hw"],
+        &["bench"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.extend(["--trace", "/dev/null"]);
+        fails_with(&args, "--trace /dev/null: is a character device, not a regular file");
+        let mut args = cmd.to_vec();
+        args.extend(["--trace", s(&link)]);
+        fails_with(&args, "is a character device");
+        let mut args = cmd.to_vec();
+        args.extend(["--trace", s(&d)]);
+        fails_with(&args, "is a directory");
+    }
+    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    fails_with(
+        &["regs", "--trace", s(&d.join("missing/t.fst"))],
+        "does not exist (npe does not create it",
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Issue 12, item 1 on the simulator: the trace replaces a regular file, and a `PATH.hier`
+/// beside it (which Verilator's FST writer would delete) is left alone.
+#[cfg(feature = "sim")]
+#[test]
+fn trace_replaces_only_its_own_file() {
+    let d = scratch("trace-sim");
+    let t = d.join("t.fst");
+    std::fs::write(&t, b"old").unwrap();
+    let hier = d.join("t.fst.hier");
+    std::fs::write(&hier, b"mine").unwrap();
+    let o = npe(&["regs", "--backend", "sim", "--preset", "npe4x4", "--trace", s(&t), "ID"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let fst = std::fs::read(&t).unwrap();
+    assert!(fst.len() > 100 && fst != b"old", "a waveform was written");
+    assert_eq!(std::fs::read(&hier).unwrap(), b"mine");
+    let names: Vec<_> = std::fs::read_dir(&d).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names.len(), 2, "no temporary files left: {names:?}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Issue 12, item 2: an output that is an input (same path, another spelling, a symlink, a
+/// hard link) or another output is refused, and the input is left as it was.
+#[test]
+fn outputs_never_overwrite_inputs() {
+    let d = scratch("same");
+    let (a, w) = operands(&d, 5.0);
+    let before = std::fs::read(&a).unwrap();
+    let soft = d.join("soft.npy");
+    std::os::unix::fs::symlink(&a, &soft).unwrap();
+    let hard = d.join("hard.npy");
+    std::fs::hard_link(&w, &hard).unwrap();
+    let dotted = d.join(".").join("a.npy");
+    for (out, input) in [(&a, "--a"), (&dotted, "--a"), (&soft, "--a"), (&hard, "--w")] {
+        fails_with(
+            &gemm_args(s(&a), s(&w), s(out), &[]),
+            &format!("is the same file as {input}"),
+        );
+    }
+    assert_eq!(std::fs::read(&a).unwrap(), before);
+    let c = d.join("c.npy");
+    let c2 = d.join("./c.npy");
+    let mut args = gemm_args(s(&a), s(&w), s(&c), &["--trace", s(&c2)]);
+    args[2] = "sim"; // --trace needs the simulator; the paths are checked before it is built
+    fails_with(&args, "--trace");
+    fails_with(&args, "is the same file as --out");
+    fails_with(&["bench", "--json", s(&c), "--trace", s(&c)], "--trace");
+    assert!(!c.exists(), "nothing was written");
+    let o = npe(&gemm_args(s(&a), s(&w), s(&c), &[]));
+    assert!(o.status.success(), "{}", text(&o));
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Issue 12, item 3: every simulation option is bounded (the bound is in `--help`), and a
+/// shape too large for device memory is refused before its operands are generated.
+#[test]
+fn simulation_options_are_bounded() {
+    fails_with(
+        &["demo", "--latency", "4294967295"],
+        "--latency 4294967295 is out of range: the memory model takes 0 to 1000 cycles",
+    );
+    fails_with(&["regs", "--latency", "1001"], "--latency 1001 is out of range");
+    fails_with(&["demo", "--backpressure", "0.95"], "it must be in [0, 0.9]");
+    fails_with(&["demo", "--backpressure", "NaN"], "--backpressure NaN is out of range");
+    let help = text(&npe(&["demo", "--help"]));
+    assert!(help.contains("0 to 1000") && help.contains("0 to 0.9"), "{help}");
+    // Before: the demo tried to allocate 6.4 GB of operands and aborted.
+    fails_with(
+        &[
+            "demo",
+            "--backend",
+            "functional",
+            "--m",
+            "100000000",
+            "--n",
+            "8",
+            "--k",
+            "8",
+        ],
+        "--m 100000000 --n 8 --k 8: fp4 x fp4 does not fit the device: device memory: the job (A",
+    );
+}
+
+/// Issue 12, item 4: NaN is refused for formats without a NaN code, naming the element, unless
+/// `--nan zero` asks for the old encoding.
+#[test]
+fn nan_is_refused_unless_asked_for() {
+    fails_with(&["encode", "fp4", "1", "nan"], "value 2 = NaN, and fp4 has no NaN code");
+    fails_with(
+        &["encode", "int8", "--", "-nan"],
+        "value 1 = -NaN, and int8 has no NaN code",
+    );
+    fails_with(&["encode", "fp6e3m2", "nan"], "pass --nan zero");
+    let o = npe(&["encode", "--nan", "zero", "fp4", "nan"]);
+    assert!(
+        o.status.success() && text(&o).contains("NaN -> fp4 0x0008 = 0"),
+        "{}",
+        text(&o)
+    );
+    let o = npe(&["encode", "fp8e4m3", "nan"]);
+    assert!(o.status.success() && text(&o).contains("0x007f"), "{}", text(&o));
+    assert!(text(&npe(&["encode", "--help"])).contains("--nan <CHOICE>"));
+
+    let d = scratch("nan");
+    let (a, w) = operands(&d, f64::NAN);
+    let c = d.join("c.npy");
+    fails_with(
+        &gemm_args(s(&a), s(&w), s(&c), &[]),
+        &format!(
+            "--a {}: element [1, 1] (index 4) = NaN, and int8 has no NaN code",
+            s(&a)
+        ),
+    );
+    let o = npe(&gemm_args(s(&a), s(&w), s(&c), &["--nan", "zero"]));
+    assert!(o.status.success(), "{}", text(&o));
+    let v = d.join("v.txt");
+    std::fs::write(&v, "1 nan").unwrap();
+    let one = d.join("one.txt");
+    std::fs::write(&one, "1 1").unwrap();
+    fails_with(
+        &[
+            "dot",
+            "--a-format",
+            "fp4",
+            "--w-format",
+            "int8",
+            "--a",
+            s(&v),
+            "--w",
+            s(&one),
+        ],
+        &format!("--a {}: value 2 = NaN, and fp4 has no NaN code", s(&v)),
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+/// Issue 12, item 5: what used to be ignored, or named the wrong thing, is a clear error.
+#[test]
+fn inconsistencies_are_clear_errors() {
+    let d = scratch("incons");
+    let (a, w) = operands(&d, 5.0);
+    let (pa, pw) = (s(&a).to_string(), s(&w).to_string());
+    let c = d.join("c.npy");
+    fails_with(
+        &[
+            "dot",
+            "--a-format",
+            "e8m0",
+            "--w-format",
+            "int8",
+            "--a",
+            &pa,
+            "--w",
+            &pa,
+        ],
+        "unsupported format: --a-format e8m0 is not a multiplier operand format",
+    );
+    fails_with(
+        &gemm_args(&pa, &pw, s(&c), &["--a-tensor", "x"]),
+        "a .npy file holds one unnamed array; --a-tensor x only applies to .safetensors files",
+    );
+    fails_with(
+        &["info", "--trace", s(&d.join("t.fst"))],
+        "`info` only connects to the device with --hw",
+    );
+    let good = std::fs::read(&w).unwrap();
+    let bad = d.join("bad.npy");
+    std::fs::write(&bad, [&good[..], b"extra"].concat()).unwrap();
+    fails_with(&gemm_args(&pa, s(&bad), s(&c), &[]), "5 bytes after the array's data");
+    std::fs::write(&bad, &good[..good.len() - 3]).unwrap();
+    fails_with(
+        &gemm_args(&pa, s(&bad), s(&c), &[]),
+        &format!(
+            "{}: truncated: shape [3, 2] of 4-byte elements needs {} bytes",
+            s(&bad),
+            good.len()
+        ),
+    );
+    fails_with(
+        &["regs", "--backend", "functional", "SCRATCH=0x1ffffffff"],
+        "'0x1ffffffff' is wider than 32 bits",
+    );
+    fails_with(&["bench", "--size", "0"], "--size must be at least 1");
+    fails_with(&["bench", "--size", "70000"], "--size 70000 is too long");
+    let o = npe(&["bench", "--size", "0"]);
+    assert!(!text(&o).contains("--m") && !text(&o).contains("--k"), "{}", text(&o));
+    // A directory the user names must exist, for every output.
+    let missing = d.join("missing");
+    fails_with(
+        &["bench", "--json", s(&missing.join("b.json"))],
+        "does not exist (npe does not create it",
+    );
+    fails_with(
+        &gemm_args(&pa, &pw, s(&missing.join("c.npy")), &[]),
+        "does not exist (npe does not create it",
+    );
+    assert!(!missing.exists(), "bench did not create the directory");
+    // Write errors name the path (a file-size limit stands in for a full disk).
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("trap '' XFSZ; ulimit -f 0; exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_npe"))
+        .args(gemm_args(&pa, &pw, s(&c), &[]))
+        .output()
+        .unwrap();
+    let t = text(&o);
+    assert!(!o.status.success(), "{t}");
+    assert!(t.contains(&format!("cannot write {}: File too large", s(&c))), "{t}");
+    // The memory error describes the whole job.
+    fails_with(
+        &[
+            "demo",
+            "--backend",
+            "functional",
+            "--m",
+            "3000",
+            "--n",
+            "3000",
+            "--k",
+            "8",
+        ],
+        "the job (A 48000 B, W 48000 B, C 36000000 B, each in whole 4 KiB pages) needs 36102144 bytes",
+    );
+    let _ = std::fs::remove_dir_all(&d);
 }

@@ -520,7 +520,8 @@ mod tests {
         dev.start_and_wait_irq().unwrap();
         // Without IRQ_EN the line stays low: the default polling wait times out.
         let t0 = dev.backend().now();
-        assert!(!dev.backend().wait_irq(Duration::from_micros(10)).unwrap());
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        assert!(!dev.backend().wait_irq(Duration::from_micros(10), deadline).unwrap());
         assert!(dev.backend().now() >= t0 + Duration::from_micros(10));
     }
 }

@@ -13,6 +13,11 @@ use std::ops::Range;
 /// cross a 4 KiB boundary).
 pub const PAGE: u64 = 4096;
 
+/// Bytes a buffer of `len` bytes takes: whole pages, at least one.
+pub fn pages(len: usize) -> u64 {
+    (len as u64).div_ceil(PAGE).max(1) * PAGE
+}
+
 /// A buffer in device memory. Hand it back with [`DeviceMemory::free`].
 #[derive(Debug, PartialEq, Eq)]
 pub struct DeviceBuffer {
@@ -85,11 +90,17 @@ impl DeviceMemory {
 
     /// A page-aligned buffer of `len` bytes, or [`DeviceError::OutOfMemory`].
     pub fn alloc(&mut self, len: usize) -> Result<DeviceBuffer, DeviceError> {
-        let pages = (len as u64).div_ceil(PAGE).max(1) * PAGE;
+        let pages = pages(len);
+        let what = || format!("a buffer of {len} bytes");
         if self.alloc.initial_range().start == 0 {
-            return Err(DeviceError::OutOfMemory { need: pages, have: 0 });
+            return Err(DeviceError::OutOfMemory {
+                what: what(),
+                need: pages,
+                have: 0,
+            });
         }
         let range = self.alloc.allocate_range(pages).map_err(|_| DeviceError::OutOfMemory {
+            what: what(),
             need: pages,
             have: self.free_bytes(),
         })?;
@@ -136,7 +147,11 @@ mod tests {
         let b = m.alloc(3 * 4096).unwrap();
         assert!(matches!(
             m.alloc(1),
-            Err(DeviceError::OutOfMemory { need: 4096, have: 0 })
+            Err(DeviceError::OutOfMemory {
+                need: 4096,
+                have: 0,
+                ..
+            })
         ));
         assert_eq!(b.span(3 * 4096 - 8, 8).unwrap(), 4096 + 3 * 4096 - 8);
         assert!(matches!(

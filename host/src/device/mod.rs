@@ -14,7 +14,7 @@ pub mod pack;
 #[cfg(feature = "sim")]
 pub mod sim;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use npe_hdl::spec::config::NpeConfig;
 use npe_hdl::spec::regs::{self, ErrorCode, ID_MAGIC, REGMAP_VERSION};
@@ -24,6 +24,16 @@ use crate::golden::{self, Exact};
 pub use functional::FunctionalBackend;
 pub use memory::{DeviceBuffer, DeviceMemory};
 pub use pack::Layout;
+
+/// Largest memory latency the simulator's memory model takes (`sim::SimOptions`), in cycles:
+/// 10 µs at 100 MHz, far beyond any DRAM or interconnect (tens to a few hundred cycles). Beyond
+/// it a job only takes longer: each burst waits out the latency.
+pub const SIM_MAX_LATENCY: u32 = 1000;
+
+/// Largest probability that the simulated memory withholds ready/valid on a channel in a cycle:
+/// at 0.9 a beat takes ten cycles on average; closer to 1 a job's run time grows without bound
+/// (1 / (1 − p)) while testing nothing more.
+pub const SIM_MAX_BACKPRESSURE: f64 = 0.9;
 
 /// What a back end must do: 32-bit register access, device-memory copies, and letting device
 /// time pass.
@@ -49,10 +59,13 @@ pub trait Backend {
     fn wait(&mut self, d: Duration) -> Result<(), DeviceError>;
     /// How long to wait between two reads of STATUS.
     fn poll_interval(&self) -> Duration;
-    /// Waits until the interrupt is raised (IRQ.DONE while CTRL.IRQ_EN is set) or `timeout`
-    /// passes; `true` if it was raised. The default polls the IRQ and CTRL registers every
-    /// [`Backend::poll_interval`]; a back end with an interrupt line overrides it.
-    fn wait_irq(&mut self, timeout: Duration) -> Result<bool, DeviceError> {
+    /// Waits until the interrupt is raised (IRQ.DONE while CTRL.IRQ_EN is set), `timeout` of
+    /// device time passes, or the wall clock reaches `deadline`; `true` if it was raised. The
+    /// wall-clock bound is there because device time need not advance with wall time (a
+    /// simulator slowed down by its options, a stuck back end whose clock never moves). The
+    /// default polls the IRQ and CTRL registers every [`Backend::poll_interval`]; a back end
+    /// with an interrupt line overrides it.
+    fn wait_irq(&mut self, timeout: Duration, deadline: Instant) -> Result<bool, DeviceError> {
         let t0 = self.now();
         loop {
             if regs::irq::DONE.get(self.read_reg(regs::IRQ.offset)?) == 1
@@ -60,7 +73,7 @@ pub trait Backend {
             {
                 return Ok(true);
             }
-            if self.now().saturating_sub(t0) >= timeout {
+            if self.now().saturating_sub(t0) >= timeout || Instant::now() >= deadline {
                 return Ok(false);
             }
             let poll = self.poll_interval();
@@ -77,6 +90,12 @@ pub trait Backend {
     }
     /// Short description for reports.
     fn describe(&self) -> String;
+    /// Finishes what the back end writes besides the device (the simulator's waveform: it is
+    /// put in place here). Call it once, when done with the device; the default has nothing
+    /// to finish.
+    fn close(&mut self) -> Result<(), DeviceError> {
+        Ok(())
+    }
 }
 
 /// A back end chosen at run time (the CLI's `--backend`).
@@ -108,8 +127,8 @@ impl Backend for Box<dyn Backend> {
     fn poll_interval(&self) -> Duration {
         (**self).poll_interval()
     }
-    fn wait_irq(&mut self, timeout: Duration) -> Result<bool, DeviceError> {
-        (**self).wait_irq(timeout)
+    fn wait_irq(&mut self, timeout: Duration, deadline: Instant) -> Result<bool, DeviceError> {
+        (**self).wait_irq(timeout, deadline)
     }
     fn simulated_cycles(&self) -> Option<u64> {
         (**self).simulated_cycles()
@@ -119,6 +138,9 @@ impl Backend for Box<dyn Backend> {
     }
     fn describe(&self) -> String {
         (**self).describe()
+    }
+    fn close(&mut self) -> Result<(), DeviceError> {
+        (**self).close()
     }
 }
 
@@ -219,10 +241,12 @@ pub enum DeviceError {
         /// Its format.
         format: Format,
     },
-    /// Device memory is too small for the job.
-    #[error("device memory: the job needs {need} bytes, {have} are available")]
+    /// Device memory is too small for the job, or for one buffer.
+    #[error("device memory: {what} needs {need} bytes, {have} are free")]
     OutOfMemory {
-        /// Bytes needed.
+        /// What needs the memory: the whole job (with its buffers' sizes) or one buffer.
+        what: String,
+        /// Bytes needed (whole 4 KiB pages).
         need: u64,
         /// Bytes the back end has.
         have: u64,
@@ -285,6 +309,15 @@ pub enum DeviceError {
     Timeout {
         /// The limit.
         after: Duration,
+    },
+    /// The job did not finish within the wall-clock limit ([`Device::wall_timeout`]), whatever
+    /// device time had passed (the device is left as it is; SOFT_RESET recovers it).
+    #[error("the job did not finish within {after:?} of wall-clock time ({device:?} of device time had passed)")]
+    WallTimeout {
+        /// The wall-clock limit.
+        after: Duration,
+        /// Device time that had passed.
+        device: Duration,
     },
     /// A back end could not be set up (bad option, no model of the preset, trace file).
     #[error("back end: {0}")]
@@ -356,14 +389,99 @@ pub struct BufferSizes {
     pub scales: usize,
 }
 
+impl BufferSizes {
+    /// The sizes for a job of shape `m × n × k` in formats `a_fmt × w_fmt` on `cfg`, before its
+    /// operands exist (to refuse a job too large for device memory before generating or reading
+    /// gigabytes of operands): checks the dimensions and K's length as [`GemmJob::validate`]
+    /// does.
+    pub fn of_shape(
+        cfg: &NpeConfig,
+        (a_fmt, w_fmt): (Format, Format),
+        (m, n, k): (usize, usize, usize),
+        col_scales: bool,
+    ) -> Result<BufferSizes, DeviceError> {
+        check_dims(m, n, k)?;
+        let layout = Layout::new(a_fmt, w_fmt, k, n);
+        if layout.k_beats > cfg.k_beats_max as usize {
+            return Err(DeviceError::TooLong {
+                k,
+                beats: layout.k_beats,
+                max: cfg.k_beats_max,
+            });
+        }
+        BufferSizes::of_layout(&layout, cfg, (m, n), col_scales)
+    }
+
+    fn of_layout(
+        layout: &Layout,
+        cfg: &NpeConfig,
+        (m, n): (usize, usize),
+        col_scales: bool,
+    ) -> Result<BufferSizes, DeviceError> {
+        Ok(BufferSizes {
+            a: layout.rows_len(m),
+            w: layout.rows_len(n),
+            c: layout.c_len(m),
+            scales: if col_scales {
+                Layout::col_scales_len(n, cfg.cols as usize)?
+            } else {
+                0
+            },
+        })
+    }
+
+    /// The buffers' lengths, in allocation order (A, W, C, then the scales if any).
+    pub fn lens(&self) -> Vec<usize> {
+        let mut lens = vec![self.a, self.w, self.c];
+        if self.scales > 0 {
+            lens.push(self.scales);
+        }
+        lens
+    }
+
+    /// Device memory the job takes: every buffer in whole 4 KiB pages, as the allocator hands
+    /// them out.
+    pub fn device_bytes(&self) -> u64 {
+        self.lens().into_iter().map(memory::pages).sum()
+    }
+
+    /// What [`DeviceError::OutOfMemory`] says needs the memory: the job and its buffers.
+    pub fn describe(&self) -> String {
+        let mut s = format!("the job (A {} B, W {} B, C {} B", self.a, self.w, self.c);
+        if self.scales > 0 {
+            s += &format!(", column scales {} B", self.scales);
+        }
+        s + ", each in whole 4 KiB pages)"
+    }
+
+    /// [`DeviceError::OutOfMemory`] for the whole job if it needs more than `free` bytes.
+    pub fn check_fits(&self, free: u64) -> Result<(), DeviceError> {
+        let need = self.device_bytes();
+        if need > free {
+            return Err(DeviceError::OutOfMemory {
+                what: self.describe(),
+                need,
+                have: free,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a zero dimension or one too large for the job registers.
+fn check_dims(m: usize, n: usize, k: usize) -> Result<(), DeviceError> {
+    for (what, d) in [("M", m), ("N", n), ("K", k)] {
+        if d == 0 || d > u32::MAX as usize / 16 {
+            return Err(DeviceError::Dimension(format!("{what} = {d} (must be 1..2^28)")));
+        }
+    }
+    Ok(())
+}
+
 impl GemmJob {
     /// Checks what needs no device: dimensions, tensor sizes and codes, the column-scale count.
     pub fn check(&self) -> Result<(), DeviceError> {
-        for (what, d) in [("M", self.m), ("N", self.n), ("K", self.k)] {
-            if d == 0 || d > u32::MAX as usize / 16 {
-                return Err(DeviceError::Dimension(format!("{what} = {d} (must be 1..2^28)")));
-            }
-        }
+        check_dims(self.m, self.n, self.k)?;
         for (what, v, rows, cols, f) in [
             ("A", &self.a, self.m, self.k, self.a_fmt),
             ("W", &self.w, self.k, self.n, self.w_fmt),
@@ -428,16 +546,7 @@ impl GemmJob {
     /// The device-memory sizes of the job's buffers on a device with `cfg`.
     pub fn buffer_sizes(&self, cfg: &NpeConfig) -> Result<BufferSizes, DeviceError> {
         let layout = self.validate(cfg)?;
-        Ok(BufferSizes {
-            a: layout.rows_len(self.m),
-            w: layout.rows_len(self.n),
-            c: layout.c_len(self.m),
-            scales: if self.col_scale_exp.is_empty() {
-                0
-            } else {
-                Layout::col_scales_len(self.n, cfg.cols as usize)?
-            },
-        })
+        BufferSizes::of_layout(&layout, cfg, (self.m, self.n), !self.col_scale_exp.is_empty())
     }
 
     /// The golden model's C (row-major codes): exact dot products, scaled, rounded once. A job
@@ -533,7 +642,14 @@ pub struct Device<B: Backend> {
     mem: DeviceMemory,
     /// Device time a job may take before [`DeviceError::Timeout`].
     pub timeout: Duration,
+    /// Wall-clock time a job may take before [`DeviceError::WallTimeout`], whatever device
+    /// time has passed.
+    pub wall_timeout: Duration,
 }
+
+/// The default [`Device::wall_timeout`]: far above the longest job the CLI can run on the
+/// simulator (a 256³ job is well under a minute), far below "hangs for hours".
+pub const DEFAULT_WALL_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// Caller-allocated device buffers of one job, for [`Device::run_gemm`] (sizes:
 /// [`GemmJob::buffer_sizes`]).
@@ -573,6 +689,7 @@ impl<B: Backend> Device<B> {
             cfg,
             mem,
             timeout: Duration::from_millis(500),
+            wall_timeout: DEFAULT_WALL_TIMEOUT,
         })
     }
 
@@ -688,11 +805,10 @@ impl<B: Backend> Device<B> {
     /// and frees the buffers.
     pub fn gemm(&mut self, job: &GemmJob) -> Result<GemmRun, DeviceError> {
         let sizes = job.buffer_sizes(&self.cfg)?;
-        let mut lens = vec![sizes.a, sizes.w, sizes.c];
-        if sizes.scales > 0 {
-            lens.push(sizes.scales);
-        }
-        self.with_buffers(&lens, |dev, bufs| {
+        // Refused as a whole, so the error says what the job needs, not what the buffer that
+        // happened to fail needs.
+        sizes.check_fits(self.free_bytes())?;
+        self.with_buffers(&sizes.lens(), |dev, bufs| {
             dev.run_gemm(
                 job,
                 &GemmBuffers {
@@ -768,17 +884,24 @@ impl<B: Backend> Device<B> {
     }
 
     /// START, then polls STATUS until DONE, waiting [`Backend::poll_interval`] between reads,
-    /// for at most [`Device::timeout`] of device time; the job's error code becomes
-    /// [`DeviceError::Job`].
+    /// for at most [`Device::timeout`] of device time and [`Device::wall_timeout`] of wall-clock
+    /// time; the job's error code becomes [`DeviceError::Job`].
     pub fn start_and_wait(&mut self) -> Result<(), DeviceError> {
         self.start()?;
-        let t0 = self.backend.now();
+        let (t0, wall0) = (self.backend.now(), Instant::now());
         loop {
             if let Some(result) = self.job_status()? {
                 return result;
             }
-            if self.backend.now().saturating_sub(t0) >= self.timeout {
+            let device = self.backend.now().saturating_sub(t0);
+            if device >= self.timeout {
                 return Err(DeviceError::Timeout { after: self.timeout });
+            }
+            if wall0.elapsed() >= self.wall_timeout {
+                return Err(DeviceError::WallTimeout {
+                    after: self.wall_timeout,
+                    device,
+                });
             }
             let poll = self.backend.poll_interval();
             self.backend.wait(poll)?;
@@ -786,7 +909,8 @@ impl<B: Backend> Device<B> {
     }
 
     /// START with the interrupt enabled, then [`Backend::wait_irq`] (at most
-    /// [`Device::timeout`]); clears IRQ.DONE before and after the job.
+    /// [`Device::timeout`] of device time and [`Device::wall_timeout`] of wall-clock time);
+    /// clears IRQ.DONE before and after the job.
     pub fn start_and_wait_irq(&mut self) -> Result<(), DeviceError> {
         let (ctrl, irq) = (regs::CTRL, regs::IRQ);
         let irq_done = regs::irq::DONE.set(0, 1);
@@ -794,7 +918,15 @@ impl<B: Backend> Device<B> {
         self.backend.write_reg(irq.offset, irq_done)?;
         self.backend.write_reg(ctrl.offset, irq_en)?;
         self.start()?;
-        if !self.backend.wait_irq(self.timeout)? {
+        let (t0, wall0) = (self.backend.now(), Instant::now());
+        if !self.backend.wait_irq(self.timeout, wall0 + self.wall_timeout)? {
+            let device = self.backend.now().saturating_sub(t0);
+            if device < self.timeout && wall0.elapsed() >= self.wall_timeout {
+                return Err(DeviceError::WallTimeout {
+                    after: self.wall_timeout,
+                    device,
+                });
+            }
             return Err(DeviceError::Timeout { after: self.timeout });
         }
         self.backend.write_reg(irq.offset, irq_done)?;
@@ -834,4 +966,122 @@ pub(crate) fn reg(name: &str) -> Result<&'static regs::Register, DeviceError> {
 pub(crate) fn field(r: &regs::Register, name: &str) -> Result<&'static regs::Field, DeviceError> {
     r.field(name)
         .ok_or_else(|| DeviceError::NoSuchRegister(format!("{}.{name}", r.name)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::functional::FunctionalOptions;
+
+    /// A back end whose device time never advances and whose job never ends: a stuck board, or
+    /// a simulator slowed to a crawl. Only the wall clock can end a wait on it.
+    struct Stuck(FunctionalBackend);
+
+    impl Backend for Stuck {
+        fn read_reg(&mut self, offset: u32) -> Result<u32, DeviceError> {
+            match offset {
+                o if o == regs::STATUS.offset || o == regs::IRQ.offset => Ok(0),
+                o => self.0.read_reg(o),
+            }
+        }
+        fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), DeviceError> {
+            // START is swallowed: the job never runs.
+            if offset == regs::CTRL.offset {
+                return Ok(());
+            }
+            self.0.write_reg(offset, value)
+        }
+        fn write_mem(&mut self, addr: u32, bytes: &[u8]) -> Result<(), DeviceError> {
+            self.0.write_mem(addr, bytes)
+        }
+        fn read_mem(&mut self, addr: u32, len: usize) -> Result<Vec<u8>, DeviceError> {
+            self.0.read_mem(addr, len)
+        }
+        fn mem_size(&self) -> u32 {
+            self.0.mem_size()
+        }
+        fn now(&self) -> Duration {
+            Duration::ZERO
+        }
+        fn wait(&mut self, _: Duration) -> Result<(), DeviceError> {
+            Ok(())
+        }
+        fn poll_interval(&self) -> Duration {
+            Duration::from_micros(1)
+        }
+        fn describe(&self) -> String {
+            "stuck".into()
+        }
+    }
+
+    fn stuck() -> Device<Stuck> {
+        let cfg = NpeConfig::preset("npe4x4").unwrap();
+        let f = FunctionalBackend::new(&cfg, &FunctionalOptions::default()).unwrap();
+        let mut dev = Device::connect(Stuck(f), cfg).unwrap();
+        dev.wall_timeout = Duration::from_millis(50);
+        dev
+    }
+
+    #[test]
+    fn waits_are_bounded_in_wall_time_when_device_time_stands_still() {
+        let mut dev = stuck();
+        let t0 = Instant::now();
+        let e = dev.start_and_wait().unwrap_err();
+        assert_eq!(
+            e,
+            DeviceError::WallTimeout {
+                after: Duration::from_millis(50),
+                device: Duration::ZERO
+            }
+        );
+        assert!(e.to_string().contains("50ms of wall-clock time"), "{e}");
+        let e = dev.start_and_wait_irq().unwrap_err();
+        assert!(matches!(e, DeviceError::WallTimeout { .. }), "{e}");
+        assert!(t0.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_job_too_large_for_memory_is_described_as_a_whole() {
+        let cfg = NpeConfig::preset("npe4x4").unwrap();
+        let opts = FunctionalOptions {
+            mem_bytes: 64 * 1024,
+            ..FunctionalOptions::default()
+        };
+        let mut dev = Device::connect(FunctionalBackend::new(&cfg, &opts).unwrap(), cfg).unwrap();
+        // A and W fit on their own; C does not fit beside them.
+        let (m, n, k) = (2000, 4, 8);
+        let job = GemmJob {
+            a_fmt: Format::Int8,
+            w_fmt: Format::Int8,
+            out: OutputFormat::Int32,
+            scale_exp: 0,
+            col_scale_exp: Vec::new(),
+            m,
+            n,
+            k,
+            a: vec![0; m * k],
+            w: vec![0; k * n],
+        };
+        let sizes = job.buffer_sizes(&cfg).unwrap();
+        let e = dev.gemm(&job).unwrap_err();
+        assert_eq!(
+            e,
+            DeviceError::OutOfMemory {
+                what: sizes.describe(),
+                need: sizes.device_bytes(),
+                have: dev.free_bytes()
+            }
+        );
+        let t = e.to_string();
+        assert!(t.starts_with("device memory: the job (A "), "{t}");
+        assert!(t.contains(&format!("needs {} bytes", sizes.device_bytes())), "{t}");
+        assert_eq!(
+            BufferSizes::of_shape(&cfg, (Format::Int8, Format::Int8), (m, n, k), false),
+            Ok(sizes)
+        );
+        assert!(matches!(
+            BufferSizes::of_shape(&cfg, (Format::Int8, Format::Int8), (0, n, k), false),
+            Err(DeviceError::Dimension(_))
+        ));
+    }
 }

@@ -4,14 +4,15 @@
 //! exactly as on a board.
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use npe_hdl::spec::{AxiResp, NpeConfig};
 use npe_sim::axi_lite::{AxiLiteError, AxiLiteMaster};
 use npe_sim::axi_mem::{AxiMemConfig, AxiMemory, ErrorRange};
 use npe_sim::{Port, Sim};
 
-use super::{Backend, BusError, BusOp, DeviceError};
+use super::{Backend, BusError, BusOp, DeviceError, SIM_MAX_BACKPRESSURE, SIM_MAX_LATENCY};
+use crate::outfile::Staged;
 
 /// How the simulated memory behaves.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,9 +24,11 @@ pub struct SimOptions {
     /// The clock the simulated cycles stand for: converts device time ([`Backend::now`],
     /// timeouts) to cycles.
     pub clock_hz: u64,
-    /// Read latency (AR to first R beat) and write-response latency, in cycles.
+    /// Read latency (AR to first R beat) and write-response latency, in cycles; at most
+    /// [`SIM_MAX_LATENCY`].
     pub latency: u32,
-    /// Probability that the memory withholds ready/valid on a channel in a given cycle.
+    /// Probability that the memory withholds ready/valid on a channel in a given cycle; at most
+    /// [`SIM_MAX_BACKPRESSURE`].
     pub backpressure: f64,
     /// Seed of that randomness.
     pub seed: u64,
@@ -58,6 +61,8 @@ pub struct SimBackend {
     irq: Port,
     name: &'static str,
     opts: SimOptions,
+    /// The waveform being written, put in place by [`Backend::close`] (or on drop).
+    trace: Option<Staged>,
 }
 
 /// Register polls are this many cycles apart.
@@ -81,10 +86,16 @@ impl SimBackend {
         // The accelerator top of a preset is named after it.
         let top = npe_sim::tops::by_name(cfg.name)
             .ok_or_else(|| DeviceError::Backend(format!("no simulated top for {}", cfg.name)))?;
-        if !(0.0..1.0).contains(&opts.backpressure) {
+        if !(0.0..=SIM_MAX_BACKPRESSURE).contains(&opts.backpressure) {
             return Err(DeviceError::Backend(format!(
-                "backpressure {} is not in [0, 1)",
+                "backpressure {} is not in [0, {SIM_MAX_BACKPRESSURE}]",
                 opts.backpressure
+            )));
+        }
+        if opts.latency > SIM_MAX_LATENCY {
+            return Err(DeviceError::Backend(format!(
+                "memory latency {} cycles is above the model's bound of {SIM_MAX_LATENCY}",
+                opts.latency
             )));
         }
         if opts.clock_hz == 0 {
@@ -128,12 +139,37 @@ impl SimBackend {
             irq,
             name: cfg.name,
             opts: opts.clone(),
+            trace: None,
         })
     }
 
-    /// Writes an FST waveform from now on.
+    /// Writes an FST waveform from now on, to `path` once [`Backend::close`] is called (or the
+    /// back end is dropped).
+    ///
+    /// `path` must be missing or a regular file (a symlink to one is written through), in a
+    /// directory that exists. Verilator's FST writer unlinks the path it opens and a `.hier`
+    /// beside it, and deletes that `.hier` when it closes; so it writes under a temporary name
+    /// in a private directory ([`Staged`]), and the finished file is renamed onto `path`:
+    /// nothing else at or beside `path` is touched.
     pub fn trace(&mut self, path: &Path) -> Result<(), DeviceError> {
-        self.sim.trace(path).map_err(|e| DeviceError::Backend(e.to_string()))
+        let staged = Staged::new("trace file", path).map_err(|e| DeviceError::Backend(e.to_string()))?;
+        self.finish_trace()?;
+        self.sim
+            .trace(staged.path())
+            .map_err(|e| DeviceError::Backend(format!("{}: {e}", path.display())))?;
+        self.trace = Some(staged);
+        Ok(())
+    }
+
+    /// Closes the waveform, if one is written, and renames it into place.
+    fn finish_trace(&mut self) -> Result<(), DeviceError> {
+        match self.trace.take() {
+            Some(staged) => {
+                self.sim.close_trace();
+                staged.commit().map_err(|e| DeviceError::Backend(e.to_string()))
+            }
+            None => Ok(()),
+        }
     }
 
     /// Clock cycles simulated so far.
@@ -230,11 +266,15 @@ impl Backend for SimBackend {
     }
 
     /// Watches the `irq` output cycle by cycle: no register traffic while waiting.
-    fn wait_irq(&mut self, timeout: Duration) -> Result<bool, DeviceError> {
+    fn wait_irq(&mut self, timeout: Duration, deadline: Instant) -> Result<bool, DeviceError> {
         let limit = self.cycles_of(timeout);
-        for _ in 0..limit {
+        for i in 0..limit {
             if self.sim.get(self.irq) != 0 {
                 return self.check_protocol().map(|()| true);
+            }
+            // Reading the clock every cycle would cost more than the cycle.
+            if i % 4096 == 0 && Instant::now() >= deadline {
+                break;
             }
             self.mem.step(&mut self.sim);
         }
@@ -250,6 +290,10 @@ impl Backend for SimBackend {
         self.violations()
     }
 
+    fn close(&mut self) -> Result<(), DeviceError> {
+        self.finish_trace()
+    }
+
     fn describe(&self) -> String {
         format!(
             "Verilator ({}, memory latency {} cycles, backpressure {:.0}%)",
@@ -257,5 +301,13 @@ impl Backend for SimBackend {
             self.opts.latency,
             100.0 * self.opts.backpressure
         )
+    }
+}
+
+/// A waveform the caller did not [`Backend::close`] is still put in place: it is most wanted
+/// after a run that failed.
+impl Drop for SimBackend {
+    fn drop(&mut self) {
+        let _ = self.finish_trace();
     }
 }

@@ -23,7 +23,7 @@ pub use npe_hdl::spec::{Encoding, FloatSpecials, Format, OutputFormat, Overflow,
 pub use decode::{decode, output_to_f64, to_f64, unified_to_exact};
 pub use dot::{dot, exact_dot, exact_product, exact_sum};
 pub use exact::Exact;
-pub use round::{encode, round_exact, round_to_output};
+pub use round::{encode, encode_all, encode_checked, has_nan, round_exact, round_to_output, NanPolicy};
 
 /// What the golden model refuses.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -43,5 +43,19 @@ pub enum GoldenError {
         a: usize,
         /// Length of the weight vector.
         w: usize,
+    },
+    /// A NaN to encode in a format that has no NaN code (INT, FP4, FP6), under
+    /// [`NanPolicy::Refuse`].
+    #[error(
+        "element {index} is NaN ({}); {format} has no NaN code",
+        if f64::from_bits(*bits).is_sign_negative() { "-NaN" } else { "NaN" }
+    )]
+    NanInput {
+        /// The format it was to be encoded in.
+        format: Format,
+        /// Index of the element in the values given.
+        index: usize,
+        /// The NaN's bits (its sign and payload), since a NaN does not compare equal to itself.
+        bits: u64,
     },
 }

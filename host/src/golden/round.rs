@@ -3,6 +3,7 @@
 use npe_hdl::spec::{Encoding, FloatSpecials, Format, OutputFormat, Overflow};
 
 use super::exact::Exact;
+use super::GoldenError;
 
 /// A nonzero finite magnitude for rounding: `(-1)^neg × m × 2^e`.
 ///
@@ -163,6 +164,9 @@ pub fn round_to_output(out: OutputFormat, x: &Exact) -> u32 {
 /// Note ml_dtypes converts `float64` arrays through `float32` first (double rounding): for inputs
 /// that are not `f32` values it can differ within 2^-24 relative of a tie, and it maps values
 /// below `f32`'s range to 0 (E8M0: NaN). This function rounds once, correctly.
+///
+/// It never refuses: a NaN in a format with no NaN code (INT, FP4, FP6) becomes zero, as in
+/// ml_dtypes. For user data use [`encode_checked`] / [`encode_all`], which refuse it.
 pub fn encode(fmt: Format, x: f64) -> u32 {
     let s = fmt.spec();
     if s.bits > 32 {
@@ -183,6 +187,49 @@ pub fn encode(fmt: Format, x: f64) -> u32 {
         }
     }
     code
+}
+
+/// What to do with a NaN to be encoded in a format that has no NaN code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum NanPolicy {
+    /// Refuse it ([`GoldenError::NanInput`]): there is no right code, so guessing one would
+    /// hide a bad input.
+    #[default]
+    Refuse,
+    /// Encode it as [`encode`] does, following ml_dtypes: zero (INT: 0; FP4/FP6: the −0 code
+    /// for a positive NaN, +0 for a negative one).
+    Zero,
+}
+
+/// Whether `fmt` has a code for NaN: float formats with NaN (FP8, E8M0) and posits (NaR) do;
+/// integers and the FP4/FP6 formats (no specials) do not.
+pub fn has_nan(fmt: Format) -> bool {
+    match fmt.spec().encoding {
+        Encoding::Int => false,
+        Encoding::Float { specials, .. } => specials != FloatSpecials::None,
+        Encoding::PowerOfTwo { .. } | Encoding::Posit { .. } => true,
+    }
+}
+
+/// [`encode`], except that a NaN for a format without NaN ([`has_nan`]) follows `nan`: refused
+/// with [`GoldenError::NanInput`] (naming element `index`), or encoded as [`encode`] does.
+pub fn encode_checked(fmt: Format, x: f64, index: usize, nan: NanPolicy) -> Result<u32, GoldenError> {
+    if x.is_nan() && nan == NanPolicy::Refuse && !has_nan(fmt) {
+        return Err(GoldenError::NanInput {
+            format: fmt,
+            index,
+            bits: x.to_bits(),
+        });
+    }
+    Ok(encode(fmt, x))
+}
+
+/// [`encode_checked`] on every element; the first NaN refused is the error.
+pub fn encode_all(fmt: Format, xs: &[f64], nan: NanPolicy) -> Result<Vec<u32>, GoldenError> {
+    xs.iter()
+        .enumerate()
+        .map(|(i, &x)| encode_checked(fmt, x, i, nan))
+        .collect()
 }
 
 /// Whether `enc` can be laid out in `bits` (≤ 64) without shift overflows.

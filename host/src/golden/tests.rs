@@ -245,6 +245,48 @@ fn canonical_nan_codes() {
     assert_eq!(round_to_output(OutputFormat::Posit16Es1, &Exact::NaN), 0x8000);
 }
 
+#[test]
+fn nan_is_refused_where_the_format_has_no_nan() {
+    use crate::golden::{encode_all, encode_checked, has_nan, GoldenError, NanPolicy};
+    for f in Format::ALL {
+        let r = encode_checked(f, f64::NAN, 3, NanPolicy::Refuse);
+        if has_nan(f) {
+            assert_eq!(r, Ok(encode(f, f64::NAN)), "{f} has a NaN code: it is used");
+        } else {
+            let e = r.unwrap_err();
+            assert_eq!(
+                e,
+                GoldenError::NanInput {
+                    format: f,
+                    index: 3,
+                    bits: f64::NAN.to_bits()
+                }
+            );
+            assert_eq!(e.to_string(), format!("element 3 is NaN (NaN); {f} has no NaN code"));
+        }
+        // Opting in keeps the ml_dtypes codes, sign flip included.
+        assert_eq!(
+            encode_checked(f, -f64::NAN, 0, NanPolicy::Zero),
+            Ok(encode(f, -f64::NAN))
+        );
+    }
+    for f in [Format::Int2, Format::Int4, Format::Int8, Format::Int16, Format::Fp4E2M1] {
+        assert!(!has_nan(f), "{f}");
+    }
+    assert!(!has_nan(Format::Fp6E2M3) && !has_nan(Format::Fp6E3M2));
+    let e = encode_all(Format::Fp4E2M1, &[1.0, 2.0, -f64::NAN], NanPolicy::Refuse).unwrap_err();
+    assert!(e.to_string().starts_with("element 2 is NaN (-NaN); fp4"), "{e}");
+    assert_eq!(
+        encode_all(Format::Fp4E2M1, &[1.0, f64::NAN], NanPolicy::Zero),
+        Ok(vec![0x2, 0x8])
+    );
+    // Infinities are not NaN: they follow the overflow rule (saturate).
+    assert_eq!(
+        encode_all(Format::Int8, &[f64::INFINITY], NanPolicy::Refuse),
+        Ok(vec![0x7F])
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Encode: ties, overflow, underflow (expected codes read off ml_dtypes / SoftPosit).
 
