@@ -107,8 +107,8 @@ impl Stage {
                     s.set(port(&format!("fin__{}", r * COLS + c)), 0);
                 }
             }
-            for x in at.get(&cycle).into_iter().flatten() {
-                let i = x.row * COLS + x.col;
+            for f in at.get(&cycle).into_iter().flatten() {
+                let (i, x) = (f.row * COLS + f.col, &f.x);
                 let width = port("acc__0").width;
                 let two = (&x.acc + (BigInt::from(1) << width)) % (BigInt::from(1) << width);
                 s.set(port(&format!("fin__{i}")), 1);
@@ -163,7 +163,9 @@ fn results_are_rounded_scaled_and_stored_in_place() {
     let acc = npe_hdl::pe::FIXED8_POINT.acc;
     let mut stage = Stage::new();
     let mut checked = 0;
-    for (n, out) in OutputFormat::ALL.into_iter().enumerate() {
+    // Every output format three times, the scale switch and stripes varying.
+    let formats = OutputFormat::ALL.len();
+    for (n, out) in (0..3 * formats).map(|n| (n, OutputFormat::ALL[n % formats])) {
         let sim = &mut stage.sim;
         sim.set(port("out_fmt"), out.spec().id.into());
         let job_scale: i16 = rng.gen_range(-6..=6);

@@ -268,13 +268,15 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
                 self.selnan[c].next = false;
                 self.selpinf[c].next = false;
                 self.selninf[c].next = false;
+                // At most one PE of a column finishes per cycle: an OR of the finished ones
+                // (an AND-OR per bit) instead of a priority chain of multiplexers.
                 for r in 0..self._rows {
                     if self.fin[r * nc + c].val() {
-                        self.selacc[c].next = self.acc[r * nc + c].val();
+                        self.selacc[c].next = self.selacc[c].val() | self.acc[r * nc + c].val();
                         self.selv[c].next = true;
-                        self.selnan[c].next = self.nan[r * nc + c].val();
-                        self.selpinf[c].next = self.pinf[r * nc + c].val();
-                        self.selninf[c].next = self.ninf[r * nc + c].val();
+                        self.selnan[c].next = self.selnan[c].val() | self.nan[r * nc + c].val();
+                        self.selpinf[c].next = self.selpinf[c].val() | self.pinf[r * nc + c].val();
+                        self.selninf[c].next = self.selninf[c].val() | self.ninf[r * nc + c].val();
                     }
                 }
             }
