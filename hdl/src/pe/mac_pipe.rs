@@ -3,12 +3,15 @@
 //!
 //! Its operands are decoded words ([`LaneDecode`](crate::decode::LaneDecode)), registered by
 //! whoever feeds it: in the array, the systolic registers that move them from PE to PE; in the
-//! stand-alone PE, its input register. Stage 1 multiplies the lane-packed mantissas, adds the
-//! lanes' exponents and resolves specials; stage 2a aligns lanes 1–3 into lane 1's window
+//! stand-alone PE, its input register. Stage 0 masks the lane-packed mantissas to the mode and
+//! registers them (inside [`MantissaMul`]), adds the lanes' exponents and resolves specials;
+//! stage 1 multiplies, from the registered operands; stage 2a aligns lanes 1–3 into lane 1's window
 //! (lane 0's product waits); stage 2n aligns lane 0 into the accumulator's fixed-point window
 //! and sums lanes 1–3; stage 2b adds the two into the beat's total; stage 2c accumulates.
-//! Aligning and summing the narrow lanes in one stage was the PE's critical path (13.1 ns). A beat presented before clock edge `t` is in `acc` after
-//! edge `t + MAC_LATENCY - 1`.
+//! Aligning and summing the narrow lanes in one stage was the PE's critical path (13.1 ns); the
+//! operand masks in front of the DSP multipliers, behind the route from the array's systolic
+//! registers, were the whole accelerator's (13.5 ns). A beat presented before clock edge `t` is
+//! in `acc` after edge `t + MAC_LATENCY - 1`.
 //!
 //! NaN/NaR operands, Inf × 0 and a format pair that is not `ok` raise the sticky `nan` flag and
 //! add nothing; Inf products raise `pinf` / `ninf`.
@@ -16,11 +19,13 @@
 use super::{ExpSum, LaneAlign, MantissaMul, NarrowLane, PeGeometry, EXP_SUM_BITS, SHARED};
 use crate::decode::lane_decode::lane_word;
 use crate::decode::{const_bits, BitIndex, EXP_BITS, LANE_WORD_BITS, MANT_BITS};
-use crate::pe::mantissa_mul::MUL_OUT_BITS;
+use crate::pe::mantissa_mul::{MUL_LATENCY, MUL_OUT_BITS};
 use rust_hdl::prelude::*;
 
-/// Clock ticks from presenting a decoded beat to seeing it in `acc`.
-pub const MAC_LATENCY: usize = 5;
+/// Clock ticks from presenting a decoded beat to seeing it in `acc`: the multiplier's operand
+/// register, then products, lanes 1–3 aligned, lane 0 aligned and lanes 1–3 summed, total,
+/// accumulator.
+pub const MAC_LATENCY: usize = MUL_LATENCY + 5;
 
 const W: usize = LANE_WORD_BITS;
 const EXP_W: usize = lane_word::EXP_W;
@@ -73,7 +78,7 @@ pub struct GenericMac<
     /// Sticky: a −Inf product was seen.
     pub ninf: Signal<Out, Bit>,
 
-    // Stage 1: multiply, exponent sums, specials.
+    // Stage 0: operands masked and registered (in `mul`), exponent sums, specials.
     mul: MantissaMul,
     es0: ExpSum,
     es1: ExpSum,
@@ -103,6 +108,19 @@ pub struct GenericMac<
     e1: Constant<BitIndex>,
     e2: Constant<BitIndex>,
     e3: Constant<BitIndex>,
+    op_sh0: DFF<Bits<EXP_SUM_BITS>>,
+    op_sh1: DFF<Bits<EXP_SUM_BITS>>,
+    op_sh2: DFF<Bits<EXP_SUM_BITS>>,
+    op_sh3: DFF<Bits<EXP_SUM_BITS>>,
+    op_sg: DFF<Bits<4>>,
+    op_le: DFF<Bits<4>>,
+    op_valid: DFF<Bit>,
+    op_clear: DFF<Bit>,
+    op_nan: DFF<Bit>,
+    op_pinf: DFF<Bit>,
+    op_ninf: DFF<Bit>,
+
+    // Stage 1: multiply.
     p0: DFF<Bits<MUL_OUT_BITS>>,
     p1: DFF<Bits<16>>,
     p2: DFF<Bits<8>>,
@@ -258,6 +276,17 @@ impl<
             e1: idx(EXP_BITS),
             e2: idx(2 * EXP_BITS),
             e3: idx(3 * EXP_BITS),
+            op_sh0: Default::default(),
+            op_sh1: Default::default(),
+            op_sh2: Default::default(),
+            op_sh3: Default::default(),
+            op_sg: Default::default(),
+            op_le: Default::default(),
+            op_valid: Default::default(),
+            op_clear: Default::default(),
+            op_nan: Default::default(),
+            op_pinf: Default::default(),
+            op_ninf: Default::default(),
             p0: Default::default(),
             p1: Default::default(),
             p2: Default::default(),
@@ -349,12 +378,13 @@ impl<
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, p0, p1, p2, p3, sh0, sh1, sh2, sh3, sg1, le1, valid1, clear1, nan1, pinf1, ninf1, p0d, sh0d,
-            sg0d, le0d, xs1, v2, v3, n1, valid_n, clear_n, nan_n, pinf_n, ninf_n, a0, nsum, neg0, valid_c, clear_c,
-            nan_c, pinf_c, ninf_c, total, valid_t, clear_t, nan_t, pinf_t, ninf_t, acc_q, nan_q, pinf_q, ninf_q
+            self, clock, op_sh0, op_sh1, op_sh2, op_sh3, op_sg, op_le, op_valid, op_clear, op_nan, op_pinf, op_ninf,
+            p0, p1, p2, p3, sh0, sh1, sh2, sh3, sg1, le1, valid1, clear1, nan1, pinf1, ninf1, p0d, sh0d, sg0d, le0d,
+            xs1, v2, v3, n1, valid_n, clear_n, nan_n, pinf_n, ninf_n, a0, nsum, neg0, valid_c, clear_c, nan_c, pinf_c,
+            ninf_c, total, valid_t, clear_t, nan_t, pinf_t, ninf_t, acc_q, nan_q, pinf_q, ninf_q
         );
 
-        // ---- stage 1: lanes the mode uses.
+        // ---- stage 0: lanes the mode uses.
         self.en.next = self.en0.val();
         if self.ok.val() {
             if self.lanes4.val() {
@@ -366,15 +396,13 @@ impl<
             }
         }
 
-        // The lane-packed mantissas multiply as they are.
+        // The lane-packed mantissas multiply as they are (the multiplier registers them, masked
+        // to the mode: its products are a clock later).
+        self.mul.clock.next = self.clock.val();
         self.mul.a.next = self.a.val().get_bits::<MANT_BITS>(self.at_mant.val().index());
         self.mul.b.next = self.w.val().get_bits::<MANT_BITS>(self.at_mant.val().index());
         self.mul.lanes4.next = self.lanes4.val();
         self.mul.lanes2.next = self.lanes2.val();
-        self.p0.d.next = self.mul.p0.val();
-        self.p1.d.next = self.mul.p1.val();
-        self.p2.d.next = self.mul.p2.val();
-        self.p3.d.next = self.mul.p3.val();
 
         self.ae.next = self.a.val().get_bits::<EXP_W>(self.at_exp.val().index());
         self.we.next = self.w.val().get_bits::<EXP_W>(self.at_exp.val().index());
@@ -397,21 +425,38 @@ impl<
         self.sg.next = self.a.val().get_bits::<4>(self.at_sign.val().index())
             ^ self.w.val().get_bits::<4>(self.at_sign.val().index());
         self.infl.next = self.en.val() & (self.ai.val() | self.wi.val());
-        self.nan1.d.next = !self.ok.val()
+        self.op_nan.d.next = !self.ok.val()
             | (self.en.val()
                 & (self.an.val() | self.wn.val() | (self.ai.val() & self.wz.val()) | (self.az.val() & self.wi.val())))
             .any();
-        self.pinf1.d.next = (self.infl.val() & !self.sg.val()).any();
-        self.ninf1.d.next = (self.infl.val() & self.sg.val()).any();
+        self.op_pinf.d.next = (self.infl.val() & !self.sg.val()).any();
+        self.op_ninf.d.next = (self.infl.val() & self.sg.val()).any();
 
-        self.sh0.d.next = self.es0.shift.val();
-        self.sh1.d.next = self.es1.shift.val();
-        self.sh2.d.next = self.es2.shift.val();
-        self.sh3.d.next = self.es3.shift.val();
-        self.sg1.d.next = self.sg.val();
-        self.le1.d.next = self.en.val();
-        self.valid1.d.next = self.valid.val();
-        self.clear1.d.next = self.clear.val();
+        self.op_sh0.d.next = self.es0.shift.val();
+        self.op_sh1.d.next = self.es1.shift.val();
+        self.op_sh2.d.next = self.es2.shift.val();
+        self.op_sh3.d.next = self.es3.shift.val();
+        self.op_sg.d.next = self.sg.val();
+        self.op_le.d.next = self.en.val();
+        self.op_valid.d.next = self.valid.val();
+        self.op_clear.d.next = self.clear.val();
+
+        // ---- stage 1: the lane products, from registered operands; the rest waits.
+        self.p0.d.next = self.mul.p0.val();
+        self.p1.d.next = self.mul.p1.val();
+        self.p2.d.next = self.mul.p2.val();
+        self.p3.d.next = self.mul.p3.val();
+        self.sh0.d.next = self.op_sh0.q.val();
+        self.sh1.d.next = self.op_sh1.q.val();
+        self.sh2.d.next = self.op_sh2.q.val();
+        self.sh3.d.next = self.op_sh3.q.val();
+        self.sg1.d.next = self.op_sg.q.val();
+        self.le1.d.next = self.op_le.q.val();
+        self.valid1.d.next = self.op_valid.q.val();
+        self.clear1.d.next = self.op_clear.q.val();
+        self.nan1.d.next = self.op_nan.q.val();
+        self.pinf1.d.next = self.op_pinf.q.val();
+        self.ninf1.d.next = self.op_ninf.q.val();
 
         // ---- stage 2a: lanes 1–3 aligned in lane 1's window; lane 0's product waits.
         // Lane 1: ones' complement when negative, its +1 as a carry-in of the narrow sum.
@@ -519,6 +564,8 @@ impl<
         }
 
         if self.reset.val() {
+            self.op_valid.d.next = false;
+            self.op_clear.d.next = false;
             self.valid1.d.next = false;
             self.clear1.d.next = false;
             self.valid_n.d.next = false;

@@ -6,6 +6,11 @@
 //! the four-lane mode, are 4×4 [`SubProduct`]s in LUTs. It replaces sixteen LUT 4×4
 //! sub-products shared by all modes (the XR-NPE scheme); the saving was measured only together
 //! with edge decoding (`fpga/reports/`), not on its own.
+//!
+//! The lane operands are masked to the mode and registered before they multiply
+//! ([`MUL_LATENCY`] = 1): the DSP blocks' inputs come straight from flip-flops. In the array
+//! the mask logic sat behind the long route from the systolic operand registers to the DSP
+//! column, in front of the MULT18X18D (13.5 ns, npe4x4's critical path).
 
 use crate::decode::{const_bits, const_index, BitIndex};
 use rust_hdl::prelude::*;
@@ -14,6 +19,8 @@ use rust_hdl::prelude::*;
 pub const MUL_IN_BITS: usize = 16;
 /// Width of the widest (lane 0) product.
 pub const MUL_OUT_BITS: usize = 32;
+/// Clock ticks from the operands to the products (the operand register).
+pub const MUL_LATENCY: usize = 1;
 
 /// A 4×4 product in LUTs.
 #[derive(LogicBlock)]
@@ -85,9 +92,12 @@ impl Logic for SubProduct {
 /// and 1 are plain multiplies of their operands, masked to the mode's lane width (synthesis
 /// maps each to one MULT18X18D); lanes 2 and 3 only ever multiply 4×4 and are LUT
 /// [`SubProduct`]s. A lane the mode does not use multiplies whatever its slot holds; the PE
-/// ignores it.
+/// ignores it. The products follow the operands one clock later: the masked lane operands are
+/// registered, the products are combinational behind the register (for the caller to register).
 #[derive(LogicBlock)]
 pub struct MantissaMul {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
     /// Lane-packed multiplicands.
     pub a: Signal<In, Bits<MUL_IN_BITS>>,
     /// Lane-packed multipliers.
@@ -108,6 +118,15 @@ pub struct MantissaMul {
     b0: Signal<Local, Bits<MUL_IN_BITS>>,
     a1: Signal<Local, Bits<MUL_IN_BITS>>,
     b1: Signal<Local, Bits<MUL_IN_BITS>>,
+    // The registered lane operands: lanes 0–1 masked to the mode, lanes 2–3's slots.
+    a0q: DFF<Bits<MUL_IN_BITS>>,
+    b0q: DFF<Bits<MUL_IN_BITS>>,
+    a1q: DFF<Bits<MUL_IN_BITS>>,
+    b1q: DFF<Bits<MUL_IN_BITS>>,
+    a2q: DFF<Bits<4>>,
+    b2q: DFF<Bits<4>>,
+    a3q: DFF<Bits<4>>,
+    b3q: DFF<Bits<4>>,
     p1_full: Signal<Local, Bits<MUL_OUT_BITS>>,
     // Lane 1's operands are at most 8 bits: the top half of its product is always zero.
     unused_p1: Signal<Local, Bit>,
@@ -124,6 +143,7 @@ pub struct MantissaMul {
 impl Default for MantissaMul {
     fn default() -> Self {
         Self {
+            clock: Default::default(),
             a: Default::default(),
             b: Default::default(),
             lanes4: Default::default(),
@@ -136,6 +156,14 @@ impl Default for MantissaMul {
             b0: Default::default(),
             a1: Default::default(),
             b1: Default::default(),
+            a0q: Default::default(),
+            b0q: Default::default(),
+            a1q: Default::default(),
+            b1q: Default::default(),
+            a2q: Default::default(),
+            b2q: Default::default(),
+            a3q: Default::default(),
+            b3q: Default::default(),
             p1_full: Default::default(),
             unused_p1: Default::default(),
             sub2: Default::default(),
@@ -153,7 +181,8 @@ impl Default for MantissaMul {
 impl Logic for MantissaMul {
     #[hdl_gen]
     fn update(&mut self) {
-        // Lane 0: the low lane slot of the mode.
+        dff_setup!(self, clock, a0q, b0q, a1q, b1q, a2q, b2q, a3q, b3q);
+        // Lane 0: the low lane slot of the mode; lane 1 the next (8 bits unless four lanes).
         if self.lanes4.val() {
             self.a0.next = self.a.val() & self.mask4.val();
             self.b0.next = self.b.val() & self.mask4.val();
@@ -170,15 +199,24 @@ impl Logic for MantissaMul {
             self.a1.next = (self.a.val() >> self.eight.val()) & self.mask8.val();
             self.b1.next = (self.b.val() >> self.eight.val()) & self.mask8.val();
         }
-        self.p0.next = self.a0.val() * self.b0.val();
-        self.p1_full.next = self.a1.val() * self.b1.val();
+        // ---- the operand register: the multipliers see flip-flops only.
+        self.a0q.d.next = self.a0.val();
+        self.b0q.d.next = self.b0.val();
+        self.a1q.d.next = self.a1.val();
+        self.b1q.d.next = self.b1.val();
+        self.a2q.d.next = self.a.val().get_bits::<4>(self.at8.val().index());
+        self.b2q.d.next = self.b.val().get_bits::<4>(self.at8.val().index());
+        self.a3q.d.next = self.a.val().get_bits::<4>(self.at12.val().index());
+        self.b3q.d.next = self.b.val().get_bits::<4>(self.at12.val().index());
+
+        self.p0.next = self.a0q.q.val() * self.b0q.q.val();
+        self.p1_full.next = self.a1q.q.val() * self.b1q.q.val();
         self.p1.next = self.p1_full.val().get_bits::<16>(0);
         self.unused_p1.next = self.p1_full.val().get_bits::<16>(16).any();
-
-        self.sub2.a.next = self.a.val().get_bits::<4>(self.at8.val().index());
-        self.sub2.b.next = self.b.val().get_bits::<4>(self.at8.val().index());
-        self.sub3.a.next = self.a.val().get_bits::<4>(self.at12.val().index());
-        self.sub3.b.next = self.b.val().get_bits::<4>(self.at12.val().index());
+        self.sub2.a.next = self.a2q.q.val();
+        self.sub2.b.next = self.b2q.q.val();
+        self.sub3.a.next = self.a3q.q.val();
+        self.sub3.b.next = self.b3q.q.val();
         self.p2.next = self.sub2.p.val();
         self.p3.next = self.sub3.p.val();
     }
@@ -188,7 +226,15 @@ impl Logic for MantissaMul {
 mod tests {
     use super::*;
 
-    /// The four lane products of `a × b` in a mode.
+    use crate::accel::testbench::{cycle, HasClock};
+
+    impl HasClock for MantissaMul {
+        fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+            &mut self.clock
+        }
+    }
+
+    /// The four lane products of `a × b` in a mode, a clock after the operands.
     fn mul(a: u64, b: u64, lanes4: bool, lanes2: bool) -> [u64; 4] {
         let mut m = MantissaMul::default();
         m.connect_all();
@@ -196,6 +242,13 @@ mod tests {
         m.b.next = bits(b);
         m.lanes4.next = lanes4;
         m.lanes2.next = lanes2;
+        for _ in 0..MUL_LATENCY {
+            cycle(&mut m);
+        }
+        // The products hold the registered operands, not the inputs.
+        m.a.next = bits(!a & 0xFFFF);
+        m.b.next = bits(!b & 0xFFFF);
+        m.lanes4.next = !lanes4;
         assert!(simulate(&mut m, 1000), "did not settle");
         [
             m.p0.val().to_u64(),
