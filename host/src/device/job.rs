@@ -1,0 +1,245 @@
+//! A GEMM job as the host describes it ([`GemmJob`]): its checks (before any device is touched),
+//! the device memory it needs ([`BufferSizes`]) and its golden result.
+
+use npe_hdl::spec::config::NpeConfig;
+use npe_hdl::spec::{Format, OutputFormat};
+
+use super::{memory, DeviceError, Layout};
+use crate::golden::{self, Exact};
+
+/// One GEMM: `C[m][n] = 2^(scale_exp + col_scale_exp[n]) · Σ_k A[m][k] · W[k][n]`, rounded once
+/// to `out`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GemmJob {
+    /// Activation format.
+    pub a_fmt: Format,
+    /// Weight format.
+    pub w_fmt: Format,
+    /// Output format.
+    pub out: OutputFormat,
+    /// Power-of-two output scale.
+    pub scale_exp: i8,
+    /// Per-column power-of-two scales (per-channel weight scales), `n` of them; empty: none.
+    pub col_scale_exp: Vec<i8>,
+    /// Rows of A and C.
+    pub m: usize,
+    /// Columns of W and C.
+    pub n: usize,
+    /// The dot-product length.
+    pub k: usize,
+    /// A, row-major `m × k` codes.
+    pub a: Vec<u32>,
+    /// W, row-major `k × n` codes.
+    pub w: Vec<u32>,
+}
+
+/// Bytes of device memory a job's operands and result take (what to [`Device::alloc`] for
+/// [`Device::run_gemm`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BufferSizes {
+    /// Packed A.
+    pub a: usize,
+    /// Packed W (transposed).
+    pub w: usize,
+    /// C.
+    pub c: usize,
+    /// Packed per-column scales; 0 when the job has none.
+    pub scales: usize,
+}
+
+impl BufferSizes {
+    /// The sizes for a job of shape `m × n × k` in formats `a_fmt × w_fmt` on `cfg`, before its
+    /// operands exist (to refuse a job too large for device memory before generating or reading
+    /// gigabytes of operands): checks the dimensions and K's length as [`GemmJob::validate`]
+    /// does.
+    pub fn of_shape(
+        cfg: &NpeConfig,
+        (a_fmt, w_fmt): (Format, Format),
+        (m, n, k): (usize, usize, usize),
+        col_scales: bool,
+    ) -> Result<BufferSizes, DeviceError> {
+        check_dims(m, n, k)?;
+        let layout = Layout::new(a_fmt, w_fmt, k, n);
+        if layout.k_beats > cfg.k_beats_max as usize {
+            return Err(DeviceError::TooLong {
+                k,
+                beats: layout.k_beats,
+                max: cfg.k_beats_max,
+            });
+        }
+        BufferSizes::of_layout(&layout, cfg, (m, n), col_scales)
+    }
+
+    fn of_layout(
+        layout: &Layout,
+        cfg: &NpeConfig,
+        (m, n): (usize, usize),
+        col_scales: bool,
+    ) -> Result<BufferSizes, DeviceError> {
+        Ok(BufferSizes {
+            a: layout.rows_len(m),
+            w: layout.rows_len(n),
+            c: layout.c_len(m),
+            scales: if col_scales {
+                Layout::col_scales_len(n, cfg.cols as usize)?
+            } else {
+                0
+            },
+        })
+    }
+
+    /// The buffers' lengths, in allocation order (A, W, C, then the scales if any).
+    pub fn lens(&self) -> Vec<usize> {
+        let mut lens = vec![self.a, self.w, self.c];
+        if self.scales > 0 {
+            lens.push(self.scales);
+        }
+        lens
+    }
+
+    /// Device memory the job takes: every buffer in whole 4 KiB pages, as the allocator hands
+    /// them out.
+    pub fn device_bytes(&self) -> u64 {
+        self.lens().into_iter().map(memory::pages).sum()
+    }
+
+    /// What [`DeviceError::OutOfMemory`] says needs the memory: the job and its buffers.
+    pub fn describe(&self) -> String {
+        let mut s = format!("the job (A {} B, W {} B, C {} B", self.a, self.w, self.c);
+        if self.scales > 0 {
+            s += &format!(", column scales {} B", self.scales);
+        }
+        s + ", each in whole 4 KiB pages)"
+    }
+
+    /// [`DeviceError::OutOfMemory`] for the whole job if it needs more than `free` bytes.
+    pub fn check_fits(&self, free: u64) -> Result<(), DeviceError> {
+        let need = self.device_bytes();
+        if need > free {
+            return Err(DeviceError::OutOfMemory {
+                what: self.describe(),
+                need,
+                have: free,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a zero dimension or one too large for the job registers.
+fn check_dims(m: usize, n: usize, k: usize) -> Result<(), DeviceError> {
+    for (what, d) in [("M", m), ("N", n), ("K", k)] {
+        if d == 0 || d > u32::MAX as usize / 16 {
+            return Err(DeviceError::Dimension(format!("{what} = {d} (must be 1..2^28)")));
+        }
+    }
+    Ok(())
+}
+
+impl GemmJob {
+    /// Checks what needs no device: dimensions, tensor sizes and codes, the column-scale count.
+    pub fn check(&self) -> Result<(), DeviceError> {
+        check_dims(self.m, self.n, self.k)?;
+        for (what, v, rows, cols, f) in [
+            ("A", &self.a, self.m, self.k, self.a_fmt),
+            ("W", &self.w, self.k, self.n, self.w_fmt),
+        ] {
+            let expected = rows
+                .checked_mul(cols)
+                .ok_or_else(|| DeviceError::Dimension(format!("{what} has {rows} x {cols} elements: too many")))?;
+            if v.len() != expected {
+                return Err(DeviceError::Shape {
+                    what,
+                    expected,
+                    got: v.len(),
+                });
+            }
+            if let Some((index, &code)) = v.iter().enumerate().find(|(_, &c)| c >> f.bits() != 0) {
+                return Err(DeviceError::Code {
+                    what,
+                    index,
+                    code,
+                    format: f,
+                });
+            }
+        }
+        if !self.col_scale_exp.is_empty() && self.col_scale_exp.len() != self.n {
+            return Err(DeviceError::Shape {
+                what: "column scales",
+                expected: self.n,
+                got: self.col_scale_exp.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks everything the host can check before touching a device with `cfg`.
+    pub fn validate(&self, cfg: &NpeConfig) -> Result<Layout, DeviceError> {
+        self.check()?;
+        for f in [self.a_fmt, self.w_fmt] {
+            if cfg.formats() & (1 << f.id()) == 0 {
+                return Err(DeviceError::Format(format!(
+                    "{f} is not a multiplier format of {} (its formats: {})",
+                    cfg.name,
+                    cfg.format_set
+                        .iter()
+                        .filter(|f| f.is_mac_operand())
+                        .map(|f| f.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        let layout = Layout::new(self.a_fmt, self.w_fmt, self.k, self.n);
+        if layout.k_beats > cfg.k_beats_max as usize {
+            return Err(DeviceError::TooLong {
+                k: self.k,
+                beats: layout.k_beats,
+                max: cfg.k_beats_max,
+            });
+        }
+        Ok(layout)
+    }
+
+    /// The device-memory sizes of the job's buffers on a device with `cfg`.
+    pub fn buffer_sizes(&self, cfg: &NpeConfig) -> Result<BufferSizes, DeviceError> {
+        let layout = self.validate(cfg)?;
+        BufferSizes::of_layout(&layout, cfg, (self.m, self.n), !self.col_scale_exp.is_empty())
+    }
+
+    /// The golden model's C (row-major codes): exact dot products, scaled, rounded once. A job
+    /// that fails [`GemmJob::check`] is refused with that error.
+    pub fn golden(&self) -> Result<Vec<u32>, DeviceError> {
+        self.check()?;
+        let mut out = Vec::with_capacity(self.m * self.n);
+        let cols: Vec<Vec<u32>> = (0..self.n)
+            .map(|n| (0..self.k).map(|k| self.w[k * self.n + n]).collect())
+            .collect();
+        for row in self.a.chunks_exact(self.k) {
+            for (n, c) in cols.iter().enumerate() {
+                let e = golden::exact_dot(self.a_fmt, row, self.w_fmt, c)
+                    .map_err(|e| DeviceError::Format(e.to_string()))?;
+                out.push(golden::round_to_output(self.out, &scaled(e, self.scale_of(n))));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The power-of-two scale of column `n`.
+    pub fn scale_of(&self, n: usize) -> i64 {
+        i64::from(self.scale_exp) + self.col_scale_exp.get(n).map_or(0, |&s| i64::from(s))
+    }
+
+    /// Multiply-accumulates of the job.
+    pub fn macs(&self) -> u64 {
+        (self.m as u64) * (self.n as u64) * (self.k as u64)
+    }
+}
+
+/// `x · 2^s`.
+pub(crate) fn scaled(x: Exact, s: i64) -> Exact {
+    match x {
+        Exact::Finite { mant, exp } => Exact::Finite { mant, exp: exp + s },
+        other => other,
+    }
+}
