@@ -92,11 +92,11 @@ impl Stage {
         // The cycle each PE finishes: tile t's rows one per cycle, column c c cycles later.
         let mut at: HashMap<usize, Vec<&Finished>> = HashMap::new();
         let mut start = 0;
-        for t in 0..tiles {
+        for (t, g) in gap.iter().enumerate().take(tiles) {
             for x in results.iter().filter(|x| x.tile == t) {
                 at.entry(start + x.row + x.col).or_default().push(x);
             }
-            start += ROWS + gap[t];
+            start += ROWS + g;
         }
         let last = *at.keys().max().unwrap();
         let mut ready = [0; 2];

@@ -355,9 +355,8 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
 
 /// How `npe synth` measures whole accelerator tops, for its markdown report.
 pub const ACCEL_METHOD: &str =
-    "Whole accelerator tops (`npe4x4`, `npe8x8`: the presets of `NpeConfig::PRESETS`, Verilog
-from `npe_hdl::emit`) go through `npe_fpga::synth_accel`: one `synth_ecp5` run on the top in its
-register wrapper, with the breakdown's blocks marked `keep_hierarchy` (each block is flattened
+    "Whole accelerator tops (the presets of `NpeConfig::PRESETS`, Verilog from `npe_hdl::emit`) go
+through `npe_fpga::synth_accel`: one `synth_ecp5` run on the top in its register wrapper, with the breakdown's blocks marked `keep_hierarchy` (each block is flattened
 and optimised inside, not across its ports); `stat` per module times the instance counts gives
 the table above, whose sum is the whole top. The mapped netlist is then flattened and placed as it
 is by nextpnr-ecp5 (LFE5U-85F, CABGA381, 100 MHz target, seed 1); nextpnr's counts include the

@@ -19,5 +19,5 @@ pub(crate) mod testbench;
 pub mod top;
 
 pub use self::core::{config_error, Core};
-pub use datapath::{Datapath, PE_MODULE};
+pub use datapath::Datapath;
 pub use top::{accel_verilog, Npe};
