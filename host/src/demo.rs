@@ -274,11 +274,12 @@ pub fn bench<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions, json: &std::pa
         opts.preset.name,
         dev.backend().describe()
     );
+    let pairs = built_pairs(&opts.preset, &pairs);
     println!(
         "  {:<28} {:>5} {:>9} {:>9} {:>7} {:>12}",
         "formats", "lanes", "cycles", "MACs/cyc", "util", "sim cyc/s"
     );
-    for pair in built_pairs(&opts.preset, &pairs) {
+    for pair in pairs {
         let job = random_job(pair, (m, n, k), &mut rng);
         let (t0, c0) = (Instant::now(), dev.backend().simulated_cycles().unwrap_or(0));
         let run = dev.gemm(&job)?;
