@@ -96,11 +96,11 @@ pub const OUTPUT_UNIT_TOPS: [(&str, crate::spec::Accumulator); 2] =
 
 /// The Verilog of an output-unit top of [`OUTPUT_UNIT_TOPS`], module `name`.
 pub fn output_unit_verilog(name: &str) -> String {
-    match name {
-        OUTPUT_UNIT_TOP => emit_verilog(&mut crate::output::OutputUnit::default(), name),
-        OUTPUT_UNIT_LE8_TOP => emit_verilog(&mut <crate::ou_type!(LE8_ACC)>::for_acc(LE8_ACC), name),
-        _ => panic!("no output-unit top named {name}"),
-    }
+    crate::accel::Datapath::ALL
+        .into_iter()
+        .find(|d| d.output_unit_module() == name)
+        .unwrap_or_else(|| panic!("no output-unit top named {name}"))
+        .output_unit_verilog()
 }
 
 /// Name of the DMA test top ([`crate::axi::AxiDmaPair`]).
@@ -132,8 +132,7 @@ pub fn output_stage_verilog() -> String {
     let layout = BankLayout::of(&cfg).expect("a layout");
     let ou = dp.output_unit_module();
     let mut stage = OutputStage::<FIXED8_ACC>::new(cfg.rows as usize, cfg.cols as usize, &layout, ou);
-    let [_, _, unit] = dp.modules(&cfg);
-    emit_with_modules(&mut stage, OUTPUT_STAGE_TOP, &[unit])
+    emit_with_modules(&mut stage, OUTPUT_STAGE_TOP, &[(ou, dp.output_unit_verilog())])
 }
 
 /// Every hardware top as `(module name, Verilog)`: what `npe emit` writes and npe-sim verilates.

@@ -87,32 +87,35 @@ impl Datapath {
         }
     }
 
+    /// The Verilog of the output unit module ([`Datapath::output_unit_module`]).
+    pub fn output_unit_verilog(self) -> String {
+        let ou = self.output_unit_module();
+        match self {
+            Datapath::Shared => emit_verilog(&mut crate::output::OutputUnit::default(), ou),
+            Datapath::Fixed8 => emit_verilog(&mut <crate::ou_type!(FIXED8_POINT.acc)>::for_acc(FIXED8_POINT.acc), ou),
+        }
+    }
+
     /// The Verilog of the PE, decoder and output unit modules for `cfg`'s format set, as
     /// `(module name, Verilog)`.
     pub fn modules(self, cfg: &NpeConfig) -> [(&'static str, String); 3] {
         let set = cfg.format_set;
-        let (pe, dec, ou) = (self.pe_module(), self.decoder_module(), self.output_unit_module());
-        match self {
+        let (pe, dec) = (self.pe_module(), self.decoder_module());
+        let [pe_v, dec_v] = match self {
             Datapath::Shared => [
-                (pe, emit_verilog(&mut crate::pe::Mac::default(), pe)),
-                (
-                    dec,
-                    emit_verilog(&mut crate::decode::LaneDecode::with_formats(set), dec),
-                ),
-                (ou, emit_verilog(&mut crate::output::OutputUnit::default(), ou)),
+                emit_verilog(&mut crate::pe::Mac::default(), pe),
+                emit_verilog(&mut crate::decode::LaneDecode::with_formats(set), dec),
             ],
             Datapath::Fixed8 => [
-                (pe, emit_verilog(&mut crate::pe::MacFixed8::for_fixed(FIXED8_POINT), pe)),
-                (
-                    dec,
-                    emit_verilog(&mut crate::pe::DecodeFixed8::new(set, FIXED8_POINT), dec),
-                ),
-                (
-                    ou,
-                    emit_verilog(&mut <crate::ou_type!(FIXED8_POINT.acc)>::for_acc(FIXED8_POINT.acc), ou),
-                ),
+                emit_verilog(&mut crate::pe::MacFixed8::for_fixed(FIXED8_POINT), pe),
+                emit_verilog(&mut crate::pe::DecodeFixed8::new(set, FIXED8_POINT), dec),
             ],
-        }
+        };
+        [
+            (pe, pe_v),
+            (dec, dec_v),
+            (self.output_unit_module(), self.output_unit_verilog()),
+        ]
     }
 }
 

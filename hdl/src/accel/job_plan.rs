@@ -6,10 +6,11 @@
 //! errors here (the storer's wins if both fail in one cycle), and every engine watches `abort`.
 
 use crate::decode::format_decode::FMT_BITS;
+use crate::decode::lane_mode::id_mask;
 use crate::output::SCALE_BITS;
 use crate::regs::JobRegsIn;
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, WORDS_PER_BEAT};
-use crate::spec::{regs, regs::ErrorCode, Format, OutputFormat, OPERAND_BITS};
+use crate::spec::{regs, regs::ErrorCode, OutputFormat, OPERAND_BITS};
 use rust_hdl::prelude::*;
 
 /// Job-plan states.
@@ -29,14 +30,6 @@ pub enum Main {
     Drain,
     /// Reporting the end of the job.
     Finish,
-}
-
-/// A 16-bit mask with bit `id` set for every format of `set` that `pick` accepts.
-fn id_mask(set: &[Format], pick: impl Fn(Format) -> bool) -> u64 {
-    set.iter()
-        .copied()
-        .filter(|&f| pick(f))
-        .fold(0u64, |m, f| m | 1 << f.id())
 }
 
 /// Offset of field `name` of register FMT, checked to be `width` bits wide.
@@ -304,9 +297,9 @@ impl JobPlan {
             k_wwords: Constant::new(((cfg.w_bank_words / WORDS_PER_BEAT / 2) as u64).into()),
             k_otiles: Constant::new((cfg.out_tiles as u64).into()),
             k_nout: Constant::new((OutputFormat::ALL.len() as u64).into()),
-            k_slot4: Constant::new(id_mask(cfg.format_set, |f| f.is_mac_operand() && f.slot_bits() <= 4).into()),
-            k_slot16: Constant::new(id_mask(cfg.format_set, |f| f.is_mac_operand() && f.slot_bits() == 16).into()),
-            k_mac_ok: Constant::new(id_mask(cfg.format_set, |f| f.is_mac_operand()).into()),
+            k_slot4: id_mask(cfg.format_set, |f| f.is_mac_operand() && f.slot_bits() <= 4),
+            k_slot16: id_mask(cfg.format_set, |f| f.is_mac_operand() && f.slot_bits() == 16),
+            k_mac_ok: id_mask(cfg.format_set, |f| f.is_mac_operand()),
             k_e_bad_job: Constant::new((ErrorCode::BadJob as u64).into()),
             k_e_bad_addr: Constant::new((ErrorCode::BadAddress as u64).into()),
         }
@@ -516,6 +509,7 @@ impl Logic for JobPlan {
 mod tests {
     use super::*;
     use crate::accel::testbench::cycle;
+    use crate::spec::Format;
 
     /// Starts a job on the 4×4 test config and runs until the engines start or the job ends.
     /// Returns the plan and the cycles it took.

@@ -11,7 +11,7 @@ use crate::spec::Format;
 use rust_hdl::prelude::*;
 
 /// A 16-bit mask with bit `id` set for every format of `formats` that `pick` accepts.
-fn id_mask(formats: &[Format], pick: impl Fn(Format) -> bool) -> Constant<Bits<16>> {
+pub(crate) fn id_mask(formats: &[Format], pick: impl Fn(Format) -> bool) -> Constant<Bits<16>> {
     const_bits(
         formats
             .iter()
