@@ -452,7 +452,6 @@ fn every_format_pair_of_the_8_bit_preset() {
         results + shape.0 * shape.1
     );
     let page = dev.alloc(1).unwrap().addr();
-    let beat = AXI_BEAT_BYTES;
     for f in [Format::Int16, Format::Fp8E5M2, Format::Posit16Es1, Format::Posit4Es1] {
         let job = random_job((f, Format::Int8, OutputFormat::Int32), (2, 2, 2), &mut rng);
         assert!(
@@ -461,19 +460,7 @@ fn every_format_pair_of_the_8_bit_preset() {
         );
         // Past the host's check, the hardware refuses it too.
         let fmt = field_word("FMT", "A", f.id().into()) | field_word("FMT", "W", Format::Int8.id().into());
-        let regs = [
-            ("M", 1),
-            ("N", 1),
-            ("K", 1),
-            ("FMT", fmt),
-            ("A_ADDR", page),
-            ("W_ADDR", page + 4 * beat),
-            ("C_ADDR", page + 8 * beat),
-            ("SCALE_ADDR", 0),
-            ("A_STRIDE", beat),
-            ("W_STRIDE", beat),
-            ("C_STRIDE", beat),
-        ];
+        let regs = job_regs((1, 1, 1), fmt, page);
         assert_eq!(
             hand_job(&mut dev, &regs),
             Err(DeviceError::Job(ErrorCode::BadJob)),
@@ -528,6 +515,25 @@ fn the_functional_back_end_gives_the_simulators_results() {
     }
 }
 
+/// The job registers of an `m × n × k` job with FMT `fmt`, A, W and C one beat per row in the
+/// page at `page` (4 and 8 beats apart), no column scales.
+fn job_regs((m, n, k): (u32, u32, u32), fmt: u32, page: u32) -> Vec<(&'static str, u32)> {
+    let beat = AXI_BEAT_BYTES;
+    vec![
+        ("M", m),
+        ("N", n),
+        ("K", k),
+        ("FMT", fmt),
+        ("A_ADDR", page),
+        ("W_ADDR", page + 4 * beat),
+        ("C_ADDR", page + 8 * beat),
+        ("SCALE_ADDR", 0),
+        ("A_STRIDE", beat),
+        ("W_STRIDE", beat),
+        ("C_STRIDE", beat),
+    ]
+}
+
 /// Programs the job registers by hand, starts, and returns how the job ended.
 fn hand_job<B: Backend>(dev: &mut Device<B>, regs: &[(&str, u32)]) -> Result<(), DeviceError> {
     for &(name, v) in regs {
@@ -547,19 +553,7 @@ fn both_back_ends_reject_the_same_bad_jobs() {
         field_word("FMT", "A", a.id().into()) | field_word("FMT", "W", w.id().into()) | field_word("FMT", "OUT", out)
     };
     let int8 = fmt(Format::Int8, Format::Int8, 0);
-    let good: Vec<(&str, u32)> = vec![
-        ("M", 2),
-        ("N", 3),
-        ("K", 4),
-        ("FMT", int8),
-        ("A_ADDR", page),
-        ("W_ADDR", page + 4 * beat),
-        ("C_ADDR", page + 8 * beat),
-        ("SCALE_ADDR", 0),
-        ("A_STRIDE", beat),
-        ("W_STRIDE", beat),
-        ("C_STRIDE", beat),
-    ];
+    let good = job_regs((2, 3, 4), int8, page);
     let with = |changes: &[(&'static str, u32)]| -> Vec<(&'static str, u32)> {
         let mut v = good.clone();
         v.extend_from_slice(changes);
