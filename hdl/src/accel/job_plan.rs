@@ -141,6 +141,9 @@ pub struct JobPlan {
     q_w_stride: DFF<Bits<32>>,
     q_c_stride: DFF<Bits<32>>,
     q_scale_addr: DFF<Bits<32>>,
+    // SCALE_ADDR ≠ 0, latched with it: the 32-bit comparison ahead of the loader's state logic
+    // was on npe4x4's critical path.
+    q_scale_on: DFF<Bit>,
     err: DFF<Bits<4>>,
     abort_q: DFF<Bit>,
     done_q: DFF<Bit>,
@@ -253,6 +256,7 @@ impl JobPlan {
             q_w_stride: Default::default(),
             q_c_stride: Default::default(),
             q_scale_addr: Default::default(),
+            q_scale_on: Default::default(),
             err: Default::default(),
             abort_q: Default::default(),
             done_q: Default::default(),
@@ -325,6 +329,7 @@ impl Logic for JobPlan {
             q_w_stride,
             q_c_stride,
             q_scale_addr,
+            q_scale_on,
             err,
             abort_q,
             done_q,
@@ -360,7 +365,7 @@ impl Logic for JobPlan {
         self.w_fmt.next = self.q_fmt.q.val().get_bits::<FMT_BITS>(self.k_f_w.val().index());
         self.out_fmt.next = self.q_fmt.q.val().get_bits::<3>(self.k_f_out.val().index());
         self.scale_exp.next = self.q_fmt.q.val().get_bits::<8>(self.k_f_scale.val().index());
-        self.scale_on.next = self.q_scale_addr.q.val() != self.k0_32.val();
+        self.scale_on.next = self.q_scale_on.q.val();
         self.scale_job.next = bit_cast::<SCALE_BITS, 8>(self.scale_exp.val());
         if self.scale_exp.val().get_bit(7) {
             self.scale_job.next = bit_cast::<SCALE_BITS, 8>(self.scale_exp.val()) | self.k_sext.val();
@@ -405,6 +410,7 @@ impl Logic for JobPlan {
                     self.q_w_stride.d.next = self.job.w_stride.val();
                     self.q_c_stride.d.next = self.job.c_stride.val();
                     self.q_scale_addr.d.next = self.job.scale_addr.val();
+                    self.q_scale_on.d.next = self.job.scale_addr.val() != self.k0_32.val();
                     self.err.d.next = 0.into();
                     self.abort_q.d.next = false;
                     self.main.d.next = Main::Check;

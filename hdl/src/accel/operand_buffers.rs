@@ -61,6 +61,12 @@ pub struct OperandBuffers {
     pub w_word: Vec<Signal<Out, Bits<WORD>>>,
     /// Column c's scale word.
     pub scale: Vec<Signal<Out, Bits<SCALE_WORD_BITS>>>,
+    // The route pulses, a cycle late: the loader's handshake logic and the buffers' counters sit
+    // far apart on the chip (npe4x4's critical path, 14.4 ns). A load's first beat comes at
+    // least three cycles after its pulse (the strided read's Setup and Issue, then the DMA).
+    route_w_q: DFF<Bit>,
+    route_s_q: DFF<Bit>,
+    route_a_q: DFF<Bit>,
     r_j: DFF<Bits<16>>,
     r_idx: DFF<Bits<8>>,
     r_tbase: DFF<Bits<16>>,
@@ -113,6 +119,9 @@ impl OperandBuffers {
             a_word: sigs(rows),
             w_word: sigs(cols),
             scale: sigs(cols),
+            route_w_q: Default::default(),
+            route_s_q: Default::default(),
+            route_a_q: Default::default(),
             r_j: Default::default(),
             r_idx: Default::default(),
             r_tbase: Default::default(),
@@ -141,7 +150,10 @@ impl OperandBuffers {
 impl Logic for OperandBuffers {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, r_j, r_idx, r_tbase, r_s);
+        dff_setup!(self, clock, route_w_q, route_s_q, route_a_q, r_j, r_idx, r_tbase, r_s);
+        self.route_w_q.d.next = self.route_w.val();
+        self.route_s_q.d.next = self.route_s.val();
+        self.route_a_q.d.next = self.route_a.val();
         self.unused_rd_last.next = self.rd.last.val();
         for i in 0..self._rows {
             self.abank[i].clock.next = self.clock.val();
@@ -150,15 +162,15 @@ impl Logic for OperandBuffers {
             self.wbank[i].clock.next = self.clock.val();
             self.sbank[i].clock.next = self.clock.val();
         }
-        if self.route_w.val() {
+        if self.route_w_q.q.val() {
             self.r_j.d.next = 0.into();
             self.r_idx.d.next = 0.into();
             self.r_tbase.d.next = 0.into();
         }
-        if self.route_s.val() {
+        if self.route_s_q.q.val() {
             self.r_s.d.next = 0.into();
         }
-        if self.route_a.val() {
+        if self.route_a_q.q.val() {
             self.r_j.d.next = 0.into();
             self.r_idx.d.next = 0.into();
         }
@@ -284,6 +296,7 @@ mod tests {
         b.route_a.next = true;
         cycle(&mut b);
         b.route_a.next = false;
+        cycle(&mut b); // the buffers see the pulse a cycle late
         send(&mut b, 10..18);
         // Row 2's second beat is tag 15, at half 1's address 1.
         assert_eq!(read(&mut b, Some(2), None, l.a_half() + 1, 3), 15 * 16 + 3);
@@ -294,6 +307,7 @@ mod tests {
         b.route_w.next = true;
         cycle(&mut b);
         b.route_w.next = false;
+        cycle(&mut b); // the buffers see the pulse a cycle late
         send(&mut b, 20..36);
         // Tile 1, column 3, beat 0 is the 15th beat (tag 34), at half + kbq.
         assert_eq!(read(&mut b, None, Some(3), l.w_half() + 2, 7), 34 * 16 + 7);
@@ -312,6 +326,7 @@ mod tests {
         b.route_s.next = true;
         cycle(&mut b);
         b.route_s.next = false;
+        cycle(&mut b); // the buffers see the pulse a cycle late
         send(&mut b, [5, 6]);
         // Stripe 2, tile 1: column c holds word c of the second beat.
         for c in 0..4 {
