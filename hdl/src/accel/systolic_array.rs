@@ -80,6 +80,12 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     fdly: Vec<DFF<Bits<3>>>,
     areg: Vec<DFF<Bits<LW>>>,
     freg: Vec<DFF<Bits<3>>>,
+    // The lane mode (ok, lanes4, lanes2) moves right with the activations, a copy per PE:
+    // one register driving every PE's lane masks was a chip-wide net (npe4x4: 62.9 MHz).
+    // The formats are job constants set long before the first beat, so the delay is free.
+    m_ok: Vec<DFF<Bit>>,
+    m_l4: Vec<DFF<Bit>>,
+    m_l2: Vec<DFF<Bit>>,
     wreg: Vec<DFF<Bits<LW>>>,
     lastd: Vec<DFF<Bit>>,
     finc: Vec<DFF<Bit>>,
@@ -124,6 +130,9 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             fdly: dffs(rows),
             areg: dffs(n),
             freg: dffs(n),
+            m_ok: dffs(n),
+            m_l4: dffs(n),
+            m_l2: dffs(n),
             wreg: dffs(n),
             lastd: dffs(rows * lat),
             finc: dffs(rows * (cols - 1)),
@@ -147,6 +156,9 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     for c in 0..self._cols {
                         self.areg[r * nc + c].clock.next = self.clock.val();
                         self.freg[r * nc + c].clock.next = self.clock.val();
+                        self.m_ok[r * nc + c].clock.next = self.clock.val();
+                        self.m_l4[r * nc + c].clock.next = self.clock.val();
+                        self.m_l2[r * nc + c].clock.next = self.clock.val();
                         self.wreg[r * nc + c].clock.next = self.clock.val();
                         self.pes[r * nc + c].clock.next = self.clock.val();
                         self.pes[r * nc + c].reset.next = self.reset.val();
@@ -179,8 +191,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.adec[r].fmt.next = self.a_fmt.val();
                     self.ain[r].d.next = self.a_in[r].val();
                     self.adec[r].code.next = self.ain[r].q.val();
-                    self.adec[r].lanes4.next = self.mode.lanes4.val();
-                    self.adec[r].lanes2.next = self.mode.lanes2.val();
+                    self.adec[r].lanes4.next = self.lanes4.q.val();
+                    self.adec[r].lanes2.next = self.lanes2.q.val();
                 }
                 for c in 0..self._cols {
                     self.win[c].clock.next = self.clock.val();
@@ -188,8 +200,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.wdec[c].clock.next = self.clock.val();
                     self.wdec[c].fmt.next = self.w_fmt.val();
                     self.wdec[c].code.next = self.win[c].q.val();
-                    self.wdec[c].lanes4.next = self.mode.lanes4.val();
-                    self.wdec[c].lanes2.next = self.mode.lanes2.val();
+                    self.wdec[c].lanes4.next = self.lanes4.q.val();
+                    self.wdec[c].lanes2.next = self.lanes2.q.val();
                 }
 
                 // Activations and flags move right, weights down.
@@ -198,9 +210,15 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.fin_q[r].d.next = self.flags_in[r].val();
                     self.fdly[r].d.next = self.fin_q[r].q.val();
                     self.freg[r * nc].d.next = self.fdly[r].q.val();
+                    self.m_ok[r * nc].d.next = self.ok.q.val();
+                    self.m_l4[r * nc].d.next = self.lanes4.q.val();
+                    self.m_l2[r * nc].d.next = self.lanes2.q.val();
                     for c in 1..self._cols {
                         self.areg[r * nc + c].d.next = self.areg[r * nc + c - 1].q.val();
                         self.freg[r * nc + c].d.next = self.freg[r * nc + c - 1].q.val();
+                        self.m_ok[r * nc + c].d.next = self.m_ok[r * nc + c - 1].q.val();
+                        self.m_l4[r * nc + c].d.next = self.m_l4[r * nc + c - 1].q.val();
+                        self.m_l2[r * nc + c].d.next = self.m_l2[r * nc + c - 1].q.val();
                     }
                     self.unused_last[r].next = self.freg[r * nc + nc - 1].q.val().get_bit(2);
                 }
@@ -214,9 +232,9 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                 }
                 for r in 0..self._rows {
                     for c in 0..self._cols {
-                        self.pes[r * nc + c].ok.next = self.ok.q.val();
-                        self.pes[r * nc + c].lanes4.next = self.lanes4.q.val();
-                        self.pes[r * nc + c].lanes2.next = self.lanes2.q.val();
+                        self.pes[r * nc + c].ok.next = self.m_ok[r * nc + c].q.val();
+                        self.pes[r * nc + c].lanes4.next = self.m_l4[r * nc + c].q.val();
+                        self.pes[r * nc + c].lanes2.next = self.m_l2[r * nc + c].q.val();
                         self.pes[r * nc + c].a.next = self.areg[r * nc + c].q.val();
                         self.pes[r * nc + c].w.next = self.wreg[r * nc + c].q.val();
                         self.pes[r * nc + c].valid.next = self.freg[r * nc + c].q.val().get_bit(0);
