@@ -479,9 +479,9 @@ fn fault_case(cfg: &NpeConfig, seed: u64, max_cycles: u64, r: &mut CaseResult) -
         AxiResp::DecErr
     };
     let range = [(beat_addr, beat_addr + 16)];
-    let (slv, dec): (&[(u32, u32)], &[(u32, u32)]) = match resp {
-        AxiResp::SlvErr => (&range, &[]),
-        _ => (&[], &range),
+    let (slv, dec) = match resp {
+        AxiResp::SlvErr => (range.as_slice(), [].as_slice()),
+        _ => ([].as_slice(), range.as_slice()),
     };
     let write = t == Target::C;
     let code = match (write, resp) {

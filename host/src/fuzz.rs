@@ -88,6 +88,7 @@ type Property = fn(u32, u64) -> Result<(), String>;
 pub const PROPERTIES: &[(&str, Property)] = &[
     ("npy reader: arbitrary bytes", npy_arbitrary),
     ("npy reader: mutated valid files", npy_mutated),
+    ("npy reader: generated headers", npy_headers),
     ("safetensors reader: arbitrary bytes", st_arbitrary),
     ("safetensors reader: mutated valid files", st_mutated),
     ("golden: decode every code, encode back", golden_round_trip),
@@ -133,6 +134,86 @@ fn npy_mutated(cases: u32, seed: u64) -> Result<(), String> {
         names(path, tensor::parse_matrix(path, &mutate(good, &edits, cut), None))?;
         Ok(())
     }))
+}
+
+/// `.npy` files from a header grammar: any of many dtypes (some unsupported, some malformed),
+/// either order, shapes of 0 to 3 dimensions with dimensions up to 2^40, and a data part of a
+/// random length, right or not.
+fn npy_headers(cases: u32, seed: u64) -> Result<(), String> {
+    let path = Path::new("fuzz/case.npy");
+    let descr = prop_oneof![
+        Just("<f4"),
+        Just("<f8"),
+        Just(">f4"),
+        Just("<i1"),
+        Just("<i2"),
+        Just("<i4"),
+        Just("<i8"),
+        Just("|u1"),
+        Just("<u2"),
+        Just("<u8"),
+        Just("<f2"),
+        Just("|b1"),
+        Just("<c8"),
+        Just("<U3"),
+        Just("|O"),
+        Just("<f"),
+        Just("zz"),
+    ];
+    let dimension = prop_oneof![0u64..6, Just(1u64 << 31), Just(1u64 << 40)];
+    let s = (
+        descr,
+        any::<bool>(),
+        vec(dimension, 0..4),
+        any::<bool>(),
+        0usize..200,
+        any::<u8>(),
+    );
+    report(
+        runner(cases, seed).run(&s, |(descr, fortran, shape, exact, extra, version)| {
+            let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+            let shape_text = match dims.len() {
+                1 => format!("({},)", dims[0]),
+                _ => format!("({})", dims.join(", ")),
+            };
+            let header = format!(
+                "{{'descr': '{descr}', 'fortran_order': {}, 'shape': {shape_text}, }}",
+                if fortran { "True" } else { "False" }
+            );
+            let mut bytes = b"\x93NUMPY".to_vec();
+            let v1 = version % 3 != 0;
+            let mut h = header.into_bytes();
+            let pre = if v1 { 10 } else { 12 };
+            while (pre + h.len() + 1) % 64 != 0 {
+                h.push(b' ');
+            }
+            h.push(b'\n');
+            if v1 {
+                bytes.extend_from_slice(&[1, 0]);
+                bytes.extend_from_slice(&(h.len() as u16).to_le_bytes());
+            } else {
+                bytes.extend_from_slice(&[2, 0]);
+                bytes.extend_from_slice(&(h.len() as u32).to_le_bytes());
+            }
+            bytes.extend_from_slice(&h);
+            // The right data length when it is small, else a random one.
+            let size: u64 = descr
+                .trim_start_matches(['<', '>', '|'])
+                .get(1..)
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            let need = shape
+                .iter()
+                .try_fold(size, |n, &d| n.checked_mul(d))
+                .filter(|&n| n < 4096);
+            let len = match (exact, need) {
+                (true, Some(n)) => n as usize,
+                _ => extra,
+            };
+            bytes.resize(bytes.len() + len, 0x3f);
+            names(path, tensor::parse_matrix(path, &bytes, None)).map(|_| ())
+        }),
+    )
 }
 
 fn st_arbitrary(cases: u32, seed: u64) -> Result<(), String> {
