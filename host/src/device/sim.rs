@@ -30,6 +30,11 @@ pub struct SimOptions {
     /// Probability that the memory withholds ready/valid on a channel in a given cycle; at most
     /// [`SIM_MAX_BACKPRESSURE`].
     pub backpressure: f64,
+    /// Write-response latency when it differs from `latency` (at most [`SIM_MAX_LATENCY`]).
+    pub write_latency: Option<u32>,
+    /// Read and write bursts the memory accepts before answering (AR/AW ready low beyond);
+    /// `None`: 8 each.
+    pub max_bursts: Option<(usize, usize)>,
     /// Per-channel withholding probabilities (AR, R, AW, W, B), each at most
     /// [`SIM_MAX_BACKPRESSURE`]; when given, they replace `backpressure`.
     pub channel_backpressure: Option<[f64; 5]>,
@@ -53,6 +58,8 @@ impl Default for SimOptions {
             latency: 16,
             backpressure: 0.0,
             channel_backpressure: None,
+            write_latency: None,
+            max_bursts: None,
             seed: 1,
             lite_withhold: 0.25,
             slverr: Vec::new(),
@@ -113,11 +120,12 @@ impl SimBackend {
                 )));
             }
         }
-        if opts.latency > SIM_MAX_LATENCY {
-            return Err(DeviceError::Backend(format!(
-                "memory latency {} cycles is above the model's bound of {SIM_MAX_LATENCY}",
-                opts.latency
-            )));
+        for l in std::iter::once(opts.latency).chain(opts.write_latency) {
+            if l > SIM_MAX_LATENCY {
+                return Err(DeviceError::Backend(format!(
+                    "memory latency {l} cycles is above the model's bound of {SIM_MAX_LATENCY}"
+                )));
+            }
         }
         if opts.clock_hz == 0 {
             return Err(DeviceError::Backend("clock_hz must be at least 1".into()));
@@ -126,12 +134,16 @@ impl SimBackend {
             base: opts.mem_base.into(),
             size: opts.mem_bytes as usize,
             read_latency: opts.latency,
-            write_latency: opts.latency,
+            write_latency: opts.write_latency.unwrap_or(opts.latency),
             seed: opts.seed,
             errors: error_ranges(&opts.slverr, &opts.decerr),
             ..AxiMemConfig::default()
         }
         .with_backpressure(1.0 - opts.backpressure);
+        if let Some((reads, writes)) = opts.max_bursts {
+            mem_cfg.max_reads = reads;
+            mem_cfg.max_writes = writes;
+        }
         if let Some([ar, r, aw, w, b]) = opts.channel_backpressure {
             mem_cfg.ar_ready = 1.0 - ar;
             mem_cfg.r_valid = 1.0 - r;
