@@ -1006,7 +1006,7 @@ fn preset_section(c: &Campaign) -> String {
         let passed = c.of(kind).filter(|r| r.failures.is_empty()).count();
         let _ = writeln!(s, "| {item} | {tried} | {passed} | {} |", tried - passed);
     }
-    let _ = writeln!(s, "\n| failure class | count |");
+    let _ = writeln!(s, "\n| failure class | failures (a case may have several) |");
     let _ = writeln!(s, "|---|---:|");
     for class in [
         "mismatch",
