@@ -581,6 +581,7 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// The numbers of `npe campaign`.
 #[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "sim"), allow(dead_code))]
 struct CampaignArgs {
     presets: Vec<NpeConfig>,
     jobs: usize,

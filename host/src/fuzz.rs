@@ -13,6 +13,7 @@
 //!   value is an error naming the item.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -28,6 +29,8 @@ pub struct PropertyRun {
     pub name: &'static str,
     /// Cases run.
     pub cases: u32,
+    /// Files the readers accepted (readers' properties only): how deep the cases reached.
+    pub accepted: u64,
     /// The minimal failing input and why, if the property failed.
     pub failure: Option<String>,
 }
@@ -43,10 +46,16 @@ fn runner(cases: u32, seed: u64) -> TestRunner {
     TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &key))
 }
 
+/// Files the readers accepted in the property running now.
+static ACCEPTED: AtomicU64 = AtomicU64::new(0);
+
 /// An error must name the file.
 fn names(path: &Path, r: anyhow::Result<Matrix>) -> Result<Option<Matrix>, TestCaseError> {
     match r {
-        Ok(m) => Ok(Some(m)),
+        Ok(m) => {
+            ACCEPTED.fetch_add(1, Ordering::Relaxed);
+            Ok(Some(m))
+        }
         Err(e) => {
             let text = format!("{e}");
             prop_assert!(
@@ -160,12 +169,12 @@ fn npy_headers(cases: u32, seed: u64) -> Result<(), String> {
         Just("<f"),
         Just("zz"),
     ];
-    let dimension = prop_oneof![0u64..6, Just(1u64 << 31), Just(1u64 << 40)];
+    let dimension = prop_oneof![8 => 0u64..6, 1 => Just(1u64 << 31), 1 => Just(1u64 << 40)];
     let s = (
         descr,
         any::<bool>(),
         vec(dimension, 0..4),
-        any::<bool>(),
+        proptest::bool::weighted(0.8),
         0usize..200,
         any::<u8>(),
     );
@@ -369,10 +378,15 @@ fn regs_round_trip(cases: u32, seed: u64) -> Result<(), String> {
 pub fn run_all(cases: u32, seed: u64) -> Vec<PropertyRun> {
     PROPERTIES
         .iter()
-        .map(|&(name, f)| PropertyRun {
-            name,
-            cases,
-            failure: f(cases, seed).err(),
+        .map(|&(name, f)| {
+            ACCEPTED.store(0, Ordering::Relaxed);
+            let failure = f(cases, seed).err();
+            PropertyRun {
+                name,
+                cases,
+                accepted: ACCEPTED.load(Ordering::Relaxed),
+                failure,
+            }
         })
         .collect()
 }
@@ -382,14 +396,21 @@ pub fn report_section(runs: &[PropertyRun]) -> String {
     let mut s = String::from("\n## 10. Property tests (proptest)\n\n");
     s.push_str(
         "`host/src/fuzz.rs`; the same properties run in `cargo test` with fewer cases. Passed = every case held \
-         (no panic, errors name the file or the item, round trips exact).\n\n| property | cases | result |\n|---|---:|---|\n",
+         (no panic, errors name the file or the item, round trips exact). Files read = reads that \
+         succeeded (for the readers; a mutated file's valid original counts too), how deep the cases got.\n\n\
+         | property | cases | files read | result |\n|---|---:|---:|---|\n",
     );
     for r in runs {
         let result = match &r.failure {
             None => "passed".to_string(),
             Some(f) => format!("FAILED: {}", f.replace('|', "/").replace('\n', " ")),
         };
-        s.push_str(&format!("| {} | {} | {result} |\n", r.name, r.cases));
+        let read = if r.name.contains("reader") {
+            r.accepted.to_string()
+        } else {
+            "–".into()
+        };
+        s.push_str(&format!("| {} | {} | {read} | {result} |\n", r.name, r.cases));
     }
     let total: u64 = runs.iter().map(|r| u64::from(r.cases)).sum();
     s.push_str(&format!("\n{total} cases in all.\n"));
@@ -400,11 +421,15 @@ pub fn report_section(runs: &[PropertyRun]) -> String {
 mod tests {
     use super::*;
 
-    /// Every property holds on 256 cases (the campaign runs 10,000).
+    /// Every property holds on 256 cases (the campaign runs 10,000), and the generated and
+    /// mutated files get past the readers' first checks some of the time.
     #[test]
     fn properties_hold() {
         for r in run_all(256, 7) {
             assert!(r.failure.is_none(), "{}: {}", r.name, r.failure.unwrap());
+            if r.name.contains("generated") || r.name.contains("mutated") {
+                assert!(r.accepted > 0, "{}: no file read", r.name);
+            }
         }
     }
 }
