@@ -962,7 +962,7 @@ fn notes(campaigns: &[Campaign]) -> String {
             "- **RTL bug: SOFT_RESET abandons DMA bursts in flight** ({mid_job} failed resets in Run or Drain \
              above). The DMAs are reset with the controller (`hdl/src/accel/top.rs`), whatever is on the bus: a \
              read burst's remaining R beats are never accepted, a write burst whose AW was accepted never gets \
-             its remaining W beats, and a W beat presented when the reset lands is withdrawn before WREADY. \
+             its remaining W beats, and an AW or W presented when the reset lands is withdrawn before its ready. \
              The next job then takes the stale R beats as its data or completes the old write burst with its \
              own W beats (mismatches, WLAST violations). Reproduced by the ignored test \
              `soft_reset_with_bursts_in_flight` in `tests/reliability.rs`; the short campaign in CI aims its \
@@ -1127,9 +1127,10 @@ pub fn protocol_section(campaigns: &[Campaign]) -> String {
     let violations: usize = campaigns.iter().map(|c| c.count("protocol violation")).sum();
     let _ = writeln!(
         s,
-        "Every simulated cycle of every case above went through both checkers ({:.1} M cycles); a violation \
-         fails the job (`DeviceError::Protocol`, checked after every register access and every wait), so it \
-         shows as a failed case: {} here.\n",
+        "Every simulated cycle of every case above ({:.1} M cycles) went through the AXI4 checker, and every \
+         cycle of every register access through the AXI4-Lite checker; a violation fails the job \
+         (`DeviceError::Protocol`, checked after every register access and every wait), so it shows as a failed \
+         case: {} failures here.\n",
         cycles as f64 / 1e6,
         violations
     );
@@ -1139,10 +1140,10 @@ pub fn protocol_section(campaigns: &[Campaign]) -> String {
          its AW; WLAST on, and only on, each burst's last beat. The slave side (response order, no response \
          without request, R/B payload held) is the memory model's own behaviour, built in order by construction \
          and covered by its unit tests.\n\
-         - AXI4-Lite slave (the register file; `sim/src/axi_lite.rs`): no R or B without an accepted request, \
-         one response per request in order, RVALID/BVALID held with their payload until ready (the master \
-         withholds RREADY/BREADY at random to test it), no second accept of an address or data beat of an \
-         access in flight.\n\
+         - AXI4-Lite slave (the register file; `sim/src/axi_lite.rs`): no R or B before the request's \
+         handshake(s) completed, no R or B pending when an access begins (a response without a request, or a \
+         second response to the previous access), RVALID/BVALID held with their payload until ready (the \
+         master withholds RREADY/BREADY at random to test it). Each rule has a unit test that makes it fail.\n\
          - After each job, fault and reset: every burst closed (the memory model idle).\n",
     );
     s
