@@ -12,7 +12,7 @@ use npe_host::demo::random_job;
 use npe_host::device::functional::{FunctionalBackend, FunctionalOptions};
 use npe_host::device::memory::DeviceMemory;
 use npe_host::device::sim::{SimBackend, SimOptions};
-use npe_host::device::{Backend, BusError, BusOp, Device, DeviceError, GemmBuffers, GemmJob};
+use npe_host::device::{Backend, BusError, BusOp, Device, DeviceError, FaultSite, GemmBuffers, GemmJob};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 const CFG: NpeConfig = NpeConfig::TEST;
@@ -267,13 +267,31 @@ fn bus_errors_end_the_job_and_the_device_recovers() {
         slverr: vec![(a.addr(), a.addr() + AXI_BEAT_BYTES)],
         ..SimOptions::default()
     });
-    assert_eq!(dev.gemm(&job).unwrap_err(), DeviceError::Job(ErrorCode::ReadSlvErr));
+    // The error names the failing burst's address and the buffer it is in.
+    let e = dev.gemm(&job).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            DeviceError::DmaFault {
+                code: ErrorCode::ReadSlvErr,
+                site: FaultSite::Burst { addr, buffer: "A", .. }
+            } if addr == a.addr()
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains(&format!("{:#x} (buffer A)", a.addr())), "{e}");
 
     let mut dev = device(&SimOptions {
         decerr: vec![(c.addr(), mem_bytes)],
         ..SimOptions::default()
     });
-    assert_eq!(dev.gemm(&job).unwrap_err(), DeviceError::Job(ErrorCode::WriteDecErr));
+    match dev.gemm(&job).unwrap_err() {
+        DeviceError::DmaFault {
+            code: ErrorCode::WriteDecErr,
+            site: FaultSite::Burst { addr, buffer: "C", .. },
+        } => assert!((c.addr()..c.addr() + sizes.c as u32).contains(&addr), "{addr:#x}"),
+        e => panic!("{e}"),
+    }
     assert!(dev.backend().violations().is_empty());
     // Registers written by hand: a zero dimension and a misaligned address.
     dev.write("M", 0).unwrap();

@@ -168,6 +168,36 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
     },
+    /// Runs the reliability campaign on the simulated accelerator (random bus timing, bus faults, soft resets; every job checked against the golden model and the AXI protocol checkers) and the property tests of the file readers, decoders and register parser; writes a markdown report.
+    Campaign {
+        /// Hardware preset, once per preset to run (default: npe8x8le8, the fastest to simulate, and npe4x4, which has every format).
+        #[arg(long = "preset", value_parser = parse_preset, default_values = ["npe8x8le8", "npe4x4"])]
+        presets: Vec<NpeConfig>,
+        /// Jobs with random shapes, formats and AXI timing (item 6).
+        #[arg(long, default_value_t = 10_000)]
+        jobs: usize,
+        /// Jobs with a bus fault on a random beat, each followed by a clean job (item 7).
+        #[arg(long, default_value_t = 1_000)]
+        faults: usize,
+        /// Jobs soft-reset midway, each followed by a clean job (item 8).
+        #[arg(long, default_value_t = 1_000)]
+        resets: usize,
+        /// Campaign seed (every case's seed derives from it).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Cases per property of the file readers, decoders and register parser (item 10).
+        #[arg(long, default_value_t = 10_000)]
+        fuzz_cases: u32,
+        /// A job not done after this many cycles counts as a hang.
+        #[arg(long, default_value_t = 2_000_000)]
+        max_cycles: u64,
+        /// Markdown report to write (a new file or a regular file to replace, in an existing directory).
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// Reruns one case, KIND:SEED (kind random, fault or reset; seed as in the report), and prints it.
+        #[arg(long)]
+        replay: Option<String>,
+    },
     /// Writes the emitted Verilog of the hardware tops and the register map (markdown, JSON, C header).
     Emit {
         /// Output directory (created if missing).
@@ -506,6 +536,29 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Synth { top, pnr, out, report } => synth(&top, pnr, &out, report.as_deref()),
+        Command::Campaign {
+            presets,
+            jobs,
+            faults,
+            resets,
+            seed,
+            fuzz_cases,
+            max_cycles,
+            report,
+            replay,
+        } => campaign_cmd(
+            CampaignArgs {
+                presets,
+                jobs,
+                faults,
+                resets,
+                seed,
+                fuzz_cases,
+                max_cycles,
+            },
+            report.as_deref(),
+            replay.as_deref(),
+        ),
         Command::Emit { out } => {
             fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             use npe_hdl::spec::regs;
@@ -524,6 +577,128 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The numbers of `npe campaign`.
+#[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "sim"), allow(dead_code))]
+struct CampaignArgs {
+    presets: Vec<NpeConfig>,
+    jobs: usize,
+    faults: usize,
+    resets: usize,
+    seed: u64,
+    fuzz_cases: u32,
+    max_cycles: u64,
+}
+
+/// `npe campaign` without the simulator.
+#[cfg(not(feature = "sim"))]
+fn campaign_cmd(_: CampaignArgs, _: Option<&Path>, _: Option<&str>) -> Result<()> {
+    bail!("`npe campaign` runs the Verilated accelerator: build npe with the `sim` feature")
+}
+
+/// `npe campaign`: items 6–8 of the reliability campaign on the simulator, the property tests
+/// (item 10), a markdown report; fails if any case failed.
+#[cfg(feature = "sim")]
+fn campaign_cmd(a: CampaignArgs, report: Option<&Path>, replay: Option<&str>) -> Result<()> {
+    use crate::campaign::{self, Kind};
+    if a.max_cycles == 0 {
+        bail!("--max-cycles must be at least 1");
+    }
+    if let Some(r) = replay {
+        let (kind, seed) = r
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("--replay {r}: expected KIND:SEED, e.g. reset:0x1234"))?;
+        let kind = Kind::from_name(kind)
+            .ok_or_else(|| anyhow::anyhow!("--replay {r}: unknown kind '{kind}' (random, fault or reset)"))?;
+        let seed = match seed.strip_prefix("0x") {
+            Some(h) => u64::from_str_radix(h, 16),
+            None => seed.parse(),
+        }
+        .map_err(|_| anyhow::anyhow!("--replay {r}: '{seed}' is not a 64-bit seed"))?;
+        let [preset] = a.presets[..] else {
+            bail!("--replay reruns a case of one preset: give exactly one --preset");
+        };
+        let c = campaign::run_case(&preset, kind, seed, a.max_cycles, &campaign::ALL_STATES, None);
+        println!("{} {} {seed:#018x}: {} [{}]", preset.name, kind.name(), c.what, c.label);
+        for f in &c.failures {
+            println!("  FAILED {}: {f:?}", f.class());
+        }
+        if !c.failures.is_empty() {
+            bail!("the case failed");
+        }
+        println!("  passed ({} cycles)", c.cycles);
+        return Ok(());
+    }
+    if let Some(p) = report {
+        outfile::check_outputs(&[("--report", p)], &[])?;
+    }
+    let mut campaigns = Vec::new();
+    let mut failed = 0;
+    for &preset in &a.presets {
+        let opts = campaign::CampaignOptions {
+            preset,
+            seed: a.seed,
+            random: a.jobs,
+            faults: a.faults,
+            resets: a.resets,
+            max_cycles: a.max_cycles,
+            reset_aims: campaign::ALL_STATES.to_vec(),
+        };
+        let bar = indicatif::ProgressBar::new((a.jobs + a.faults + a.resets) as u64);
+        bar.set_message(preset.name);
+        let c = campaign::run(&opts, |r, _, _| {
+            bar.inc(1);
+            if !r.failures.is_empty() {
+                failed += 1;
+                bar.println(format!(
+                    "FAILED {} {} {:#018x}: {} — {:?}",
+                    preset.name,
+                    r.kind.name(),
+                    r.seed,
+                    r.what,
+                    r.failures
+                ));
+            }
+        })
+        .map_err(|e| anyhow::anyhow!(e))?;
+        bar.finish_and_clear();
+        eprintln!(
+            "{}: {} cases in {:.0} s",
+            preset.name,
+            c.cases.len(),
+            c.elapsed.as_secs_f64()
+        );
+        campaigns.push(c);
+    }
+    let t0 = std::time::Instant::now();
+    let fuzz = crate::fuzz::run_all(a.fuzz_cases, a.seed);
+    eprintln!("properties: {:.0} s", t0.elapsed().as_secs_f64());
+    let mut command = String::from("cargo run --release --bin npe -- campaign");
+    for p in &a.presets {
+        command += &format!(" --preset {}", p.name);
+    }
+    command += &format!(
+        " --jobs {} --faults {} --resets {} --seed {} --fuzz-cases {} --max-cycles {}",
+        a.jobs, a.faults, a.resets, a.seed, a.fuzz_cases, a.max_cycles
+    );
+    if let Some(p) = report {
+        command += &format!(" --report {}", p.display());
+    }
+    let text = campaign::report(&campaigns, &command, &crate::fuzz::report_section(&fuzz));
+    match report {
+        Some(p) => {
+            fs::write(p, &text).with_context(|| format!("cannot write {}", p.display()))?;
+            println!("wrote {}", p.display());
+        }
+        None => print!("{text}"),
+    }
+    let fuzz_failed = fuzz.iter().filter(|f| f.failure.is_some()).count();
+    if failed > 0 || fuzz_failed > 0 {
+        bail!("{failed} campaign case(s) and {fuzz_failed} property test(s) failed (see the report)");
+    }
+    Ok(())
 }
 
 /// `npe gemm`: reads, quantizes, runs on the simulated device, writes C.
@@ -649,6 +824,27 @@ fn info_hw(dev: &mut Device<Box<dyn Backend>>) -> Result<()> {
     Ok(())
 }
 
+/// The items of `npe regs`: `NAME` (a read) or `NAME=VALUE` (a write; decimal or 0x-hex, 32
+/// bits), names case-insensitive; an error names the first bad item (unknown register, bad
+/// value).
+pub fn parse_reg_items(items: &[String]) -> Result<Vec<(&'static npe_hdl::spec::regs::Register, Option<u32>)>> {
+    items
+        .iter()
+        .map(|item| {
+            let (name, value) = match item.split_once('=') {
+                Some((name, v)) => (
+                    name.trim(),
+                    Some(parse_code(v.trim()).map_err(|e| anyhow::anyhow!("{item}: {e}"))?),
+                ),
+                None => (item.trim(), None),
+            };
+            let reg = npe_hdl::spec::regs::register(name)
+                .ok_or_else(|| anyhow::anyhow!("{item}: no register named '{name}' (see `npe regs`)"))?;
+            Ok((reg, value))
+        })
+        .collect()
+}
+
 /// `npe regs`: register peek/poke by name.
 fn regs_cmd(items: &[String], sim: &SimArgs) -> Result<()> {
     outfile::check_outputs(&sim.outputs(), &[])?;
@@ -663,18 +859,11 @@ fn regs_on(dev: &mut Device<Box<dyn Backend>>, items: &[String]) -> Result<()> {
         }
         return Ok(());
     }
-    // Every value is parsed before the first access: a typo at the end of the list must not
+    // Every item is parsed before the first access: a typo at the end of the list must not
     // leave the writes before it done.
-    let parsed = items
-        .iter()
-        .map(|item| match item.split_once('=') {
-            Some((name, v)) => parse_code(v.trim())
-                .map(|value| (name.trim(), Some(value)))
-                .map_err(|e| anyhow::anyhow!("{item}: {e}")),
-            None => Ok((item.as_str(), None)),
-        })
-        .collect::<Result<Vec<_>>>()?;
-    for (name, value) in parsed {
+    let parsed = parse_reg_items(items)?;
+    for (reg, value) in parsed {
+        let name = reg.name;
         match value {
             Some(value) => {
                 dev.write(name, value)?;

@@ -6,9 +6,12 @@
 
 pub use npe_hdl::spec;
 
+#[cfg(feature = "sim")]
+pub mod campaign;
 pub mod cli;
 pub mod demo;
 pub mod device;
+pub mod fuzz;
 pub mod golden;
 pub mod outfile;
 pub mod report;

@@ -52,9 +52,20 @@ pub fn read_operand(path: &Path, name: Option<&str>, tensor_flag: &str) -> Resul
         bail!("{}: expected a .npy or .safetensors file", path.display());
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    match ext {
-        Some("npy") => read_npy(path, &bytes),
-        _ => read_safetensors(path, &bytes, name, tensor_flag),
+    parse_operand(path, &bytes, name, tensor_flag)
+}
+
+/// [`read_matrix`] on a file's bytes already read (`path` says the format by its extension
+/// and is named in the errors).
+pub fn parse_matrix(path: &Path, bytes: &[u8], name: Option<&str>) -> Result<Matrix> {
+    parse_operand(path, bytes, name, "a tensor name")
+}
+
+fn parse_operand(path: &Path, bytes: &[u8], name: Option<&str>, tensor_flag: &str) -> Result<Matrix> {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("npy") => read_npy(path, bytes),
+        Some("safetensors") => read_safetensors(path, bytes, name, tensor_flag),
+        _ => bail!("{}: expected a .npy or .safetensors file", path.display()),
     }
 }
 
@@ -196,6 +207,13 @@ fn read_safetensors(path: &Path, bytes: &[u8], name: Option<&str>, tensor_flag: 
 pub fn write_npy(path: &Path, m: &Matrix, f64_values: bool) -> Result<()> {
     // Built in memory (results are at most device-memory sized), so that every error of the
     // actual write, a full disk included, comes from one place that names the path.
+    let w = npy_bytes(m, f64_values)?;
+    outfile::write("output", path, &w)?;
+    Ok(())
+}
+
+/// The bytes of [`write_npy`]'s file.
+pub fn npy_bytes(m: &Matrix, f64_values: bool) -> Result<Vec<u8>> {
     let shape = [m.rows as u64, m.cols as u64];
     let mut w = Vec::new();
     if f64_values {
@@ -215,12 +233,16 @@ pub fn write_npy(path: &Path, m: &Matrix, f64_values: bool) -> Result<()> {
         wr.extend(m.data.iter().map(|&x| x as f32))?;
         wr.finish()?;
     }
-    outfile::write("output", path, &w)?;
-    Ok(())
+    Ok(w)
 }
 
 /// Writes f32 tensors to a `.safetensors` file (for tests and examples).
 pub fn write_safetensors(path: &Path, tensors: &[(&str, &Matrix)]) -> Result<()> {
+    std::fs::write(path, safetensors_bytes(tensors)?).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The bytes of [`write_safetensors`]'s file.
+pub fn safetensors_bytes(tensors: &[(&str, &Matrix)]) -> Result<Vec<u8>> {
     let bytes: Vec<Vec<u8>> = tensors
         .iter()
         .map(|(_, m)| m.data.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect())
@@ -230,8 +252,7 @@ pub fn write_safetensors(path: &Path, tensors: &[(&str, &Matrix)]) -> Result<()>
         .zip(&bytes)
         .map(|((n, m), b)| Ok((n.to_string(), TensorView::new(Dtype::F32, vec![m.rows, m.cols], b)?)))
         .collect::<Result<_>>()?;
-    safetensors::serialize_to_file(views, &None, path)?;
-    Ok(())
+    Ok(safetensors::serialize(views, &None)?)
 }
 
 #[cfg(test)]

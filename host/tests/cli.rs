@@ -629,3 +629,57 @@ fn inconsistencies_are_clear_errors() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `npe campaign`: bad options are clear errors; a short run writes a report whose first line
+/// is the command that regenerates it; a replayed case prints it; a register typo is caught
+/// before any write.
+#[cfg(feature = "sim")]
+#[test]
+fn campaign_options_and_report() {
+    fails_with(&["campaign", "--replay", "reset"], "expected KIND:SEED");
+    fails_with(&["campaign", "--replay", "boot:1"], "unknown kind 'boot'");
+    fails_with(&["campaign", "--replay", "fault:0xzz"], "is not a 64-bit seed");
+    fails_with(&["campaign", "--max-cycles", "0"], "--max-cycles must be at least 1");
+    fails_with(&["campaign", "--preset", "npe9x9"], "unknown preset 'npe9x9'");
+    fails_with(
+        &[
+            "campaign",
+            "--preset",
+            "npe4x4",
+            "--preset",
+            "npe8x8le8",
+            "--replay",
+            "fault:1",
+        ],
+        "exactly one --preset",
+    );
+    let d = scratch("campaign");
+    let report = d.join("r.md");
+    let o = npe(&[
+        "campaign",
+        "--preset",
+        "npe8x8le8",
+        "--jobs",
+        "3",
+        "--faults",
+        "2",
+        "--resets",
+        "2",
+        "--fuzz-cases",
+        "5",
+        "--report",
+        s(&report),
+    ]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    let md = std::fs::read_to_string(&report).unwrap();
+    let first = md.lines().next().unwrap();
+    assert!(
+        first.contains("campaign --preset npe8x8le8 --jobs 3 --faults 2 --resets 2 --seed 1 --fuzz-cases 5"),
+        "{first}"
+    );
+    assert!(md.contains("| 7. SLVERR/DECERR on a random beat | 2 | 2 | 0 |"), "{md}");
+    let o = npe(&["campaign", "--preset", "npe8x8le8", "--replay", "random:0x1234"]);
+    assert!(o.status.success() && text(&o).contains("passed"), "{}", text(&o));
+    fails_with(&["regs", "SCRATCH=1", "NOPE"], "NOPE: no register named 'NOPE'");
+}

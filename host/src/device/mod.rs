@@ -90,6 +90,12 @@ pub trait Backend {
     fn protocol_violations(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The DMA bursts the memory answered with an error since the last call, oldest first, for
+    /// a back end that sees its memory bus (a simulator); a board without that view returns
+    /// none, and a failed job then names the buffers it used instead of the address.
+    fn take_dma_faults(&mut self) -> Vec<DmaFault> {
+        Vec::new()
+    }
     /// Short description for reports.
     fn describe(&self) -> String;
     /// Finishes what the back end writes besides the device (the simulator's waveform: it is
@@ -138,11 +144,60 @@ impl Backend for Box<dyn Backend> {
     fn protocol_violations(&self) -> Vec<String> {
         (**self).protocol_violations()
     }
+    fn take_dma_faults(&mut self) -> Vec<DmaFault> {
+        (**self).take_dma_faults()
+    }
     fn describe(&self) -> String {
         (**self).describe()
     }
     fn close(&mut self) -> Result<(), DeviceError> {
         (**self).close()
+    }
+}
+
+/// A DMA burst the memory answered with SLVERR or DECERR ([`Backend::take_dma_faults`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DmaFault {
+    /// A write burst (else a read burst).
+    pub write: bool,
+    /// The burst's first byte address.
+    pub addr: u32,
+    /// The burst's length in bytes.
+    pub bytes: u32,
+    /// The response.
+    pub resp: npe_hdl::spec::AxiResp,
+}
+
+/// Where a job's DMA fault was: the burst's address and the job buffer it lies in, when the
+/// back end reports the address; the job's buffers otherwise.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultSite {
+    /// The burst of `bytes` bytes at `addr`, inside the job's buffer `buffer` (A, W, C or
+    /// scales; "?" if in none).
+    Burst {
+        /// The burst's first byte address.
+        addr: u32,
+        /// Its length in bytes.
+        bytes: u32,
+        /// The buffer holding it.
+        buffer: &'static str,
+    },
+    /// The back end cannot say which burst failed: the buffers of the failed direction, as
+    /// (name, address).
+    Buffers(Vec<(&'static str, u32)>),
+}
+
+impl std::fmt::Display for FaultSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FaultSite::Burst { addr, bytes, buffer } => {
+                write!(f, "the {bytes}-byte burst at {addr:#x} (buffer {buffer})")
+            }
+            FaultSite::Buffers(b) => {
+                let list: Vec<String> = b.iter().map(|(n, a)| format!("{n} at {a:#x}")).collect();
+                write!(f, "one of {}", list.join(", "))
+            }
+        }
     }
 }
 
@@ -302,6 +357,15 @@ pub enum DeviceError {
     /// The job ended with an error code in STATUS.
     #[error("the device ended the job with error {0:?}")]
     Job(ErrorCode),
+    /// A job run by [`Device::gemm`] / [`Device::run_gemm`] ended with a DMA error code (SLVERR
+    /// or DECERR on a read or a write): the code and where the failing burst was.
+    #[error("the device ended the job with error {code:?}: bus error on {site}")]
+    DmaFault {
+        /// The job's STATUS.ERROR.
+        code: ErrorCode,
+        /// The failing burst, or the buffers it may have been in.
+        site: FaultSite,
+    },
     /// The job ended with a STATUS.ERROR value no [`ErrorCode`] has (a device newer than the
     /// runtime, or a fault): the raw value.
     #[error("the device ended the job with unknown error code {0}")]
@@ -586,11 +650,10 @@ impl<B: Backend> Device<B> {
         })
     }
 
-    /// Runs a GEMM in buffers the caller allocated ([`Device::alloc`], sizes from
-    /// [`GemmJob::buffer_sizes`]): validates, packs A, W and the column scales into them,
-    /// programs the job registers, starts, waits and reads C back from `bufs.c`. A buffer too
-    /// small is [`DeviceError::BufferOverrun`] before the device is started.
-    pub fn run_gemm(&mut self, job: &GemmJob, bufs: &GemmBuffers) -> Result<GemmRun, DeviceError> {
+    /// What [`Device::run_gemm`] does before START: validates, packs A, W and the column
+    /// scales into `bufs` and programs the job registers (a caller that starts the job itself,
+    /// e.g. to reset it midway). Returns the layout and the scales' address (0: none).
+    pub fn program_gemm(&mut self, job: &GemmJob, bufs: &GemmBuffers) -> Result<(Layout, u32), DeviceError> {
         let layout = job.validate(&self.cfg)?;
         let a_bytes = layout.pack_rows(job.a_fmt, job.w_fmt, job.m, job.k, |r, k| job.a[r * job.k + k])?;
         let w_bytes = layout.pack_rows(job.a_fmt, job.w_fmt, job.n, job.k, |c, k| job.w[k * job.n + c])?;
@@ -613,11 +676,12 @@ impl<B: Backend> Device<B> {
         };
         self.write_buffer(bufs.a, 0, &a_bytes)?;
         self.write_buffer(bufs.w, 0, &w_bytes)?;
-        let before = self.counters()?;
         let mut fmt_word = regs::fmt::A.set(0, job.a_fmt.id().into());
         fmt_word = regs::fmt::W.set(fmt_word, job.w_fmt.id().into());
         fmt_word = regs::fmt::OUT.set(fmt_word, job.out.spec().id.into());
         fmt_word = regs::fmt::SCALE_EXP.set(fmt_word, job.scale_exp as u8 as u32);
+        // Faults of earlier jobs are not this job's.
+        self.backend.take_dma_faults();
         for (r, v) in [
             (regs::M, job.m as u32),
             (regs::N, job.n as u32),
@@ -633,7 +697,23 @@ impl<B: Backend> Device<B> {
         ] {
             self.backend.write_reg(r.offset, v)?;
         }
-        self.start_and_wait()?;
+        Ok((layout, s_addr))
+    }
+
+    /// Runs a GEMM in buffers the caller allocated ([`Device::alloc`], sizes from
+    /// [`GemmJob::buffer_sizes`]): [`Device::program_gemm`], START, wait, and C read back from
+    /// `bufs.c`. A buffer too small is [`DeviceError::BufferOverrun`] before the device is
+    /// started.
+    pub fn run_gemm(&mut self, job: &GemmJob, bufs: &GemmBuffers) -> Result<GemmRun, DeviceError> {
+        let before = self.counters()?;
+        let (layout, s_addr) = self.program_gemm(job, bufs)?;
+        let c_len = layout.c_len(job.m);
+        match self.start_and_wait() {
+            Err(DeviceError::Job(code)) if dma_write(code).is_some() => {
+                return Err(self.dma_fault(code, bufs, s_addr));
+            }
+            r => r?,
+        }
         let c_bytes = self.read_buffer(bufs.c, 0, c_len)?;
         let after = self.counters()?;
         Ok(GemmRun {
@@ -646,6 +726,33 @@ impl<B: Backend> Device<B> {
             },
             peak_macs_per_cycle: self.cfg.peak_macs_per_cycle(layout.lanes as u32),
         })
+    }
+
+    /// The [`DeviceError::DmaFault`] for a job that ended with DMA error `code`.
+    fn dma_fault(&mut self, code: ErrorCode, bufs: &GemmBuffers, s_addr: u32) -> DeviceError {
+        let write = dma_write(code) == Some(true);
+        let mut named = vec![("C", bufs.c)];
+        if !write {
+            named = vec![("A", bufs.a), ("W", bufs.w)];
+            if let Some(s) = bufs.scales.filter(|_| s_addr != 0) {
+                named.push(("scales", s));
+            }
+        }
+        let fault = self.backend.take_dma_faults().into_iter().find(|f| f.write == write);
+        let site = match fault {
+            Some(f) => FaultSite::Burst {
+                addr: f.addr,
+                bytes: f.bytes,
+                buffer: named
+                    .iter()
+                    .find(|(_, b)| {
+                        (u64::from(b.addr())..u64::from(b.addr()) + b.len() as u64).contains(&u64::from(f.addr))
+                    })
+                    .map_or("?", |(n, _)| n),
+            },
+            None => FaultSite::Buffers(named.iter().map(|(n, b)| (*n, b.addr())).collect()),
+        };
+        DeviceError::DmaFault { code, site }
     }
 
     /// START, then polls STATUS until DONE, waiting [`Backend::poll_interval`] between reads,
@@ -719,6 +826,15 @@ impl<B: Backend> Device<B> {
             0 => Ok(()),
             e => Err(ErrorCode::from_u32(e).map_or(DeviceError::UnknownJobError(e), DeviceError::Job)),
         }))
+    }
+}
+
+/// For a DMA error code: whether it is a write's (`Some(true)`) or a read's (`Some(false)`).
+pub fn dma_write(code: ErrorCode) -> Option<bool> {
+    match code {
+        ErrorCode::ReadSlvErr | ErrorCode::ReadDecErr => Some(false),
+        ErrorCode::WriteSlvErr | ErrorCode::WriteDecErr => Some(true),
+        _ => None,
     }
 }
 

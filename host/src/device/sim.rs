@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use npe_hdl::spec::{AxiResp, NpeConfig};
 use npe_sim::axi_lite::{AxiLiteError, AxiLiteMaster};
-use npe_sim::axi_mem::{AxiMemConfig, AxiMemory, ErrorRange};
+use npe_sim::axi_mem::{AxiMemConfig, AxiMemory, AxiSlave, BusFault, ErrorRange};
 use npe_sim::{Port, Sim};
 
-use super::{Backend, BusError, BusOp, DeviceError, SIM_MAX_BACKPRESSURE, SIM_MAX_LATENCY};
+use super::{Backend, BusError, BusOp, DeviceError, DmaFault, SIM_MAX_BACKPRESSURE, SIM_MAX_LATENCY};
 use crate::outfile::Staged;
 
 /// How the simulated memory behaves.
@@ -30,8 +30,19 @@ pub struct SimOptions {
     /// Probability that the memory withholds ready/valid on a channel in a given cycle; at most
     /// [`SIM_MAX_BACKPRESSURE`].
     pub backpressure: f64,
+    /// Write-response latency when it differs from `latency` (at most [`SIM_MAX_LATENCY`]).
+    pub write_latency: Option<u32>,
+    /// Read and write bursts the memory accepts before answering (AR/AW ready low beyond);
+    /// `None`: 8 each.
+    pub max_bursts: Option<(usize, usize)>,
+    /// Per-channel withholding probabilities (AR, R, AW, W, B), each at most
+    /// [`SIM_MAX_BACKPRESSURE`]; when given, they replace `backpressure`.
+    pub channel_backpressure: Option<[f64; 5]>,
     /// Seed of that randomness.
     pub seed: u64,
+    /// Probability that the register bus master withholds RREADY/BREADY in a cycle while a
+    /// response is due (so the AXI4-Lite checker sees responses held); below 1.
+    pub lite_withhold: f64,
     /// Address ranges `[start, end)` answered with SLVERR.
     pub slverr: Vec<(u32, u32)>,
     /// Address ranges answered with DECERR.
@@ -46,7 +57,11 @@ impl Default for SimOptions {
             clock_hz: 100_000_000,
             latency: 16,
             backpressure: 0.0,
+            channel_backpressure: None,
+            write_latency: None,
+            max_bursts: None,
             seed: 1,
+            lite_withhold: 0.25,
             slverr: Vec::new(),
             decerr: Vec::new(),
         }
@@ -76,6 +91,18 @@ fn lite_error(op: BusOp, e: AxiLiteError) -> DeviceError {
     })
 }
 
+/// The memory model's error ranges for SLVERR and DECERR ranges `[start, end)`.
+fn error_ranges(slverr: &[(u32, u32)], decerr: &[(u32, u32)]) -> Vec<ErrorRange> {
+    let range = |&(start, end): &(u32, u32), resp| ErrorRange {
+        start: start.into(),
+        end: end.into(),
+        resp,
+    };
+    (slverr.iter().map(|r| range(r, AxiResp::SlvErr)))
+        .chain(decerr.iter().map(|r| range(r, AxiResp::DecErr)))
+        .collect()
+}
+
 fn transport(e: impl std::fmt::Display) -> DeviceError {
     DeviceError::Bus(BusError::Transport(e.to_string()))
 }
@@ -86,41 +113,55 @@ impl SimBackend {
         // The accelerator top of a preset is named after it.
         let top = npe_sim::tops::by_name(cfg.name)
             .ok_or_else(|| DeviceError::Backend(format!("no simulated top for {}", cfg.name)))?;
-        if !(0.0..=SIM_MAX_BACKPRESSURE).contains(&opts.backpressure) {
-            return Err(DeviceError::Backend(format!(
-                "backpressure {} is not in [0, {SIM_MAX_BACKPRESSURE}]",
-                opts.backpressure
-            )));
+        for p in std::iter::once(opts.backpressure).chain(opts.channel_backpressure.into_iter().flatten()) {
+            if !(0.0..=SIM_MAX_BACKPRESSURE).contains(&p) {
+                return Err(DeviceError::Backend(format!(
+                    "backpressure {p} is not in [0, {SIM_MAX_BACKPRESSURE}]"
+                )));
+            }
         }
-        if opts.latency > SIM_MAX_LATENCY {
-            return Err(DeviceError::Backend(format!(
-                "memory latency {} cycles is above the model's bound of {SIM_MAX_LATENCY}",
-                opts.latency
-            )));
+        for l in std::iter::once(opts.latency).chain(opts.write_latency) {
+            if l > SIM_MAX_LATENCY {
+                return Err(DeviceError::Backend(format!(
+                    "memory latency {l} cycles is above the model's bound of {SIM_MAX_LATENCY}"
+                )));
+            }
         }
         if opts.clock_hz == 0 {
             return Err(DeviceError::Backend("clock_hz must be at least 1".into()));
         }
-        let range = |&(start, end): &(u32, u32), resp| ErrorRange {
-            start: start.into(),
-            end: end.into(),
-            resp,
-        };
-        let mem_cfg = AxiMemConfig {
+        let mut mem_cfg = AxiMemConfig {
             base: opts.mem_base.into(),
             size: opts.mem_bytes as usize,
             read_latency: opts.latency,
-            write_latency: opts.latency,
+            write_latency: opts.write_latency.unwrap_or(opts.latency),
             seed: opts.seed,
-            errors: (opts.slverr.iter().map(|r| range(r, AxiResp::SlvErr)))
-                .chain(opts.decerr.iter().map(|r| range(r, AxiResp::DecErr)))
-                .collect(),
+            errors: error_ranges(&opts.slverr, &opts.decerr),
             ..AxiMemConfig::default()
         }
         .with_backpressure(1.0 - opts.backpressure);
+        if let Some((reads, writes)) = opts.max_bursts {
+            mem_cfg.max_reads = reads;
+            mem_cfg.max_writes = writes;
+        }
+        if let Some([ar, r, aw, w, b]) = opts.channel_backpressure {
+            mem_cfg.ar_ready = 1.0 - ar;
+            mem_cfg.r_valid = 1.0 - r;
+            mem_cfg.aw_ready = 1.0 - aw;
+            mem_cfg.w_ready = 1.0 - w;
+            mem_cfg.b_valid = 1.0 - b;
+        }
         let mut sim = Sim::new(top);
         let mem = AxiMemory::new(top, "m_axi_", mem_cfg).map_err(|e| DeviceError::Backend(e.to_string()))?;
-        let lite = AxiLiteMaster::new(top, "s_axi_");
+        if !(0.0..1.0).contains(&opts.lite_withhold) {
+            return Err(DeviceError::Backend(format!(
+                "lite_withhold {} is not in [0, 1)",
+                opts.lite_withhold
+            )));
+        }
+        let mut lite = AxiLiteMaster::new(top, "s_axi_");
+        lite.withhold = opts.lite_withhold;
+        lite.seed(opts.seed);
         let port = |name: &str| {
             top.port(name)
                 .ok_or_else(|| DeviceError::Backend(format!("{} has no port {name}", top.name)))
@@ -177,9 +218,31 @@ impl SimBackend {
         self.sim.cycles()
     }
 
-    /// AXI protocol violations the memory model saw.
+    /// AXI protocol violations the memory model (AXI4, the DMAs) and the register bus master
+    /// (AXI4-Lite, the register file) saw.
     pub fn violations(&self) -> Vec<String> {
-        self.mem.violations().iter().map(|v| v.to_string()).collect()
+        (self.mem.violations().iter().map(|v| v.to_string()))
+            .chain(self.lite.violations().iter().cloned())
+            .collect()
+    }
+
+    /// The memory model (its counters, what is in flight, the violations it saw).
+    pub fn memory(&self) -> &AxiSlave {
+        &self.mem
+    }
+
+    /// The error bursts the memory accepted since the last call, and the cycle their first
+    /// completed ([`AxiSlave::take_faults`]).
+    pub fn take_bus_faults(&mut self) -> (Vec<BusFault>, Option<u64>) {
+        self.mem.take_faults()
+    }
+
+    /// Replaces the address ranges answered with SLVERR and DECERR (for bursts accepted from
+    /// now on).
+    pub fn set_error_ranges(&mut self, slverr: &[(u32, u32)], decerr: &[(u32, u32)]) {
+        self.mem.set_errors(error_ranges(slverr, decerr));
+        self.opts.slverr = slverr.to_vec();
+        self.opts.decerr = decerr.to_vec();
     }
 
     /// Lets the device run for `cycles` clock cycles (the memory model serving the DMA).
@@ -191,7 +254,7 @@ impl SimBackend {
     }
 
     fn check_protocol(&self) -> Result<(), DeviceError> {
-        if self.mem.violation_count() > 0 {
+        if self.mem.violation_count() + self.lite.violation_count() > 0 {
             return Err(DeviceError::Protocol(self.violations()));
         }
         Ok(())
@@ -219,16 +282,22 @@ impl SimBackend {
 impl Backend for SimBackend {
     fn read_reg(&mut self, offset: u32) -> Result<u32, DeviceError> {
         let mem = &mut self.mem;
-        self.lite
+        let v = self
+            .lite
             .read(&mut self.sim, offset, &mut |s: &mut Sim| mem.step(s))
-            .map_err(|e| lite_error(BusOp::RegRead, e))
+            .map_err(|e| lite_error(BusOp::RegRead, e));
+        self.check_protocol()?;
+        v
     }
 
     fn write_reg(&mut self, offset: u32, value: u32) -> Result<(), DeviceError> {
         let mem = &mut self.mem;
-        self.lite
+        let r = self
+            .lite
             .write(&mut self.sim, offset, value, 0xF, &mut |s: &mut Sim| mem.step(s))
-            .map_err(|e| lite_error(BusOp::RegWrite, e))
+            .map_err(|e| lite_error(BusOp::RegWrite, e));
+        self.check_protocol()?;
+        r
     }
 
     fn write_mem(&mut self, addr: u32, bytes: &[u8]) -> Result<(), DeviceError> {
@@ -288,6 +357,19 @@ impl Backend for SimBackend {
 
     fn protocol_violations(&self) -> Vec<String> {
         self.violations()
+    }
+
+    fn take_dma_faults(&mut self) -> Vec<DmaFault> {
+        let (faults, _) = self.mem.take_faults();
+        faults
+            .into_iter()
+            .map(|f| DmaFault {
+                write: f.write,
+                addr: f.addr as u32,
+                bytes: (f.beats * self.mem.config().beat_bytes as u64) as u32,
+                resp: f.resp,
+            })
+            .collect()
     }
 
     fn close(&mut self) -> Result<(), DeviceError> {

@@ -273,6 +273,53 @@ mod tests {
         assert_eq!(c.violation_count(), 0);
     }
 
+    /// AW and W: valid held and payload unchanged until ready, as for AR.
+    #[test]
+    fn aw_and_w_hold_until_ready() {
+        let busy = SlaveDrive::default();
+        let aw = |addr| MasterSample {
+            awvalid: true,
+            aw: AddrBeat {
+                addr,
+                len: 0,
+                size: 4,
+                burst: 1,
+            },
+            ..Default::default()
+        };
+        let mut c = ProtocolChecker::new(16, 0);
+        c.observe(0, &busy, &aw(0x100));
+        let v = flagged(&mut c, &busy, MasterSample::default(), "AWVALID dropped");
+        assert_eq!(v.channel, Channel::Aw);
+        c.observe(2, &busy, &aw(0x100));
+        flagged(&mut c, &busy, aw(0x140), "AW payload changed");
+        let w = |data: u8, strb, last| MasterSample {
+            wvalid: true,
+            wdata: vec![data; 16],
+            wstrb: strb,
+            wlast: last,
+            ..Default::default()
+        };
+        let mut c = ProtocolChecker::new(16, 1);
+        c.observe(0, &busy, &w(1, 0xffff, true));
+        let v = flagged(&mut c, &busy, MasterSample::default(), "WVALID dropped");
+        assert_eq!(
+            (v.channel, v.what.as_str()),
+            (Channel::W, "WVALID dropped before WREADY")
+        );
+        c.observe(2, &busy, &w(1, 0xffff, true));
+        flagged(&mut c, &busy, w(2, 0xffff, true), "WDATA changed");
+        c.observe(4, &busy, &w(1, 0xffff, true));
+        flagged(&mut c, &busy, w(1, 0x00ff, true), "WSTRB changed");
+        c.observe(6, &busy, &w(1, 0xffff, true));
+        flagged(&mut c, &busy, w(1, 0xffff, false), "WLAST changed");
+        // Held: no violation.
+        let mut c = ProtocolChecker::new(16, 1);
+        c.observe(0, &busy, &w(3, 0xffff, true));
+        c.observe(1, &busy, &w(3, 0xffff, true));
+        assert_eq!(c.violation_count(), 0);
+    }
+
     #[test]
     fn w_beats_wait_for_their_aw_and_end_with_wlast() {
         let mut c = ProtocolChecker::new(16, 0);
@@ -295,6 +342,18 @@ mod tests {
         // This AW gets the early beat (WLAST on beat 1 of 2: flagged) and this beat.
         let v = flagged(&mut c, &ready(), m, "WLAST early");
         assert_eq!(v.what, "WLAST true on beat 1 of a 2-beat burst");
+        // WLAST missing on a burst's last beat.
+        let mut c = ProtocolChecker::new(16, 0);
+        let mut m = beat(false);
+        m.awvalid = true;
+        m.aw = AddrBeat {
+            addr: 0x80,
+            len: 0,
+            size: 4,
+            burst: 1,
+        };
+        let v = flagged(&mut c, &ready(), m, "WLAST missing");
+        assert_eq!(v.what, "WLAST false on beat 1 of a 1-beat burst");
         // A beat may come early when the checker is told to tolerate it.
         let mut c = ProtocolChecker::new(16, 1);
         c.observe(0, &ready(), &beat(true));

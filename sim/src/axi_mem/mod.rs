@@ -29,7 +29,7 @@ use npe_hdl::spec::AxiResp;
 
 pub use checker::{ProtocolChecker, Violation};
 pub use memory::AxiMemory;
-pub use slave::{AxiMemConfig, AxiMemError, AxiSlave, AxiStats, ErrorRange};
+pub use slave::{AxiMemConfig, AxiMemError, AxiSlave, AxiStats, BusFault, ErrorRange};
 
 /// An AXI channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

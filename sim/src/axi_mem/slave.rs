@@ -21,6 +21,24 @@ pub struct ErrorRange {
     pub resp: AxiResp,
 }
 
+/// A burst the model answered with an error (recorded when it was accepted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BusFault {
+    /// Cycle of the AR/AW handshake.
+    pub cycle: u64,
+    /// A write burst (AW), else a read burst (AR).
+    pub write: bool,
+    /// The burst's address.
+    pub addr: u64,
+    /// Its beats.
+    pub beats: u64,
+    /// The response every beat / its B got.
+    pub resp: AxiResp,
+}
+
+/// Error bursts kept for [`AxiSlave::take_faults`]; beyond this only counted in [`AxiStats`].
+const MAX_KEPT_FAULTS: usize = 256;
+
 /// Configuration of an [`AxiSlave`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct AxiMemConfig {
@@ -160,6 +178,8 @@ pub struct AxiSlave {
     b_out: Option<AxiResp>,
     drive: SlaveDrive,
     driven: bool,
+    faults: Vec<BusFault>,
+    first_error_response: Option<u64>,
 }
 
 impl AxiSlave {
@@ -202,6 +222,8 @@ impl AxiSlave {
             b_out: None,
             drive: SlaveDrive::default(),
             driven: false,
+            faults: Vec::new(),
+            first_error_response: None,
         })
     }
 
@@ -213,6 +235,13 @@ impl AxiSlave {
     /// Replaces the error ranges (for bursts accepted from now on).
     pub fn set_errors(&mut self, errors: Vec<ErrorRange>) {
         self.cfg.errors = errors;
+    }
+
+    /// The error bursts accepted since the last call (the first 256), and the cycle in which
+    /// the master accepted the last response of the first of them to complete (its RLAST beat
+    /// or its B) since then, if any.
+    pub fn take_faults(&mut self) -> (Vec<BusFault>, Option<u64>) {
+        (std::mem::take(&mut self.faults), self.first_error_response.take())
     }
 
     /// Cycles observed so far.
@@ -396,6 +425,7 @@ impl AxiSlave {
             let resp = self.burst_resp(addr, beats);
             if resp != AxiResp::Okay {
                 self.stats.read_errors += 1;
+                self.fault(false, addr, beats, resp);
             }
             self.stats.read_bursts += 1;
             self.reads.push_back(ReadBurst {
@@ -405,6 +435,12 @@ impl AxiSlave {
                 due: self.cycle + 1 + self.cfg.read_latency as u64,
                 resp,
             });
+        }
+
+        let error_response = (d.rvalid && m.rready && d.rlast && d.rresp != AxiResp::Okay)
+            || (d.bvalid && m.bready && d.bresp != AxiResp::Okay);
+        if error_response && self.first_error_response.is_none() {
+            self.first_error_response = Some(self.cycle);
         }
 
         // R
@@ -426,6 +462,7 @@ impl AxiSlave {
             let resp = self.burst_resp(addr, beats);
             if resp != AxiResp::Okay {
                 self.stats.write_errors += 1;
+                self.fault(true, addr, beats, resp);
             }
             self.stats.write_bursts += 1;
             self.writes.push_back(WriteBurst {
@@ -452,6 +489,18 @@ impl AxiSlave {
         }
 
         self.cycle += 1;
+    }
+
+    fn fault(&mut self, write: bool, addr: u64, beats: u64, resp: AxiResp) {
+        if self.faults.len() < MAX_KEPT_FAULTS {
+            self.faults.push(BusFault {
+                cycle: self.cycle,
+                write,
+                addr,
+                beats,
+                resp,
+            });
+        }
     }
 
     /// Applies buffered W beats to the accepted AWs, in order.
@@ -586,6 +635,12 @@ mod tests {
         assert_eq!(buf, [0; 16]);
         assert!(s.violations().is_empty(), "{:?}", s.violations());
         assert_eq!(s.stats().write_errors, 1);
+        // The error burst is recorded with its address, and its B as the first error response.
+        let (faults, first) = s.take_faults();
+        assert_eq!(faults.len(), 1);
+        assert!(faults[0].write && faults[0].addr == 0x1000 && faults[0].resp == AxiResp::SlvErr);
+        assert!(first.is_some_and(|c| c > faults[0].cycle), "{first:?}");
+        assert_eq!(s.take_faults(), (Vec::new(), None));
     }
 
     /// The slave's checker sees the AR handshakes as the slave drove them, under backpressure
