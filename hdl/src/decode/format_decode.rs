@@ -229,6 +229,9 @@ impl FormatDecode {
                 | Format::Posit4Es1
                 | Format::Posit8Es0
                 | Format::Posit16Es1 => {}
+                // Pair formats decode two lanes at once (`OvpDecode`), not one code: they are
+                // not in `Format::ALL`, and an id of theirs decodes like an unknown id here.
+                Format::OvpInt4 | Format::OvpFlint4 => unreachable!("Format::ALL has no pair format"),
             }
         }
         Self {
