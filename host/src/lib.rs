@@ -11,6 +11,7 @@ pub mod demo;
 pub mod device;
 pub mod golden;
 pub mod outfile;
+pub mod quant;
 pub mod report;
 #[cfg(feature = "sim")]
 pub mod rtl;
