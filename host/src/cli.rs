@@ -174,6 +174,8 @@ enum Command {
         #[arg(long, default_value = "build/verilog")]
         out: PathBuf,
     },
+    /// Quantizes a tensor (or every matrix of a .safetensors file) with a scheme (olive: outlier-victim pairs), writes codes and scales, prints the SQNR against plain INT4.
+    Quantize(crate::quant::cmd::QuantizeArgs),
 }
 
 /// A device back end.
@@ -506,6 +508,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Synth { top, pnr, out, report } => synth(&top, pnr, &out, report.as_deref()),
+        Command::Quantize(args) => crate::quant::cmd::run(&args),
         Command::Emit { out } => {
             fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             use npe_hdl::spec::regs;
