@@ -75,6 +75,7 @@ struct Row {
     signal: f64,
     noise_ovp: f64,
     noise_int4_tensor: f64,
+    noise_int4_row: f64,
 }
 
 /// Runs `npe quantize`.
@@ -116,6 +117,7 @@ pub fn run(args: &QuantizeArgs) -> Result<()> {
             signal: m.data.iter().map(|x| x * x).sum(),
             noise_ovp: super::sse(&m.data, &deq),
             noise_int4_tensor: super::sse(&m.data, &i4t),
+            noise_int4_row: super::sse(&m.data, &i4r),
             name,
             t,
         });
@@ -232,7 +234,7 @@ fn report(args: &QuantizeArgs, gran: Granularity, rows: &[Row]) -> String {
     )
     .unwrap();
     writeln!(s, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|").unwrap();
-    let (mut sig, mut n_ovp, mut n_i4) = (0.0, 0.0, 0.0);
+    let (mut sig, mut n_ovp, mut n_i4, mut n_i4r) = (0.0, 0.0, 0.0, 0.0);
     let mut tot = olive::PairStats::default();
     let (mut n_int, mut n_flint) = (0, 0);
     for r in rows {
@@ -256,6 +258,7 @@ fn report(args: &QuantizeArgs, gran: Granularity, rows: &[Row]) -> String {
         sig += r.signal;
         n_ovp += r.noise_ovp;
         n_i4 += r.noise_int4_tensor;
+        n_i4r += r.noise_int4_row;
         tot.elements += st.elements;
         tot.outliers += st.outliers;
         tot.victims += st.victims;
@@ -270,11 +273,12 @@ fn report(args: &QuantizeArgs, gran: Granularity, rows: &[Row]) -> String {
         writeln!(s).unwrap();
         writeln!(
             s,
-            "overall ({} tensors, {} elements; {n_int} int4-normal, {n_flint} flint4-normal): SQNR OVP {:.2} dB, INT4 per tensor {:.2} dB; outliers {:.3} %, victims {:.3} %, nonzero victims {:.3} %, double-outlier pairs {}",
+            "overall ({} tensors, {} elements; {n_int} int4-normal, {n_flint} flint4-normal): SQNR OVP {:.2} dB, INT4 per tensor {:.2} dB, INT4 {g} {:.2} dB; outliers {:.3} %, victims {:.3} %, nonzero victims {:.3} %, double-outlier pairs {}",
             rows.len(),
             tot.elements,
             10.0 * (sig / n_ovp).log10(),
             10.0 * (sig / n_i4).log10(),
+            10.0 * (sig / n_i4r).log10(),
             pct(tot.outliers, tot.elements),
             pct(tot.victims, tot.elements),
             pct(tot.nonzero_victims, tot.elements),
@@ -340,4 +344,101 @@ pub fn read_ovp(path: &Path, name: &str) -> Result<OvpTensor> {
         stats: olive::PairStats::default(),
         sse: 0.0,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::Matrix;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("npe-quant-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    fn args(w: &Path, tensor: Option<&str>, out: Option<PathBuf>) -> QuantizeArgs {
+        QuantizeArgs {
+            scheme: Scheme::Olive,
+            w: w.to_path_buf(),
+            tensor: tensor.map(String::from),
+            all: false,
+            activation: false,
+            normal: NormalChoice::Auto,
+            out,
+            report: None,
+        }
+    }
+
+    fn matrix(rows: usize, cols: usize) -> Matrix {
+        let data = (0..rows * cols)
+            .map(|i| {
+                let x = ((i * 7919) % 1000) as f64 / 1000.0 - 0.5;
+                // A few large values: outliers.
+                if i % 97 == 0 {
+                    x * 40.0
+                } else {
+                    x
+                }
+            })
+            .collect();
+        Matrix { rows, cols, data }
+    }
+
+    #[test]
+    fn codes_and_scales_round_trip_through_the_file() {
+        let d = dir("rt");
+        let (w, out) = (d.join("w.safetensors"), d.join("q.safetensors"));
+        let m = matrix(8, 33); // odd K
+        crate::tensor::write_safetensors(&w, &[("lin", &m), ("other", &matrix(2, 4))]).unwrap();
+        run(&args(&w, Some("lin"), Some(out.clone()))).unwrap();
+        let back = read_ovp(&out, "lin").unwrap();
+        // The file was written from f32 values: quantize the same f32-rounded data.
+        let data: Vec<f64> = m.data.iter().map(|&x| f64::from(x as f32)).collect();
+        let t = olive::quantize(&data, 33, Granularity::PerRow).unwrap();
+        assert_eq!((back.normal, back.rows, back.k), (t.normal, 8, 33));
+        assert_eq!(back.codes, t.codes);
+        assert_eq!(back.scales, t.scales);
+        assert_eq!(back.dequantize().unwrap(), t.dequantize().unwrap());
+        assert!(t.stats.outliers > 0);
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn bad_inputs_are_clear_errors() {
+        let d = dir("bad");
+        let w = d.join("w.safetensors");
+        crate::tensor::write_safetensors(&w, &[("a", &matrix(2, 4)), ("b", &matrix(2, 4))]).unwrap();
+        let e = run(&args(&w, Some("nope"), None)).unwrap_err().to_string();
+        assert!(e.contains("no tensor named nope"), "{e}");
+        let e = run(&args(&w, None, None)).unwrap_err().to_string();
+        assert!(e.contains("name one with --tensor"), "{e}");
+        // NaN and Inf name the element.
+        let mut m = matrix(2, 4);
+        m.data[5] = f64::NAN;
+        let nan = d.join("nan.safetensors");
+        crate::tensor::write_safetensors(&nan, &[("x", &m)]).unwrap();
+        let e = run(&args(&nan, None, None)).unwrap_err().to_string();
+        assert!(e.contains("[1, 1]") && e.contains("NaN"), "{e}");
+        m.data[5] = f64::INFINITY;
+        crate::tensor::write_safetensors(&nan, &[("x", &m)]).unwrap();
+        let e = run(&args(&nan, None, None)).unwrap_err().to_string();
+        assert!(e.contains("inf"), "{e}");
+        // An integer tensor is the wrong dtype.
+        let ints = d.join("int.safetensors");
+        let bytes = vec![0u8; 8 * 4];
+        let view = TensorView::new(Dtype::I64, vec![2, 2], &bytes).unwrap();
+        safetensors::serialize_to_file(vec![("ids", view)], &None, &ints).unwrap();
+        let e = run(&args(&ints, Some("ids"), None)).unwrap_err().to_string();
+        assert!(e.contains("dtype I64"), "{e}");
+        let mut a = args(&ints, None, None);
+        a.all = true;
+        let e = run(&a).unwrap_err().to_string();
+        assert!(e.contains("no 2-D floating-point tensor"), "{e}");
+        // Output must be .safetensors; the input is never overwritten.
+        let e = run(&args(&w, Some("a"), Some(d.join("q.npy")))).unwrap_err().to_string();
+        assert!(e.contains(".safetensors"), "{e}");
+        assert!(run(&args(&w, Some("a"), Some(w.clone()))).is_err());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
 }
