@@ -182,7 +182,7 @@ pub fn decode_codes(fmt: Format, codes: &[u32]) -> Result<Vec<Unified>, GoldenEr
     if !fmt.is_paired() {
         return codes.iter().map(|&c| decode(fmt, c)).collect();
     }
-    if codes.len() % 2 != 0 {
+    if !codes.len().is_multiple_of(2) {
         return Err(GoldenError::OddPairs {
             format: fmt,
             len: codes.len(),

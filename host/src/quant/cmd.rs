@@ -436,7 +436,9 @@ mod tests {
         let e = run(&a).unwrap_err().to_string();
         assert!(e.contains("no 2-D floating-point tensor"), "{e}");
         // Output must be .safetensors; the input is never overwritten.
-        let e = run(&args(&w, Some("a"), Some(d.join("q.npy")))).unwrap_err().to_string();
+        let e = run(&args(&w, Some("a"), Some(d.join("q.npy"))))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(".safetensors"), "{e}");
         assert!(run(&args(&w, Some("a"), Some(w.clone()))).is_err());
         std::fs::remove_dir_all(&d).unwrap();

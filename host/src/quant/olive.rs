@@ -300,7 +300,7 @@ impl OvpTensor {
 
 /// Quantizes `rows × k` values with a given normal type (see the module docs).
 pub fn quantize_with(x: &[f64], k: usize, gran: Granularity, normal: OvpNormal) -> Result<OvpTensor> {
-    if k == 0 || x.is_empty() || x.len() % k != 0 {
+    if k == 0 || x.is_empty() || !x.len().is_multiple_of(k) {
         bail!("cannot quantize {} values as rows of K = {k}", x.len());
     }
     check_finite("input", x, k)?;
