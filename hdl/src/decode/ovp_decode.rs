@@ -12,7 +12,7 @@
 //! (`golden::decode_pair`): int4 normals `mant = |q|` (≤ 7), `exp = 0`; flint4 normals and
 //! outliers `mant ∈ {2, 3}` (1.f, one fraction bit) with `exp` 0 … 4 (flint normals), 2 … 5
 //! (int4-type outliers, `2^(e+3)` int4 units) or 4 … 7 (flint-type outliers, `2^(e+5)` flint
-//! units); `nar` and `inf` are always 0.
+//! units); `nar` and `inf` are always 0 (no ports).
 //!
 //! # What a lane must carry (input to the array integration)
 //!
@@ -30,7 +30,7 @@
 //!   the factor 2 into the per-column scale exponent keeps it at 9 bits. The wide lanes (0–1,
 //!   18 bits, 2^-9 … 2^8) already hold every OVP value.
 
-use super::{const_bit, const_bits, const_index, BitIndex, EXP_BITS, MANT_BITS};
+use super::{const_bits, const_index, BitIndex, EXP_BITS, MANT_BITS};
 use rust_hdl::prelude::*;
 
 /// Decodes one nibble of a pair, given its role (victim, outlier or normal).
@@ -44,12 +44,8 @@ pub struct OvpLane {
     pub outlier: Signal<In, Bit>,
     /// The code is a victim (it is the marker).
     pub victim: Signal<In, Bit>,
-    /// The value is 0.
+    /// The value is 0 (OVP has no NaN or Inf: the unified `nar` and `inf` are 0, no ports).
     pub zero: Signal<Out, Bit>,
-    /// Always 0.
-    pub nar: Signal<Out, Bit>,
-    /// Always 0.
-    pub inf: Signal<Out, Bit>,
     /// Sign (0 for zero).
     pub sign: Signal<Out, Bit>,
     /// Exponent of `mant`'s LSB.
@@ -70,7 +66,6 @@ pub struct OvpLane {
     mant0: Constant<Bits<MANT_BITS>>,
     mant2: Constant<Bits<MANT_BITS>>,
     mant3: Constant<Bits<MANT_BITS>>,
-    no: Constant<Bit>,
     neg: Signal<Local, Bits<4>>,
     mag: Signal<Local, Bits<4>>,
     c: Signal<Local, Bits<3>>,
@@ -90,8 +85,6 @@ impl Default for OvpLane {
             outlier: Default::default(),
             victim: Default::default(),
             zero: Default::default(),
-            nar: Default::default(),
-            inf: Default::default(),
             sign: Default::default(),
             exp: Default::default(),
             mant: Default::default(),
@@ -110,7 +103,6 @@ impl Default for OvpLane {
             mant0: const_bits(0),
             mant2: const_bits(2),
             mant3: const_bits(3),
-            no: const_bit(false),
             neg: Default::default(),
             mag: Default::default(),
             c: Default::default(),
@@ -136,8 +128,6 @@ impl Logic for OvpLane {
         self.c_hi.next = self.c.val().get_bits::<2>(self.i1.val().index());
         self.e_wide.next = bit_cast::<EXP_BITS, 2>(self.e.val());
         self.c_hi_wide.next = bit_cast::<EXP_BITS, 2>(self.c_hi.val());
-        self.nar.next = self.no.val();
-        self.inf.next = self.no.val();
         // Defaults: the canonical zero.
         self.zero.next = true;
         self.sign.next = false;
@@ -193,7 +183,23 @@ pub struct OvpDecode {
     pub pair: Signal<In, Bits<8>>,
     /// The normal type: 0 int4, 1 flint4.
     pub flint: Signal<In, Bit>,
-    /// Lane 0's decoder (its outputs are the lane's unified value).
+    /// Lane 0 is zero (`nar` and `inf` are always 0 for OVP and have no ports).
+    pub zero0: Signal<Out, Bit>,
+    /// Lane 0's sign.
+    pub sign0: Signal<Out, Bit>,
+    /// Lane 0's exponent.
+    pub exp0: Signal<Out, Bits<EXP_BITS>>,
+    /// Lane 0's significand.
+    pub mant0: Signal<Out, Bits<MANT_BITS>>,
+    /// Lane 1 is zero.
+    pub zero1: Signal<Out, Bit>,
+    /// Lane 1's sign.
+    pub sign1: Signal<Out, Bit>,
+    /// Lane 1's exponent.
+    pub exp1: Signal<Out, Bits<EXP_BITS>>,
+    /// Lane 1's significand.
+    pub mant1: Signal<Out, Bits<MANT_BITS>>,
+    /// Lane 0's decoder (its outputs are the lane's whole unified value).
     pub lane0: OvpLane,
     /// Lane 1's decoder.
     pub lane1: OvpLane,
@@ -216,6 +222,14 @@ impl OvpDecode {
         Self {
             pair: Default::default(),
             flint: Default::default(),
+            zero0: Default::default(),
+            sign0: Default::default(),
+            exp0: Default::default(),
+            mant0: Default::default(),
+            zero1: Default::default(),
+            sign1: Default::default(),
+            exp1: Default::default(),
+            mant1: Default::default(),
             lane0: Default::default(),
             lane1: Default::default(),
             marker: const_bits(u64::from(crate::spec::formats::ovp::MARKER)),
@@ -240,6 +254,14 @@ impl Logic for OvpDecode {
         self.lane1.victim.next = self.mark1.val();
         self.lane0.outlier.next = self.mark1.val() & !self.mark0.val();
         self.lane1.outlier.next = self.mark0.val() & !self.mark1.val();
+        self.zero0.next = self.lane0.zero.val();
+        self.sign0.next = self.lane0.sign.val();
+        self.exp0.next = self.lane0.exp.val();
+        self.mant0.next = self.lane0.mant.val();
+        self.zero1.next = self.lane1.zero.val();
+        self.sign1.next = self.lane1.sign.val();
+        self.exp1.next = self.lane1.exp.val();
+        self.mant1.next = self.lane1.mant.val();
     }
 }
 
@@ -259,15 +281,59 @@ mod tests {
                 d.pair.next = bits(u64::from(byte));
                 d.flint.next = normal == OvpNormal::Flint4;
                 settle(&mut d);
-                let got = [
-                    crate::decode::unified_outputs!(d.lane0),
-                    crate::decode::unified_outputs!(d.lane1),
-                ];
+                let lane = |l: &OvpLane| crate::spec::Unified {
+                    zero: l.zero.val(),
+                    nar: false,
+                    inf: false,
+                    sign: l.sign.val(),
+                    exp: l.exp.val().to_u32() as u8 as i8,
+                    mant: l.mant.val().to_u32() as u16,
+                };
+                let got = [lane(&d.lane0), lane(&d.lane1)];
                 assert_eq!(got, ovp::decode_pair(normal, byte), "{normal:?} {byte:#04x}");
+                // The top's ports carry the same values.
+                let ports = [
+                    (
+                        d.zero0.val(),
+                        d.sign0.val(),
+                        d.exp0.val().to_u32(),
+                        d.mant0.val().to_u32(),
+                    ),
+                    (
+                        d.zero1.val(),
+                        d.sign1.val(),
+                        d.exp1.val().to_u32(),
+                        d.mant1.val().to_u32(),
+                    ),
+                ];
+                for (u, p) in got.iter().zip(ports) {
+                    assert_eq!((u.zero, u.sign, u.exp as u8 as u32, u32::from(u.mant)), p);
+                }
                 checked += 1;
             }
         }
         assert_eq!(checked, 512);
+    }
+
+    #[test]
+    fn emitted_verilog_is_lint_clean() {
+        use std::process::Command;
+        let v = crate::emit::emit_verilog(&mut OvpDecode::new(), "ovp_decode");
+        let dir = std::env::temp_dir().join(format!("npe-ovp-lint-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("ovp_decode.v");
+        std::fs::write(&file, &v).unwrap();
+        let out = Command::new("verilator")
+            .args(["--lint-only", "-Wall", "--top-module", "ovp_decode"])
+            .arg(&file)
+            .output()
+            .expect("the lint test needs Verilator on PATH");
+        let _ = std::fs::remove_dir_all(&dir);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !stderr.contains("%Warning"),
+            "verilator -Wall:\n{stderr}"
+        );
     }
 
     #[test]
