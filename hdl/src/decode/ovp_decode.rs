@@ -21,8 +21,10 @@
 //!   carry mantissas of up to 4 bits (INT4's 8) and exponents −4 … 4 (posit4). OVP needs
 //!   mantissas of 3 bits (fits) and exponents 0 … 5 (ovp-int4) or 0 … 7 (ovp-flint4): the
 //!   narrow lanes' exponent range must grow from −4 … 4 to −4 … 7 (the exponent field itself,
-//!   8 bits, is wide enough; the narrow lanes' alignment window grows with it — see the test for
-//!   the geometry with and without OVP).
+//!   8 bits, is wide enough). In `PeGeometry` terms: lanes 0 and 1 are unchanged (their
+//!   windows already span posit16 / posit8); lanes 2–3's alignment shifter grows from 16 to 22
+//!   positions (output 24 → 30 bits, signed window 25 → 31 bits); the narrow sum (77 bits) and
+//!   the accumulator (130 bits) stay. Mantissa lanes: 4×4 sub-products suffice (≤ 3 bits).
 //! - **Fixed-point datapath** (`FixedPoint`, npe8x8le8): the narrow lanes (2–3) hold
 //!   `±mag × 2^-1` with 5-bit magnitudes (FP4 0.5 … 6, INT4 … 8). ovp-int4 (1 … 96) needs
 //!   8 bits there, ovp-flint4 (2 … 384) 10 bits — above the 9-bit LUT multipliers
@@ -348,6 +350,23 @@ mod tests {
         let mut with_ovp = Format::ALL.to_vec();
         with_ovp.extend(Format::PAIRED);
         assert_eq!(lane_range(&with_ovp, 4), Some((-4, 7, 4)));
+        // The shared PE's geometry with the pair formats added (what the integration changes).
+        let shared = crate::pe::PeGeometry::for_formats(&Format::ALL);
+        let wider = crate::pe::PeGeometry::for_formats(&with_ovp);
+        // Lanes 0 and 1 (posit16 / posit8 ranges) already hold OVP; lanes 2–3's shifter grows
+        // from 16 to 22 positions (24 → 30 bits, signed window 25 → 31); the narrow sum and the
+        // accumulator stay as they are.
+        assert_eq!((wider.lane0, wider.lane1), (shared.lane0, shared.lane1));
+        assert_eq!(
+            (shared.lane23.max_shift, shared.lane23.width, shared.signed23),
+            (16, 24, 25)
+        );
+        assert_eq!(
+            (wider.lane23.max_shift, wider.lane23.width, wider.signed23),
+            (22, 30, 31)
+        );
+        assert_eq!(wider.lane23.offset, shared.lane23.offset);
+        assert_eq!((wider.narrow, wider.acc_width), (shared.narrow, shared.acc_width));
         // Fixed-point datapath: the narrow lanes of the ≤ 8-bit set, and with each OVP format.
         let le8 = FixedPoint::for_formats(&LE8_FORMATS).unwrap();
         assert_eq!(le8.narrow, FixedLane { lsb: -1, bits: 5 });
