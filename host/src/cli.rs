@@ -204,6 +204,8 @@ enum Command {
         #[arg(long, default_value = "build/verilog")]
         out: PathBuf,
     },
+    /// Quantizes a tensor (or every matrix of a .safetensors file) with a scheme (olive: outlier-victim pairs), writes codes and scales, prints the SQNR against plain INT4.
+    Quantize(crate::quant::cmd::QuantizeArgs),
 }
 
 /// A device back end.
@@ -383,7 +385,7 @@ fn parse_preset(s: &str) -> Result<NpeConfig, String> {
 
 fn parse_format(s: &str) -> Result<Format, String> {
     Format::from_name(s).ok_or_else(|| {
-        let names: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
+        let names: Vec<_> = Format::TABLE.iter().map(|f| f.name()).collect();
         format!("unknown format '{s}'; known formats: {}", names.join(", "))
     })
 }
@@ -559,6 +561,7 @@ pub fn run(cli: Cli) -> Result<()> {
             report.as_deref(),
             replay.as_deref(),
         ),
+        Command::Quantize(args) => crate::quant::cmd::run(&args),
         Command::Emit { out } => {
             fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             use npe_hdl::spec::regs;
@@ -788,6 +791,23 @@ fn decode(format: Format, codes: &[u32], rtl: bool) -> Result<()> {
     if rtl {
         bail!("--rtl needs the Verilated decoder: this build of npe has no `sim` feature");
     }
+    if format.is_paired() {
+        if rtl {
+            bail!("--rtl: the Verilated decoder has no pair decoder; {format} is checked in rust-hdl simulation (hdl decode::ovp_decode tests)");
+        }
+        // A pair format's codes are pair bytes: element 2k in bits 3:0, 2k + 1 in bits 7:4.
+        for &byte in codes {
+            let [u0, u1] = golden::decode_pair(format, byte)?;
+            println!(
+                "{format} pair {byte:#04x}: [{} = {}, {} = {}]",
+                report::unified(&u0),
+                golden::unified_f64(u0),
+                report::unified(&u1),
+                golden::unified_f64(u1)
+            );
+        }
+        return Ok(());
+    }
     for &code in codes {
         let u = golden::decode(format, code)?;
         let v = golden::to_f64(format, code)?;
@@ -806,7 +826,7 @@ fn decode(format: Format, codes: &[u32], rtl: bool) -> Result<()> {
 /// `npe info --hw`: what the device's registers report.
 fn info_hw(dev: &mut Device<Box<dyn Backend>>) -> Result<()> {
     let i = dev.info()?;
-    let fmts: Vec<&str> = Format::ALL
+    let fmts: Vec<&str> = Format::TABLE
         .iter()
         .filter(|f| i.formats & (1 << f.id()) != 0)
         .map(|f| f.name())

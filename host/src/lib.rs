@@ -14,6 +14,7 @@ pub mod device;
 pub mod fuzz;
 pub mod golden;
 pub mod outfile;
+pub mod quant;
 pub mod report;
 #[cfg(feature = "sim")]
 pub mod rtl;

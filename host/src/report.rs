@@ -35,6 +35,7 @@ fn encoding(e: Encoding) -> String {
         }
         Encoding::PowerOfTwo { bias } => format!("2^(e-{bias}), 0xFF NaN"),
         Encoding::Posit { es } => format!("posit es={es}"),
+        Encoding::Ovp { normal } => format!("OVP pairs, {normal:?} normals"),
     }
 }
 
@@ -43,6 +44,18 @@ fn encoding(e: Encoding) -> String {
 pub fn range(f: Format) -> (f64, f64) {
     let mut lo = f64::INFINITY;
     let mut hi = 0f64;
+    if f.is_paired() {
+        for byte in 0..=0xFF {
+            for u in golden::decode_pair(f, byte).into_iter().flatten() {
+                let v = golden::unified_f64(u);
+                if v.is_finite() && v > 0.0 {
+                    lo = lo.min(v);
+                    hi = hi.max(v);
+                }
+            }
+        }
+        return (lo, hi);
+    }
     for code in 0..f.code_count() {
         if let Ok(v) = golden::to_f64(f, code) {
             if v.is_finite() && v > 0.0 {
@@ -60,16 +73,16 @@ pub fn format_table() -> String {
     writeln!(s, "operand formats").unwrap();
     writeln!(
         s,
-        "  {:<9} {:>2} {:>4}  {:<32} {:>12} {:>12}  overflow",
+        "  {:<10} {:>2} {:>4}  {:<32} {:>12} {:>12}  overflow",
         "name", "id", "bits", "encoding", "min > 0", "max"
     )
     .unwrap();
-    for f in Format::ALL {
+    for f in Format::TABLE {
         let spec = f.spec();
         let (lo, hi) = range(f);
         writeln!(
             s,
-            "  {:<9} {:>2} {:>4}  {:<32} {:>12.6e} {:>12.6e}  {:?}",
+            "  {:<10} {:>2} {:>4}  {:<32} {:>12.6e} {:>12.6e}  {:?}",
             spec.name,
             spec.id,
             spec.bits,

@@ -146,7 +146,7 @@ fn read_npy(path: &Path, bytes: &[u8]) -> Result<Matrix> {
     Ok(Matrix { rows, cols, data })
 }
 
-fn read_safetensors(path: &Path, bytes: &[u8], name: Option<&str>, tensor_flag: &str) -> Result<Matrix> {
+pub(crate) fn read_safetensors(path: &Path, bytes: &[u8], name: Option<&str>, tensor_flag: &str) -> Result<Matrix> {
     let st = SafeTensors::deserialize(bytes).with_context(|| format!("{}: not a safetensors file", path.display()))?;
     let names = st.names();
     let name = match name {

@@ -28,6 +28,7 @@ pub mod format_decode;
 pub mod int_decode;
 pub mod lane_decode;
 pub mod lane_mode;
+pub mod ovp_decode;
 pub mod posit_decode;
 
 pub use e8m0_decode::E8m0Decode;
@@ -37,6 +38,7 @@ pub use format_decode::FormatDecode;
 pub use int_decode::IntDecode;
 pub use lane_decode::{LaneDecode, DECODE_LATENCY, LANE_WORD_BITS};
 pub use lane_mode::LaneMode;
+pub use ovp_decode::{OvpDecode, OvpLane};
 pub use posit_decode::PositDecode;
 
 use crate::spec::formats::unified_width;

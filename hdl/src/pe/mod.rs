@@ -54,6 +54,7 @@ pub(crate) const fn lane_range(formats: &[Format], max_slot: u32) -> Option<(i32
             // the hidden bit above their fraction.
             let m = match s.encoding {
                 Encoding::Int => s.bits,
+                Encoding::Ovp { normal } => normal.mant_bits(),
                 _ => s.encoding.max_frac_bits(s.bits) + 1,
             } as usize;
             mant = if m > mant { m } else { mant };

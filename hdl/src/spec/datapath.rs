@@ -4,7 +4,7 @@
 //! Nothing here is a restated literal: spans follow from each row's [`Encoding`], so adding a
 //! format to the table resizes the accumulator.
 
-use super::formats::{Encoding, FloatSpecials, Format};
+use super::formats::{Encoding, FloatSpecials, Format, OvpNormal};
 
 /// Width of one operand port of the PE (and of the multiplier).
 pub const OPERAND_BITS: u32 = 16;
@@ -36,6 +36,13 @@ impl Format {
             Encoding::Float { man_bits, bias, .. } => 1 - bias - man_bits as i32,
             Encoding::PowerOfTwo { bias } => -bias,
             Encoding::Posit { es } => -(((s.bits - 2) << es) as i32),
+            // int4 normals are integers; flint values are all even (2 … 384 flint units).
+            Encoding::Ovp {
+                normal: OvpNormal::Int4,
+            } => 0,
+            Encoding::Ovp {
+                normal: OvpNormal::Flint4,
+            } => 1,
         }
     }
 
@@ -61,6 +68,8 @@ impl Format {
             }
             Encoding::PowerOfTwo { bias } => (1, (1 << s.bits) - 2 - bias),
             Encoding::Posit { es } => (1, ((s.bits - 2) << es) as i32),
+            // The largest abfloat outlier, 1.1b × 2^(3 + bias): 96 int4 units, 384 flint units.
+            Encoding::Ovp { normal } => (3, 3 + normal.abfloat_bias() - 1),
         }
     }
 }
@@ -80,6 +89,8 @@ impl Format {
                 let r = ((s.bits - 2) << es) as i32;
                 (-r - frac, r - frac)
             }
+            // int4 normals at 0, flint normals 2 × 2^0 … 2 × 2^4, outliers up to 3 × 2^(bias + 2).
+            Encoding::Ovp { .. } => (0, self.max_finite().1),
         }
     }
 }

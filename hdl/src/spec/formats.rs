@@ -67,6 +67,153 @@ pub enum Encoding {
         /// Exponent field width.
         es: u32,
     },
+    /// OliVe outlier-victim pairs (ISCA 2023): 4-bit codes that decode two at a time, a pair
+    /// being one byte (see [`OvpNormal`] and [`ovp`] for the layout and the canonical forms).
+    Ovp {
+        /// The normal type of the tensor.
+        normal: OvpNormal,
+    },
+}
+
+/// The normal (non-outlier) type of an outlier-victim-pair tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OvpNormal {
+    /// Symmetric int4 (two's complement, −7 … 7; `1000` = −8 is the marker).
+    Int4,
+    /// flint4 (sign-magnitude; magnitudes 0, 2, 4, 6, 8, 12, 16, 32; `1000` = −0 is the marker).
+    Flint4,
+}
+
+/// The OliVe outlier-victim pair (OVP) layout, shared by the golden model, the host quantizer
+/// and the pair decoder. Values are in *grid units*: int4 units for [`OvpNormal::Int4`] (normals
+/// −7 … 7, threshold 8), flint units for [`OvpNormal::Flint4`] (the authors' units, threshold 32).
+///
+/// A pair is one byte: element `2k` (the first, lane 0 or 2) in bits 3:0, element `2k + 1`
+/// (lane 1 or 3) in bits 7:4 — the order [`Format`] codes take in a lane-packed operand word.
+/// - Neither nibble is the marker `1000`: both are normal codes.
+/// - Exactly one nibble is the marker: it is the victim (value 0) and the other nibble is an
+///   **abfloat** outlier `s.ee.m` (sign-magnitude), `±(1 + m/2)·2^(e + 5)` flint units
+///   (`2^(e + 3)` int4 units): 48 … 384 flint units, 12 … 96 int4 units. Magnitude code `000`
+///   (32 flint / 8 int4 units) is decoded by the same formula but never produced by the encoder
+///   (the authors leave it out of the outlier grid).
+/// - Both nibbles are the marker (not a legal pair; the encoder never writes it): both decode to 0.
+///
+/// Canonical unified forms (the decoders' output): int4 normals as [`Encoding::Int`]; flint
+/// normals and abfloat outliers with `mant = 1.f` on one fraction bit (2 or 3); zeros and victims
+/// as the canonical zero. See [`ovp::normal_unified`] and [`ovp::outlier_unified`].
+pub mod ovp {
+    use super::{OvpNormal, Unified};
+
+    /// The marker code of a victim: `1000` (int4 −8 / flint −0, unused by both normal types).
+    pub const MARKER: u8 = 0b1000;
+    /// flint4 magnitudes by 3-bit magnitude code, in flint units.
+    pub const FLINT_MAGS: [u32; 8] = [0, 2, 4, 6, 8, 12, 16, 32];
+    /// Exponent bias of abfloat in flint units: magnitude `(1 + m/2)·2^(e + 5)`.
+    pub const ABFLOAT_BIAS_FLINT: i32 = 5;
+    /// Exponent bias of abfloat in int4 units (flint units / 4).
+    pub const ABFLOAT_BIAS_INT4: i32 = 3;
+
+    impl OvpNormal {
+        /// The abfloat exponent bias in this normal type's units.
+        pub const fn abfloat_bias(self) -> i32 {
+            match self {
+                OvpNormal::Int4 => ABFLOAT_BIAS_INT4,
+                OvpNormal::Flint4 => ABFLOAT_BIAS_FLINT,
+            }
+        }
+
+        /// The largest normal magnitude (7 int4 units, 32 flint units).
+        pub const fn max_normal(self) -> u32 {
+            match self {
+                OvpNormal::Int4 => 7,
+                OvpNormal::Flint4 => 32,
+            }
+        }
+
+        /// The outlier threshold: values above it are outliers (8 int4 units, 32 flint units).
+        pub const fn threshold(self) -> u32 {
+            match self {
+                OvpNormal::Int4 => 8,
+                OvpNormal::Flint4 => 32,
+            }
+        }
+
+        /// Bits of the widest canonical `mant` (int4 normals: 7 → 3 bits; else 1.f → 2 bits).
+        pub const fn mant_bits(self) -> u32 {
+            match self {
+                OvpNormal::Int4 => 3,
+                OvpNormal::Flint4 => 2,
+            }
+        }
+    }
+
+    const fn finite(sign: bool, mant: u16, exp: i8) -> Unified {
+        Unified {
+            zero: false,
+            nar: false,
+            inf: false,
+            sign,
+            exp,
+            mant,
+        }
+    }
+
+    const ZERO: Unified = Unified {
+        zero: true,
+        nar: false,
+        inf: false,
+        sign: false,
+        exp: 0,
+        mant: 0,
+    };
+
+    /// The unified form of a normal 4-bit code (the marker decodes to zero, as a victim).
+    pub const fn normal_unified(normal: OvpNormal, code: u8) -> Unified {
+        let code = code & 0xF;
+        if code == MARKER {
+            return ZERO;
+        }
+        match normal {
+            OvpNormal::Int4 => {
+                let sign = code & 8 != 0;
+                let mag = if sign { 16 - code as u16 } else { code as u16 };
+                if mag == 0 {
+                    ZERO
+                } else {
+                    finite(sign, mag, 0)
+                }
+            }
+            OvpNormal::Flint4 => {
+                let mag = FLINT_MAGS[(code & 7) as usize];
+                if mag == 0 {
+                    return ZERO;
+                }
+                // mag = mant × 2^exp with mant ∈ {2, 3}.
+                let tz = mag.trailing_zeros();
+                let (mant, exp) = if (mag >> tz) == 3 { (3, tz) } else { (2, tz - 1) };
+                finite(code & 8 != 0, mant, exp as i8)
+            }
+        }
+    }
+
+    /// The unified form of an abfloat outlier code `s.ee.m`: `mant = 2 + m`,
+    /// `exp = e + bias − 1`.
+    pub const fn outlier_unified(normal: OvpNormal, code: u8) -> Unified {
+        let e = ((code >> 1) & 3) as i32;
+        let m = (code & 1) as u16;
+        finite(code & 8 != 0, 2 + m, (e + normal.abfloat_bias() - 1) as i8)
+    }
+
+    /// Decodes a pair byte (first element in bits 3:0) into its two unified values.
+    pub const fn decode_pair(normal: OvpNormal, byte: u8) -> [Unified; 2] {
+        let (lo, hi) = (byte & 0xF, byte >> 4);
+        match (lo == MARKER, hi == MARKER) {
+            (false, false) => [normal_unified(normal, lo), normal_unified(normal, hi)],
+            (false, true) => [outlier_unified(normal, lo), ZERO],
+            (true, false) => [ZERO, outlier_unified(normal, hi)],
+            (true, true) => [ZERO, ZERO],
+        }
+    }
 }
 
 impl Encoding {
@@ -78,6 +225,8 @@ impl Encoding {
             Encoding::Float { man_bits, .. } => man_bits,
             // sign + the shortest regime (2 bits) + es exponent bits; the rest is fraction.
             Encoding::Posit { es } => bits.saturating_sub(3 + es),
+            // flint normals and abfloat outliers are 1.f with one fraction bit.
+            Encoding::Ovp { .. } => 1,
         }
     }
 }
@@ -111,6 +260,10 @@ pub enum Format {
     Posit8Es0,
     /// Posit(16, 1) (SoftPosit's posit16).
     Posit16Es1,
+    /// OliVe outlier-victim pairs, int4 normal type.
+    OvpInt4,
+    /// OliVe outlier-victim pairs, flint4 normal type.
+    OvpFlint4,
 }
 
 /// One row of the format table.
@@ -143,7 +296,7 @@ const fn float(exp_bits: u32, man_bits: u32, bias: i32, specials: FloatSpecials)
 
 /// The operand format table, ordered by hardware id.
 #[rustfmt::skip]
-pub const FORMATS: [FormatSpec; 13] = [
+pub const FORMATS: [FormatSpec; 15] = [
     FormatSpec { format: Format::Int2, name: "int2", id: 0, bits: 2, encoding: Encoding::Int, overflow: Overflow::Saturate, description: "2-bit two's complement" },
     FormatSpec { format: Format::Int4, name: "int4", id: 1, bits: 4, encoding: Encoding::Int, overflow: Overflow::Saturate, description: "4-bit two's complement" },
     FormatSpec { format: Format::Int8, name: "int8", id: 2, bits: 8, encoding: Encoding::Int, overflow: Overflow::Saturate, description: "8-bit two's complement" },
@@ -157,10 +310,14 @@ pub const FORMATS: [FormatSpec; 13] = [
     FormatSpec { format: Format::Posit4Es1, name: "posit4", id: 10, bits: 4, encoding: Encoding::Posit { es: 1 }, overflow: Overflow::Saturate, description: "Posit(4,1)" },
     FormatSpec { format: Format::Posit8Es0, name: "posit8", id: 11, bits: 8, encoding: Encoding::Posit { es: 0 }, overflow: Overflow::Saturate, description: "Posit(8,0) (SoftPosit posit8)" },
     FormatSpec { format: Format::Posit16Es1, name: "posit16", id: 12, bits: 16, encoding: Encoding::Posit { es: 1 }, overflow: Overflow::Saturate, description: "Posit(16,1) (SoftPosit posit16)" },
+    FormatSpec { format: Format::OvpInt4, name: "ovp-int4", id: 13, bits: 4, encoding: Encoding::Ovp { normal: OvpNormal::Int4 }, overflow: Overflow::Saturate, description: "OliVe outlier-victim pairs, int4 normals (-7..7), abfloat outliers 12..96, byte pairs" },
+    FormatSpec { format: Format::OvpFlint4, name: "ovp-flint4", id: 14, bits: 4, encoding: Encoding::Ovp { normal: OvpNormal::Flint4 }, overflow: Overflow::Saturate, description: "OliVe outlier-victim pairs, flint4 normals (2..32), abfloat outliers 48..384, byte pairs" },
 ];
 
 impl Format {
-    /// Every operand format, in hardware-id order.
+    /// Every element-wise operand format, in hardware-id order: the formats an all-format
+    /// preset's decoders handle. The pair formats ([`Format::PAIRED`]) are not in it: they need
+    /// a pair decoder, which no preset builds yet.
     pub const ALL: [Format; 13] = [
         Format::Int2,
         Format::Int4,
@@ -176,6 +333,38 @@ impl Format {
         Format::Posit8Es0,
         Format::Posit16Es1,
     ];
+
+    /// The formats whose codes decode two at a time (OliVe outlier-victim pairs).
+    pub const PAIRED: [Format; 2] = [Format::OvpInt4, Format::OvpFlint4];
+
+    /// Every row of the format table, in hardware-id order ([`Format::ALL`] then
+    /// [`Format::PAIRED`]).
+    pub const TABLE: [Format; 15] = {
+        let mut out = [Format::Int2; 15];
+        let mut i = 0;
+        while i < Format::ALL.len() {
+            out[i] = Format::ALL[i];
+            i += 1;
+        }
+        while i < out.len() {
+            out[i] = Format::PAIRED[i - Format::ALL.len()];
+            i += 1;
+        }
+        out
+    };
+
+    /// Whether codes of this format decode in pairs (one byte per pair).
+    pub const fn is_paired(self) -> bool {
+        matches!(self.spec().encoding, Encoding::Ovp { .. })
+    }
+
+    /// The OVP normal type, for a paired format.
+    pub const fn ovp_normal(self) -> Option<OvpNormal> {
+        match self.spec().encoding {
+            Encoding::Ovp { normal } => Some(normal),
+            _ => None,
+        }
+    }
 
     /// This format's row of [`FORMATS`].
     pub const fn spec(self) -> &'static FormatSpec {
@@ -336,8 +525,9 @@ mod tests {
         for (i, s) in FORMATS.iter().enumerate() {
             assert_eq!(s.id as usize, i, "{}", s.name);
             assert_eq!(s.format as usize, i, "{}", s.name);
-            assert_eq!(Format::ALL[i], s.format);
+            assert_eq!(Format::TABLE[i], s.format);
             assert_eq!(Format::from_name(s.name), Some(s.format));
+            assert_eq!(Format::ALL.contains(&s.format), !s.format.is_paired(), "{}", s.name);
         }
         for (i, s) in OUTPUT_FORMATS.iter().enumerate() {
             assert_eq!(s.id as usize, i, "{}", s.name);
@@ -365,7 +555,7 @@ mod tests {
     #[test]
     fn unknown_names_and_ids_are_none() {
         assert_eq!(Format::from_name("fp5"), None);
-        assert_eq!(Format::from_id(13), None);
+        assert_eq!(Format::from_id(15), None);
         assert_eq!(OutputFormat::from_name("int8"), None);
     }
 }

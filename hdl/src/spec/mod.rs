@@ -12,4 +12,6 @@ pub use datapath::{
     lanes, product_span, Accumulator, FixedLane, FixedPoint, Span, ACC_GUARD_BITS, FIXED_NARROW_MAX_BITS,
     FIXED_WIDE_MAX_BITS, OPERAND_BITS,
 };
-pub use formats::{Encoding, FloatSpecials, Format, FormatSpec, OutputFormat, OutputFormatSpec, Overflow, Unified};
+pub use formats::{
+    Encoding, FloatSpecials, Format, FormatSpec, OutputFormat, OutputFormatSpec, Overflow, OvpNormal, Unified,
+};

@@ -177,6 +177,13 @@ impl GemmJob {
     pub fn validate(&self, cfg: &NpeConfig) -> Result<Layout, DeviceError> {
         self.check()?;
         for f in [self.a_fmt, self.w_fmt] {
+            if f.is_paired() && cfg.formats() & (1 << f.id()) == 0 {
+                return Err(DeviceError::Format(format!(
+                    "{f} is an outlier-victim pair format and {} has no pair decoder \
+                     (no preset builds one yet): run it on the golden model (golden::exact_dot)",
+                    cfg.name
+                )));
+            }
             if cfg.formats() & (1 << f.id()) == 0 {
                 return Err(DeviceError::Format(format!(
                     "{f} is not a multiplier format of {} (its formats: {})",
@@ -241,5 +248,37 @@ pub(crate) fn scaled(x: Exact, s: i64) -> Exact {
     match x {
         Exact::Finite { mant, exp } => Exact::Finite { mant, exp: exp + s },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod pair_format_tests {
+    use super::*;
+
+    #[test]
+    fn no_preset_takes_a_pair_format_and_the_error_says_why() {
+        for cfg in NpeConfig::PRESETS {
+            for f in Format::PAIRED {
+                assert!(!cfg.format_set.contains(&f), "{} {f}", cfg.name);
+                let job = GemmJob {
+                    a_fmt: Format::Int4,
+                    w_fmt: f,
+                    out: OutputFormat::Fp32,
+                    scale_exp: 0,
+                    col_scale_exp: vec![],
+                    m: 1,
+                    n: 1,
+                    k: 2,
+                    a: vec![1, 2],
+                    w: vec![0x8, 0x7],
+                };
+                let e = job.validate(&cfg).unwrap_err().to_string();
+                assert!(e.contains("pair decoder") && e.contains(f.name()), "{e}");
+                // The golden model still computes it: 1 × 0 + 2 × 96.
+                let g = job.golden().unwrap();
+                let want = if f == Format::OvpInt4 { 2.0 * 96.0 } else { 2.0 * 384.0 };
+                assert_eq!(crate::golden::output_to_f64(OutputFormat::Fp32, g[0]), want);
+            }
+        }
     }
 }

@@ -4,7 +4,8 @@ use num_bigint::BigInt;
 
 use super::exact::Exact;
 use super::GoldenError;
-use npe_hdl::spec::{Encoding, FloatSpecials, Format, Unified};
+use npe_hdl::spec::formats::ovp;
+use npe_hdl::spec::{Encoding, FloatSpecials, Format, OvpNormal, Unified};
 
 const ZERO: Unified = Unified {
     zero: true,
@@ -56,7 +57,9 @@ fn finite(sign: bool, mant: u32, exp: i32) -> Unified {
 ///   `mant = 1.f` with `f` left-aligned to [`Encoding::max_frac_bits`] bits,
 ///   `exp = scale − max_frac_bits`.
 ///
-/// A code with bits above the format's width is [`GoldenError::CodeOutOfRange`].
+/// A code with bits above the format's width is [`GoldenError::CodeOutOfRange`]; a code of a
+/// pair format (OVP) is [`GoldenError::Paired`]: its value depends on its partner, see
+/// [`decode_pair`].
 #[inline]
 pub fn decode(fmt: Format, code: u32) -> Result<Unified, GoldenError> {
     let s = fmt.spec();
@@ -108,7 +111,93 @@ pub fn decode(fmt: Format, code: u32) -> Result<Unified, GoldenError> {
             }
         }
         Encoding::Posit { es } => decode_posit(bits, es, s.encoding.max_frac_bits(bits), code),
+        Encoding::Ovp { .. } => return Err(GoldenError::Paired { format: fmt }),
     })
+}
+
+/// Decodes one outlier-victim pair byte of a pair format (element `2k` in bits 3:0, `2k + 1` in
+/// bits 7:4) into its two canonical unified values (layout: [`npe_hdl::spec::formats::ovp`]).
+///
+/// - No nibble is the marker `1000`: both are normal codes. int4: two's complement, `mant = |q|`,
+///   `exp = 0`. flint4: sign-magnitude, magnitude code `c` → {0, 2, 4, 6, 8, 12, 16, 32}[c] flint
+///   units, as `mant ∈ {2, 3}` times a power of two.
+/// - One nibble is the marker: it is the victim (zero); the other is an abfloat outlier
+///   `s.ee.m`: `mant = 2 + m`, `exp = e + bias − 1` (bias 5 in flint units, 3 in int4 units).
+/// - Both nibbles are the marker (never written by the encoder): both are zero.
+///
+/// Errors: [`GoldenError::NotPaired`] for a format that is not a pair format,
+/// [`GoldenError::CodeOutOfRange`] for a byte above `0xFF`.
+pub fn decode_pair(fmt: Format, byte: u32) -> Result<[Unified; 2], GoldenError> {
+    let Some(normal) = fmt.ovp_normal() else {
+        return Err(GoldenError::NotPaired { format: fmt });
+    };
+    if byte > 0xFF {
+        return Err(GoldenError::CodeOutOfRange {
+            format: fmt,
+            code: byte,
+        });
+    }
+    let (lo, hi) = (byte & 0xF, byte >> 4);
+    let marker = u32::from(ovp::MARKER);
+    Ok(match (lo == marker, hi == marker) {
+        (false, false) => [ovp_normal(normal, lo), ovp_normal(normal, hi)],
+        (false, true) => [ovp_outlier(normal, lo), ZERO],
+        (true, false) => [ZERO, ovp_outlier(normal, hi)],
+        (true, true) => [ZERO, ZERO],
+    })
+}
+
+/// The canonical unified form of a normal OVP nibble (not the marker).
+fn ovp_normal(normal: OvpNormal, code: u32) -> Unified {
+    let sign = code & 8 != 0;
+    match normal {
+        OvpNormal::Int4 => {
+            let mag = if sign { 16 - code } else { code };
+            if mag == 0 {
+                ZERO
+            } else {
+                finite(sign, mag, 0)
+            }
+        }
+        OvpNormal::Flint4 => match ovp::FLINT_MAGS[(code & 7) as usize] {
+            0 => ZERO,
+            // mag = mant × 2^exp with mant ∈ {2, 3}: 3·2^k when 3 divides it, else 2·2^(k−1).
+            mag if mag % 3 == 0 => finite(sign, 3, (mag / 3).trailing_zeros() as i32),
+            mag => finite(sign, 2, mag.trailing_zeros() as i32 - 1),
+        },
+    }
+}
+
+/// The canonical unified form of an abfloat outlier nibble `s.ee.m`.
+fn ovp_outlier(normal: OvpNormal, code: u32) -> Unified {
+    let (e, m) = ((code >> 1) & 3, code & 1);
+    finite(code & 8 != 0, 2 + m, e as i32 + normal.abfloat_bias() - 1)
+}
+
+/// Decodes a vector of codes into unified values: element by element ([`decode`]), or two by
+/// two for a pair format ([`decode_pair`] on `codes[2k] | codes[2k + 1] << 4`), where an odd
+/// length is [`GoldenError::OddPairs`] (the host pads K to even before it encodes, see
+/// `npe_host::quant::olive`).
+pub fn decode_codes(fmt: Format, codes: &[u32]) -> Result<Vec<Unified>, GoldenError> {
+    if !fmt.is_paired() {
+        return codes.iter().map(|&c| decode(fmt, c)).collect();
+    }
+    if !codes.len().is_multiple_of(2) {
+        return Err(GoldenError::OddPairs {
+            format: fmt,
+            len: codes.len(),
+        });
+    }
+    let mut out = Vec::with_capacity(codes.len());
+    for p in codes.chunks_exact(2) {
+        for &c in p {
+            if c > 0xF {
+                return Err(GoldenError::CodeOutOfRange { format: fmt, code: c });
+            }
+        }
+        out.extend(decode_pair(fmt, p[0] | p[1] << 4)?);
+    }
+    Ok(out)
 }
 
 fn width_mask(bits: u32) -> u32 {
@@ -185,7 +274,7 @@ pub fn to_f64(fmt: Format, code: u32) -> Result<f64, GoldenError> {
 }
 
 /// The `f64` of a unified value, built directly: `mant < 2^16` and `|exp| < 2^7` are exact.
-fn unified_f64(u: Unified) -> f64 {
+pub fn unified_f64(u: Unified) -> f64 {
     if u.nar {
         f64::NAN
     } else if u.inf {
@@ -253,6 +342,8 @@ pub fn output_to_f64(out: npe_hdl::spec::OutputFormat, code: u32) -> f64 {
             let u = decode_posit(s.bits, es, s.encoding.max_frac_bits(s.bits), code);
             unified_f64(u)
         }
+        // No output format is a pair format.
+        Encoding::Ovp { .. } => f64::NAN,
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use num_bigint::BigInt;
 use num_traits::Zero;
 
-use super::decode::decode;
+use super::decode::{decode, decode_codes, decode_pair};
 use super::exact::Exact;
 use super::round::round_to_output;
 use super::GoldenError;
@@ -82,7 +82,11 @@ pub fn exact_sum(terms: &[Exact]) -> Exact {
 /// [`Exact::normalized`]; a zero sum is [`Exact::zero`], unsigned). Empty vectors give zero.
 /// The result does not depend on the order of the terms.
 ///
+/// A pair format (OVP) is decoded two codes at a time ([`decode_codes`]: `a[2k]`, `a[2k + 1]`
+/// form one pair byte), so its vectors must have an even length.
+///
 /// Errors: [`GoldenError::LengthMismatch`] if the lengths differ (checked first), else
+/// [`GoldenError::OddPairs`] for an odd-length vector of a pair format, else
 /// [`GoldenError::CodeOutOfRange`] for the first code wider than its format.
 pub fn exact_dot(a_fmt: Format, a: &[u32], w_fmt: Format, w: &[u32]) -> Result<Exact, GoldenError> {
     if a.len() != w.len() {
@@ -95,10 +99,31 @@ pub fn exact_dot(a_fmt: Format, a: &[u32], w_fmt: Format, w: &[u32]) -> Result<E
     let hi = sa.max_top + sw.max_top;
     let guard = usize::BITS - a.len().leading_zeros();
     let width = (hi - lo) as u32 + guard + 1;
+    if a_fmt.is_paired() || w_fmt.is_paired() {
+        // Pair formats decode two codes at a time: decode both vectors first.
+        let (ua, uw) = (decode_codes(a_fmt, a)?, decode_codes(w_fmt, w)?);
+        return accumulate(width, lo, ua.into_iter().zip(uw).map(Ok));
+    }
+    accumulate(
+        width,
+        lo,
+        a.iter()
+            .zip(w)
+            .map(|(&ca, &cw)| Ok((decode(a_fmt, ca)?, decode(w_fmt, cw)?))),
+    )
+}
+
+/// The exact sum of the products of decoded operand pairs, in an accumulator of `width` bits
+/// whose LSB weighs `2^lo` (see [`exact_dot`] for the rules).
+fn accumulate(
+    width: u32,
+    lo: i32,
+    pairs: impl Iterator<Item = Result<(Unified, Unified), GoldenError>>,
+) -> Result<Exact, GoldenError> {
     let mut acc = Acc::new(width);
     let (mut nan, mut pos_inf, mut neg_inf) = (false, false, false);
-    for (&ca, &cw) in a.iter().zip(w) {
-        let (ua, uw) = (decode(a_fmt, ca)?, decode(w_fmt, cw)?);
+    for p in pairs {
+        let (ua, uw) = p?;
         if ua.nar || uw.nar || (ua.inf && uw.zero) || (ua.zero && uw.inf) {
             nan = true;
         } else if ua.inf || uw.inf {
@@ -145,14 +170,18 @@ struct Span {
 /// construction.
 fn span(fmt: Format) -> Span {
     static SPANS: OnceLock<Vec<Span>> = OnceLock::new();
-    SPANS.get_or_init(|| Format::ALL.iter().map(|&f| scan_span(f)).collect())[fmt as usize]
+    SPANS.get_or_init(|| Format::TABLE.iter().map(|&f| scan_span(f)).collect())[fmt as usize]
 }
 
 fn scan_span(fmt: Format) -> Span {
     let mut s = Span { min_exp: 0, max_top: 0 };
     let mut first = true;
-    for code in 0..fmt.code_count() {
-        let Ok(u) = decode(fmt, code) else { continue };
+    let values: Vec<Unified> = if fmt.is_paired() {
+        (0..=0xFF).filter_map(|b| decode_pair(fmt, b).ok()).flatten().collect()
+    } else {
+        (0..fmt.code_count()).filter_map(|c| decode(fmt, c).ok()).collect()
+    };
+    for u in values {
         if u.zero || u.nar || u.inf {
             continue;
         }

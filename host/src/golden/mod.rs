@@ -16,11 +16,13 @@ mod exact;
 mod round;
 
 #[cfg(test)]
+mod ovp_tests;
+#[cfg(test)]
 mod tests;
 
-pub use npe_hdl::spec::{Encoding, FloatSpecials, Format, OutputFormat, Overflow, Unified};
+pub use npe_hdl::spec::{Encoding, FloatSpecials, Format, OutputFormat, Overflow, OvpNormal, Unified};
 
-pub use decode::{decode, output_to_f64, to_f64, unified_to_exact};
+pub use decode::{decode, decode_codes, decode_pair, output_to_f64, to_f64, unified_f64, unified_to_exact};
 pub use dot::{dot, exact_dot, exact_product, exact_sum};
 pub use exact::Exact;
 pub use round::{encode, encode_all, encode_checked, has_nan, round_exact, round_to_output, NanPolicy};
@@ -43,6 +45,29 @@ pub enum GoldenError {
         a: usize,
         /// Length of the weight vector.
         w: usize,
+    },
+    /// A code of a pair format (OVP) given alone: its value depends on its partner.
+    #[error(
+        "{format} is an outlier-victim pair format: its codes decode and encode two at a time \
+         (one byte per pair: golden::decode_pair; `npe quantize --scheme olive` encodes), not one by one"
+    )]
+    Paired {
+        /// The pair format.
+        format: Format,
+    },
+    /// [`decode_pair`] of a format that is not a pair format.
+    #[error("{format} is not an outlier-victim pair format: its codes decode one by one")]
+    NotPaired {
+        /// The format given.
+        format: Format,
+    },
+    /// A vector of a pair format with an odd number of codes.
+    #[error("{len} codes of {format}: a pair format needs an even number (pad K to even with a zero)")]
+    OddPairs {
+        /// The pair format.
+        format: Format,
+        /// The vector's length.
+        len: usize,
     },
     /// A NaN to encode in a format that has no NaN code (INT, FP4, FP6), under
     /// [`NanPolicy::Refuse`].

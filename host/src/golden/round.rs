@@ -208,12 +208,16 @@ pub fn has_nan(fmt: Format) -> bool {
         Encoding::Int => false,
         Encoding::Float { specials, .. } => specials != FloatSpecials::None,
         Encoding::PowerOfTwo { .. } | Encoding::Posit { .. } => true,
+        Encoding::Ovp { .. } => false,
     }
 }
 
 /// [`encode`], except that a NaN for a format without NaN ([`has_nan`]) follows `nan`: refused
 /// with [`GoldenError::NanInput`] (naming element `index`), or encoded as [`encode`] does.
 pub fn encode_checked(fmt: Format, x: f64, index: usize, nan: NanPolicy) -> Result<u32, GoldenError> {
+    if fmt.is_paired() {
+        return Err(GoldenError::Paired { format: fmt });
+    }
     if x.is_nan() && nan == NanPolicy::Refuse && !has_nan(fmt) {
         return Err(GoldenError::NanInput {
             format: fmt,
@@ -249,6 +253,8 @@ fn fits(bits: u32, enc: Encoding) -> bool {
         }
         Encoding::PowerOfTwo { bias } => (1..=32).contains(&bits) && bias.unsigned_abs() < (1 << 30),
         Encoding::Posit { es } => (2..=32).contains(&bits) && es < 32,
+        // Pairs are encoded by the OliVe quantizer, never one value at a time.
+        Encoding::Ovp { .. } => false,
     }
 }
 
@@ -267,6 +273,7 @@ pub(crate) fn round_value(bits: u32, enc: Encoding, overflow: Overflow, x: &Valu
         } => round_float(bits, exp_bits, man_bits, bias, specials, overflow, x),
         Encoding::PowerOfTwo { bias } => round_pow2(bits, bias, overflow, x),
         Encoding::Posit { es } => round_posit(bits, es, x),
+        Encoding::Ovp { .. } => 0,
     }
 }
 
