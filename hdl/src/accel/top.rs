@@ -6,10 +6,12 @@
 //!               ▲  status, counters, irq ◄───────┘   └── write commands ─► AxiWriteDma ─┴► m_axi_*
 //! ```
 //!
-//! SOFT_RESET resets the core and both DMA engines; a transfer in flight on the AXI port is
-//! abandoned, so software uses it to recover from a timeout, not during normal operation.
+//! SOFT_RESET resets the core and closes the DMA engines' bursts in flight: no new burst; the
+//! read bursts issued are drained (their beats dropped), the write bursts whose address was
+//! presented get their remaining beats with every strobe off. The core stays in reset and
+//! STATUS.BUSY set until both engines are idle; nothing of the old job reaches the next.
 
-use crate::axi::{AxiReadDma, AxiWriteDma, DmaCmd, ReadBeat, WriteBeat};
+use crate::axi::{AxiReadDma, AxiWriteDma, DmaCmd, WriteBeat};
 use crate::regs::{AxiLiteRegs, JobRegs};
 use crate::spec::axi::RESP_BITS;
 use crate::spec::config::{NpeConfig, AXI_DATA_BITS};
@@ -122,6 +124,9 @@ pub struct Npe<const LW: usize, const ACC_W: usize> {
     core: Core<LW, ACC_W>,
     rdma: AxiReadDma,
     wdma: AxiWriteDma,
+    // SOFT_RESET came and a DMA engine is still closing its bursts.
+    draining: DFF<Bit>,
+    quiet: Signal<Local, Bit>,
 }
 
 impl<const LW: usize, const ACC_W: usize> Npe<LW, ACC_W> {
@@ -177,6 +182,8 @@ impl<const LW: usize, const ACC_W: usize> Npe<LW, ACC_W> {
             core: Core::new(cfg),
             rdma: Default::default(),
             wdma: Default::default(),
+            draining: Default::default(),
+            quiet: Default::default(),
         }
     }
 }
@@ -188,10 +195,23 @@ impl<const LW: usize, const ACC_W: usize> Logic for Npe<LW, ACC_W> {
         self.core.clock.next = self.clock.val();
         self.rdma.clock.next = self.clock.val();
         self.wdma.clock.next = self.clock.val();
+        dff_setup!(self, clock, draining);
         self.regs.reset.next = self.reset.val();
-        self.core.reset.next = self.reset.val() | self.regs.soft_reset.val();
-        self.rdma.reset.next = self.reset.val() | self.regs.soft_reset.val();
-        self.wdma.reset.next = self.reset.val() | self.regs.soft_reset.val();
+        self.core.reset.next = self.reset.val() | self.regs.soft_reset.val() | self.draining.q.val();
+        self.rdma.reset.next = self.reset.val();
+        self.wdma.reset.next = self.reset.val();
+        self.rdma.abort.next = self.regs.soft_reset.val() | self.draining.q.val();
+        self.wdma.abort.next = self.regs.soft_reset.val() | self.draining.q.val();
+        self.quiet.next = self.rdma.cmd.ready.val() & self.wdma.cmd.ready.val();
+        if self.draining.q.val() & self.quiet.val() {
+            self.draining.d.next = false;
+        }
+        if self.regs.soft_reset.val() {
+            self.draining.d.next = true;
+        }
+        if self.reset.val() {
+            self.draining.d.next = false;
+        }
         self.irq.next = self.regs.irq.val();
 
         // AXI4-Lite ↔ register file
@@ -217,6 +237,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for Npe<LW, ACC_W> {
         self.core.start.next = self.regs.start.val();
         JobRegs::join(&mut self.regs.job, &mut self.core.job);
         self.regs.busy.next = self.core.busy.val();
+        self.regs.draining.next = self.draining.q.val();
         self.regs.job_done.next = self.core.job_done.val();
         self.regs.job_error.next = self.core.job_error.val();
         self.regs.stall.next = self.core.stall.val();
@@ -225,7 +246,10 @@ impl<const LW: usize, const ACC_W: usize> Logic for Npe<LW, ACC_W> {
 
         // core ↔ DMAs
         DmaCmd::join(&mut self.core.rd_cmd, &mut self.rdma.cmd);
-        ReadBeat::join(&mut self.rdma.beat, &mut self.core.rd_data);
+        // A draining read's beats go nowhere.
+        self.core.rd_data.valid.next = self.rdma.beat.valid.val() & !self.draining.q.val();
+        self.core.rd_data.data.next = self.rdma.beat.data.val();
+        self.core.rd_data.last.next = self.rdma.beat.last.val();
         DmaCmd::join(&mut self.core.wr_cmd, &mut self.wdma.cmd);
         WriteBeat::join(&mut self.core.wr_data, &mut self.wdma.beat);
 

@@ -7,7 +7,8 @@
 //! `cmd.err`. After an error response no new AR is issued (the one already presented stays
 //! until accepted, as AXI requires); the bursts already issued are drained, their beats still
 //! appear on `beat`, and `done` pulses once the last of them arrived (without a `beat.last`
-//! if the command was cut short).
+//! if the command was cut short). `abort` cuts a command short the same way (SOFT_RESET: the
+//! bursts already issued are closed on the bus, never abandoned).
 
 use super::issue::BurstIssue;
 use super::{DmaCmdIn, ReadBeat, RESP_BITS, RESP_ERROR_BIT};
@@ -21,6 +22,8 @@ pub struct AxiReadDma {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (abandons a command; the AXI slave must be reset with it).
     pub reset: Signal<In, Bit>,
+    /// Cut the command short (level): no new burst, the issued ones drained, then `done`.
+    pub abort: Signal<In, Bit>,
     /// The command port (16-byte beats; `err` holds until the next command).
     pub cmd: DmaCmdIn,
     /// The beats read, in order; `last` marks the command's last beat.
@@ -78,6 +81,7 @@ impl AxiReadDma {
         Self {
             clock: Default::default(),
             reset: Default::default(),
+            abort: Default::default(),
             cmd: Default::default(),
             beat: Default::default(),
             m_axi_araddr: Default::default(),
@@ -137,7 +141,8 @@ impl Logic for AxiReadDma {
         self.issue.start.next = self.accept.val();
         self.issue.start_addr.next = self.cmd.addr.val();
         self.issue.start_beats.next = self.cmd.beats.val();
-        self.issue.enable.next = !self.err_q.q.val().any() & !self.r_err.val();
+        // Only while busy: an aborted command leaves its remainder in the issue unit.
+        self.issue.enable.next = self.busy.q.val() & !self.err_q.q.val().any() & !self.r_err.val() & !self.abort.val();
         self.issue.ready.next = self.m_axi_arready.val();
 
         self.ar_fire.next = self.issue.valid.val() & self.m_axi_arready.val();
@@ -161,7 +166,7 @@ impl Logic for AxiReadDma {
         // Complete: nothing presented, nothing more to issue (or stopped), every burst drained.
         self.finish.next = self.busy.q.val()
             & !self.issue.valid.val()
-            & (self.issue.rem_zero.val() | self.err_q.q.val().any())
+            & (self.issue.rem_zero.val() | self.err_q.q.val().any() | self.abort.val())
             & !self.outstanding.q.val().any();
         self.done_q.d.next = self.finish.val();
         if self.finish.val() {

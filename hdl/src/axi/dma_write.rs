@@ -9,6 +9,10 @@
 //! Errors: the first SLVERR/DECERR response is reported in `cmd.err` with `cmd.done`, but the
 //! command runs to its end (every beat is pulled from `beat` and written), so whatever feeds
 //! the stream never hangs and the beat count upstream stays exact.
+//!
+//! `abort` (SOFT_RESET) closes the command on the bus instead: no new burst, no more beats taken
+//! from the stream; the bursts whose AW was presented get their remaining W beats with every
+//! strobe off (nothing is written) and their B responses are collected, then `done` pulses.
 
 use super::issue::BurstIssue;
 use super::{DmaCmdIn, WriteBeatIn, RESP_BITS, RESP_ERROR_BIT};
@@ -22,6 +26,8 @@ pub struct AxiWriteDma {
     pub clock: Signal<In, Clock>,
     /// Synchronous reset (abandons a command; the AXI slave must be reset with it).
     pub reset: Signal<In, Bit>,
+    /// Cut the command short (level; see the module docs).
+    pub abort: Signal<In, Bit>,
     /// The command port (16-byte beats; `done` once every beat is written and every B
     /// response received; `err` holds until the next command).
     pub cmd: DmaCmdIn,
@@ -67,6 +73,8 @@ pub struct AxiWriteDma {
     wv: DFF<Bit>,
     wd: DFF<Bits<128>>,
     wl: DFF<Bit>,
+    // The W register holds an abort's fill beat: strobes off.
+    wz: DFF<Bit>,
     // W burst tracking: beats left in the open burst (0: none open), beats of the command not
     // yet in a W burst, page offset (in beats) of the next burst's start.
     w_left: DFF<Bits<16>>,
@@ -105,6 +113,7 @@ impl AxiWriteDma {
         Self {
             clock: Default::default(),
             reset: Default::default(),
+            abort: Default::default(),
             cmd: Default::default(),
             beat: Default::default(),
             m_axi_awaddr: Default::default(),
@@ -129,6 +138,7 @@ impl AxiWriteDma {
             wv: Default::default(),
             wd: Default::default(),
             wl: Default::default(),
+            wz: Default::default(),
             w_left: Default::default(),
             w_rem: Default::default(),
             w_off: Default::default(),
@@ -169,7 +179,7 @@ impl Logic for AxiWriteDma {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, busy, in_left, sv, sd, wv, wd, wl, w_left, w_rem, w_off, aw_ahead, b_pend, err_q, done_q
+            self, clock, busy, in_left, sv, sd, wv, wd, wl, wz, w_left, w_rem, w_off, aw_ahead, b_pend, err_q, done_q
         );
         self.issue.clock.next = self.clock.val();
         self.issue.reset.next = self.reset.val();
@@ -178,11 +188,12 @@ impl Logic for AxiWriteDma {
         self.issue.start.next = self.accept.val();
         self.issue.start_addr.next = self.cmd.addr.val();
         self.issue.start_beats.next = self.cmd.beats.val();
-        self.issue.enable.next = true;
+        // Only while busy: an aborted command leaves its remainder in the issue unit.
+        self.issue.enable.next = self.busy.q.val() & !self.abort.val();
         self.issue.ready.next = self.m_axi_awready.val();
 
         // Input side: take a beat while the skid entry is free and the command wants more.
-        self.in_ready.next = self.busy.q.val() & !self.sv.q.val() & self.in_left.q.val().any();
+        self.in_ready.next = self.busy.q.val() & !self.sv.q.val() & self.in_left.q.val().any() & !self.abort.val();
         self.in_fire.next = self.in_ready.val() & self.beat.valid.val();
         if self.in_fire.val() {
             self.in_left.d.next = self.in_left.q.val() - self.one16.val();
@@ -193,10 +204,11 @@ impl Logic for AxiWriteDma {
             self.src_data.next = self.beat.data.val();
         }
 
-        // W register loads when it is free, a beat is there, and its burst's AW was presented.
+        // W register loads when it is free, a beat is there (under abort: a fill beat always is),
+        // and its burst's AW was presented.
         self.open.next = self.w_left.q.val().any();
         self.load.next = (!self.wv.q.val() | self.m_axi_wready.val())
-            & (self.sv.q.val() | self.in_fire.val())
+            & (self.sv.q.val() | self.in_fire.val() | (self.busy.q.val() & self.abort.val()))
             & (self.open.val() | self.aw_ahead.q.val().any());
         self.page_left.next = self.page_beats.val() - bit_cast::<16, 8>(self.w_off.q.val());
         if self.w_rem.q.val() < self.page_left.val() {
@@ -207,6 +219,7 @@ impl Logic for AxiWriteDma {
         if self.load.val() {
             self.wv.d.next = true;
             self.wd.d.next = self.src_data.val();
+            self.wz.d.next = self.abort.val();
             if self.open.val() {
                 self.wl.d.next = self.w_left.q.val() == self.one16.val();
                 self.w_left.d.next = self.w_left.q.val() - self.one16.val();
@@ -230,7 +243,8 @@ impl Logic for AxiWriteDma {
         }
 
         // A burst's AW presented: +1; its first W beat loaded: −1.
-        self.aw_load.next = (!self.issue.valid.val() | self.m_axi_awready.val()) & !self.issue.rem_zero.val();
+        self.aw_load.next =
+            (!self.issue.valid.val() | self.m_axi_awready.val()) & !self.issue.rem_zero.val() & self.issue.enable.val();
         if self.aw_load.val() & !(self.load.val() & !self.open.val()) {
             self.aw_ahead.d.next = self.aw_ahead.q.val() + self.one10.val();
         }
@@ -254,15 +268,16 @@ impl Logic for AxiWriteDma {
         // Complete: every burst presented and accepted, every beat sent, every B back.
         self.finish.next = self.busy.q.val()
             & !self.issue.valid.val()
-            & self.issue.rem_zero.val()
-            & !self.in_left.q.val().any()
-            & !self.sv.q.val()
+            & ((self.issue.rem_zero.val() & !self.in_left.q.val().any() & !self.sv.q.val()) | self.abort.val())
             & !self.wv.q.val()
             & !self.open.val()
+            & !self.aw_ahead.q.val().any()
             & !self.b_pend.q.val().any();
         self.done_q.d.next = self.finish.val();
         if self.finish.val() {
             self.busy.d.next = false;
+            // An aborted command may leave a beat it no longer wants in the skid entry.
+            self.sv.d.next = false;
         }
 
         if self.accept.val() {
@@ -298,6 +313,9 @@ impl Logic for AxiWriteDma {
         self.m_axi_awvalid.next = self.issue.valid.val();
         self.m_axi_wdata.next = self.wd.q.val();
         self.m_axi_wstrb.next = self.strb.val();
+        if self.wz.q.val() {
+            self.m_axi_wstrb.next = 0.into();
+        }
         self.m_axi_wlast.next = self.wl.q.val();
         self.m_axi_wvalid.next = self.wv.q.val();
         self.m_axi_bready.next = self.busy.q.val();

@@ -249,6 +249,8 @@ pub struct AxiLiteRegs {
     pub irq: Signal<Out, Bit>,
     /// STATUS.BUSY; counts BUSY cycles.
     pub busy: Signal<In, Bit>,
+    /// SOFT_RESET is closing the DMA's bursts: STATUS.BUSY stays set (not counted in BUSY).
+    pub draining: Signal<In, Bit>,
     /// A job ended (one cycle): sets STATUS.DONE and IRQ.DONE, latches `job_error`.
     pub job_done: Signal<In, Bit>,
     /// Why (ErrorCode), with `job_done`.
@@ -351,6 +353,7 @@ impl AxiLiteRegs {
             soft_reset: Default::default(),
             irq: Default::default(),
             busy: Default::default(),
+            draining: Default::default(),
             job_done: Default::default(),
             job_error: Default::default(),
             stall: Default::default(),
@@ -520,7 +523,7 @@ impl Logic for AxiLiteRegs {
         if !self.st_done.q.val() {
             self.status.next = bit_cast::<32, ERROR_BITS>(self.st_err.q.val()) << self.k_err.val();
         }
-        if self.busy.val() {
+        if self.busy.val() | self.draining.val() {
             self.status.next = self.status.val() | (self.k1_32.val() << self.k_busy.val());
         }
 

@@ -328,7 +328,7 @@ pub const REGISTERS: &[Register] = &[
     reg("FORMATS", 0x10, Access::Ro, 0, "Bit i set: operand format id i is supported.", &[]),
     reg("CTRL", 0x14, Access::Rw, 0, "Control.", &[
         pulse("START", 0, "Write 1 to start the job in the job registers."),
-        pulse("SOFT_RESET", 1, "Write 1 to abort and reset the controller."),
+        pulse("SOFT_RESET", 1, "Write 1 to abort and reset the controller; STATUS.BUSY stays set until the DMA bursts in flight are closed."),
         field("IRQ_EN", 2, 1, "Raise the interrupt line when a job ends."),
     ]),
     reg("STATUS", 0x18, Access::Ro, 0, "Status.", &[
