@@ -1086,7 +1086,7 @@ fn preset_section(c: &Campaign) -> String {
          g − {}); Check = busy cycle 1, \
          Derive = 2, Plan = the next (first stripe's tiles + 1) cycles, Finish = the job's last busy cycle, Drain \
          = a job with a read fault on A, from 4 cycles after the failing burst's last response. Passed = \
-         STATUS.BUSY 0 after the reset, every burst closed within 4096 cycles, no protocol violation, and the \
+         STATUS.BUSY back to 0 within {RESET_DRAIN_CYCLES} cycles of the reset (it stays set while the DMAs close the bursts in flight), then no burst open, no protocol violation, and the \
          next job in the same buffers correct (for a reset before START: the programmed job, then the next).\n",
         c.calibration.k
     );
