@@ -379,6 +379,27 @@ fn drained(dev: &mut Device<SimBackend>, cycles: u64, what: &str) -> Result<(), 
     }
 }
 
+/// After a fault or a reset: the same job shape with new operands in the same buffers, memory
+/// healthy, checked like any job (counted in `r`).
+fn next_job(
+    dev: &mut Device<SimBackend>,
+    job: &GemmJob,
+    bufs: &Bufs,
+    rng: &mut StdRng,
+    r: &mut CaseResult,
+) -> Result<(), Failure> {
+    dev.backend().set_error_ranges(&[], &[]);
+    let mut next = job.clone();
+    let fresh = random_job((job.a_fmt, job.w_fmt, job.out), (job.m, job.n, job.k), rng);
+    next.a = fresh.a;
+    next.w = fresh.w;
+    let res = checked_job(dev, &next, bufs, "next job");
+    r.cycles = dev.backend().cycles();
+    r.values = res?;
+    r.jobs_checked += 1;
+    Ok(())
+}
+
 /// Runs `job` in `bufs` and checks it: golden, protocol, bus idle afterwards.
 fn checked_job(dev: &mut Device<SimBackend>, job: &GemmJob, bufs: &Bufs, what: &str) -> Result<u64, Failure> {
     let run = dev.run_gemm(job, &bufs.gemm()).map_err(|e| classify(e, what))?;
@@ -549,17 +570,8 @@ fn fault_case(cfg: &NpeConfig, seed: u64, max_cycles: u64, r: &mut CaseResult) -
         return Err(Failure::NotIdle(format!("STATUS {st:#x} after the faulted job")));
     }
     drained(&mut dev, 0, "after the faulted job")?;
-    // The next job, same device, same buffers, memory healthy again.
-    dev.backend().set_error_ranges(&[], &[]);
-    let mut next = job.clone();
-    let fresh = random_job((job.a_fmt, job.w_fmt, job.out), (job.m, job.n, job.k), &mut rng);
-    next.a = fresh.a;
-    next.w = fresh.w;
-    let res = checked_job(&mut dev, &next, &bufs, "next job");
-    r.cycles = dev.backend().cycles();
-    r.values = res?;
-    r.jobs_checked = 1;
-    Ok(())
+    r.jobs_checked = 0;
+    next_job(&mut dev, &job, &bufs, &mut rng, r)
 }
 
 /// Cycles SOFT_RESET may take to close the bursts in flight (a burst is at most 256 beats; the
@@ -826,17 +838,7 @@ fn reset_case_with(
         compare(&job, &c?, "job after reset")?;
         r.jobs_checked += 1;
     }
-    // The next job: new operands in the same buffers, memory healthy.
-    dev.backend().set_error_ranges(&[], &[]);
-    let mut next = job.clone();
-    let fresh = random_job((job.a_fmt, job.w_fmt, job.out), (job.m, job.n, job.k), &mut rng);
-    next.a = fresh.a;
-    next.w = fresh.w;
-    let res = checked_job(&mut dev, &next, &bufs, "next job");
-    r.cycles = dev.backend().cycles();
-    r.values = res?;
-    r.jobs_checked += 1;
-    Ok(())
+    next_job(&mut dev, &job, &bufs, &mut rng, r)
 }
 
 /// A finished campaign.

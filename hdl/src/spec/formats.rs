@@ -158,14 +158,7 @@ pub mod ovp {
         }
     }
 
-    const ZERO: Unified = Unified {
-        zero: true,
-        nar: false,
-        inf: false,
-        sign: false,
-        exp: 0,
-        mant: 0,
-    };
+    const ZERO: Unified = Unified::ZERO;
 
     /// The unified form of a normal 4-bit code (the marker decodes to zero, as a victim).
     pub const fn normal_unified(normal: OvpNormal, code: u8) -> Unified {
@@ -506,6 +499,18 @@ pub struct Unified {
     pub exp: i8,
     /// Integer significand, hidden bit included.
     pub mant: u16,
+}
+
+impl Unified {
+    /// The (positive) zero.
+    pub const ZERO: Unified = Unified {
+        zero: true,
+        nar: false,
+        inf: false,
+        sign: false,
+        exp: 0,
+        mant: 0,
+    };
 }
 
 /// Widths of the unified representation's fields in hardware.

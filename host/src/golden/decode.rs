@@ -7,14 +7,7 @@ use super::GoldenError;
 use npe_hdl::spec::formats::ovp;
 use npe_hdl::spec::{Encoding, FloatSpecials, Format, OvpNormal, Unified};
 
-const ZERO: Unified = Unified {
-    zero: true,
-    nar: false,
-    inf: false,
-    sign: false,
-    exp: 0,
-    mant: 0,
-};
+const ZERO: Unified = Unified::ZERO;
 
 const NAR: Unified = Unified {
     zero: false,
