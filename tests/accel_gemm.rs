@@ -640,6 +640,118 @@ fn both_back_ends_reject_the_same_bad_jobs() {
     assert_eq!(fun.read("IRQ").unwrap(), 0);
 }
 
+/// OVP codes for `vectors` K-vectors of length `k` (even), vector `v`'s element `i` at
+/// `v * v_step + i * k_step`. Pairs are drawn as: one outlier (either element: its partner is
+/// the marker), both markers (not a legal pair: both decode to 0), or two normals; a vector
+/// of `all_outliers` has an outlier in every pair.
+fn ovp_codes(
+    (vectors, k): (usize, usize),
+    (v_step, k_step): (usize, usize),
+    all_outliers: impl Fn(usize) -> bool,
+    rng: &mut StdRng,
+) -> Vec<u32> {
+    const MARKER: u32 = npe_hdl::spec::formats::ovp::MARKER as u32;
+    let mut codes = vec![0; vectors * k];
+    let normal = |rng: &mut StdRng| loop {
+        let c = rng.gen_range(0..16);
+        if c != MARKER {
+            break c;
+        }
+    };
+    for v in 0..vectors {
+        for p in 0..k / 2 {
+            let roll = if all_outliers(v) {
+                rng.gen_range(0..2)
+            } else {
+                rng.gen_range(0..8)
+            };
+            let pair = match roll {
+                0 => [normal(rng), MARKER],
+                1 => [MARKER, normal(rng)],
+                2 => [MARKER, MARKER],
+                _ => [normal(rng), normal(rng)],
+            };
+            for (j, c) in pair.into_iter().enumerate() {
+                codes[v * v_step + (2 * p + j) * k_step] = c;
+            }
+        }
+    }
+    codes
+}
+
+/// A random job of `fmts` whose pair-format operands hold [`ovp_codes`] (row 0 of A and the
+/// last column of W outliers in every pair).
+fn ovp_job(fmts: (Format, Format, OutputFormat), (m, n, k): (usize, usize, usize), rng: &mut StdRng) -> GemmJob {
+    let plain = |f: Format| if f.is_paired() { Format::Int4 } else { f };
+    let mut job = random_job((plain(fmts.0), plain(fmts.1), fmts.2), (m, n, k), rng);
+    (job.a_fmt, job.w_fmt) = (fmts.0, fmts.1);
+    if fmts.0.is_paired() {
+        job.a = ovp_codes((m, k), (k, 1), |r| r == 0, rng);
+    }
+    if fmts.1.is_paired() {
+        job.w = ovp_codes((n, k), (1, n), |c| c == n - 1, rng);
+    }
+    job
+}
+
+#[test]
+fn outlier_victim_pairs_on_the_olive_preset() {
+    // npe8x8ovp: the fixed-point datapath with the pair decoders at the array's edge. Every
+    // pair of its formats (OVP × OVP in four lanes, OVP × INT8 / FP8 in two), with outliers,
+    // victims and both-marker pairs at random places, a row of A and a column of W of outliers
+    // only; then jobs at the longest K (the last beat of a K block) with row and column tiles
+    // cut at their edges and column scales.
+    let cfg = NpeConfig::OLIVE;
+    let mut dev = Device::connect(SimBackend::new(&cfg, &SimOptions::default()).unwrap(), cfg).unwrap();
+    assert_eq!(dev.info().unwrap().formats, cfg.formats());
+    let mut rng = StdRng::seed_from_u64(43);
+    let (mut jobs, mut results) = (0, 0);
+    for &a in cfg.format_set {
+        for &w in cfg.format_set {
+            for _ in 0..2 {
+                let out = OutputFormat::ALL[rng.gen_range(0..OutputFormat::ALL.len())];
+                let shape = (rng.gen_range(1..11), rng.gen_range(1..12), 2 * rng.gen_range(1..30));
+                let job = ovp_job((a, w, out), shape, &mut rng);
+                check(&mut dev, &job, &format!("npe8x8ovp {a} x {w} -> {out} {shape:?}"));
+                (jobs, results) = (jobs + 1, results + shape.0 * shape.1);
+            }
+        }
+    }
+    for (a, w) in [
+        (Format::OvpInt4, Format::OvpFlint4),
+        (Format::OvpFlint4, Format::OvpFlint4),
+        (Format::Int8, Format::OvpInt4),
+        (Format::Fp8E4M3, Format::OvpFlint4),
+    ] {
+        let k = npe_hdl::spec::lanes(a, w) as usize * cfg.k_beats_max as usize;
+        let shape = (cfg.rows as usize + 1, 2 * cfg.cols as usize + 1, k);
+        let mut job = ovp_job((a, w, OutputFormat::Fp32), shape, &mut rng);
+        job.col_scale_exp = (0..shape.1).map(|_| rng.gen_range(-20..=20)).collect();
+        check(&mut dev, &job, &format!("npe8x8ovp {a} x {w} long K"));
+        (jobs, results) = (jobs + 1, results + shape.0 * shape.1);
+    }
+    eprintln!("npe8x8ovp: {jobs} jobs, {results} results, 0 mismatches");
+    // An odd K cannot hold pairs: refused by the host; FP4 is not a format of the preset.
+    let job = ovp_job(
+        (Format::OvpInt4, Format::Int8, OutputFormat::Int32),
+        (2, 2, 4),
+        &mut rng,
+    );
+    let odd = GemmJob {
+        k: 3,
+        a: job.a[..6].to_vec(),
+        w: job.w[..6].to_vec(),
+        ..job
+    };
+    assert!(matches!(dev.gemm(&odd), Err(DeviceError::Dimension(e)) if e.contains("odd")));
+    let fp4 = random_job(
+        (Format::Fp4E2M1, Format::Int4, OutputFormat::Int32),
+        (2, 2, 2),
+        &mut rng,
+    );
+    assert!(matches!(dev.gemm(&fp4), Err(DeviceError::Format(_))));
+}
+
 fn lanes_of(f: Format) -> u32 {
     npe_hdl::spec::lanes(f, f)
 }

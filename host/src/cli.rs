@@ -52,18 +52,21 @@ enum Command {
         /// Tensor name in A's .safetensors file (not for a .npy file: it holds one array).
         #[arg(long)]
         a_tensor: Option<String>,
-        /// Weights W (K x N): .npy or .safetensors.
+        /// Weights W (K x N): .npy or .safetensors; or the codes `npe quantize --scheme olive`
+        /// wrote (with --w-tensor NAME, stored [N, K] as PyTorch stores weights).
         #[arg(long)]
         w: PathBuf,
         /// Tensor name in W's .safetensors file (not for a .npy file: it holds one array).
         #[arg(long)]
         w_tensor: Option<String>,
-        /// Activation format.
-        #[arg(long, value_parser = parse_format)]
-        a_format: Format,
-        /// Weight format.
-        #[arg(long, value_parser = parse_format)]
-        w_format: Format,
+        /// Activation format; `olive`: outlier-victim pairs of the normal type of least error
+        /// (one scale per tensor, applied by the host to the results).
+        #[arg(long, value_parser = parse_gemm_format)]
+        a_format: GemmFormat,
+        /// Weight format; `olive`: outlier-victim pairs of the normal type of least error (one
+        /// scale per column, applied by the host to the results).
+        #[arg(long, value_parser = parse_gemm_format)]
+        w_format: GemmFormat,
         /// Output format.
         #[arg(long, default_value = "fp32", value_parser = parse_output_format)]
         out_format: OutputFormat,
@@ -374,6 +377,33 @@ fn check_operand_format(flag: &str, f: Format) -> Result<()> {
         bail!("unsupported format: {flag} {f} is not a multiplier operand format (it is a block scale only)");
     }
     Ok(())
+}
+
+/// An operand format of `npe gemm`: a table format, or `olive`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GemmFormat {
+    /// A format of the table (a pair format quantizes with that normal type).
+    Table(Format),
+    /// Outlier-victim pairs, the normal type of least squared error.
+    Olive,
+}
+
+impl GemmFormat {
+    /// `Some(normal type or None for the search)` for the pair formats.
+    fn ovp(self) -> Option<Option<npe_hdl::spec::OvpNormal>> {
+        match self {
+            GemmFormat::Olive => Some(None),
+            GemmFormat::Table(f) => f.ovp_normal().map(Some),
+        }
+    }
+}
+
+fn parse_gemm_format(s: &str) -> Result<GemmFormat, String> {
+    if s.eq_ignore_ascii_case("olive") {
+        Ok(GemmFormat::Olive)
+    } else {
+        parse_format(s).map(GemmFormat::Table)
+    }
 }
 
 fn parse_preset(s: &str) -> Result<NpeConfig, String> {
@@ -706,14 +736,15 @@ fn campaign_cmd(a: CampaignArgs, report: Option<&Path>, replay: Option<&str>) ->
 
 /// `npe gemm`: reads, quantizes, runs on the simulated device, writes C.
 fn gemm(
-    (a_path, a_tensor, a_fmt): (&Path, Option<&str>, Format),
-    (w_path, w_tensor, w_fmt): (&Path, Option<&str>, Format),
+    (a_path, a_tensor, a_fmt): (&Path, Option<&str>, GemmFormat),
+    (w_path, w_tensor, w_fmt): (&Path, Option<&str>, GemmFormat),
     out_fmt: OutputFormat,
     out: &Path,
     check: bool,
     nan: NanPolicy,
     sim: &SimArgs,
 ) -> Result<()> {
+    use crate::quant::operand::OvpOperand;
     // Every option and path is checked before the inputs are read and the device runs: a bad
     // output path found after a long simulation would lose the run.
     sim.check()?;
@@ -721,44 +752,110 @@ fn gemm(
     outputs.extend(sim.outputs());
     outfile::check_outputs(&outputs, &[("--a", a_path), ("--w", w_path)])?;
     let a = tensor::read_operand(a_path, a_tensor, "--a-tensor")?;
-    let w = tensor::read_operand(w_path, w_tensor, "--w-tensor")?;
-    if a.cols != w.rows {
+    // W: pair codes `npe quantize` wrote, or real values.
+    let w_codes = match (w_fmt.ovp(), w_tensor) {
+        (Some(_), Some(name)) if crate::quant::cmd::holds_ovp(w_path, name)? => {
+            let t = crate::quant::cmd::read_ovp(w_path, name)?;
+            if let GemmFormat::Table(f) = w_fmt {
+                if f != t.format() {
+                    bail!(
+                        "--w-format {f}, but {} holds {name} in {}",
+                        w_path.display(),
+                        t.format()
+                    );
+                }
+            }
+            Some(t)
+        }
+        _ => None,
+    };
+    let w = match w_codes {
+        Some(_) => None,
+        None => Some(tensor::read_operand(w_path, w_tensor, "--w-tensor")?),
+    };
+    let (w_rows, w_cols) = match (&w_codes, &w) {
+        (Some(t), _) => (t.k, t.rows),
+        (None, Some(w)) => (w.rows, w.cols),
+        (None, None) => unreachable!("W is codes or values"),
+    };
+    if a.cols != w_rows {
         bail!(
-            "shapes do not chain: A is {}x{}, W is {}x{} (A's columns must equal W's rows)",
+            "shapes do not chain: A is {}x{}, W is {w_rows}x{w_cols} (A's columns must equal W's rows)",
             a.rows,
-            a.cols,
-            w.rows,
-            w.cols
+            a.cols
         );
     }
+    let (m, n, k) = (a.rows, w_cols, a.cols);
+    // Each side's format, codes (K padded to even when a pair format meets an odd K) and scale.
+    let a_ovp = match a_fmt.ovp() {
+        Some(normal) => Some(OvpOperand::activations(&a, normal)?),
+        None => None,
+    };
+    let w_ovp = match (&w_codes, &w, w_fmt.ovp()) {
+        (Some(t), _, _) => Some(OvpOperand::weights_of(t)),
+        (None, Some(w), Some(normal)) => Some(OvpOperand::weights(w, normal)?),
+        _ => None,
+    };
+    let kp = if a_ovp.is_some() || w_ovp.is_some() {
+        k + k % 2
+    } else {
+        k
+    };
+    let table = |f: GemmFormat| match f {
+        GemmFormat::Table(f) => f,
+        GemmFormat::Olive => unreachable!("olive operands are pair codes"),
+    };
+    let (a_fmt, a_codes) = match &a_ovp {
+        Some(op) => (op.format, op.codes.clone()),
+        None => {
+            let f = table(a_fmt);
+            let q = quantize(&format!("--a {}", a_path.display()), &a.data, Some(k), f, nan)?;
+            let zero = golden::encode(f, 0.0);
+            // A zero code closes each row when K was padded.
+            let rows = q.chunks(k).flat_map(|r| r.iter().copied().chain((k..kp).map(|_| zero)));
+            (f, rows.collect())
+        }
+    };
+    let (w_fmt, w_codes) = match (&w_ovp, &w) {
+        (Some(op), _) => (op.format, op.codes.clone()),
+        (None, None) => unreachable!("W is codes or values"),
+        (None, Some(w)) => {
+            let f = table(w_fmt);
+            let mut q = quantize(&format!("--w {}", w_path.display()), &w.data, Some(n), f, nan)?;
+            // A row of zero codes closes W when K was padded.
+            q.extend((k * n..kp * n).map(|_| golden::encode(f, 0.0)));
+            (f, q)
+        }
+    };
     let job = GemmJob {
         a_fmt,
         w_fmt,
         out: out_fmt,
         scale_exp: 0,
         col_scale_exp: Vec::new(),
-        m: a.rows,
-        n: w.cols,
-        k: a.cols,
-        a: quantize(&format!("--a {}", a_path.display()), &a.data, Some(a.cols), a_fmt, nan)?,
-        w: quantize(&format!("--w {}", w_path.display()), &w.data, Some(w.cols), w_fmt, nan)?,
+        m,
+        n,
+        k: kp,
+        a: a_codes,
+        w: w_codes,
     };
     job.validate(&sim.preset)?;
     let (run, device) = sim.with_device(|dev| Ok((dev.gemm(&job)?, dev.backend().describe())))?;
+    // The pair operands' scales, applied by the host (see `quant::operand`).
+    let scale = |c: usize| a_ovp.as_ref().map_or(1.0, |op| op.scale(0)) * w_ovp.as_ref().map_or(1.0, |op| op.scale(c));
     let c = tensor::Matrix {
-        rows: job.m,
-        cols: job.n,
-        data: run.c.iter().map(|&code| golden::output_to_f64(out_fmt, code)).collect(),
+        rows: m,
+        cols: n,
+        data: run
+            .c
+            .iter()
+            .enumerate()
+            .map(|(i, &code)| golden::output_to_f64(out_fmt, code) * scale(i % n))
+            .collect(),
     };
     tensor::write_npy(out, &c, out_fmt == OutputFormat::Int32)?;
     println!(
-        "C[{}x{}] = A[{}x{}] ({a_fmt}) x W[{}x{}] ({w_fmt}) -> {out_fmt} on {}: {}; wrote {}",
-        job.m,
-        job.n,
-        job.m,
-        job.k,
-        job.k,
-        job.n,
+        "C[{m}x{n}] = A[{m}x{k}] ({a_fmt}) x W[{k}x{n}] ({w_fmt}) -> {out_fmt} on {}: {}; wrote {}",
         device,
         if run.counters.busy == 0 {
             "no cycle count".to_string()
@@ -772,6 +869,22 @@ fn gemm(
         },
         out.display()
     );
+    for (what, op) in [("A", &a_ovp), ("W", &w_ovp)] {
+        if let Some(op) = op {
+            println!(
+                "{what}: {} codes, K {}{}, {} scale(s) applied by the host to the results{}",
+                op.format,
+                op.k,
+                if op.k > k { " (padded with a zero)" } else { "" },
+                op.scales.len(),
+                if op.outliers > 0 {
+                    format!(", {} outliers", op.outliers)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
     if check {
         let g = job.golden()?;
         let mismatches = g.iter().zip(&run.c).filter(|(x, y)| x != y).count();

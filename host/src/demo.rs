@@ -14,7 +14,7 @@ use crate::report;
 use npe_hdl::spec::NpeConfig;
 
 /// Format pairs the demo runs: (activation, weight, output).
-pub const PAIRS: [(Format, Format, OutputFormat); 7] = [
+pub const PAIRS: [(Format, Format, OutputFormat); 8] = [
     (Format::Fp4E2M1, Format::Fp4E2M1, OutputFormat::Fp32),
     (Format::Int4, Format::Int4, OutputFormat::Int32),
     (Format::Int8, Format::Fp4E2M1, OutputFormat::Bf16),
@@ -22,6 +22,7 @@ pub const PAIRS: [(Format, Format, OutputFormat); 7] = [
     (Format::Posit8Es0, Format::Posit8Es0, OutputFormat::Posit16Es1),
     (Format::Int16, Format::Int16, OutputFormat::Int32),
     (Format::Posit16Es1, Format::Posit16Es1, OutputFormat::Fp32),
+    (Format::OvpInt4, Format::OvpFlint4, OutputFormat::Fp32),
 ];
 
 /// Random real numbers spread over a format's dynamic range (log-uniform magnitude, random sign).
@@ -40,7 +41,29 @@ pub fn sample_values(f: Format, n: usize, rng: &mut impl Rng) -> Vec<f64> {
         .collect()
 }
 
-/// A random GEMM job: operands sampled over each format's range and quantized by the golden model.
+/// `vectors` K-vectors of `k` (even) OVP codes of format `f` (a pair format): Gaussian values
+/// with one in 50 scaled by 8 … 32 (outliers), quantized per vector by the OliVe quantizer
+/// ([`crate::quant::olive`]). Returned vector-major (`vectors × k`).
+pub fn ovp_sample(f: Format, vectors: usize, k: usize, rng: &mut impl Rng) -> Vec<u32> {
+    let normal = f.ovp_normal().expect("a pair format");
+    let x: Vec<f64> = (0..vectors * k)
+        .map(|_| {
+            // Irwin–Hall: the sum of 12 uniforms, less 6, is close to N(0, 1).
+            let g = (0..12).map(|_| rng.gen::<f64>()).sum::<f64>() - 6.0;
+            if rng.gen_range(0..50) == 0 {
+                g * rng.gen_range(8.0..32.0)
+            } else {
+                g
+            }
+        })
+        .collect();
+    let t = crate::quant::olive::quantize_with(&x, k, crate::quant::Granularity::PerRow, normal)
+        .expect("finite values in rows of K");
+    t.element_codes()
+}
+
+/// A random GEMM job: operands sampled over each format's range and quantized by the golden
+/// model; outlier-victim pair operands from [`ovp_sample`] (so K must be even for them).
 pub fn random_job(
     (a_fmt, w_fmt, out): (Format, Format, OutputFormat),
     (m, n, k): (usize, usize, usize),
@@ -52,6 +75,22 @@ pub fn random_job(
             .map(|x| golden::encode(f, x))
             .collect()
     };
+    // Pair formats: pairs run along K, down W's columns.
+    let ovp = |f: Format, vectors: usize, rng: &mut _| ovp_sample(f, vectors, k + k % 2, rng);
+    let a = if a_fmt.is_paired() {
+        ovp(a_fmt, m, rng)
+            .chunks(k + k % 2)
+            .flat_map(|r| r[..k].to_vec())
+            .collect()
+    } else {
+        q(a_fmt, m * k, rng)
+    };
+    let w = if w_fmt.is_paired() {
+        let cols = ovp(w_fmt, n, rng);
+        (0..k * n).map(|i| cols[(i % n) * (k + k % 2) + i / n]).collect()
+    } else {
+        q(w_fmt, k * n, rng)
+    };
     GemmJob {
         a_fmt,
         w_fmt,
@@ -61,8 +100,8 @@ pub fn random_job(
         m,
         n,
         k,
-        a: q(a_fmt, m * k, rng),
-        w: q(w_fmt, k * n, rng),
+        a,
+        w,
     }
 }
 
@@ -108,6 +147,12 @@ pub fn check_shape(opts: &DemoOptions) -> Result<()> {
     if k > max_k {
         bail!(
             "{fk} {k} is too long: 16-bit formats hold at most K = {max_k} on {}",
+            opts.preset.name
+        );
+    }
+    if k % 2 == 1 && opts.preset.format_set.iter().any(|f| f.is_paired()) {
+        bail!(
+            "{fk} {k} is odd: the outlier-victim pair formats of {} pair elements along K",
             opts.preset.name
         );
     }
@@ -257,6 +302,7 @@ pub fn bench<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions, json: &std::pa
         (Format::Int4, Format::Int4, OutputFormat::Int32),
         (Format::Fp8E4M3, Format::Fp8E4M3, OutputFormat::Fp32),
         (Format::Posit16Es1, Format::Posit16Es1, OutputFormat::Fp32),
+        (Format::OvpInt4, Format::OvpInt4, OutputFormat::Int32),
     ];
     let (m, n, k) = opts.shape;
     check_shape(opts)?;

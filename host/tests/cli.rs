@@ -683,3 +683,130 @@ fn campaign_options_and_report() {
     assert!(o.status.success() && text(&o).contains("passed"), "{}", text(&o));
     fails_with(&["regs", "SCRATCH=1", "NOPE"], "NOPE: no register named 'NOPE'");
 }
+
+/// Issue 13, item 4: `npe gemm` with outlier-victim pair operands, quantized on the fly
+/// (`olive`) or read from `npe quantize`'s file, on the OliVe preset; an odd K is padded; the
+/// scales are applied by the host; bad pair files and presets without a pair decoder are
+/// clear errors.
+#[test]
+fn gemm_with_outlier_victim_pairs() {
+    use npe_host::golden;
+    use npe_host::quant::operand::OvpOperand;
+    let d = scratch("ovp");
+    let m = |rows, cols, data| Matrix { rows, cols, data };
+    // K = 5 (odd); A's [0, 2] and W's [3, 1] are outliers.
+    let a_m = m(
+        3,
+        5,
+        (0..15)
+            .map(|i| ((i * 5 % 7) as f64 - 3.0) * if i == 2 { 30.0 } else { 0.5 })
+            .collect(),
+    );
+    let w_m = m(
+        5,
+        4,
+        (0..20)
+            .map(|i| ((i * 3 % 11) as f64 - 5.0) * if i == 13 { -20.0 } else { 0.25 })
+            .collect(),
+    );
+    let wt_m = m(4, 5, (0..20).map(|i| w_m.data[(i % 5) * 4 + i / 5]).collect());
+    let (a, w, wt, c) = (d.join("a.npy"), d.join("w.npy"), d.join("wt.npy"), d.join("c.npy"));
+    write_npy(&a, &a_m, false).unwrap();
+    write_npy(&w, &w_m, false).unwrap();
+    write_npy(&wt, &wt_m, false).unwrap();
+    let gemm = |a_fmt: &str, w: &Path, w_fmt: &str, preset: &str, extra: &[&str]| {
+        let mut v = vec![
+            "gemm",
+            "--backend",
+            "functional",
+            "--preset",
+            preset,
+            "--a",
+            s(&a),
+            "--w",
+            s(w),
+            "--a-format",
+            a_fmt,
+            "--w-format",
+            w_fmt,
+            "--out",
+            s(&c),
+            "--check",
+        ];
+        v.extend_from_slice(extra);
+        npe(&v)
+    };
+    let o = gemm("olive", &w, "olive", "npe8x8ovp", &[]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(
+        t.contains("golden model: 0 mismatches in 12 results") && t.contains("padded with a zero"),
+        "{t}"
+    );
+    // The file holds (dequantized A) x (dequantized W), the scales applied by the host.
+    let (qa, qw) = (
+        OvpOperand::activations(&a_m, None).unwrap(),
+        OvpOperand::weights(&w_m, None).unwrap(),
+    );
+    let value = |op: &OvpOperand, i: usize, c: usize| {
+        let pair = &op.codes[i - i % 2..i - i % 2 + 2];
+        golden::unified_f64(golden::decode_codes(op.format, pair).unwrap()[i % 2]) * op.scale(c)
+    };
+    let got = npe_host::tensor::read_matrix(&c, None).unwrap();
+    for r in 0..3 {
+        for col in 0..4 {
+            let want: f64 = (0..6)
+                .map(|k| value(&qa, r * 6 + k, 0) * value(&qw, k * 4 + col, col))
+                .sum();
+            let g = got.data[r * 4 + col];
+            assert!(
+                (g - want).abs() <= 1e-6 * want.abs().max(1e-3),
+                "[{r}, {col}]: {g} vs {want}"
+            );
+        }
+    }
+    // From `npe quantize`'s file (W stored [N, K]), beside INT8 activations.
+    let wq = d.join("wq.safetensors");
+    let o = npe(&[
+        "quantize",
+        "--scheme",
+        "olive",
+        "--w",
+        s(&wt),
+        "--normal",
+        "int4",
+        "--out",
+        s(&wq),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = gemm("int8", &wq, "olive", "npe8x8ovp", &["--w-tensor", "wt"]);
+    let t = text(&o);
+    assert!(o.status.success() && t.contains("0 mismatches in 12 results"), "{t}");
+    for (w_fmt, preset, needle) in [
+        ("ovp-flint4", "npe8x8ovp", "holds wt in ovp-int4"),
+        ("olive", "npe8x8le8", "no pair decoder: run it on npe8x8ovp"),
+    ] {
+        let o = gemm("int8", &wq, w_fmt, preset, &["--w-tensor", "wt"]);
+        let t = text(&o);
+        assert!(
+            !o.status.success() && t.contains(needle) && !t.contains("panicked"),
+            "{t}"
+        );
+    }
+    // A file whose codes do not match its K.
+    let bad = d.join("bad.safetensors");
+    let views = [(
+        "wt.codes".to_string(),
+        safetensors::tensor::TensorView::new(safetensors::Dtype::U8, vec![4, 2], &[0u8; 8]).unwrap(),
+    )];
+    let meta: std::collections::HashMap<String, String> =
+        [("wt.format".into(), "ovp-int4".into()), ("wt.k".into(), "5".into())].into();
+    std::fs::write(&bad, safetensors::serialize(views, &Some(meta)).unwrap()).unwrap();
+    let o = gemm("int8", &bad, "olive", "npe8x8ovp", &["--w-tensor", "wt"]);
+    let t = text(&o);
+    assert!(
+        !o.status.success() && t.contains("no wt.scale") && !t.contains("panicked"),
+        "{t}"
+    );
+    let _ = std::fs::remove_dir_all(d);
+}

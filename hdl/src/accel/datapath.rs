@@ -9,7 +9,9 @@
 
 use crate::decode::LANE_WORD_BITS;
 use crate::emit::emit_verilog;
-use crate::pe::{PeGeometry, ACC_WIDTH, FIXED8, FIXED8_POINT, FIXED_MAC_LATENCY, MAC_LATENCY};
+use crate::pe::{
+    PeGeometry, ACC_WIDTH, FIXED8, FIXED8_POINT, FIXED_MAC_LATENCY, FIXED_OVP, FIXED_OVP_POINT, MAC_LATENCY,
+};
 use crate::spec::config::NpeConfig;
 
 /// The PE module of the shared datapath.
@@ -22,6 +24,9 @@ pub enum Datapath {
     Shared,
     /// The fixed-point PE of the ≤ 8-bit set ([`crate::spec::config::LE8_FORMATS`]).
     Fixed8,
+    /// The fixed-point PE of OliVe's set ([`crate::spec::config::OLIVE_FORMATS`]), whose edge
+    /// decoders decode outlier-victim pairs.
+    FixedOvp,
 }
 
 /// Decoded word width of the shared datapath.
@@ -32,10 +37,14 @@ pub const SHARED_ACC: usize = ACC_WIDTH;
 pub const FIXED8_WORD: usize = FIXED8.word.bits;
 /// Accumulator width of the fixed-point datapath.
 pub const FIXED8_ACC: usize = FIXED8.acc_w;
+/// Decoded word width of OliVe's fixed-point datapath.
+pub const FIXED_OVP_WORD: usize = FIXED_OVP.word.bits;
+/// Accumulator width of OliVe's fixed-point datapath.
+pub const FIXED_OVP_ACC: usize = FIXED_OVP.acc_w;
 
 impl Datapath {
     /// Every datapath.
-    pub const ALL: [Datapath; 2] = [Datapath::Shared, Datapath::Fixed8];
+    pub const ALL: [Datapath; 3] = [Datapath::Shared, Datapath::Fixed8, Datapath::FixedOvp];
 
     /// The datapath of `cfg`'s format set, or why there is none.
     pub fn of(cfg: &NpeConfig) -> Result<Datapath, String> {
@@ -44,12 +53,14 @@ impl Datapath {
         }
         if cfg.fixed_point() == Some(FIXED8_POINT) {
             Ok(Datapath::Fixed8)
+        } else if cfg.fixed_point() == Some(FIXED_OVP_POINT) {
+            Ok(Datapath::FixedOvp)
         } else if PeGeometry::for_formats(cfg.format_set) == crate::pe::SHARED {
             Ok(Datapath::Shared)
         } else {
             Err(
                 "no PE is built for this format set (the shared PE needs the whole table's \
-                 geometry, the fixed-point PE the ≤ 8-bit set's)"
+                 geometry, the fixed-point PEs the ≤ 8-bit set's or OliVe's)"
                     .into(),
             )
         }
@@ -60,6 +71,7 @@ impl Datapath {
         match self {
             Datapath::Shared => PE_MODULE,
             Datapath::Fixed8 => "mac_fixed8",
+            Datapath::FixedOvp => "mac_fixed_ovp",
         }
     }
 
@@ -68,6 +80,7 @@ impl Datapath {
         match self {
             Datapath::Shared => "lane_decode",
             Datapath::Fixed8 => "fixed_decode8",
+            Datapath::FixedOvp => "fixed_decode_ovp",
         }
     }
 
@@ -76,6 +89,7 @@ impl Datapath {
         match self {
             Datapath::Shared => "output_unit",
             Datapath::Fixed8 => "output_unit_le8",
+            Datapath::FixedOvp => "output_unit_ovp",
         }
     }
 
@@ -83,7 +97,7 @@ impl Datapath {
     pub const fn mac_latency(self) -> usize {
         match self {
             Datapath::Shared => MAC_LATENCY,
-            Datapath::Fixed8 => FIXED_MAC_LATENCY,
+            Datapath::Fixed8 | Datapath::FixedOvp => FIXED_MAC_LATENCY,
         }
     }
 
@@ -93,6 +107,10 @@ impl Datapath {
         match self {
             Datapath::Shared => emit_verilog(&mut crate::output::OutputUnit::default(), ou),
             Datapath::Fixed8 => emit_verilog(&mut <crate::ou_type!(FIXED8_POINT.acc)>::for_acc(FIXED8_POINT.acc), ou),
+            Datapath::FixedOvp => emit_verilog(
+                &mut <crate::ou_type!(FIXED_OVP_POINT.acc)>::for_acc(FIXED_OVP_POINT.acc),
+                ou,
+            ),
         }
     }
 
@@ -109,6 +127,10 @@ impl Datapath {
             Datapath::Fixed8 => [
                 emit_verilog(&mut crate::pe::MacFixed8::for_fixed(FIXED8_POINT), pe),
                 emit_verilog(&mut crate::pe::DecodeFixed8::new(set, FIXED8_POINT), dec),
+            ],
+            Datapath::FixedOvp => [
+                emit_verilog(&mut crate::pe::MacFixedOvp::for_fixed(FIXED_OVP_POINT), pe),
+                emit_verilog(&mut crate::pe::DecodeFixedOvp::new(set, FIXED_OVP_POINT), dec),
             ],
         };
         [
@@ -132,6 +154,7 @@ mod tests {
         assert_eq!(Datapath::of(&NpeConfig::TEST), Ok(Datapath::Shared));
         assert_eq!(Datapath::of(&NpeConfig::DEMO), Ok(Datapath::Shared));
         assert_eq!(Datapath::of(&NpeConfig::LE8), Ok(Datapath::Fixed8));
+        assert_eq!(Datapath::of(&NpeConfig::OLIVE), Ok(Datapath::FixedOvp));
         let ints = NpeConfig {
             format_set: &[crate::spec::Format::Int8, crate::spec::Format::Int16],
             ..NpeConfig::TEST
@@ -152,6 +175,7 @@ mod tests {
         for (cfg, word, acc) in [
             (NpeConfig::TEST, SHARED_WORD, SHARED_ACC),
             (NpeConfig::LE8, FIXED8_WORD, FIXED8_ACC),
+            (NpeConfig::OLIVE, FIXED_OVP_WORD, FIXED_OVP_ACC),
         ] {
             let dp = Datapath::of(&cfg).unwrap();
             let [pe, dec, ou] = dp.modules(&cfg);

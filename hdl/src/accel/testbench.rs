@@ -44,11 +44,16 @@ has_clock!(
     crate::decode::FormatDecode,
     crate::decode::LaneDecode,
     crate::pe::MacFixed8,
-    crate::pe::DecodeFixed8,
     crate::axi::issue::BurstIssue
 );
 
 impl<const LW: usize, const ACC_W: usize> HasClock for super::systolic_array::SystolicArray<LW, ACC_W> {
+    fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
+impl<const WB: usize, const NB: usize, const FW: usize> HasClock for crate::decode::FixedDecode<WB, NB, FW> {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock
     }

@@ -19,7 +19,7 @@ use crate::spec::regs::REG_ADDR_BITS;
 use rust_hdl::prelude::*;
 
 use super::core::Core;
-use super::datapath::{Datapath, FIXED8_ACC, FIXED8_WORD, SHARED_ACC, SHARED_WORD};
+use super::datapath::{Datapath, FIXED8_ACC, FIXED8_WORD, FIXED_OVP_ACC, FIXED_OVP_WORD, SHARED_ACC, SHARED_WORD};
 use crate::emit::emit_with_modules;
 
 /// AXI data width as a type-level width.
@@ -296,5 +296,8 @@ pub fn accel_verilog(cfg: &NpeConfig) -> String {
     match dp {
         Datapath::Shared => emit_with_modules(&mut Npe::<SHARED_WORD, SHARED_ACC>::new(cfg), cfg.name, &modules),
         Datapath::Fixed8 => emit_with_modules(&mut Npe::<FIXED8_WORD, FIXED8_ACC>::new(cfg), cfg.name, &modules),
+        Datapath::FixedOvp => {
+            emit_with_modules(&mut Npe::<FIXED_OVP_WORD, FIXED_OVP_ACC>::new(cfg), cfg.name, &modules)
+        }
     }
 }

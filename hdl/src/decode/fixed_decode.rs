@@ -16,11 +16,19 @@
 //!
 //! The table is computed from [`FormatDecode`] itself (simulated once per build), so the
 //! wide lanes decode exactly as the table's decoders do.
+//!
+//! Outlier-victim pair formats ([`Format::is_paired`], when the set has them) decode lanes
+//! (0, 1) and (2, 3) as pairs: a lane whose partner is the marker is an outlier. Lanes 0–1 read
+//! the table's outlier half (`base | 16 | code`, from the spec's pair decode); lanes 2–3 use two
+//! [`OvpLane`]s behind a register of their codes, beside the narrow decoders' stage. In the
+//! two-lane mode a pair's codes sit in the low halves of lanes 0 and 1's 8-bit slots.
 
 use super::format_decode::{CODE_BITS, FMT_BITS};
 use super::lane_decode::formats_up_to;
+use super::ovp_decode::OvpLane;
 use super::{const_bits, const_index, BitIndex, FormatDecode, EXP_BITS, MANT_BITS};
-use crate::spec::{FixedLane, FixedPoint, Format};
+use crate::spec::formats::ovp;
+use crate::spec::{FixedLane, FixedPoint, Format, OvpNormal, Unified};
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
@@ -41,12 +49,12 @@ pub struct WideTable {
 
 impl WideTable {
     /// The table of the multiplier formats of `formats` in `lane`: the formats are placed in
-    /// order of decreasing width, each at a multiple of its code count (so `base | code` is the
-    /// address). Panics if they do not fit [`TABLE_ADDR_BITS`] or a value is not an exact
+    /// order of decreasing size, each at a multiple of its size (so `base | code` is the
+    /// address; a pair format takes 32 entries, see [`WideTable::entries`]). Panics if they do not fit [`TABLE_ADDR_BITS`] or a value is not an exact
     /// magnitude of the lane, or if a format's sign is not its code's top bit.
     pub fn new(formats: &[Format], lane: FixedLane) -> WideTable {
         let mut set: Vec<Format> = formats.iter().copied().filter(|f| f.is_mac_operand()).collect();
-        set.sort_by_key(|f| std::cmp::Reverse(f.bits()));
+        set.sort_by_key(|&f| std::cmp::Reverse(Self::entries(f)));
         let mut dec = FormatDecode::with_formats(&set);
         dec.connect_all();
         let mut t = WideTable {
@@ -56,35 +64,52 @@ impl WideTable {
         };
         let mut base = 0u64;
         for f in set {
-            let n = 1u64 << f.bits();
+            let n = Self::entries(f);
             assert!(base.is_multiple_of(n));
-            t.formats.push((f, base, n - 1));
-            for code in 0..n {
-                dec.fmt.next = bits(f.id() as u64);
-                dec.code.next = bits(code);
-                assert!(simulate(&mut dec, 100), "the decoder settles");
-                let (mant, exp) = (dec.mant.val().to_u64(), dec.exp.val().to_u64() as u8 as i8 as i32);
-                assert!(!dec.inf.val(), "{f:?}: a fixed-point set has no infinities");
-                if dec.nar.val() {
+            t.formats.push((f, base, (1 << f.bits()) - 1));
+            for addr in 0..n {
+                let u = match f.ovp_normal() {
+                    // Pair formats: normals at `code`, outliers at `16 | code` (see `new`).
+                    Some(normal) if addr >> 4 == 0 => ovp::normal_unified(normal, addr as u8),
+                    Some(_) if addr & 0xF == u64::from(ovp::MARKER) => Unified::ZERO,
+                    Some(normal) => ovp::outlier_unified(normal, addr as u8 & 0xF),
+                    None => {
+                        dec.fmt.next = bits(f.id() as u64);
+                        dec.code.next = bits(addr);
+                        assert!(simulate(&mut dec, 100), "the decoder settles");
+                        Unified {
+                            zero: dec.zero.val(),
+                            nar: dec.nar.val(),
+                            inf: dec.inf.val(),
+                            sign: dec.sign.val(),
+                            exp: dec.exp.val().to_u64() as u8 as i8,
+                            mant: dec.mant.val().to_u64() as u16,
+                        }
+                    }
+                };
+                let code = addr & ((1 << f.bits()) - 1);
+                let (mant, exp) = (u.mant as u64, i32::from(u.exp));
+                assert!(!u.inf, "{f:?}: a fixed-point set has no infinities");
+                if u.nar {
                     t.nans.push((f, code));
-                    t.mags.insert(base | code, 0);
+                    t.mags.insert(base | addr, 0);
                     continue;
                 }
-                if !dec.zero.val() {
-                    assert_eq!(dec.sign.val(), code >> (f.bits() - 1) & 1 == 1, "{f:?} {code:#x}: sign");
+                if !u.zero {
+                    assert_eq!(u.sign, code >> (f.bits() - 1) & 1 == 1, "{f:?} {addr:#x}: sign");
                 }
                 // mant × 2^exp = mag × 2^lsb, exactly, within the lane.
                 assert!(
                     exp >= lane.lsb || mant & ((1 << (lane.lsb - exp)) - 1) == 0,
-                    "{f:?} {code:#x}"
+                    "{f:?} {addr:#x}"
                 );
                 let mag = if exp >= lane.lsb {
                     mant << (exp - lane.lsb)
                 } else {
                     mant >> (lane.lsb - exp)
                 };
-                assert!(mag >> lane.bits == 0, "{f:?} {code:#x}: {mag} exceeds the lane");
-                t.mags.insert(base | code, mag);
+                assert!(mag >> lane.bits == 0, "{f:?} {addr:#x}: {mag} exceeds the lane");
+                t.mags.insert(base | addr, mag);
             }
             base += n;
         }
@@ -93,6 +118,16 @@ impl WideTable {
             "the wide lanes' table needs {base} entries"
         );
         t
+    }
+
+    /// Table entries of a format: one per code, or for a pair format ([`Format::is_paired`])
+    /// 16 normals and 16 outliers (its partner is the marker).
+    fn entries(f: Format) -> u64 {
+        if f.is_paired() {
+            32
+        } else {
+            1 << f.bits()
+        }
     }
 }
 
@@ -253,6 +288,20 @@ pub struct FixedDecode<const WB: usize, const NB: usize, const FW: usize> {
     snq: DFF<Bits<4>>,
     d2: FormatDecode,
     d3: FormatDecode,
+    // Pair formats (none in a set without them): whether the word is one, flint4 or int4,
+    // lanes 0–1's outlier flags (their partner is the marker), and lanes 2–3's pair
+    // decoders behind a register of their codes (beside the narrow decoders' stage).
+    ovp: Signal<Local, Bit>,
+    flint: Signal<Local, Bit>,
+    o0: Signal<Local, Bit>,
+    o1: Signal<Local, Bit>,
+    pq: DFF<Bits<8>>,
+    ovpq: DFF<Bit>,
+    flintq: DFF<Bit>,
+    mk2: Signal<Local, Bit>,
+    mk3: Signal<Local, Bit>,
+    p2: OvpLane,
+    p3: OvpLane,
     c2: ToFixed<NB>,
     c3: ToFixed<NB>,
     sign: Signal<Local, Bits<4>>,
@@ -267,8 +316,20 @@ pub struct FixedDecode<const WB: usize, const NB: usize, const FW: usize> {
     // Per NaN code: format id and code.
     n_id: Vec<Constant<Bits<FMT_BITS>>>,
     n_code: Vec<Constant<Bits<CODE_BITS>>>,
+    // Per pair format: id; per flint4 pair format: id.
+    o_id: Vec<Constant<Bits<FMT_BITS>>>,
+    fl_id: Vec<Constant<Bits<FMT_BITS>>>,
     _nf: usize,
     _nn: usize,
+    _no: usize,
+    _nfl: usize,
+    nib: Constant<Bits<CODE_BITS>>,
+    marker: Constant<Bits<CODE_BITS>>,
+    marker4: Constant<Bits<4>>,
+    outlier_at: Constant<Bits<TABLE_ADDR_BITS>>,
+    i0: Constant<BitIndex>,
+    i4: Constant<BitIndex>,
+    i8: Constant<BitIndex>,
     // The two-lane flag is not needed: lane 1's code sits at bit 4 in the four-lane mode and
     // at bit 8 otherwise (a one-lane pair is not `ok` in a fixed-point set).
     unused_l2: Signal<Local, Bit>,
@@ -293,6 +354,13 @@ impl<const WB: usize, const NB: usize, const FW: usize> FixedDecode<WB, NB, FW> 
         assert_eq!(word.bits, FW);
         let table = WideTable::new(&formats_up_to(formats, 8), fx.wide);
         let narrow = formats_up_to(formats, 4);
+        let plain: Vec<Format> = narrow.iter().copied().filter(|f| !f.is_paired()).collect();
+        let paired: Vec<Format> = formats.iter().copied().filter(|f| f.is_paired()).collect();
+        let flint: Vec<Format> = paired
+            .iter()
+            .copied()
+            .filter(|f| f.ovp_normal() == Some(OvpNormal::Flint4))
+            .collect();
         let at = |x: usize| const_bits::<FW>(x as u64);
         let rom = || SyncROM::new(table.mags.iter().map(|(&a, &m)| (bits(a), bits(m))).collect());
         let id = |f: Format| const_bits::<FMT_BITS>(f.id() as u64);
@@ -316,8 +384,19 @@ impl<const WB: usize, const NB: usize, const FW: usize> FixedDecode<WB, NB, FW> 
             nn1: Default::default(),
             sn: Default::default(),
             snq: Default::default(),
-            d2: FormatDecode::pipelined(&narrow),
-            d3: FormatDecode::pipelined(&narrow),
+            d2: FormatDecode::pipelined(&plain),
+            d3: FormatDecode::pipelined(&plain),
+            ovp: Default::default(),
+            flint: Default::default(),
+            o0: Default::default(),
+            o1: Default::default(),
+            pq: Default::default(),
+            ovpq: Default::default(),
+            flintq: Default::default(),
+            mk2: Default::default(),
+            mk3: Default::default(),
+            p2: Default::default(),
+            p3: Default::default(),
             c2: ToFixed::new(&narrow, fx.narrow),
             c3: ToFixed::new(&narrow, fx.narrow),
             sign: Default::default(),
@@ -333,8 +412,19 @@ impl<const WB: usize, const NB: usize, const FW: usize> FixedDecode<WB, NB, FW> 
                 .collect(),
             n_id: table.nans.iter().map(|&(f, _)| id(f)).collect(),
             n_code: table.nans.iter().map(|&(_, c)| const_bits(c)).collect(),
+            o_id: paired.iter().map(|&f| id(f)).collect(),
+            fl_id: flint.iter().map(|&f| id(f)).collect(),
             _nf: table.formats.len(),
             _nn: table.nans.len(),
+            _no: paired.len(),
+            _nfl: flint.len(),
+            nib: const_bits(0xF),
+            marker: const_bits(u64::from(ovp::MARKER)),
+            marker4: const_bits(u64::from(ovp::MARKER)),
+            outlier_at: const_bits(16),
+            i0: const_index(0),
+            i4: const_index(4),
+            i8: const_index(8),
             unused_l2: Default::default(),
             four: const_bits(4),
             eight: const_bits(8),
@@ -360,6 +450,9 @@ impl<const WB: usize, const NB: usize, const FW: usize> Logic for FixedDecode<WB
         self.snq.clock.next = self.clock.val();
         self.d2.clock.next = self.clock.val();
         self.d3.clock.next = self.clock.val();
+        self.pq.clock.next = self.clock.val();
+        self.ovpq.clock.next = self.clock.val();
+        self.flintq.clock.next = self.clock.val();
         // Lane codes: lane 1's code sits at bit 4 in the four-lane mode and at bit 8 otherwise
         // (a one-lane pair is not `ok` in a fixed-point set); decoders and masks ignore the
         // bits above a format's width.
@@ -369,6 +462,23 @@ impl<const WB: usize, const NB: usize, const FW: usize> Logic for FixedDecode<WB
             self.code1.next = self.code.val() >> self.eight.val();
         }
         self.unused_l2.next = self.lanes2.val();
+
+        // Pair formats: a lane is an outlier when its partner (lane 1 for lane 0 and back) is
+        // the marker; the table's outlier half is at `16 | code` (see `WideTable`).
+        self.ovp.next = false;
+        self.flint.next = false;
+        for i in 0..self._no {
+            if self.fmt.val() == self.o_id[i].val() {
+                self.ovp.next = true;
+            }
+        }
+        for i in 0..self._nfl {
+            if self.fmt.val() == self.fl_id[i].val() {
+                self.flint.next = true;
+            }
+        }
+        self.o0.next = self.ovp.val() & ((self.code1.val() & self.nib.val()) == self.marker.val());
+        self.o1.next = self.ovp.val() & ((self.code.val() & self.nib.val()) == self.marker.val());
 
         // Lanes 0–1: the table at base(format) | code; sign = the code's top bit.
         self.m0.next = 0.into();
@@ -405,6 +515,14 @@ impl<const WB: usize, const NB: usize, const FW: usize> Logic for FixedDecode<WB
             | (bit_cast::<4, 1>(self.nn1.val().into()) << self.s3.val());
         self.rom0.address.next = self.b0.val() | bit_cast::<TABLE_ADDR_BITS, CODE_BITS>(self.m0.val());
         self.rom1.address.next = self.b1.val() | bit_cast::<TABLE_ADDR_BITS, CODE_BITS>(self.m1.val());
+        if self.o0.val() {
+            self.rom0.address.next =
+                self.b0.val() | bit_cast::<TABLE_ADDR_BITS, CODE_BITS>(self.m0.val()) | self.outlier_at.val();
+        }
+        if self.o1.val() {
+            self.rom1.address.next =
+                self.b1.val() | bit_cast::<TABLE_ADDR_BITS, CODE_BITS>(self.m1.val()) | self.outlier_at.val();
+        }
         self.snq.d.next = self.sn.val();
 
         // Lanes 2–3: the narrow decoders, then into fixed point (a clock after the code).
@@ -412,18 +530,48 @@ impl<const WB: usize, const NB: usize, const FW: usize> Logic for FixedDecode<WB
         self.d3.fmt.next = self.fmt.val();
         self.d2.code.next = self.code.val() >> self.eight.val();
         self.d3.code.next = self.code.val() >> self.twelve.val();
-        self.c2.exp.next = self.d2.exp.val();
-        self.c2.mant.next = self.d2.mant.val();
-        self.c3.exp.next = self.d3.exp.val();
-        self.c3.mant.next = self.d3.mant.val();
+        // Lanes 2–3 as pairs: their codes registered, then the pair decoders.
+        self.pq.d.next = self.code.val().get_bits::<8>(self.i8.val().index());
+        self.ovpq.d.next = self.ovp.val();
+        self.flintq.d.next = self.flint.val();
+        self.mk2.next = self.pq.q.val().get_bits::<4>(self.i0.val().index()) == self.marker4.val();
+        self.mk3.next = self.pq.q.val().get_bits::<4>(self.i4.val().index()) == self.marker4.val();
+        self.p2.code.next = self.pq.q.val().get_bits::<4>(self.i0.val().index());
+        self.p3.code.next = self.pq.q.val().get_bits::<4>(self.i4.val().index());
+        self.p2.flint.next = self.flintq.q.val();
+        self.p3.flint.next = self.flintq.q.val();
+        self.p2.victim.next = self.mk2.val();
+        self.p3.victim.next = self.mk3.val();
+        self.p2.outlier.next = self.mk3.val() & !self.mk2.val();
+        self.p3.outlier.next = self.mk2.val() & !self.mk3.val();
         // snq holds lanes 0–1's signs in bits 0–1 and their NaN flags in bits 2–3.
-        self.sign.next = (self.snq.q.val() & self.low2.val())
-            | (bit_cast::<4, 1>(self.d2.sign.val().into()) << self.s2.val())
-            | (bit_cast::<4, 1>(self.d3.sign.val().into()) << self.s3.val());
-        self.nan.next = (self.snq.q.val() >> self.s2.val())
-            | (bit_cast::<4, 1>(self.d2.nar.val().into()) << self.s2.val())
-            | (bit_cast::<4, 1>(self.d3.nar.val().into()) << self.s3.val());
-        self.unused_flags.next = self.d2.zero.val() | self.d3.zero.val() | self.d2.inf.val() | self.d3.inf.val();
+        if self.ovpq.q.val() {
+            self.c2.exp.next = self.p2.exp.val();
+            self.c2.mant.next = self.p2.mant.val();
+            self.c3.exp.next = self.p3.exp.val();
+            self.c3.mant.next = self.p3.mant.val();
+            self.sign.next = (self.snq.q.val() & self.low2.val())
+                | (bit_cast::<4, 1>(self.p2.sign.val().into()) << self.s2.val())
+                | (bit_cast::<4, 1>(self.p3.sign.val().into()) << self.s3.val());
+            self.nan.next = self.snq.q.val() >> self.s2.val();
+        } else {
+            self.c2.exp.next = self.d2.exp.val();
+            self.c2.mant.next = self.d2.mant.val();
+            self.c3.exp.next = self.d3.exp.val();
+            self.c3.mant.next = self.d3.mant.val();
+            self.sign.next = (self.snq.q.val() & self.low2.val())
+                | (bit_cast::<4, 1>(self.d2.sign.val().into()) << self.s2.val())
+                | (bit_cast::<4, 1>(self.d3.sign.val().into()) << self.s3.val());
+            self.nan.next = (self.snq.q.val() >> self.s2.val())
+                | (bit_cast::<4, 1>(self.d2.nar.val().into()) << self.s2.val())
+                | (bit_cast::<4, 1>(self.d3.nar.val().into()) << self.s3.val());
+        }
+        self.unused_flags.next = self.d2.zero.val()
+            | self.d3.zero.val()
+            | self.d2.inf.val()
+            | self.d3.inf.val()
+            | self.p2.zero.val()
+            | self.p3.zero.val();
         self.word.next = bit_cast::<FW, WB>(self.rom0.data.val())
             | (bit_cast::<FW, WB>(self.rom1.data.val()) << self.at1.val())
             | (bit_cast::<FW, NB>(self.c2.mag.val()) << self.at2.val())
@@ -441,9 +589,8 @@ mod tests {
     use crate::spec::config::LE8_FORMATS;
     use crate::spec::lanes;
 
-    use crate::pe::{DecodeFixed8 as Dec, FIXED8, FIXED8_POINT as FX};
-
-    const WORD: FixedWord = FIXED8.word;
+    use crate::pe::{DecodeFixed8 as Dec, DecodeFixedOvp, FIXED8_POINT as FX, FIXED_OVP, FIXED_OVP_POINT};
+    use crate::spec::config::OLIVE_FORMATS;
 
     /// The shift base: `exp − base` is `m` bits for every exponent, and the XOR form is it.
     #[test]
@@ -466,16 +613,63 @@ mod tests {
         assert_eq!(shift_base(lo, hi), (-16, 5), "{lo}..={hi}");
     }
 
-    /// Every code of every format of the 8-bit set, in every lane of every lane mode it rides
+    /// One lane of a decoded word: (magnitude, sign, NaN).
+    fn lane_of(got: &[bool], word: FixedWord, l: usize) -> (u64, bool, bool) {
+        let wb = if l < 2 { word.wb } else { word.nb };
+        let mag = (0..wb).map(|i| (got[word.mag(l) + i] as u64) << i).sum();
+        (mag, got[word.sign + l], got[word.nan + l])
+    }
+
+    /// Feeds `word` (one clock), then other inputs, and returns the decoded word's bits.
+    fn decode<const WB: usize, const NB: usize, const FW: usize>(
+        d: &mut FixedDecode<WB, NB, FW>,
+        f: Format,
+        word: u32,
+        n: u32,
+    ) -> Vec<bool> {
+        d.fmt.next = bits(f.id() as u64);
+        d.code.next = bits(word as u64);
+        d.lanes4.next = n == 4;
+        d.lanes2.next = n == 2;
+        cycle(d);
+        d.code.next = bits(!word as u64 & 0xFFFF);
+        settle(d);
+        (0..FW).map(|i| d.word.val().get_bit(i)).collect()
+    }
+
+    /// `mag × 2^lane.lsb` with `sign` is the unified value `want` (exactly), NaN as flagged.
+    fn assert_value(want: Unified, (mag, sign, nan): (u64, bool, bool), lane: FixedLane, what: &str) {
+        assert_eq!(nan, want.nar, "{what}");
+        assert!(!want.inf, "{what}: the set has no infinities");
+        if want.nar {
+            return;
+        }
+        // mant × 2^exp = mag × 2^lsb, exactly.
+        let (m, e) = (want.mant as i128, want.exp as i32);
+        let lhs = if e >= lane.lsb { m << (e - lane.lsb) } else { m };
+        let rhs = if e >= lane.lsb {
+            mag as i128
+        } else {
+            (mag as i128) << (lane.lsb - e)
+        };
+        assert_eq!(lhs, rhs, "{what}: {want:?} vs magnitude {mag}");
+        if !want.zero {
+            assert_eq!(sign, want.sign, "{what}");
+        }
+    }
+
+    /// Every code of every element format of `set`, in every lane of every lane mode it rides
     /// in: the lane's magnitude × 2^lsb and sign are the value the format's own decoder gives
     /// the code, NaN codes set the lane's NaN bit, one clock after the code.
-    #[test]
-    fn every_code_in_every_lane_is_its_value_in_fixed_point() {
-        let mut d = Dec::new(&LE8_FORMATS, FX);
-        d.connect_all();
+    fn every_code_in_every_lane<const WB: usize, const NB: usize, const FW: usize>(
+        d: &mut FixedDecode<WB, NB, FW>,
+        set: &[Format],
+        fx: FixedPoint,
+    ) {
+        let word = FixedWord::new(WB, NB);
         let mut reference = FormatDecode::new();
         reference.connect_all();
-        for f in LE8_FORMATS {
+        for &f in set.iter().filter(|f| !f.is_paired()) {
             for n in [2u32, 4].into_iter().filter(|&n| n <= lanes(f, f)) {
                 let slot = 16 / n;
                 for code in 0..1u32 << f.bits() {
@@ -485,44 +679,61 @@ mod tests {
                     let want = crate::decode::unified_outputs!(reference);
                     for l in 0..n as usize {
                         // The code in lane l, the other lanes' slots filled with a pattern.
-                        let word = (0x5A5Au32 & !(((1 << slot) - 1) << (l as u32 * slot))) | code << (l as u32 * slot);
-                        d.fmt.next = bits(f.id() as u64);
-                        d.code.next = bits(word as u64);
-                        d.lanes4.next = n == 4;
-                        d.lanes2.next = n == 2;
-                        cycle(&mut d);
-                        d.code.next = bits(!word as u64 & 0xFFFF);
-                        settle(&mut d);
-                        let got = d.word.val();
-                        let (lane, wb) = if l < 2 {
-                            (FX.wide, WORD.wb)
-                        } else {
-                            (FX.narrow, WORD.nb)
-                        };
-                        let mag: u64 = (0..wb).map(|i| (got.get_bit(WORD.mag(l) + i) as u64) << i).sum();
-                        let sign = got.get_bit(WORD.sign + l);
-                        let nan = got.get_bit(WORD.nan + l);
+                        let w = (0x5A5Au32 & !(((1 << slot) - 1) << (l as u32 * slot))) | code << (l as u32 * slot);
+                        let got = decode(d, f, w, n);
+                        let lane = if l < 2 { fx.wide } else { fx.narrow };
                         let what = format!("{f:?} code {code:#x} lane {l} of {n}");
-                        assert_eq!(nan, want.nar, "{what}");
-                        assert!(!want.inf, "{what}: the set has no infinities");
-                        if want.nar {
-                            continue;
-                        }
-                        // mant × 2^exp = mag × 2^lsb, exactly.
-                        let (m, e) = (want.mant as i128, want.exp as i32);
-                        let lhs = if e >= lane.lsb { m << (e - lane.lsb) } else { m };
-                        let rhs = if e >= lane.lsb {
-                            mag as i128
-                        } else {
-                            (mag as i128) << (lane.lsb - e)
-                        };
-                        assert_eq!(lhs, rhs, "{what}: {want:?} vs magnitude {mag}");
-                        if !want.zero {
-                            assert_eq!(sign, want.sign, "{what}");
-                        }
+                        assert_value(want, lane_of(&got, word, l), lane, &what);
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_code_in_every_lane_is_its_value_in_fixed_point() {
+        let mut d = Dec::new(&LE8_FORMATS, FX);
+        d.connect_all();
+        every_code_in_every_lane(&mut d, &LE8_FORMATS, FX);
+        let mut d = DecodeFixedOvp::new(&OLIVE_FORMATS, FIXED_OVP_POINT);
+        d.connect_all();
+        every_code_in_every_lane(&mut d, &OLIVE_FORMATS, FIXED_OVP_POINT);
+    }
+
+    /// Every pair byte of both pair formats, as lanes (0, 1) and (2, 3) of the four-lane mode
+    /// and as lanes (0, 1) of the two-lane mode (each code in its 8-bit slot's low half, beside
+    /// INT8 / FP8): both values are the spec's pair decode, one clock after the code.
+    #[test]
+    fn every_pair_byte_in_every_lane_pair_is_its_value_in_fixed_point() {
+        let mut d = DecodeFixedOvp::new(&OLIVE_FORMATS, FIXED_OVP_POINT);
+        d.connect_all();
+        let word = FIXED_OVP.word;
+        let mut checked = 0;
+        for f in Format::PAIRED {
+            let normal = f.ovp_normal().unwrap();
+            for byte in 0..=0xFFu32 {
+                let want = ovp::decode_pair(normal, byte as u8);
+                let (lo, hi) = (byte & 0xF, byte >> 4);
+                // (mode, lanes, word): the other pair / the slots' high halves hold a pattern.
+                for (n, ls, w) in [
+                    (4, [0, 1], 0x9C00 | byte),
+                    (4, [2, 3], 0x00C9 | byte << 8),
+                    (2, [0, 1], 0x5050 | lo | hi << 8),
+                ] {
+                    let got = decode(&mut d, f, w, n);
+                    for (k, &l) in ls.iter().enumerate() {
+                        let lane = if l < 2 {
+                            FIXED_OVP_POINT.wide
+                        } else {
+                            FIXED_OVP_POINT.narrow
+                        };
+                        let what = format!("{f:?} pair {byte:#04x} lane {l} of {n}");
+                        assert_value(want[k], lane_of(&got, word, l), lane, &what);
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 256 * 3);
     }
 }

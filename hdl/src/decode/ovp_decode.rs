@@ -14,23 +14,21 @@
 //! (int4-type outliers, `2^(e+3)` int4 units) or 4 … 7 (flint-type outliers, `2^(e+5)` flint
 //! units); `nar` and `inf` are always 0 (no ports).
 //!
-//! # What a lane must carry (input to the array integration)
+//! # Where it runs
 //!
-//! Measured from the format table by the tests below (`lane_requirements`):
-//! - **Shared datapath** (sign / exponent / mantissa lanes, `PeGeometry`): the 4-bit lanes
-//!   carry mantissas of up to 4 bits (INT4's 8) and exponents −4 … 4 (posit4). OVP needs
-//!   mantissas of 3 bits (fits) and exponents 0 … 5 (ovp-int4) or 0 … 7 (ovp-flint4): the
-//!   narrow lanes' exponent range must grow from −4 … 4 to −4 … 7 (the exponent field itself,
-//!   8 bits, is wide enough). In `PeGeometry` terms: lanes 0 and 1 are unchanged (their
-//!   windows already span posit16 / posit8); lanes 2–3's alignment shifter grows from 16 to 22
-//!   positions (output 24 → 30 bits, signed window 25 → 31 bits); the narrow sum (77 bits) and
-//!   the accumulator (130 bits) stay. Mantissa lanes: 4×4 sub-products suffice (≤ 3 bits).
-//! - **Fixed-point datapath** (`FixedPoint`, npe8x8le8): the narrow lanes (2–3) hold
-//!   `±mag × 2^-1` with 5-bit magnitudes (FP4 0.5 … 6, INT4 … 8). ovp-int4 (1 … 96) needs
-//!   8 bits there, ovp-flint4 (2 … 384) 10 bits — above the 9-bit LUT multipliers
-//!   (`FIXED_NARROW_MAX_BITS`). Decoding flint in half units (`exp − 1`: 1 … 192) and folding
-//!   the factor 2 into the per-column scale exponent keeps it at 9 bits. The wide lanes (0–1,
-//!   18 bits, 2^-9 … 2^8) already hold every OVP value.
+//! The fixed-point edge decoder ([`super::FixedDecode`]) of the preset `npe8x8ovp` uses two
+//! [`OvpLane`]s for lanes 2–3 (lanes 0–1 look pairs up in its table). What a lane must carry,
+//! measured from the format table by `lane_requirements` below:
+//! - **Fixed-point datapath**: the narrow lanes (2–3) of npe8x8le8 hold `±mag × 2^-1` in
+//!   5 bits (FP4 0.5 … 6, INT4 … 8); ovp-int4 (1 … 96) needs 8 bits there, ovp-flint4
+//!   (2 … 384) 10 bits with FP4 beside it, above the 9-bit LUT multipliers
+//!   (`FIXED_NARROW_MAX_BITS`). OliVe's preset therefore leaves FP4 out
+//!   (`OLIVE_FORMATS`): its narrow lanes hold 2^0 … 2^8 in 9 bits. The wide lanes (0–1, 18 bits,
+//!   2^-9 … 2^8) hold every OVP value.
+//! - **Shared datapath** (not built with pairs): the 4-bit lanes carry exponents −4 … 4
+//!   (posit4); OVP needs 0 … 5 (ovp-int4) or 0 … 7 (ovp-flint4), so lanes 2–3's alignment
+//!   shifter would grow from 16 to 22 positions (output 24 → 30 bits); lanes 0–1, the narrow
+//!   sum and the accumulator would stay.
 
 use super::{const_bits, const_index, BitIndex, EXP_BITS, MANT_BITS};
 use rust_hdl::prelude::*;

@@ -214,3 +214,17 @@ pub type DecodeFixed8 = crate::decode::FixedDecode<{ FIXED8.word.wb }, { FIXED8.
 pub type MacFixed8 = crate::fixed_type!(GenericFixedMac, FIXED8);
 /// The stand-alone fixed-point PE of the ≤ 8-bit set.
 pub type PeFixed8 = crate::fixed_type!(GenericFixedPe, FIXED8);
+
+/// The fixed-point datapath of OliVe's format set ([`crate::spec::config::OLIVE_FORMATS`]).
+pub const FIXED_OVP_POINT: crate::spec::FixedPoint =
+    match crate::spec::FixedPoint::for_formats(&crate::spec::config::OLIVE_FORMATS) {
+        Some(fx) => fx,
+        None => panic!("OliVe's set is fixed point"),
+    };
+/// The fixed-point PE geometry of OliVe's set.
+pub const FIXED_OVP: FixedGeometry = FixedGeometry::of(FIXED_OVP_POINT);
+/// The fixed-point edge decoder of OliVe's set, with the pair decoders.
+pub type DecodeFixedOvp =
+    crate::decode::FixedDecode<{ FIXED_OVP.word.wb }, { FIXED_OVP.word.nb }, { FIXED_OVP.word.bits }>;
+/// The fixed-point MAC pipe of OliVe's set.
+pub type MacFixedOvp = crate::fixed_type!(GenericFixedMac, FIXED_OVP);

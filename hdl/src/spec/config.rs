@@ -20,6 +20,18 @@ pub const LE8_FORMATS: [Format; 8] = [
     Format::Posit8Es0,
 ];
 
+/// The multiplier formats of the OliVe presets: both outlier-victim pair formats (W4A4), and
+/// INT8 / FP8 E4M3 activations beside OVP weights, with INT4. Every value is exact fixed point:
+/// the 4-bit lanes hold 2^0 … 2^8 (flint4's outliers reach 384) in 9 bits, which FP4 (2^-1)
+/// would widen to 10, beyond the LUT multipliers.
+pub const OLIVE_FORMATS: [Format; 5] = [
+    Format::Int4,
+    Format::Int8,
+    Format::Fp8E4M3,
+    Format::OvpInt4,
+    Format::OvpFlint4,
+];
+
 /// Operand words (one PE port's 16 bits) per AXI data beat.
 pub const WORDS_PER_BEAT: u32 = AXI_DATA_BITS / OPERAND_BITS;
 
@@ -81,8 +93,16 @@ impl NpeConfig {
         out_tiles: 32,
     };
 
+    /// The 8×8 array of OliVe's formats ([`OLIVE_FORMATS`]): the fixed-point PE with the pair
+    /// decoders at the array's edge.
+    pub const OLIVE: NpeConfig = NpeConfig {
+        name: "npe8x8ovp",
+        format_set: &OLIVE_FORMATS,
+        ..NpeConfig::LE8
+    };
+
     /// Every preset.
-    pub const PRESETS: [NpeConfig; 3] = [NpeConfig::TEST, NpeConfig::DEMO, NpeConfig::LE8];
+    pub const PRESETS: [NpeConfig; 4] = [NpeConfig::TEST, NpeConfig::DEMO, NpeConfig::LE8, NpeConfig::OLIVE];
 
     /// Looks a preset up by name.
     pub fn preset(name: &str) -> Option<NpeConfig> {

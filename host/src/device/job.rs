@@ -163,6 +163,15 @@ impl GemmJob {
                 });
             }
         }
+        if let Some(f) = [self.a_fmt, self.w_fmt].into_iter().find(|f| f.is_paired()) {
+            if !self.k.is_multiple_of(2) {
+                return Err(DeviceError::Dimension(format!(
+                    "K = {} is odd, and {f} codes come in pairs along K: pad K to an even length \
+                     (the quantizer pads with a zero code)",
+                    self.k
+                )));
+            }
+        }
         if !self.col_scale_exp.is_empty() && self.col_scale_exp.len() != self.n {
             return Err(DeviceError::Shape {
                 what: "column scales",
@@ -178,10 +187,15 @@ impl GemmJob {
         self.check()?;
         for f in [self.a_fmt, self.w_fmt] {
             if f.is_paired() && cfg.formats() & (1 << f.id()) == 0 {
+                let with: Vec<&str> = NpeConfig::PRESETS
+                    .iter()
+                    .filter(|c| c.format_set.contains(&f))
+                    .map(|c| c.name)
+                    .collect();
                 return Err(DeviceError::Format(format!(
-                    "{f} is an outlier-victim pair format and {} has no pair decoder \
-                     (no preset builds one yet): run it on the golden model (golden::exact_dot)",
-                    cfg.name
+                    "{f} is an outlier-victim pair format and {} has no pair decoder: run it on {}",
+                    cfg.name,
+                    with.join(" or ")
                 )));
             }
             if cfg.formats() & (1 << f.id()) == 0 {
@@ -256,10 +270,9 @@ mod pair_format_tests {
     use super::*;
 
     #[test]
-    fn no_preset_takes_a_pair_format_and_the_error_says_why() {
+    fn presets_without_pair_decoders_refuse_pair_formats_and_say_which_has_one() {
         for cfg in NpeConfig::PRESETS {
             for f in Format::PAIRED {
-                assert!(!cfg.format_set.contains(&f), "{} {f}", cfg.name);
                 let job = GemmJob {
                     a_fmt: Format::Int4,
                     w_fmt: f,
@@ -272,8 +285,15 @@ mod pair_format_tests {
                     a: vec![1, 2],
                     w: vec![0x8, 0x7],
                 };
+                if cfg.format_set.contains(&f) {
+                    assert!(job.validate(&cfg).is_ok(), "{} {f}", cfg.name);
+                    continue;
+                }
                 let e = job.validate(&cfg).unwrap_err().to_string();
-                assert!(e.contains("pair decoder") && e.contains(f.name()), "{e}");
+                assert!(
+                    e.contains("pair decoder") && e.contains(f.name()) && e.contains(NpeConfig::OLIVE.name),
+                    "{e}"
+                );
                 // The golden model still computes it: 1 × 0 + 2 × 96.
                 let g = job.golden().unwrap();
                 let want = if f == Format::OvpInt4 { 2.0 * 96.0 } else { 2.0 * 384.0 };

@@ -314,6 +314,20 @@ fn write_codes(path: &Path, rows: &[Row]) -> Result<()> {
     Ok(())
 }
 
+/// Whether `path` is a `.safetensors` file `npe quantize --scheme olive` wrote tensor `name` to.
+pub fn holds_ovp(path: &Path, name: &str) -> Result<bool> {
+    if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
+        return Ok(false);
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (_, meta) =
+        SafeTensors::read_metadata(&bytes).with_context(|| format!("{}: not a safetensors file", path.display()))?;
+    Ok(meta
+        .metadata()
+        .as_ref()
+        .is_some_and(|m| m.contains_key(&format!("{name}.format"))))
+}
+
 /// Reads a tensor written by `npe quantize --scheme olive` back: codes, scales, format and K.
 pub fn read_ovp(path: &Path, name: &str) -> Result<OvpTensor> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -329,18 +343,46 @@ pub fn read_ovp(path: &Path, name: &str) -> Result<OvpTensor> {
         .get(&format!("{name}.k"))
         .and_then(|k| k.parse().ok())
         .with_context(|| format!("{}: no K for {name}", path.display()))?;
-    let codes = st.tensor(&format!("{name}.codes"))?;
-    let scales = st.tensor(&format!("{name}.scale"))?;
+    let codes = st
+        .tensor(&format!("{name}.codes"))
+        .with_context(|| format!("{}: no {name}.codes", path.display()))?;
+    let scales = st
+        .tensor(&format!("{name}.scale"))
+        .with_context(|| format!("{}: no {name}.scale", path.display()))?;
+    let rows = match codes.shape() {
+        [rows, bytes] if codes.dtype() == Dtype::U8 && *bytes == k.div_ceil(2) && k > 0 => *rows,
+        s => bail!(
+            "{}: {name}.codes is {:?} {s:?}; expected U8 [rows, {}] (K = {k})",
+            path.display(),
+            codes.dtype(),
+            k.div_ceil(2)
+        ),
+    };
+    if scales.dtype() != Dtype::F32 || !(scales.shape() == [rows] || scales.shape() == [1]) {
+        bail!(
+            "{}: {name}.scale is {:?} {:?}; expected F32 [{rows}] or [1]",
+            path.display(),
+            scales.dtype(),
+            scales.shape()
+        );
+    }
+    let scale_values: Vec<f32> = scales
+        .data()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    if let Some(s) = scale_values.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+        bail!(
+            "{}: {name}.scale holds {s}; scales are finite and positive",
+            path.display()
+        );
+    }
     Ok(OvpTensor {
         normal: fmt,
-        rows: codes.shape()[0],
+        rows,
         k,
         codes: codes.data().to_vec(),
-        scales: scales
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
+        scales: scale_values,
         stats: olive::PairStats::default(),
         sse: 0.0,
     })

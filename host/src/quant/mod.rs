@@ -1,12 +1,14 @@
 //! Host quantizers: real tensors to codes of npe's formats plus scales, one module per scheme.
 //!
-//! - [`olive`]: OliVe outlier-victim pairs (ISCA 2023), formats `ovp-int4` / `ovp-flint4`.
+//! - [`olive`]: OliVe outlier-victim pairs (ISCA 2023), formats `ovp-int4` / `ovp-flint4`;
+//!   [`operand`] lays them out as GEMM operands.
 //!
 //! Shared here: the scale granularity, input checks, error measures (MSE, SQNR) and the plain
 //! INT4 baseline the schemes are compared with.
 
 pub mod cmd;
 pub mod olive;
+pub mod operand;
 
 use anyhow::{bail, Result};
 
