@@ -696,7 +696,7 @@ fn ovp_job(fmts: (Format, Format, OutputFormat), (m, n, k): (usize, usize, usize
 
 #[test]
 fn outlier_victim_pairs_on_the_olive_preset() {
-    // npe8x8ovp: the fixed-point datapath with the pair decoders at the array's edge. Every
+    // npe4x4ovp: the fixed-point datapath with the pair decoders at the array's edge. Every
     // pair of its formats (OVP × OVP in four lanes, OVP × INT8 / FP8 in two), with outliers,
     // victims and both-marker pairs at random places, a row of A and a column of W of outliers
     // only; then jobs at the longest K (the last beat of a K block) with row and column tiles
@@ -712,7 +712,7 @@ fn outlier_victim_pairs_on_the_olive_preset() {
                 let out = OutputFormat::ALL[rng.gen_range(0..OutputFormat::ALL.len())];
                 let shape = (rng.gen_range(1..11), rng.gen_range(1..12), 2 * rng.gen_range(1..30));
                 let job = ovp_job((a, w, out), shape, &mut rng);
-                check(&mut dev, &job, &format!("npe8x8ovp {a} x {w} -> {out} {shape:?}"));
+                check(&mut dev, &job, &format!("npe4x4ovp {a} x {w} -> {out} {shape:?}"));
                 (jobs, results) = (jobs + 1, results + shape.0 * shape.1);
             }
         }
@@ -727,10 +727,10 @@ fn outlier_victim_pairs_on_the_olive_preset() {
         let shape = (cfg.rows as usize + 1, 2 * cfg.cols as usize + 1, k);
         let mut job = ovp_job((a, w, OutputFormat::Fp32), shape, &mut rng);
         job.col_scale_exp = (0..shape.1).map(|_| rng.gen_range(-20..=20)).collect();
-        check(&mut dev, &job, &format!("npe8x8ovp {a} x {w} long K"));
+        check(&mut dev, &job, &format!("npe4x4ovp {a} x {w} long K"));
         (jobs, results) = (jobs + 1, results + shape.0 * shape.1);
     }
-    eprintln!("npe8x8ovp: {jobs} jobs, {results} results, 0 mismatches");
+    eprintln!("npe4x4ovp: {jobs} jobs, {results} results, 0 mismatches");
     // An odd K cannot hold pairs: refused by the host; FP4 is not a format of the preset.
     let job = ovp_job(
         (Format::OvpInt4, Format::Int8, OutputFormat::Int32),

@@ -736,7 +736,7 @@ fn gemm_with_outlier_victim_pairs() {
         v.extend_from_slice(extra);
         npe(&v)
     };
-    let o = gemm("olive", &w, "olive", "npe8x8ovp", &[]);
+    let o = gemm("olive", &w, "olive", "npe4x4ovp", &[]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(
@@ -779,12 +779,12 @@ fn gemm_with_outlier_victim_pairs() {
         s(&wq),
     ]);
     assert!(o.status.success(), "{}", text(&o));
-    let o = gemm("int8", &wq, "olive", "npe8x8ovp", &["--w-tensor", "wt"]);
+    let o = gemm("int8", &wq, "olive", "npe4x4ovp", &["--w-tensor", "wt"]);
     let t = text(&o);
     assert!(o.status.success() && t.contains("0 mismatches in 12 results"), "{t}");
     for (w_fmt, preset, needle) in [
-        ("ovp-flint4", "npe8x8ovp", "holds wt in ovp-int4"),
-        ("olive", "npe8x8le8", "no pair decoder: run it on npe8x8ovp"),
+        ("ovp-flint4", "npe4x4ovp", "holds wt in ovp-int4"),
+        ("olive", "npe8x8le8", "no pair decoder: run it on npe4x4ovp"),
     ] {
         let o = gemm("int8", &wq, w_fmt, preset, &["--w-tensor", "wt"]);
         let t = text(&o);
@@ -802,7 +802,7 @@ fn gemm_with_outlier_victim_pairs() {
     let meta: std::collections::HashMap<String, String> =
         [("wt.format".into(), "ovp-int4".into()), ("wt.k".into(), "5".into())].into();
     std::fs::write(&bad, safetensors::serialize(views, &Some(meta)).unwrap()).unwrap();
-    let o = gemm("int8", &bad, "olive", "npe8x8ovp", &["--w-tensor", "wt"]);
+    let o = gemm("int8", &bad, "olive", "npe4x4ovp", &["--w-tensor", "wt"]);
     let t = text(&o);
     assert!(
         !o.status.success() && t.contains("no wt.scale") && !t.contains("panicked"),

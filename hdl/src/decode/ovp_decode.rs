@@ -16,7 +16,7 @@
 //!
 //! # Where it runs
 //!
-//! The fixed-point edge decoder ([`super::FixedDecode`]) of the preset `npe8x8ovp` uses two
+//! The fixed-point edge decoder ([`super::FixedDecode`]) of the preset `npe4x4ovp` uses two
 //! [`OvpLane`]s for lanes 2–3 (lanes 0–1 look pairs up in its table). What a lane must carry,
 //! measured from the format table by `lane_requirements` below:
 //! - **Fixed-point datapath**: the narrow lanes (2–3) of npe8x8le8 hold `±mag × 2^-1` in

@@ -93,10 +93,13 @@ impl NpeConfig {
         out_tiles: 32,
     };
 
-    /// The 8×8 array of OliVe's formats ([`OLIVE_FORMATS`]): the fixed-point PE with the pair
-    /// decoders at the array's edge.
+    /// The 4×4 array of OliVe's formats ([`OLIVE_FORMATS`]): the fixed-point PE with the pair
+    /// decoders at the array's edge. 4×4 because its PEs' 9×9-bit LUT products make an 8×8
+    /// need about 105 k LUT4-eq, 125 % of an LFE5U-85F (`fpga/reports/synth.md`, notes).
     pub const OLIVE: NpeConfig = NpeConfig {
-        name: "npe8x8ovp",
+        name: "npe4x4ovp",
+        rows: 4,
+        cols: 4,
         format_set: &OLIVE_FORMATS,
         ..NpeConfig::LE8
     };
