@@ -202,6 +202,40 @@ pub fn quantize(bits: u32, data: &[f64], k: usize, b: usize) -> Result<BlockTens
     Ok(t)
 }
 
+/// The authors' algorithm with their unquantized group scale (`absmax / qmax(d)`, here in
+/// `f64`; they keep FP16): the dequantized values only, for comparison — this scale is not
+/// storable in the u8 × `f32` form. Same rounding, selection order and ties as [`quantize`];
+/// an all-zero group stays 0.
+pub fn reference_values(bits: u32, data: &[f64], k: usize, b: usize) -> Result<Vec<f64>> {
+    if bits != 3 && bits != 4 {
+        bail!("BitMoD has 3- and 4-bit data types, not {bits}");
+    }
+    check_input(data, k, b)?;
+    let grids: Vec<Grid> = (0..4).map(|s| Grid::new(bits, s)).collect();
+    let mut out = Vec::with_capacity(data.len());
+    for row in data.chunks(k) {
+        for cols in blocks(k, b) {
+            let g = &row[cols];
+            let a = absmax(g);
+            if a == 0.0 {
+                out.extend(std::iter::repeat_n(0.0, g.len()));
+                continue;
+            }
+            let mut best: Option<(f64, u8)> = None;
+            for sel in 0..4u8 {
+                let e = group_error(&grids[usize::from(sel)], g, a / qmax(bits, sel));
+                if best.is_none_or(|(be, _)| e < be) {
+                    best = Some((e, sel));
+                }
+            }
+            let sel = best.map_or(0, |b| b.1);
+            let scale = a / qmax(bits, sel);
+            out.extend(g.iter().map(|&x| grids[usize::from(sel)].round(x / scale).0 * scale));
+        }
+    }
+    Ok(out)
+}
+
 /// The squared error of a group at one dtype and scale (`scale = 0`: the group becomes 0).
 fn group_error(grid: &Grid, g: &[f64], scale: f64) -> f64 {
     if scale == 0.0 {
@@ -355,6 +389,17 @@ mod tests {
         let t = quantize(4, &[-1530.0, 1.0, -1.0, 2.0], 4, 4).unwrap();
         assert_eq!(t.values, vec![-1530.0, 0.0, 0.0, 0.0]);
         assert_eq!(t.selectors, vec![0]);
+    }
+
+    #[test]
+    fn reference_keeps_the_unquantized_scale() {
+        // [7, 1, 0, 0]: er (scale 7/6) gives 1 → 7/6 (error 1/36); ea_pos (scale 7/8) gives
+        // 1 → 7/8 (error 1/64): ea_pos.
+        let v = reference_values(4, &[7.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0], 8, 4).unwrap();
+        assert_eq!(v, vec![7.0, 0.875, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        // FP3: [3, -1]: er (scale 1.5): −1/1.5 = −0.67 → −0.5 → −0.75 (error 1/16); ea_pos
+        // (scale 1): exact.
+        assert_eq!(reference_values(3, &[3.0, -1.0], 2, 4).unwrap(), vec![3.0, -1.0]);
     }
 
     #[test]
