@@ -126,6 +126,16 @@ mod tests {
     }
 
     #[test]
+    fn one_huge_outlier() {
+        // max 96 → floor(log2) = 6, e = 4, scale 16: 96 → 6; 1/16 and 3/16 → 0; −2/16 = −0.125
+        // → −0 (code 1000, value 0).
+        let t = quantize(&block(&[96.0, 1.0, -2.0, 3.0]), BLOCK).unwrap();
+        assert_eq!(t.scales, BlockScales::U8(vec![131]));
+        assert_eq!(&t.codes[..4], &[0b0111, 0, 0b1000, 0]);
+        assert_eq!(&t.values[..4], &[96.0, 0.0, 0.0, 0.0]);
+    }
+
+    #[test]
     fn e8m0_extremes_and_zero_blocks() {
         // Tiny: floor(log2(2^-140)) − 2 = −142 → clamped to −127 (code 0); 2^-140 / 2^-127 =
         // 2^-13 rounds to 0.
