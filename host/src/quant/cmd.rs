@@ -1,5 +1,7 @@
 //! `npe quantize`: quantizes a tensor (or every weight matrix of a `.safetensors` file) with a
 //! scheme, writes the codes and scales, and reports the SQNR against a plain INT4 baseline.
+//! The block-scaled schemes (BitMoD, MXFP4, NVFP4, INT4 / FP4 per group) run in
+//! [`super::block_cmd`], which reuses this file's input reading and report writing.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -18,6 +20,37 @@ use npe_hdl::spec::OvpNormal;
 pub enum Scheme {
     /// OliVe outlier-victim pairs (4 bits per value; formats ovp-int4 / ovp-flint4).
     Olive,
+    /// BitMoD 4-bit: FP4 + one special value, 4 data types per group of 128, u8 group scale ×
+    /// f32 channel scale.
+    Bitmod4,
+    /// BitMoD 3-bit: FP3 + one special value, likewise.
+    Bitmod3,
+    /// OCP MXFP4: E2M1, E8M0 scale per block of 32.
+    Mxfp4,
+    /// NVFP4: E2M1, FP8 E4M3 scale per block of 16, f32 tensor scale.
+    Nvfp4,
+    /// INT4 (−7 … 7) per group of 128, f32 absmax scale.
+    Int4g,
+    /// FP4 E2M1 per group of 128, f32 absmax scale.
+    Fp4g,
+    /// Every block scheme above, compared in one report (no --out).
+    BlockAll,
+}
+
+impl Scheme {
+    /// The block scheme, if this is one (not `olive`, not `block-all`).
+    pub fn block(self) -> Option<super::block::BlockScheme> {
+        use super::block::BlockScheme as B;
+        Some(match self {
+            Scheme::Bitmod4 => B::Bitmod4,
+            Scheme::Bitmod3 => B::Bitmod3,
+            Scheme::Mxfp4 => B::Mxfp4,
+            Scheme::Nvfp4 => B::Nvfp4,
+            Scheme::Int4g => B::Int4g,
+            Scheme::Fp4g => B::Fp4g,
+            Scheme::Olive | Scheme::BlockAll => return None,
+        })
+    }
 }
 
 /// The normal type of an OVP tensor, or the search.
@@ -47,6 +80,13 @@ pub struct QuantizeArgs {
     /// Every 2-D floating-point tensor of a .safetensors file (a report per tensor and overall).
     #[arg(long)]
     pub all: bool,
+    /// With --all: only the tensors whose name starts with this (e.g. `encoder.layer.`).
+    #[arg(long, requires = "all")]
+    pub prefix: Option<String>,
+    /// Block size B of bitmod4 / bitmod3 / int4g / fp4g (default 128); mxfp4 (32) and nvfp4
+    /// (16) are fixed.
+    #[arg(long)]
+    pub block: Option<usize>,
     /// Activations: one scale per tensor (default: weights, one scale per row = output channel).
     #[arg(long)]
     pub activation: bool,
@@ -55,7 +95,8 @@ pub struct QuantizeArgs {
     pub normal: NormalChoice,
     /// Where to write the codes and scales (.safetensors): per tensor NAME, `NAME.codes` (U8
     /// pair bytes, [rows, ceil(K/2)]) and `NAME.scale` (F32, [rows] or [1]); the metadata holds
-    /// `NAME.format` and `NAME.k`.
+    /// `NAME.format` and `NAME.k`. Block schemes: see `quant::block_cmd` (one code per byte,
+    /// [rows, K]; scales [rows, ceil(K/B)]; metadata also `NAME.block`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Also write the report as a markdown table to this file.
@@ -80,6 +121,12 @@ struct Row {
 
 /// Runs `npe quantize`.
 pub fn run(args: &QuantizeArgs) -> Result<()> {
+    if args.scheme != Scheme::Olive {
+        return super::block_cmd::run(args);
+    }
+    if args.block.is_some() {
+        bail!("--block is for the block schemes; olive pairs adjacent elements");
+    }
     let mut outputs: Vec<(&str, &Path)> = Vec::new();
     if let Some(o) = &args.out {
         if o.extension().and_then(|e| e.to_str()) != Some("safetensors") {
@@ -129,20 +176,25 @@ pub fn run(args: &QuantizeArgs) -> Result<()> {
         println!("wrote {}", o.display());
     }
     if let Some(r) = &args.report {
-        // The first line says how to regenerate the file.
-        let argv: Vec<String> = std::env::args().skip(1).collect();
-        let md = format!(
-            "Regenerate: `cargo run --release -p npe-host --no-default-features --bin npe -- {}`\n\n{report}",
-            argv.join(" ")
-        );
-        outfile::write("--report", r, md.as_bytes())?;
-        println!("wrote {}", r.display());
+        write_report(r, &report)?;
     }
     Ok(())
 }
 
+/// Writes a report whose first line says how to regenerate it (this process's arguments).
+pub(super) fn write_report(r: &Path, report: &str) -> Result<()> {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let md = format!(
+        "Regenerate: `cargo run --release -p npe-host --no-default-features --bin npe -- {}`\n\n{report}",
+        argv.join(" ")
+    );
+    outfile::write("--report", r, md.as_bytes())?;
+    println!("wrote {}", r.display());
+    Ok(())
+}
+
 /// The tensors to quantize, by name (`.npy`: its file stem).
-fn read_inputs(args: &QuantizeArgs) -> Result<Vec<(String, tensor::Matrix)>> {
+pub(super) fn read_inputs(args: &QuantizeArgs) -> Result<Vec<(String, tensor::Matrix)>> {
     let path = &args.w;
     let ext = path.extension().and_then(|e| e.to_str());
     if ext != Some("safetensors") {
@@ -166,6 +218,7 @@ fn read_inputs(args: &QuantizeArgs) -> Result<Vec<(String, tensor::Matrix)>> {
             .into_iter()
             .filter(|(_, t)| t.shape().len() == 2 && is_float(t.dtype()))
             .map(|(n, _)| n)
+            .filter(|n| args.prefix.as_deref().is_none_or(|p| n.starts_with(p)))
             .collect()
     } else {
         let name = match &args.tensor {
@@ -198,7 +251,13 @@ fn read_inputs(args: &QuantizeArgs) -> Result<Vec<(String, tensor::Matrix)>> {
         vec![name]
     };
     if names.is_empty() {
-        bail!("{}: holds no 2-D floating-point tensor", path.display());
+        match &args.prefix {
+            Some(p) => bail!(
+                "{}: holds no 2-D floating-point tensor whose name starts with {p}",
+                path.display()
+            ),
+            None => bail!("{}: holds no 2-D floating-point tensor", path.display()),
+        }
     }
     names.sort();
     names
@@ -405,6 +464,8 @@ mod tests {
             w: w.to_path_buf(),
             tensor: tensor.map(String::from),
             all: false,
+            prefix: None,
+            block: None,
             activation: false,
             normal: NormalChoice::Auto,
             out,

@@ -2,11 +2,22 @@
 //!
 //! - [`olive`]: OliVe outlier-victim pairs (ISCA 2023), formats `ovp-int4` / `ovp-flint4`;
 //!   [`operand`] lays them out as GEMM operands.
+//! - Block-scaled weights (DESIGN §3.1.1), sharing the block plumbing of [`block`]:
+//!   [`bitmod`] (BitMoD FP4 / FP3, HPCA 2025), [`mxfp4`] (OCP MXFP4), [`nvfp4`] (NVFP4) and the
+//!   per-group baselines [`int4g`] (INT4) and [`fp4g`] (FP4 E2M1); [`block_cmd`] is their
+//!   `npe quantize` path.
 //!
 //! Shared here: the scale granularity, input checks, error measures (MSE, SQNR) and the plain
 //! INT4 baseline the schemes are compared with.
 
+pub mod bitmod;
+pub mod block;
+pub mod block_cmd;
 pub mod cmd;
+pub mod fp4g;
+pub mod int4g;
+pub mod mxfp4;
+pub mod nvfp4;
 pub mod olive;
 pub mod operand;
 
