@@ -753,21 +753,30 @@ fn gemm(
     outfile::check_outputs(&outputs, &[("--a", a_path), ("--w", w_path)])?;
     let a = tensor::read_operand(a_path, a_tensor, "--a-tensor")?;
     // W: pair codes `npe quantize` wrote, or real values.
-    let w_codes = match (w_fmt.ovp(), w_tensor) {
-        (Some(_), Some(name)) if crate::quant::cmd::holds_ovp(w_path, name)? => {
+    let stored = match w_tensor {
+        Some(name) => crate::quant::cmd::stored_format(w_path, name)?.map(|f| (name, f)),
+        None => None,
+    };
+    let w_codes = match stored {
+        None => None,
+        Some((name, f)) if Format::from_name(&f).is_some_and(|f| f.is_paired()) => {
             let t = crate::quant::cmd::read_ovp(w_path, name)?;
-            if let GemmFormat::Table(f) = w_fmt {
-                if f != t.format() {
+            match w_fmt {
+                GemmFormat::Table(f) if f != t.format() => {
                     bail!(
                         "--w-format {f}, but {} holds {name} in {}",
                         w_path.display(),
                         t.format()
-                    );
+                    )
                 }
+                _ => Some(t),
             }
-            Some(t)
         }
-        _ => None,
+        Some((name, f)) => bail!(
+            "{} holds {name} as {f} codes with block scales; npe gemm does not run block-scaled \
+             weights yet (no preset has the dequantization unit): give the float weights",
+            w_path.display()
+        ),
     };
     let w = match w_codes {
         Some(_) => None,

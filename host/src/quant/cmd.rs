@@ -373,10 +373,11 @@ fn write_codes(path: &Path, rows: &[Row]) -> Result<()> {
     Ok(())
 }
 
-/// Whether `path` is a `.safetensors` file `npe quantize --scheme olive` wrote tensor `name` to.
-pub fn holds_ovp(path: &Path, name: &str) -> Result<bool> {
+/// The format or scheme `npe quantize` recorded for tensor `name` in `path` (its
+/// `NAME.format` metadata), or `None` when `path` is not a `.safetensors` file holding one.
+pub fn stored_format(path: &Path, name: &str) -> Result<Option<String>> {
     if path.extension().and_then(|e| e.to_str()) != Some("safetensors") {
-        return Ok(false);
+        return Ok(None);
     }
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let (_, meta) =
@@ -384,7 +385,7 @@ pub fn holds_ovp(path: &Path, name: &str) -> Result<bool> {
     Ok(meta
         .metadata()
         .as_ref()
-        .is_some_and(|m| m.contains_key(&format!("{name}.format"))))
+        .and_then(|m| m.get(&format!("{name}.format")).cloned()))
 }
 
 /// Reads a tensor written by `npe quantize --scheme olive` back: codes, scales, format and K.
