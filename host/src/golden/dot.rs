@@ -115,7 +115,7 @@ pub fn exact_dot(a_fmt: Format, a: &[u32], w_fmt: Format, w: &[u32]) -> Result<E
 
 /// The exact sum of the products of decoded operand pairs, in an accumulator of `width` bits
 /// whose LSB weighs `2^lo` (see [`exact_dot`] for the rules).
-fn accumulate(
+pub(super) fn accumulate(
     width: u32,
     lo: i32,
     pairs: impl Iterator<Item = Result<(Unified, Unified), GoldenError>>,

@@ -10,6 +10,7 @@
 //! Rounding follows the independent references: ml_dtypes for FP4/FP6/FP8/E8M0 and SoftPosit
 //! for posits (see [`round_exact`] for the exact rules and where they were checked).
 
+mod block_dot;
 mod decode;
 mod dot;
 mod exact;
@@ -22,6 +23,7 @@ mod tests;
 
 pub use npe_hdl::spec::{Encoding, FloatSpecials, Format, OutputFormat, Overflow, OvpNormal, Unified};
 
+pub use block_dot::{block_dot, block_gemm, exact_block_dot, exact_mul, BlockDotError};
 pub use decode::{decode, decode_codes, decode_pair, output_to_f64, to_f64, unified_f64, unified_to_exact};
 pub use dot::{dot, exact_dot, exact_product, exact_sum};
 pub use exact::Exact;
