@@ -20,7 +20,12 @@
 //! The result is `Σ_j P_j · S_j`, exact ([`exact_block_dot`]), then rounded once to an output
 //! format by [`round_to_output`] ([`block_dot`]). Every `f32` is converted exactly (an `f32` is a
 //! dyadic rational, [`Exact::from_f64`] of its `f64` widening); nothing is rounded before the
-//! output stage, so the result does not depend on the order of blocks or terms.
+//! output stage, so the result does not depend on the order of blocks or terms. Scale codes are
+//! taken at their decoded value whatever it is: a negative E4M3 code (never written by the NVFP4
+//! quantizer) is a negative scale.
+//!
+//! The activation vector is decoded whole before it is cut into blocks, so for a pair format
+//! (OVP) a pair that straddles a block boundary (odd B) still decodes as a pair.
 //!
 //! # Specials
 //!
@@ -893,11 +898,36 @@ mod tests {
         assert_eq!(exact_block_dot(Format::Fp8E5M2, &a, &z, 0).unwrap(), Exact::NaN);
         // A finite partial sum of 0 times an Inf f32 scale is NaN; times a finite scale, 0.
         assert_eq!(exact_mul(&Exact::zero(), &Exact::Inf { negative: true }), Exact::NaN);
+        assert_eq!(exact_mul(&Exact::Inf { negative: false }, &fin(0, 5)), Exact::NaN);
+        assert_eq!(exact_mul(&Exact::NaN, &fin(1, 0)), Exact::NaN);
+        assert_eq!(
+            exact_mul(&Exact::Inf { negative: true }, &Exact::Inf { negative: true }),
+            Exact::Inf { negative: false }
+        );
         assert_eq!(
             exact_mul(&fin(-3, 2), &Exact::Inf { negative: true }),
             Exact::Inf { negative: false }
         );
         assert_eq!(exact_mul(&fin(-3, 2), &fin(6, -1)), fin(-9, 2));
+    }
+
+    /// A pair format's pairs that straddle a block boundary (B = 3) decode as pairs: with unit
+    /// scales the result is the plain `exact_dot`.
+    #[test]
+    fn pairs_straddling_blocks_decode_as_pairs() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let w = BlockTensor {
+            scales: BlockScales::F32(vec![1.0; 4]),
+            ..random_tensor(&mut rng, BlockScheme::Int4g, 1, 12, 3)
+        };
+        let wc: Vec<u32> = w.codes.iter().map(|&c| u32::from(c)).collect();
+        for _ in 0..20 {
+            let a: Vec<u32> = (0..12).map(|_| rng.gen_range(0..16)).collect();
+            assert_eq!(
+                exact_block_dot(Format::OvpInt4, &a, &w, 0).unwrap(),
+                exact_dot(Format::OvpInt4, &a, Format::Int4, &wc).unwrap()
+            );
+        }
     }
 
     /// The GEMM is `block_dot` per element, `C[i][n]` at `i · rows + n`.
