@@ -153,6 +153,22 @@ pub fn blocks(k: usize, b: usize) -> impl Iterator<Item = Range<usize>> {
     (0..n_blocks(k, b)).map(move |j| j * b..((j + 1) * b).min(k))
 }
 
+/// Rounds each `x / s` of a block to FP4 E2M1 (golden `encode`: nearest, ties to even,
+/// saturating) and pushes its code and its value × `s`; a zero scale makes every code 0. The
+/// element step of the FP4 schemes (MXFP4, NVFP4, FP4 per group).
+pub fn push_fp4(g: &[f64], s: f64, codes: &mut Vec<u8>, values: &mut Vec<f64>) -> Result<()> {
+    for &x in g {
+        let c = if s == 0.0 {
+            0
+        } else {
+            golden::encode(Format::Fp4E2M1, x / s)
+        };
+        codes.push(c as u8);
+        values.push(golden::to_f64(Format::Fp4E2M1, c)? * s);
+    }
+    Ok(())
+}
+
 /// The largest absolute value of a slice (0 for an empty one).
 pub fn absmax(x: &[f64]) -> f64 {
     x.iter().fold(0f64, |m, v| m.max(v.abs()))

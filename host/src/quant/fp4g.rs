@@ -9,9 +9,7 @@
 
 use anyhow::Result;
 
-use super::block::{absmax, blocks, check_input, f32_scale, n_blocks, BlockScales, BlockScheme, BlockTensor};
-use crate::golden;
-use npe_hdl::spec::Format;
+use super::block::{absmax, blocks, check_input, f32_scale, n_blocks, push_fp4, BlockScales, BlockScheme, BlockTensor};
 
 /// Quantizes a `rows × k` matrix to FP4 E2M1 per group of `b`.
 pub fn quantize(data: &[f64], k: usize, b: usize) -> Result<BlockTensor> {
@@ -30,11 +28,7 @@ pub fn quantize(data: &[f64], k: usize, b: usize) -> Result<BlockTensor> {
             };
             scales.push(s);
             let s = f64::from(s);
-            for &x in g {
-                let c = golden::encode(Format::Fp4E2M1, x / s);
-                codes.push(c as u8);
-                values.push(golden::to_f64(Format::Fp4E2M1, c)? * s);
-            }
+            push_fp4(g, s, &mut codes, &mut values)?;
         }
     }
     Ok(BlockTensor {

@@ -16,7 +16,7 @@
 
 use anyhow::Result;
 
-use super::block::{absmax, blocks, check_input, n_blocks, BlockScales, BlockScheme, BlockTensor};
+use super::block::{absmax, blocks, check_input, n_blocks, push_fp4, BlockScales, BlockScheme, BlockTensor};
 use crate::golden;
 use npe_hdl::spec::Format;
 
@@ -59,11 +59,7 @@ pub fn quantize(data: &[f64], k: usize) -> Result<BlockTensor> {
             let sc = scale_code(g);
             let s = golden::to_f64(Format::E8M0, u32::from(sc))?;
             scales.push(sc);
-            for &x in g {
-                let c = golden::encode(Format::Fp4E2M1, x / s);
-                codes.push(c as u8);
-                values.push(golden::to_f64(Format::Fp4E2M1, c)? * s);
-            }
+            push_fp4(g, s, &mut codes, &mut values)?;
         }
     }
     Ok(BlockTensor {

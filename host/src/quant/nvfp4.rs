@@ -16,7 +16,7 @@
 
 use anyhow::Result;
 
-use super::block::{absmax, blocks, check_input, f32_scale, n_blocks, BlockScales, BlockScheme, BlockTensor};
+use super::block::{absmax, blocks, check_input, f32_scale, n_blocks, push_fp4, BlockScales, BlockScheme, BlockTensor};
 use crate::golden;
 use npe_hdl::spec::Format;
 
@@ -51,15 +51,7 @@ pub fn quantize(data: &[f64], k: usize) -> Result<BlockTensor> {
             let sc = golden::encode(Format::Fp8E4M3, want);
             let s = golden::to_f64(Format::Fp8E4M3, sc)? * t;
             scales.push(sc as u8);
-            for &x in g {
-                let c = if s == 0.0 {
-                    0
-                } else {
-                    golden::encode(Format::Fp4E2M1, x / s)
-                };
-                codes.push(c as u8);
-                values.push(golden::to_f64(Format::Fp4E2M1, c)? * s);
-            }
+            push_fp4(g, s, &mut codes, &mut values)?;
         }
     }
     Ok(BlockTensor {
