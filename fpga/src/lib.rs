@@ -162,7 +162,9 @@ fn run(tool: &str, args: &[&str], dir: &Path, log_name: &str) -> Result<String, 
     Ok(text)
 }
 
-/// Runs `tool`, writes its output to `dir/log_name` and returns (output, success, exit code).
+/// Runs `tool` with its output (stdout and stderr) going straight to `dir/log_name`, so a run
+/// of hours (place and route of a whole top) shows its progress there, and returns (output,
+/// success, exit code).
 pub(crate) fn run_logged(
     tool: &str,
     args: &[&str],
@@ -170,18 +172,24 @@ pub(crate) fn run_logged(
     log_name: &str,
 ) -> Result<(String, bool, Option<i32>), FpgaError> {
     let log = dir.join(log_name);
-    let out = Command::new(tool)
+    let file = fs::File::create(&log).map_err(io(&log))?;
+    let err = file.try_clone().map_err(io(&log))?;
+    let status = Command::new(tool)
         .args(args)
         .current_dir(dir)
-        .output()
+        .stdout(file)
+        .stderr(err)
+        .status()
         .map_err(|_| FpgaError::ToolMissing {
             tool: tool.into(),
             hint: "install it (see README)".into(),
         })?;
-    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
-    text.push_str(&String::from_utf8_lossy(&out.stderr));
-    fs::write(&log, &text).map_err(io(&log))?;
-    Ok((text, out.status.success(), out.status.code()))
+    let text = fs::read(&log).map_err(io(&log))?;
+    Ok((
+        String::from_utf8_lossy(&text).into_owned(),
+        status.success(),
+        status.code(),
+    ))
 }
 
 /// Reads the cell counts out of Yosys' `stat -json` output.

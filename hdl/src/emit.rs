@@ -69,6 +69,10 @@ pub fn emit_with_modules<B: Block>(top: &mut B, name: &str, modules: &[(&str, St
     v
 }
 
+/// Name of the bit-serial dequantization unit beside the ≤ 8-bit fixed-point PE
+/// ([`crate::pe::Dequant8`]), measured by `npe synth`, not yet in an array.
+pub const DEQUANT8_TOP: &str = "dequant8";
+
 /// Name of the stand-alone fixed-point PE top of the ≤ 8-bit set ([`crate::pe::PeFixed8`]).
 pub const PE_FIXED8_TOP: &str = "pe_fixed8";
 
@@ -174,6 +178,10 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
             }
         }
     }
+    tops.push((
+        DEQUANT8_TOP,
+        emit_verilog(&mut crate::pe::Dequant8::default(), DEQUANT8_TOP),
+    ));
     tops.push(("mac16", emit_verilog(&mut crate::baseline::Mac16::default(), "mac16")));
     tops.extend(crate::baseline::single_format_tops());
     tops

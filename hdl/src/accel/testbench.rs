@@ -59,6 +59,12 @@ impl<const WB: usize, const NB: usize, const FW: usize> HasClock for crate::deco
     }
 }
 
+impl<const P: usize, const T: usize, const A: usize> HasClock for crate::pe::Dequant<P, T, A> {
+    fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
 impl<D: Synth> HasClock for super::bank_ram::BankRam<D> {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock

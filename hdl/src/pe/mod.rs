@@ -20,6 +20,7 @@
 //! accumulator and drops those bits, which are provably zero.
 
 pub mod align;
+pub mod dequant;
 pub mod fixed_mac;
 pub mod fixed_pe;
 pub mod mac_pipe;
@@ -27,6 +28,7 @@ pub mod mantissa_mul;
 pub mod processing_element;
 
 pub use align::{ExpSum, LaneAlign, NarrowLane};
+pub use dequant::{Dequant, Dequant8, DEQUANT8_A, DEQUANT8_P, DEQUANT_LEN_BITS};
 pub use fixed_mac::{FixedGeometry, GenericFixedMac, FIXED_MAC_LATENCY};
 pub use fixed_pe::{GenericFixedPe, FIXED_PE_LATENCY};
 pub use mac_pipe::{GenericMac, Mac, MAC_LATENCY};

@@ -1,6 +1,7 @@
 //! The spec: facts about the hardware defined once, read by every other crate.
 
 pub mod axi;
+pub mod block_scale;
 pub mod config;
 pub mod datapath;
 pub mod formats;
