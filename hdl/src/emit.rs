@@ -73,6 +73,10 @@ pub fn emit_with_modules<B: Block>(top: &mut B, name: &str, modules: &[(&str, St
 /// ([`crate::pe::Dequant8`]), measured by `npe synth`, not yet in an array.
 pub const DEQUANT8_TOP: &str = "dequant8";
 
+/// Name of the block-scaled fixed-point MAC of the ≤ 8-bit set ([`crate::pe::MacBlock8`]): the
+/// MAC pipe with the dequantization unit, measured by `npe synth`, not yet in an array.
+pub const MAC_BLOCK8_TOP: &str = "mac_block8";
+
 /// Name of the stand-alone fixed-point PE top of the ≤ 8-bit set ([`crate::pe::PeFixed8`]).
 pub const PE_FIXED8_TOP: &str = "pe_fixed8";
 
@@ -181,6 +185,13 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
     tops.push((
         DEQUANT8_TOP,
         emit_verilog(&mut crate::pe::Dequant8::default(), DEQUANT8_TOP),
+    ));
+    tops.push((
+        MAC_BLOCK8_TOP,
+        emit_verilog(
+            &mut crate::pe::MacBlock8::for_fixed(crate::pe::FIXED8_POINT),
+            MAC_BLOCK8_TOP,
+        ),
     ));
     tops.push(("mac16", emit_verilog(&mut crate::baseline::Mac16::default(), "mac16")));
     tops.extend(crate::baseline::single_format_tops());

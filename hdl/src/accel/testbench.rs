@@ -65,6 +65,24 @@ impl<const P: usize, const T: usize, const A: usize> HasClock for crate::pe::Deq
     }
 }
 
+impl<
+        const WB: usize,
+        const NB: usize,
+        const FW: usize,
+        const PW: usize,
+        const NPW: usize,
+        const SW: usize,
+        const ACC_W: usize,
+        const P: usize,
+        const T: usize,
+        const A: usize,
+    > HasClock for crate::pe::GenericBlockMac<WB, NB, FW, PW, NPW, SW, ACC_W, P, T, A>
+{
+    fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
 impl<D: Synth> HasClock for super::bank_ram::BankRam<D> {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock

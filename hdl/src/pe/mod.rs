@@ -20,6 +20,7 @@
 //! accumulator and drops those bits, which are provably zero.
 
 pub mod align;
+pub mod block_mac;
 pub mod dequant;
 pub mod fixed_mac;
 pub mod fixed_pe;
@@ -28,6 +29,7 @@ pub mod mantissa_mul;
 pub mod processing_element;
 
 pub use align::{ExpSum, LaneAlign, NarrowLane};
+pub use block_mac::{GenericBlockMac, MacBlock8};
 pub use dequant::{Dequant, Dequant8, DEQUANT8_A, DEQUANT8_P, DEQUANT_LEN_BITS};
 pub use fixed_mac::{FixedGeometry, GenericFixedMac, FIXED_MAC_LATENCY};
 pub use fixed_pe::{GenericFixedPe, FIXED_PE_LATENCY};
