@@ -3,10 +3,10 @@
 //! flags) right and decoded weights down one PE per cycle, and the finish flags. Which PE and
 //! decoder the slots instantiate is the preset's [`Datapath`].
 //!
-//! Each operand word is registered where it enters (so the buffers' read data need not cross
-//! the chip in the same cycle as the decode), decoded once on its way into the first register
-//! of its row or column (the decoders have a register stage of their own,
-//! [`crate::decode::DECODE_LATENCY`]; the row's flags wait out both), and the PEs are MAC pipes
+//! Each operand word is registered twice where it enters (so the buffers' read data need not
+//! cross the chip in the same cycle as the decode, nor in one cycle to the decoder), decoded once
+//! on its way into the first register of its row or column (the decoders have a register stage
+//! of their own, [`crate::decode::DECODE_LATENCY`]; the row's flags wait out all three), and the PEs are MAC pipes
 //! only: a systolic register plays the stand-alone PE's input register, so PE(r,c) sees a beat
 //! at the same cycle as the stand-alone PE's MAC pipe would. The lane mode (from the job's two
 //! formats) is computed once and registered for the whole array.
@@ -76,6 +76,11 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     ain: Vec<DFF<Bits<WORD>>>,
     win: Vec<DFF<Bits<WORD>>>,
     fin_q: Vec<DFF<Bits<3>>>,
+    // And a second time before their decoders: the input registers sit by the buffers, the
+    // decoders by the PEs (npe4x4 at 77.0 MHz: `win` → 4.7 ns of routing → the posit stage).
+    ain2: Vec<DFF<Bits<WORD>>>,
+    win2: Vec<DFF<Bits<WORD>>>,
+    fin_q2: Vec<DFF<Bits<3>>>,
     // A row's flags wait out its decoder's register stage (DECODE_LATENCY = 1).
     fdly: Vec<DFF<Bits<3>>>,
     areg: Vec<DFF<Bits<LW>>>,
@@ -127,6 +132,9 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             ain: dffs(rows),
             win: dffs(cols),
             fin_q: dffs(rows),
+            ain2: dffs(rows),
+            win2: dffs(cols),
+            fin_q2: dffs(rows),
             fdly: dffs(rows),
             areg: dffs(n),
             freg: dffs(n),
@@ -168,7 +176,9 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     }
                     self.fdly[r].clock.next = self.clock.val();
                     self.fin_q[r].clock.next = self.clock.val();
+                    self.fin_q2[r].clock.next = self.clock.val();
                     self.ain[r].clock.next = self.clock.val();
+                    self.ain2[r].clock.next = self.clock.val();
                     self.adec[r].clock.next = self.clock.val();
                     for c in 1..self._cols {
                         self.finc[r * (nc - 1) + c - 1].clock.next = self.clock.val();
@@ -190,16 +200,19 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                 for r in 0..self._rows {
                     self.adec[r].fmt.next = self.a_fmt.val();
                     self.ain[r].d.next = self.a_in[r].val();
-                    self.adec[r].code.next = self.ain[r].q.val();
+                    self.ain2[r].d.next = self.ain[r].q.val();
+                    self.adec[r].code.next = self.ain2[r].q.val();
                     self.adec[r].lanes4.next = self.lanes4.q.val();
                     self.adec[r].lanes2.next = self.lanes2.q.val();
                 }
                 for c in 0..self._cols {
                     self.win[c].clock.next = self.clock.val();
                     self.win[c].d.next = self.w_in[c].val();
+                    self.win2[c].clock.next = self.clock.val();
+                    self.win2[c].d.next = self.win[c].q.val();
                     self.wdec[c].clock.next = self.clock.val();
                     self.wdec[c].fmt.next = self.w_fmt.val();
-                    self.wdec[c].code.next = self.win[c].q.val();
+                    self.wdec[c].code.next = self.win2[c].q.val();
                     self.wdec[c].lanes4.next = self.lanes4.q.val();
                     self.wdec[c].lanes2.next = self.lanes2.q.val();
                 }
@@ -208,7 +221,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                 for r in 0..self._rows {
                     self.areg[r * nc].d.next = self.adec[r].word.val();
                     self.fin_q[r].d.next = self.flags_in[r].val();
-                    self.fdly[r].d.next = self.fin_q[r].q.val();
+                    self.fin_q2[r].d.next = self.fin_q[r].q.val();
+                    self.fdly[r].d.next = self.fin_q2[r].q.val();
                     self.freg[r * nc].d.next = self.fdly[r].q.val();
                     self.m_ok[r * nc].d.next = self.ok.q.val();
                     self.m_l4[r * nc].d.next = self.lanes4.q.val();
@@ -259,6 +273,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     }
                     if self.reset.val() {
                         self.fin_q[r].d.next = 0.into();
+                        self.fin_q2[r].d.next = 0.into();
                         self.fdly[r].d.next = 0.into();
                         for j in 0..self._lat {
                             self.lastd[r * lat + j].d.next = false;
@@ -302,8 +317,8 @@ mod tests {
         cycle(&mut a);
         a.reset.next = false;
         // Row r's one-beat tile enters at cycle r (the sequencer's skew), column c's weight
-        // at cycle c: after the input register and the decoders' stage, PE(r,c) gets both at
-        // cycle r + c + 1 + DECODE_LATENCY.
+        // at cycle c: after the two input registers and the decoders' stage, PE(r,c) gets both
+        // at cycle r + c + 2 + DECODE_LATENCY.
         let mut seen = vec![None; rows * cols];
         let mut fin = vec![Vec::new(); rows * cols];
         for t in 0..30usize {
@@ -337,7 +352,7 @@ mod tests {
                 // Activation and weight of the same beat reach PE(r,c) together.
                 let (t, av, wv) = seen[i].expect("PE saw its beat");
                 assert_eq!((av, wv), (0x100 + r as u64, 0x200 + c as u64), "PE({r},{c})");
-                assert_eq!(t, r + c + 1 + DECODE_LATENCY, "PE({r},{c}) beat cycle");
+                assert_eq!(t, r + c + 2 + DECODE_LATENCY, "PE({r},{c}) beat cycle");
                 // One finish flag, the MAC latency after its last (only) beat.
                 assert_eq!(fin[i], [t + dp.mac_latency()], "PE({r},{c}) finish");
             }
