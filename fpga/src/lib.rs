@@ -23,7 +23,7 @@ use npe_hdl::ports::{parse_ports, PortDecl};
 use serde::Serialize;
 
 pub mod accel;
-pub use accel::{synth_accel, AccelReport, BlockArea, DeviceUse};
+pub use accel::{synth_accel, AccelReport, BlockArea, DeviceUse, Router};
 
 /// Errors of the FPGA flow.
 #[derive(Debug, thiserror::Error)]
@@ -366,8 +366,8 @@ mod tests {
         let v = npe_hdl::emit::format_decode_verilog();
         let ports = parse_ports(&v, "format_decode").unwrap();
         let w = wrapper("format_decode", &ports);
-        assert!(w.contains("reg [19:0] in_q;"), "{w}"); // fmt 4 + code 16
+        assert!(w.contains("reg [20:0] in_q;"), "{w}"); // fmt 5 + code 16
         assert!(w.contains("reg [27:0] out_q;"), "{w}"); // 4 flags + exp 8 + mant 16
-        assert!(w.contains(".fmt(in_q[3:0]), .code(in_q[19:4])"), "{w}");
+        assert!(w.contains(".fmt(in_q[4:0]), .code(in_q[20:5])"), "{w}");
     }
 }

@@ -73,6 +73,10 @@ pub fn emit_with_modules<B: Block>(top: &mut B, name: &str, modules: &[(&str, St
 /// ([`crate::pe::Dequant8`]), measured by `npe synth`, not yet in an array.
 pub const DEQUANT8_TOP: &str = "dequant8";
 
+/// Name of the block-scale decoder ([`crate::decode::ScaleDecode`]), measured by `npe synth`,
+/// not yet in an array.
+pub const SCALE_DECODE_TOP: &str = "scale_decode";
+
 /// Name of the block-scaled fixed-point MAC of the ≤ 8-bit set ([`crate::pe::MacBlock8`]): the
 /// MAC pipe with the dequantization unit, measured by `npe synth`, not yet in an array.
 pub const MAC_BLOCK8_TOP: &str = "mac_block8";
@@ -185,6 +189,10 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
     tops.push((
         DEQUANT8_TOP,
         emit_verilog(&mut crate::pe::Dequant8::default(), DEQUANT8_TOP),
+    ));
+    tops.push((
+        SCALE_DECODE_TOP,
+        emit_verilog(&mut crate::decode::ScaleDecode::default(), SCALE_DECODE_TOP),
     ));
     tops.push((
         MAC_BLOCK8_TOP,
@@ -570,7 +578,7 @@ mod tests {
         // The clock is there for the pipelined build; this combinational one does not use it.
         assert!(body.starts_with("module format_decode(clock,fmt,code,zero,nar,inf,sign,exp,mant);"));
         for port in [
-            "input wire  [3:0] fmt;",
+            "input wire  [4:0] fmt;",
             "input wire  [15:0] code;",
             "output reg  zero;",
             "output reg  nar;",

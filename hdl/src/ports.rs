@@ -65,7 +65,7 @@ mod tests {
             names,
             [
                 ("clock", true, 1),
-                ("fmt", true, 4),
+                ("fmt", true, 5),
                 ("code", true, 16),
                 ("zero", false, 1),
                 ("nar", false, 1),

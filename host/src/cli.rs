@@ -170,6 +170,10 @@ enum Command {
         /// Also write the table as markdown to this file (e.g. fpga/reports/synth.md).
         #[arg(long)]
         report: Option<PathBuf>,
+        /// nextpnr's router for whole tops (`router1`, nextpnr's default, or `router2`, which
+        /// finishes a congested 8×8 where router1 ran for hours).
+        #[arg(long, value_parser = parse_router, default_value = "router1")]
+        router: npe_fpga::Router,
     },
     /// Runs the reliability campaign on the simulated accelerator (random bus timing, bus faults, soft resets; every job checked against the golden model and the AXI protocol checkers) and the property tests of the file readers, decoders and register parser; writes a markdown report.
     Campaign {
@@ -413,6 +417,14 @@ fn parse_preset(s: &str) -> Result<NpeConfig, String> {
     })
 }
 
+fn parse_router(s: &str) -> Result<npe_fpga::Router, String> {
+    match s {
+        "router1" => Ok(npe_fpga::Router::Router1),
+        "router2" => Ok(npe_fpga::Router::Router2),
+        _ => Err(format!("unknown router '{s}'; routers: router1, router2")),
+    }
+}
+
 fn parse_format(s: &str) -> Result<Format, String> {
     Format::from_name(s).ok_or_else(|| {
         let names: Vec<_> = Format::TABLE.iter().map(|f| f.name()).collect();
@@ -567,7 +579,13 @@ pub fn run(cli: Cli) -> Result<()> {
             println!("{out} = {code:#010x}");
             Ok(())
         }
-        Command::Synth { top, pnr, out, report } => synth(&top, pnr, &out, report.as_deref()),
+        Command::Synth {
+            top,
+            pnr,
+            out,
+            report,
+            router,
+        } => synth(&top, pnr.then_some(router), &out, report.as_deref()),
         Command::Campaign {
             presets,
             jobs,
@@ -963,6 +981,13 @@ fn info_hw(dev: &mut Device<Box<dyn Backend>>) -> Result<()> {
         i.rows, i.cols, i.acc_bits
     );
     println!("  operand formats: {}", fmts.join(", "));
+    // No preset has the dequantization unit in its array yet (pe::Dequant is a block).
+    let schemes: Vec<&str> = crate::quant::block::BlockScheme::ALL.iter().map(|s| s.name()).collect();
+    println!(
+        "  block-scaled schemes: none on this device (no dequantization unit in its array); \
+         `npe quantize --scheme` writes {}",
+        schemes.join(", ")
+    );
     Ok(())
 }
 
@@ -1020,7 +1045,7 @@ fn regs_on(dev: &mut Device<Box<dyn Backend>>, items: &[String]) -> Result<()> {
 /// `npe synth`: synthesizes the chosen tops, prints a table and writes `report.json`. Accelerator
 /// tops (the presets) go through the whole-top flow with a per-block breakdown
 /// (`npe_fpga::synth_accel`) and are written to `accel.json`.
-fn synth(tops: &[String], pnr: bool, out: &Path, md: Option<&Path>) -> Result<()> {
+fn synth(tops: &[String], pnr: Option<npe_fpga::Router>, out: &Path, md: Option<&Path>) -> Result<()> {
     let all = npe_hdl::emit::synth_tops();
     for t in tops {
         if !all.iter().any(|(n, _)| n == t) {
@@ -1029,7 +1054,7 @@ fn synth(tops: &[String], pnr: bool, out: &Path, md: Option<&Path>) -> Result<()
         }
     }
     let is_accel = |n: &str| npe_hdl::spec::NpeConfig::PRESETS.iter().any(|c| c.name == n);
-    let tools = npe_fpga::Tools::detect(pnr)?;
+    let tools = npe_fpga::Tools::detect(pnr.is_some())?;
     let (mut reports, mut accels) = (Vec::new(), Vec::new());
     for (name, verilog) in all
         .iter()
@@ -1039,7 +1064,13 @@ fn synth(tops: &[String], pnr: bool, out: &Path, md: Option<&Path>) -> Result<()
         if is_accel(name) {
             accels.push(npe_fpga::synth_accel(&tools, name, verilog, &out.join(name), pnr)?);
         } else {
-            reports.push(npe_fpga::synth_ecp5(&tools, name, verilog, &out.join(name), pnr)?);
+            reports.push(npe_fpga::synth_ecp5(
+                &tools,
+                name,
+                verilog,
+                &out.join(name),
+                pnr.is_some(),
+            )?);
         }
     }
     let ratios = report::synth_ratios(&reports).unwrap_or_default();
@@ -1068,7 +1099,11 @@ fn synth(tops: &[String], pnr: bool, out: &Path, md: Option<&Path>) -> Result<()
         let mut text = format!(
             "Regenerate with `cargo run --release --bin npe -- synth{}{} --report {}`.\n\n# Synthesis report\n\n",
             tops.iter().map(|t| format!(" --top {t}")).collect::<String>(),
-            if pnr { " --pnr" } else { "" },
+            match pnr {
+                None => "",
+                Some(npe_fpga::Router::Router1) => " --pnr",
+                Some(npe_fpga::Router::Router2) => " --pnr --router router2",
+            },
             md.display(),
         );
         if !reports.is_empty() {

@@ -17,7 +17,7 @@ pub fn unified(u: &Unified) -> String {
     }
 }
 
-fn encoding(e: Encoding) -> String {
+fn encoding(bits: u32, e: Encoding) -> String {
     match e {
         Encoding::Int => "two's complement".into(),
         Encoding::Float {
@@ -36,6 +36,11 @@ fn encoding(e: Encoding) -> String {
         Encoding::PowerOfTwo { bias } => format!("2^(e-{bias}), 0xFF NaN"),
         Encoding::Posit { es } => format!("posit es={es}"),
         Encoding::Ovp { normal } => format!("OVP pairs, {normal:?} normals"),
+        Encoding::Bitmod { special } => {
+            let (neg, mant, exp) = npe_hdl::spec::formats::bitmod::special(bits, special);
+            let v = f64::from(mant) * f64::from(exp).exp2();
+            format!("BitMoD FP{bits}, -0 code = {}{v}", if neg { "-" } else { "+" })
+        }
     }
 }
 
@@ -67,13 +72,19 @@ pub fn range(f: Format) -> (f64, f64) {
     (lo, hi)
 }
 
+/// Width of the name column: the longest operand format name (both tables line up).
+fn name_width() -> usize {
+    Format::TABLE.iter().map(|f| f.name().len()).max().unwrap_or(0)
+}
+
 /// The operand format table.
 pub fn format_table() -> String {
+    let w = name_width();
     let mut s = String::new();
     writeln!(s, "operand formats").unwrap();
     writeln!(
         s,
-        "  {:<10} {:>2} {:>4}  {:<32} {:>12} {:>12}  overflow",
+        "  {:<w$} {:>2} {:>4}  {:<32} {:>12} {:>12}  overflow",
         "name", "id", "bits", "encoding", "min > 0", "max"
     )
     .unwrap();
@@ -82,11 +93,11 @@ pub fn format_table() -> String {
         let (lo, hi) = range(f);
         writeln!(
             s,
-            "  {:<10} {:>2} {:>4}  {:<32} {:>12.6e} {:>12.6e}  {:?}",
+            "  {:<w$} {:>2} {:>4}  {:<32} {:>12.6e} {:>12.6e}  {:?}",
             spec.name,
             spec.id,
             spec.bits,
-            encoding(spec.encoding),
+            encoding(spec.bits, spec.encoding),
             lo,
             hi,
             spec.overflow
@@ -98,17 +109,18 @@ pub fn format_table() -> String {
 
 /// The output format table.
 pub fn output_format_table() -> String {
+    let w = name_width();
     let mut s = String::new();
     writeln!(s, "output formats (exact accumulator rounded once, to nearest even)").unwrap();
     for f in OutputFormat::ALL {
         let spec = f.spec();
         writeln!(
             s,
-            "  {:<9} {:>2} {:>4}  {:<32} {:?}",
+            "  {:<w$} {:>2} {:>4}  {:<32} {:?}",
             spec.name,
             spec.id,
             spec.bits,
-            encoding(spec.encoding),
+            encoding(spec.bits, spec.encoding),
             spec.overflow
         )
         .unwrap();
@@ -282,6 +294,9 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
     write!(s, "Yosys {:.0} s", r.synth_seconds).unwrap();
     if let Some(p) = r.pnr_seconds {
         write!(s, ", nextpnr {p:.0} s").unwrap();
+        if let Some(router) = r.router {
+            write!(s, " ({})", router.name()).unwrap();
+        }
     }
     write!(s, " (wall time)").unwrap();
     if r.reused_synthesis || r.reused_pnr {

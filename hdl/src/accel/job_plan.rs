@@ -5,7 +5,7 @@
 //! It also holds the job's error code and abort flag: the loader and the storer report DMA
 //! errors here (the storer's wins if both fail in one cycle), and every engine watches `abort`.
 
-use crate::decode::format_decode::FMT_BITS;
+use crate::decode::format_decode::{FMT_BITS, FMT_IDS};
 use crate::decode::lane_mode::id_mask;
 use crate::output::SCALE_BITS;
 use crate::regs::JobRegsIn;
@@ -192,9 +192,9 @@ pub struct JobPlan {
     k_wwords: Constant<Bits<16>>,
     k_otiles: Constant<Bits<16>>,
     k_nout: Constant<Bits<3>>,
-    k_slot4: Constant<Bits<16>>,
-    k_slot16: Constant<Bits<16>>,
-    k_mac_ok: Constant<Bits<16>>,
+    k_slot4: Constant<Bits<FMT_IDS>>,
+    k_slot16: Constant<Bits<FMT_IDS>>,
+    k_mac_ok: Constant<Bits<FMT_IDS>>,
     k_e_bad_job: Constant<Bits<4>>,
     k_e_bad_addr: Constant<Bits<4>>,
 }

@@ -8,7 +8,9 @@ use crate::spec::{Encoding, Format};
 use rust_hdl::prelude::*;
 
 /// Width of the format-select input: holds every hardware id of the table.
-pub const FMT_BITS: usize = 4;
+pub const FMT_BITS: usize = 5;
+/// Every value of a format-select field: the width of a mask with one bit per format id.
+pub const FMT_IDS: usize = 1 << FMT_BITS;
 /// Width of the code input: the widest format of the table.
 pub const CODE_BITS: usize = 16;
 
@@ -232,6 +234,17 @@ impl FormatDecode {
                 // Pair formats decode two lanes at once (`OvpDecode`), not one code: they are
                 // not in `Format::ALL`, and an id of theirs decodes like an unknown id here.
                 Format::OvpInt4 | Format::OvpFlint4 => unreachable!("Format::ALL has no pair format"),
+                // BitMoD's data types are weight elements of the block-scaled schemes, decoded
+                // beside the dequantization unit (not built yet), not here: an id of theirs
+                // decodes like an unknown id.
+                Format::Bitmod4ErPos
+                | Format::Bitmod4ErNeg
+                | Format::Bitmod4EaPos
+                | Format::Bitmod4EaNeg
+                | Format::Bitmod3ErPos
+                | Format::Bitmod3ErNeg
+                | Format::Bitmod3EaPos
+                | Format::Bitmod3EaNeg => unreachable!("Format::ALL has no BitMoD data type"),
             }
         }
         Self {
@@ -478,6 +491,14 @@ mod tests {
             Format::Posit8Es0 => alone!(Posit8Decode::new(s)),
             Format::Posit16Es1 => alone!(Posit16Decode::new(s)),
             Format::OvpInt4 | Format::OvpFlint4 => panic!("{f} decodes in pairs (OvpDecode)"),
+            Format::Bitmod4ErPos
+            | Format::Bitmod4ErNeg
+            | Format::Bitmod4EaPos
+            | Format::Bitmod4EaNeg
+            | Format::Bitmod3ErPos
+            | Format::Bitmod3ErNeg
+            | Format::Bitmod3EaPos
+            | Format::Bitmod3EaNeg => panic!("{f} has no stand-alone decoder"),
         }
     }
 

@@ -6,12 +6,12 @@
 //! job constants) or one stand-alone PE.
 
 use super::const_bits;
-use super::format_decode::FMT_BITS;
+use super::format_decode::{FMT_BITS, FMT_IDS};
 use crate::spec::Format;
 use rust_hdl::prelude::*;
 
-/// A 16-bit mask with bit `id` set for every format of `formats` that `pick` accepts.
-pub(crate) fn id_mask(formats: &[Format], pick: impl Fn(Format) -> bool) -> Constant<Bits<16>> {
+/// A mask with bit `id` set for every format of `formats` that `pick` accepts.
+pub(crate) fn id_mask(formats: &[Format], pick: impl Fn(Format) -> bool) -> Constant<Bits<FMT_IDS>> {
     const_bits(
         formats
             .iter()
@@ -34,9 +34,9 @@ pub struct LaneMode {
     pub lanes4: Signal<Out, Bit>,
     /// Two lanes (both ≤ 8-bit, not four lanes); implies `ok`.
     pub lanes2: Signal<Out, Bit>,
-    slot4: Constant<Bits<16>>,
-    slot16: Constant<Bits<16>>,
-    mac_ok: Constant<Bits<16>>,
+    slot4: Constant<Bits<FMT_IDS>>,
+    slot16: Constant<Bits<FMT_IDS>>,
+    mac_ok: Constant<Bits<FMT_IDS>>,
 }
 
 impl LaneMode {

@@ -30,6 +30,7 @@ pub mod lane_decode;
 pub mod lane_mode;
 pub mod ovp_decode;
 pub mod posit_decode;
+pub mod scale_decode;
 
 pub use e8m0_decode::E8m0Decode;
 pub use fixed_decode::{FixedDecode, FixedWord};
@@ -40,6 +41,7 @@ pub use lane_decode::{LaneDecode, DECODE_LATENCY, LANE_WORD_BITS};
 pub use lane_mode::LaneMode;
 pub use ovp_decode::{OvpDecode, OvpLane};
 pub use posit_decode::PositDecode;
+pub use scale_decode::ScaleDecode;
 
 use crate::spec::formats::unified_width;
 use crate::spec::formats::FORMATS;

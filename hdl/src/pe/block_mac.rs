@@ -402,7 +402,7 @@ mod tests {
             let bits = if l < 2 { w.wb } else { w.nb };
             let (ma, mb) = (rnd() & ((1 << bits) - 1), rnd() & ((1 << bits) - 1));
             let (sa, sb) = (rnd() & 1, rnd() & 1);
-            let (na, nb) = (rnd() % nan_rate == 0, rnd() % nan_rate == 0);
+            let (na, nb) = (rnd().is_multiple_of(nan_rate), rnd().is_multiple_of(nan_rate));
             a |= ma << w.mag(l) | sa << (w.sign + l) | u64::from(na) << (w.nan + l);
             b |= mb << w.mag(l) | sb << (w.sign + l) | u64::from(nb) << (w.nan + l);
             if l < lanes {
@@ -525,7 +525,7 @@ mod tests {
                     cycle(&mut m);
                     check(&m, &mut want, &mut done);
                 }
-                let v = bsum * i128::from(s.q) << shift;
+                let v = (bsum * i128::from(s.q)) << shift;
                 sum += if s.neg { -v } else { v };
                 nan |= s.nan;
             }

@@ -287,7 +287,7 @@ mod tests {
 
     impl ScaledBlock {
         fn value(&self) -> i128 {
-            let v = i128::from(self.psum) * i128::from(self.scale.q) << self.shift;
+            let v = (i128::from(self.psum) * i128::from(self.scale.q)) << self.shift;
             if self.scale.neg {
                 -v
             } else {
@@ -414,7 +414,7 @@ mod tests {
                 .map(|_| {
                     let mut code = rnd() as u8;
                     // NaN codes rarely, so most tiles check a sum.
-                    while kind.serial(code).nan && rnd() % 8 != 0 {
+                    while kind.serial(code).nan && !rnd().is_multiple_of(8) {
                         code = rnd() as u8;
                     }
                     let scale = kind.serial(code);

@@ -51,9 +51,28 @@ pub struct SerialScale {
     pub nan: bool,
 }
 
+/// Bits of a scale kind's hardware id ([`ScaleCode::id`]).
+pub const SCALE_KIND_BITS: usize = 2;
+
 impl ScaleCode {
-    /// Every scale code kind.
+    /// Every scale code kind, in hardware-id order.
     pub const ALL: [ScaleCode; 3] = [ScaleCode::U8, ScaleCode::E8m0, ScaleCode::E4m3];
+
+    /// The kind's hardware id (its place in [`ScaleCode::ALL`]).
+    pub const fn id(self) -> u8 {
+        self as u8
+    }
+
+    /// The shift the dequantization unit applies for `scale`, with the window's lowest exponent
+    /// at `window_lo`; `None` when the exponent lies outside the window.
+    pub const fn shift(scale: SerialScale, window_lo: i32) -> Option<u32> {
+        let d = scale.exp - window_lo;
+        if d >= 0 && d < 1 << SCALE_SHIFT_BITS {
+            Some(d as u32)
+        } else {
+            None
+        }
+    }
 
     /// Bits of `q` the unit takes for this kind, one per cycle: the unit's cycles per block.
     pub const fn q_bits(self) -> usize {

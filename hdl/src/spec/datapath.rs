@@ -43,6 +43,8 @@ impl Format {
             Encoding::Ovp {
                 normal: OvpNormal::Flint4,
             } => 1,
+            // 0.5 in both grids.
+            Encoding::Bitmod { .. } => -1,
         }
     }
 
@@ -70,6 +72,16 @@ impl Format {
             Encoding::Posit { es } => (1, ((s.bits - 2) << es) as i32),
             // The largest abfloat outlier, 1.1b × 2^(3 + bias): 96 int4 units, 384 flint units.
             Encoding::Ovp { normal } => (3, 3 + normal.abfloat_bias() - 1),
+            Encoding::Bitmod { special } => {
+                // The grid's top (6 = 3·2^1, 2 = 1·2^1) or the special, whichever is larger.
+                let (_, m, e) = crate::spec::formats::bitmod::special(s.bits, special);
+                let (gm, ge) = if s.bits == 4 { (3u64, 1) } else { (1, 1) };
+                if ((m as u64) << (e + 1)) > (gm << (ge + 1)) {
+                    (m as u64, e as i32)
+                } else {
+                    (gm, ge)
+                }
+            }
         }
     }
 }
@@ -91,6 +103,21 @@ impl Format {
             }
             // int4 normals at 0, flint normals 2 × 2^0 … 2 × 2^4, outliers up to 3 × 2^(bias + 2).
             Encoding::Ovp { .. } => (0, self.max_finite().1),
+            // Over every code (the special's odd mantissa can sit lowest: 1.5 = 3·2^-1).
+            Encoding::Bitmod { special } => {
+                let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+                let mut code = 0;
+                while code < 1 << s.bits {
+                    let u = crate::spec::formats::bitmod::unified(s.bits, special, code as u8);
+                    if !u.zero {
+                        let e = u.exp as i32;
+                        lo = if e < lo { e } else { lo };
+                        hi = if e > hi { e } else { hi };
+                    }
+                    code += 1;
+                }
+                (lo, hi)
+            }
         }
     }
 }

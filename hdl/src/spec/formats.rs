@@ -73,6 +73,95 @@ pub enum Encoding {
         /// The normal type of the tensor.
         normal: OvpNormal,
     },
+    /// A BitMoD data type (HPCA 2025): the FP4 E2M1 grid (4-bit rows) or the FP3 grid (3-bit
+    /// rows) with the redundant −0 code repurposed as one special value (see [`bitmod`]).
+    Bitmod {
+        /// Which special value the −0 code holds.
+        special: BitmodSpecial,
+    },
+}
+
+/// The special value of a BitMoD data type, held by its −0 code (the selector order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BitmodSpecial {
+    /// Extra resolution, positive: +5 (FP4) / +1.5 (FP3) in E2M1 units.
+    ErPos,
+    /// Extra resolution, negative: −5 / −1.5.
+    ErNeg,
+    /// Extra asymmetry, positive: +8 / +3.
+    EaPos,
+    /// Extra asymmetry, negative: −8 / −3.
+    EaNeg,
+}
+
+/// BitMoD's data types (DESIGN §3.1), shared by the golden model, the host quantizer's tests
+/// and the docs. Values are in E2M1 units.
+///
+/// - FP4 rows (4 bits): OCP E2M1 codes `s.ee.m`, magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6, in
+///   E2M1's canonical unified form ([`Encoding::Float`]); the −0 code `1000` is the special:
+///   ±5 (er) or ±8 (ea).
+/// - FP3 rows (3 bits): codes `s.ee` (bit 2 the sign; E2M0 with bias 2 and a subnormal zero),
+///   magnitudes 0, 0.5, 1, 2 (`mant = 1`, `exp = e − 2`); the −0 code `100` is the special:
+///   ±1.5 (er) or ±3 (ea).
+/// - A special's canonical form is its odd mantissa: 5 = 5·2^0, 8 = 1·2^3, 1.5 = 3·2^−1,
+///   3 = 3·2^0.
+///
+/// A block's 2-bit selector picks the data type: 0 er_pos, 1 er_neg, 2 ea_pos, 3 ea_neg
+/// ([`BitmodSpecial`] order; [`Format::bitmod`]).
+pub mod bitmod {
+    use super::{BitmodSpecial, Unified};
+
+    /// The special value as (negative, mant, exp) for a `bits` = 4 or 3 data type.
+    pub const fn special(bits: u32, special: BitmodSpecial) -> (bool, u16, i8) {
+        let neg = matches!(special, BitmodSpecial::ErNeg | BitmodSpecial::EaNeg);
+        let er = matches!(special, BitmodSpecial::ErPos | BitmodSpecial::ErNeg);
+        let (mant, exp) = match (bits, er) {
+            (4, true) => (5, 0),
+            (4, false) => (1, 3),
+            (3, true) => (3, -1),
+            (3, false) => (3, 0),
+            _ => panic!("BitMoD data types have 3 or 4 bits"),
+        };
+        (neg, mant, exp)
+    }
+
+    const fn finite(sign: bool, mant: u16, exp: i8) -> Unified {
+        Unified {
+            zero: false,
+            nar: false,
+            inf: false,
+            sign,
+            exp,
+            mant,
+        }
+    }
+
+    /// The unified form of `code` in the `bits`-bit data type with special value `special`.
+    pub const fn unified(bits: u32, special_value: BitmodSpecial, code: u8) -> Unified {
+        let sign_bit = 1u8 << (bits - 1);
+        let code = code & ((sign_bit << 1) - 1);
+        let sign = code & sign_bit != 0;
+        let mag = code & (sign_bit - 1);
+        if code == sign_bit {
+            let (neg, mant, exp) = special(bits, special_value);
+            return finite(neg, mant, exp);
+        }
+        if mag == 0 {
+            return Unified::ZERO;
+        }
+        if bits == 4 {
+            // E2M1 (bias 1): subnormal 0.m = m × 2^-1, normal 1.m × 2^(e−1) = (2 + m) × 2^(e−2).
+            let (e, m) = ((mag >> 1) as i8, (mag & 1) as u16);
+            if e == 0 {
+                finite(sign, m, -1)
+            } else {
+                finite(sign, 2 + m, e - 2)
+            }
+        } else {
+            // E2M0 (bias 2): 2^(e−2).
+            finite(sign, 1, mag as i8 - 2)
+        }
+    }
 }
 
 /// The normal (non-outlier) type of an outlier-victim-pair tensor.
@@ -220,6 +309,8 @@ impl Encoding {
             Encoding::Posit { es } => bits.saturating_sub(3 + es),
             // flint normals and abfloat outliers are 1.f with one fraction bit.
             Encoding::Ovp { .. } => 1,
+            // The specials are the widest mantissas: 5 = 1.01b × 2^2 (FP4), 3 = 1.1b × 2^1 (FP3).
+            Encoding::Bitmod { .. } => bits - 2,
         }
     }
 }
@@ -257,6 +348,22 @@ pub enum Format {
     OvpInt4,
     /// OliVe outlier-victim pairs, flint4 normal type.
     OvpFlint4,
+    /// BitMoD FP4 with +5 (selector 0).
+    Bitmod4ErPos,
+    /// BitMoD FP4 with −5 (selector 1).
+    Bitmod4ErNeg,
+    /// BitMoD FP4 with +8 (selector 2).
+    Bitmod4EaPos,
+    /// BitMoD FP4 with −8 (selector 3).
+    Bitmod4EaNeg,
+    /// BitMoD FP3 with +1.5 (selector 0).
+    Bitmod3ErPos,
+    /// BitMoD FP3 with −1.5 (selector 1).
+    Bitmod3ErNeg,
+    /// BitMoD FP3 with +3 (selector 2).
+    Bitmod3EaPos,
+    /// BitMoD FP3 with −3 (selector 3).
+    Bitmod3EaNeg,
 }
 
 /// One row of the format table.
@@ -289,7 +396,7 @@ const fn float(exp_bits: u32, man_bits: u32, bias: i32, specials: FloatSpecials)
 
 /// The operand format table, ordered by hardware id.
 #[rustfmt::skip]
-pub const FORMATS: [FormatSpec; 15] = [
+pub const FORMATS: [FormatSpec; 23] = [
     FormatSpec { format: Format::Int2, name: "int2", id: 0, bits: 2, encoding: Encoding::Int, overflow: Overflow::Saturate, description: "2-bit two's complement" },
     FormatSpec { format: Format::Int4, name: "int4", id: 1, bits: 4, encoding: Encoding::Int, overflow: Overflow::Saturate, description: "4-bit two's complement" },
     FormatSpec { format: Format::Int8, name: "int8", id: 2, bits: 8, encoding: Encoding::Int, overflow: Overflow::Saturate, description: "8-bit two's complement" },
@@ -305,6 +412,14 @@ pub const FORMATS: [FormatSpec; 15] = [
     FormatSpec { format: Format::Posit16Es1, name: "posit16", id: 12, bits: 16, encoding: Encoding::Posit { es: 1 }, overflow: Overflow::Saturate, description: "Posit(16,1) (SoftPosit posit16)" },
     FormatSpec { format: Format::OvpInt4, name: "ovp-int4", id: 13, bits: 4, encoding: Encoding::Ovp { normal: OvpNormal::Int4 }, overflow: Overflow::Saturate, description: "OliVe outlier-victim pairs, int4 normals (-7..7), abfloat outliers 12..96, byte pairs" },
     FormatSpec { format: Format::OvpFlint4, name: "ovp-flint4", id: 14, bits: 4, encoding: Encoding::Ovp { normal: OvpNormal::Flint4 }, overflow: Overflow::Saturate, description: "OliVe outlier-victim pairs, flint4 normals (2..32), abfloat outliers 48..384, byte pairs" },
+    FormatSpec { format: Format::Bitmod4ErPos, name: "bitmod4-er-pos", id: 15, bits: 4, encoding: Encoding::Bitmod { special: BitmodSpecial::ErPos }, overflow: Overflow::Saturate, description: "BitMoD FP4 E2M1, -0 code = +5 (extra resolution)" },
+    FormatSpec { format: Format::Bitmod4ErNeg, name: "bitmod4-er-neg", id: 16, bits: 4, encoding: Encoding::Bitmod { special: BitmodSpecial::ErNeg }, overflow: Overflow::Saturate, description: "BitMoD FP4 E2M1, -0 code = -5 (extra resolution)" },
+    FormatSpec { format: Format::Bitmod4EaPos, name: "bitmod4-ea-pos", id: 17, bits: 4, encoding: Encoding::Bitmod { special: BitmodSpecial::EaPos }, overflow: Overflow::Saturate, description: "BitMoD FP4 E2M1, -0 code = +8 (extra asymmetry)" },
+    FormatSpec { format: Format::Bitmod4EaNeg, name: "bitmod4-ea-neg", id: 18, bits: 4, encoding: Encoding::Bitmod { special: BitmodSpecial::EaNeg }, overflow: Overflow::Saturate, description: "BitMoD FP4 E2M1, -0 code = -8 (extra asymmetry)" },
+    FormatSpec { format: Format::Bitmod3ErPos, name: "bitmod3-er-pos", id: 19, bits: 3, encoding: Encoding::Bitmod { special: BitmodSpecial::ErPos }, overflow: Overflow::Saturate, description: "BitMoD FP3 (0, 0.5, 1, 2), -0 code = +1.5 (extra resolution)" },
+    FormatSpec { format: Format::Bitmod3ErNeg, name: "bitmod3-er-neg", id: 20, bits: 3, encoding: Encoding::Bitmod { special: BitmodSpecial::ErNeg }, overflow: Overflow::Saturate, description: "BitMoD FP3 (0, 0.5, 1, 2), -0 code = -1.5 (extra resolution)" },
+    FormatSpec { format: Format::Bitmod3EaPos, name: "bitmod3-ea-pos", id: 21, bits: 3, encoding: Encoding::Bitmod { special: BitmodSpecial::EaPos }, overflow: Overflow::Saturate, description: "BitMoD FP3 (0, 0.5, 1, 2), -0 code = +3 (extra asymmetry)" },
+    FormatSpec { format: Format::Bitmod3EaNeg, name: "bitmod3-ea-neg", id: 22, bits: 3, encoding: Encoding::Bitmod { special: BitmodSpecial::EaNeg }, overflow: Overflow::Saturate, description: "BitMoD FP3 (0, 0.5, 1, 2), -0 code = -3 (extra asymmetry)" },
 ];
 
 impl Format {
@@ -330,21 +445,47 @@ impl Format {
     /// The formats whose codes decode two at a time (OliVe outlier-victim pairs).
     pub const PAIRED: [Format; 2] = [Format::OvpInt4, Format::OvpFlint4];
 
-    /// Every row of the format table, in hardware-id order ([`Format::ALL`] then
-    /// [`Format::PAIRED`]).
-    pub const TABLE: [Format; 15] = {
-        let mut out = [Format::Int2; 15];
+    /// BitMoD's data types, FP4 then FP3, each in selector order: weight element formats of
+    /// the block-scaled schemes (a block's selector picks one), in no preset's set yet.
+    pub const BITMOD: [Format; 8] = [
+        Format::Bitmod4ErPos,
+        Format::Bitmod4ErNeg,
+        Format::Bitmod4EaPos,
+        Format::Bitmod4EaNeg,
+        Format::Bitmod3ErPos,
+        Format::Bitmod3ErNeg,
+        Format::Bitmod3EaPos,
+        Format::Bitmod3EaNeg,
+    ];
+
+    /// Every row of the format table, in hardware-id order ([`Format::ALL`], [`Format::PAIRED`],
+    /// [`Format::BITMOD`]).
+    pub const TABLE: [Format; 23] = {
+        let mut out = [Format::Int2; 23];
         let mut i = 0;
         while i < Format::ALL.len() {
             out[i] = Format::ALL[i];
             i += 1;
         }
-        while i < out.len() {
+        while i < Format::ALL.len() + Format::PAIRED.len() {
             out[i] = Format::PAIRED[i - Format::ALL.len()];
+            i += 1;
+        }
+        while i < out.len() {
+            out[i] = Format::BITMOD[i - Format::ALL.len() - Format::PAIRED.len()];
             i += 1;
         }
         out
     };
+
+    /// The BitMoD data type of `bits` = 4 or 3 that selector `sel` (0 … 3) picks.
+    pub const fn bitmod(bits: u32, sel: u8) -> Option<Format> {
+        match (bits, sel) {
+            (4, 0..=3) => Some(Format::BITMOD[sel as usize]),
+            (3, 0..=3) => Some(Format::BITMOD[4 + sel as usize]),
+            _ => None,
+        }
+    }
 
     /// Whether codes of this format decode in pairs (one byte per pair).
     pub const fn is_paired(self) -> bool {
@@ -532,7 +673,12 @@ mod tests {
             assert_eq!(s.format as usize, i, "{}", s.name);
             assert_eq!(Format::TABLE[i], s.format);
             assert_eq!(Format::from_name(s.name), Some(s.format));
-            assert_eq!(Format::ALL.contains(&s.format), !s.format.is_paired(), "{}", s.name);
+            assert_eq!(
+                Format::ALL.contains(&s.format),
+                !s.format.is_paired() && !Format::BITMOD.contains(&s.format),
+                "{}",
+                s.name
+            );
         }
         for (i, s) in OUTPUT_FORMATS.iter().enumerate() {
             assert_eq!(s.id as usize, i, "{}", s.name);
@@ -550,6 +696,54 @@ mod tests {
         }
     }
 
+    /// Every BitMoD code against the values DESIGN §3.1 lists (E2M1 units): the plain grid, and
+    /// the special at the −0 code; the widest mantissa fits `max_frac_bits + 1` bits.
+    #[test]
+    fn bitmod_codes_are_the_designs_values() {
+        let value = |u: Unified| {
+            let v = f64::from(u.mant) * 2f64.powi(i32::from(u.exp));
+            if u.zero {
+                0.0
+            } else if u.sign {
+                -v
+            } else {
+                v
+            }
+        };
+        let grids: [(u32, [f64; 4], &[f64]); 2] = [
+            (4, [5.0, -5.0, 8.0, -8.0], &[0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]),
+            (3, [1.5, -1.5, 3.0, -3.0], &[0.0, 0.5, 1.0, 2.0]),
+        ];
+        for (bits, specials, mags) in grids {
+            for sel in 0..4u8 {
+                let f = Format::bitmod(bits, sel).unwrap();
+                let Encoding::Bitmod { special } = f.spec().encoding else {
+                    panic!("{f}")
+                };
+                assert_eq!(f.bits(), bits);
+                let half = 1u8 << (bits - 1);
+                for code in 0..half << 1 {
+                    let u = bitmod::unified(bits, special, code);
+                    let want = if code == half {
+                        specials[sel as usize]
+                    } else if code > half {
+                        -mags[usize::from(code - half)]
+                    } else {
+                        mags[usize::from(code)]
+                    };
+                    assert_eq!(value(u), want, "{f} {code:#x}");
+                    assert_eq!(u.zero, want == 0.0, "{f} {code:#x}");
+                    assert!(
+                        u32::from(u.mant) < 1 << (f.spec().encoding.max_frac_bits(bits) + 1),
+                        "{f} {code:#x}"
+                    );
+                }
+            }
+        }
+        assert_eq!(Format::bitmod(4, 4), None);
+        assert_eq!(Format::bitmod(2, 0), None);
+    }
+
     #[test]
     fn posit_fraction_widths() {
         assert_eq!(Format::Posit4Es1.spec().encoding.max_frac_bits(4), 0);
@@ -560,7 +754,7 @@ mod tests {
     #[test]
     fn unknown_names_and_ids_are_none() {
         assert_eq!(Format::from_name("fp5"), None);
-        assert_eq!(Format::from_id(15), None);
+        assert_eq!(Format::from_id(FORMATS.len() as u8), None);
         assert_eq!(OutputFormat::from_name("int8"), None);
     }
 }

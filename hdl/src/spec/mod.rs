@@ -14,5 +14,6 @@ pub use datapath::{
     FIXED_WIDE_MAX_BITS, OPERAND_BITS,
 };
 pub use formats::{
-    Encoding, FloatSpecials, Format, FormatSpec, OutputFormat, OutputFormatSpec, Overflow, OvpNormal, Unified,
+    BitmodSpecial, Encoding, FloatSpecials, Format, FormatSpec, OutputFormat, OutputFormatSpec, Overflow, OvpNormal,
+    Unified,
 };

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 /// Version of this register map; bump on any change. Part of the configuration hash.
-pub const REGMAP_VERSION: u32 = 2;
+pub const REGMAP_VERSION: u32 = 3;
 
 /// Value of the ID register: "NPE" and a 1.
 pub const ID_MAGIC: u32 = 0x4E50_4501;
@@ -343,9 +343,9 @@ pub const REGISTERS: &[Register] = &[
     reg("N", 0x24, Access::Rw, 0, "Columns of W and C (1 or more).", &[]),
     reg("K", 0x28, Access::Rw, 0, "Columns of A, rows of W: the dot-product length in elements (1 or more).", &[]),
     reg("FMT", 0x2C, Access::Rw, 0, "Formats of the job.", &[
-        field("A", 0, 4, "Activation format id."),
-        field("W", 4, 4, "Weight format id."),
-        field("OUT", 8, 3, "Output format id."),
+        field("A", 0, 5, "Activation format id."),
+        field("W", 8, 5, "Weight format id."),
+        field("OUT", 24, 3, "Output format id."),
         field("SCALE_EXP", 16, 8, "Power-of-two output scale: results are multiplied by 2^SCALE_EXP (two's complement) before rounding."),
     ]),
     reg("A_ADDR", 0x30, Access::Rw, 0, "Byte address of A: rows of K-beats of lane-packed 16-bit words (16-byte aligned).", &[]),
@@ -634,9 +634,9 @@ mod tests {
         let fmt = register("FMT").unwrap();
         let w = fmt.field("W").unwrap();
         let word = w.set(fmt.field("A").unwrap().set(0, 0x7), 0xC);
-        assert_eq!(word, 0xC7);
+        assert_eq!(word, 0xC07);
         assert_eq!(w.get(word), 0xC);
-        assert_eq!(w.set(word, 0x1F), 0xF7, "bits beyond the field are dropped");
+        assert_eq!(w.set(word, 0x3F), 0x1F07, "bits beyond the field are dropped");
     }
 
     #[test]
@@ -651,7 +651,7 @@ mod tests {
         }
         assert_eq!(STATUS.offset, register("STATUS").unwrap().offset);
         assert_eq!(status::ERROR.get(0x50), 5);
-        assert_eq!(fmt::W.set(0, 0xC), 0xC0);
+        assert_eq!(fmt::W.set(0, 0x16), 0x1600);
     }
 
     #[test]

@@ -105,6 +105,7 @@ pub fn decode(fmt: Format, code: u32) -> Result<Unified, GoldenError> {
         }
         Encoding::Posit { es } => decode_posit(bits, es, s.encoding.max_frac_bits(bits), code),
         Encoding::Ovp { .. } => return Err(GoldenError::Paired { format: fmt }),
+        Encoding::Bitmod { special } => npe_hdl::spec::formats::bitmod::unified(bits, special, code as u8),
     })
 }
 
@@ -335,8 +336,8 @@ pub fn output_to_f64(out: npe_hdl::spec::OutputFormat, code: u32) -> f64 {
             let u = decode_posit(s.bits, es, s.encoding.max_frac_bits(s.bits), code);
             unified_f64(u)
         }
-        // No output format is a pair format.
-        Encoding::Ovp { .. } => f64::NAN,
+        // No output format is a pair format or a BitMoD data type.
+        Encoding::Ovp { .. } | Encoding::Bitmod { .. } => f64::NAN,
     }
 }
 

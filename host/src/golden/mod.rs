@@ -57,6 +57,16 @@ pub enum GoldenError {
         /// The pair format.
         format: Format,
     },
+    /// Encoding one value of a BitMoD data type: the BitMoD quantizer picks the data type per
+    /// block and encodes with its own tie rule.
+    #[error(
+        "{format} is a BitMoD data type: `npe quantize --scheme bitmod4|bitmod3` picks it per block and \
+         encodes, not one value at a time"
+    )]
+    BlockTyped {
+        /// The BitMoD data type.
+        format: Format,
+    },
     /// [`decode_pair`] of a format that is not a pair format.
     #[error("{format} is not an outlier-victim pair format: its codes decode one by one")]
     NotPaired {

@@ -208,7 +208,7 @@ pub fn has_nan(fmt: Format) -> bool {
         Encoding::Int => false,
         Encoding::Float { specials, .. } => specials != FloatSpecials::None,
         Encoding::PowerOfTwo { .. } | Encoding::Posit { .. } => true,
-        Encoding::Ovp { .. } => false,
+        Encoding::Ovp { .. } | Encoding::Bitmod { .. } => false,
     }
 }
 
@@ -217,6 +217,9 @@ pub fn has_nan(fmt: Format) -> bool {
 pub fn encode_checked(fmt: Format, x: f64, index: usize, nan: NanPolicy) -> Result<u32, GoldenError> {
     if fmt.is_paired() {
         return Err(GoldenError::Paired { format: fmt });
+    }
+    if matches!(fmt.spec().encoding, Encoding::Bitmod { .. }) {
+        return Err(GoldenError::BlockTyped { format: fmt });
     }
     if x.is_nan() && nan == NanPolicy::Refuse && !has_nan(fmt) {
         return Err(GoldenError::NanInput {
@@ -253,8 +256,9 @@ fn fits(bits: u32, enc: Encoding) -> bool {
         }
         Encoding::PowerOfTwo { bias } => (1..=32).contains(&bits) && bias.unsigned_abs() < (1 << 30),
         Encoding::Posit { es } => (2..=32).contains(&bits) && es < 32,
-        // Pairs are encoded by the OliVe quantizer, never one value at a time.
-        Encoding::Ovp { .. } => false,
+        // Pairs are encoded by the OliVe quantizer, BitMoD codes by the BitMoD quantizer (with
+        // its own tie rule), never one value at a time.
+        Encoding::Ovp { .. } | Encoding::Bitmod { .. } => false,
     }
 }
 
@@ -273,7 +277,7 @@ pub(crate) fn round_value(bits: u32, enc: Encoding, overflow: Overflow, x: &Valu
         } => round_float(bits, exp_bits, man_bits, bias, specials, overflow, x),
         Encoding::PowerOfTwo { bias } => round_pow2(bits, bias, overflow, x),
         Encoding::Posit { es } => round_posit(bits, es, x),
-        Encoding::Ovp { .. } => 0,
+        Encoding::Ovp { .. } | Encoding::Bitmod { .. } => 0,
     }
 }
 

@@ -255,6 +255,27 @@ mod tests {
     use crate::golden;
     use npe_hdl::spec::Format;
 
+    /// The format table's BitMoD rows (what the golden model decodes, and the hardware will)
+    /// against this quantizer's own tables, every code of every selector; encoding one value
+    /// of them is refused (the quantizer picks the data type per block).
+    #[test]
+    fn the_format_tables_rows_are_the_quantizers_data_types() {
+        for bits in [4u32, 3] {
+            for sel in 0..4u8 {
+                let f = Format::bitmod(bits, sel).unwrap();
+                for code in 0..1u8 << bits {
+                    let u = golden::decode(f, code.into()).unwrap();
+                    assert_eq!(golden::unified_f64(u), value(bits, sel, code).unwrap(), "{f} {code:#x}");
+                }
+                assert!(golden::decode(f, 1 << bits).is_err(), "{f}: a code too wide");
+                assert!(matches!(
+                    golden::encode_checked(f, 1.0, 0, golden::NanPolicy::Refuse),
+                    Err(golden::GoldenError::BlockTyped { .. })
+                ));
+            }
+        }
+    }
+
     #[test]
     fn code_tables() {
         // FP4: the OCP E2M1 values except 1000, which is the special of each dtype.
