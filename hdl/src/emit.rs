@@ -73,6 +73,10 @@ pub fn emit_with_modules<B: Block>(top: &mut B, name: &str, modules: &[(&str, St
 /// ([`crate::pe::Dequant8`]), measured by `npe synth`, not yet in an array.
 pub const DEQUANT8_TOP: &str = "dequant8";
 
+/// Name of BitMoD's bit-serial MAC ([`crate::pe::MacBitSerial`]), measured by `npe synth`
+/// against `mac_fixed8`, not yet in an array.
+pub const MAC_BITSERIAL_TOP: &str = "mac_bitserial";
+
 /// Name of the block-scale decoder ([`crate::decode::ScaleDecode`]), measured by `npe synth`,
 /// not yet in an array.
 pub const SCALE_DECODE_TOP: &str = "scale_decode";
@@ -189,6 +193,10 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
     tops.push((
         DEQUANT8_TOP,
         emit_verilog(&mut crate::pe::Dequant8::default(), DEQUANT8_TOP),
+    ));
+    tops.push((
+        MAC_BITSERIAL_TOP,
+        emit_verilog(&mut crate::pe::MacBitSerial::default(), MAC_BITSERIAL_TOP),
     ));
     tops.push((
         SCALE_DECODE_TOP,

@@ -83,6 +83,12 @@ impl<
     }
 }
 
+impl<const ACC_W: usize> HasClock for crate::pe::BitSerialMac<ACC_W> {
+    fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}
+
 impl<D: Synth> HasClock for super::bank_ram::BankRam<D> {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock

@@ -20,6 +20,7 @@
 //! accumulator and drops those bits, which are provably zero.
 
 pub mod align;
+pub mod bit_serial;
 pub mod block_mac;
 pub mod dequant;
 pub mod fixed_mac;
@@ -29,6 +30,7 @@ pub mod mantissa_mul;
 pub mod processing_element;
 
 pub use align::{ExpSum, LaneAlign, NarrowLane};
+pub use bit_serial::{BitSerialMac, MacBitSerial};
 pub use block_mac::{GenericBlockMac, MacBlock8};
 pub use dequant::{Dequant, Dequant8, DEQUANT8_A, DEQUANT8_P, DEQUANT_LEN_BITS};
 pub use fixed_mac::{FixedGeometry, GenericFixedMac, FIXED_MAC_LATENCY};

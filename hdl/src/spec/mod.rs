@@ -6,6 +6,7 @@ pub mod config;
 pub mod datapath;
 pub mod formats;
 pub mod regs;
+pub mod terms;
 
 pub use axi::AxiResp;
 pub use config::NpeConfig;
