@@ -111,6 +111,11 @@ pub struct Sequencer {
     c_k: DFF<Bits<16>>,
     c_tbase: DFF<Bits<16>>,
     c_sp: DFF<Bits<2>>,
+    // "This row block is the stripe's last" and "this stripe is the job's last", registered:
+    // their 32-bit add and compares fed the state update at a block's end (npe4x4 at 79.1 MHz).
+    // Both inputs settle in the Stripe and Wait states, cycles before a Beat state ends a block.
+    c_lastb: DFF<Bit>,
+    c_lasts: DFF<Bit>,
     w_avail: Signal<Local, Bit>,
     c_left: Signal<Local, Bits<32>>,
     beat_valid: Signal<Local, Bit>,
@@ -204,6 +209,8 @@ impl Sequencer {
             c_k: Default::default(),
             c_tbase: Default::default(),
             c_sp: Default::default(),
+            c_lastb: Default::default(),
+            c_lasts: Default::default(),
             w_avail: Default::default(),
             c_left: Default::default(),
             beat_valid: Default::default(),
@@ -244,7 +251,7 @@ impl Logic for Sequencer {
     #[allow(clippy::collapsible_match)]
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, cp, c_n0t, c_st, c_block, c_half, c_t, c_k, c_tbase, c_sp);
+        dff_setup!(self, clock, cp, c_n0t, c_st, c_block, c_half, c_t, c_k, c_tbase, c_sp, c_lastb, c_lasts);
         for i in 0..self._rows {
             self.ad_addr[i].clock.next = self.clock.val();
             self.ad_addr[i].d.next = self.ad_addr[i].q.val();
@@ -276,6 +283,8 @@ impl Logic for Sequencer {
         self.c_left.next = self.ntiles.val() - self.c_n0t.q.val();
         self.claim_last.next = ((self.c_block.q.val() + self.k1_32.val()) == self.mblocks.val())
             & (self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val()));
+        self.c_lastb.d.next = (self.c_block.q.val() + self.k1_32.val()) == self.mblocks.val();
+        self.c_lasts.d.next = self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val());
         self.beat_valid.next = false;
         self.beat_first.next = false;
         self.beat_last.next = false;
@@ -341,12 +350,12 @@ impl Logic for Sequencer {
                         self.c_half.d.next = !self.c_half.q.val();
                         self.c_block.d.next = self.c_block.q.val() + self.k1_32.val();
                         self.cp.d.next = Comp::Wait;
-                        if (self.c_block.q.val() + self.k1_32.val()) == self.mblocks.val() {
+                        if self.c_lastb.q.val() {
                             // Stripe done: the loader may overwrite its W-bank half.
                             self.w_free.next = true;
                             self.c_sp.d.next = self.c_sp.q.val() + self.k1_2.val();
                             self.c_n0t.d.next = self.c_n0t.q.val() + bit_cast::<32, 16>(self.c_st.q.val());
-                            if self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val()) {
+                            if self.c_lasts.q.val() {
                                 self.cp.d.next = Comp::Stop;
                             } else {
                                 self.cp.d.next = Comp::Stripe;
