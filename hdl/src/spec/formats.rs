@@ -425,7 +425,9 @@ pub const FORMATS: [FormatSpec; 23] = [
 impl Format {
     /// Every element-wise operand format, in hardware-id order: the formats an all-format
     /// preset's decoders handle. The pair formats ([`Format::PAIRED`]) are not in it: they need
-    /// a pair decoder, which no preset builds yet.
+    /// a pair decoder, which only the OliVe preset's fixed-point decoder has. Nor are BitMoD's
+    /// data types ([`Format::BITMOD`]): a block's selector picks one, beside the dequantization
+    /// unit, which no preset builds yet.
     pub const ALL: [Format; 13] = [
         Format::Int2,
         Format::Int4,
