@@ -2,6 +2,17 @@
 
 use rust_hdl::prelude::*;
 
+/// A xorshift64 generator from `seed` (nonzero): the blocks' random tests draw from it, so a
+/// failing case repeats.
+pub fn rng(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 /// Settles `uut`'s combinational logic (inputs set by the caller, clock unchanged).
 pub fn settle<B: Block>(uut: &mut B) {
     assert!(simulate(uut, 1000), "the logic did not settle");

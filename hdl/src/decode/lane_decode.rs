@@ -237,7 +237,7 @@ impl Logic for LaneDecode {
 mod tests {
     use super::super::test_util::settle;
     use super::*;
-    use crate::accel::testbench::cycle;
+    use crate::accel::testbench::{cycle, rng};
     use crate::spec::{lanes, Unified};
 
     /// Reads lane `l` of a decoded word back as the unified form.
@@ -263,7 +263,7 @@ mod tests {
         d.connect_all();
         let mut reference = FormatDecode::new();
         reference.connect_all();
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = rng(0x2545_f491_4f6c_dd1d);
         // A format rides in its own slot width or in a wider one (paired with a wider format).
         let modes = Format::ALL.into_iter().filter(|f| f.is_mac_operand()).flat_map(|f| {
             [1u32, 2, 4]
@@ -274,10 +274,7 @@ mod tests {
         for (f, n) in modes {
             let slot = 16 / n;
             for _ in 0..100 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                let word = (seed & 0xFFFF) as u32;
+                let word = (rnd() & 0xFFFF) as u32;
                 d.fmt.next = bits(f.id() as u64);
                 d.code.next = bits(word as u64);
                 d.lanes4.next = n == 4;

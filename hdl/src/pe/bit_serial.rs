@@ -343,17 +343,8 @@ pub type MacBitSerial = BitSerialMac<32>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accel::testbench::cycle;
+    use crate::accel::testbench::{cycle, rng};
     use crate::spec::terms::{code_terms, Term, TERM_FORMATS};
-
-    fn rng(mut seed: u64) -> impl FnMut() -> u64 {
-        move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        }
-    }
 
     fn term_bits(t: Option<Term>) -> u64 {
         t.map_or(0, |t| 1 | u64::from(t.neg) << 1 | u64::from(t.shift) << 2)

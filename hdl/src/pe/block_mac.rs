@@ -378,19 +378,10 @@ pub type MacBlock8 = GenericBlockMac<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accel::testbench::cycle;
+    use crate::accel::testbench::{cycle, rng};
     use crate::pe::{DEQUANT8_A, FIXED8, FIXED8_POINT};
     use crate::spec::block_scale::ScaleCode;
     use std::collections::VecDeque;
-
-    fn rng(mut seed: u64) -> impl FnMut() -> u64 {
-        move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        }
-    }
 
     /// A random beat in `lanes` lanes: the two lane words and the beat's exact signed total
     /// (wide lanes at the accumulator's LSB, narrow ones `place23` above), and whether a NaN

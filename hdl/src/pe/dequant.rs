@@ -257,7 +257,7 @@ impl<const P: usize, const T: usize, const A: usize> Logic for Dequant<P, T, A> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accel::testbench::cycle;
+    use crate::accel::testbench::{cycle, rng};
     use crate::spec::block_scale::{ScaleCode, SerialScale};
 
     const P: usize = DEQUANT8_P;
@@ -338,15 +338,6 @@ mod tests {
         assert_eq!(acc(u), want, "{} blocks", blocks.len());
         cycle(u);
         assert!(!u.done.val(), "done lasts one cycle");
-    }
-
-    fn rng(mut seed: u64) -> impl FnMut() -> u64 {
-        move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        }
     }
 
     /// Partial sums at both ends of their range, near zero and at random.

@@ -535,7 +535,7 @@ impl<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accel::testbench::cycle;
+    use crate::accel::testbench::{cycle, rng};
     use crate::pe::{MacFixed8, FIXED8};
 
     /// One lane of a beat: magnitude, sign, NaN.
@@ -580,13 +580,7 @@ mod tests {
         m.reset.next = true;
         cycle(&mut m);
         m.reset.next = false;
-        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-        let mut rnd = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rnd = rng(0x9E37_79B9_7F4A_7C15);
         for case in 0..60 {
             let (l4, l2, ok) = match case % 4 {
                 0 => (true, false, true),
