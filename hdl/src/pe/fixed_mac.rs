@@ -605,7 +605,7 @@ mod tests {
                         *v = Lane {
                             mag: rnd() & ((1 << lim(l)) - 1),
                             neg: rnd() & 1 == 1,
-                            nan: rnd() % 64 == 0,
+                            nan: rnd().is_multiple_of(64),
                         };
                     }
                 }
