@@ -488,6 +488,25 @@ fn every_format_pair_of_the_8_bit_preset() {
 }
 
 #[test]
+fn shared_output_units_at_the_shortest_tile_period() {
+    // npe8x8le8 shares an output unit between two columns: a tile lasts at least 2R cycles and
+    // the second column's results wait R − 1 cycles. Tiles back to back at that period (K of 1
+    // to 17 beats), several row blocks and column tiles, column scales riding with the results.
+    let cfg = NpeConfig::LE8;
+    assert_eq!(cfg.cols_per_output_unit, 2);
+    let mut dev = Device::connect(SimBackend::new(&cfg, &SimOptions::default()).unwrap(), cfg).unwrap();
+    let mut rng = StdRng::seed_from_u64(43);
+    let lanes = lanes_of(Format::Fp4E2M1) as usize;
+    let min_beats = cfg.min_tile_cycles() as usize;
+    for beats in [1, min_beats / 2, min_beats - 1, min_beats, min_beats + 1] {
+        let shape = (2 * cfg.rows as usize + 3, 5 * cfg.cols as usize + 3, lanes * beats);
+        let mut job = random_job((Format::Fp4E2M1, Format::Fp8E4M3, OutputFormat::Bf16), shape, &mut rng);
+        job.col_scale_exp = (0..shape.1).map(|_| rng.gen_range(-6..=6)).collect();
+        check(&mut dev, &job, &format!("npe8x8le8 K = {beats} beats"));
+    }
+}
+
+#[test]
 fn the_functional_back_end_gives_the_simulators_results() {
     let mut sim = device(&SimOptions::default());
     let mut fun = functional(CFG);

@@ -65,12 +65,12 @@ fn edge_cases(width: usize) -> Vec<AccIn> {
         (false, false, true),
         (false, true, true),
     ] {
-        v.push(AccIn {
-            acc: BigInt::from(12345),
-            nan,
-            pinf,
-            ninf,
-        });
+        // The finite part beside a special is ignored, whatever it is: zero, small, or beyond
+        // every format's range with either sign.
+        let huge = BigInt::from(1) << (width - 2);
+        for acc in [BigInt::from(12345), BigInt::from(0), BigInt::from(-1), huge.clone(), -huge] {
+            v.push(AccIn { acc, nan, pinf, ninf });
+        }
     }
     v
 }

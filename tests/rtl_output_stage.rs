@@ -1,6 +1,7 @@
-//! The Verilated output stage (2 rows × 4 columns of the fixed-point datapath, top
-//! `output_stage`) on its own: PEs finish as the array finishes them (a column's rows on
-//! consecutive cycles, column c c cycles after column 0), the column scales come from a model
+//! The Verilated output stage (4 rows × 4 columns of the fixed-point datapath, two columns per
+//! output unit, top `output_stage`) on its own: PEs finish as the array finishes them (a
+//! column's rows on consecutive cycles, column c c cycles after column 0, tiles at least the
+//! shortest tile period apart), the column scales come from a model
 //! of the scale banks (read a cycle after their address), and the storer's side reads the
 //! output banks back. Every container must be the golden rounding of its PE's sum under the
 //! job's and its column's scale, in its (half, row, tile) place, for every output format;
@@ -83,20 +84,22 @@ impl Stage {
     }
 
     /// Feeds one block of `tiles` column tiles into output half `half` (stripe `sp`), the
-    /// tiles `gap` cycles apart beyond their rows; returns how many ready pulses each half
+    /// tiles `gap` cycles apart beyond the shortest tile period; returns how many ready pulses each half
     /// gave and checks the one of `half` came after the last result went in.
     fn run_block(&mut self, half: usize, sp: u64, tiles: usize, results: &[Finished], gap: &[usize]) -> [usize; 2] {
         let s = &mut self.sim;
         s.set(port(["tiles0", "tiles1"][half]), tiles as u64);
         s.set(port(["sp0", "sp1"][half]), sp);
         // The cycle each PE finishes: tile t's rows one per cycle, column c c cycles later.
+        assert!(CFG.cols_per_output_unit > 1, "the test is of shared output units");
+        let period = CFG.min_tile_cycles() as usize;
         let mut at: HashMap<usize, Vec<&Finished>> = HashMap::new();
         let mut start = 0;
         for (t, g) in gap.iter().enumerate().take(tiles) {
             for x in results.iter().filter(|x| x.tile == t) {
                 at.entry(start + x.row + x.col).or_default().push(x);
             }
-            start += ROWS + g;
+            start += period + g;
         }
         let last = *at.keys().max().unwrap();
         let mut ready = [0; 2];

@@ -134,7 +134,7 @@ pub const OUTPUT_STAGE_TOP: &str = "output_stage";
 /// the fixed-point datapath, the buffers of [`NpeConfig::LE8`](crate::spec::NpeConfig::LE8).
 pub const OUTPUT_STAGE_CFG: crate::spec::NpeConfig = crate::spec::NpeConfig {
     name: OUTPUT_STAGE_TOP,
-    rows: 2,
+    rows: 4,
     cols: 4,
     ..crate::spec::NpeConfig::LE8
 };
@@ -147,7 +147,8 @@ pub fn output_stage_verilog() -> String {
     let dp = Datapath::of(&cfg).expect("a datapath");
     let layout = BankLayout::of(&cfg).expect("a layout");
     let ou = dp.output_unit_module();
-    let mut stage = OutputStage::<FIXED8_ACC>::new(cfg.rows as usize, cfg.cols as usize, &layout, ou);
+    let (r, c, s) = (cfg.rows as usize, cfg.cols as usize, cfg.cols_per_output_unit as usize);
+    let mut stage = OutputStage::<FIXED8_ACC>::new(r, c, s, &layout, ou);
     emit_with_modules(&mut stage, OUTPUT_STAGE_TOP, &[(ou, dp.output_unit_verilog())])
 }
 

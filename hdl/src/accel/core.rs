@@ -1,13 +1,14 @@
-//! The accelerator core: operand buffers, the R×C PE array with its per-column output units,
-//! the output buffer, and the controller that runs a job tile by tile. The DMA engines and the
+//! The accelerator core: operand buffers, the R×C PE array with its output units (one per
+//! column, or per group of S columns: [`NpeConfig::cols_per_output_unit`]), the output buffer,
+//! and the controller that runs a job tile by tile. The DMA engines and the
 //! register file sit beside it in [`super::top`].
 //!
 //! ```text
 //!  read DMA ─► loader ─► A banks (one per row, 2 halves) ──skew──► a → PE row (systolic →)
 //!                    ├─► W banks (one per column, 2 stripe halves) ─skew─► w ↓ PE column
 //!                    └─► scale banks (one per column) ─────────────► output unit scale
-//!  PE(r,c) finishes (last beat + PE latency) ─► column c picks row r's acc ─► output unit c
-//!  output unit c ─► out bank c (2 halves) ─► storer ─► write DMA
+//!  PE(r,c) finishes (last beat + PE latency) ─► column c picks row r's acc ─► output unit c/S
+//!  output unit c/S ─► out bank c (2 halves) ─► storer ─► write DMA
 //! ```
 //!
 //! **Data layout in device memory** (the host packs it): A is `M` rows of `kb = ⌈K / lanes⌉`
@@ -21,8 +22,8 @@
 //! DMA overlaps this stripe's compute; with `SCALE_ADDR` set, each stripe's column scales follow
 //! its weights into the scale banks. For each stripe, blocks of R rows of A stream through both
 //! halves of the A buffer (DMA of block b+1 overlaps the compute of block b), each block is
-//! multiplied against every column tile of the stripe (K beats per tile, or R when K is
-//! shorter, so a column's output unit sees one row per cycle), and finished blocks are written
+//! multiplied against every column tile of the stripe (K beats per tile, or R·S when K is
+//! shorter, so an output unit sees one row per cycle), and finished blocks are written
 //! out from the other half of the output buffer while the next block computes.
 //!
 //! **Systolic timing.** Row r's A-bank reads and column c's W-bank reads are delayed r and c
@@ -30,7 +31,8 @@
 //! k of its row and column together, `r + c` cycles after PE(0,0). The `last` flag travels with
 //! the activations and, delayed by the PE latency, marks the one cycle in which PE(r,c)'s
 //! accumulator holds its finished sum; PEs of a column finish on consecutive cycles, so each
-//! column's output unit takes one row per cycle.
+//! column hands on one row per cycle, and an output unit shared by S columns takes them column
+//! after column ([`OutputStage`]).
 //!
 //! **Blocks** (each in its own file, named as in the diagram): [`JobPlan`] latches, checks and
 //! sizes the job; [`Loader`] asks the read DMA for weight stripes, scales and activation
@@ -68,6 +70,13 @@ pub fn config_error(cfg: &NpeConfig) -> Option<String> {
             "{}: cols must be a multiple of {vpb} (output values per beat)",
             cfg.name
         ));
+    }
+    let share = cfg.cols_per_output_unit;
+    if share == 0 || !cfg.cols.is_multiple_of(share) {
+        return Some(format!("{}: columns per output unit must divide cols", cfg.name));
+    }
+    if share > 1 && cfg.rows < 4 {
+        return Some(format!("{}: output units are shared only with 4 or more rows", cfg.name));
     }
     if cfg.cols as usize * SCALE_WORD_BITS > BUS {
         return Some(format!("{}: a column tile's scales must fit one beat", cfg.name));
@@ -170,7 +179,7 @@ impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
             bufs: OperandBuffers::new(r, c, &layout),
             seq: Sequencer::new(r, c, &layout),
             array: SystolicArray::new(cfg, dp),
-            out: OutputStage::new(r, c, &layout, dp.output_unit_module()),
+            out: OutputStage::new(r, c, cfg.cols_per_output_unit as usize, &layout, dp.output_unit_module()),
             st: Storer::new(cfg.rows, cfg.cols),
             walk_clear: Default::default(),
             a_full0: Default::default(),
@@ -445,5 +454,14 @@ mod tests {
         );
         assert!(config_error(&with(4, 16)).is_some(), "a tile's scales exceed a beat");
         assert_eq!(config_error(&with(2, 8)), None);
+        let shared = |rows, share| NpeConfig {
+            rows,
+            cols_per_output_unit: share,
+            ..NpeConfig::TEST
+        };
+        assert_eq!(config_error(&shared(4, 4)), None, "one unit for the four columns");
+        assert!(config_error(&shared(4, 3)).is_some(), "3 does not divide 4 columns");
+        assert!(config_error(&shared(4, 0)).is_some());
+        assert!(config_error(&shared(2, 2)).is_some(), "two rows: a delay of one cycle");
     }
 }

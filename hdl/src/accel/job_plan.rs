@@ -186,8 +186,9 @@ pub struct JobPlan {
     k_cols_m1: Constant<Bits<32>>,
     k_logr: Constant<Bits<32>>,
     k_logc: Constant<Bits<32>>,
-    k_rows: Constant<Bits<32>>,
-    k_rows16: Constant<Bits<16>>,
+    // The shortest tile (`NpeConfig::min_tile_cycles`).
+    k_min_period: Constant<Bits<32>>,
+    k_min_period16: Constant<Bits<16>>,
     k_kbmax: Constant<Bits<32>>,
     k_wwords: Constant<Bits<16>>,
     k_otiles: Constant<Bits<16>>,
@@ -299,8 +300,8 @@ impl JobPlan {
             k_cols_m1: Constant::new(((cfg.cols - 1) as u64).into()),
             k_logr: Constant::new(log(cfg.rows).into()),
             k_logc: Constant::new(log(cfg.cols).into()),
-            k_rows: Constant::new((cfg.rows as u64).into()),
-            k_rows16: Constant::new((cfg.rows as u64).into()),
+            k_min_period: Constant::new((cfg.min_tile_cycles() as u64).into()),
+            k_min_period16: Constant::new((cfg.min_tile_cycles() as u64).into()),
             k_kbmax: Constant::new((cfg.k_beats_max as u64).into()),
             // A stripe fills one half of a W bank; the other half takes the next stripe.
             k_wwords: Constant::new(((cfg.w_bank_words / WORDS_PER_BEAT / 2) as u64).into()),
@@ -455,10 +456,10 @@ impl Logic for JobPlan {
                 } else {
                     self.q_kbq.d.next = bit_cast::<16, 32>(self.t_kbq.val());
                     self.q_kbq_bytes.d.next = self.t_kbq.val() << self.k_beat_log.val();
-                    if self.q_kb.q.val() > self.k_rows.val() {
+                    if self.q_kb.q.val() > self.k_min_period.val() {
                         self.q_period.d.next = bit_cast::<16, 32>(self.q_kb.q.val());
                     } else {
-                        self.q_period.d.next = self.k_rows16.val();
+                        self.q_period.d.next = self.k_min_period16.val();
                     }
                     self.q_stripe_tiles.d.next = 0.into();
                     self.plan_words.d.next = 0.into();
@@ -528,7 +529,11 @@ mod tests {
     /// Starts a job on the 4×4 test config and runs until the engines start or the job ends.
     /// Returns the plan and the cycles it took.
     fn plan(m: u64, n: u64, k: u64, fmt: u64, a_addr: u64) -> (JobPlan, usize) {
-        let mut p = JobPlan::new(&NpeConfig::TEST);
+        plan_on(&NpeConfig::TEST, m, n, k, fmt, a_addr)
+    }
+
+    fn plan_on(cfg: &NpeConfig, m: u64, n: u64, k: u64, fmt: u64, a_addr: u64) -> (JobPlan, usize) {
+        let mut p = JobPlan::new(cfg);
         p.connect_all();
         p.reset.next = true;
         cycle(&mut p);
@@ -573,6 +578,14 @@ mod tests {
         // FP4: 4 lanes, K = 4 → 1 word, shorter than R: a tile takes R cycles.
         let (p, _) = plan(1, 1, 4, fmt(Format::Fp4E2M1, Format::Fp4E2M1), 0);
         assert_eq!((p.kb.val().to_u64(), p.period.val().to_u64()), (1, 4));
+        // npe8x8le8: two columns per output unit, so a tile takes at least 8 · 2 cycles.
+        let le8 = NpeConfig::LE8;
+        assert_eq!(le8.cols_per_output_unit, 2);
+        let fp4 = fmt(Format::Fp4E2M1, Format::Fp4E2M1);
+        for (k, kb, period) in [(4, 1, 16), (64, 16, 16), (68, 17, 17)] {
+            let (p, _) = plan_on(&le8, 8, 8, k, fp4, 0);
+            assert_eq!((p.kb.val().to_u64(), p.period.val().to_u64()), (kb, period), "K {k}");
+        }
         // 16-bit: K = 1000 words → 125 beats, four tiles per half W bank.
         let (p, _) = plan(1, 8, 1000, fmt(Format::Int16, Format::Int16), 0);
         assert_eq!((p.kbq.val().to_u64(), p.stripe_tiles.val().to_u64()), (125, 4));

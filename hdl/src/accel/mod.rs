@@ -9,6 +9,7 @@ pub mod layout;
 pub mod loader;
 pub mod operand_buffers;
 pub mod output_stage;
+pub mod result_delay;
 pub mod result_walk;
 pub mod sequencer;
 pub mod slots;

@@ -1,17 +1,25 @@
-//! The output stage: column readout, one output unit per column, the output banks and the
-//! order results take through them ([`ResultWalk`]).
+//! The output stage: column readout, the output units (one per group of S columns,
+//! [`NpeConfig::cols_per_output_unit`]), the output banks and the order results take through
+//! them ([`ResultWalk`]).
 //!
 //! PEs of a column finish on consecutive cycles, so column c's readout takes the one finished
-//! PE of the column each cycle, registers it twice and hands it to output unit c with its scale
-//! (the job's, plus the column's when column scales are on; the column scale is registered as
-//! it leaves its bank, which is why the result waits a second cycle). Column 0's results walk
-//! (half, row, tile); column c is the same walk c cycles later, so the walk's address is
-//! delayed per column — once where a result enters (to read its column scale) and once where it
-//! leaves (to write output bank c). The last column's last write of a block makes the half ready to
-//! store; the storer then reads a beat of four columns at a time.
+//! PE of the column each cycle and registers it twice with its scale (the job's, plus the
+//! column's when column scales are on; the column scale is registered as it leaves its bank,
+//! which is why the result waits a second cycle). Column 0's results walk (half, tile, row);
+//! column c is the same walk c cycles later, so the scale bank's address is delayed per column.
+//!
+//! Sharing: the first column of a group feeds its unit directly; column j of the group waits
+//! j·(R − 1) cycles in a [`ResultDelay`], so the unit takes the group's R·S results of a tile
+//! on R·S consecutive cycles, column by column. That needs a tile to last R·S cycles, which the
+//! job plan's tile period guarantees. The units' results then walk (half, tile, column, row);
+//! unit u is unit 0's walk u·S cycles later, so its bank address and column are delayed per
+//! unit, and the unit writes the bank of the column. The last unit's last write of a block makes
+//! the half ready to store; the storer then reads a beat of four columns at a time.
 //!
 //! The output units are slots ([`super::slots`]), so the stage runs as Verilog only: tested
 //! through the Verilated accelerator (`tests/accel_gemm.rs`).
+//!
+//! [`NpeConfig::cols_per_output_unit`]: crate::spec::NpeConfig::cols_per_output_unit
 
 use crate::output::SCALE_BITS;
 use crate::spec::config::{AXI_BEAT_BYTES, AXI_DATA_BITS, OUT_VALUE_BYTES};
@@ -20,6 +28,7 @@ use rust_hdl::prelude::*;
 use super::bank_ram::{BankRam, BANK_ADDR_BITS};
 use super::layout::BankLayout;
 use super::operand_buffers::SCALE_WORD_BITS;
+use super::result_delay::ResultDelay;
 use super::result_walk::ResultWalk;
 use super::slots::OutputUnitSlot;
 
@@ -130,17 +139,28 @@ pub struct OutputStage<const ACC_W: usize> {
     scale_col: Vec<Signal<Local, Bits<SCALE_BITS>>>,
     // The scale words' upper bits are sign: only SCALE_BITS are used.
     unused_scale: Vec<Signal<Local, Bits<SCALE_WORD_BITS>>>,
+    // Column j ≥ 1 of unit u waits in `delay[u·(S − 1) + j − 1]`.
+    delay: Vec<ResultDelay<ACC_W>>,
+    // The column scale of the result unit u takes.
+    uscol: Vec<Signal<Local, Bits<SCALE_BITS>>>,
     ou: Vec<OutputUnitSlot<ACC_W>>,
     i_walk: ResultWalk,
-    // The scale side needs the tile and half, not the row or the end of a half.
+    // The scale side needs the tile and half, not the row, column or the end of a half.
     unused_iwalk: Signal<Local, Bits<16>>,
     unused_iend: Signal<Local, Bit>,
     s_addr0: Signal<Local, Bits<16>>,
     sad: Vec<DFF<Bits<BANK_ADDR_BITS>>>,
     o_walk: ResultWalk,
     o_addr0: Signal<Local, Bits<16>>,
+    // Unit 0's walk, delayed: stage k is k + 1 cycles late, unit u taps stage u·S − 1.
     oad: Vec<DFF<Bits<BANK_ADDR_BITS>>>,
     oend: Vec<DFF<Bit>>,
+    ocol: Vec<DFF<Bits<16>>>,
+    // Unit u's result: bank address, column of the group; the last unit's: last of its half.
+    uaddr: Vec<Signal<Local, Bits<BANK_ADDR_BITS>>>,
+    lend: Signal<Local, Bit>,
+    ucol: Vec<Signal<Local, Bits<16>>>,
+    jidx: Vec<Constant<Bits<16>>>,
     obank: Vec<BankRam<Bits<VALUE>>>,
     widen: Vec<Widen>,
     r_addr: Signal<Local, Bits<16>>,
@@ -149,6 +169,14 @@ pub struct OutputStage<const ACC_W: usize> {
     _rows: usize,
     _cols: usize,
     _groups: usize,
+    _share: usize,
+    _units: usize,
+    _delays: usize,
+    _chain: usize,
+    // 1 when the chain has stages, else 0 (a loop bound: rust-hdl unrolls loops).
+    _chain1: usize,
+    // The last unit when it taps the chain (units ≥ 2), else an empty loop.
+    _last1: usize,
     k_sp: Constant<Bits<16>>,
     k_orow: Constant<Bits<16>>,
     k_ohalf: Constant<Bits<16>>,
@@ -156,11 +184,18 @@ pub struct OutputStage<const ACC_W: usize> {
 }
 
 impl<const ACC_W: usize> OutputStage<ACC_W> {
-    /// The output stage of a `rows` × `cols` array with bank layout `layout`, its output units
-    /// instances of module `ou_module` (see [`super::Datapath`]).
-    pub fn new(rows: usize, cols: usize, layout: &BankLayout, ou_module: &'static str) -> Self {
+    /// The output stage of a `rows` × `cols` array with bank layout `layout`, `share` columns
+    /// per output unit, the units instances of module `ou_module` (see [`super::Datapath`]).
+    pub fn new(rows: usize, cols: usize, share: usize, layout: &BankLayout, ou_module: &'static str) -> Self {
         assert!(cols >= 2 && cols.is_multiple_of(VPB), "columns come in groups of {VPB}");
+        assert!(
+            share >= 1 && cols.is_multiple_of(share),
+            "{share} columns per output unit in {cols} columns"
+        );
+        assert!(share == 1 || rows >= 3, "a shared unit needs delays of at least 2 cycles");
         let groups = cols / VPB;
+        let units = cols / share;
+        let chain = cols - share;
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -204,16 +239,25 @@ impl<const ACC_W: usize> OutputStage<ACC_W> {
             selninf: sigs(cols),
             scale_col: sigs(cols),
             unused_scale: sigs(cols),
-            ou: (0..cols).map(|_| OutputUnitSlot::new(ou_module)).collect(),
-            i_walk: ResultWalk::new(rows),
+            delay: (0..units)
+                .flat_map(|_| (1..share).map(|j| ResultDelay::new(j * (rows - 1))))
+                .collect(),
+            uscol: sigs(units),
+            ou: (0..units).map(|_| OutputUnitSlot::new(ou_module)).collect(),
+            i_walk: ResultWalk::new(rows, 1),
             unused_iwalk: Default::default(),
             unused_iend: Default::default(),
             s_addr0: Default::default(),
             sad: dffs(cols - 1),
-            o_walk: ResultWalk::new(rows),
+            o_walk: ResultWalk::new(rows, share),
             o_addr0: Default::default(),
-            oad: dffs(cols - 1),
-            oend: dffs(cols - 1),
+            oad: dffs(chain),
+            oend: dffs(chain),
+            ocol: dffs(chain),
+            uaddr: sigs(units),
+            lend: Default::default(),
+            ucol: sigs(units),
+            jidx: (0..share).map(|j| Constant::new((j as u64).into())).collect(),
             obank: (0..cols).map(|_| BankRam::new(layout.o_bits())).collect(),
             widen: (0..cols).map(|_| Widen::default()).collect(),
             r_addr: Default::default(),
@@ -222,6 +266,12 @@ impl<const ACC_W: usize> OutputStage<ACC_W> {
             _rows: rows,
             _cols: cols,
             _groups: groups,
+            _share: share,
+            _units: units,
+            _delays: units * (share - 1),
+            _chain: chain,
+            _chain1: chain.min(1),
+            _last1: (units - 1).max(1),
             k_sp: Constant::new(layout.s_sp_shift().into()),
             k_orow: Constant::new(layout.o_row_shift().into()),
             k_ohalf: Constant::new((1u64 << layout.o_half_bit()).into()),
@@ -245,14 +295,23 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
             self.holdpinf[c].clock.next = self.clock.val();
             self.holdninf[c].clock.next = self.clock.val();
             self.scol[c].clock.next = self.clock.val();
-            self.ou[c].clock.next = self.clock.val();
-            self.ou[c].reset.next = self.reset.val();
             self.obank[c].clock.next = self.clock.val();
+        }
+        for u in 0..self._units {
+            self.ou[u].clock.next = self.clock.val();
+            self.ou[u].reset.next = self.reset.val();
+        }
+        for i in 0..self._delays {
+            self.delay[i].clock.next = self.clock.val();
+            self.delay[i].reset.next = self.reset.val();
         }
         for c in 0..(self._cols - 1) {
             self.sad[c].clock.next = self.clock.val();
-            self.oad[c].clock.next = self.clock.val();
-            self.oend[c].clock.next = self.clock.val();
+        }
+        for k in 0..self._chain {
+            self.oad[k].clock.next = self.clock.val();
+            self.oend[k].clock.next = self.clock.val();
+            self.ocol[k].clock.next = self.clock.val();
         }
         self.i_walk.clock.next = self.clock.val();
         self.o_walk.clock.next = self.clock.val();
@@ -292,19 +351,45 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
             self.holdnan[c].d.next = self.colnan[c].q.val();
             self.holdpinf[c].d.next = self.colpinf[c].q.val();
             self.holdninf[c].d.next = self.colninf[c].q.val();
-            self.ou[c].valid.next = self.holdv[c].q.val();
-            self.ou[c].acc.next = self.holdacc[c].q.val();
-            self.ou[c].nan.next = self.holdnan[c].q.val();
-            self.ou[c].pinf.next = self.holdpinf[c].q.val();
-            self.ou[c].ninf.next = self.holdninf[c].q.val();
-            self.ou[c].out_fmt.next = self.out_fmt.val();
             self.scale_col[c].next = self.scale[c].val().get_bits::<SCALE_BITS>(0);
             self.unused_scale[c].next = self.scale[c].val();
             self.scol[c].d.next = 0.into();
             if self.scale_on.val() {
                 self.scol[c].d.next = self.scale_col[c].val();
             }
-            self.ou[c].scale_exp.next = self.scale_job.val() + self.scol[c].q.val();
+        }
+
+        // ---- output units: unit u takes its first column directly and column j of its group
+        // from that column's delay; at most one of them holds a result in any cycle.
+        for s in self._share..(self._share + 1) {
+            for s1 in (self._share - 1)..self._share {
+                for u in 0..self._units {
+                    self.ou[u].valid.next = self.holdv[u * s].q.val();
+                    self.ou[u].acc.next = self.holdacc[u * s].q.val();
+                    self.ou[u].nan.next = self.holdnan[u * s].q.val();
+                    self.ou[u].pinf.next = self.holdpinf[u * s].q.val();
+                    self.ou[u].ninf.next = self.holdninf[u * s].q.val();
+                    self.uscol[u].next = self.scol[u * s].q.val();
+                    for j in 1..self._share {
+                        self.delay[u * s1 + j - 1].valid_in.next = self.holdv[u * s + j].q.val();
+                        self.delay[u * s1 + j - 1].acc_in.next = self.holdacc[u * s + j].q.val();
+                        self.delay[u * s1 + j - 1].nan_in.next = self.holdnan[u * s + j].q.val();
+                        self.delay[u * s1 + j - 1].pinf_in.next = self.holdpinf[u * s + j].q.val();
+                        self.delay[u * s1 + j - 1].ninf_in.next = self.holdninf[u * s + j].q.val();
+                        self.delay[u * s1 + j - 1].scale_in.next = self.scol[u * s + j].q.val();
+                        if self.delay[u * s1 + j - 1].valid_out.val() {
+                            self.ou[u].valid.next = true;
+                            self.ou[u].acc.next = self.delay[u * s1 + j - 1].acc_out.val();
+                            self.ou[u].nan.next = self.delay[u * s1 + j - 1].nan_out.val();
+                            self.ou[u].pinf.next = self.delay[u * s1 + j - 1].pinf_out.val();
+                            self.ou[u].ninf.next = self.delay[u * s1 + j - 1].ninf_out.val();
+                            self.uscol[u].next = self.delay[u * s1 + j - 1].scale_out.val();
+                        }
+                    }
+                    self.ou[u].out_fmt.next = self.out_fmt.val();
+                    self.ou[u].scale_exp.next = self.scale_job.val() + self.uscol[u].val();
+                }
+            }
         }
 
         // ---- column scales: the bank address of the result column 0 picks this cycle (its
@@ -312,7 +397,7 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
         self.i_walk.step.next = self.selv[0].val();
         self.i_walk.tiles0.next = self.tiles0.val();
         self.i_walk.tiles1.next = self.tiles1.val();
-        self.unused_iwalk.next = self.i_walk.row.val() | self.i_walk.tile.val();
+        self.unused_iwalk.next = self.i_walk.row.val() | self.i_walk.tile.val() | self.i_walk.col.val();
         self.unused_iend.next = self.i_walk.half_done.val();
         self.s_addr0.next = self.i_walk.tile.val() | (bit_cast::<16, 2>(self.sp0.val()) << self.k_sp.val());
         if self.i_walk.half.val() {
@@ -327,8 +412,8 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
             self.sad[c - 1].d.next = self.sad[c - 2].q.val();
         }
 
-        // ---- output banks: column 0's results advance (row, tile, half); column c writes
-        // the same address c cycles later.
+        // ---- output banks: unit 0's results advance (half, tile, column, row); unit u writes
+        // the same address and column u·S cycles later, into the bank of that column.
         self.o_walk.step.next = self.ou[0].out_valid.val();
         self.o_walk.tiles0.next = self.tiles0.val();
         self.o_walk.tiles1.next = self.tiles1.val();
@@ -337,26 +422,42 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
             self.o_addr0.next =
                 (self.o_walk.row.val() << self.k_orow.val()) | self.o_walk.tile.val() | self.k_ohalf.val();
         }
-        self.oad[0].d.next = self.o_addr0.val();
-        self.oend[0].d.next = self.o_walk.half_done.val();
-        for c in 1..(self._cols - 1) {
-            self.oad[c].d.next = self.oad[c - 1].q.val();
-            self.oend[c].d.next = self.oend[c - 1].q.val();
+        self.uaddr[0].next = self.o_addr0.val();
+        self.lend.next = self.o_walk.half_done.val();
+        self.ucol[0].next = self.o_walk.col.val();
+        for k in 0..self._chain1 {
+            self.oad[k].d.next = self.o_addr0.val();
+            self.oend[k].d.next = self.o_walk.half_done.val();
+            self.ocol[k].d.next = self.o_walk.col.val();
         }
-        self.obank[0].write_address.next = self.o_addr0.val();
-        for c in 1..self._cols {
-            self.obank[c].write_address.next = self.oad[c - 1].q.val();
+        for k in 1..self._chain {
+            self.oad[k].d.next = self.oad[k - 1].q.val();
+            self.oend[k].d.next = self.oend[k - 1].q.val();
+            self.ocol[k].d.next = self.ocol[k - 1].q.val();
         }
-        for c in 0..self._cols {
-            self.obank[c].write_data.next = self.ou[c].result.val();
-            self.obank[c].write_enable.next = self.ou[c].out_valid.val();
+        for s in self._share..(self._share + 1) {
+            for u in 1..self._units {
+                self.uaddr[u].next = self.oad[u * s - 1].q.val();
+                self.ucol[u].next = self.ocol[u * s - 1].q.val();
+            }
+            for last in self._last1..self._units {
+                self.lend.next = self.oend[last * s - 1].q.val();
+            }
+            for u in 0..self._units {
+                for j in 0..self._share {
+                    self.obank[u * s + j].write_address.next = self.uaddr[u].val();
+                    self.obank[u * s + j].write_data.next = self.ou[u].result.val();
+                    self.obank[u * s + j].write_enable.next =
+                        self.ou[u].out_valid.val() & (self.ucol[u].val() == self.jidx[j].val());
+                }
+            }
         }
-        // The last column's last write of a block makes its half ready to store.
+        // The last unit's last write of a block makes its half ready to store.
         self.ready0.next = false;
         self.ready1.next = false;
-        for last in (self._cols - 1)..self._cols {
-            if self.ou[last].out_valid.val() & self.oend[last - 1].q.val() {
-                if self.oad[last - 1].q.val().get_bit(self.k_ohalf_bit.val().index()) {
+        for last in (self._units - 1)..self._units {
+            if self.ou[last].out_valid.val() & self.lend.val() {
+                if self.uaddr[last].val().get_bit(self.k_ohalf_bit.val().index()) {
                     self.ready1.next = true;
                 } else {
                     self.ready0.next = true;

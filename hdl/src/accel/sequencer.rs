@@ -1,6 +1,6 @@
 //! The sequencer (compute engine): for each stripe, for each block of R rows, claims an output
 //! half and streams the block's tiles through the array, `period` cycles per tile (K beats, or
-//! R when K is shorter, so a column's output unit sees one row per cycle).
+//! R·S when K is shorter, so an output unit shared by S columns sees one row per cycle).
 //!
 //! It also skews the bank reads: row r's A-bank read and column c's W-bank read happen r and c
 //! cycles after the beat's, so PE(r,c) sees beat k of its row and column together. The word

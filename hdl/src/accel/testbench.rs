@@ -105,3 +105,9 @@ impl<D: Synth> HasClock for super::bank_ram::BankRam<D> {
         &mut self.clock
     }
 }
+
+impl<const ACC_W: usize> HasClock for super::result_delay::ResultDelay<ACC_W> {
+    fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
+        &mut self.clock
+    }
+}

@@ -1,4 +1,4 @@
-//! The output unit (one per array column): rounds an exact accumulator once to an output
+//! The output unit (one per array column, or per group of columns that share it): rounds an exact accumulator once to an output
 //! format, after a power-of-two scale.
 //!
 //! Eight pipeline stages, one accumulator per cycle:
@@ -792,13 +792,25 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
                     self.res.d.next = self.k_int_max32.val();
                 }
             }
-            if self.ovf7.q.val() | self.inf7.q.val() {
+            // Zero wins over the overflow flag (which a zero's don't-care scale may set); an
+            // infinity wins over the finite part, whatever it is (zero, or overflowing with the
+            // other sign): +Inf saturates to the maximum, −Inf to the minimum.
+            if self.ovf7.q.val() {
                 self.res.d.next = self.k_int_max32.val();
-                if (self.ovf7.q.val() & self.neg7.q.val()) | (self.inf7.q.val() & self.ninf7.q.val()) {
+                if self.neg7.q.val() {
                     self.res.d.next = self.k_int_min32.val();
                 }
             }
-            if self.nan7.q.val() | self.zero7.q.val() {
+            if self.zero7.q.val() {
+                self.res.d.next = 0.into();
+            }
+            if self.inf7.q.val() {
+                self.res.d.next = self.k_int_max32.val();
+                if self.ninf7.q.val() {
+                    self.res.d.next = self.k_int_min32.val();
+                }
+            }
+            if self.nan7.q.val() {
                 self.res.d.next = 0.into();
             }
         }

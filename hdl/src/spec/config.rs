@@ -56,6 +56,9 @@ pub struct NpeConfig {
     pub w_bank_words: u32,
     /// Column tiles one output buffer half holds (the widest weight stripe, in tiles).
     pub out_tiles: u32,
+    /// Columns that share one output unit (S, dividing `cols`): the unit takes the group's
+    /// columns one after the other, so a tile lasts at least R·S cycles (`rows` × this).
+    pub cols_per_output_unit: u32,
 }
 
 impl NpeConfig {
@@ -68,6 +71,7 @@ impl NpeConfig {
         k_beats_max: 1024,
         w_bank_words: 8192,
         out_tiles: 32,
+        cols_per_output_unit: 1,
     };
 
     /// The 8×8 array of the demo.
@@ -79,6 +83,7 @@ impl NpeConfig {
         k_beats_max: 1024,
         w_bank_words: 8192,
         out_tiles: 32,
+        cols_per_output_unit: 2,
     };
 
     /// The 8×8 array of the ≤ 8-bit formats ([`LE8_FORMATS`]): the preset that fits an ECP5
@@ -91,6 +96,7 @@ impl NpeConfig {
         k_beats_max: 1024,
         w_bank_words: 8192,
         out_tiles: 32,
+        cols_per_output_unit: 2,
     };
 
     /// The 4×4 array of OliVe's formats ([`OLIVE_FORMATS`]): the fixed-point PE with the pair
@@ -101,6 +107,7 @@ impl NpeConfig {
         rows: 4,
         cols: 4,
         format_set: &OLIVE_FORMATS,
+        cols_per_output_unit: 1,
         ..NpeConfig::LE8
     };
 
@@ -110,6 +117,17 @@ impl NpeConfig {
     /// Looks a preset up by name.
     pub fn preset(name: &str) -> Option<NpeConfig> {
         Self::PRESETS.into_iter().find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Output units: one per group of [`NpeConfig::cols_per_output_unit`] columns.
+    pub const fn output_units(&self) -> u32 {
+        self.cols / self.cols_per_output_unit
+    }
+
+    /// The fewest cycles a tile takes: R, so that a column's output unit takes one row per
+    /// cycle, times the columns that share the unit.
+    pub const fn min_tile_cycles(&self) -> u32 {
+        self.rows * self.cols_per_output_unit
     }
 
     /// Peak multiply-accumulates per cycle for operands that give `lanes` lanes.
