@@ -445,6 +445,7 @@ mod tests {
         let with = |rows, cols| NpeConfig {
             rows,
             cols,
+            cols_per_output_unit: 1,
             ..NpeConfig::TEST
         };
         assert!(config_error(&with(3, 4)).is_some(), "rows not a power of two");

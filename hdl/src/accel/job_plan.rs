@@ -575,9 +575,9 @@ mod tests {
         assert_eq!(p.ntiles.val().to_u64(), 75);
         // Half a W bank: 512 beats / 7 = 73 tiles, but the output buffer holds 32.
         assert_eq!(p.stripe_tiles.val().to_u64(), NpeConfig::TEST.out_tiles as u64);
-        // FP4: 4 lanes, K = 4 → 1 word, shorter than R: a tile takes R cycles.
+        // FP4: 4 lanes, K = 4 → 1 word, shorter than R·S: a tile takes R·S = 4 · 2 cycles.
         let (p, _) = plan(1, 1, 4, fmt(Format::Fp4E2M1, Format::Fp4E2M1), 0);
-        assert_eq!((p.kb.val().to_u64(), p.period.val().to_u64()), (1, 4));
+        assert_eq!((p.kb.val().to_u64(), p.period.val().to_u64()), (1, 8));
         // npe8x8le8: two columns per output unit, so a tile takes at least 8 · 2 cycles.
         let le8 = NpeConfig::LE8;
         assert_eq!(le8.cols_per_output_unit, 2);
