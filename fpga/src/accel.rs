@@ -600,7 +600,7 @@ mod tests {
         let (rows, cols) = (cfg.rows as u64, cfg.cols as u64);
         assert_eq!(n(PE_REST), Some(rows * cols), "{:?}", r.blocks);
         assert_eq!(n(PE_DECODERS), Some(rows + cols));
-        assert_eq!(n(OUTPUT_UNITS), Some(cols));
+        assert_eq!(n(OUTPUT_UNITS), Some(u64::from(cfg.output_units())));
         assert_eq!(n(DMA), Some(2));
         for b in [ARRAY, CONTROLLER, REGISTERS] {
             assert_eq!(n(b), Some(1), "{b}");

@@ -3,10 +3,21 @@
 //!
 //! Addresses are [`BANK_ADDR_BITS`] wide; a bank of 2^k words uses their low k bits (the rest
 //! are zero by construction). Like `RAM`, reads are registered: `read_data` shows the word at
-//! the address of the previous cycle; a write and a read of the same word in one cycle read the
-//! old word.
+//! the address of the previous cycle.
+//!
+//! **A read of the word written in the same cycle is undefined**, as it is in the ECP5's block
+//! RAM (DP16KD) when its two ports meet. Giving it the old word would cost a bypass per bank
+//! (Yosys emulates it with a register of the write data and a multiplexer on the read data: in
+//! npe8x8le8 about 2.9 k LUT4 and 5.2 k flip-flops for 32 banks, and the multiplexer sat on the
+//! top's critical path). The engines never use such a read: a half is read only while its
+//! owner holds it, and written only while nobody reads it. Simulation makes sure of it: the
+//! Rust model and the simulated Verilog return the old word inverted, so a test that used one
+//! would fail; synthesis (`SYNTHESIS`, which Yosys defines) sees the plain RAM, marked
+//! `no_rw_check`.
 //!
 //! [`NpeConfig`]: crate::spec::NpeConfig
+
+use std::ops::Not;
 
 use rust_hdl::prelude::*;
 
@@ -15,7 +26,7 @@ pub const BANK_ADDR_BITS: usize = 16;
 
 /// A single-clock bank of `depth` words of type `D` (see the module docs).
 #[derive(LogicBlock)]
-pub struct BankRam<D: Synth> {
+pub struct BankRam<D: Synth + Not<Output = D>> {
     /// Clock.
     pub clock: Signal<In, Clock>,
     /// Read address (low `addr_bits` used).
@@ -32,7 +43,7 @@ pub struct BankRam<D: Synth> {
     _mem: Vec<D>,
 }
 
-impl<D: Synth> BankRam<D> {
+impl<D: Synth + Not<Output = D>> BankRam<D> {
     /// A bank of 2^`addr_bits` words.
     pub fn new(addr_bits: usize) -> Self {
         assert!(
@@ -57,11 +68,19 @@ impl<D: Synth> BankRam<D> {
     }
 }
 
-impl<D: Synth> Logic for BankRam<D> {
+impl<D: Synth + Not<Output = D>> Logic for BankRam<D> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
             let mask = self._mem.len() - 1;
-            self.read_data.next = self._mem[self.read_address.val().index() & mask];
+            let (ra, wa) = (
+                self.read_address.val().index() & mask,
+                self.write_address.val().index() & mask,
+            );
+            self.read_data.next = self._mem[ra];
+            if self.write_enable.val() && ra == wa {
+                // Undefined in the block RAM: poisoned (see the module docs).
+                self.read_data.next = !self._mem[ra];
+            }
             if self.write_enable.val() {
                 self._mem[self.write_address.val().index() & mask] = self.write_data.val();
             }
@@ -86,10 +105,20 @@ impl<D: Synth> Logic for BankRam<D> {
         };
         Verilog::Custom(format!(
             "\
-reg [{msb}:0] mem [0:{last}];
+// A read of the word being written is undefined (see BankRam's docs): no bypass in synthesis,
+// a poisoned word in simulation.
+(* no_rw_check *) reg [{msb}:0] mem [0:{last}];
 {unused}
 always @(posedge clock) begin
+`ifdef SYNTHESIS
    read_data <= mem[read_address[{amsb}:0]];
+`else
+   if (write_enable && read_address[{amsb}:0] == write_address[{amsb}:0]) begin
+      read_data <= ~mem[read_address[{amsb}:0]];
+   end else begin
+      read_data <= mem[read_address[{amsb}:0]];
+   end
+`endif
    if (write_enable) begin
       mem[write_address[{amsb}:0]] <= write_data;
    end
@@ -125,12 +154,13 @@ mod tests {
             cycle(&mut r);
             assert_eq!(r.read_data.val().to_u64(), want);
         }
-        // A write and a read of one word in the same cycle read the old word.
+        // A write and a read of one word in the same cycle: undefined, poisoned (the old word
+        // inverted); the write happens.
         r.write_address.next = bits(7);
         r.write_data.next = bits(99);
         r.write_enable.next = true;
         cycle(&mut r);
-        assert_eq!(r.read_data.val().to_u64(), 17);
+        assert_eq!(r.read_data.val().to_u64(), !17u64 & 0xff);
         r.write_enable.next = false;
         cycle(&mut r);
         assert_eq!(r.read_data.val().to_u64(), 99);
@@ -142,7 +172,8 @@ mod tests {
         let Verilog::Custom(text) = v else {
             panic!("custom Verilog expected")
         };
-        assert!(text.contains("reg [31:0] mem [0:511];"), "{text}");
+        assert!(text.contains("(* no_rw_check *) reg [31:0] mem [0:511];"), "{text}");
+        assert!(text.contains("`ifdef SYNTHESIS"), "{text}");
         assert!(
             text.contains("read_address[8:0]") && text.contains("unused_addr_hi"),
             "{text}"

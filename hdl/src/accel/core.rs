@@ -76,7 +76,10 @@ pub fn config_error(cfg: &NpeConfig) -> Option<String> {
         return Some(format!("{}: columns per output unit must divide cols", cfg.name));
     }
     if share > 1 && cfg.rows < 4 {
-        return Some(format!("{}: output units are shared only with 4 or more rows", cfg.name));
+        return Some(format!(
+            "{}: output units are shared only with 4 or more rows",
+            cfg.name
+        ));
     }
     if cfg.cols as usize * SCALE_WORD_BITS > BUS {
         return Some(format!("{}: a column tile's scales must fit one beat", cfg.name));
@@ -179,7 +182,13 @@ impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
             bufs: OperandBuffers::new(r, c, &layout),
             seq: Sequencer::new(r, c, &layout),
             array: SystolicArray::new(cfg, dp),
-            out: OutputStage::new(r, c, cfg.cols_per_output_unit as usize, &layout, dp.output_unit_module()),
+            out: OutputStage::new(
+                r,
+                c,
+                cfg.cols_per_output_unit as usize,
+                &layout,
+                dp.output_unit_module(),
+            ),
             st: Storer::new(cfg.rows, cfg.cols),
             walk_clear: Default::default(),
             a_full0: Default::default(),

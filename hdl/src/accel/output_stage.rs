@@ -192,7 +192,10 @@ impl<const ACC_W: usize> OutputStage<ACC_W> {
             share >= 1 && cols.is_multiple_of(share),
             "{share} columns per output unit in {cols} columns"
         );
-        assert!(share == 1 || rows >= 3, "a shared unit needs delays of at least 2 cycles");
+        assert!(
+            share == 1 || rows >= 3,
+            "a shared unit needs delays of at least 2 cycles"
+        );
         let groups = cols / VPB;
         let units = cols / share;
         let chain = cols - share;

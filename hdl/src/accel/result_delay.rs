@@ -178,7 +178,14 @@ mod tests {
         let (mut ins, mut outs) = (Vec::new(), Vec::new());
         for t in 0..n {
             let x = next();
-            let e = (x & 1 == 1, x >> 11, x & 2 != 0, x & 4 != 0, x & 8 != 0, (x >> 3) & 0x1ff);
+            let e = (
+                x & 1 == 1,
+                x >> 11,
+                x & 2 != 0,
+                x & 4 != 0,
+                x & 8 != 0,
+                (x >> 3) & 0x1ff,
+            );
             d.reset.next = reset_at == Some(t);
             d.valid_in.next = e.0;
             d.acc_in.next = bits(e.1);
@@ -208,7 +215,10 @@ mod tests {
                 // `outs[t]` is read after the edge that ends cycle t.
                 assert_eq!(outs[t], ins[t + 1 - delay], "delay {delay}, cycle {t}");
             }
-            assert!(outs[..delay - 1].iter().all(|o| !o.0), "nothing valid before the first result");
+            assert!(
+                outs[..delay - 1].iter().all(|o| !o.0),
+                "nothing valid before the first result"
+            );
         }
     }
 

@@ -100,7 +100,7 @@ impl<const ACC_W: usize> HasClock for crate::pe::BitSerialMac<ACC_W> {
     }
 }
 
-impl<D: Synth> HasClock for super::bank_ram::BankRam<D> {
+impl<D: Synth + std::ops::Not<Output = D>> HasClock for super::bank_ram::BankRam<D> {
     fn clock_signal(&mut self) -> &mut Signal<In, Clock> {
         &mut self.clock
     }
