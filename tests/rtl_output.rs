@@ -68,7 +68,13 @@ fn edge_cases(width: usize) -> Vec<AccIn> {
         // The finite part beside a special is ignored, whatever it is: zero, small, or beyond
         // every format's range with either sign.
         let huge = BigInt::from(1) << (width - 2);
-        for acc in [BigInt::from(12345), BigInt::from(0), BigInt::from(-1), huge.clone(), -huge] {
+        for acc in [
+            BigInt::from(12345),
+            BigInt::from(0),
+            BigInt::from(-1),
+            huge.clone(),
+            -huge,
+        ] {
             v.push(AccIn { acc, nan, pinf, ninf });
         }
     }

@@ -20,6 +20,7 @@ use num_bigint::BigInt;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 const ROWS: usize = CFG.rows as usize;
+const _: () = assert!(CFG.cols_per_output_unit > 1, "the test is of shared output units");
 const COLS: usize = CFG.cols as usize;
 
 fn port(name: &str) -> Port {
@@ -91,7 +92,6 @@ impl Stage {
         s.set(port(["tiles0", "tiles1"][half]), tiles as u64);
         s.set(port(["sp0", "sp1"][half]), sp);
         // The cycle each PE finishes: tile t's rows one per cycle, column c c cycles later.
-        assert!(CFG.cols_per_output_unit > 1, "the test is of shared output units");
         let period = CFG.min_tile_cycles() as usize;
         let mut at: HashMap<usize, Vec<&Finished>> = HashMap::new();
         let mut start = 0;
