@@ -125,17 +125,6 @@ pub mod bitmod {
         (neg, mant, exp)
     }
 
-    const fn finite(sign: bool, mant: u16, exp: i8) -> Unified {
-        Unified {
-            zero: false,
-            nar: false,
-            inf: false,
-            sign,
-            exp,
-            mant,
-        }
-    }
-
     /// The unified form of `code` in the `bits`-bit data type with special value `special`.
     pub const fn unified(bits: u32, special_value: BitmodSpecial, code: u8) -> Unified {
         let sign_bit = 1u8 << (bits - 1);
@@ -144,7 +133,7 @@ pub mod bitmod {
         let mag = code & (sign_bit - 1);
         if code == sign_bit {
             let (neg, mant, exp) = special(bits, special_value);
-            return finite(neg, mant, exp);
+            return Unified::finite(neg, mant, exp);
         }
         if mag == 0 {
             return Unified::ZERO;
@@ -153,13 +142,13 @@ pub mod bitmod {
             // E2M1 (bias 1): subnormal 0.m = m × 2^-1, normal 1.m × 2^(e−1) = (2 + m) × 2^(e−2).
             let (e, m) = ((mag >> 1) as i8, (mag & 1) as u16);
             if e == 0 {
-                finite(sign, m, -1)
+                Unified::finite(sign, m, -1)
             } else {
-                finite(sign, 2 + m, e - 2)
+                Unified::finite(sign, 2 + m, e - 2)
             }
         } else {
             // E2M0 (bias 2): 2^(e−2).
-            finite(sign, 1, mag as i8 - 2)
+            Unified::finite(sign, 1, mag as i8 - 2)
         }
     }
 }
@@ -236,17 +225,6 @@ pub mod ovp {
         }
     }
 
-    const fn finite(sign: bool, mant: u16, exp: i8) -> Unified {
-        Unified {
-            zero: false,
-            nar: false,
-            inf: false,
-            sign,
-            exp,
-            mant,
-        }
-    }
-
     const ZERO: Unified = Unified::ZERO;
 
     /// The unified form of a normal 4-bit code (the marker decodes to zero, as a victim).
@@ -262,7 +240,7 @@ pub mod ovp {
                 if mag == 0 {
                     ZERO
                 } else {
-                    finite(sign, mag, 0)
+                    Unified::finite(sign, mag, 0)
                 }
             }
             OvpNormal::Flint4 => {
@@ -273,7 +251,7 @@ pub mod ovp {
                 // mag = mant × 2^exp with mant ∈ {2, 3}.
                 let tz = mag.trailing_zeros();
                 let (mant, exp) = if (mag >> tz) == 3 { (3, tz) } else { (2, tz - 1) };
-                finite(code & 8 != 0, mant, exp as i8)
+                Unified::finite(code & 8 != 0, mant, exp as i8)
             }
         }
     }
@@ -283,7 +261,7 @@ pub mod ovp {
     pub const fn outlier_unified(normal: OvpNormal, code: u8) -> Unified {
         let e = ((code >> 1) & 3) as i32;
         let m = (code & 1) as u16;
-        finite(code & 8 != 0, 2 + m, (e + normal.abfloat_bias() - 1) as i8)
+        Unified::finite(code & 8 != 0, 2 + m, (e + normal.abfloat_bias() - 1) as i8)
     }
 
     /// Decodes a pair byte (first element in bits 3:0) into its two unified values.
@@ -654,6 +632,18 @@ impl Unified {
         exp: 0,
         mant: 0,
     };
+
+    /// The finite nonzero value `(-1)^sign × mant × 2^exp`.
+    pub const fn finite(sign: bool, mant: u16, exp: i8) -> Unified {
+        Unified {
+            zero: false,
+            nar: false,
+            inf: false,
+            sign,
+            exp,
+            mant,
+        }
+    }
 }
 
 /// Widths of the unified representation's fields in hardware.

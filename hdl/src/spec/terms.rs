@@ -15,17 +15,15 @@ pub const TERM_LSB: i32 = -1;
 /// Bits of a term's shift.
 pub const TERM_SHIFT_BITS: usize = 3;
 /// The weight formats a bit-serial PE takes: FP4 E2M1 and BitMoD's data types.
-pub const TERM_FORMATS: [Format; 9] = [
-    Format::Fp4E2M1,
-    Format::Bitmod4ErPos,
-    Format::Bitmod4ErNeg,
-    Format::Bitmod4EaPos,
-    Format::Bitmod4EaNeg,
-    Format::Bitmod3ErPos,
-    Format::Bitmod3ErNeg,
-    Format::Bitmod3EaPos,
-    Format::Bitmod3EaNeg,
-];
+pub const TERM_FORMATS: [Format; 1 + Format::BITMOD.len()] = {
+    let mut f = [Format::Fp4E2M1; 1 + Format::BITMOD.len()];
+    let mut i = 0;
+    while i < Format::BITMOD.len() {
+        f[1 + i] = Format::BITMOD[i];
+        i += 1;
+    }
+    f
+};
 
 /// One term `(−1)^neg × 2^(shift + TERM_LSB)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
