@@ -8,6 +8,7 @@
 //! the job registers → START → poll STATUS until DONE (with a time limit, [`Device::timeout`])
 //! → read C and the performance counters.
 
+pub mod error;
 pub mod functional;
 pub mod job;
 pub mod memory;
@@ -19,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use npe_hdl::spec::config::NpeConfig;
 use npe_hdl::spec::regs::{self, ErrorCode, ID_MAGIC, REGMAP_VERSION};
-use npe_hdl::spec::Format;
 
+pub use error::{dma_write, BusError, BusOp, DeviceError, DmaFault, FaultSite};
 pub use functional::FunctionalBackend;
 use job::scaled;
 pub use job::{BufferSizes, GemmJob};
@@ -153,266 +154,6 @@ impl Backend for Box<dyn Backend> {
     fn close(&mut self) -> Result<(), DeviceError> {
         (**self).close()
     }
-}
-
-/// A DMA burst the memory answered with SLVERR or DECERR ([`Backend::take_dma_faults`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DmaFault {
-    /// A write burst (else a read burst).
-    pub write: bool,
-    /// The burst's first byte address.
-    pub addr: u32,
-    /// The burst's length in bytes.
-    pub bytes: u32,
-    /// The response.
-    pub resp: npe_hdl::spec::AxiResp,
-}
-
-/// Where a job's DMA fault was: the burst's address and the job buffer it lies in, when the
-/// back end reports the address; the job's buffers otherwise.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FaultSite {
-    /// The burst of `bytes` bytes at `addr`, inside the job's buffer `buffer` (A, W, C or
-    /// scales; "?" if in none).
-    Burst {
-        /// The burst's first byte address.
-        addr: u32,
-        /// Its length in bytes.
-        bytes: u32,
-        /// The buffer holding it.
-        buffer: &'static str,
-    },
-    /// The back end cannot say which burst failed: the buffers of the failed direction, as
-    /// (name, address).
-    Buffers(Vec<(&'static str, u32)>),
-}
-
-impl std::fmt::Display for FaultSite {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            FaultSite::Burst { addr, bytes, buffer } => {
-                write!(f, "the {bytes}-byte burst at {addr:#x} (buffer {buffer})")
-            }
-            FaultSite::Buffers(b) => {
-                let list: Vec<String> = b.iter().map(|(n, a)| format!("{n} at {a:#x}")).collect();
-                write!(f, "one of {}", list.join(", "))
-            }
-        }
-    }
-}
-
-/// Which kind of bus access failed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BusOp {
-    /// A register read (AXI4-Lite AR/R).
-    RegRead,
-    /// A register write (AXI4-Lite AW/W/B).
-    RegWrite,
-    /// A copy out of device memory.
-    MemRead,
-    /// A copy into device memory.
-    MemWrite,
-}
-
-impl std::fmt::Display for BusOp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            BusOp::RegRead => "register read",
-            BusOp::RegWrite => "register write",
-            BusOp::MemRead => "memory read",
-            BusOp::MemWrite => "memory write",
-        })
-    }
-}
-
-/// A failed bus access.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum BusError {
-    /// The slave answered SLVERR (for registers: a write to a read-only register).
-    #[error("SLVERR on {op} at {addr:#x}")]
-    SlvErr {
-        /// The access.
-        op: BusOp,
-        /// Register offset or memory address.
-        addr: u32,
-    },
-    /// The interconnect answered DECERR (for registers: an unmapped or misaligned offset).
-    #[error("DECERR on {op} at {addr:#x}")]
-    DecErr {
-        /// The access.
-        op: BusOp,
-        /// Register offset or memory address.
-        addr: u32,
-    },
-    /// No response in time.
-    #[error("no response to {op} at {addr:#x}")]
-    Timeout {
-        /// The access.
-        op: BusOp,
-        /// Register offset or memory address.
-        addr: u32,
-    },
-    /// The link to the device failed (a board's driver, a serial bridge, a simulator's memory).
-    #[error("transport: {0}")]
-    Transport(String),
-}
-
-/// Everything the runtime refuses or the device reports.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DeviceError {
-    /// A tensor does not have the size its shape says.
-    #[error("{what}: expected {expected} elements, got {got}")]
-    Shape {
-        /// Which tensor.
-        what: &'static str,
-        /// Elements the shape needs.
-        expected: usize,
-        /// Elements given.
-        got: usize,
-    },
-    /// A dimension is zero or too large for the registers.
-    #[error("bad dimension: {0}")]
-    Dimension(String),
-    /// A format the array does not multiply, or an output format it does not produce.
-    #[error("unsupported format: {0}")]
-    Format(String),
-    /// K is longer than the activation buffer holds.
-    #[error("K = {k} needs {beats} beats per row; the device holds at most {max}")]
-    TooLong {
-        /// The job's K.
-        k: usize,
-        /// Packed beats it needs.
-        beats: usize,
-        /// Beats a buffer half holds.
-        max: u32,
-    },
-    /// A code has bits above its format's width.
-    #[error("{what}[{index}] = {code:#x} is not a {format} code")]
-    Code {
-        /// Which tensor.
-        what: &'static str,
-        /// Element index.
-        index: usize,
-        /// The code.
-        code: u32,
-        /// Its format.
-        format: Format,
-    },
-    /// Device memory is too small for the job, or for one buffer.
-    #[error("device memory: {what} needs {need} bytes, {have} are free")]
-    OutOfMemory {
-        /// What needs the memory: the whole job (with its buffers' sizes) or one buffer.
-        what: String,
-        /// Bytes needed (whole 4 KiB pages).
-        need: u64,
-        /// Bytes the back end has.
-        have: u64,
-    },
-    /// An access outside device memory.
-    #[error("address range {addr:#x}+{len} is outside device memory ({size} bytes)")]
-    Address {
-        /// Start.
-        addr: u64,
-        /// Length.
-        len: usize,
-        /// Memory size.
-        size: u64,
-    },
-    /// An access past the end of a device buffer.
-    #[error("bytes {offset}..{offset}+{len} are outside a {buffer}-byte device buffer")]
-    BufferOverrun {
-        /// Offset into the buffer.
-        offset: usize,
-        /// Length of the access.
-        len: usize,
-        /// The buffer's length.
-        buffer: usize,
-    },
-    /// The ID register does not say npe.
-    #[error("no npe at this back end: ID = {0:#010x}")]
-    NotAnNpe(u32),
-    /// The hardware was built from another configuration than the runtime expects.
-    #[error(
-        "configuration mismatch: device regmap v{device_version} hash {device_hash:#010x}, \
-         runtime regmap v{host_version} hash {host_hash:#010x} ({preset})"
-    )]
-    ConfigMismatch {
-        /// VERSION read from the device.
-        device_version: u32,
-        /// CONFIG_HASH read from the device.
-        device_hash: u32,
-        /// The runtime's register-map version.
-        host_version: u32,
-        /// The runtime's hash of the preset.
-        host_hash: u32,
-        /// The preset the runtime expected.
-        preset: &'static str,
-    },
-    /// A register name not in the map.
-    #[error("no register named {0}")]
-    NoSuchRegister(String),
-    /// A bus access failed.
-    #[error("bus: {0}")]
-    Bus(#[from] BusError),
-    /// The job ended with an error code in STATUS.
-    #[error("the device ended the job with error {0:?}")]
-    Job(ErrorCode),
-    /// A job run by [`Device::gemm`] / [`Device::run_gemm`] ended with a DMA error code (SLVERR
-    /// or DECERR on a read or a write): the code and where the failing burst was.
-    #[error("the device ended the job with error {code:?}: bus error on {site}")]
-    DmaFault {
-        /// The job's STATUS.ERROR.
-        code: ErrorCode,
-        /// The failing burst, or the buffers it may have been in.
-        site: FaultSite,
-    },
-    /// The job ended with a STATUS.ERROR value no [`ErrorCode`] has (a device newer than the
-    /// runtime, or a fault): the raw value.
-    #[error("the device ended the job with unknown error code {0}")]
-    UnknownJobError(u32),
-    /// The job did not finish in time (the device is left as it is; SOFT_RESET recovers it).
-    #[error("the job did not finish within {after:?}")]
-    Timeout {
-        /// The limit.
-        after: Duration,
-    },
-    /// The job did not finish within the wall-clock limit ([`Device::wall_timeout`]), whatever
-    /// device time had passed (the device is left as it is; SOFT_RESET recovers it).
-    #[error("the job did not finish within {after:?} of wall-clock time ({device:?} of device time had passed)")]
-    WallTimeout {
-        /// The wall-clock limit.
-        after: Duration,
-        /// Device time that had passed.
-        device: Duration,
-    },
-    /// A back end could not be set up (bad option, no model of the preset, trace file).
-    #[error("back end: {0}")]
-    Backend(String),
-    /// Lane-packing got a number of codes other than the format pair's lane count.
-    #[error("{a_fmt} x {w_fmt} packs {lanes} codes per word, got {got}")]
-    Lanes {
-        /// Activation format.
-        a_fmt: Format,
-        /// Weight format.
-        w_fmt: Format,
-        /// Lanes of the pair.
-        lanes: usize,
-        /// Codes given.
-        got: usize,
-    },
-    /// A byte buffer is shorter than the layout it is read with needs.
-    #[error("{what}: {need} bytes needed, {have} given")]
-    ShortBuffer {
-        /// What was read.
-        what: &'static str,
-        /// Bytes the layout needs.
-        need: usize,
-        /// Bytes given.
-        have: usize,
-    },
-    /// The simulated bus saw the hardware break the AXI protocol.
-    #[error("AXI protocol violations: {0:?}")]
-    Protocol(Vec<String>),
 }
 
 /// Performance counters of one job, read from the device.
@@ -829,15 +570,6 @@ impl<B: Backend> Device<B> {
     }
 }
 
-/// For a DMA error code: whether it is a write's (`Some(true)`) or a read's (`Some(false)`).
-pub fn dma_write(code: ErrorCode) -> Option<bool> {
-    match code {
-        ErrorCode::ReadSlvErr | ErrorCode::ReadDecErr => Some(false),
-        ErrorCode::WriteSlvErr | ErrorCode::WriteDecErr => Some(true),
-        _ => None,
-    }
-}
-
 /// A register of the map by name.
 pub(crate) fn reg(name: &str) -> Result<&'static regs::Register, DeviceError> {
     regs::register(name).ok_or_else(|| DeviceError::NoSuchRegister(name.to_string()))
@@ -853,7 +585,7 @@ pub(crate) fn field(r: &regs::Register, name: &str) -> Result<&'static regs::Fie
 mod tests {
     use super::*;
     use crate::device::functional::FunctionalOptions;
-    use npe_hdl::spec::OutputFormat;
+    use npe_hdl::spec::{Format, OutputFormat};
 
     /// A back end whose device time never advances and whose job never ends: a stuck board, or
     /// a simulator slowed to a crawl. Only the wall clock can end a wait on it.
