@@ -85,6 +85,29 @@ pub const SCALE_DECODE_TOP: &str = "scale_decode";
 /// MAC pipe with the dequantization unit, measured by `npe synth`, not yet in an array.
 pub const MAC_BLOCK8_TOP: &str = "mac_block8";
 
+/// The block-scaled array the `array_block8` top is ([`crate::accel::Datapath::Block8`]): no
+/// preset has it yet, because the core does not feed it block scales.
+pub const BLOCK_ARRAY_CFG: crate::spec::NpeConfig = crate::spec::NpeConfig {
+    name: "array_block8",
+    rows: 4,
+    cols: 4,
+    block_scales: true,
+    ..crate::spec::NpeConfig::LE8
+};
+
+/// The Verilog of the systolic array of [`BLOCK_ARRAY_CFG`] (module `array_block8`) with its
+/// PE and decoder modules appended, so the block-scaled array is verilated, tested against the
+/// golden model, linted and measured before a top has it.
+pub fn block_array_verilog() -> String {
+    use crate::accel::datapath::{BLOCK8_ACC, FIXED8_WORD};
+    use crate::accel::{systolic_array::SystolicArray, Datapath};
+    let cfg = BLOCK_ARRAY_CFG;
+    let dp = Datapath::of(&cfg).expect("a datapath");
+    let [pe, dec, _] = dp.modules(&cfg);
+    let mut array = SystolicArray::<FIXED8_WORD, BLOCK8_ACC>::new(&cfg, dp);
+    emit_with_modules(&mut array, cfg.name, &[pe, dec])
+}
+
 /// Name of the stand-alone fixed-point PE top of the ≤ 8-bit set ([`crate::pe::PeFixed8`]).
 pub const PE_FIXED8_TOP: &str = "pe_fixed8";
 
@@ -130,8 +153,8 @@ pub fn axi_dma_verilog() -> String {
 /// Name of the output stage's test top ([`crate::accel::output_stage::OutputStage`]).
 pub const OUTPUT_STAGE_TOP: &str = "output_stage";
 
-/// The array the output-stage top serves: 2 rows × 4 columns (one beat of output values) of
-/// the fixed-point datapath, the buffers of [`NpeConfig::LE8`](crate::spec::NpeConfig::LE8).
+/// The array the output-stage top serves: 4 rows × 4 columns (one beat of output values), two
+/// columns per output unit, of the fixed-point datapath, the buffers of [`NpeConfig::LE8`](crate::spec::NpeConfig::LE8).
 pub const OUTPUT_STAGE_CFG: crate::spec::NpeConfig = crate::spec::NpeConfig {
     name: OUTPUT_STAGE_TOP,
     rows: 4,
@@ -161,6 +184,7 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
         (PE_FIXED8_TOP, pe_fixed8_verilog()),
         (AXI_DMA_TOP, axi_dma_verilog()),
         (OUTPUT_STAGE_TOP, output_stage_verilog()),
+        (BLOCK_ARRAY_CFG.name, block_array_verilog()),
     ];
     for (name, _) in OUTPUT_UNIT_TOPS {
         tops.push((name, output_unit_verilog(name)));
@@ -180,9 +204,11 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
     use crate::spec::NpeConfig;
     let mut tops = all_tops();
     for dp in Datapath::ALL {
-        // The datapath's modules as a preset of its own format set builds them.
+        // The datapath's modules as a preset of its own format set builds them (the
+        // block-scaled datapath is in no preset yet: its array's).
         let cfg = NpeConfig::PRESETS
             .into_iter()
+            .chain([BLOCK_ARRAY_CFG])
             .find(|c| Datapath::of(c) == Ok(dp))
             .expect("every datapath has a preset");
         for (name, text) in dp.modules(&cfg) {

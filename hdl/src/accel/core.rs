@@ -84,8 +84,15 @@ pub fn config_error(cfg: &NpeConfig) -> Option<String> {
     if cfg.cols as usize * SCALE_WORD_BITS > BUS {
         return Some(format!("{}: a column tile's scales must fit one beat", cfg.name));
     }
-    if let Err(e) = Datapath::of(cfg) {
-        return Some(format!("{}: {e}", cfg.name));
+    match Datapath::of(cfg) {
+        Err(e) => return Some(format!("{}: {e}", cfg.name)),
+        Ok(dp) if dp.block_scaled() => {
+            return Some(format!(
+                "{}: the core does not feed block scales to its array yet (block-end flags, scale banks)",
+                cfg.name
+            ))
+        }
+        Ok(_) => {}
     }
     BankLayout::of(cfg).err().map(|e| format!("{}: {e}", cfg.name))
 }

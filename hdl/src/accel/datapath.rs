@@ -27,6 +27,9 @@ pub enum Datapath {
     /// The fixed-point PE of OliVe's set ([`crate::spec::config::OLIVE_FORMATS`]), whose edge
     /// decoders decode outlier-victim pairs.
     FixedOvp,
+    /// The ≤ 8-bit set's fixed-point PE with a bit-serial dequantization unit beside it
+    /// ([`crate::pe::MacBlock8`]): block-scaled weights ([`NpeConfig::block_scales`]).
+    Block8,
 }
 
 /// Decoded word width of the shared datapath.
@@ -37,6 +40,8 @@ pub const SHARED_ACC: usize = ACC_WIDTH;
 pub const FIXED8_WORD: usize = FIXED8.word.bits;
 /// Accumulator width of the fixed-point datapath.
 pub const FIXED8_ACC: usize = FIXED8.acc_w;
+/// Accumulator width of the block-scaled datapath (its decoded words are [`FIXED8_WORD`]s).
+pub const BLOCK8_ACC: usize = crate::pe::DEQUANT8_A;
 /// Decoded word width of OliVe's fixed-point datapath.
 pub const FIXED_OVP_WORD: usize = FIXED_OVP.word.bits;
 /// Accumulator width of OliVe's fixed-point datapath.
@@ -44,14 +49,20 @@ pub const FIXED_OVP_ACC: usize = FIXED_OVP.acc_w;
 
 impl Datapath {
     /// Every datapath.
-    pub const ALL: [Datapath; 3] = [Datapath::Shared, Datapath::Fixed8, Datapath::FixedOvp];
+    pub const ALL: [Datapath; 4] = [Datapath::Shared, Datapath::Fixed8, Datapath::FixedOvp, Datapath::Block8];
 
     /// The datapath of `cfg`'s format set, or why there is none.
     pub fn of(cfg: &NpeConfig) -> Result<Datapath, String> {
         if !cfg.format_set.iter().any(|f| f.is_mac_operand()) {
             return Err("the format set has no multiplier format".into());
         }
-        if cfg.fixed_point() == Some(FIXED8_POINT) {
+        if cfg.block_scales {
+            if cfg.fixed_point() == Some(FIXED8_POINT) {
+                Ok(Datapath::Block8)
+            } else {
+                Err("block scales are built for the ≤ 8-bit set's fixed-point PE only".into())
+            }
+        } else if cfg.fixed_point() == Some(FIXED8_POINT) {
             Ok(Datapath::Fixed8)
         } else if cfg.fixed_point() == Some(FIXED_OVP_POINT) {
             Ok(Datapath::FixedOvp)
@@ -72,6 +83,7 @@ impl Datapath {
             Datapath::Shared => PE_MODULE,
             Datapath::Fixed8 => "mac_fixed8",
             Datapath::FixedOvp => "mac_fixed_ovp",
+            Datapath::Block8 => "mac_block8",
         }
     }
 
@@ -79,7 +91,7 @@ impl Datapath {
     pub const fn decoder_module(self) -> &'static str {
         match self {
             Datapath::Shared => "lane_decode",
-            Datapath::Fixed8 => "fixed_decode8",
+            Datapath::Fixed8 | Datapath::Block8 => "fixed_decode8",
             Datapath::FixedOvp => "fixed_decode_ovp",
         }
     }
@@ -90,15 +102,22 @@ impl Datapath {
             Datapath::Shared => "output_unit",
             Datapath::Fixed8 => "output_unit_le8",
             Datapath::FixedOvp => "output_unit_ovp",
+            Datapath::Block8 => "output_unit_block8",
         }
     }
 
-    /// Cycles from a beat at the MAC pipe's inputs to its sum in the accumulator.
+    /// Cycles from a beat at the MAC pipe's inputs to its sum in the accumulator (the
+    /// block-scaled PE says when its tile is done itself).
     pub const fn mac_latency(self) -> usize {
         match self {
             Datapath::Shared => MAC_LATENCY,
-            Datapath::Fixed8 | Datapath::FixedOvp => FIXED_MAC_LATENCY,
+            Datapath::Fixed8 | Datapath::FixedOvp | Datapath::Block8 => FIXED_MAC_LATENCY,
         }
+    }
+
+    /// The PEs scale weight blocks ([`Datapath::Block8`]).
+    pub const fn block_scaled(self) -> bool {
+        matches!(self, Datapath::Block8)
     }
 
     /// The Verilog of the output unit module ([`Datapath::output_unit_module`]).
@@ -109,6 +128,10 @@ impl Datapath {
             Datapath::Fixed8 => emit_verilog(&mut <crate::ou_type!(FIXED8_POINT.acc)>::for_acc(FIXED8_POINT.acc), ou),
             Datapath::FixedOvp => emit_verilog(
                 &mut <crate::ou_type!(FIXED_OVP_POINT.acc)>::for_acc(FIXED_OVP_POINT.acc),
+                ou,
+            ),
+            Datapath::Block8 => emit_verilog(
+                &mut <crate::ou_type!(crate::pe::BLOCK8_ACCUMULATOR)>::for_acc(crate::pe::BLOCK8_ACCUMULATOR),
                 ou,
             ),
         }
@@ -132,6 +155,10 @@ impl Datapath {
                 emit_verilog(&mut crate::pe::MacFixedOvp::for_fixed(FIXED_OVP_POINT), pe),
                 emit_verilog(&mut crate::pe::DecodeFixedOvp::new(set, FIXED_OVP_POINT), dec),
             ],
+            Datapath::Block8 => [
+                emit_verilog(&mut crate::pe::MacBlock8::for_fixed(FIXED8_POINT), pe),
+                emit_verilog(&mut crate::pe::DecodeFixed8::new(set, FIXED8_POINT), dec),
+            ],
         };
         [
             (pe, pe_v),
@@ -144,7 +171,7 @@ impl Datapath {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accel::slots::{DECODE_PORTS, OUTPUT_UNIT_PORTS, PE_PORTS};
+    use crate::accel::slots::{BLOCK_PE_PORTS, DECODE_PORTS, OUTPUT_UNIT_PORTS, PE_PORTS};
     use crate::ports::parse_ports;
     use crate::spec::config::NpeConfig;
 
@@ -155,6 +182,16 @@ mod tests {
         assert_eq!(Datapath::of(&NpeConfig::DEMO), Ok(Datapath::Shared));
         assert_eq!(Datapath::of(&NpeConfig::LE8), Ok(Datapath::Fixed8));
         assert_eq!(Datapath::of(&NpeConfig::OLIVE), Ok(Datapath::FixedOvp));
+        assert_eq!(Datapath::of(&crate::emit::BLOCK_ARRAY_CFG), Ok(Datapath::Block8));
+        let shared_blocks = NpeConfig {
+            block_scales: true,
+            ..NpeConfig::TEST
+        };
+        assert!(Datapath::of(&shared_blocks).unwrap_err().contains("block scales"));
+        // No top has the block-scaled array yet: the core does not feed it.
+        assert!(crate::accel::config_error(&crate::emit::BLOCK_ARRAY_CFG)
+            .unwrap()
+            .contains("block scales"));
         let ints = NpeConfig {
             format_set: &[crate::spec::Format::Int8, crate::spec::Format::Int16],
             ..NpeConfig::TEST
@@ -176,14 +213,16 @@ mod tests {
             (NpeConfig::TEST, SHARED_WORD, SHARED_ACC),
             (NpeConfig::LE8, FIXED8_WORD, FIXED8_ACC),
             (NpeConfig::OLIVE, FIXED_OVP_WORD, FIXED_OVP_ACC),
+            (crate::emit::BLOCK_ARRAY_CFG, FIXED8_WORD, BLOCK8_ACC),
         ] {
             let dp = Datapath::of(&cfg).unwrap();
             let [pe, dec, ou] = dp.modules(&cfg);
-            for ((module, text), names) in [
-                (pe, &PE_PORTS[..]),
-                (dec, &DECODE_PORTS[..]),
-                (ou, &OUTPUT_UNIT_PORTS[..]),
-            ] {
+            let pe_ports = if dp.block_scaled() {
+                &BLOCK_PE_PORTS[..]
+            } else {
+                &PE_PORTS[..]
+            };
+            for ((module, text), names) in [(pe, pe_ports), (dec, &DECODE_PORTS[..]), (ou, &OUTPUT_UNIT_PORTS[..])] {
                 let ports = parse_ports(&text, module).expect("module ports");
                 let got: Vec<&str> = ports.iter().map(|p| p.name.as_str()).collect();
                 assert_eq!(got, names, "{module}");
@@ -193,6 +232,9 @@ mod tests {
                         (false, "a" | "w" | "word") => word,
                         (false, "code") => crate::decode::format_decode::CODE_BITS,
                         (false, "fmt") => crate::decode::format_decode::FMT_BITS,
+                        (false, "q") => crate::spec::block_scale::SCALE_Q_BITS,
+                        (false, "len") => crate::pe::DEQUANT_LEN_BITS,
+                        (false, "shift") => crate::spec::block_scale::SCALE_SHIFT_BITS,
                         (true, "out_fmt") => 3,
                         (true, "scale_exp") => crate::output::SCALE_BITS,
                         (true, "result") => 32,

@@ -11,6 +11,8 @@
 
 use crate::decode::format_decode::{CODE_BITS, FMT_BITS};
 use crate::output::SCALE_BITS;
+use crate::pe::DEQUANT_LEN_BITS;
+use crate::spec::block_scale::{SCALE_Q_BITS, SCALE_SHIFT_BITS};
 use rust_hdl::prelude::*;
 
 /// The instantiation of `module` with `ports` connected by name.
@@ -94,6 +96,103 @@ impl<const LW: usize, const ACC_W: usize> Logic for PeSlot<LW, ACC_W> {
 
     fn hdl(&self) -> Verilog {
         instance(self._module, &PE_PORTS)
+    }
+}
+
+/// A block-scaled PE ([`crate::pe::GenericBlockMac`]): the MAC pipe's ports, the block's end
+/// and scale, and the tile's result flags in place of the infinities the set does not have.
+#[derive(LogicBlock)]
+pub struct BlockPeSlot<const LW: usize, const ACC_W: usize> {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset.
+    pub reset: Signal<In, Bit>,
+    /// Decoded activation word.
+    pub a: Signal<In, Bits<LW>>,
+    /// Decoded weight word.
+    pub w: Signal<In, Bits<LW>>,
+    /// The format pair is a multiplier pair.
+    pub ok: Signal<In, Bit>,
+    /// Four lanes.
+    pub lanes4: Signal<In, Bit>,
+    /// Two lanes.
+    pub lanes2: Signal<In, Bit>,
+    /// Accumulate this beat.
+    pub valid: Signal<In, Bit>,
+    /// The tile's first beat.
+    pub clear: Signal<In, Bit>,
+    /// The block's last beat.
+    pub bend: Signal<In, Bit>,
+    /// The tile's last beat.
+    pub last: Signal<In, Bit>,
+    /// The block's integer scale.
+    pub q: Signal<In, Bits<SCALE_Q_BITS>>,
+    /// Its bits to take.
+    pub len: Signal<In, Bits<DEQUANT_LEN_BITS>>,
+    /// Negative scale.
+    pub neg: Signal<In, Bit>,
+    /// NaN scale.
+    pub snan: Signal<In, Bit>,
+    /// The scale's shift.
+    pub shift: Signal<In, Bits<SCALE_SHIFT_BITS>>,
+    /// The tile's exact sum of scaled blocks.
+    pub acc: Signal<Out, Bits<ACC_W>>,
+    /// Sticky NaN.
+    pub nan: Signal<Out, Bit>,
+    /// `acc` holds the tile's result.
+    pub done: Signal<Out, Bit>,
+    /// Sticky: a block was too short to be scaled in time.
+    pub overrun: Signal<Out, Bit>,
+    _module: &'static str,
+}
+
+/// [`BlockPeSlot`]'s ports, in the order of the instantiation.
+pub const BLOCK_PE_PORTS: [&str; 20] = [
+    "clock", "reset", "a", "w", "ok", "lanes4", "lanes2", "valid", "clear", "bend", "last", "q", "len", "neg", "snan",
+    "shift", "acc", "nan", "done", "overrun",
+];
+
+impl<const LW: usize, const ACC_W: usize> BlockPeSlot<LW, ACC_W> {
+    /// An instance of `module`.
+    pub fn new(module: &'static str) -> Self {
+        Self {
+            clock: Default::default(),
+            reset: Default::default(),
+            a: Default::default(),
+            w: Default::default(),
+            ok: Default::default(),
+            lanes4: Default::default(),
+            lanes2: Default::default(),
+            valid: Default::default(),
+            clear: Default::default(),
+            bend: Default::default(),
+            last: Default::default(),
+            q: Default::default(),
+            len: Default::default(),
+            neg: Default::default(),
+            snan: Default::default(),
+            shift: Default::default(),
+            acc: Default::default(),
+            nan: Default::default(),
+            done: Default::default(),
+            overrun: Default::default(),
+            _module: module,
+        }
+    }
+}
+
+impl<const LW: usize, const ACC_W: usize> Logic for BlockPeSlot<LW, ACC_W> {
+    fn update(&mut self) {}
+
+    fn connect(&mut self) {
+        self.acc.connect();
+        self.nan.connect();
+        self.done.connect();
+        self.overrun.connect();
+    }
+
+    fn hdl(&self) -> Verilog {
+        instance(self._module, &BLOCK_PE_PORTS)
     }
 }
 

@@ -16,13 +16,16 @@
 //! consecutive cycles (row r one cycle after row r − 1), which the output stage relies on.
 
 use crate::decode::format_decode::FMT_BITS;
-use crate::decode::LaneMode;
+use crate::decode::scale_decode::SCALE_CODE_BITS;
+use crate::decode::{LaneMode, ScaleDecode};
+use crate::pe::DEQUANT_LEN_BITS;
+use crate::spec::block_scale::{SCALE_KIND_BITS, SCALE_Q_BITS, SCALE_SHIFT_BITS};
 use crate::spec::config::NpeConfig;
 use crate::spec::OPERAND_BITS;
 use rust_hdl::prelude::*;
 
 use super::datapath::Datapath;
-use super::slots::{DecodeSlot, PeSlot};
+use super::slots::{BlockPeSlot, DecodeSlot, PeSlot};
 
 /// Operand word width as a type-level width.
 const WORD: usize = OPERAND_BITS as usize;
@@ -55,6 +58,14 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     pub flags_in: Vec<Signal<In, Bits<3>>>,
     /// Column c's weight word (into PE(0,c) next cycle).
     pub w_in: Vec<Signal<In, Bits<WORD>>>,
+    /// Block-scaled datapath only (empty otherwise): row r's beat ends a weight block.
+    pub bend_in: Vec<Signal<In, Bit>>,
+    /// Block-scaled only: column c's scale code of the block whose last word `w_in` carries.
+    pub s_in: Vec<Signal<In, Bits<SCALE_CODE_BITS>>>,
+    /// Block-scaled only (one entry): the job's scale kind ([`crate::spec::block_scale::ScaleCode::id`]).
+    pub s_kind: Vec<Signal<In, Bits<SCALE_KIND_BITS>>>,
+    /// Block-scaled only (one entry): E8M0 scales, the code of the window's lowest exponent.
+    pub s_base: Vec<Signal<In, Bits<SCALE_CODE_BITS>>>,
     /// PE(r,c)'s accumulator holds its finished sum.
     pub fin: Vec<Signal<Out, Bit>>,
     /// PE accumulators.
@@ -65,6 +76,8 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     pub pinf: Vec<Signal<Out, Bit>>,
     /// PE −Inf flags.
     pub ninf: Vec<Signal<Out, Bit>>,
+    /// Block-scaled only: PE(r,c) saw a block too short to scale in time (sticky).
+    pub overrun: Vec<Signal<Out, Bit>>,
     mode: LaneMode,
     ok: DFF<Bit>,
     lanes4: DFF<Bit>,
@@ -97,6 +110,31 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     // The last column passes no flags on.
     unused_last: Vec<Signal<Local, Bit>>,
     pes: Vec<PeSlot<LW, ACC_W>>,
+    // Block-scaled only. The block-end flag takes the path of the row's flags, the scale code
+    // that of the column's weights; the code waits out the weight decoder's stage in a third
+    // input register (`sq3`), is decoded once at the column's edge on its way into row 0's
+    // scale registers, and its fields move down with the decoded weights.
+    bq: Vec<DFF<Bit>>,
+    bq2: Vec<DFF<Bit>>,
+    bdly: Vec<DFF<Bit>>,
+    breg: Vec<DFF<Bit>>,
+    sq: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
+    sq2: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
+    sq3: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
+    sdec: Vec<ScaleDecode>,
+    s_q: Vec<DFF<Bits<SCALE_Q_BITS>>>,
+    s_len: Vec<DFF<Bits<DEQUANT_LEN_BITS>>>,
+    s_neg: Vec<DFF<Bit>>,
+    s_nan: Vec<DFF<Bit>>,
+    s_sh: Vec<DFF<Bits<SCALE_SHIFT_BITS>>>,
+    bpes: Vec<BlockPeSlot<LW, ACC_W>>,
+    // PEs of the MAC-pipe kind (`pes`, finished by the `last` flag's delay line) and of the
+    // block-scaled kind (`bpes`, which say when they are done): one of the two is R×C.
+    _npe: usize,
+    _nbpe: usize,
+    _brows: usize,
+    _bcols: usize,
+    _frows: usize,
     _rows: usize,
     _cols: usize,
     // The MAC pipe's latency.
@@ -110,6 +148,10 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
         assert!(rows >= 1 && cols >= 2, "array shape");
         let n = rows * cols;
         let lat = dp.mac_latency();
+        let block = dp.block_scaled();
+        // Sizes of the vectors only one kind of datapath has.
+        let (bn, br, bc, bone) = if block { (n, rows, cols, 1) } else { (0, 0, 0, 0) };
+        let (fnn, fr) = if block { (0, 0) } else { (n, rows) };
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -118,6 +160,11 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             a_in: sigs(rows),
             flags_in: sigs(rows),
             w_in: sigs(cols),
+            bend_in: sigs(br),
+            s_in: sigs(bc),
+            s_kind: sigs(bone),
+            s_base: sigs(bone),
+            overrun: sigs(bn),
             fin: sigs(n),
             acc: sigs(n),
             nan: sigs(n),
@@ -142,10 +189,29 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             m_l4: dffs(n),
             m_l2: dffs(n),
             wreg: dffs(n),
-            lastd: dffs(rows * lat),
-            finc: dffs(rows * (cols - 1)),
+            lastd: dffs(fr * lat),
+            finc: dffs(fr * (cols - 1)),
             unused_last: sigs(rows),
-            pes: (0..n).map(|_| PeSlot::new(dp.pe_module())).collect(),
+            pes: (0..fnn).map(|_| PeSlot::new(dp.pe_module())).collect(),
+            bq: dffs(br),
+            bq2: dffs(br),
+            bdly: dffs(br),
+            breg: dffs(bn),
+            sq: dffs(bc),
+            sq2: dffs(bc),
+            sq3: dffs(bc),
+            sdec: (0..bc).map(|_| ScaleDecode::default()).collect(),
+            s_q: dffs(bn),
+            s_len: dffs(bn),
+            s_neg: dffs(bn),
+            s_nan: dffs(bn),
+            s_sh: dffs(bn),
+            bpes: (0..bn).map(|_| BlockPeSlot::new(dp.pe_module())).collect(),
+            _npe: fnn,
+            _nbpe: bn,
+            _brows: br,
+            _bcols: bc,
+            _frows: fr,
             _rows: rows,
             _cols: cols,
             _lat: lat,
@@ -168,11 +234,6 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.m_l4[r * nc + c].clock.next = self.clock.val();
                         self.m_l2[r * nc + c].clock.next = self.clock.val();
                         self.wreg[r * nc + c].clock.next = self.clock.val();
-                        self.pes[r * nc + c].clock.next = self.clock.val();
-                        self.pes[r * nc + c].reset.next = self.reset.val();
-                    }
-                    for j in 0..self._lat {
-                        self.lastd[r * lat + j].clock.next = self.clock.val();
                     }
                     self.fdly[r].clock.next = self.clock.val();
                     self.fin_q[r].clock.next = self.clock.val();
@@ -180,9 +241,38 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.ain[r].clock.next = self.clock.val();
                     self.ain2[r].clock.next = self.clock.val();
                     self.adec[r].clock.next = self.clock.val();
+                }
+                for r in 0..self._frows {
+                    for c in 0..self._cols {
+                        self.pes[r * nc + c].clock.next = self.clock.val();
+                        self.pes[r * nc + c].reset.next = self.reset.val();
+                    }
+                    for j in 0..self._lat {
+                        self.lastd[r * lat + j].clock.next = self.clock.val();
+                    }
                     for c in 1..self._cols {
                         self.finc[r * (nc - 1) + c - 1].clock.next = self.clock.val();
                     }
+                }
+                for r in 0..self._brows {
+                    for c in 0..self._cols {
+                        self.bpes[r * nc + c].clock.next = self.clock.val();
+                        self.bpes[r * nc + c].reset.next = self.reset.val();
+                        self.breg[r * nc + c].clock.next = self.clock.val();
+                        self.s_q[r * nc + c].clock.next = self.clock.val();
+                        self.s_len[r * nc + c].clock.next = self.clock.val();
+                        self.s_neg[r * nc + c].clock.next = self.clock.val();
+                        self.s_nan[r * nc + c].clock.next = self.clock.val();
+                        self.s_sh[r * nc + c].clock.next = self.clock.val();
+                    }
+                    self.bq[r].clock.next = self.clock.val();
+                    self.bq2[r].clock.next = self.clock.val();
+                    self.bdly[r].clock.next = self.clock.val();
+                }
+                for c in 0..self._bcols {
+                    self.sq[c].clock.next = self.clock.val();
+                    self.sq2[c].clock.next = self.clock.val();
+                    self.sq3[c].clock.next = self.clock.val();
                 }
 
                 // One lane mode for the array (the formats are job constants).
@@ -235,6 +325,11 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.m_l2[r * nc + c].d.next = self.m_l2[r * nc + c - 1].q.val();
                     }
                     self.unused_last[r].next = self.freg[r * nc + nc - 1].q.val().get_bit(2);
+                    if self.reset.val() {
+                        self.fin_q[r].d.next = 0.into();
+                        self.fin_q2[r].d.next = 0.into();
+                        self.fdly[r].d.next = 0.into();
+                    }
                 }
                 for c in 0..self._cols {
                     self.wreg[c].d.next = self.wdec[c].word.val();
@@ -244,7 +339,73 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.wreg[r * nc + c].d.next = self.wreg[r * nc + c - nc].q.val();
                     }
                 }
-                for r in 0..self._rows {
+                // The block-end flag moves right beside the row's flags; the scale's fields
+                // move down beside the weights (decoded in the weight decoder's stage).
+                for r in 0..self._brows {
+                    self.bq[r].d.next = self.bend_in[r].val();
+                    self.bq2[r].d.next = self.bq[r].q.val();
+                    self.bdly[r].d.next = self.bq2[r].q.val();
+                    self.breg[r * nc].d.next = self.bdly[r].q.val();
+                    for c in 1..self._cols {
+                        self.breg[r * nc + c].d.next = self.breg[r * nc + c - 1].q.val();
+                    }
+                    if self.reset.val() {
+                        self.bq[r].d.next = false;
+                        self.bq2[r].d.next = false;
+                        self.bdly[r].d.next = false;
+                    }
+                }
+                for c in 0..self._bcols {
+                    self.sq[c].d.next = self.s_in[c].val();
+                    self.sq2[c].d.next = self.sq[c].q.val();
+                    self.sq3[c].d.next = self.sq2[c].q.val();
+                    self.sdec[c].code.next = self.sq3[c].q.val();
+                    self.sdec[c].kind.next = self.s_kind[0].val();
+                    self.sdec[c].base.next = self.s_base[0].val();
+                    self.s_q[c].d.next = self.sdec[c].q.val();
+                    self.s_len[c].d.next = self.sdec[c].len.val();
+                    self.s_neg[c].d.next = self.sdec[c].neg.val();
+                    // An E8M0 code outside the job's window cannot be placed: its tile is NaN
+                    // (the runtime refuses such weights before a job).
+                    self.s_nan[c].d.next = self.sdec[c].nan.val() | self.sdec[c].outside.val();
+                    self.s_sh[c].d.next = self.sdec[c].shift.val();
+                }
+                for r in 1..self._brows {
+                    for c in 0..self._cols {
+                        self.s_q[r * nc + c].d.next = self.s_q[r * nc + c - nc].q.val();
+                        self.s_len[r * nc + c].d.next = self.s_len[r * nc + c - nc].q.val();
+                        self.s_neg[r * nc + c].d.next = self.s_neg[r * nc + c - nc].q.val();
+                        self.s_nan[r * nc + c].d.next = self.s_nan[r * nc + c - nc].q.val();
+                        self.s_sh[r * nc + c].d.next = self.s_sh[r * nc + c - nc].q.val();
+                    }
+                }
+                for r in 0..self._brows {
+                    for c in 0..self._cols {
+                        self.bpes[r * nc + c].ok.next = self.m_ok[r * nc + c].q.val();
+                        self.bpes[r * nc + c].lanes4.next = self.m_l4[r * nc + c].q.val();
+                        self.bpes[r * nc + c].lanes2.next = self.m_l2[r * nc + c].q.val();
+                        self.bpes[r * nc + c].a.next = self.areg[r * nc + c].q.val();
+                        self.bpes[r * nc + c].w.next = self.wreg[r * nc + c].q.val();
+                        self.bpes[r * nc + c].valid.next = self.freg[r * nc + c].q.val().get_bit(0);
+                        self.bpes[r * nc + c].clear.next = self.freg[r * nc + c].q.val().get_bit(1);
+                        self.bpes[r * nc + c].last.next = self.freg[r * nc + c].q.val().get_bit(2);
+                        self.bpes[r * nc + c].bend.next = self.breg[r * nc + c].q.val();
+                        self.bpes[r * nc + c].q.next = self.s_q[r * nc + c].q.val();
+                        self.bpes[r * nc + c].len.next = self.s_len[r * nc + c].q.val();
+                        self.bpes[r * nc + c].neg.next = self.s_neg[r * nc + c].q.val();
+                        self.bpes[r * nc + c].snan.next = self.s_nan[r * nc + c].q.val();
+                        self.bpes[r * nc + c].shift.next = self.s_sh[r * nc + c].q.val();
+                        self.acc[r * nc + c].next = self.bpes[r * nc + c].acc.val();
+                        self.nan[r * nc + c].next = self.bpes[r * nc + c].nan.val();
+                        // The fixed-point set has no infinities.
+                        self.pinf[r * nc + c].next = false;
+                        self.ninf[r * nc + c].next = false;
+                        self.fin[r * nc + c].next = self.bpes[r * nc + c].done.val();
+                        self.overrun[r * nc + c].next = self.bpes[r * nc + c].overrun.val();
+                    }
+                }
+
+                for r in 0..self._frows {
                     for c in 0..self._cols {
                         self.pes[r * nc + c].ok.next = self.m_ok[r * nc + c].q.val();
                         self.pes[r * nc + c].lanes4.next = self.m_l4[r * nc + c].q.val();
@@ -261,7 +422,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                 }
 
                 // PE(r,c) holds its finished sum the MAC latency after its last beat.
-                for r in 0..self._rows {
+                for r in 0..self._frows {
                     self.lastd[r * lat].d.next = self.freg[r * nc].q.val().get_bit(2);
                     for j in 1..self._lat {
                         self.lastd[r * lat + j].d.next = self.lastd[r * lat + j - 1].q.val();
@@ -272,9 +433,6 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.fin[r * nc + c].next = self.finc[r * (nc - 1) + c - 1].q.val();
                     }
                     if self.reset.val() {
-                        self.fin_q[r].d.next = 0.into();
-                        self.fin_q2[r].d.next = 0.into();
-                        self.fdly[r].d.next = 0.into();
                         for j in 0..self._lat {
                             self.lastd[r * lat + j].d.next = false;
                         }
@@ -355,6 +513,116 @@ mod tests {
                 assert_eq!(t, r + c + 2 + DECODE_LATENCY, "PE({r},{c}) beat cycle");
                 // One finish flag, the MAC latency after its last (only) beat.
                 assert_eq!(fin[i], [t + dp.mac_latency()], "PE({r},{c}) finish");
+            }
+        }
+    }
+
+    /// The block-scaled array: each beat's block-end flag and its column's decoded block scale
+    /// reach PE(r,c) with the beat's operands; the finish flags are the PEs' own `done`.
+    #[test]
+    fn block_ends_and_decoded_scales_meet_their_beats() {
+        use crate::accel::datapath::{BLOCK8_ACC, FIXED8_WORD};
+        use crate::spec::block_scale::ScaleCode;
+        let cfg = NpeConfig {
+            rows: 3,
+            cols: 4,
+            ..crate::emit::BLOCK_ARRAY_CFG
+        };
+        let (rows, cols) = (3, 4);
+        let dp = Datapath::of(&cfg).unwrap();
+        assert!(dp.block_scaled());
+        let mut a = SystolicArray::<FIXED8_WORD, BLOCK8_ACC>::new(&cfg, dp);
+        assert!(a.pes.is_empty() && a.bpes.len() == rows * cols && a.lastd.is_empty());
+        a.connect_all();
+        a.a_fmt.next = bits(Format::Int8.id() as u64);
+        a.w_fmt.next = bits(Format::Fp4E2M1.id() as u64);
+        let kind = ScaleCode::E4m3;
+        a.s_kind[0].next = bits(kind.id() as u64);
+        a.s_base[0].next = bits(0);
+        a.reset.next = true;
+        cycle(&mut a);
+        a.reset.next = false;
+        // Two beats per row (at cycles r and r + 1), the first ending a block, the second the
+        // tile; column c's two weight words carry scale codes 0x30 + c and 0x48 + c (E4M3:
+        // 1.0 × 2^-1 …, and a NaN for the all-ones code in one column).
+        let code = |beat: usize, c: usize| -> u8 {
+            match (beat, c) {
+                (1, 3) => 0x7f,
+                (0, _) => 0x30 + c as u8,
+                _ => 0x48 + c as u8,
+            }
+        };
+        let mut seen = vec![Vec::new(); rows * cols];
+        for t in 0..30usize {
+            for r in 0..rows {
+                let beat = t.wrapping_sub(r);
+                a.a_in[r].next = bits(if beat < 2 { 0x100 + r as u64 } else { 0 });
+                a.flags_in[r].next = bits(match beat {
+                    0 => 0b011,
+                    1 => 0b101,
+                    _ => 0,
+                });
+                a.bend_in[r].next = beat < 2;
+            }
+            for c in 0..cols {
+                let beat = t.wrapping_sub(c);
+                a.w_in[c].next = bits(if beat < 2 { 0x200 + c as u64 } else { 0 });
+                a.s_in[c].next = bits(if beat < 2 { u64::from(code(beat, c)) } else { 0 });
+            }
+            let acode: Vec<u64> = a.adec.iter().map(|d| d.code.val().to_u64()).collect();
+            let wcode: Vec<u64> = a.wdec.iter().map(|d| d.code.val().to_u64()).collect();
+            cycle(&mut a);
+            for (d, code) in a.adec.iter_mut().zip(acode).chain(a.wdec.iter_mut().zip(wcode)) {
+                d.word.next = bits(code);
+            }
+            for (p, seen) in a.bpes.iter().zip(seen.iter_mut()) {
+                if p.valid.val() {
+                    seen.push((
+                        t,
+                        p.bend.val(),
+                        p.clear.val(),
+                        p.last.val(),
+                        p.q.val().to_u64(),
+                        p.len.val().to_u64(),
+                        p.snan.val(),
+                        p.shift.val().to_u64(),
+                        p.w.val().to_u64(),
+                    ));
+                }
+            }
+        }
+        let window_lo = kind.exp_range().0;
+        for r in 0..rows {
+            for c in 0..cols {
+                let i = r * cols + c;
+                let t0 = r + c + 2 + DECODE_LATENCY;
+                let want: Vec<_> = (0..2)
+                    .map(|beat| {
+                        let sc = kind.serial(code(beat, c));
+                        let shift = if sc.nan { None } else { ScaleCode::shift(sc, window_lo) };
+                        (
+                            t0 + beat,
+                            true,
+                            beat == 0,
+                            beat == 1,
+                            u64::from(sc.q),
+                            kind.q_bits() as u64,
+                            sc.nan,
+                            shift,
+                            0x200 + c as u64,
+                        )
+                    })
+                    .collect();
+                assert_eq!(seen[i].len(), 2, "PE({r},{c}) beats");
+                for (got, w) in seen[i].iter().zip(&want) {
+                    // A NaN scale's integer and shift are not looked at.
+                    let scale_ok = w.6 || (got.4, Some(got.7)) == (w.4, w.7.map(u64::from));
+                    assert!(
+                        (got.0, got.1, got.2, got.3, got.5, got.6, got.8) == (w.0, w.1, w.2, w.3, w.5, w.6, w.8)
+                            && scale_ok,
+                        "PE({r},{c}): got {got:?}, want {w:?}"
+                    );
+                }
             }
         }
     }

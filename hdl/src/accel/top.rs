@@ -299,5 +299,6 @@ pub fn accel_verilog(cfg: &NpeConfig) -> String {
         Datapath::FixedOvp => {
             emit_with_modules(&mut Npe::<FIXED_OVP_WORD, FIXED_OVP_ACC>::new(cfg), cfg.name, &modules)
         }
+        Datapath::Block8 => unreachable!("config_error refuses block-scaled tops"),
     }
 }

@@ -38,6 +38,13 @@ pub const DEQUANT8_P: usize = crate::pe::FIXED8.sw + 7;
 /// Accumulator width of that unit: the product shifted across the window, and the guard bits
 /// of every accumulator ([`ACC_GUARD_BITS`]) for the blocks a tile holds.
 pub const DEQUANT8_A: usize = DEQUANT8_P + SCALE_Q_BITS + (1 << SCALE_SHIFT_BITS) - 1 + ACC_GUARD_BITS as usize;
+/// The block-scaled PE's accumulator ([`crate::pe::MacBlock8`]): [`DEQUANT8_A`] bits whose
+/// LSB is the fixed-point accumulator's; the window's base exponent (the block scales' lowest)
+/// is the job's, applied by the output unit's column scale.
+pub const BLOCK8_ACCUMULATOR: crate::spec::Accumulator = crate::spec::Accumulator {
+    lsb: crate::pe::FIXED8_POINT.acc.lsb,
+    width: DEQUANT8_A as u32,
+};
 /// The unit beside the ≤ 8-bit fixed-point PE (what `npe synth --top dequant8` measures).
 pub type Dequant8 = Dequant<DEQUANT8_P, { DEQUANT8_P + SCALE_Q_BITS }, DEQUANT8_A>;
 

@@ -32,7 +32,7 @@ pub mod processing_element;
 pub use align::{ExpSum, LaneAlign, NarrowLane};
 pub use bit_serial::{BitSerialMac, MacBitSerial};
 pub use block_mac::{GenericBlockMac, MacBlock8};
-pub use dequant::{Dequant, Dequant8, DEQUANT8_A, DEQUANT8_P, DEQUANT_LEN_BITS};
+pub use dequant::{Dequant, Dequant8, BLOCK8_ACCUMULATOR, DEQUANT8_A, DEQUANT8_P, DEQUANT_LEN_BITS};
 pub use fixed_mac::{FixedGeometry, GenericFixedMac, FIXED_MAC_LATENCY};
 pub use fixed_pe::{GenericFixedPe, FIXED_PE_LATENCY};
 pub use mac_pipe::{GenericMac, Mac, MAC_LATENCY};

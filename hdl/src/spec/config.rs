@@ -59,6 +59,9 @@ pub struct NpeConfig {
     /// Columns that share one output unit (S, dividing `cols`): the unit takes the group's
     /// columns one after the other, so a tile lasts at least R·S cycles (`rows` × this).
     pub cols_per_output_unit: u32,
+    /// The PEs scale each weight block's partial sum by the block's scale (a bit-serial
+    /// dequantization unit beside every fixed-point MAC pipe: MXFP4, NVFP4, BitMoD's groups).
+    pub block_scales: bool,
 }
 
 impl NpeConfig {
@@ -72,6 +75,7 @@ impl NpeConfig {
         w_bank_words: 8192,
         out_tiles: 32,
         cols_per_output_unit: 2,
+        block_scales: false,
     };
 
     /// The 8×8 array of the demo.
@@ -84,6 +88,7 @@ impl NpeConfig {
         w_bank_words: 8192,
         out_tiles: 32,
         cols_per_output_unit: 2,
+        block_scales: false,
     };
 
     /// The 8×8 array of the ≤ 8-bit formats ([`LE8_FORMATS`]): the preset that fits an ECP5
@@ -97,6 +102,7 @@ impl NpeConfig {
         w_bank_words: 8192,
         out_tiles: 32,
         cols_per_output_unit: 2,
+        block_scales: false,
     };
 
     /// The 4×4 array of OliVe's formats ([`OLIVE_FORMATS`]): the fixed-point PE with the pair
