@@ -24,6 +24,8 @@ pub enum Load {
     W,
     /// Reading the stripe's column scales (when `SCALE_ADDR` ≠ 0).
     S,
+    /// Reading the stripe's block scales (block-scaled jobs).
+    Bs,
     /// Waiting for a free A half, then sizing the block.
     AStart,
     /// Reading the block's activations.
@@ -288,16 +290,40 @@ pub struct Loader {
     pub route_a: Signal<Out, Bit>,
     /// Nothing left to do (Idle or Stop).
     pub quiet: Signal<Out, Bit>,
+    /// Block-scaled arrays only (one entry, else none): the job scales weight blocks.
+    pub block_on: Vec<Signal<In, Bit>>,
+    /// Block-scaled only (one entry): job BS_ADDR.
+    pub bs_addr: Vec<Signal<In, Bits<32>>>,
+    /// Block-scaled only (one entry): block-scale beats per column tile (below 2^16).
+    pub bs_tile: Vec<Signal<In, Bits<32>>>,
+    /// Block-scaled only (one entry): block scales are being read.
+    pub to_bs: Vec<Signal<Out, Bit>>,
+    /// Block-scaled only (one entry): a block-scale load starts (one-cycle pulse).
+    pub route_bs: Vec<Signal<Out, Bit>>,
     ld: DFF<Load>,
     n0t: DFF<Bits<32>>,
     st: DFF<Bits<16>>,
     block: DFF<Bits<32>>,
+    // Whether the block being read is the stripe's last, and the stripe the job's: registered
+    // while the read runs (their operands do not change in state A, and a read takes more than
+    // two cycles), so the end of a block is not an adder and a comparison in front of the state
+    // (npe4x4 at 77.4 MHz: `block + 1 == mblocks`, then `n0t + st >= ntiles`, 12.9 ns).
+    blk_last: DFF<Bit>,
+    sp_last: DFF<Bit>,
     half_q: DFF<Bit>,
     aptr: DFF<Bits<32>>,
     wptr: DFF<Bits<32>>,
     sp_q: DFF<Bits<2>>,
     to_w_q: DFF<Bit>,
     to_s_q: DFF<Bit>,
+    // Block-scaled only: where the next stripe's block scales start (the tiles' runs follow
+    // each other in memory), and the load's flag.
+    bsptr: Vec<DFF<Bits<32>>>,
+    to_bs_q: Vec<DFF<Bit>>,
+    // A stripe's weights (and column scales) are in; with block scales these follow first.
+    w_in: Signal<Local, Bit>,
+    bs_on: Signal<Local, Bit>,
+    _b1: usize,
     rd: StridedRead,
     cnt: Signal<Local, Bits<32>>,
     rows: Signal<Local, Bits<32>>,
@@ -317,9 +343,20 @@ pub struct Loader {
 
 impl Loader {
     /// The loader of an array with `rows` × `cols` PEs (powers of two).
-    pub fn new(rows: u32, cols: u32) -> Self {
+    pub fn new(rows: u32, cols: u32, block: bool) -> Self {
         assert!(rows.is_power_of_two() && cols.is_power_of_two(), "array shape");
+        let b1 = usize::from(block);
         Self {
+            block_on: (0..b1).map(|_| Default::default()).collect(),
+            bs_addr: (0..b1).map(|_| Default::default()).collect(),
+            bs_tile: (0..b1).map(|_| Default::default()).collect(),
+            to_bs: (0..b1).map(|_| Default::default()).collect(),
+            route_bs: (0..b1).map(|_| Default::default()).collect(),
+            bsptr: (0..b1).map(|_| Default::default()).collect(),
+            to_bs_q: (0..b1).map(|_| Default::default()).collect(),
+            w_in: Default::default(),
+            bs_on: Default::default(),
+            _b1: b1,
             clock: Default::default(),
             reset: Default::default(),
             start: Default::default(),
@@ -359,6 +396,8 @@ impl Loader {
             n0t: Default::default(),
             st: Default::default(),
             block: Default::default(),
+            blk_last: Default::default(),
+            sp_last: Default::default(),
             half_q: Default::default(),
             aptr: Default::default(),
             wptr: Default::default(),
@@ -387,7 +426,7 @@ impl Logic for Loader {
     #[allow(clippy::collapsible_match)]
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, ld, n0t, st, block, half_q, aptr, wptr, sp_q, to_w_q, to_s_q);
+        dff_setup!(self, clock, ld, n0t, st, block, blk_last, sp_last, half_q, aptr, wptr, sp_q, to_w_q, to_s_q);
         self.rd.clock.next = self.clock.val();
         self.rd.reset.next = self.reset.val();
         self.rd.abort.next = self.abort.val();
@@ -409,6 +448,8 @@ impl Logic for Loader {
         self.quiet.next = (self.ld.q.val() == Load::Idle) | (self.ld.q.val() == Load::Stop);
         self.route_w.next = false;
         self.route_s.next = false;
+        self.w_in.next = false;
+        self.bs_on.next = false;
         self.route_a.next = false;
         self.w_loaded.next = false;
         self.a_loaded.next = false;
@@ -416,6 +457,8 @@ impl Logic for Loader {
         self.left.next = self.n.val() - (self.n0t.q.val() << self.k_logc.val());
         self.rows.next = self.m.val() - (self.block.q.val() << self.k_logr.val());
         self.tleft.next = self.ntiles.val() - self.n0t.q.val();
+        self.blk_last.d.next = (self.block.q.val() + self.k1_32.val()) == self.mblocks.val();
+        self.sp_last.d.next = (self.n0t.q.val() + bit_cast::<32, 16>(self.st.q.val())) >= self.ntiles.val();
         self.cnt.next = self.left.val();
         self.unused_cnt.next = self.cnt.val();
 
@@ -471,7 +514,7 @@ impl Logic for Loader {
                         self.route_s.next = true;
                         self.ld.d.next = Load::S;
                     } else {
-                        self.w_loaded.next = true;
+                        self.w_in.next = true;
                     }
                 }
             }
@@ -479,6 +522,11 @@ impl Logic for Loader {
                 if self.rd.ok.val() | self.rd.fail.val() | self.rd.quit.val() {
                     self.to_s_q.d.next = false;
                 }
+                if self.rd.ok.val() {
+                    self.w_in.next = true;
+                }
+            }
+            Load::Bs => {
                 if self.rd.ok.val() {
                     self.w_loaded.next = true;
                 }
@@ -504,10 +552,10 @@ impl Logic for Loader {
                     self.a_loaded.next = true;
                     self.half_q.d.next = !self.half_q.q.val();
                     self.block.d.next = self.block.q.val() + self.k1_32.val();
-                    if (self.block.q.val() + self.k1_32.val()) == self.mblocks.val() {
+                    if self.blk_last.q.val() {
                         self.sp_q.d.next = self.sp_q.q.val() + self.k1_2.val();
                         self.n0t.d.next = self.n0t.q.val() + bit_cast::<32, 16>(self.st.q.val());
-                        if (self.n0t.q.val() + bit_cast::<32, 16>(self.st.q.val())) >= self.ntiles.val() {
+                        if self.sp_last.q.val() {
                             self.ld.d.next = Load::Stop;
                         } else {
                             self.ld.d.next = Load::WStart;
@@ -519,8 +567,47 @@ impl Logic for Loader {
             }
             _ => {}
         }
+        // The stripe's block scales: one run of `bs_tile` beats per column tile, contiguous.
+        for i in 0..self._b1 {
+            self.bs_on.next = self.block_on[i].val();
+            self.bsptr[i].clock.next = self.clock.val();
+            self.to_bs_q[i].clock.next = self.clock.val();
+            self.to_bs[i].next = self.to_bs_q[i].q.val();
+            self.route_bs[i].next = false;
+            if self.start.val() {
+                self.bsptr[i].d.next = self.bs_addr[i].val();
+            }
+            if self.w_in.val() & self.block_on[i].val() {
+                self.rd.go.next = true;
+                self.rd.addr.next = self.bsptr[i].q.val();
+                self.rd.rows.next = self.st.q.val();
+                self.rd.row_beats.next = self.bs_tile[i].val().get_bits::<16>(0);
+                self.rd.row_bytes.next = self.bs_tile[i].val() << self.k_beat_shift.val();
+                self.rd.stride.next = self.bs_tile[i].val() << self.k_beat_shift.val();
+                self.to_w_q.d.next = false;
+                self.to_s_q.d.next = false;
+                self.to_bs_q[i].d.next = true;
+                self.route_bs[i].next = true;
+                self.ld.d.next = Load::Bs;
+            }
+            if (self.ld.q.val() == Load::Bs) & (self.rd.ok.val() | self.rd.fail.val() | self.rd.quit.val()) {
+                self.to_bs_q[i].d.next = false;
+            }
+            if (self.ld.q.val() == Load::Bs) & self.rd.ok.val() {
+                self.bsptr[i].d.next = self.rd.next_addr.val();
+            }
+            if self.reset.val() {
+                self.to_bs_q[i].d.next = false;
+            }
+        }
+        if self.w_in.val() & !self.bs_on.val() {
+            self.w_loaded.next = true;
+        }
         // A read that failed or was aborted ends the loads.
-        if ((self.ld.q.val() == Load::W) | (self.ld.q.val() == Load::S) | (self.ld.q.val() == Load::A))
+        if ((self.ld.q.val() == Load::W)
+            | (self.ld.q.val() == Load::S)
+            | (self.ld.q.val() == Load::Bs)
+            | (self.ld.q.val() == Load::A))
             & (self.rd.fail.val() | self.rd.quit.val())
         {
             self.ld.d.next = Load::Stop;
@@ -619,7 +706,7 @@ mod tests {
 
     #[test]
     fn contiguous_rows_take_one_command_per_stripe_and_block() {
-        let mut l = Loader::new(4, 4);
+        let mut l = Loader::new(4, 4, false);
         job(&mut l, 48, 0);
         let (cmds, fail, w_loads) = run(&mut l, |_| AxiResp::Okay);
         assert_eq!(fail, None);
@@ -633,7 +720,7 @@ mod tests {
 
     #[test]
     fn strided_rows_take_one_command_each_and_scales_follow_the_weights() {
-        let mut l = Loader::new(4, 4);
+        let mut l = Loader::new(4, 4, false);
         job(&mut l, 64, 0x4000);
         let (cmds, _, _) = run(&mut l, |_| AxiResp::Okay);
         // Stripe 0: 8 weight rows 64 bytes apart, then its 2 tiles' scales.
@@ -652,7 +739,7 @@ mod tests {
             (AxiResp::SlvErr, ErrorCode::ReadSlvErr),
             (AxiResp::DecErr, ErrorCode::ReadDecErr),
         ] {
-            let mut l = Loader::new(4, 4);
+            let mut l = Loader::new(4, 4, false);
             job(&mut l, 48, 0);
             // The second command (block 0's activations) fails.
             let (cmds, fail, _) = run(&mut l, |i| if i == 1 { resp } else { AxiResp::Okay });
