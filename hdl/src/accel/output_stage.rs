@@ -143,6 +143,16 @@ pub struct OutputStage<const ACC_W: usize> {
     delay: Vec<ResultDelay<ACC_W>>,
     // The column scale of the result unit u takes.
     uscol: Vec<Signal<Local, Bits<SCALE_BITS>>>,
+    // Each unit's input, registered after the multiplexer that picks its column (npe4x4 at
+    // 81.0 MHz: a delay line's valid → the multiplexer → 2.4 ns of routing → the unit's first
+    // carry chain, 12.4 ns). The unit's results, and everything that follows them, come a
+    // cycle later.
+    in_v: Vec<DFF<Bit>>,
+    in_acc: Vec<DFF<Bits<ACC_W>>>,
+    in_nan: Vec<DFF<Bit>>,
+    in_pinf: Vec<DFF<Bit>>,
+    in_ninf: Vec<DFF<Bit>>,
+    in_scale: Vec<DFF<Bits<SCALE_BITS>>>,
     ou: Vec<OutputUnitSlot<ACC_W>>,
     i_walk: ResultWalk,
     // The scale side needs the tile and half, not the row, column or the end of a half.
@@ -246,6 +256,12 @@ impl<const ACC_W: usize> OutputStage<ACC_W> {
                 .flat_map(|_| (1..share).map(|j| ResultDelay::new(j * (rows - 1))))
                 .collect(),
             uscol: sigs(units),
+            in_v: dffs(units),
+            in_acc: dffs(units),
+            in_nan: dffs(units),
+            in_pinf: dffs(units),
+            in_ninf: dffs(units),
+            in_scale: dffs(units),
             ou: (0..units).map(|_| OutputUnitSlot::new(ou_module)).collect(),
             i_walk: ResultWalk::new(rows, 1),
             unused_iwalk: Default::default(),
@@ -367,11 +383,17 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
         for s in self._share..(self._share + 1) {
             for s1 in (self._share - 1)..self._share {
                 for u in 0..self._units {
-                    self.ou[u].valid.next = self.holdv[u * s].q.val();
-                    self.ou[u].acc.next = self.holdacc[u * s].q.val();
-                    self.ou[u].nan.next = self.holdnan[u * s].q.val();
-                    self.ou[u].pinf.next = self.holdpinf[u * s].q.val();
-                    self.ou[u].ninf.next = self.holdninf[u * s].q.val();
+                    self.in_v[u].clock.next = self.clock.val();
+                    self.in_acc[u].clock.next = self.clock.val();
+                    self.in_nan[u].clock.next = self.clock.val();
+                    self.in_pinf[u].clock.next = self.clock.val();
+                    self.in_ninf[u].clock.next = self.clock.val();
+                    self.in_scale[u].clock.next = self.clock.val();
+                    self.in_v[u].d.next = self.holdv[u * s].q.val();
+                    self.in_acc[u].d.next = self.holdacc[u * s].q.val();
+                    self.in_nan[u].d.next = self.holdnan[u * s].q.val();
+                    self.in_pinf[u].d.next = self.holdpinf[u * s].q.val();
+                    self.in_ninf[u].d.next = self.holdninf[u * s].q.val();
                     self.uscol[u].next = self.scol[u * s].q.val();
                     for j in 1..self._share {
                         self.delay[u * s1 + j - 1].valid_in.next = self.holdv[u * s + j].q.val();
@@ -381,16 +403,25 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
                         self.delay[u * s1 + j - 1].ninf_in.next = self.holdninf[u * s + j].q.val();
                         self.delay[u * s1 + j - 1].scale_in.next = self.scol[u * s + j].q.val();
                         if self.delay[u * s1 + j - 1].valid_out.val() {
-                            self.ou[u].valid.next = true;
-                            self.ou[u].acc.next = self.delay[u * s1 + j - 1].acc_out.val();
-                            self.ou[u].nan.next = self.delay[u * s1 + j - 1].nan_out.val();
-                            self.ou[u].pinf.next = self.delay[u * s1 + j - 1].pinf_out.val();
-                            self.ou[u].ninf.next = self.delay[u * s1 + j - 1].ninf_out.val();
+                            self.in_v[u].d.next = true;
+                            self.in_acc[u].d.next = self.delay[u * s1 + j - 1].acc_out.val();
+                            self.in_nan[u].d.next = self.delay[u * s1 + j - 1].nan_out.val();
+                            self.in_pinf[u].d.next = self.delay[u * s1 + j - 1].pinf_out.val();
+                            self.in_ninf[u].d.next = self.delay[u * s1 + j - 1].ninf_out.val();
                             self.uscol[u].next = self.delay[u * s1 + j - 1].scale_out.val();
                         }
                     }
+                    self.in_scale[u].d.next = self.scale_job.val() + self.uscol[u].val();
+                    if self.reset.val() {
+                        self.in_v[u].d.next = false;
+                    }
+                    self.ou[u].valid.next = self.in_v[u].q.val();
+                    self.ou[u].acc.next = self.in_acc[u].q.val();
+                    self.ou[u].nan.next = self.in_nan[u].q.val();
+                    self.ou[u].pinf.next = self.in_pinf[u].q.val();
+                    self.ou[u].ninf.next = self.in_ninf[u].q.val();
                     self.ou[u].out_fmt.next = self.out_fmt.val();
-                    self.ou[u].scale_exp.next = self.scale_job.val() + self.uscol[u].val();
+                    self.ou[u].scale_exp.next = self.in_scale[u].q.val();
                 }
             }
         }
