@@ -524,7 +524,12 @@ mod tests {
             }
             let pes = names
                 .iter()
-                .filter(|m| m.starts_with(&format!("{}__core__array__pes__", cfg.name)))
+                .filter(|m| {
+                    // MAC-pipe PEs, or block-scaled ones.
+                    ["pes", "bpes"]
+                        .iter()
+                        .any(|k| m.starts_with(&format!("{}__core__array__{k}__", cfg.name)))
+                })
                 .count();
             assert_eq!(pes as u32, cfg.rows * cfg.cols, "{}", cfg.name);
         }

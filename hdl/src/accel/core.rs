@@ -86,11 +86,8 @@ pub fn config_error(cfg: &NpeConfig) -> Option<String> {
     }
     match Datapath::of(cfg) {
         Err(e) => return Some(format!("{}: {e}", cfg.name)),
-        Ok(dp) if dp.block_scaled() => {
-            return Some(format!(
-                "{}: the core does not feed block scales to its array yet (block-end flags, scale banks)",
-                cfg.name
-            ))
+        Ok(dp) if dp.block_scaled() && cfg.cols as usize * 8 > BUS => {
+            return Some(format!("{}: a block's scale codes must fit one beat", cfg.name))
         }
         Ok(_) => {}
     }
@@ -158,8 +155,19 @@ pub struct Core<const LW: usize, const ACC_W: usize> {
     o_tiles1: DFF<Bits<16>>,
     o_sp0: DFF<Bits<2>>,
     o_sp1: DFF<Bits<2>>,
+    // The PEs' overrun flags: a block shorter than its scale's bits, which the job plan's
+    // checks rule out (the array's own test watches them).
+    unused_overrun: Vec<Signal<Local, Bit>>,
+    // The job scales weight blocks; else the codes are E8M0's 2^0.
+    bs_on: Vec<Signal<Local, Bit>>,
+    k_e8_one: Vec<Constant<Bits<8>>>,
     _rows: usize,
     _cols: usize,
+    // Block-scaled arrays: 1 and the shape, else 0.
+    _b1: usize,
+    _brows: usize,
+    _bcols: usize,
+    _bpes: usize,
 }
 
 impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
@@ -185,9 +193,9 @@ impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
             wr_cmd: Default::default(),
             wr_data: Default::default(),
             plan: JobPlan::new(cfg),
-            ld: Loader::new(cfg.rows, cfg.cols),
-            bufs: OperandBuffers::new(r, c, &layout),
-            seq: Sequencer::new(r, c, &layout),
+            ld: Loader::new(cfg.rows, cfg.cols, dp.block_scaled()),
+            bufs: OperandBuffers::new(r, c, &layout, dp.block_scaled()),
+            seq: Sequencer::new(r, c, &layout, dp.block_scaled()),
             array: SystolicArray::new(cfg, dp),
             out: OutputStage::new(
                 r,
@@ -216,8 +224,21 @@ impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
             o_tiles1: Default::default(),
             o_sp0: Default::default(),
             o_sp1: Default::default(),
+            bs_on: (0..usize::from(dp.block_scaled()))
+                .map(|_| Default::default())
+                .collect(),
+            k_e8_one: (0..usize::from(dp.block_scaled()))
+                .map(|_| Constant::new(super::job_plan::E8M0_ONE.into()))
+                .collect(),
+            unused_overrun: (0..if dp.block_scaled() { r * c } else { 0 })
+                .map(|_| Default::default())
+                .collect(),
             _rows: r,
             _cols: c,
+            _b1: usize::from(dp.block_scaled()),
+            _brows: if dp.block_scaled() { r } else { 0 },
+            _bcols: if dp.block_scaled() { c } else { 0 },
+            _bpes: if dp.block_scaled() { r * c } else { 0 },
         }
     }
 }
@@ -381,6 +402,36 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
             self.bufs.w_raddr[i].next = self.seq.w_raddr[i].val();
             self.bufs.w_off[i].next = self.seq.w_off[i].val();
             self.array.w_in[i].next = self.bufs.w_word[i].val();
+        }
+
+        // ---- block scales: loader → bank, sequencer → bank and row flags → array
+        for i in 0..self._b1 {
+            self.bs_on[i].next = self.plan.block_on[i].val();
+            self.ld.block_on[i].next = self.plan.block_on[i].val();
+            self.ld.bs_addr[i].next = self.plan.j_bs_addr[i].val();
+            self.ld.bs_tile[i].next = self.plan.bs_tile[i].val();
+            self.bufs.to_bs[i].next = self.ld.to_bs[i].val();
+            self.bufs.route_bs[i].next = self.ld.route_bs[i].val();
+            self.seq.b_log[i].next = self.plan.block_log[i].val();
+            self.seq.bs_tile[i].next = self.plan.bs_tile[i].val().get_bits::<16>(0);
+            self.bufs.bs_raddr[i].next = self.seq.bs_raddr[i].val();
+            self.bufs.bs_off[i].next = self.seq.bs_off[i].val();
+            self.array.s_kind[i].next = self.plan.block_kind[i].val();
+            self.array.s_base[i].next = self.plan.block_base[i].val();
+        }
+        for r in 0..self._brows {
+            self.array.bend_in[r].next = self.seq.a_bend[r].val();
+        }
+        for i in 0..self._b1 {
+            for c in 0..self._bcols {
+                self.array.s_in[c].next = self.k_e8_one[i].val();
+                if self.bs_on[i].val() {
+                    self.array.s_in[c].next = self.bufs.bs_code[c].val();
+                }
+            }
+        }
+        for i in 0..self._bpes {
+            self.unused_overrun[i].next = self.array.overrun[i].val();
         }
 
         // ---- systolic array → output stage

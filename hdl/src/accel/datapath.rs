@@ -188,10 +188,8 @@ mod tests {
             ..NpeConfig::TEST
         };
         assert!(Datapath::of(&shared_blocks).unwrap_err().contains("block scales"));
-        // No top has the block-scaled array yet: the core does not feed it.
-        assert!(crate::accel::config_error(&crate::emit::BLOCK_ARRAY_CFG)
-            .unwrap()
-            .contains("block scales"));
+        assert_eq!(Datapath::of(&NpeConfig::BLOCK), Ok(Datapath::Block8));
+        assert_eq!(crate::accel::config_error(&NpeConfig::BLOCK), None);
         let ints = NpeConfig {
             format_set: &[crate::spec::Format::Int8, crate::spec::Format::Int16],
             ..NpeConfig::TEST

@@ -9,6 +9,7 @@ use crate::decode::format_decode::{FMT_BITS, FMT_IDS};
 use crate::decode::lane_mode::id_mask;
 use crate::output::SCALE_BITS;
 use crate::regs::JobRegsIn;
+use crate::spec::block_scale::{ScaleCode, BLOCK_WORDS_MIN};
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, WORDS_PER_BEAT};
 use crate::spec::{regs, regs::ErrorCode, OutputFormat, OPERAND_BITS};
 use rust_hdl::prelude::*;
@@ -38,6 +39,18 @@ fn fmt_field(name: &str, width: usize) -> u64 {
         .and_then(|r| r.field(name))
         .unwrap_or_else(|| panic!("FMT.{name} is in the register map"));
     assert_eq!(f.width as usize, width, "FMT.{name} width");
+    f.offset as u64
+}
+
+/// E8M0's code of 1 (2^0): the scale of a plain job's blocks on a block-scaled array.
+pub const E8M0_ONE: u64 = (-ScaleCode::E8m0.exp_range().0) as u64;
+
+/// Offset of field `name` of register BLOCK, checked to be `width` bits wide.
+fn block_field(name: &str, width: usize) -> u64 {
+    let f = regs::register("BLOCK")
+        .and_then(|r| r.field(name))
+        .unwrap_or_else(|| panic!("BLOCK.{name} is in the register map"));
+    assert_eq!(f.width as usize, width, "BLOCK.{name} width");
     f.offset as u64
 }
 
@@ -128,6 +141,18 @@ pub struct JobPlan {
     pub ntiles: Signal<Out, Bits<32>>,
     /// Column tiles per weight stripe.
     pub stripe_tiles: Signal<Out, Bits<16>>,
+    /// Block-scaled arrays only (one entry, else none): BLOCK.EN.
+    pub block_on: Vec<Signal<Out, Bit>>,
+    /// Block-scaled only: BLOCK.KIND.
+    pub block_kind: Vec<Signal<Out, Bits<2>>>,
+    /// Block-scaled only: BLOCK.BASE.
+    pub block_base: Vec<Signal<Out, Bits<8>>>,
+    /// Block-scaled only: BLOCK.BEATS_LOG2.
+    pub block_log: Vec<Signal<Out, Bits<16>>>,
+    /// Block-scaled only: latched BS_ADDR.
+    pub j_bs_addr: Vec<Signal<Out, Bits<32>>>,
+    /// Block-scaled only: block-scale beats (bank lines) per column tile.
+    pub bs_tile: Vec<Signal<Out, Bits<32>>>,
 
     main: DFF<Main>,
     q_m: DFF<Bits<32>>,
@@ -141,6 +166,8 @@ pub struct JobPlan {
     q_w_stride: DFF<Bits<32>>,
     q_c_stride: DFF<Bits<32>>,
     q_scale_addr: DFF<Bits<32>>,
+    q_block: DFF<Bits<32>>,
+    q_bs_addr: DFF<Bits<32>>,
     // SCALE_ADDR ≠ 0, latched with it: the 32-bit comparison ahead of the loader's state logic
     // was on npe4x4's critical path.
     q_scale_on: DFF<Bit>,
@@ -159,6 +186,22 @@ pub struct JobPlan {
     q_ntiles: DFF<Bits<32>>,
     q_stripe_tiles: DFF<Bits<16>>,
     plan_words: DFF<Bits<16>>,
+    // Block scales: lines per tile, and the stripe's lines so far (a stripe's fit a half of
+    // the block-scale bank).
+    q_bs_tile: DFF<Bits<32>>,
+    plan_bs: DFF<Bits<32>>,
+    _b1: usize,
+    k_bpl_m1: Constant<Bits<32>>,
+    k_bpl_log: Constant<Bits<32>>,
+    k_bs_half: Constant<Bits<32>>,
+    // The block scales' window: E4M3's lowest exponent, E8M0's bias (two's complement, 9 bits).
+    k_win_e4: Constant<Bits<SCALE_BITS>>,
+    k_bias_e8: Constant<Bits<SCALE_BITS>>,
+    k_kind_e4: Constant<Bits<2>>,
+    k_kind_e8: Constant<Bits<2>>,
+    b_base9: Signal<Local, Bits<SCALE_BITS>>,
+    // FMT.SCALE_EXP, sign-extended.
+    scale_fmt: Signal<Local, Bits<SCALE_BITS>>,
     scale_exp: Signal<Local, Bits<8>>,
     // FMT bits outside its fields are not read.
     unused_fmt: Signal<Local, Bits<32>>,
@@ -166,6 +209,31 @@ pub struct JobPlan {
     l2: Signal<Local, Bit>,
     fmt_ok: Signal<Local, Bit>,
     misaligned: Signal<Local, Bit>,
+    b_en: Signal<Local, Bit>,
+    b_kind: Signal<Local, Bits<2>>,
+    b_log: Signal<Local, Bits<3>>,
+    // BLOCK's fields are not valid for this device or this job (checked in Check).
+    b_bad: Signal<Local, Bit>,
+    // Some packed word of a row is in no whole block (checked in Derive).
+    b_ragged: Signal<Local, Bit>,
+    // BLOCK's kind, base and the bits outside its fields are not read yet: no core feeds block
+    // scales to its array (the job plan only checks BLOCK).
+    unused_block: Signal<Local, Bits<32>>,
+    k_b_en: Constant<Bits<32>>,
+    k_b_kind: Constant<Bits<32>>,
+    k_b_log: Constant<Bits<32>>,
+    k_b_base: Constant<Bits<32>>,
+    // The device has block scales (`NpeConfig::block_scales`).
+    k_b_cap: Constant<Bit>,
+    k1_32: Constant<Bits<32>>,
+    // Scale kinds there are; the fewest block words (log2); the u8 kind and its fewest.
+    k_kinds: Constant<Bits<2>>,
+    k_log_min: Constant<Bits<3>>,
+    k_kind_u8: Constant<Bits<2>>,
+    k_log_u8: Constant<Bits<3>>,
+    // Block-scaled only: BEATS_LOG2's mask as a 16-bit value, and E8M0's code of 2^0.
+    k_log_mask: Vec<Constant<Bits<16>>>,
+    k_e8_one: Vec<Constant<Bits<8>>>,
     t_kbq: Signal<Local, Bits<32>>,
     k0_32: Constant<Bits<32>>,
     k1_16: Constant<Bits<16>>,
@@ -203,6 +271,16 @@ pub struct JobPlan {
 impl JobPlan {
     /// The job plan of `cfg`'s array and buffers.
     pub fn new(cfg: &NpeConfig) -> Self {
+        let b1 = usize::from(cfg.block_scales);
+        let bpl = (AXI_BEAT_BYTES / cfg.cols).max(1);
+        let nine = |v: i32| ((v as i64) & ((1 << SCALE_BITS) - 1)) as u64;
+        // A stripe of one tile of the longest K fits a half of the block-scale bank.
+        assert!(
+            !cfg.block_scales
+                || (cfg.k_beats_max / BLOCK_WORDS_MIN as u32).div_ceil(bpl) as u64
+                    <= super::layout::BankLayout::bs_half_lines(),
+            "block scales of the longest K fit the bank"
+        );
         let log = |x: u32| x.trailing_zeros() as u64;
         // Lanes of a 16-bit operand word for 4-bit and 8-bit slots.
         let (l4, l2) = (OPERAND_BITS / 4, OPERAND_BITS / 8);
@@ -261,6 +339,8 @@ impl JobPlan {
             q_w_stride: Default::default(),
             q_c_stride: Default::default(),
             q_scale_addr: Default::default(),
+            q_block: Default::default(),
+            q_bs_addr: Default::default(),
             q_scale_on: Default::default(),
             err: Default::default(),
             abort_q: Default::default(),
@@ -280,6 +360,42 @@ impl JobPlan {
             l2: Default::default(),
             fmt_ok: Default::default(),
             misaligned: Default::default(),
+            b_en: Default::default(),
+            b_kind: Default::default(),
+            b_log: Default::default(),
+            b_bad: Default::default(),
+            b_ragged: Default::default(),
+            unused_block: Default::default(),
+            k_b_en: Constant::new(block_field("EN", 1).into()),
+            k_b_kind: Constant::new(block_field("KIND", 2).into()),
+            k_b_log: Constant::new(block_field("BEATS_LOG2", 3).into()),
+            k_b_base: Constant::new(block_field("BASE", 8).into()),
+            k_b_cap: Constant::new(cfg.block_scales),
+            k1_32: Constant::new(1u64.into()),
+            block_on: (0..b1).map(|_| Default::default()).collect(),
+            block_kind: (0..b1).map(|_| Default::default()).collect(),
+            block_base: (0..b1).map(|_| Default::default()).collect(),
+            block_log: (0..b1).map(|_| Default::default()).collect(),
+            j_bs_addr: (0..b1).map(|_| Default::default()).collect(),
+            bs_tile: (0..b1).map(|_| Default::default()).collect(),
+            q_bs_tile: Default::default(),
+            plan_bs: Default::default(),
+            _b1: b1,
+            k_bpl_m1: Constant::new(u64::from(bpl - 1).into()),
+            k_bpl_log: Constant::new(u64::from(bpl.trailing_zeros()).into()),
+            k_bs_half: Constant::new(super::layout::BankLayout::bs_half_lines().into()),
+            k_win_e4: Constant::new(nine(ScaleCode::E4m3.exp_range().0).into()),
+            k_bias_e8: Constant::new(nine(ScaleCode::E8m0.exp_range().0).into()),
+            k_kind_e4: Constant::new(u64::from(ScaleCode::E4m3.id()).into()),
+            k_kind_e8: Constant::new(u64::from(ScaleCode::E8m0.id()).into()),
+            b_base9: Default::default(),
+            scale_fmt: Default::default(),
+            k_kinds: Constant::new((ScaleCode::ALL.len() as u64).into()),
+            k_log_min: Constant::new((BLOCK_WORDS_MIN.trailing_zeros() as u64).into()),
+            k_kind_u8: Constant::new(u64::from(ScaleCode::U8.id()).into()),
+            k_log_u8: Constant::new((ScaleCode::U8.q_bits().trailing_zeros() as u64).into()),
+            k_log_mask: (0..b1).map(|_| Constant::new(7u64.into())).collect(),
+            k_e8_one: (0..b1).map(|_| Constant::new(E8M0_ONE.into())).collect(),
             t_kbq: Default::default(),
             k0_32: Constant::new(0.into()),
             k1_16: Constant::new(1.into()),
@@ -335,6 +451,8 @@ impl Logic for JobPlan {
             q_w_stride,
             q_c_stride,
             q_scale_addr,
+            q_block,
+            q_bs_addr,
             q_scale_on,
             err,
             abort_q,
@@ -347,7 +465,9 @@ impl Logic for JobPlan {
             q_mblocks,
             q_ntiles,
             q_stripe_tiles,
-            plan_words
+            plan_words,
+            q_bs_tile,
+            plan_bs
         );
         self.j_m.next = self.q_m.q.val();
         self.j_n.next = self.q_n.q.val();
@@ -373,11 +493,51 @@ impl Logic for JobPlan {
         self.out_fmt.next = self.q_fmt.q.val().get_bits::<3>(self.k_f_out.val().index());
         self.scale_exp.next = self.q_fmt.q.val().get_bits::<8>(self.k_f_scale.val().index());
         self.scale_on.next = self.q_scale_on.q.val();
-        self.scale_job.next = bit_cast::<SCALE_BITS, 8>(self.scale_exp.val());
+        self.scale_fmt.next = bit_cast::<SCALE_BITS, 8>(self.scale_exp.val());
         if self.scale_exp.val().get_bit(7) {
-            self.scale_job.next = bit_cast::<SCALE_BITS, 8>(self.scale_exp.val()) | self.k_sext.val();
+            self.scale_fmt.next = bit_cast::<SCALE_BITS, 8>(self.scale_exp.val()) | self.k_sext.val();
         }
+        self.scale_job.next = self.scale_fmt.val();
         self.unused_fmt.next = self.q_fmt.q.val();
+        self.b_en.next = self.q_block.q.val().get_bit(self.k_b_en.val().index());
+        self.b_kind.next = self.q_block.q.val().get_bits::<2>(self.k_b_kind.val().index());
+        self.b_log.next = self.q_block.q.val().get_bits::<3>(self.k_b_log.val().index());
+        self.unused_block.next = self.q_block.q.val();
+        // A plain job on a block-scaled array: blocks of the longest length, each scaled by
+        // E8M0's 2^0 (BASE 127, the core's codes), so the PEs' sums are the plain ones.
+        for i in 0..self._b1 {
+            self.block_on[i].next = self.b_en.val();
+            self.block_kind[i].next = self.k_kind_e8.val();
+            self.block_base[i].next = self.k_e8_one[i].val();
+            self.block_log[i].next = self.k_log_mask[i].val();
+            if self.b_en.val() {
+                self.block_kind[i].next = self.b_kind.val();
+                self.block_base[i].next = self.q_block.q.val().get_bits::<8>(self.k_b_base.val().index());
+                self.block_log[i].next =
+                    self.q_block.q.val().get_bits::<16>(self.k_b_log.val().index()) & self.k_log_mask[i].val();
+            }
+            self.j_bs_addr[i].next = self.q_bs_addr.q.val();
+            self.bs_tile[i].next = self.q_bs_tile.q.val();
+        }
+        // The PEs' sums weigh the block scales' window's lowest exponent: E4M3's, or E8M0's
+        // BASE minus its bias; the output scale adds it back.
+        self.b_base9.next = bit_cast::<SCALE_BITS, 8>(self.q_block.q.val().get_bits::<8>(self.k_b_base.val().index()));
+        if self.b_en.val() & (self.b_kind.val() == self.k_kind_e4.val()) {
+            self.scale_job.next = self.scale_fmt.val() + self.k_win_e4.val();
+        }
+        if self.b_en.val() & (self.b_kind.val() == self.k_kind_e8.val()) {
+            self.scale_job.next = self.scale_fmt.val() + self.b_base9.val() + self.k_bias_e8.val();
+        }
+        // A block lasts at least as many packed words as its scale has bits (u8: 8, E4M3: 4;
+        // E8M0's one bit is held to the same 4-word floor), and 2^7 words at most.
+        self.b_bad.next = self.b_en.val()
+            & (!self.k_b_cap.val()
+                | (self.b_kind.val() >= self.k_kinds.val())
+                | (self.b_log.val() < self.k_log_min.val())
+                | ((self.b_kind.val() == self.k_kind_u8.val()) & (self.b_log.val() < self.k_log_u8.val())));
+        self.b_ragged.next = self.b_en.val()
+            & ((self.q_kb.q.val() & ((self.k1_32.val() << bit_cast::<32, 3>(self.b_log.val())) - self.k1_32.val()))
+                != self.k0_32.val());
         self.l4.next =
             self.k_slot4.val().get_bit(self.a_fmt.val().index()) & self.k_slot4.val().get_bit(self.w_fmt.val().index());
         self.l2.next = !self.k_slot16.val().get_bit(self.a_fmt.val().index())
@@ -394,6 +554,10 @@ impl Logic for JobPlan {
             | self.q_scale_addr.q.val())
             & self.k_align.val())
             != self.k0_32.val();
+        // BS_ADDR only counts with BLOCK.EN.
+        if self.b_en.val() & ((self.q_bs_addr.q.val() & self.k_align.val()) != self.k0_32.val()) {
+            self.misaligned.next = true;
+        }
         self.t_kbq.next = (self.q_kb.q.val() + self.k_wpb_m1.val()) >> self.k_wpb_log.val();
 
         self.busy.next = self.main.q.val() != Main::Idle;
@@ -419,6 +583,8 @@ impl Logic for JobPlan {
                     self.q_c_stride.d.next = self.job.c_stride.val();
                     self.q_scale_addr.d.next = self.job.scale_addr.val();
                     self.q_scale_on.d.next = self.job.scale_addr.val() != self.k0_32.val();
+                    self.q_block.d.next = self.job.block.val();
+                    self.q_bs_addr.d.next = self.job.bs_addr.val();
                     self.err.d.next = 0.into();
                     self.abort_q.d.next = false;
                     self.main.d.next = Main::Check;
@@ -429,6 +595,7 @@ impl Logic for JobPlan {
                     | (self.q_n.q.val() == self.k0_32.val())
                     | (self.q_k.q.val() == self.k0_32.val())
                     | !self.fmt_ok.val()
+                    | self.b_bad.val()
                 {
                     self.err.d.next = self.k_e_bad_job.val();
                     self.main.d.next = Main::Finish;
@@ -450,7 +617,7 @@ impl Logic for JobPlan {
                 }
             }
             Main::Derive => {
-                if self.q_kb.q.val() > self.k_kbmax.val() {
+                if (self.q_kb.q.val() > self.k_kbmax.val()) | self.b_ragged.val() {
                     self.err.d.next = self.k_e_bad_job.val();
                     self.main.d.next = Main::Finish;
                 } else {
@@ -463,6 +630,10 @@ impl Logic for JobPlan {
                     }
                     self.q_stripe_tiles.d.next = 0.into();
                     self.plan_words.d.next = 0.into();
+                    self.plan_bs.d.next = 0.into();
+                    self.q_bs_tile.d.next = ((self.q_kb.q.val() >> bit_cast::<32, 3>(self.b_log.val()))
+                        + self.k_bpl_m1.val())
+                        >> self.k_bpl_log.val();
                     self.main.d.next = Main::Plan;
                 }
             }
@@ -470,8 +641,10 @@ impl Logic for JobPlan {
                 // As many column tiles as half a W bank and the output buffer hold.
                 if ((self.plan_words.q.val() + self.q_kbq.q.val()) <= self.k_wwords.val())
                     & (self.q_stripe_tiles.q.val() < self.k_otiles.val())
+                    & (!self.b_en.val() | ((self.plan_bs.q.val() + self.q_bs_tile.q.val()) <= self.k_bs_half.val()))
                 {
                     self.plan_words.d.next = self.plan_words.q.val() + self.q_kbq.q.val();
+                    self.plan_bs.d.next = self.plan_bs.q.val() + self.q_bs_tile.q.val();
                     self.q_stripe_tiles.d.next = self.q_stripe_tiles.q.val() + self.k1_16.val();
                 } else {
                     self.main.d.next = Main::Run;
@@ -533,6 +706,21 @@ mod tests {
     }
 
     fn plan_on(cfg: &NpeConfig, m: u64, n: u64, k: u64, fmt: u64, a_addr: u64) -> (JobPlan, usize) {
+        plan_blocks(cfg, m, n, k, fmt, a_addr, 0, 0)
+    }
+
+    /// [`plan_on`] with registers BLOCK and BS_ADDR.
+    #[allow(clippy::too_many_arguments)]
+    fn plan_blocks(
+        cfg: &NpeConfig,
+        m: u64,
+        n: u64,
+        k: u64,
+        fmt: u64,
+        a_addr: u64,
+        block: u32,
+        bs_addr: u64,
+    ) -> (JobPlan, usize) {
         let mut p = JobPlan::new(cfg);
         p.connect_all();
         p.reset.next = true;
@@ -543,6 +731,8 @@ mod tests {
         p.job.k.next = bits(k);
         p.job.fmt.next = bits(fmt);
         p.job.a_addr.next = bits(a_addr);
+        p.job.block.next = bits(u64::from(block));
+        p.job.bs_addr.next = bits(bs_addr);
         p.start.next = true;
         cycle(&mut p);
         p.start.next = false;
@@ -604,6 +794,51 @@ mod tests {
             let (p, _) = plan(m, 8, k, int8, a_addr);
             assert!(p.job_done.val() && !p.run_start.val());
             assert_eq!(p.job_error.val().to_u64(), code as u64, "m {m} k {k} a {a_addr}");
+        }
+    }
+
+    /// BLOCK is checked before anything runs: block scales on a device without them, an
+    /// unknown kind, blocks shorter than their scale's bits or than the 4-word floor, a row of
+    /// packed words that is not whole blocks, and a misaligned BS_ADDR end the job at once.
+    #[test]
+    fn block_jobs_are_checked() {
+        use crate::spec::block_scale::ScaleCode;
+        use regs::block::{BEATS_LOG2, EN, KIND};
+        let block = |kind: u32, log: u32| {
+            let v = EN.set(0, 1);
+            BEATS_LOG2.set(KIND.set(v, kind), log)
+        };
+        let e4 = u32::from(ScaleCode::E4m3.id());
+        let u8k = u32::from(ScaleCode::U8.id());
+        let e8 = u32::from(ScaleCode::E8m0.id());
+        let blocks = NpeConfig {
+            block_scales: true,
+            ..NpeConfig::LE8
+        };
+        // INT8 × FP4: two lanes, K = 64 is 32 packed words.
+        let f = fmt(Format::Int8, Format::Fp4E2M1);
+        for (cfg, k, b, bs, want) in [
+            (&NpeConfig::LE8, 64, block(e4, 2), 0, Some(ErrorCode::BadJob)),
+            (&NpeConfig::LE8, 64, 0, 8, None),
+            (&blocks, 64, block(e4, 2), 0, None),
+            (&blocks, 64, block(e8, 2), 0, None),
+            (&blocks, 64, block(u8k, 3), 0, None),
+            (&blocks, 64, block(u8k, 2), 0, Some(ErrorCode::BadJob)),
+            (&blocks, 64, block(e8, 1), 0, Some(ErrorCode::BadJob)),
+            (&blocks, 64, block(3, 2), 0, Some(ErrorCode::BadJob)),
+            (&blocks, 66, block(e4, 2), 0, Some(ErrorCode::BadJob)),
+            (&blocks, 64, block(e4, 2), 8, Some(ErrorCode::BadAddress)),
+            (&blocks, 64, block(e4, 2), 64, None),
+        ] {
+            let (p, _) = plan_blocks(cfg, 4, 8, k, f, 0, b, bs);
+            let what = format!("{} k {k} block {b:#x} bs {bs}", cfg.name);
+            match want {
+                None => assert!(p.run_start.val(), "{what}: runs"),
+                Some(code) => {
+                    assert!(p.job_done.val() && !p.run_start.val(), "{what}: ends");
+                    assert_eq!(p.job_error.val().to_u64(), code as u64, "{what}");
+                }
+            }
         }
     }
 }

@@ -8,10 +8,18 @@
 //! - Scale bank (one per column): address = (stripe mod 4) · 2^t + tile. Four stripes, not two:
 //!   with double-buffered W banks the loader may fetch stripe s + 2's scales while stripe s's
 //!   last results are still being rounded.
+//! - Block-scale bank (block-scaled arrays, one for all columns): address = half · 256 +
+//!   tile · (lines per tile) + block / (16 / C); a line holds 16 / C blocks' C codes (BS_ADDR's
+//!   layout in memory).
 
 use crate::spec::config::{NpeConfig, WORDS_PER_BEAT};
 
 use super::bank_ram::BANK_ADDR_BITS;
+
+/// Address bits of the block-scale bank: 512 lines of 16 bytes, two halves of 256 (a
+/// 128-bit-wide bank is four DP16KD at any depth up to 512). The job plan keeps a stripe's
+/// block scales within a half.
+pub const BS_BANK_BITS: usize = 9;
 
 /// Stripe numbers the scale banks tell apart.
 pub const SCALE_STRIPES: u32 = 4;
@@ -107,6 +115,22 @@ impl BankLayout {
     /// Address bits of a scale bank.
     pub fn s_bits(&self) -> usize {
         self.tile_bits + clog2(SCALE_STRIPES)
+    }
+
+    /// Address bits of the block-scale bank (block-scaled arrays): [`BS_BANK_BITS`], two
+    /// stripe halves.
+    pub fn bs_bits(&self) -> usize {
+        BS_BANK_BITS
+    }
+
+    /// Address of the block-scale bank's second half.
+    pub fn bs_half(&self) -> u64 {
+        Self::bs_half_lines()
+    }
+
+    /// Lines of a half of the block-scale bank.
+    pub const fn bs_half_lines() -> u64 {
+        1 << (BS_BANK_BITS - 1)
     }
 }
 

@@ -61,6 +61,18 @@ pub struct OperandBuffers {
     pub w_word: Vec<Signal<Out, Bits<WORD>>>,
     /// Column c's scale word.
     pub scale: Vec<Signal<Out, Bits<SCALE_WORD_BITS>>>,
+    /// Block-scaled arrays only (one entry, else none): the beats are block scales.
+    pub to_bs: Vec<Signal<In, Bit>>,
+    /// Block-scaled only (one entry): a block-scale load starts (one-cycle pulse).
+    pub route_bs: Vec<Signal<In, Bit>>,
+    /// Block-scaled only (one entry): the block-scale read address, at column 0's time.
+    pub bs_raddr: Vec<Signal<In, Bits<BANK_ADDR_BITS>>>,
+    /// Block-scaled only (one entry): bit offset of the block's codes in the line read two
+    /// cycles ago.
+    pub bs_off: Vec<Signal<In, Bits<OFF_BITS>>>,
+    /// Block-scaled only (one per column): column c's block scale code, c cycles after column
+    /// 0's (with the column's weight word).
+    pub bs_code: Vec<Signal<Out, Bits<8>>>,
     // The route pulses, a cycle late: the loader's handshake logic and the buffers' counters sit
     // far apart on the chip (npe4x4's critical path, 14.4 ns). A load's first beat comes at
     // least three cycles after its pulse (the strided read's Setup and Issue, then the DMA).
@@ -83,6 +95,22 @@ pub struct OperandBuffers {
     a_rq: Vec<DFF<Bits<BUS>>>,
     w_rq: Vec<DFF<Bits<BUS>>>,
     sbank: Vec<BankRam<Bits<SCALE_WORD_BITS>>>,
+    // Block-scaled only: the block-scale bank (lines of 16 / C blocks' codes), its read data
+    // registered beside it, the block's codes shifted down, and the skew that gives column c
+    // its code c cycles late.
+    bsbank: Vec<BankRam<Bits<BUS>>>,
+    bs_rq: Vec<DFF<Bits<BUS>>>,
+    bs_sel: Vec<Signal<Local, Bits<BUS>>>,
+    bs_sk: Vec<DFF<Bits<BUS>>>,
+    r_bs: Vec<DFF<Bits<16>>>,
+    route_bs_q: Vec<DFF<Bit>>,
+    to_bs_l: Signal<Local, Bit>,
+    code_at: Vec<Constant<Bits<32>>>,
+    // A skew stage's codes of the columns before its own are not read again.
+    unused_sk: Vec<Signal<Local, Bits<BUS>>>,
+    _b1: usize,
+    _bcols: usize,
+    _bsk: usize,
     idx: Vec<Constant<Bits<8>>>,
     sbyte: Vec<Constant<Bits<32>>>,
     _rows: usize,
@@ -93,6 +121,7 @@ pub struct OperandBuffers {
     k_ahalf: Constant<Bits<16>>,
     k_whalf: Constant<Bits<16>>,
     k_sp: Constant<Bits<16>>,
+    k_bshalf: Vec<Constant<Bits<16>>>,
 }
 
 /// `n` signals.
@@ -102,8 +131,10 @@ fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
 
 impl OperandBuffers {
     /// The buffers of a `rows` × `cols` array with bank layout `layout`.
-    pub fn new(rows: usize, cols: usize, layout: &BankLayout) -> Self {
+    pub fn new(rows: usize, cols: usize, layout: &BankLayout, block: bool) -> Self {
         assert!(cols * SCALE_WORD_BITS <= BUS, "a tile's column scales fit one beat");
+        assert!(!block || 8 * cols <= BUS, "a block's codes fit one line");
+        let (b1, bcols) = if block { (1, cols) } else { (0, 0) };
         Self {
             clock: Default::default(),
             rd: Default::default(),
@@ -138,6 +169,23 @@ impl OperandBuffers {
             a_rq: (0..rows).map(|_| DFF::default()).collect(),
             w_rq: (0..cols).map(|_| DFF::default()).collect(),
             sbank: (0..cols).map(|_| BankRam::new(layout.s_bits())).collect(),
+            to_bs: sigs(b1),
+            route_bs: sigs(b1),
+            bs_raddr: sigs(b1),
+            bs_off: sigs(b1),
+            bs_code: sigs(bcols),
+            bsbank: (0..b1).map(|_| BankRam::new(layout.bs_bits())).collect(),
+            bs_rq: (0..b1).map(|_| DFF::default()).collect(),
+            bs_sel: sigs(b1),
+            bs_sk: (0..bcols.saturating_sub(1)).map(|_| DFF::default()).collect(),
+            r_bs: (0..b1).map(|_| DFF::default()).collect(),
+            route_bs_q: (0..b1).map(|_| DFF::default()).collect(),
+            to_bs_l: Default::default(),
+            code_at: (1..bcols).map(|c| Constant::new(((8 * c) as u64).into())).collect(),
+            unused_sk: (0..bcols.saturating_sub(1)).map(|_| Default::default()).collect(),
+            _b1: b1,
+            _bcols: bcols,
+            _bsk: bcols.saturating_sub(1),
             idx: (0..rows.max(cols)).map(|i| Constant::new((i as u64).into())).collect(),
             sbyte: (0..cols)
                 .map(|i| Constant::new(((SCALE_WORD_BITS * i) as u64).into()))
@@ -150,6 +198,7 @@ impl OperandBuffers {
             k_ahalf: Constant::new(layout.a_half().into()),
             k_whalf: Constant::new(layout.w_half().into()),
             k_sp: Constant::new(layout.s_sp_shift().into()),
+            k_bshalf: (0..b1).map(|_| Constant::new(layout.bs_half().into())).collect(),
         }
     }
 }
@@ -177,6 +226,52 @@ impl Logic for OperandBuffers {
         if self.route_s_q.q.val() {
             self.r_s.d.next = 0.into();
         }
+        // Block scales: the stripe's run of lines, in order, into its half.
+        self.to_bs_l.next = false;
+        for i in 0..self._b1 {
+            self.to_bs_l.next = self.to_bs[i].val();
+            self.bsbank[i].clock.next = self.clock.val();
+            self.bs_rq[i].clock.next = self.clock.val();
+            self.r_bs[i].clock.next = self.clock.val();
+            self.route_bs_q[i].clock.next = self.clock.val();
+            self.route_bs_q[i].d.next = self.route_bs[i].val();
+            self.r_bs[i].d.next = self.r_bs[i].q.val();
+            if self.route_bs_q[i].q.val() {
+                self.r_bs[i].d.next = 0.into();
+            }
+            self.bsbank[i].write_address.next = self.r_bs[i].q.val();
+            if self.ld_sp.val().get_bit(0) {
+                self.bsbank[i].write_address.next = self.r_bs[i].q.val() | self.k_bshalf[i].val();
+            }
+            self.bsbank[i].write_data.next = self.rd.data.val();
+            self.bsbank[i].write_enable.next = self.rd.valid.val() & self.to_bs[i].val();
+            if self.rd.valid.val() & self.to_bs[i].val() {
+                self.r_bs[i].d.next = self.r_bs[i].q.val() + self.k1_16.val();
+            }
+            self.bsbank[i].read_address.next = self.bs_raddr[i].val();
+            self.bs_rq[i].d.next = self.bsbank[i].read_data.val();
+            self.bs_sel[i].next = self.bs_rq[i].q.val() >> self.bs_off[i].val();
+        }
+        // bs_sk[j] holds the block's codes j + 1 cycles late.
+        for j in 0..self._bsk {
+            self.bs_sk[j].clock.next = self.clock.val();
+        }
+        for j in 1..self._bsk {
+            self.bs_sk[j].d.next = self.bs_sk[j - 1].q.val();
+        }
+        for j in 0..self._bsk {
+            self.unused_sk[j].next = self.bs_sk[j].q.val();
+        }
+        for c in 1..self._bcols {
+            self.bs_code[c].next = self.bs_sk[c - 1]
+                .q
+                .val()
+                .get_bits::<8>(self.code_at[c - 1].val().index());
+        }
+        for i in 0..self._b1 {
+            self.bs_sk[0].d.next = self.bs_sel[i].val();
+            self.bs_code[0].next = self.bs_sel[i].val().get_bits::<8>(0);
+        }
         if self.route_a_q.q.val() {
             self.r_j.d.next = 0.into();
             self.r_idx.d.next = 0.into();
@@ -196,8 +291,11 @@ impl Logic for OperandBuffers {
         for i in 0..self._rows {
             self.abank[i].write_address.next = self.r_addr.val();
             self.abank[i].write_data.next = self.rd.data.val();
-            self.abank[i].write_enable.next =
-                self.rd.valid.val() & !self.to_w.val() & !self.to_s.val() & (self.r_idx.q.val() == self.idx[i].val());
+            self.abank[i].write_enable.next = self.rd.valid.val()
+                & !self.to_w.val()
+                & !self.to_s.val()
+                & !self.to_bs_l.val()
+                & (self.r_idx.q.val() == self.idx[i].val());
         }
         for i in 0..self._cols {
             self.wbank[i].write_address.next = self.r_addr.val();
@@ -296,7 +394,7 @@ mod tests {
     #[test]
     fn beats_are_routed_row_by_row_and_column_by_column() {
         let l = BankLayout::of(&NpeConfig::TEST).unwrap();
-        let mut b = OperandBuffers::new(4, 4, &l);
+        let mut b = OperandBuffers::new(4, 4, &l, false);
         b.connect_all();
         b.kbq.next = bits(2);
         // An A block of 4 rows × 2 beats into half 1.
@@ -327,7 +425,7 @@ mod tests {
     #[test]
     fn a_scale_beat_fills_every_column() {
         let l = BankLayout::of(&NpeConfig::TEST).unwrap();
-        let mut b = OperandBuffers::new(4, 4, &l);
+        let mut b = OperandBuffers::new(4, 4, &l, false);
         b.connect_all();
         b.to_s.next = true;
         b.ld_sp.next = bits(2);

@@ -16,6 +16,7 @@ use super::layout::BankLayout;
 
 /// Bits of an operand word's offset in a bus beat.
 pub const OFF_BITS: usize = AXI_DATA_BITS.trailing_zeros() as usize;
+const _: () = assert!(BANK_ADDR_BITS == 16, "the block-scale address is a 16-bit sum");
 
 /// Sequencer states.
 #[derive(Copy, Clone, PartialEq, Eq, Debug, LogicState)]
@@ -103,6 +104,17 @@ pub struct Sequencer {
     pub w_raddr: Vec<Signal<Out, Bits<BANK_ADDR_BITS>>>,
     /// Column c's word offset (with the bank's data).
     pub w_off: Vec<Signal<Out, Bits<OFF_BITS>>>,
+    /// Block-scaled arrays only (one entry, else none): BLOCK.BEATS_LOG2.
+    pub b_log: Vec<Signal<In, Bits<16>>>,
+    /// Block-scaled only (one entry): block-scale bank lines per column tile.
+    pub bs_tile: Vec<Signal<In, Bits<16>>>,
+    /// Block-scaled only (one per row): the beat ends a weight block (with the bank's data).
+    pub a_bend: Vec<Signal<Out, Bit>>,
+    /// Block-scaled only (one entry): the block-scale bank's read address, at column 0's time.
+    pub bs_raddr: Vec<Signal<Out, Bits<BANK_ADDR_BITS>>>,
+    /// Block-scaled only (one entry): bit offset of the block's codes in the line (with the
+    /// bank's data).
+    pub bs_off: Vec<Signal<Out, Bits<OFF_BITS>>>,
     cp: DFF<Comp>,
     c_n0t: DFF<Bits<32>>,
     c_st: DFF<Bits<16>>,
@@ -141,6 +153,30 @@ pub struct Sequencer {
     wd_off: Vec<DFF<Bits<OFF_BITS>>>,
     ws_off: Vec<DFF<Bits<OFF_BITS>>>,
     wt_off: Vec<DFF<Bits<OFF_BITS>>>,
+    // Block-scaled only: the stripe's block-scale lines of the tile (`c_bsbase`), the beat's
+    // block end, its skew and read-latency stages (like the flags'), and the block-scale read
+    // at column 0's time with its offset's stages (like the W reads').
+    c_bsbase: Vec<DFF<Bits<16>>>,
+    beat_bend: Vec<Signal<Local, Bit>>,
+    beat_blk: Vec<Signal<Local, Bits<16>>>,
+    beat_boff: Vec<Signal<Local, Bits<16>>>,
+    // The codes' offset is below the line's 128 bits: the upper bits are zero.
+    unused_boff: Vec<Signal<Local, Bits<16>>>,
+    bd: Vec<DFF<Bit>>,
+    bs2: Vec<DFF<Bit>>,
+    bt: Vec<DFF<Bit>>,
+    bsd_addr: Vec<DFF<Bits<BANK_ADDR_BITS>>>,
+    bsd_off: Vec<DFF<Bits<OFF_BITS>>>,
+    bss_off: Vec<DFF<Bits<OFF_BITS>>>,
+    bst_off: Vec<DFF<Bits<OFF_BITS>>>,
+    k_bshalf: Vec<Constant<Bits<16>>>,
+    // Blocks per block-scale line (16 / C) as a shift and a mask, and a block's codes (8·C
+    // bits) as a shift.
+    k_bpl_log: Vec<Constant<Bits<16>>>,
+    k_bpl_m1: Vec<Constant<Bits<16>>>,
+    k_codes_log: Vec<Constant<Bits<16>>>,
+    _brows: usize,
+    _b1: usize,
     _rows: usize,
     _cols: usize,
     k0_16: Constant<Bits<16>>,
@@ -169,8 +205,10 @@ fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
 
 impl Sequencer {
     /// The sequencer of a `rows` × `cols` array with bank layout `layout`.
-    pub fn new(rows: usize, cols: usize, layout: &BankLayout) -> Self {
+    pub fn new(rows: usize, cols: usize, layout: &BankLayout, block: bool) -> Self {
         let log = |x: u32| x.trailing_zeros() as u64;
+        let (b1, brows) = if block { (1, rows) } else { (0, 0) };
+        let bpl = (AXI_DATA_BITS as usize / 8 / cols).max(1) as u32;
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -238,6 +276,29 @@ impl Sequencer {
             wd_off: dffs(cols),
             ws_off: dffs(cols),
             wt_off: dffs(cols),
+            b_log: sigs(b1),
+            bs_tile: sigs(b1),
+            a_bend: sigs(brows),
+            bs_raddr: sigs(b1),
+            bs_off: sigs(b1),
+            c_bsbase: dffs(b1),
+            beat_bend: sigs(b1),
+            beat_blk: sigs(b1),
+            beat_boff: sigs(b1),
+            unused_boff: sigs(b1),
+            bd: dffs(brows),
+            bs2: dffs(brows),
+            bt: dffs(brows),
+            bsd_addr: dffs(b1),
+            bsd_off: dffs(b1),
+            bss_off: dffs(b1),
+            bst_off: dffs(b1),
+            k_bshalf: (0..b1).map(|_| Constant::new(layout.bs_half().into())).collect(),
+            k_bpl_log: (0..b1).map(|_| Constant::new(log(bpl).into())).collect(),
+            k_bpl_m1: (0..b1).map(|_| Constant::new(u64::from(bpl - 1).into())).collect(),
+            k_codes_log: (0..b1).map(|_| Constant::new(log(8 * cols as u32).into())).collect(),
+            _brows: brows,
+            _b1: b1,
             _rows: rows,
             _cols: cols,
             k0_16: Constant::new(0.into()),
@@ -280,6 +341,19 @@ impl Logic for Sequencer {
             self.wd_off[i].d.next = self.wd_off[i].q.val();
             self.ws_off[i].clock.next = self.clock.val();
             self.wt_off[i].clock.next = self.clock.val();
+        }
+        for i in 0..self._brows {
+            self.bd[i].clock.next = self.clock.val();
+            self.bs2[i].clock.next = self.clock.val();
+            self.bt[i].clock.next = self.clock.val();
+        }
+        for i in 0..self._b1 {
+            self.c_bsbase[i].clock.next = self.clock.val();
+            self.c_bsbase[i].d.next = self.c_bsbase[i].q.val();
+            self.bsd_addr[i].clock.next = self.clock.val();
+            self.bsd_off[i].clock.next = self.clock.val();
+            self.bss_off[i].clock.next = self.clock.val();
+            self.bst_off[i].clock.next = self.clock.val();
         }
         self.stall.next = false;
         self.claim.next = false;
@@ -346,6 +420,9 @@ impl Logic for Sequencer {
                 self.c_t.d.next = 0.into();
                 self.c_k.d.next = 0.into();
                 self.c_tbase.d.next = 0.into();
+                for i in 0..self._b1 {
+                    self.c_bsbase[i].d.next = 0.into();
+                }
             }
             Comp::Beat => {
                 self.beat_valid.next = bit_cast::<32, 16>(self.c_k.q.val()) < self.kb.val();
@@ -356,6 +433,9 @@ impl Logic for Sequencer {
                     self.c_k.d.next = 0.into();
                     self.c_t.d.next = self.c_t.q.val() + self.k1_16.val();
                     self.c_tbase.d.next = self.c_tbase.q.val() + self.kbq.val();
+                    for i in 0..self._b1 {
+                        self.c_bsbase[i].d.next = self.c_bsbase[i].q.val() + self.bs_tile[i].val();
+                    }
                     if self.c_t.q.val() == (self.c_st.q.val() - self.k1_16.val()) {
                         // Block done: its A half is free again.
                         self.a_free.next = true;
@@ -426,6 +506,45 @@ impl Logic for Sequencer {
             self.wt_off[i].d.next = self.ws_off[i].q.val();
             self.w_off[i].next = self.wt_off[i].q.val();
         }
+
+        // ---- block scales: a beat ends its block every 2^BEATS_LOG2 beats and at the tile's
+        // end; the block's codes (all C columns') are read at column 0's time from the line of
+        // its tile's run that holds them.
+        for i in 0..self._b1 {
+            self.beat_blk[i].next = self.c_k.q.val() >> self.b_log[i].val();
+            self.beat_bend[i].next = self.beat_valid.val()
+                & (self.beat_last.val()
+                    | ((self.c_k.q.val() & ((self.k1_16.val() << self.b_log[i].val()) - self.k1_16.val()))
+                        == ((self.k1_16.val() << self.b_log[i].val()) - self.k1_16.val())));
+            // (Bank addresses are 16 bits wide.)
+            self.bsd_addr[i].d.next = self.c_bsbase[i].q.val() + (self.beat_blk[i].val() >> self.k_bpl_log[i].val());
+            if self.c_sp.q.val().get_bit(0) {
+                self.bsd_addr[i].d.next = (self.c_bsbase[i].q.val()
+                    + (self.beat_blk[i].val() >> self.k_bpl_log[i].val()))
+                    | self.k_bshalf[i].val();
+            }
+            self.beat_boff[i].next = (self.beat_blk[i].val() & self.k_bpl_m1[i].val()) << self.k_codes_log[i].val();
+            self.bsd_off[i].d.next = self.beat_boff[i].val().get_bits::<OFF_BITS>(0);
+            self.unused_boff[i].next = self.beat_boff[i].val();
+            self.bss_off[i].d.next = self.bsd_off[i].q.val();
+            self.bst_off[i].d.next = self.bss_off[i].q.val();
+            self.bs_raddr[i].next = self.bsd_addr[i].q.val();
+            self.bs_off[i].next = self.bst_off[i].q.val();
+            self.bd[0].d.next = self.beat_bend[i].val();
+        }
+        for i in 1..self._brows {
+            self.bd[i].d.next = self.bd[i - 1].q.val();
+        }
+        for i in 0..self._brows {
+            self.bs2[i].d.next = self.bd[i].q.val();
+            self.bt[i].d.next = self.bs2[i].q.val();
+            if self.reset.val() {
+                self.bd[i].d.next = false;
+                self.bs2[i].d.next = false;
+                self.bt[i].d.next = false;
+            }
+            self.a_bend[i].next = self.bt[i].q.val();
+        }
     }
 }
 
@@ -441,7 +560,7 @@ mod tests {
     #[allow(clippy::type_complexity)]
     fn run() -> (Vec<(u64, u64)>, Vec<u64>, Vec<(u64, bool, bool)>, Vec<u64>) {
         let l = BankLayout::of(&NpeConfig::TEST).unwrap();
-        let mut s = Sequencer::new(4, 4, &l);
+        let mut s = Sequencer::new(4, 4, &l, false);
         s.connect_all();
         s.reset.next = true;
         cycle(&mut s);

@@ -19,7 +19,9 @@ use crate::spec::regs::REG_ADDR_BITS;
 use rust_hdl::prelude::*;
 
 use super::core::Core;
-use super::datapath::{Datapath, FIXED8_ACC, FIXED8_WORD, FIXED_OVP_ACC, FIXED_OVP_WORD, SHARED_ACC, SHARED_WORD};
+use super::datapath::{
+    Datapath, BLOCK8_ACC, FIXED8_ACC, FIXED8_WORD, FIXED_OVP_ACC, FIXED_OVP_WORD, SHARED_ACC, SHARED_WORD,
+};
 use crate::emit::emit_with_modules;
 
 /// AXI data width as a type-level width.
@@ -299,6 +301,6 @@ pub fn accel_verilog(cfg: &NpeConfig) -> String {
         Datapath::FixedOvp => {
             emit_with_modules(&mut Npe::<FIXED_OVP_WORD, FIXED_OVP_ACC>::new(cfg), cfg.name, &modules)
         }
-        Datapath::Block8 => unreachable!("config_error refuses block-scaled tops"),
+        Datapath::Block8 => emit_with_modules(&mut Npe::<FIXED8_WORD, BLOCK8_ACC>::new(cfg), cfg.name, &modules),
     }
 }

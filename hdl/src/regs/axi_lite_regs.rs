@@ -170,6 +170,8 @@ const S_SCALE_ADDR: usize = stored(&regs::SCALE_ADDR);
 const S_A_STRIDE: usize = stored(&regs::A_STRIDE);
 const S_W_STRIDE: usize = stored(&regs::W_STRIDE);
 const S_C_STRIDE: usize = stored(&regs::C_STRIDE);
+const S_BLOCK: usize = stored(&regs::BLOCK);
+const S_BS_ADDR: usize = stored(&regs::BS_ADDR);
 const C_CYCLES: usize = counter(&regs::CYCLES_LO);
 const C_BUSY: usize = counter(&regs::BUSY_LO);
 const C_STALL: usize = counter(&regs::STALL_LO);
@@ -471,6 +473,12 @@ impl Logic for AxiLiteRegs {
         for s in S_C_STRIDE..(S_C_STRIDE + 1) {
             self.job.c_stride.next = self.store[s].q.val();
         }
+        for s in S_BLOCK..(S_BLOCK + 1) {
+            self.job.block.next = self.store[s].q.val();
+        }
+        for s in S_BS_ADDR..(S_BS_ADDR + 1) {
+            self.job.bs_addr.next = self.store[s].q.val();
+        }
         for p in P_START..(P_START + 1) {
             self.start.next = self.pulse[p].q.val();
         }
@@ -673,6 +681,8 @@ mod tests {
         let pos = |b: Backing, want: &Register| with(b).position(|r| r == want).unwrap();
         assert_eq!(S_CTRL, pos(Backing::Stored, &regs::CTRL));
         assert_eq!(S_C_STRIDE, pos(Backing::Stored, &regs::C_STRIDE));
+        assert_eq!(S_BLOCK, pos(Backing::Stored, &regs::BLOCK));
+        assert_eq!(S_BS_ADDR, pos(Backing::Stored, &regs::BS_ADDR));
         assert_eq!(C_DMA_WR, pos(Backing::CounterLo, &regs::DMA_WR_LO));
         assert_eq!((P_START, P_SOFT_RESET, NPULSE), (0, 1, 2));
     }

@@ -34,6 +34,10 @@ pub struct JobRegs {
     pub w_stride: Signal<Out, Bits<32>>,
     /// Register C_STRIDE.
     pub c_stride: Signal<Out, Bits<32>>,
+    /// Register BLOCK.
+    pub block: Signal<Out, Bits<32>>,
+    /// Register BS_ADDR.
+    pub bs_addr: Signal<Out, Bits<32>>,
 }
 
 /// The job registers, as taken by the core and its job plan (the mirror of [`JobRegs`]).
@@ -62,6 +66,10 @@ pub struct JobRegsIn {
     pub w_stride: Signal<In, Bits<32>>,
     /// Register C_STRIDE.
     pub c_stride: Signal<In, Bits<32>>,
+    /// Register BLOCK.
+    pub block: Signal<In, Bits<32>>,
+    /// Register BS_ADDR.
+    pub bs_addr: Signal<In, Bits<32>>,
 }
 
 #[cfg(test)]

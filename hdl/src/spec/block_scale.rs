@@ -23,6 +23,10 @@ use super::{Encoding, FloatSpecials, Format};
 /// Bits of the integer scale the unit takes (BitMoD's unsigned 8-bit group scale is the widest).
 pub const SCALE_Q_BITS: usize = 8;
 
+/// The fewest packed words a weight block may have on a block-scaled array (BLOCK.BEATS_LOG2
+/// ≥ 2): every scale kind's bits fit it but u8's, which needs its 8.
+pub const BLOCK_WORDS_MIN: usize = 4;
+
 /// Bits of the unit's final shift: exponents `base … base + 2^SCALE_SHIFT_BITS − 1` in one
 /// window. Four bits hold E4M3's 15 finite exponents (checked by a test against the table).
 pub const SCALE_SHIFT_BITS: usize = 4;

@@ -119,8 +119,24 @@ impl NpeConfig {
         ..NpeConfig::LE8
     };
 
+    /// The 4×4 array of the ≤ 8-bit formats with block-scaled weights (MXFP4, NVFP4, BitMoD's
+    /// u8 group scales): the fixed-point PE with a bit-serial dequantization unit beside it.
+    pub const BLOCK: NpeConfig = NpeConfig {
+        name: "npe4x4bs",
+        rows: 4,
+        cols: 4,
+        block_scales: true,
+        ..NpeConfig::LE8
+    };
+
     /// Every preset.
-    pub const PRESETS: [NpeConfig; 4] = [NpeConfig::TEST, NpeConfig::DEMO, NpeConfig::LE8, NpeConfig::OLIVE];
+    pub const PRESETS: [NpeConfig; 5] = [
+        NpeConfig::TEST,
+        NpeConfig::DEMO,
+        NpeConfig::LE8,
+        NpeConfig::OLIVE,
+        NpeConfig::BLOCK,
+    ];
 
     /// Looks a preset up by name.
     pub fn preset(name: &str) -> Option<NpeConfig> {
@@ -164,7 +180,8 @@ impl NpeConfig {
         let f = |n: &str| r.field(n).expect("CAPABILITY field");
         let mut v = f("ROWS").set(0, self.rows);
         v = f("COLS").set(v, self.cols);
-        f("ACC_BITS").set(v, self.accumulator().width)
+        v = f("ACC_BITS").set(v, self.accumulator().width);
+        f("BLOCK_SCALES").set(v, u32::from(self.block_scales))
     }
 
     /// The FORMATS register's value: bit `id` set for every operand format the PE multiplies.
@@ -181,13 +198,14 @@ impl NpeConfig {
             .map(|f| format!("{}={}", f.name(), f.spec().id))
             .collect();
         format!(
-            "npe regmap={REGMAP_VERSION} rows={} cols={} kbeats={} wbank={} outtiles={} axi={AXI_DATA_BITS} \
-             acc={}@{} formats={} outputs={}",
+            "npe regmap={REGMAP_VERSION} rows={} cols={} kbeats={} wbank={} outtiles={} blocks={} \
+             axi={AXI_DATA_BITS} acc={}@{} formats={} outputs={}",
             self.rows,
             self.cols,
             self.k_beats_max,
             self.w_bank_words,
             self.out_tiles,
+            u8::from(self.block_scales),
             acc.width,
             acc.lsb,
             fmts.join(","),

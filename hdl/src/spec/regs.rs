@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 /// Version of this register map; bump on any change. Part of the configuration hash.
-pub const REGMAP_VERSION: u32 = 3;
+pub const REGMAP_VERSION: u32 = 4;
 
 /// Value of the ID register: "NPE" and a 1.
 pub const ID_MAGIC: u32 = 0x4E50_4501;
@@ -324,6 +324,7 @@ pub const REGISTERS: &[Register] = &[
         field("ROWS", 0, 8, "PE rows."),
         field("COLS", 8, 8, "PE columns."),
         field("ACC_BITS", 16, 10, "Exact accumulator width in bits."),
+        field("BLOCK_SCALES", 26, 1, "The PEs scale weight blocks (BLOCK, BS_ADDR)."),
     ]),
     reg("FORMATS", 0x10, Access::Ro, 0, "Bit i set: operand format id i is supported.", &[]),
     reg("CTRL", 0x14, Access::Rw, 0, "Control.", &[
@@ -366,6 +367,13 @@ pub const REGISTERS: &[Register] = &[
     reg("DMA_RD_HI", 0x6C, Access::Ro, 0, "Bytes read by the DMA, high word.", &[]),
     reg("DMA_WR_LO", 0x70, Access::Ro, 0, "Bytes written by the DMA, low word.", &[]),
     reg("DMA_WR_HI", 0x74, Access::Ro, 0, "Bytes written by the DMA, high word.", &[]),
+    reg("BLOCK", 0x78, Access::Rw, 0, "Block-scaled weights (devices with CAPABILITY.BLOCK_SCALES; a job with EN set elsewhere is a bad job). Each column's K is cut into blocks of 2^BEATS_LOG2 packed words; the exact partial sum of each block is multiplied by the block's scale before it joins the column's sum.", &[
+        field("EN", 0, 1, "Scale weight blocks (BS_ADDR holds the scales)."),
+        field("KIND", 1, 2, "Scale code kind: 0 unsigned 8-bit integer, 1 E8M0, 2 FP8 E4M3."),
+        field("BEATS_LOG2", 4, 3, "log2 of a block's length in packed words: 2 … 7, at least the kind's scale bits (u8: 3, E4M3: 2, E8M0: 2); K / lanes must be a multiple of the block (pad K with zeros)."),
+        field("BASE", 8, 8, "E8M0: the code of the lowest exponent of the 16 a job's scales may use (others make their column NaN)."),
+    ]),
+    reg("BS_ADDR", 0x7C, Access::Rw, 0, "Byte address of the block scales (16-byte aligned): per column tile, in tile order, ceil(blocks × COLS / 16) 16-byte beats; the scale code of block j of the tile's column c is byte (j mod (16 / COLS)) × COLS + c of the run's beat floor(j / (16 / COLS)).", &[]),
 ];
 
 /// The register named `name` in [`REGISTERS`] (a compile error if there is none).
@@ -427,7 +435,7 @@ typed_registers! {
     ID;
     VERSION;
     CONFIG_HASH;
-    CAPABILITY => capability { ROWS, COLS, ACC_BITS };
+    CAPABILITY => capability { ROWS, COLS, ACC_BITS, BLOCK_SCALES };
     FORMATS;
     CTRL => ctrl { START, SOFT_RESET, IRQ_EN };
     STATUS => status { BUSY, DONE, ERROR };
@@ -454,11 +462,13 @@ typed_registers! {
     DMA_RD_HI;
     DMA_WR_LO;
     DMA_WR_HI;
+    BLOCK => block { EN, KIND, BEATS_LOG2, BASE };
+    BS_ADDR;
 }
 
 /// The job registers: what START hands the core (the register file's job bundle, in order).
 pub const JOB_REGISTERS: &[Register] = &[
-    M, N, K, FMT, A_ADDR, W_ADDR, C_ADDR, SCALE_ADDR, A_STRIDE, W_STRIDE, C_STRIDE,
+    M, N, K, FMT, A_ADDR, W_ADDR, C_ADDR, SCALE_ADDR, A_STRIDE, W_STRIDE, C_STRIDE, BLOCK, BS_ADDR,
 ];
 
 /// Looks a register up by name (case-insensitive).

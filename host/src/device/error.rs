@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use npe_hdl::spec::block_scale::ScaleCode;
 use npe_hdl::spec::regs::ErrorCode;
 use npe_hdl::spec::Format;
 
@@ -23,8 +24,8 @@ pub struct DmaFault {
 /// back end reports the address; the job's buffers otherwise.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FaultSite {
-    /// The burst of `bytes` bytes at `addr`, inside the job's buffer `buffer` (A, W, C or
-    /// scales; "?" if in none).
+    /// The burst of `bytes` bytes at `addr`, inside the job's buffer `buffer` (A, W, C,
+    /// scales or block scales; "?" if in none).
     Burst {
         /// The burst's first byte address.
         addr: u32,
@@ -260,6 +261,40 @@ pub enum DeviceError {
         need: usize,
         /// Bytes given.
         have: usize,
+    },
+    /// A block-scaled job for a device whose PEs do not scale weight blocks
+    /// (CAPABILITY.BLOCK_SCALES is 0): refused before the device is touched.
+    #[error("{preset} has no block scales (CAPABILITY.BLOCK_SCALES = 0): it cannot run a block-scaled job")]
+    NoBlockScales {
+        /// The preset the device was checked against.
+        preset: &'static str,
+    },
+    /// A block size the device cannot scale by: a block must be the format pair's lanes times a
+    /// power of two of packed words, from the scale kind's fewest to the most BLOCK.BEATS_LOG2
+    /// holds.
+    #[error(
+        "a block of {block} elements cannot be scaled with {kind:?} scales at {lanes} lanes per word: \
+         it must be {lanes} x 2^p elements with {min_words} <= 2^p <= {max_words}"
+    )]
+    BlockSize {
+        /// The block size asked for, in elements.
+        block: usize,
+        /// Elements per packed word of the job's format pair.
+        lanes: usize,
+        /// The scale code kind.
+        kind: ScaleCode,
+        /// Fewest packed words a block of this kind may have.
+        min_words: usize,
+        /// Most packed words a block may have.
+        max_words: usize,
+    },
+    /// An E8M0 window base that does not fit BLOCK.BASE.
+    #[error("E8M0 base code {base} does not fit BLOCK.BASE ({bits} bits)")]
+    BlockBase {
+        /// The base asked for.
+        base: u32,
+        /// Bits of BLOCK.BASE.
+        bits: u32,
     },
     /// The simulated bus saw the hardware break the AXI protocol.
     #[error("AXI protocol violations: {0:?}")]

@@ -11,8 +11,20 @@
 //! DMA does (every lane of every packed word, padding lanes included, each cut to its format's
 //! width), computes C with the golden model (exact dot products, the 9-bit two's complement sum
 //! of SCALE_EXP and the column's scale, one rounding) and writes C into its memory (whole beats
-//! per row: values past N are written as 0). An access outside its memory ends the job with
-//! `ReadDecErr` / `WriteDecErr`, as the simulator's memory answers.
+//! per row: values past N are written as 0).
+//!
+//! Block-scaled jobs (BLOCK.EN, on a configuration with [`NpeConfig::block_scales`]; elsewhere
+//! `BadJob`): BLOCK is checked as the controller checks it (KIND 3, fewer packed words per block
+//! than the hardware's floor or the kind's scale bits, a row that is not whole blocks: `BadJob`),
+//! the scales are read from BS_ADDR per column tile ([`Layout::block_scale_offset`]), and each
+//! output is `Σ_j P_j · S_j` with `P_j` the exact partial sum of block `j` and `S_j` its scale's
+//! exact value ([`golden::exact_mul`], [`golden::exact_sum`]: a NaN scale makes its column NaN),
+//! scaled and rounded once as a plain job's. An E8M0 column with a non-NaN code outside
+//! `BASE … BASE + 15` is NaN (the dequantization unit's shift does not reach it). BS_ADDR must
+//! lie on a beat when BLOCK.EN is set (the controller ignores it otherwise).
+//!
+//! An access outside its memory ends the job with `ReadDecErr` / `WriteDecErr`, as the
+//! simulator's memory answers.
 //!
 //! A job runs to completion at START: STATUS.BUSY is never seen set; STATUS.DONE, STATUS.ERROR
 //! and IRQ.DONE are set as the hardware sets them when a job ends. Counters: DMA_RD and DMA_WR
@@ -23,13 +35,15 @@
 use std::time::Duration;
 
 use npe_hdl::output::SCALE_BITS;
+use npe_hdl::spec::block_scale::ScaleCode;
 use npe_hdl::spec::config::{NpeConfig, AXI_BEAT_BYTES, OUT_VALUE_BYTES, WORDS_PER_BEAT};
 use npe_hdl::spec::regs::{self, Access, ErrorCode, ID_MAGIC, REGISTERS, REGMAP_VERSION};
 use npe_hdl::spec::{lanes, Format, OutputFormat};
+use num_bigint::BigInt;
 
 use super::pack::{unpack_word, OPERAND_BYTES};
-use super::{field, reg, scaled, Backend, BusError, BusOp, DeviceError};
-use crate::golden;
+use super::{field, reg, scaled, Backend, BlockScaleJob, BusError, BusOp, DeviceError, Layout, BLOCK_WORDS_MAX};
+use crate::golden::{self, Exact, GoldenError};
 
 /// Options of the functional back end.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +76,18 @@ struct Job {
     a_stride: u32,
     w_stride: u32,
     c_stride: u32,
+    block: u32,
+    bs_addr: u32,
+}
+
+/// BLOCK of a block-scaled job, as the controller's Check state accepts it.
+#[derive(Clone, Copy)]
+struct BlockRegs {
+    kind: ScaleCode,
+    /// Packed words per block.
+    words: usize,
+    /// BLOCK.BASE.
+    base: u8,
 }
 
 /// The golden model behind the register map.
@@ -186,6 +212,8 @@ impl FunctionalBackend {
             a_stride: self.value("A_STRIDE").map_err(|_| ErrorCode::BadJob)?,
             w_stride: self.value("W_STRIDE").map_err(|_| ErrorCode::BadJob)?,
             c_stride: self.value("C_STRIDE").map_err(|_| ErrorCode::BadJob)?,
+            block: self.value("BLOCK").map_err(|_| ErrorCode::BadJob)?,
+            bs_addr: self.value("BS_ADDR").map_err(|_| ErrorCode::BadJob)?,
         };
         let fmt = reg("FMT").map_err(|_| ErrorCode::BadJob)?;
         let get = |name: &str| field(fmt, name).map(|f| f.get(job.fmt)).map_err(|_| ErrorCode::BadJob);
@@ -204,6 +232,7 @@ impl FunctionalBackend {
         if job.m == 0 || job.n == 0 || job.k == 0 {
             return Err(ErrorCode::BadJob);
         }
+        let block = self.block_regs(job.block)?;
         let beat = AXI_BEAT_BYTES;
         if [
             job.a_addr,
@@ -213,6 +242,8 @@ impl FunctionalBackend {
             job.w_stride,
             job.c_stride,
             job.scale_addr,
+            // BS_ADDR only counts with BLOCK.EN.
+            if block.is_some() { job.bs_addr } else { 0 },
         ]
         .iter()
         .any(|v| v % beat != 0)
@@ -221,10 +252,33 @@ impl FunctionalBackend {
         }
         let lanes = lanes(a_fmt, w_fmt) as usize;
         let kb = (job.k as usize).div_ceil(lanes);
-        if kb > self.cfg.k_beats_max as usize {
+        if kb > self.cfg.k_beats_max as usize || block.is_some_and(|b| !kb.is_multiple_of(b.words)) {
             return Err(ErrorCode::BadJob);
         }
-        self.compute(&job, (a_fmt, w_fmt, out), scale_exp, kb)
+        self.compute(&job, (a_fmt, w_fmt, out), scale_exp, kb, block)
+    }
+
+    /// BLOCK as the controller's Check state reads it: `None` for a plain job; `BadJob` when
+    /// EN is set on a device without block scales, or with KIND 3, or with fewer packed words
+    /// per block than the kind allows ([`BlockScaleJob::min_words`]).
+    fn block_regs(&self, word: u32) -> Result<Option<BlockRegs>, ErrorCode> {
+        use regs::block::{BASE, BEATS_LOG2, EN, KIND};
+        if EN.get(word) == 0 {
+            return Ok(None);
+        }
+        let words = 1usize << BEATS_LOG2.get(word);
+        match ScaleCode::ALL.get(KIND.get(word) as usize) {
+            Some(&kind)
+                if self.cfg.block_scales && (BlockScaleJob::min_words(kind)..=BLOCK_WORDS_MAX).contains(&words) =>
+            {
+                Ok(Some(BlockRegs {
+                    kind,
+                    words,
+                    base: BASE.get(word) as u8,
+                }))
+            }
+            _ => Err(ErrorCode::BadJob),
+        }
     }
 
     /// The controller's schedule: weight stripes, each read (W, then its scales, then every row
@@ -235,8 +289,10 @@ impl FunctionalBackend {
         (a_fmt, w_fmt, out): (Format, Format, OutputFormat),
         scale_exp: u32,
         kb: usize,
+        block: Option<BlockRegs>,
     ) -> Result<(), ErrorCode> {
         let cols = u64::from(self.cfg.cols);
+        let lanes = lanes(a_fmt, w_fmt) as usize;
         let (m, n) = (u64::from(job.m), u64::from(job.n));
         let kbq = kb.div_ceil(WORDS_PER_BEAT as usize) as u64;
         // As many column tiles per stripe as half a W bank and the output buffer hold.
@@ -272,6 +328,21 @@ impl FunctionalBackend {
                     *s = u32::from(u16::from_le_bytes([bytes[at], bytes[at + 1]]));
                 }
             }
+            // Block scales: each tile's run, the stripe's tiles in one read.
+            let mut block_scales = Vec::new();
+            if let Some(b) = block {
+                let (nblk, cols) = (kb / b.words, cols as usize);
+                let run = Layout::block_scales_run_len(nblk, cols).map_err(|_| ErrorCode::BadJob)?;
+                let addr = u64::from(job.bs_addr) + n0t * run as u64;
+                let bytes = self.dma_read(addr, tiles * (run / AXI_BEAT_BYTES as usize) as u64)?;
+                for c in 0..ncols as usize {
+                    let at = c / cols * run;
+                    let codes: Vec<u8> = (0..nblk)
+                        .map(|j| bytes[at + Layout::block_scale_offset(j, c % cols, cols)])
+                        .collect();
+                    block_scales.push(column_block_scales(b, &codes));
+                }
+            }
             let mut a_rows = Vec::with_capacity(m as usize);
             for r in 0..m {
                 let addr = u64::from(job.a_addr) + r * u64::from(job.a_stride);
@@ -282,7 +353,11 @@ impl FunctionalBackend {
             for (r, a) in a_rows.iter().enumerate() {
                 let mut row = vec![0u8; row_len];
                 for (c, w) in w_cols.iter().enumerate() {
-                    let code = golden::exact_dot(a_fmt, a, w_fmt, w)
+                    let exact = match block {
+                        None => golden::exact_dot(a_fmt, a, w_fmt, w),
+                        Some(b) => block_dot((a_fmt, a), (w_fmt, w), b.words * lanes, &block_scales[c]),
+                    };
+                    let code = exact
                         .map(|e| golden::round_to_output(out, &scaled(e, scale(scale_exp, col_scales[c]))))
                         .map_err(|_| ErrorCode::BadJob)?;
                     let at = c * OUT_VALUE_BYTES as usize;
@@ -297,6 +372,51 @@ impl FunctionalBackend {
         }
         Ok(())
     }
+}
+
+/// The exact scales of one column's blocks: each code's value in its kind (u8: the integer;
+/// E8M0 and E4M3 decoded by the golden model, NaN codes NaN), or NaN for every block when an
+/// E8M0 code that is not NaN lies outside the window `BASE … BASE + 15` (the dequantization
+/// unit's shift does not reach it, [`ScaleCode::shift`]).
+fn column_block_scales(b: BlockRegs, codes: &[u8]) -> Vec<Exact> {
+    let window_lo = b.kind.serial(b.base).exp;
+    let outside = b.kind == ScaleCode::E8m0
+        && codes.iter().any(|&c| {
+            let s = b.kind.serial(c);
+            !s.nan && ScaleCode::shift(s, window_lo).is_none()
+        });
+    if outside {
+        return vec![Exact::NaN; codes.len()];
+    }
+    let decoded = |f, c: u8| golden::decode(f, c.into()).map_or(Exact::NaN, golden::unified_to_exact);
+    codes
+        .iter()
+        .map(|&c| match b.kind {
+            ScaleCode::U8 => Exact::Finite {
+                mant: BigInt::from(c),
+                exp: 0,
+            },
+            ScaleCode::E8m0 => decoded(Format::E8M0, c),
+            ScaleCode::E4m3 => decoded(Format::Fp8E4M3, c),
+        })
+        .collect()
+}
+
+/// `Σ_j P_j · S_j`: the exact partial sum of each block of `len` elements times its scale,
+/// summed exactly (NaN in any partial sum or scale gives NaN).
+fn block_dot(
+    (a_fmt, a): (Format, &[u32]),
+    (w_fmt, w): (Format, &[u32]),
+    len: usize,
+    scales: &[Exact],
+) -> Result<Exact, GoldenError> {
+    let terms = a
+        .chunks(len)
+        .zip(w.chunks(len))
+        .zip(scales)
+        .map(|((a, w), s)| Ok(golden::exact_mul(&golden::exact_dot(a_fmt, a, w_fmt, w)?, s)))
+        .collect::<Result<Vec<_>, GoldenError>>()?;
+    Ok(golden::exact_sum(&terms))
 }
 
 /// The hardware's scale: SCALE_EXP sign-extended plus the column's scale word, as a

@@ -1,7 +1,9 @@
 //! A GEMM job as the host describes it ([`GemmJob`]): its checks (before any device is touched),
 //! the device memory it needs ([`BufferSizes`]) and its golden result.
 
+use npe_hdl::spec::block_scale::ScaleCode;
 use npe_hdl::spec::config::NpeConfig;
+use npe_hdl::spec::regs::block;
 use npe_hdl::spec::{Format, OutputFormat};
 
 use super::{memory, DeviceError, Layout};
@@ -45,6 +47,8 @@ pub struct BufferSizes {
     pub c: usize,
     /// Packed per-column scales; 0 when the job has none.
     pub scales: usize,
+    /// Packed block scales ([`BlockScaleJob`]); 0 when the job has none.
+    pub block_scales: usize,
 }
 
 impl BufferSizes {
@@ -85,14 +89,18 @@ impl BufferSizes {
             } else {
                 0
             },
+            block_scales: 0,
         })
     }
 
-    /// The buffers' lengths, in allocation order (A, W, C, then the scales if any).
+    /// The buffers' lengths, in allocation order (A, W, C, then the column scales and the block
+    /// scales, each if any).
     pub fn lens(&self) -> Vec<usize> {
         let mut lens = vec![self.a, self.w, self.c];
-        if self.scales > 0 {
-            lens.push(self.scales);
+        for extra in [self.scales, self.block_scales] {
+            if extra > 0 {
+                lens.push(extra);
+            }
         }
         lens
     }
@@ -108,6 +116,9 @@ impl BufferSizes {
         let mut s = format!("the job (A {} B, W {} B, C {} B", self.a, self.w, self.c);
         if self.scales > 0 {
             s += &format!(", column scales {} B", self.scales);
+        }
+        if self.block_scales > 0 {
+            s += &format!(", block scales {} B", self.block_scales);
         }
         s + ", each in whole 4 KiB pages)"
     }
@@ -254,6 +265,137 @@ impl GemmJob {
     /// Multiply-accumulates of the job.
     pub fn macs(&self) -> u64 {
         (self.m as u64) * (self.n as u64) * (self.k as u64)
+    }
+}
+
+pub use npe_hdl::spec::block_scale::BLOCK_WORDS_MIN;
+
+/// Most packed words a weight block may have: what BLOCK.BEATS_LOG2 holds (2^7).
+pub const BLOCK_WORDS_MAX: usize = 1 << ((1 << block::BEATS_LOG2.width) - 1);
+
+/// The block-scale part of a block-scaled job (registers BLOCK and BS_ADDR, DESIGN §3.1.1), run
+/// beside a [`GemmJob`] by [`Device::block_gemm`](super::Device::block_gemm). Each output
+/// column's K is cut into blocks of `block` elements; the exact partial sum of each block is
+/// multiplied by the block's scale `S_j(n)` before it joins the column's sum:
+/// `C[m][n] = 2^(scale_exp + col_scale_exp[n]) · Σ_j S_j(n) · Σ_{k ∈ block j} A[m][k] · W[k][n]`,
+/// exact, rounded once to the job's output format. The host pads K with zero codes (in A and W)
+/// to a whole number of blocks. A NaN scale code makes its column NaN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockScaleJob {
+    /// How the scale codes are coded (BLOCK.KIND).
+    pub kind: ScaleCode,
+    /// Elements per block (B): the job's format pair's lanes times a power of two of packed
+    /// words, at least [`BlockScaleJob::min_words`] and at most [`BLOCK_WORDS_MAX`] of them.
+    pub block: usize,
+    /// E8M0 only (BLOCK.BASE, 8 bits): the code of the lowest exponent of the device's window
+    /// of 16; a column with a non-NaN code outside `base ..= base + 15` is NaN on the device
+    /// ([`BlockScaleJob::e8m0_base`] picks one). The other kinds ignore it; it is written as given.
+    pub base: u32,
+    /// Scale codes, `[n][⌈k / block⌉]` row-major: one row of blocks per output column.
+    pub codes: Vec<u8>,
+}
+
+/// What a block-scaled job becomes on a device ([`BlockScaleJob::plan`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlockPlan {
+    /// K padded with zero codes to whole blocks: the K register.
+    pub k: usize,
+    /// Blocks per column.
+    pub blocks: usize,
+    /// The layout of the padded operands.
+    pub layout: Layout,
+    /// The BLOCK register's value.
+    pub block_reg: u32,
+    /// The job's device buffers, block scales included.
+    pub sizes: BufferSizes,
+}
+
+impl BlockScaleJob {
+    /// Fewest packed words a block of scale `kind` may have: the hardware's floor, and the
+    /// scale's bits (the dequantization unit takes one per word: u8 needs 8).
+    pub fn min_words(kind: ScaleCode) -> usize {
+        BLOCK_WORDS_MIN.max(kind.q_bits())
+    }
+
+    /// BLOCK.BEATS_LOG2 of a block of [`BlockScaleJob::block`] elements at `lanes` elements per
+    /// packed word, or [`DeviceError::BlockSize`] when the block is not `lanes × 2^p` with
+    /// `2^p` between [`BlockScaleJob::min_words`] and [`BLOCK_WORDS_MAX`].
+    pub fn beats_log2(&self, lanes: usize) -> Result<u32, DeviceError> {
+        let (min_words, max_words) = (Self::min_words(self.kind), BLOCK_WORDS_MAX);
+        let words = (lanes > 0 && self.block.is_multiple_of(lanes)).then(|| self.block / lanes);
+        match words {
+            Some(w) if w.is_power_of_two() && (min_words..=max_words).contains(&w) => Ok(w.trailing_zeros()),
+            _ => Err(DeviceError::BlockSize {
+                block: self.block,
+                lanes,
+                kind: self.kind,
+                min_words,
+                max_words,
+            }),
+        }
+    }
+
+    /// Checks everything the host can check about `job` with these block scales before
+    /// touching a device with `cfg` (that it has block scales, the job as
+    /// [`GemmJob::validate`] does, the block size, BASE's width, K padded to whole blocks
+    /// against the buffers and the registers, the scale count `n × ⌈k / block⌉`) and derives
+    /// the padded job's layout, registers and buffers. E8M0 codes outside the base's window
+    /// are not refused: the device makes their columns NaN.
+    pub fn plan(&self, job: &GemmJob, cfg: &NpeConfig) -> Result<BlockPlan, DeviceError> {
+        if !cfg.block_scales {
+            return Err(DeviceError::NoBlockScales { preset: cfg.name });
+        }
+        let lanes = job.validate(cfg)?.lanes;
+        let beats_log2 = self.beats_log2(lanes)?;
+        let base = u8::try_from(self.base).map_err(|_| DeviceError::BlockBase {
+            base: self.base,
+            bits: block::BASE.width,
+        })?;
+        // Zero codes pad K: +0 in every multiplier format, so the padded blocks add nothing.
+        let blocks = job.k.div_ceil(self.block);
+        let k = blocks.checked_mul(self.block).ok_or_else(|| {
+            DeviceError::Dimension(format!("K = {} padded to blocks of {}: too long", job.k, self.block))
+        })?;
+        check_dims(job.m, job.n, k)?;
+        let layout = Layout::new(job.a_fmt, job.w_fmt, k, job.n);
+        if layout.k_beats > cfg.k_beats_max as usize {
+            return Err(DeviceError::TooLong {
+                k,
+                beats: layout.k_beats,
+                max: cfg.k_beats_max,
+            });
+        }
+        let expected = job.n * blocks;
+        if self.codes.len() != expected {
+            return Err(DeviceError::Shape {
+                what: "block scales",
+                expected,
+                got: self.codes.len(),
+            });
+        }
+        let mut block_reg = block::EN.set(0, 1);
+        block_reg = block::KIND.set(block_reg, self.kind.id().into());
+        block_reg = block::BEATS_LOG2.set(block_reg, beats_log2);
+        block_reg = block::BASE.set(block_reg, base.into());
+        let mut sizes = BufferSizes::of_layout(&layout, cfg, (job.m, job.n), !job.col_scale_exp.is_empty())?;
+        sizes.block_scales = Layout::block_scales_len(job.n, blocks, cfg.cols as usize)?;
+        Ok(BlockPlan {
+            k,
+            blocks,
+            layout,
+            block_reg,
+            sizes,
+        })
+    }
+
+    /// An E8M0 base whose window holds `codes` when they span at most 16 exponents: their
+    /// smallest non-NaN code (0 when there is none).
+    pub fn e8m0_base(codes: &[u8]) -> u32 {
+        codes
+            .iter()
+            .filter(|&&c| !ScaleCode::E8m0.serial(c).nan)
+            .min()
+            .map_or(0, |&c| c.into())
     }
 }
 

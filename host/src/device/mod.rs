@@ -8,6 +8,8 @@
 //! the job registers → START → poll STATUS until DONE (with a time limit, [`Device::timeout`])
 //! → read C and the performance counters.
 
+#[cfg(test)]
+mod block_tests;
 pub mod error;
 pub mod functional;
 pub mod job;
@@ -24,7 +26,7 @@ use npe_hdl::spec::regs::{self, ErrorCode, ID_MAGIC, REGMAP_VERSION};
 pub use error::{dma_write, BusError, BusOp, DeviceError, DmaFault, FaultSite};
 pub use functional::FunctionalBackend;
 use job::scaled;
-pub use job::{BufferSizes, GemmJob};
+pub use job::{BlockPlan, BlockScaleJob, BufferSizes, GemmJob, BLOCK_WORDS_MAX, BLOCK_WORDS_MIN};
 pub use memory::{DeviceBuffer, DeviceMemory};
 pub use pack::Layout;
 
@@ -391,11 +393,66 @@ impl<B: Backend> Device<B> {
         })
     }
 
+    /// Runs a block-scaled GEMM ([`BlockScaleJob`]): validates (a device without block scales is
+    /// refused with [`DeviceError::NoBlockScales`] before it is touched), allocates device
+    /// buffers, runs it with [`Device::run_block_gemm`] and frees the buffers.
+    pub fn block_gemm(&mut self, job: &GemmJob, block: &BlockScaleJob) -> Result<GemmRun, DeviceError> {
+        let plan = self.check_block(job, block)?;
+        plan.sizes.check_fits(self.free_bytes())?;
+        self.with_buffers(&plan.sizes.lens(), |dev, bufs| {
+            let gemm = GemmBuffers {
+                a: &bufs[0],
+                w: &bufs[1],
+                c: &bufs[2],
+                scales: (plan.sizes.scales > 0).then(|| &bufs[3]),
+            };
+            // The block scales come last (BufferSizes::lens).
+            dev.run_block_gemm(job, block, &gemm, &bufs[bufs.len() - 1])
+        })
+    }
+
+    /// Whether the device's PEs scale weight blocks (CAPABILITY.BLOCK_SCALES).
+    pub fn has_block_scales(&mut self) -> Result<bool, DeviceError> {
+        let cap = self.backend.read_reg(regs::CAPABILITY.offset)?;
+        Ok(regs::capability::BLOCK_SCALES.get(cap) == 1)
+    }
+
+    /// [`BlockScaleJob::plan`] on this device's configuration, then CAPABILITY.BLOCK_SCALES read
+    /// from the device (a read only: nothing is written before both agree).
+    fn check_block(&mut self, job: &GemmJob, block: &BlockScaleJob) -> Result<BlockPlan, DeviceError> {
+        let plan = block.plan(job, &self.cfg)?;
+        if !self.has_block_scales()? {
+            return Err(DeviceError::NoBlockScales { preset: self.cfg.name });
+        }
+        Ok(plan)
+    }
+
     /// What [`Device::run_gemm`] does before START: validates, packs A, W and the column
     /// scales into `bufs` and programs the job registers (a caller that starts the job itself,
     /// e.g. to reset it midway). Returns the layout and the scales' address (0: none).
     pub fn program_gemm(&mut self, job: &GemmJob, bufs: &GemmBuffers) -> Result<(Layout, u32), DeviceError> {
-        let layout = job.validate(&self.cfg)?;
+        let p = self.program(job, None, bufs)?;
+        Ok((p.layout, p.s_addr))
+    }
+
+    /// Validates, packs A, W, the column scales and the block scales (when `block` is given,
+    /// into its buffer; K padded to whole blocks) and programs every job register: a plain job
+    /// writes BLOCK and BS_ADDR as 0, so no earlier job's block scaling is left enabled.
+    fn program(
+        &mut self,
+        job: &GemmJob,
+        block: Option<(&BlockScaleJob, &DeviceBuffer)>,
+        bufs: &GemmBuffers,
+    ) -> Result<Programmed, DeviceError> {
+        let (layout, k, block_part) = match block {
+            None => (job.validate(&self.cfg)?, job.k, None),
+            Some((b, buf)) => {
+                let plan = self.check_block(job, b)?;
+                let bytes = Layout::pack_block_scales(&b.codes, job.n, plan.blocks, self.cfg.cols as usize)?;
+                (plan.layout, plan.k, Some((plan.block_reg, buf, bytes)))
+            }
+        };
+        // K past job.k is packed as zero codes (the block padding).
         let a_bytes = layout.pack_rows(job.a_fmt, job.w_fmt, job.m, job.k, |r, k| job.a[r * job.k + k])?;
         let w_bytes = layout.pack_rows(job.a_fmt, job.w_fmt, job.n, job.k, |c, k| job.w[k * job.n + c])?;
         let c_len = layout.c_len(job.m);
@@ -403,6 +460,9 @@ impl<B: Backend> Device<B> {
         bufs.a.span(0, a_bytes.len())?;
         bufs.w.span(0, w_bytes.len())?;
         bufs.c.span(0, c_len)?;
+        if let Some((_, buf, bytes)) = &block_part {
+            buf.span(0, bytes.len())?;
+        }
         let s_addr = if job.col_scale_exp.is_empty() {
             0
         } else {
@@ -417,6 +477,13 @@ impl<B: Backend> Device<B> {
         };
         self.write_buffer(bufs.a, 0, &a_bytes)?;
         self.write_buffer(bufs.w, 0, &w_bytes)?;
+        let (block_reg, bs_addr) = match &block_part {
+            Some((reg, buf, bytes)) => {
+                self.write_buffer(buf, 0, bytes)?;
+                (*reg, buf.addr())
+            }
+            None => (0, 0),
+        };
         let mut fmt_word = regs::fmt::A.set(0, job.a_fmt.id().into());
         fmt_word = regs::fmt::W.set(fmt_word, job.w_fmt.id().into());
         fmt_word = regs::fmt::OUT.set(fmt_word, job.out.spec().id.into());
@@ -426,7 +493,7 @@ impl<B: Backend> Device<B> {
         for (r, v) in [
             (regs::M, job.m as u32),
             (regs::N, job.n as u32),
-            (regs::K, job.k as u32),
+            (regs::K, k as u32),
             (regs::FMT, fmt_word),
             (regs::A_ADDR, bufs.a.addr()),
             (regs::W_ADDR, bufs.w.addr()),
@@ -435,10 +502,16 @@ impl<B: Backend> Device<B> {
             (regs::A_STRIDE, layout.row_bytes as u32),
             (regs::W_STRIDE, layout.row_bytes as u32),
             (regs::C_STRIDE, layout.c_row_bytes as u32),
+            (regs::BLOCK, block_reg),
+            (regs::BS_ADDR, bs_addr),
         ] {
             self.backend.write_reg(r.offset, v)?;
         }
-        Ok((layout, s_addr))
+        Ok(Programmed {
+            layout,
+            s_addr,
+            bs_addr,
+        })
     }
 
     /// Runs a GEMM in buffers the caller allocated ([`Device::alloc`], sizes from
@@ -446,37 +519,70 @@ impl<B: Backend> Device<B> {
     /// `bufs.c`. A buffer too small is [`DeviceError::BufferOverrun`] before the device is
     /// started.
     pub fn run_gemm(&mut self, job: &GemmJob, bufs: &GemmBuffers) -> Result<GemmRun, DeviceError> {
+        self.run(job, None, bufs)
+    }
+
+    /// Runs a block-scaled GEMM in buffers the caller allocated (sizes from
+    /// [`BlockScaleJob::plan`]: `plan.sizes`, whose `block_scales` is `block_buf`'s): as
+    /// [`Device::run_gemm`], with the block scales packed into `block_buf`. A device without
+    /// block scales is [`DeviceError::NoBlockScales`] before anything is written to it.
+    pub fn run_block_gemm(
+        &mut self,
+        job: &GemmJob,
+        block: &BlockScaleJob,
+        bufs: &GemmBuffers,
+        block_buf: &DeviceBuffer,
+    ) -> Result<GemmRun, DeviceError> {
+        self.run(job, Some((block, block_buf)), bufs)
+    }
+
+    /// [`Device::program`], START, wait, and C read back.
+    fn run(
+        &mut self,
+        job: &GemmJob,
+        block: Option<(&BlockScaleJob, &DeviceBuffer)>,
+        bufs: &GemmBuffers,
+    ) -> Result<GemmRun, DeviceError> {
         let before = self.counters()?;
-        let (layout, s_addr) = self.program_gemm(job, bufs)?;
-        let c_len = layout.c_len(job.m);
+        let p = self.program(job, block, bufs)?;
+        let c_len = p.layout.c_len(job.m);
         match self.start_and_wait() {
             Err(DeviceError::Job(code)) if dma_write(code).is_some() => {
-                return Err(self.dma_fault(code, bufs, s_addr));
+                return Err(self.dma_fault(code, bufs, &p, block.map(|b| b.1)));
             }
             r => r?,
         }
         let c_bytes = self.read_buffer(bufs.c, 0, c_len)?;
         let after = self.counters()?;
         Ok(GemmRun {
-            c: layout.unpack_c(&c_bytes, job.m, job.n)?,
+            c: p.layout.unpack_c(&c_bytes, job.m, job.n)?,
             counters: Counters {
                 busy: after.busy.wrapping_sub(before.busy),
                 stall: after.stall.wrapping_sub(before.stall),
                 dma_read: after.dma_read.wrapping_sub(before.dma_read),
                 dma_written: after.dma_written.wrapping_sub(before.dma_written),
             },
-            peak_macs_per_cycle: self.cfg.peak_macs_per_cycle(layout.lanes as u32),
+            peak_macs_per_cycle: self.cfg.peak_macs_per_cycle(p.layout.lanes as u32),
         })
     }
 
     /// The [`DeviceError::DmaFault`] for a job that ended with DMA error `code`.
-    fn dma_fault(&mut self, code: ErrorCode, bufs: &GemmBuffers, s_addr: u32) -> DeviceError {
+    fn dma_fault(
+        &mut self,
+        code: ErrorCode,
+        bufs: &GemmBuffers,
+        p: &Programmed,
+        block_buf: Option<&DeviceBuffer>,
+    ) -> DeviceError {
         let write = dma_write(code) == Some(true);
         let mut named = vec![("C", bufs.c)];
         if !write {
             named = vec![("A", bufs.a), ("W", bufs.w)];
-            if let Some(s) = bufs.scales.filter(|_| s_addr != 0) {
+            if let Some(s) = bufs.scales.filter(|_| p.s_addr != 0) {
                 named.push(("scales", s));
+            }
+            if let Some(b) = block_buf.filter(|_| p.bs_addr != 0) {
+                named.push(("block scales", b));
             }
         }
         let fault = self.backend.take_dma_faults().into_iter().find(|f| f.write == write);
@@ -568,6 +674,13 @@ impl<B: Backend> Device<B> {
             e => Err(ErrorCode::from_u32(e).map_or(DeviceError::UnknownJobError(e), DeviceError::Job)),
         }))
     }
+}
+
+/// What [`Device::program`] set up: the operands' layout and the scales' addresses (0: none).
+struct Programmed {
+    layout: Layout,
+    s_addr: u32,
+    bs_addr: u32,
 }
 
 /// A register of the map by name.

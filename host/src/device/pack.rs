@@ -141,6 +141,69 @@ impl Layout {
         Ok(out)
     }
 
+    /// Checks that `cols` columns per tile divide a beat, as the block-scale layout needs.
+    fn check_block_cols(cols: usize) -> Result<(), DeviceError> {
+        if cols == 0 || !BEAT.is_multiple_of(cols) {
+            return Err(DeviceError::Dimension(format!(
+                "{cols} columns per tile: block scales need a number that divides {BEAT}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Bytes of one column tile's run of block scales (BS_ADDR): `⌈nblk × cols / 16⌉` beats.
+    pub fn block_scales_run_len(nblk: usize, cols: usize) -> Result<usize, DeviceError> {
+        Self::check_block_cols(cols)?;
+        nblk.checked_mul(cols)
+            .map(|b| b.div_ceil(BEAT) * BEAT)
+            .ok_or_else(|| DeviceError::Dimension(format!("{nblk} blocks per column: too many")))
+    }
+
+    /// Bytes of packed block scales for `n` columns of `nblk` blocks on an array `cols` wide:
+    /// one run ([`Layout::block_scales_run_len`]) per column tile.
+    pub fn block_scales_len(n: usize, nblk: usize, cols: usize) -> Result<usize, DeviceError> {
+        let run = Self::block_scales_run_len(nblk, cols)?;
+        n.div_ceil(cols)
+            .checked_mul(run)
+            .ok_or_else(|| DeviceError::Dimension(format!("{n} columns of {nblk} blocks: too many")))
+    }
+
+    /// Where the scale code of block `j` of column `c` of a tile lies, in bytes from the start of
+    /// the tile's run: byte `(j mod (16 / cols)) × cols + c` of beat `⌊j / (16 / cols)⌋`, which
+    /// is byte `j × cols + c` since a beat holds `16 / cols` whole blocks of the tile (`cols`
+    /// divides 16). The host packs and the functional back end unpacks with it.
+    pub fn block_scale_offset(j: usize, c: usize, cols: usize) -> usize {
+        j * cols + c
+    }
+
+    /// Packs block scale codes as the hardware reads them (BS_ADDR): `codes` is `[n][nblk]`
+    /// row-major (one row per output column), laid out per column tile in tile order, each tile a
+    /// run of whole beats ([`Layout::block_scale_offset`]); columns past `n` in the last tile are
+    /// zero bytes. A count other than `n × nblk` is [`DeviceError::Shape`]; `cols` that does not
+    /// divide a beat is [`DeviceError::Dimension`].
+    pub fn pack_block_scales(codes: &[u8], n: usize, nblk: usize, cols: usize) -> Result<Vec<u8>, DeviceError> {
+        let run = Self::block_scales_run_len(nblk, cols)?;
+        let expected = n
+            .checked_mul(nblk)
+            .ok_or_else(|| DeviceError::Dimension(format!("{n} columns of {nblk} blocks: too many")))?;
+        if codes.len() != expected {
+            return Err(DeviceError::Shape {
+                what: "block scales",
+                expected,
+                got: codes.len(),
+            });
+        }
+        let mut out = vec![0u8; Self::block_scales_len(n, nblk, cols)?];
+        // `max(1)`: with no blocks there is nothing to place (and chunks refuses 0).
+        for (col, row) in codes.chunks(nblk.max(1)).enumerate() {
+            let tile = col / cols * run;
+            for (j, &code) in row.iter().enumerate() {
+                out[tile + Self::block_scale_offset(j, col % cols, cols)] = code;
+            }
+        }
+        Ok(out)
+    }
+
     /// Reads an `m×n` result matrix (row-major codes) out of `bytes`, laid out as C is; bytes
     /// too short for it are [`DeviceError::ShortBuffer`].
     pub fn unpack_c(&self, bytes: &[u8], m: usize, n: usize) -> Result<Vec<u32>, DeviceError> {
@@ -206,6 +269,91 @@ mod tests {
         assert_eq!(&b[..8], &[1, 0, 0xfe, 0xff, 3, 0, 0x80, 0xff]);
         assert_eq!(&b[16..18], &[127, 0]);
         assert!(Layout::pack_col_scales(&[], 4).unwrap().is_empty());
+    }
+
+    /// Scale code of block `j` of column `c` in the tests: `0x10 c + j + 1`, so a byte names
+    /// its place.
+    fn code(c: usize, j: usize) -> u8 {
+        (0x10 * c + j + 1) as u8
+    }
+
+    fn codes(n: usize, nblk: usize) -> Vec<u8> {
+        (0..n).flat_map(|c| (0..nblk).map(move |j| code(c, j))).collect()
+    }
+
+    #[test]
+    fn block_scales_four_columns_four_blocks_per_beat() {
+        // 5 columns of 5 blocks on 4 columns: 2 tiles, each a run of ⌈5·4/16⌉ = 2 beats.
+        let b = Layout::pack_block_scales(&codes(5, 5), 5, 5, 4).unwrap();
+        assert_eq!(Layout::block_scales_len(5, 5, 4), Ok(64));
+        #[rustfmt::skip]
+        let want: [u8; 64] = [
+            // Tile 0, beat 0: blocks 0..4, each as columns 0..4.
+            0x01, 0x11, 0x21, 0x31, 0x02, 0x12, 0x22, 0x32, 0x03, 0x13, 0x23, 0x33, 0x04, 0x14, 0x24, 0x34,
+            // Tile 0, beat 1: block 4, then nothing.
+            0x05, 0x15, 0x25, 0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            // Tile 1 holds column 4 only: columns 5..8 are zero bytes.
+            0x41, 0, 0, 0, 0x42, 0, 0, 0, 0x43, 0, 0, 0, 0x44, 0, 0, 0,
+            0x45, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(b, want);
+    }
+
+    #[test]
+    fn block_scales_eight_columns_two_blocks_per_beat() {
+        // 3 columns of 3 blocks on 8 columns: 1 tile, a run of ⌈3·8/16⌉ = 2 beats.
+        let b = Layout::pack_block_scales(&codes(3, 3), 3, 3, 8).unwrap();
+        #[rustfmt::skip]
+        let want: [u8; 32] = [
+            0x01, 0x11, 0x21, 0, 0, 0, 0, 0, 0x02, 0x12, 0x22, 0, 0, 0, 0, 0,
+            0x03, 0x13, 0x23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(b, want);
+        // 10 columns of 1 block: 2 tiles of one (half-used) beat each.
+        let b = Layout::pack_block_scales(&codes(10, 1), 10, 1, 8).unwrap();
+        #[rustfmt::skip]
+        let want: [u8; 32] = [
+            0x01, 0x11, 0x21, 0x31, 0x41, 0x51, 0x61, 0x71, 0, 0, 0, 0, 0, 0, 0, 0,
+            0x81, 0x91, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        assert_eq!(b, want);
+    }
+
+    #[test]
+    fn block_scale_offsets_follow_the_register_description() {
+        // Byte (j mod (16 / COLS)) × COLS + c of beat ⌊j / (16 / COLS)⌋, as BS_ADDR says.
+        for cols in [1, 2, 4, 8, 16] {
+            let per = BEAT / cols;
+            for j in 0..40 {
+                for c in 0..cols {
+                    let want = j / per * BEAT + j % per * cols + c;
+                    assert_eq!(Layout::block_scale_offset(j, c, cols), want, "cols {cols} j {j} c {c}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn block_scales_bad_input_is_a_typed_error() {
+        assert_eq!(
+            Layout::pack_block_scales(&[1, 2, 3], 2, 2, 4),
+            Err(DeviceError::Shape {
+                what: "block scales",
+                expected: 4,
+                got: 3
+            })
+        );
+        for cols in [0, 3, 32] {
+            assert!(matches!(
+                Layout::pack_block_scales(&[1], 1, 1, cols),
+                Err(DeviceError::Dimension(_))
+            ));
+        }
+        assert!(matches!(
+            Layout::block_scales_len(usize::MAX, 2, 4),
+            Err(DeviceError::Dimension(_))
+        ));
+        assert!(Layout::pack_block_scales(&[], 0, 3, 8).unwrap().is_empty());
     }
 
     #[test]
