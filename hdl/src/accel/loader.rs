@@ -572,6 +572,8 @@ impl Logic for Loader {
             self.bs_on.next = self.block_on[i].val();
             self.bsptr[i].clock.next = self.clock.val();
             self.to_bs_q[i].clock.next = self.clock.val();
+            self.bsptr[i].d.next = self.bsptr[i].q.val();
+            self.to_bs_q[i].d.next = self.to_bs_q[i].q.val();
             self.to_bs[i].next = self.to_bs_q[i].q.val();
             self.route_bs[i].next = false;
             if self.start.val() {
