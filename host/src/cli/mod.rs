@@ -177,8 +177,8 @@ enum Command {
         /// Also write the table as markdown to this file (e.g. fpga/reports/synth.md).
         #[arg(long)]
         report: Option<PathBuf>,
-        /// nextpnr's router for whole tops (`router1`, nextpnr's default, or `router2`, which
-        /// finishes a congested 8×8 where router1 ran for hours).
+        /// nextpnr's router for whole tops (`router1`, nextpnr's default, or `router2`, its
+        /// negotiated-congestion router; neither finishes npe8x8le8 yet).
         #[arg(long, value_parser = parse_router, default_value = "router1")]
         router: npe_fpga::Router,
     },
