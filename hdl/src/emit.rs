@@ -70,23 +70,24 @@ pub fn emit_with_modules<B: Block>(top: &mut B, name: &str, modules: &[(&str, St
 }
 
 /// Name of the bit-serial dequantization unit beside the ≤ 8-bit fixed-point PE
-/// ([`crate::pe::Dequant8`]), measured by `npe synth`, not yet in an array.
+/// ([`crate::pe::Dequant8`]), measured by `npe synth` on its own (the `npe4x4bs` PEs have it).
 pub const DEQUANT8_TOP: &str = "dequant8";
 
 /// Name of BitMoD's bit-serial MAC ([`crate::pe::MacBitSerial`]), measured by `npe synth`
 /// against `mac_fixed8`, not yet in an array.
 pub const MAC_BITSERIAL_TOP: &str = "mac_bitserial";
 
-/// Name of the block-scale decoder ([`crate::decode::ScaleDecode`]), measured by `npe synth`,
-/// not yet in an array.
+/// Name of the block-scale decoder ([`crate::decode::ScaleDecode`]), measured by `npe synth` on
+/// its own (the block-scaled array has one per column).
 pub const SCALE_DECODE_TOP: &str = "scale_decode";
 
 /// Name of the block-scaled fixed-point MAC of the ≤ 8-bit set ([`crate::pe::MacBlock8`]): the
-/// MAC pipe with the dequantization unit, measured by `npe synth`, not yet in an array.
+/// MAC pipe with the dequantization unit, measured by `npe synth` on its own (the PE of
+/// `npe4x4bs`).
 pub const MAC_BLOCK8_TOP: &str = "mac_block8";
 
-/// The block-scaled array the `array_block8` top is ([`crate::accel::Datapath::Block8`]): no
-/// preset has it yet, because the core does not feed it block scales.
+/// The block-scaled array the `array_block8` top is ([`crate::accel::Datapath::Block8`]), the
+/// array of [`NpeConfig::BLOCK`](crate::spec::NpeConfig::BLOCK) on its own.
 pub const BLOCK_ARRAY_CFG: crate::spec::NpeConfig = crate::spec::NpeConfig {
     name: "array_block8",
     rows: 4,
@@ -97,7 +98,7 @@ pub const BLOCK_ARRAY_CFG: crate::spec::NpeConfig = crate::spec::NpeConfig {
 
 /// The Verilog of the systolic array of [`BLOCK_ARRAY_CFG`] (module `array_block8`) with its
 /// PE and decoder modules appended, so the block-scaled array is verilated, tested against the
-/// golden model, linted and measured before a top has it.
+/// golden model (`tests/rtl_block_array.rs`), linted and measured apart from the whole top.
 pub fn block_array_verilog() -> String {
     use crate::accel::datapath::{BLOCK8_ACC, FIXED8_WORD};
     use crate::accel::{systolic_array::SystolicArray, Datapath};
