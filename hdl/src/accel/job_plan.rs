@@ -33,26 +33,17 @@ pub enum Main {
     Finish,
 }
 
-/// Offset of field `name` of register FMT, checked to be `width` bits wide.
-fn fmt_field(name: &str, width: usize) -> u64 {
-    let f = regs::register("FMT")
+/// Offset of field `name` of job register `reg`, checked to be `width` bits wide.
+fn field_at(reg: &str, name: &str, width: usize) -> u64 {
+    let f = regs::register(reg)
         .and_then(|r| r.field(name))
-        .unwrap_or_else(|| panic!("FMT.{name} is in the register map"));
-    assert_eq!(f.width as usize, width, "FMT.{name} width");
+        .unwrap_or_else(|| panic!("{reg}.{name} is in the register map"));
+    assert_eq!(f.width as usize, width, "{reg}.{name} width");
     f.offset as u64
 }
 
 /// E8M0's code of 1 (2^0): the scale of a plain job's blocks on a block-scaled array.
 pub const E8M0_ONE: u64 = (-ScaleCode::E8m0.exp_range().0) as u64;
-
-/// Offset of field `name` of register BLOCK, checked to be `width` bits wide.
-fn block_field(name: &str, width: usize) -> u64 {
-    let f = regs::register("BLOCK")
-        .and_then(|r| r.field(name))
-        .unwrap_or_else(|| panic!("BLOCK.{name} is in the register map"));
-    assert_eq!(f.width as usize, width, "BLOCK.{name} width");
-    f.offset as u64
-}
 
 /// The job plan (see the module docs).
 #[derive(LogicBlock)]
@@ -366,10 +357,10 @@ impl JobPlan {
             b_bad: Default::default(),
             b_ragged: Default::default(),
             unused_block: Default::default(),
-            k_b_en: Constant::new(block_field("EN", 1).into()),
-            k_b_kind: Constant::new(block_field("KIND", 2).into()),
-            k_b_log: Constant::new(block_field("BEATS_LOG2", 3).into()),
-            k_b_base: Constant::new(block_field("BASE", 8).into()),
+            k_b_en: Constant::new(field_at("BLOCK", "EN", 1).into()),
+            k_b_kind: Constant::new(field_at("BLOCK", "KIND", 2).into()),
+            k_b_log: Constant::new(field_at("BLOCK", "BEATS_LOG2", 3).into()),
+            k_b_base: Constant::new(field_at("BLOCK", "BASE", 8).into()),
             k_b_cap: Constant::new(cfg.block_scales),
             k1_32: Constant::new(1u64.into()),
             block_on: (0..b1).map(|_| Default::default()).collect(),
@@ -399,10 +390,10 @@ impl JobPlan {
             t_kbq: Default::default(),
             k0_32: Constant::new(0.into()),
             k1_16: Constant::new(1.into()),
-            k_f_a: Constant::new(fmt_field("A", FMT_BITS).into()),
-            k_f_w: Constant::new(fmt_field("W", FMT_BITS).into()),
-            k_f_out: Constant::new(fmt_field("OUT", 3).into()),
-            k_f_scale: Constant::new(fmt_field("SCALE_EXP", 8).into()),
+            k_f_a: Constant::new(field_at("FMT", "A", FMT_BITS).into()),
+            k_f_w: Constant::new(field_at("FMT", "W", FMT_BITS).into()),
+            k_f_out: Constant::new(field_at("FMT", "OUT", 3).into()),
+            k_f_scale: Constant::new(field_at("FMT", "SCALE_EXP", 8).into()),
             k_sext: Constant::new(((((1u64 << SCALE_BITS) - 1) >> 8) << 8).into()),
             k_l4_m1: Constant::new(((l4 - 1) as u64).into()),
             k_l4_log: Constant::new(log(l4).into()),
