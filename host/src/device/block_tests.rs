@@ -533,6 +533,17 @@ fn bad_block_sizes_and_bases_are_typed_errors() {
         dev.block_gemm(&c.job(), &c.block_job()),
         Err(DeviceError::BlockBase { base: 256, bits: 8 })
     );
+    // The output scale: SCALE_EXP + (BASE − 127) + a column's scale must fit 9 bits.
+    let mut c = small_case(ScaleCode::E8m0, 32);
+    c.base = 0;
+    c.scale_exp = -120;
+    c.col_scale_exp = vec![0, -10, 0];
+    assert_eq!(
+        dev.block_gemm(&c.job(), &c.block_job()),
+        Err(DeviceError::BlockScaleRange { exp: -257, bits: 9 })
+    );
+    c.col_scale_exp = vec![0, -9, 0];
+    assert!(c.block_job().plan(&c.job(), &cfg).is_ok());
     let mut bj = small_case(ScaleCode::E8m0, 32).block_job();
     bj.codes.pop();
     assert_eq!(

@@ -296,6 +296,15 @@ pub enum DeviceError {
         /// Bits of BLOCK.BASE.
         bits: u32,
     },
+    /// A block-scaled job whose output scale (SCALE_EXP, the window's lowest exponent and a
+    /// column's scale) does not fit the output units' scale.
+    #[error("output scale 2^{exp} of a block-scaled job does not fit the output units' {bits}-bit scale")]
+    BlockScaleRange {
+        /// The sum that does not fit.
+        exp: i32,
+        /// Bits of the output units' scale.
+        bits: usize,
+    },
     /// The simulated bus saw the hardware break the AXI protocol.
     #[error("AXI protocol violations: {0:?}")]
     Protocol(Vec<String>),

@@ -340,7 +340,8 @@ impl BlockScaleJob {
     /// [`GemmJob::validate`] does, the block size, BASE's width, K padded to whole blocks
     /// against the buffers and the registers, the scale count `n × ⌈k / block⌉`) and derives
     /// the padded job's layout, registers and buffers. E8M0 codes outside the base's window
-    /// are not refused: the device makes their columns NaN.
+    /// are not refused: the device makes their columns NaN. The job's scale plus the window's
+    /// lowest exponent plus any column's scale must fit the output units' scale.
     pub fn plan(&self, job: &GemmJob, cfg: &NpeConfig) -> Result<BlockPlan, DeviceError> {
         if !cfg.block_scales {
             return Err(DeviceError::NoBlockScales { preset: cfg.name });
@@ -364,6 +365,23 @@ impl BlockScaleJob {
                 beats: layout.k_beats,
                 max: cfg.k_beats_max,
             });
+        }
+        // The output units add the job's scale, the window's lowest exponent and a column's
+        // scale in SCALE_BITS-bit two's complement: the sum must not wrap.
+        let window = match self.kind {
+            ScaleCode::E8m0 => ScaleCode::E8m0.exp_range().0 + i32::from(base),
+            ScaleCode::E4m3 => ScaleCode::E4m3.exp_range().0,
+            ScaleCode::U8 => 0,
+        };
+        let half = 1i32 << (npe_hdl::output::SCALE_BITS - 1);
+        for &col in job.col_scale_exp.iter().chain([&0]) {
+            let exp = i32::from(job.scale_exp) + window + i32::from(col);
+            if !(-half..half).contains(&exp) {
+                return Err(DeviceError::BlockScaleRange {
+                    exp,
+                    bits: npe_hdl::output::SCALE_BITS,
+                });
+            }
         }
         let expected = job.n * blocks;
         if self.codes.len() != expected {
