@@ -62,11 +62,7 @@ impl Job {
 
     /// The power of two of `acc`'s bit 0.
     fn acc_lsb(&self) -> i64 {
-        let lo = match self.kind() {
-            ScaleCode::E8m0 => ScaleCode::E8m0.exp_range().0 + i32::from(self.base),
-            k => k.exp_range().0,
-        };
-        i64::from(BLOCK8_ACCUMULATOR.lsb + lo)
+        i64::from(BLOCK8_ACCUMULATOR.lsb + self.kind().window_lo(self.base))
     }
 
     /// A random scale code: E4M3 any (NaNs now and then), E8M0 mostly in the window, now and

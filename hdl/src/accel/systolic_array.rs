@@ -591,7 +591,7 @@ mod tests {
                 }
             }
         }
-        let window_lo = kind.exp_range().0;
+        let window_lo = kind.window_lo(0);
         for r in 0..rows {
             for c in 0..cols {
                 let i = r * cols + c;

@@ -78,6 +78,15 @@ impl ScaleCode {
         }
     }
 
+    /// The lowest exponent of a job's window (what the accumulator's LSB is scaled by): the
+    /// kind's smallest, or for E8M0 the exponent of the job's `base` code.
+    pub const fn window_lo(self, base: u8) -> i32 {
+        match self {
+            ScaleCode::E8m0 => self.exp_range().0 + base as i32,
+            _ => self.exp_range().0,
+        }
+    }
+
     /// Bits of `q` the unit takes for this kind, one per cycle: the unit's cycles per block.
     pub const fn q_bits(self) -> usize {
         match self {

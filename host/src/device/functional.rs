@@ -379,7 +379,7 @@ impl FunctionalBackend {
 /// E8M0 code that is not NaN lies outside the window `BASE … BASE + 15` (the dequantization
 /// unit's shift does not reach it, [`ScaleCode::shift`]).
 fn column_block_scales(b: BlockRegs, codes: &[u8]) -> Vec<Exact> {
-    let window_lo = b.kind.serial(b.base).exp;
+    let window_lo = b.kind.window_lo(b.base);
     let outside = b.kind == ScaleCode::E8m0
         && codes.iter().any(|&c| {
             let s = b.kind.serial(c);

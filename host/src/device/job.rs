@@ -368,11 +368,7 @@ impl BlockScaleJob {
         }
         // The output units add the job's scale, the window's lowest exponent and a column's
         // scale in SCALE_BITS-bit two's complement: the sum must not wrap.
-        let window = match self.kind {
-            ScaleCode::E8m0 => ScaleCode::E8m0.exp_range().0 + i32::from(base),
-            ScaleCode::E4m3 => ScaleCode::E4m3.exp_range().0,
-            ScaleCode::U8 => 0,
-        };
+        let window = self.kind.window_lo(base);
         let half = 1i32 << (npe_hdl::output::SCALE_BITS - 1);
         for &col in job.col_scale_exp.iter().chain([&0]) {
             let exp = i32::from(job.scale_exp) + window + i32::from(col);
