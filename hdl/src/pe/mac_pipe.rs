@@ -188,7 +188,6 @@ pub struct GenericMac<
     pinf_c: DFF<Bit>,
     ninf_c: DFF<Bit>,
     total: DFF<Bits<ACC_W>>,
-    valid_t: DFF<Bit>,
     clear_t: DFF<Bit>,
     nan_t: DFF<Bit>,
     pinf_t: DFF<Bit>,
@@ -355,7 +354,6 @@ impl<
             pinf_c: Default::default(),
             ninf_c: Default::default(),
             total: Default::default(),
-            valid_t: Default::default(),
             clear_t: Default::default(),
             nan_t: Default::default(),
             pinf_t: Default::default(),
@@ -387,7 +385,7 @@ impl<
             self, clock, op_sh0, op_sh1, op_sh2, op_sh3, op_sg, op_le, op_valid, op_clear, op_nan, op_pinf, op_ninf,
             p0, p1, p2, p3, sh0, sh1, sh2, sh3, sg1, le1, valid1, clear1, nan1, pinf1, ninf1, p0d, sh0d, sg0d, le0d,
             xs1, v2, v3, n1, valid_n, clear_n, nan_n, pinf_n, ninf_n, a0, nsum, neg0, valid_c, clear_c, nan_c, pinf_c,
-            ninf_c, total, valid_t, clear_t, nan_t, pinf_t, ninf_t, base, acc_q, nan_q, pinf_q, ninf_q
+            ninf_c, total, clear_t, nan_t, pinf_t, ninf_t, base, acc_q, nan_q, pinf_q, ninf_q
         );
 
         // ---- stage 0: lanes the mode uses.
@@ -542,30 +540,27 @@ impl<
             self.tw.next = ((bit_cast::<WIN, ACC_W>(self.a0.q.val()) << self.one_win.val()) | self.one_win.val())
                 + (bit_cast::<WIN, ACC_W>(self.nacc.val()) << self.one_win.val());
         }
-        self.total.d.next = self.tw.val().get_bits::<ACC_W>(self.i1.val().index());
+        // A bubble adds zero, so the accumulator needs no clock enable (whose one net to ~260
+        // flip-flops was npe4x4's critical path): its registers load every cycle.
+        self.total.d.next = self.acc_zero.val();
+        if self.valid_c.q.val() {
+            self.total.d.next = self.tw.val().get_bits::<ACC_W>(self.i1.val().index());
+        }
         self.unused_low.next =
             (self.nplaced.val() & self.below_mask.val()).any() | self.tw.val().get_bit(self.i0.val().index());
-        self.valid_t.d.next = self.valid_c.q.val();
         self.clear_t.d.next = self.clear_c.q.val();
-        self.nan_t.d.next = self.nan_c.q.val();
-        self.pinf_t.d.next = self.pinf_c.q.val();
-        self.ninf_t.d.next = self.ninf_c.q.val();
+        self.nan_t.d.next = self.nan_c.q.val() & self.valid_c.q.val();
+        self.pinf_t.d.next = self.pinf_c.q.val() & self.valid_c.q.val();
+        self.ninf_t.d.next = self.ninf_c.q.val() & self.valid_c.q.val();
 
         // ---- stage 2c: accumulate.
+        // A clear without a beat leaves 0 + 0: the base was zeroed a stage ahead.
         self.sum.next = self.base.q.val() + self.total.q.val();
-        if self.valid_t.q.val() {
-            self.acc_q.d.next = self.sum.val();
-            self.base.d.next = self.sum.val();
-            self.nan_q.d.next = (self.nan_q.q.val() & !self.clear_t.q.val()) | self.nan_t.q.val();
-            self.pinf_q.d.next = (self.pinf_q.q.val() & !self.clear_t.q.val()) | self.pinf_t.q.val();
-            self.ninf_q.d.next = (self.ninf_q.q.val() & !self.clear_t.q.val()) | self.ninf_t.q.val();
-        } else if self.clear_t.q.val() {
-            self.acc_q.d.next = self.acc_zero.val();
-            self.base.d.next = self.acc_zero.val();
-            self.nan_q.d.next = false;
-            self.pinf_q.d.next = false;
-            self.ninf_q.d.next = false;
-        }
+        self.acc_q.d.next = self.sum.val();
+        self.base.d.next = self.sum.val();
+        self.nan_q.d.next = (self.nan_q.q.val() & !self.clear_t.q.val()) | self.nan_t.q.val();
+        self.pinf_q.d.next = (self.pinf_q.q.val() & !self.clear_t.q.val()) | self.pinf_t.q.val();
+        self.ninf_q.d.next = (self.ninf_q.q.val() & !self.clear_t.q.val()) | self.ninf_t.q.val();
         if self.clear_c.q.val() {
             self.base.d.next = self.acc_zero.val();
         }
@@ -579,8 +574,11 @@ impl<
             self.clear_n.d.next = false;
             self.valid_c.d.next = false;
             self.clear_c.d.next = false;
-            self.valid_t.d.next = false;
             self.clear_t.d.next = false;
+            self.total.d.next = self.acc_zero.val();
+            self.nan_t.d.next = false;
+            self.pinf_t.d.next = false;
+            self.ninf_t.d.next = false;
             self.acc_q.d.next = self.acc_zero.val();
             self.base.d.next = self.acc_zero.val();
             self.nan_q.d.next = false;
