@@ -67,7 +67,12 @@ fn main() {
             .arg(&dir)
             .args(["-f", &format!("{prefix}.mk"), "-j", &jobs, &format!("{prefix}__ALL.a")])
             .args([
-                "OPT_FAST=-O2",
+                // Wide (> 64-bit) shifts and concatenations call Verilator's `_vl_insert_WW`;
+                // in the PEs' large evaluation functions GCC's growth limits keep it out of line
+                // (a third of npe8x8's run time). Inlined, it folds to a few word operations at
+                // each call's constant widths.
+                "OPT_FAST=-O3 --param large-function-growth=2000 --param inline-unit-growth=2000 \
+                 --param max-inline-insns-single=2000",
                 "OPT_SLOW=-O0",
                 "OPT_GLOBAL=-O2",
                 "USER_CPPFLAGS=-fPIC -w",
@@ -187,21 +192,35 @@ fn write_cpp_model(s: &mut String, top: &str, prefix: &str, ports: &[Port]) {
     )
     .unwrap();
     writeln!(s, "public:\n  {class}() : m(new {prefix}(ctx.get(), \"{top}\")) {{}}").unwrap();
-    writeln!(s, "  ~{class}() override {{ close_trace(); m->final(); }}").unwrap();
-    writeln!(s, "  void eval() override {{ m->eval(); }}").unwrap();
+    // Verilator 5.006 erases a model's public scopes (the shared modules' inputs, see
+    // npe_hdl::emit::emit_with_modules) from the calling thread's current context, which is the
+    // last model constructed on that thread, possibly freed: point it at this model's own.
+    writeln!(
+        s,
+        "  ~{class}() override {{ Verilated::threadContextp(ctx.get()); close_trace(); m->final(); }}"
+    )
+    .unwrap();
     if clock {
+        // The clock rests low between ticks. `low` says the model was last evaluated with the
+        // clock low and the inputs it has now; a tick then skips re-evaluating that same state
+        // (a third of the evaluations of a host's set–eval–tick cycle) and goes straight to the
+        // rising edge. Any `set` clears it.
+        writeln!(s, "  bool low = false;").unwrap();
+        writeln!(s, "  void eval() override {{ m->eval(); low = !m->clock; }}").unwrap();
         writeln!(
             s,
-            "  void tick() override {{ m->clock = 0; m->eval(); dump(); ctx->timeInc(1); m->clock = 1; m->eval(); dump(); ctx->timeInc(1); }}"
+            "  void tick() override {{ if (!low) {{ m->clock = 0; m->eval(); }} dump(); ctx->timeInc(1); m->clock = 1; m->eval(); dump(); ctx->timeInc(1); m->clock = 0; low = false; }}"
         )
         .unwrap();
     } else {
+        writeln!(s, "  void eval() override {{ m->eval(); }}").unwrap();
         writeln!(s, "  void tick() override {{ m->eval(); dump(); ctx->timeInc(1); }}").unwrap();
     }
     writeln!(s, "  void attach(VerilatedFstC* t) override {{ m->trace(t, 99); }}").unwrap();
     writeln!(
         s,
-        "  void set(uint32_t port, uint64_t v) override {{\n    switch (port) {{"
+        "  void set(uint32_t port, uint64_t v) override {{\n    {}switch (port) {{",
+        if clock { "low = false; " } else { "" }
     )
     .unwrap();
     for (i, p) in ports.iter().enumerate().filter(|(_, p)| p.input && p.width <= 64) {
@@ -210,7 +229,8 @@ fn write_cpp_model(s: &mut String, top: &str, prefix: &str, ports: &[Port]) {
     writeln!(s, "    default: break;\n    }}\n  }}").unwrap();
     writeln!(
         s,
-        "  void set_wide(uint32_t port, rust::Slice<const uint32_t> w) override {{\n    switch (port) {{"
+        "  void set_wide(uint32_t port, rust::Slice<const uint32_t> w) override {{\n    {}switch (port) {{",
+        if clock { "low = false; " } else { "" }
     )
     .unwrap();
     for (i, p) in ports.iter().enumerate().filter(|(_, p)| p.input && p.width > 64) {

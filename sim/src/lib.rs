@@ -140,7 +140,9 @@ impl Sim {
         self.model.pin_mut().eval();
     }
 
-    /// One clock cycle (falling then rising edge of `clock`, if the top has one).
+    /// One clock cycle (falling then rising edge of `clock`, if the top has one). The falling
+    /// edge is not evaluated again when `eval` already settled the clock-low state with the
+    /// present inputs; the result is the same.
     pub fn tick(&mut self) {
         self.model.pin_mut().tick();
         self.cycles += 1;
