@@ -185,7 +185,7 @@ enum Command {
     /// Runs the reliability campaign on the simulated accelerator (random bus timing, bus faults, soft resets; every job checked against the golden model and the AXI protocol checkers) and the property tests of the file readers, decoders and register parser; writes a markdown report.
     Campaign {
         /// Hardware preset, once per preset to run (default: npe8x8le8, the fastest to simulate, and npe4x4, which has every format).
-        #[arg(long = "preset", value_parser = parse_preset, default_values = ["npe8x8le8", "npe4x4"])]
+        #[arg(long = "preset", value_parser = preset_parser(), ignore_case = true, default_values = ["npe8x8le8", "npe4x4"])]
         presets: Vec<NpeConfig>,
         /// Jobs with random shapes, formats and AXI timing (item 6).
         #[arg(long, default_value_t = 10_000)]
@@ -246,8 +246,8 @@ struct SimArgs {
     /// Device back end: sim (the Verilated accelerator) or functional (the golden model behind the register map).
     #[arg(long, value_enum, default_value_t = BackendKind::DEFAULT)]
     backend: BackendKind,
-    /// Hardware preset (npe4x4, npe8x8, npe8x8le8).
-    #[arg(long, default_value = "npe8x8", value_parser = parse_preset)]
+    /// Hardware preset.
+    #[arg(long, default_value = "npe8x8", value_parser = preset_parser(), ignore_case = true)]
     preset: NpeConfig,
     /// Memory read and write-response latency in cycles, 0 to 1000 (sim).
     #[arg(long, default_value_t = 16)]
@@ -417,11 +417,12 @@ fn parse_gemm_format(s: &str) -> Result<GemmFormat, String> {
     }
 }
 
-fn parse_preset(s: &str) -> Result<NpeConfig, String> {
-    NpeConfig::preset(s).ok_or_else(|| {
-        let names: Vec<_> = NpeConfig::PRESETS.iter().map(|c| c.name).collect();
-        format!("unknown preset '{s}'; presets: {}", names.join(", "))
-    })
+/// The presets of `NpeConfig::PRESETS` by name: `--help` lists them, a wrong name is refused
+/// with the list.
+fn preset_parser() -> impl clap::builder::TypedValueParser<Value = NpeConfig> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(NpeConfig::PRESETS.map(|c| c.name))
+        .map(|s| NpeConfig::preset(&s).expect("a name from the preset list"))
 }
 
 fn parse_router(s: &str) -> Result<npe_fpga::Router, String> {
