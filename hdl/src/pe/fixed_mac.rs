@@ -269,7 +269,6 @@ pub struct GenericFixedMac<
     nan2: DFF<Bit>,
     // stage 3
     total: DFF<Bits<SW>>,
-    valid3: DFF<Bit>,
     clear3: DFF<Bit>,
     nan3: DFF<Bit>,
     // stage 4
@@ -363,7 +362,6 @@ impl<
             clear2: Default::default(),
             nan2: Default::default(),
             total: Default::default(),
-            valid3: Default::default(),
             clear3: Default::default(),
             nan3: Default::default(),
             tot_acc: Default::default(),
@@ -407,7 +405,7 @@ impl<
     fn update(&mut self) {
         dff_setup!(
             self, clock, p0, p1, p2, p3, le1, neg1, valid1, clear1, nan1, x0, x1, xn, valid2, clear2, nan2, total,
-            valid3, clear3, nan3, acc_q, nan_q, base
+            clear3, nan3, acc_q, nan_q, base
         );
 
         // ---- stage 1: the lanes the mode uses, their products, signs and NaNs.
@@ -489,10 +487,14 @@ impl<
         self.nan2.d.next = self.nan1.q.val();
 
         // ---- stage 3: the beat's total.
-        self.total.d.next = self.x0.q.val() + self.x1.q.val() + self.xn.q.val();
-        self.valid3.d.next = self.valid2.q.val();
+        // A bubble adds zero, so the accumulator needs no clock enable: its registers load
+        // every cycle (as the shared PE's; there the enable's net was npe4x4's critical path).
+        self.total.d.next = self.zero_sw.val();
+        if self.valid2.q.val() {
+            self.total.d.next = self.x0.q.val() + self.x1.q.val() + self.xn.q.val();
+        }
         self.clear3.d.next = self.clear2.q.val();
-        self.nan3.d.next = self.nan2.q.val();
+        self.nan3.d.next = self.nan2.q.val() & self.valid2.q.val();
 
         // ---- stage 4: accumulate (the total sign-extended to the accumulator).
         self.tot_acc.next = bit_cast::<ACC_W, SW>(self.total.q.val());
@@ -500,15 +502,10 @@ impl<
             self.tot_acc.next = bit_cast::<ACC_W, SW>(self.total.q.val()) | self.ext_acc.val();
         }
         self.sum.next = self.base.q.val() + self.tot_acc.val();
-        if self.valid3.q.val() {
-            self.acc_q.d.next = self.sum.val();
-            self.base.d.next = self.sum.val();
-            self.nan_q.d.next = (self.nan_q.q.val() & !self.clear3.q.val()) | self.nan3.q.val();
-        } else if self.clear3.q.val() {
-            self.acc_q.d.next = self.acc_zero.val();
-            self.base.d.next = self.acc_zero.val();
-            self.nan_q.d.next = false;
-        }
+        // A clear without a beat leaves 0 + 0: the base was zeroed a stage ahead.
+        self.acc_q.d.next = self.sum.val();
+        self.base.d.next = self.sum.val();
+        self.nan_q.d.next = (self.nan_q.q.val() & !self.clear3.q.val()) | self.nan3.q.val();
         if self.clear2.q.val() {
             self.base.d.next = self.acc_zero.val();
         }
@@ -518,8 +515,9 @@ impl<
             self.clear1.d.next = false;
             self.valid2.d.next = false;
             self.clear2.d.next = false;
-            self.valid3.d.next = false;
             self.clear3.d.next = false;
+            self.total.d.next = self.zero_sw.val();
+            self.nan3.d.next = false;
             self.acc_q.d.next = self.acc_zero.val();
             self.base.d.next = self.acc_zero.val();
             self.nan_q.d.next = false;
