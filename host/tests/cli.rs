@@ -65,11 +65,12 @@ fn malformed_arguments() {
     fails_with(&["demo", "--k", "0"], "--m, --n and --k must be at least 1");
     fails_with(&["demo", "--k", "70000"], "--k 70000 is too long");
     fails_with(&["demo", "--backpressure", "1.5"], "--backpressure 1.5 is out of range");
-    fails_with(
-        &["info", "--hw", "--preset", "npe3x3"],
-        "unknown preset 'npe3x3'; presets: npe4x4, npe8x8",
-    );
-    fails_with(&["regs", "--preset", "nope"], "unknown preset");
+    // A wrong preset is refused with the list of every preset.
+    let names: Vec<&str> = npe_hdl::spec::NpeConfig::PRESETS.iter().map(|c| c.name).collect();
+    let presets = format!("[possible values: {}]", names.join(", "));
+    fails_with(&["info", "--hw", "--preset", "npe3x3"], "invalid value 'npe3x3'");
+    fails_with(&["info", "--hw", "--preset", "npe3x3"], &presets);
+    fails_with(&["regs", "--preset", "nope"], "invalid value 'nope'");
     fails_with(&["frobnicate"], "unrecognized subcommand");
 }
 
@@ -640,7 +641,7 @@ fn campaign_options_and_report() {
     fails_with(&["campaign", "--replay", "boot:1"], "unknown kind 'boot'");
     fails_with(&["campaign", "--replay", "fault:0xzz"], "is not a 64-bit seed");
     fails_with(&["campaign", "--max-cycles", "0"], "--max-cycles must be at least 1");
-    fails_with(&["campaign", "--preset", "npe9x9"], "unknown preset 'npe9x9'");
+    fails_with(&["campaign", "--preset", "npe9x9"], "invalid value 'npe9x9'");
     fails_with(
         &[
             "campaign",
@@ -793,16 +794,6 @@ fn gemm_with_outlier_victim_pairs() {
             "{t}"
         );
     }
-    // Block-scaled codes (issue 14's quantizers) are not run by any preset yet.
-    let wb = d.join("wb.safetensors");
-    let o = npe(&["quantize", "--scheme", "mxfp4", "--w", s(&wt), "--out", s(&wb)]);
-    assert!(o.status.success(), "{}", text(&o));
-    let o = gemm("int8", &wb, "fp4", "npe4x4", &["--w-tensor", "wt"]);
-    let t = text(&o);
-    assert!(
-        !o.status.success() && t.contains("block scales") && !t.contains("panicked"),
-        "{t}"
-    );
     // A file whose codes do not match its K.
     let bad = d.join("bad.safetensors");
     let views = [(
@@ -818,5 +809,162 @@ fn gemm_with_outlier_victim_pairs() {
         !o.status.success() && t.contains("no wt.scale") && !t.contains("panicked"),
         "{t}"
     );
+    let _ = std::fs::remove_dir_all(d);
+}
+
+/// Issue 14: `npe gemm` with MXFP4 / NVFP4 weights, quantized on the fly or read from `npe
+/// quantize`'s file, on the block-scaled preset: the device applies the block scales (exact
+/// against the golden model's block GEMM), the host NVFP4's tensor scale; the results are A times
+/// the dequantized weights; every misuse is a clear error.
+#[test]
+fn gemm_with_block_scaled_weights() {
+    use npe_host::quant::block::{quantize, BlockScheme};
+    let d = scratch("block");
+    // K = 70: two MXFP4 blocks and a short one; A's integers are exact in INT8.
+    let (m, k, n) = (3, 70, 5);
+    let a_m = Matrix {
+        rows: m,
+        cols: k,
+        data: (0..m * k).map(|i| ((i * 7 % 23) as f64) - 11.0).collect(),
+    };
+    let w_m = Matrix {
+        rows: k,
+        cols: n,
+        data: (0..k * n)
+            .map(|i| ((i * 13 % 29) as f64 - 14.0) * 0.01 * (1 + i % 3) as f64)
+            .collect(),
+    };
+    // W as PyTorch stores it ([N, K]), for `npe quantize` and the reference.
+    let wt: Vec<f64> = (0..n * k).map(|i| w_m.data[(i % k) * n + i / k]).collect();
+    let wt_m = Matrix {
+        rows: n,
+        cols: k,
+        data: wt.clone(),
+    };
+    let (a, w, wtp, c) = (d.join("a.npy"), d.join("w.npy"), d.join("wt.npy"), d.join("c.npy"));
+    write_npy(&a, &a_m, false).unwrap();
+    write_npy(&w, &w_m, false).unwrap();
+    write_npy(&wtp, &wt_m, false).unwrap();
+    let gemm = |w: &Path, w_fmt: &str, a_fmt: &str, preset: &str, backend: &str, extra: &[&str]| {
+        let mut v = vec![
+            "gemm",
+            "--backend",
+            backend,
+            "--preset",
+            preset,
+            "--a",
+            s(&a),
+            "--w",
+            s(w),
+            "--a-format",
+            a_fmt,
+            "--w-format",
+            w_fmt,
+            "--out",
+            s(&c),
+            "--check",
+        ];
+        v.extend_from_slice(extra);
+        npe(&v)
+    };
+    for (scheme, b) in [(BlockScheme::Mxfp4, 32), (BlockScheme::Nvfp4, 16)] {
+        let o = gemm(&w, scheme.name(), "int8", "npe4x4bs", "functional", &[]);
+        let t = text(&o);
+        assert!(
+            o.status.success() && t.contains("golden model: 0 mismatches in 15 results"),
+            "{t}"
+        );
+        assert!(t.contains(&format!("per block of {b}")), "{t}");
+        // C = A x dequantized W (FP32 results: within FP32 rounding).
+        let q = quantize(scheme, &wt, k, b).unwrap();
+        let wq = q.dequantize().unwrap();
+        let got = npe_host::tensor::read_matrix(&c, None).unwrap();
+        for r in 0..m {
+            for col in 0..n {
+                let want: f64 = (0..k).map(|kk| a_m.data[r * k + kk] * wq[col * k + kk]).sum();
+                let g = got.data[r * n + col];
+                assert!(
+                    (g - want).abs() <= 1e-6 * want.abs().max(1e-3),
+                    "{scheme:?} [{r}, {col}]: {g} vs {want}"
+                );
+            }
+        }
+    }
+    // The same from `npe quantize`'s file, on the Verilated preset.
+    let wb = d.join("wb.safetensors");
+    let o = npe(&["quantize", "--scheme", "mxfp4", "--w", s(&wtp), "--out", s(&wb)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let fly = {
+        let o = gemm(&w, "mxfp4", "fp8e4m3", "npe4x4bs", "functional", &[]);
+        assert!(o.status.success(), "{}", text(&o));
+        std::fs::read(&c).unwrap()
+    };
+    let o = gemm(&wb, "mxfp4", "fp8e4m3", "npe4x4bs", "sim", &["--w-tensor", "wt"]);
+    let t = text(&o);
+    assert!(
+        o.status.success() && t.contains("0 mismatches in 15 results") && t.contains("cycles"),
+        "{t}"
+    );
+    assert_eq!(std::fs::read(&c).unwrap(), fly, "file and on-the-fly MXFP4 differ");
+    // Misuse.
+    let wbm = d.join("wbm.safetensors");
+    let o = npe(&["quantize", "--scheme", "bitmod4", "--w", s(&wtp), "--out", s(&wbm)]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Scales 2^-20 … 2^0: more than the device's window of 16 exponents.
+    let wide = d.join("wide.npy");
+    let mut wide_m = Matrix {
+        rows: k,
+        cols: n,
+        data: w_m.data.clone(),
+    };
+    for kk in 0..32 {
+        wide_m.data[kk * n] *= 1e-6;
+    }
+    write_npy(&wide, &wide_m, false).unwrap();
+    for (w, w_fmt, a_fmt, preset, extra, needle) in [
+        (&w, "mxfp4", "int8", "npe4x4", &[][..], "no block scales"),
+        (&w, "nvfp4", "mxfp4", "npe4x4bs", &[][..], "plain format"),
+        (&w, "nvfp4", "olive", "npe4x4bs", &[][..], "plain format"),
+        (
+            &wb,
+            "fp4",
+            "int8",
+            "npe4x4bs",
+            &["--w-tensor", "wt"][..],
+            "give --w-format mxfp4",
+        ),
+        (
+            &wb,
+            "nvfp4",
+            "int8",
+            "npe4x4bs",
+            &["--w-tensor", "wt"][..],
+            "give --w-format mxfp4",
+        ),
+        (
+            &wbm,
+            "fp4",
+            "int8",
+            "npe4x4bs",
+            &["--w-tensor", "wt"][..],
+            "MXFP4 and NVFP4 block scales only",
+        ),
+        (
+            &wbm,
+            "int8",
+            "int8",
+            "npe4x4bs",
+            &["--w-tensor", "wt"][..],
+            "MXFP4 and NVFP4 block scales only",
+        ),
+        (&wide, "mxfp4", "int8", "npe4x4bs", &[][..], "16 exponents per job"),
+    ] {
+        let o = gemm(w, w_fmt, a_fmt, preset, "functional", extra);
+        let t = text(&o);
+        assert!(
+            !o.status.success() && t.contains(needle) && !t.contains("panicked"),
+            "{w_fmt} {a_fmt} {preset}: {t}"
+        );
+    }
     let _ = std::fs::remove_dir_all(d);
 }

@@ -1,5 +1,6 @@
-//! `npe gemm`: a GEMM from tensor files (plain formats, OliVe pairs quantized on the fly or read
-//! from `npe quantize`'s file) on a device, C written to a file.
+//! `npe gemm`: a GEMM from tensor files (plain formats; OliVe pairs or MXFP4 / NVFP4 block-scaled
+//! weights quantized on the fly or read from `npe quantize`'s file) on a device, C written to a
+//! file.
 
 use super::*;
 
@@ -13,6 +14,7 @@ pub(super) fn gemm(
     nan: NanPolicy,
     sim: &SimArgs,
 ) -> Result<()> {
+    use crate::quant::block::BlockScheme;
     use crate::quant::operand::OvpOperand;
     // Every option and path is checked before the inputs are read and the device runs: a bad
     // output path found after a long simulation would lose the run.
@@ -26,6 +28,47 @@ pub(super) fn gemm(
         Some(name) => crate::quant::cmd::stored_format(w_path, name)?.map(|f| (name, f)),
         None => None,
     };
+    // Block-scaled weights take their own path: codes `npe quantize` wrote, or floats
+    // quantized here.
+    let stored_block = stored.as_ref().and_then(|(_, f)| BlockScheme::from_name(f));
+    if stored_block.is_some() || matches!(w_fmt, GemmFormat::Block(_)) {
+        let t = match (&stored, stored_block, w_fmt) {
+            (Some((name, _)), Some(held), _) if !device_scheme(held) => bail!(
+                "{} holds {name} as {} codes: the device applies MXFP4 and NVFP4 block scales only \
+                 (BitMoD's per-block data types are not in the hardware yet)",
+                w_path.display(),
+                held.name()
+            ),
+            (Some((name, _)), Some(held), want) if want != GemmFormat::Block(held) => bail!(
+                "--w-format {}, but {} holds {name} as {} codes: give --w-format {}",
+                match want {
+                    GemmFormat::Table(f) => f.name().to_string(),
+                    GemmFormat::Olive => "olive".to_string(),
+                    GemmFormat::Block(b) => b.name().to_string(),
+                },
+                w_path.display(),
+                held.name(),
+                held.name()
+            ),
+            (Some((name, _)), Some(_), _) => crate::quant::block_cmd::read_block(w_path, name)?,
+            (Some((name, f)), None, _) => bail!(
+                "{} holds {name} as {f} codes; block-scaled weights come as floats or as codes of \
+                 `npe quantize --scheme mxfp4|nvfp4`",
+                w_path.display()
+            ),
+            (None, _, GemmFormat::Block(scheme)) => {
+                let w = tensor::read_operand(w_path, w_tensor, "--w-tensor")?;
+                // The scheme's rows are W's columns (blocks run along K).
+                let rows: Vec<f64> = (0..w.cols)
+                    .flat_map(|c| (0..w.rows).map(move |r| (r, c)))
+                    .map(|(r, c)| w.data[r * w.cols + c])
+                    .collect();
+                crate::quant::block::quantize(scheme, &rows, w.rows, scheme.default_block())?
+            }
+            (None, _, _) => unreachable!("a block scheme was given or stored"),
+        };
+        return block_gemm((&a, a_path, a_fmt), &t, out_fmt, out, check, nan, sim);
+    }
     let w_codes = match stored {
         None => None,
         Some((name, f)) if Format::from_name(&f).is_some_and(|f| f.is_paired()) => {
@@ -42,8 +85,7 @@ pub(super) fn gemm(
             }
         }
         Some((name, f)) => bail!(
-            "{} holds {name} as {f} codes with block scales; npe gemm does not run block-scaled \
-             weights yet (no preset has the dequantization unit): give the float weights",
+            "{} holds {name} as {f} codes, which npe gemm does not read",
             w_path.display()
         ),
     };
@@ -79,14 +121,15 @@ pub(super) fn gemm(
     } else {
         k
     };
-    let table = |f: GemmFormat| match f {
-        GemmFormat::Table(f) => f,
+    let table = |what: &str, f: GemmFormat| match f {
+        GemmFormat::Table(f) => Ok(f),
         GemmFormat::Olive => unreachable!("olive operands are pair codes"),
+        GemmFormat::Block(b) => Err(anyhow::anyhow!("{what} {}: block schemes are weight formats", b.name())),
     };
     let (a_fmt, a_codes) = match &a_ovp {
         Some(op) => (op.format, op.codes.clone()),
         None => {
-            let f = table(a_fmt);
+            let f = table("--a-format", a_fmt)?;
             let q = quantize(&format!("--a {}", a_path.display()), &a.data, Some(k), f, nan)?;
             let zero = golden::encode(f, 0.0);
             // A zero code closes each row when K was padded.
@@ -98,7 +141,7 @@ pub(super) fn gemm(
         (Some(op), _) => (op.format, op.codes.clone()),
         (None, None) => unreachable!("W is codes or values"),
         (None, Some(w)) => {
-            let f = table(w_fmt);
+            let f = table("--w-format", w_fmt)?;
             let mut q = quantize(&format!("--w {}", w_path.display()), &w.data, Some(n), f, nan)?;
             // A row of zero codes closes W when K was padded.
             q.extend((k * n..kp * n).map(|_| golden::encode(f, 0.0)));
@@ -164,12 +207,146 @@ pub(super) fn gemm(
         }
     }
     if check {
-        let g = job.golden()?;
-        let mismatches = g.iter().zip(&run.c).filter(|(x, y)| x != y).count();
-        println!("golden model: {mismatches} mismatches in {} results", g.len());
-        if mismatches > 0 {
-            bail!("{mismatches} results differ from the golden model");
+        compare(&job.golden()?, &run.c)?;
+    }
+    Ok(())
+}
+
+/// The block schemes whose scales the device applies: FP4 elements with E8M0 (MXFP4) or FP8
+/// E4M3 (NVFP4) block scales. BitMoD's per-block data types and the `f32`-scaled baselines are
+/// not in the hardware.
+pub(super) fn device_scheme(s: crate::quant::block::BlockScheme) -> bool {
+    use crate::quant::block::BlockScheme;
+    matches!(s, BlockScheme::Mxfp4 | BlockScheme::Nvfp4)
+}
+
+/// `npe gemm` with block-scaled weights `t` (`[N, K]`): A quantized to its table format, W's FP4
+/// codes and block scales run by [`Device::block_gemm`] (NVFP4's tensor scale applied by the
+/// host to the results); `--check` compares with the golden model's block GEMM.
+fn block_gemm(
+    (a, a_path, a_fmt): (&tensor::Matrix, &Path, GemmFormat),
+    t: &crate::quant::block::BlockTensor,
+    out_fmt: OutputFormat,
+    out: &Path,
+    check: bool,
+    nan: NanPolicy,
+    sim: &SimArgs,
+) -> Result<()> {
+    use crate::device::BlockScaleJob;
+    use crate::quant::block::{BlockScales, BlockScheme};
+    use npe_hdl::spec::block_scale::ScaleCode;
+    let scheme = t.scheme;
+    let (kind, kind_name, codes) = match (&t.scales, scheme) {
+        (BlockScales::U8(c), BlockScheme::Mxfp4) => (ScaleCode::E8m0, "E8M0", c),
+        (BlockScales::U8(c), BlockScheme::Nvfp4) => (ScaleCode::E4m3, "FP8 E4M3", c),
+        _ => bail!(
+            "{} weights: the device applies MXFP4 and NVFP4 block scales only (BitMoD's per-block \
+             data types are not in the hardware yet)",
+            scheme.name()
+        ),
+    };
+    let a_fmt = match a_fmt {
+        GemmFormat::Table(f) if !f.is_paired() => f,
+        _ => bail!("block-scaled weights take activations of a plain format (--a-format int8, fp8e4m3, ...)"),
+    };
+    let (m, n, k) = (a.rows, t.rows, t.k);
+    if a.cols != k {
+        bail!(
+            "shapes do not chain: A is {}x{}, W is {k}x{n} (A's columns must equal W's rows)",
+            a.rows,
+            a.cols
+        );
+    }
+    // E8M0: one window of 16 exponents per job (BLOCK.BASE).
+    let base = match kind {
+        ScaleCode::E8m0 => {
+            let base = BlockScaleJob::e8m0_base(codes);
+            let top = codes.iter().filter(|&&c| c != 0xff).max().map_or(base, |&c| c.into());
+            if top > base + 15 {
+                bail!(
+                    "the MXFP4 block scales span 2^{} to 2^{}: the device holds 16 exponents per job",
+                    base as i64 - 127,
+                    top as i64 - 127
+                );
+            }
+            base
         }
+        _ => 0,
+    };
+    let a_codes = quantize(&format!("--a {}", a_path.display()), &a.data, Some(k), a_fmt, nan)?;
+    // W's FP4 codes, K x N row-major.
+    let w_codes: Vec<u32> = (0..k)
+        .flat_map(|kk| (0..n).map(move |c| (kk, c)))
+        .map(|(kk, c)| u32::from(t.codes[c * k + kk]))
+        .collect();
+    let job = GemmJob {
+        a_fmt,
+        w_fmt: Format::Fp4E2M1,
+        out: out_fmt,
+        scale_exp: 0,
+        col_scale_exp: Vec::new(),
+        m,
+        n,
+        k,
+        a: a_codes,
+        w: w_codes,
+    };
+    let block = BlockScaleJob {
+        kind,
+        block: t.block,
+        base,
+        codes: codes.clone(),
+    };
+    block.plan(&job, &sim.preset)?;
+    let (run, device) = sim.with_device(|dev| Ok((dev.block_gemm(&job, &block)?, dev.backend().describe())))?;
+    let ts = f64::from(t.tensor_scale.unwrap_or(1.0));
+    let c = tensor::Matrix {
+        rows: m,
+        cols: n,
+        data: run
+            .c
+            .iter()
+            .map(|&code| golden::output_to_f64(out_fmt, code) * ts)
+            .collect(),
+    };
+    tensor::write_npy(out, &c, out_fmt == OutputFormat::Int32)?;
+    println!(
+        "C[{m}x{n}] = A[{m}x{k}] ({a_fmt}) x W[{k}x{n}] ({}: fp4 codes, {} scales per block of {}) -> {out_fmt} on {device}: {}; wrote {}",
+        scheme.name(),
+        kind_name,
+        t.block,
+        if run.counters.busy == 0 {
+            "no cycle count".to_string()
+        } else {
+            format!(
+                "{} cycles, {:.2} MACs/cycle",
+                run.counters.busy,
+                job.macs() as f64 / run.counters.busy as f64
+            )
+        },
+        out.display()
+    );
+    if let Some(ts) = t.tensor_scale {
+        println!("W: NVFP4 tensor scale {ts:e} applied by the host to the results");
+    }
+    if check {
+        // The device's results before the host's tensor scale.
+        let unscaled = crate::quant::block::BlockTensor {
+            tensor_scale: t.tensor_scale.map(|_| 1.0),
+            ..t.clone()
+        };
+        compare(&golden::block_gemm(a_fmt, &job.a, &unscaled, out_fmt)?, &run.c)?;
+    }
+    Ok(())
+}
+
+/// `--check`: the device's result codes against the golden model's, counted and printed; any
+/// difference is an error.
+fn compare(golden: &[u32], device: &[u32]) -> Result<()> {
+    let mismatches = golden.iter().zip(device).filter(|(x, y)| x != y).count();
+    println!("golden model: {mismatches} mismatches in {} results", golden.len());
+    if mismatches > 0 {
+        bail!("{mismatches} results differ from the golden model");
     }
     Ok(())
 }

@@ -59,8 +59,9 @@ enum Command {
         /// Tensor name in A's .safetensors file (not for a .npy file: it holds one array).
         #[arg(long)]
         a_tensor: Option<String>,
-        /// Weights W (K x N): .npy or .safetensors; or the codes `npe quantize --scheme olive`
-        /// wrote (with --w-tensor NAME, stored [N, K] as PyTorch stores weights).
+        /// Weights W (K x N): .npy or .safetensors; or the codes `npe quantize --scheme
+        /// olive|mxfp4|nvfp4` wrote (with --w-tensor NAME, stored [N, K] as PyTorch stores
+        /// weights).
         #[arg(long)]
         w: PathBuf,
         /// Tensor name in W's .safetensors file (not for a .npy file: it holds one array).
@@ -71,7 +72,9 @@ enum Command {
         #[arg(long, value_parser = parse_gemm_format)]
         a_format: GemmFormat,
         /// Weight format; `olive`: outlier-victim pairs of the normal type of least error (one
-        /// scale per column, applied by the host to the results).
+        /// scale per column, applied by the host to the results); `mxfp4` / `nvfp4`: FP4 with
+        /// block scales along K, applied by the device (a preset with block scales, npe4x4bs;
+        /// NVFP4's tensor scale is applied by the host).
         #[arg(long, value_parser = parse_gemm_format)]
         w_format: GemmFormat,
         /// Output format.
@@ -390,13 +393,15 @@ fn check_operand_format(flag: &str, f: Format) -> Result<()> {
     Ok(())
 }
 
-/// An operand format of `npe gemm`: a table format, or `olive`.
+/// An operand format of `npe gemm`: a table format, `olive`, or a block-scaled weight scheme.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum GemmFormat {
     /// A format of the table (a pair format quantizes with that normal type).
     Table(Format),
     /// Outlier-victim pairs, the normal type of least squared error.
     Olive,
+    /// Weights quantized by a block scheme whose scales the device applies (MXFP4, NVFP4).
+    Block(crate::quant::block::BlockScheme),
 }
 
 impl GemmFormat {
@@ -405,13 +410,17 @@ impl GemmFormat {
         match self {
             GemmFormat::Olive => Some(None),
             GemmFormat::Table(f) => f.ovp_normal().map(Some),
+            GemmFormat::Block(_) => None,
         }
     }
 }
 
 fn parse_gemm_format(s: &str) -> Result<GemmFormat, String> {
+    use crate::quant::block::BlockScheme;
     if s.eq_ignore_ascii_case("olive") {
         Ok(GemmFormat::Olive)
+    } else if let Some(b) = BlockScheme::from_name(&s.to_ascii_lowercase()).filter(|b| gemm::device_scheme(*b)) {
+        Ok(GemmFormat::Block(b))
     } else {
         parse_format(s).map(GemmFormat::Table)
     }
