@@ -127,9 +127,9 @@ pub struct Npe<const LW: usize, const ACC_W: usize> {
     rdma: AxiReadDma,
     wdma: AxiWriteDma,
     // `reset` registered for the core: none of the core's logic depends on a top input, so the
-    // Verilated model re-evaluates only the AXI ports' logic when the host sets an input
-    // (npe8x8 simulates 2.7x faster). The core leaves a hard reset an edge after the register
-    // file and the DMA engines, before any START can reach it.
+    // Verilated model re-evaluates only the AXI ports' logic when the host sets an input, not
+    // every PE (`fpga/reports/accel.md`, session 14). The core leaves a hard reset an edge after
+    // the register file and the DMA engines, before any START can reach it.
     rst_q: DFF<Bit>,
     // SOFT_RESET came and a DMA engine is still closing its bursts.
     draining: DFF<Bit>,
