@@ -827,13 +827,18 @@ fn gemm_with_block_scaled_weights() {
         cols: k,
         data: (0..m * k).map(|i| ((i * 7 % 23) as f64) - 11.0).collect(),
     };
-    let w_m = Matrix {
+    let mut w_m = Matrix {
         rows: k,
         cols: n,
         data: (0..k * n)
             .map(|i| ((i * 13 % 29) as f64 - 14.0) * 0.01 * (1 + i % 3) as f64)
             .collect(),
     };
+    // Column 1's first block is zero: MXFP4 gives it the smallest scale code, outside the
+    // device's window, which a zero block does not need.
+    for kk in 0..32 {
+        w_m.data[kk * n + 1] = 0.0;
+    }
     // W as PyTorch stores it ([N, K]), for `npe quantize` and the reference.
     let wt: Vec<f64> = (0..n * k).map(|i| w_m.data[(i % k) * n + i / k]).collect();
     let wt_m = Matrix {
@@ -910,7 +915,7 @@ fn gemm_with_block_scaled_weights() {
     let wbm = d.join("wbm.safetensors");
     let o = npe(&["quantize", "--scheme", "bitmod4", "--w", s(&wtp), "--out", s(&wbm)]);
     assert!(o.status.success(), "{}", text(&o));
-    // Scales 2^-20 … 2^0: more than the device's window of 16 exponents.
+    // Nonzero blocks whose scales span more than the device's window of 16 exponents.
     let wide = d.join("wide.npy");
     let mut wide_m = Matrix {
         rows: k,

@@ -257,21 +257,36 @@ fn block_gemm(
             a.cols
         );
     }
-    // E8M0: one window of 16 exponents per job (BLOCK.BASE).
-    let base = match kind {
+    // A block of zero weights adds zero whatever its scale (a NaN scale aside), and MXFP4 gives
+    // it the smallest code; so only the other blocks must fit E8M0's window of 16 exponents per
+    // job (BLOCK.BASE), and a zero block gets the window's base on the device.
+    let nb = t.n_blocks();
+    let zero_block =
+        |i: usize| (i % nb * t.block..((i % nb + 1) * t.block).min(k)).all(|kk| t.codes[i / nb * k + kk] & 0x7 == 0);
+    let live = |i: &usize| !zero_block(*i) || codes[*i] == 0xff;
+    let (base, dev_codes) = match kind {
         ScaleCode::E8m0 => {
-            let base = BlockScaleJob::e8m0_base(codes);
-            let top = codes.iter().filter(|&&c| c != 0xff).max().map_or(base, |&c| c.into());
+            let live_codes: Vec<u8> = (0..codes.len()).filter(live).map(|i| codes[i]).collect();
+            let base = BlockScaleJob::e8m0_base(&live_codes);
+            let top = live_codes
+                .iter()
+                .filter(|&&c| c != 0xff)
+                .max()
+                .map_or(base, |&c| c.into());
             if top > base + 15 {
                 bail!(
-                    "the MXFP4 block scales span 2^{} to 2^{}: the device holds 16 exponents per job",
+                    "the MXFP4 block scales of nonzero blocks span 2^{} to 2^{}: the device holds 16 \
+                     exponents per job",
                     base as i64 - 127,
                     top as i64 - 127
                 );
             }
-            base
+            let dev = (0..codes.len())
+                .map(|i| if live(&i) { codes[i] } else { base as u8 })
+                .collect();
+            (base, dev)
         }
-        _ => 0,
+        _ => (0, codes.clone()),
     };
     let a_codes = quantize(&format!("--a {}", a_path.display()), &a.data, Some(k), a_fmt, nan)?;
     // W's FP4 codes, K x N row-major.
@@ -295,7 +310,7 @@ fn block_gemm(
         kind,
         block: t.block,
         base,
-        codes: codes.clone(),
+        codes: dev_codes,
     };
     block.plan(&job, &sim.preset)?;
     let (run, device) = sim.with_device(|dev| Ok((dev.block_gemm(&job, &block)?, dev.backend().describe())))?;
