@@ -329,6 +329,37 @@ fn gemm_on_the_functional_back_end() {
     }
 }
 
+/// `npe gemm --check` on `(back end, preset)` with A and W files and their formats, C to `c`,
+/// plus `extra` options.
+fn gemm_check(
+    (backend, preset): (&str, &str),
+    (a, a_fmt): (&Path, &str),
+    (w, w_fmt): (&Path, &str),
+    c: &Path,
+    extra: &[&str],
+) -> Output {
+    let mut v = vec![
+        "gemm",
+        "--backend",
+        backend,
+        "--preset",
+        preset,
+        "--a",
+        s(a),
+        "--w",
+        s(w),
+        "--a-format",
+        a_fmt,
+        "--w-format",
+        w_fmt,
+        "--out",
+        s(c),
+        "--check",
+    ];
+    v.extend_from_slice(extra);
+    npe(&v)
+}
+
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("npe-cli-{name}-{}", std::process::id()));
@@ -716,26 +747,7 @@ fn gemm_with_outlier_victim_pairs() {
     write_npy(&w, &w_m, false).unwrap();
     write_npy(&wt, &wt_m, false).unwrap();
     let gemm = |a_fmt: &str, w: &Path, w_fmt: &str, preset: &str, extra: &[&str]| {
-        let mut v = vec![
-            "gemm",
-            "--backend",
-            "functional",
-            "--preset",
-            preset,
-            "--a",
-            s(&a),
-            "--w",
-            s(w),
-            "--a-format",
-            a_fmt,
-            "--w-format",
-            w_fmt,
-            "--out",
-            s(&c),
-            "--check",
-        ];
-        v.extend_from_slice(extra);
-        npe(&v)
+        gemm_check(("functional", preset), (&a, a_fmt), (w, w_fmt), &c, extra)
     };
     let o = gemm("olive", &w, "olive", "npe4x4ovp", &[]);
     let t = text(&o);
@@ -851,26 +863,7 @@ fn gemm_with_block_scaled_weights() {
     write_npy(&w, &w_m, false).unwrap();
     write_npy(&wtp, &wt_m, false).unwrap();
     let gemm = |w: &Path, w_fmt: &str, a_fmt: &str, preset: &str, backend: &str, extra: &[&str]| {
-        let mut v = vec![
-            "gemm",
-            "--backend",
-            backend,
-            "--preset",
-            preset,
-            "--a",
-            s(&a),
-            "--w",
-            s(w),
-            "--a-format",
-            a_fmt,
-            "--w-format",
-            w_fmt,
-            "--out",
-            s(&c),
-            "--check",
-        ];
-        v.extend_from_slice(extra);
-        npe(&v)
+        gemm_check((backend, preset), (&a, a_fmt), (w, w_fmt), &c, extra)
     };
     for (scheme, b) in [(BlockScheme::Mxfp4, 32), (BlockScheme::Nvfp4, 16)] {
         let o = gemm(&w, scheme.name(), "int8", "npe4x4bs", "functional", &[]);
