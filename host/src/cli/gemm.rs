@@ -233,17 +233,11 @@ fn block_gemm(
     sim: &SimArgs,
 ) -> Result<()> {
     use crate::device::BlockScaleJob;
-    use crate::quant::block::{BlockScales, BlockScheme};
-    use npe_hdl::spec::block_scale::ScaleCode;
-    let scheme = t.scheme;
-    let (kind, kind_name, codes) = match (&t.scales, scheme) {
-        (BlockScales::U8(c), BlockScheme::Mxfp4) => (ScaleCode::E8m0, "E8M0", c),
-        (BlockScales::U8(c), BlockScheme::Nvfp4) => (ScaleCode::E4m3, "FP8 E4M3", c),
-        _ => bail!(
-            "{} weights: the device applies MXFP4 and NVFP4 block scales only (BitMoD's per-block \
-             data types are not in the hardware yet)",
-            scheme.name()
-        ),
+    let (w_codes, block) = BlockScaleJob::of_tensor(t)?;
+    let kind_name = if t.scheme == crate::quant::block::BlockScheme::Mxfp4 {
+        "E8M0"
+    } else {
+        "FP8 E4M3"
     };
     let a_fmt = match a_fmt {
         GemmFormat::Table(f) if !f.is_paired() => f,
@@ -257,43 +251,7 @@ fn block_gemm(
             a.cols
         );
     }
-    // A block of zero weights adds zero whatever its scale (a NaN scale aside), and MXFP4 gives
-    // it the smallest code; so only the other blocks must fit E8M0's window of 16 exponents per
-    // job (BLOCK.BASE), and a zero block gets the window's base on the device.
-    let nb = t.n_blocks();
-    let zero_block =
-        |i: usize| (i % nb * t.block..((i % nb + 1) * t.block).min(k)).all(|kk| t.codes[i / nb * k + kk] & 0x7 == 0);
-    let live = |i: &usize| !zero_block(*i) || codes[*i] == 0xff;
-    let (base, dev_codes) = match kind {
-        ScaleCode::E8m0 => {
-            let live_codes: Vec<u8> = (0..codes.len()).filter(live).map(|i| codes[i]).collect();
-            let base = BlockScaleJob::e8m0_base(&live_codes);
-            let top = live_codes
-                .iter()
-                .filter(|&&c| c != 0xff)
-                .max()
-                .map_or(base, |&c| c.into());
-            if top > base + 15 {
-                bail!(
-                    "the MXFP4 block scales of nonzero blocks span 2^{} to 2^{}: the device holds 16 \
-                     exponents per job",
-                    base as i64 - 127,
-                    top as i64 - 127
-                );
-            }
-            let dev = (0..codes.len())
-                .map(|i| if live(&i) { codes[i] } else { base as u8 })
-                .collect();
-            (base, dev)
-        }
-        _ => (0, codes.clone()),
-    };
     let a_codes = quantize(&format!("--a {}", a_path.display()), &a.data, Some(k), a_fmt, nan)?;
-    // W's FP4 codes, K x N row-major.
-    let w_codes: Vec<u32> = (0..k)
-        .flat_map(|kk| (0..n).map(move |c| (kk, c)))
-        .map(|(kk, c)| u32::from(t.codes[c * k + kk]))
-        .collect();
     let job = GemmJob {
         a_fmt,
         w_fmt: Format::Fp4E2M1,
@@ -305,12 +263,6 @@ fn block_gemm(
         k,
         a: a_codes,
         w: w_codes,
-    };
-    let block = BlockScaleJob {
-        kind,
-        block: t.block,
-        base,
-        codes: dev_codes,
     };
     block.plan(&job, &sim.preset)?;
     let (run, device) = sim.with_device(|dev| Ok((dev.block_gemm(&job, &block)?, dev.backend().describe())))?;
@@ -327,7 +279,7 @@ fn block_gemm(
     tensor::write_npy(out, &c, out_fmt == OutputFormat::Int32)?;
     println!(
         "C[{m}x{n}] = A[{m}x{k}] ({a_fmt}) x W[{k}x{n}] ({}: fp4 codes, {} scales per block of {}) -> {out_fmt} on {device}: {}; wrote {}",
-        scheme.name(),
+        t.scheme.name(),
         kind_name,
         t.block,
         if run.counters.busy == 0 {

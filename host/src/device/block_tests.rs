@@ -648,3 +648,69 @@ fn the_e8m0_base_is_the_smallest_finite_code() {
     assert_eq!(BlockScaleJob::e8m0_base(&[0xFF]), 0);
     assert_eq!(BlockScaleJob::e8m0_base(&[]), 0);
 }
+
+/// `of_tensor`: W transposed to `K × N`, the block scales as quantized, a zero block given the
+/// window's base (MXFP4 codes it 0, far below the other blocks), a NaN scale kept even in a zero
+/// block, nonzero blocks beyond one window and schemes without device scales refused.
+#[test]
+fn quantized_tensors_become_device_jobs() {
+    use crate::quant::block::quantize;
+    let (n, k) = (3, 70);
+    // Row 1's first block (K 0 … 31) is zero.
+    let data: Vec<f64> = (0..n * k)
+        .map(|i| {
+            if i / k == 1 && i % k < 32 {
+                0.0
+            } else {
+                ((i * 13 % 29) as f64 - 14.0) * 0.1
+            }
+        })
+        .collect();
+    let t = quantize(BlockScheme::Mxfp4, &data, k, 32).unwrap();
+    let BlockScales::U8(codes) = &t.scales else {
+        panic!("MXFP4 has u8 scales")
+    };
+    assert_eq!(codes[3], 0, "MXFP4's code of a zero block");
+    let (w, job) = BlockScaleJob::of_tensor(&t).unwrap();
+    assert_eq!(w.len(), k * n);
+    for (i, &c) in w.iter().enumerate() {
+        assert_eq!(c, u32::from(t.codes[i % n * k + i / n]), "W[{}][{}]", i / n, i % n);
+    }
+    assert_eq!((job.kind, job.block), (ScaleCode::E8m0, 32));
+    let live: Vec<u8> = codes
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != 3)
+        .map(|(_, &c)| c)
+        .collect();
+    assert_eq!(job.base, BlockScaleJob::e8m0_base(&live));
+    for (i, (&got, &q)) in job.codes.iter().zip(codes).enumerate() {
+        assert_eq!(
+            u32::from(got),
+            if i == 3 { job.base } else { u32::from(q) },
+            "scale {i}"
+        );
+    }
+    // A NaN scale stays, zero block or not.
+    let mut nan = t.clone();
+    if let BlockScales::U8(c) = &mut nan.scales {
+        c[3] = 0xFF;
+    }
+    assert_eq!(BlockScaleJob::of_tensor(&nan).unwrap().1.codes[3], 0xFF);
+    // A nonzero block 2^-20 below the others.
+    let mut wide = data.clone();
+    for x in &mut wide[..32] {
+        *x *= 1e-6;
+    }
+    let t = quantize(BlockScheme::Mxfp4, &wide, k, 32).unwrap();
+    assert!(matches!(BlockScaleJob::of_tensor(&t), Err(DeviceError::BlockScaleSpan { lo, hi }) if hi - lo > 15));
+    // NVFP4's E4M3 scales are all in the window: kept as quantized.
+    let t = quantize(BlockScheme::Nvfp4, &data, k, 16).unwrap();
+    let (_, job) = BlockScaleJob::of_tensor(&t).unwrap();
+    let BlockScales::U8(codes) = &t.scales else {
+        panic!("NVFP4 has u8 scales")
+    };
+    assert_eq!((job.kind, &job.codes), (ScaleCode::E4m3, codes));
+    let t = quantize(BlockScheme::Bitmod4, &data, k, 128).unwrap();
+    assert!(matches!(BlockScaleJob::of_tensor(&t), Err(DeviceError::Format(_))));
+}

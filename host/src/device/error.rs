@@ -305,6 +305,14 @@ pub enum DeviceError {
         /// Bits of the output units' scale.
         bits: usize,
     },
+    /// E8M0 block scales (of blocks with nonzero weights) that no window of 16 exponents holds.
+    #[error("the E8M0 block scales of nonzero blocks span 2^{lo} to 2^{hi}: the device holds 16 exponents per job")]
+    BlockScaleSpan {
+        /// The smallest exponent.
+        lo: i32,
+        /// The largest exponent.
+        hi: i32,
+    },
     /// The simulated bus saw the hardware break the AXI protocol.
     #[error("AXI protocol violations: {0:?}")]
     Protocol(Vec<String>),

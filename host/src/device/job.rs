@@ -8,6 +8,7 @@ use npe_hdl::spec::{Format, OutputFormat};
 
 use super::{memory, DeviceError, Layout};
 use crate::golden::{self, Exact};
+use crate::quant::block::{blocks, BlockScales, BlockScheme, BlockTensor};
 
 /// One GEMM: `C[m][n] = 2^(scale_exp + col_scale_exp[n]) · Σ_k A[m][k] · W[k][n]`, rounded once
 /// to `out`.
@@ -400,6 +401,75 @@ impl BlockScaleJob {
             block_reg,
             sizes,
         })
+    }
+
+    /// MXFP4 / NVFP4 weights `t` (`[N, K]`, as `npe quantize` writes them) as the device runs
+    /// them: W's FP4 codes `K × N` row-major for a [`GemmJob`], and the block-scale part (NVFP4's
+    /// tensor scale stays with the caller). A block of zero weights adds zero whatever its scale
+    /// (a NaN scale aside), and MXFP4 gives it the smallest code; so only the other blocks must
+    /// fit one E8M0 window ([`DeviceError::BlockScaleSpan`] otherwise), and a zero block gets the
+    /// window's base. Other schemes are [`DeviceError::Format`].
+    pub fn of_tensor(t: &BlockTensor) -> Result<(Vec<u32>, BlockScaleJob), DeviceError> {
+        let (kind, codes) = match (&t.scales, t.scheme) {
+            (BlockScales::U8(c), BlockScheme::Mxfp4) => (ScaleCode::E8m0, c),
+            (BlockScales::U8(c), BlockScheme::Nvfp4) => (ScaleCode::E4m3, c),
+            _ => {
+                return Err(DeviceError::Format(format!(
+                    "{} weights: the device applies MXFP4 and NVFP4 block scales only (BitMoD's \
+                     per-block data types are not in the hardware yet)",
+                    t.scheme.name()
+                )))
+            }
+        };
+        let (n, k, nb) = (t.rows, t.k, t.n_blocks());
+        for (what, expected, got) in [
+            ("weight codes", n * k, t.codes.len()),
+            ("block scales", n * nb, codes.len()),
+        ] {
+            if got != expected {
+                return Err(DeviceError::Shape { what, expected, got });
+            }
+        }
+        let w = (0..k * n).map(|i| u32::from(t.codes[i % n * k + i / n])).collect();
+        let nan = |c: u8| kind.serial(c).nan;
+        // FP4 E2M1: the three magnitude bits are zero for ±0.
+        let zero_block = |i: usize| {
+            blocks(k, t.block)
+                .nth(i % nb)
+                .is_some_and(|r| r.clone().all(|kk| t.codes[i / nb * k + kk] & 0x7 == 0))
+        };
+        let live = |i: &usize| !zero_block(*i) || nan(codes[*i]);
+        let (base, codes) = match kind {
+            ScaleCode::E8m0 => {
+                let live_codes: Vec<u8> = (0..codes.len()).filter(live).map(|i| codes[i]).collect();
+                let base = Self::e8m0_base(&live_codes);
+                let top = live_codes
+                    .iter()
+                    .filter(|&&c| !nan(c))
+                    .max()
+                    .map_or(base, |&c| c.into());
+                if top > base + 15 {
+                    return Err(DeviceError::BlockScaleSpan {
+                        lo: kind.window_lo(base as u8),
+                        hi: kind.window_lo(top as u8),
+                    });
+                }
+                let codes = (0..codes.len())
+                    .map(|i| if live(&i) { codes[i] } else { base as u8 })
+                    .collect();
+                (base, codes)
+            }
+            _ => (0, codes.clone()),
+        };
+        Ok((
+            w,
+            BlockScaleJob {
+                kind,
+                block: t.block,
+                base,
+                codes,
+            },
+        ))
     }
 
     /// An E8M0 base whose window holds `codes` when they span at most 16 exponents: their
