@@ -855,7 +855,8 @@ impl<B: Backend> RunIn for Device<B> {
 
 /// Block-scaled GEMMs on the Verilated npe4x4bs (the fixed-point PEs with their dequantization
 /// units, the block-scale bank and its loads): NVFP4 (E4M3 scales), MXFP4 (E8M0, in and out of
-/// the job's window, NaN), u8 scales; INT8, FP8 and INT4 activations; K not a multiple of the
+/// the job's window, NaN), u8 scales, BitMoD (u8 scales and a data-type selector per block, 4-
+/// and 3-bit); INT8, FP8, INT4 and FP4 activations; K not a multiple of the
 /// block, N not a multiple of the columns, column scales. Every result must equal the functional
 /// back end's (which the host's tests hold to the golden block-scaled model), and a plain job
 /// on the same preset must equal the golden model.
@@ -867,16 +868,22 @@ fn block_scaled_gemms_on_the_block_preset() {
     let mut sim = Device::connect(SimBackend::new(&cfg, &SimOptions::default()).unwrap(), cfg).unwrap();
     let mut fun = functional(cfg);
     let mut rng = StdRng::seed_from_u64(0xb10c);
+    let (fp4, bm4, bm3) = (Format::Fp4E2M1, Format::Bitmod4ErPos, Format::Bitmod3ErPos);
     let cases = [
-        (Format::Int8, ScaleCode::E4m3, 16, 0),
-        (Format::Fp8E4M3, ScaleCode::E4m3, 16, 0),
-        (Format::Int4, ScaleCode::E4m3, 16, 0),
-        (Format::Int8, ScaleCode::E8m0, 32, 110),
-        (Format::Fp8E4M3, ScaleCode::E8m0, 8, 120),
-        (Format::Int8, ScaleCode::U8, 16, 0),
+        (Format::Int8, fp4, ScaleCode::E4m3, 16, 0),
+        (Format::Fp8E4M3, fp4, ScaleCode::E4m3, 16, 0),
+        (Format::Int4, fp4, ScaleCode::E4m3, 16, 0),
+        (Format::Int8, fp4, ScaleCode::E8m0, 32, 110),
+        (Format::Fp8E4M3, fp4, ScaleCode::E8m0, 8, 120),
+        (Format::Int8, fp4, ScaleCode::U8, 16, 0),
+        // BitMoD: a selector per block picks its data type.
+        (Format::Int8, bm4, ScaleCode::U8, 16, 0),
+        (Format::Fp4E2M1, bm4, ScaleCode::U8, 128, 0),
+        (Format::Fp8E4M3, bm3, ScaleCode::U8, 32, 0),
+        (Format::Int4, bm3, ScaleCode::U8, 32, 0),
     ];
     let (mut total, mut distinct) = (0, std::collections::HashSet::new());
-    for (i, &(a_fmt, kind, block, base)) in cases.iter().enumerate() {
+    for (i, &(a_fmt, w_fmt, kind, block, base)) in cases.iter().enumerate() {
         for round in 0..3 {
             let (m, n, k): (usize, usize, usize) = (rng.gen_range(1..10), rng.gen_range(1..12), rng.gen_range(1..100));
             let nblk = k.div_ceil(block);
@@ -893,7 +900,7 @@ fn block_scaled_gemms_on_the_block_preset() {
             };
             let job = GemmJob {
                 a_fmt,
-                w_fmt: Format::Fp4E2M1,
+                w_fmt,
                 out: [OutputFormat::Fp32, OutputFormat::Bf16, OutputFormat::Int32][round],
                 scale_exp: rng.gen_range(-3..3),
                 col_scale_exp: if round == 1 {
@@ -905,22 +912,27 @@ fn block_scaled_gemms_on_the_block_preset() {
                 n,
                 k,
                 a: (0..m * k).map(|_| rng.gen_range(0..1u32 << a_fmt.bits())).collect(),
-                w: (0..k * n).map(|_| rng.gen_range(0..16)).collect(),
+                w: (0..k * n).map(|_| rng.gen_range(0..1 << w_fmt.bits())).collect(),
             };
             let blk = BlockScaleJob {
                 kind,
                 block,
                 base,
                 codes: (0..n * nblk).map(|_| code(&mut rng)).collect(),
+                selectors: if w_fmt.is_bitmod() {
+                    (0..n * nblk).map(|_| rng.gen_range(0..4)).collect()
+                } else {
+                    Vec::new()
+                },
             };
-            let what = format!("case {i} round {round}: {a_fmt} {kind:?} B={block} {m}x{n}x{k}");
+            let what = format!("case {i} round {round}: {a_fmt} x {w_fmt} {kind:?} B={block} {m}x{n}x{k}");
             let hw = sim.block_gemm(&job, &blk).unwrap_or_else(|e| panic!("{what}: {e}"));
             let want = fun.block_gemm(&job, &blk).unwrap_or_else(|e| panic!("{what}: {e}"));
             let bad = (0..m * n).filter(|&j| hw.c[j] != want.c[j]).count();
             assert_eq!(bad, 0, "{what}: hw {:x?} want {:x?}", &hw.c, &want.c);
             assert!(sim.backend().violations().is_empty(), "{what}");
-            // The device read its block scales: one run per column tile.
-            let run_beats = (nblk * cfg.cols as usize).div_ceil(AXI_BEAT_BYTES as usize);
+            // The device read its block scales: one run of 16-bit entries per column tile.
+            let run_beats = (nblk * cfg.cols as usize * 2).div_ceil(AXI_BEAT_BYTES as usize);
             assert!(hw.counters.busy > 0 && hw.counters.dma_read >= (n.div_ceil(4) * run_beats * 16) as u64);
             total += m * n;
             distinct.extend(hw.c.iter().copied());
@@ -941,4 +953,20 @@ fn block_scaled_gemms_on_the_block_preset() {
     );
     let run = sim.gemm(&job).unwrap();
     assert_eq!(run.c, job.golden().unwrap(), "plain job on npe4x4bs");
+    // BitMoD's types are weights only: as FMT.A they are a bad job on both back ends.
+    let page = sim.alloc(1).unwrap().addr();
+    assert_eq!(fun.alloc(1).unwrap().addr(), page);
+    let fmt =
+        field_word("FMT", "A", Format::Bitmod4ErPos.id().into()) | field_word("FMT", "W", Format::Int8.id().into());
+    let regs = job_regs((2, 3, 4), fmt, page);
+    assert_eq!(
+        hand_job(&mut sim, &regs),
+        Err(DeviceError::Job(ErrorCode::BadJob)),
+        "sim"
+    );
+    assert_eq!(
+        hand_job(&mut fun, &regs),
+        Err(DeviceError::Job(ErrorCode::BadJob)),
+        "functional"
+    );
 }

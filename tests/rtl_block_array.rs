@@ -4,7 +4,8 @@
 //!
 //! The test plays the sequencer: row r's beat k of a tile enters r cycles after the tile's beat
 //! k, column c's weight word c cycles after it, the block-end flag with each block's last beat
-//! and the column's scale code with the block's last weight word (garbage on every other beat).
+//! and the column's scale entry with the block's weight words: the scale code counts with the
+//! block's last word only (garbage on every other beat), a BitMoD selector with every word.
 //! Tiles follow each other with no gap. Every PE's `fin` must come once per tile, with the tile's
 //! exact sum of scaled blocks in `acc` (bit 0 weighing the fixed-point accumulator's LSB times
 //! the window's lowest scale exponent) or `nan`.
@@ -15,7 +16,7 @@ use npe_hdl::emit::BLOCK_ARRAY_CFG as CFG;
 use npe_hdl::pe::BLOCK8_ACCUMULATOR;
 use npe_hdl::spec::block_scale::ScaleCode;
 use npe_hdl::spec::{lanes, Format};
-use npe_host::device::pack::pack_word;
+use npe_host::device::pack::{block_entry, pack_word};
 use npe_host::golden::{exact_block_dot, Exact};
 use npe_host::quant::block::{BlockScales, BlockScheme, BlockTensor};
 use npe_sim::{tops::array_block8::TOP, Port, Sim};
@@ -52,7 +53,21 @@ impl Job {
         match self.scheme {
             BlockScheme::Mxfp4 => ScaleCode::E8m0,
             BlockScheme::Nvfp4 => ScaleCode::E4m3,
-            s => panic!("{s:?} has no array test yet"),
+            BlockScheme::Bitmod4 | BlockScheme::Bitmod3 => ScaleCode::U8,
+            s => panic!("{s:?} has no device scales"),
+        }
+    }
+
+    fn bitmod(&self) -> bool {
+        matches!(self.scheme, BlockScheme::Bitmod4 | BlockScheme::Bitmod3)
+    }
+
+    /// The job's W format: FP4 E2M1, or the BitMoD type of the width (the selector picks).
+    fn w_fmt(&self) -> Format {
+        if self.bitmod() {
+            Format::bitmod(self.scheme.code_bits() as u32, 0).unwrap()
+        } else {
+            Format::Fp4E2M1
         }
     }
 
@@ -69,6 +84,7 @@ impl Job {
     /// then outside it or NaN.
     fn scale(&self, rng: &mut StdRng) -> u8 {
         match self.kind() {
+            ScaleCode::U8 => [0, 1, 255, rng.gen(), rng.gen()][rng.gen_range(0..5)],
             ScaleCode::E8m0 => match rng.gen_range(0..20) {
                 0 => 0xff,
                 1 => self.base.wrapping_sub(1),
@@ -103,10 +119,17 @@ impl Job {
             rows: COLS,
             k,
             block: self.block,
-            codes: (0..COLS * k).map(|_| rng.gen_range(0..16)).collect(),
+            codes: (0..COLS * k)
+                .map(|_| rng.gen_range(0..1 << self.w_fmt().bits()))
+                .collect(),
             scales: BlockScales::U8((0..COLS * self.blocks).map(|_| self.scale(rng)).collect()),
-            selectors: Vec::new(),
-            row_scales: Vec::new(),
+            selectors: if self.bitmod() {
+                (0..COLS * self.blocks).map(|_| rng.gen_range(0..4)).collect()
+            } else {
+                Vec::new()
+            },
+            // BitMoD's per-channel scale is the host's.
+            row_scales: if self.bitmod() { vec![1.0; COLS] } else { Vec::new() },
             tensor_scale: (self.scheme == BlockScheme::Nvfp4).then_some(1.0),
             values: vec![0.0; COLS * k],
         };
@@ -157,7 +180,7 @@ type Inputs = HashMap<usize, Vec<(String, u64)>>;
 /// Runs `tiles` back to back; returns the mismatches (after checking every PE finished once per
 /// tile and no PE overran).
 fn run(job: &Job, tiles: &[Tile], rng: &mut StdRng) -> usize {
-    let w_fmt = Format::Fp4E2M1;
+    let w_fmt = job.w_fmt();
     let nl = lanes(job.a_fmt, w_fmt) as usize;
     let bb = job.block / nl;
     assert!(
@@ -188,13 +211,12 @@ fn run(job: &Job, tiles: &[Tile], rng: &mut StdRng) -> usize {
                     .collect();
                 let word = pack_word(job.a_fmt, w_fmt, &codes).unwrap();
                 put(start + k + c, format!("w_in__{c}"), u64::from(word));
-                // The scale counts only with the block's last word.
-                let s = if bend {
-                    scales[c * job.blocks + k / bb]
-                } else {
-                    rng.gen()
-                };
-                put(start + k + c, format!("s_in__{c}"), u64::from(s));
+                // The scale counts only with the block's last word, a BitMoD selector with
+                // every word (else it is garbage).
+                let j = c * job.blocks + k / bb;
+                let code = if bend { scales[j] } else { rng.gen() };
+                let sel = if job.bitmod() { tile.w.selectors[j] } else { rng.gen() };
+                put(start + k + c, format!("s_in__{c}"), u64::from(block_entry(code, sel)));
             }
         }
     }
@@ -219,7 +241,7 @@ fn run(job: &Job, tiles: &[Tile], rng: &mut StdRng) -> usize {
         }
         for c in 0..COLS {
             s.set(port(&format!("w_in__{c}")), 0);
-            s.set(port(&format!("s_in__{c}")), u64::from(rng.gen::<u8>()));
+            s.set(port(&format!("s_in__{c}")), u64::from(rng.gen::<u16>()));
         }
         for (name, v) in at.get(&t).into_iter().flatten() {
             s.set(port(name), *v);
@@ -297,6 +319,35 @@ fn nvfp4_and_mxfp4_blocks_are_exact_at_full_rate() {
             blocks: 5,
             base: 3,
         },
+    ];
+    let mut bad = 0;
+    for job in &jobs {
+        let tiles: Vec<Tile> = (0..6).map(|_| job.tile(&mut rng)).collect();
+        bad += run(job, &tiles, &mut rng);
+    }
+    assert_eq!(bad, 0, "mismatches");
+}
+
+/// BitMoD: each block's selector picks its data type (the −0 code its special value) on every
+/// word of the block, u8 scales 0, 1, 255 and random, both widths, two lanes (INT8, FP8: 8 and
+/// 64 beats per block) and four (INT4, FP4: 8 and 32), blocks back to back at full rate.
+#[test]
+fn bitmod_blocks_are_exact_at_full_rate() {
+    let mut rng = StdRng::seed_from_u64(15);
+    let job = |a_fmt, scheme, block, blocks| Job {
+        a_fmt,
+        scheme,
+        block,
+        blocks,
+        base: 0,
+    };
+    let jobs = [
+        job(Format::Int8, BlockScheme::Bitmod4, 16, 3),
+        job(Format::Int4, BlockScheme::Bitmod4, 32, 2),
+        job(Format::Fp8E4M3, BlockScheme::Bitmod3, 16, 3),
+        job(Format::Fp4E2M1, BlockScheme::Bitmod3, 32, 2),
+        job(Format::Int8, BlockScheme::Bitmod4, 128, 1),
+        job(Format::Fp4E2M1, BlockScheme::Bitmod4, 128, 1),
     ];
     let mut bad = 0;
     for job in &jobs {

@@ -107,10 +107,7 @@ pub const MAC_BLOCK8_TOP: &str = "mac_block8";
 /// array of [`NpeConfig::BLOCK`](crate::spec::NpeConfig::BLOCK) on its own.
 pub const BLOCK_ARRAY_CFG: crate::spec::NpeConfig = crate::spec::NpeConfig {
     name: "array_block8",
-    rows: 4,
-    cols: 4,
-    block_scales: true,
-    ..crate::spec::NpeConfig::LE8
+    ..crate::spec::NpeConfig::BLOCK
 };
 
 /// The Verilog of the systolic array of [`BLOCK_ARRAY_CFG`] (module `array_block8`) with its

@@ -8,9 +8,11 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::device::{Backend, BufferSizes, Device, GemmJob};
+use crate::device::{Backend, BlockScaleJob, BufferSizes, Device, GemmJob};
 use crate::golden::{self, Format, OutputFormat};
+use crate::quant::block::BlockScheme;
 use crate::report;
+use npe_hdl::spec::block_scale::ScaleCode;
 use npe_hdl::spec::NpeConfig;
 
 /// Format pairs the demo runs: (activation, weight, output).
@@ -195,6 +197,19 @@ fn built_pairs(preset: &NpeConfig, pairs: &[(Format, Format, OutputFormat)]) -> 
     pairs
 }
 
+/// The block-scaled schemes of the demo on a preset with block scales.
+const DEMO_BLOCKS: [BlockScheme; 3] = [BlockScheme::Bitmod4, BlockScheme::Mxfp4, BlockScheme::Nvfp4];
+
+/// The block-scaled rows of `npe bench` on a preset with block scales: (activations, W format,
+/// scale kind, block size, scheme).
+const BENCH_BLOCKS: [(Format, Format, ScaleCode, usize, &str); 5] = [
+    (Format::Int8, Format::Bitmod4ErPos, ScaleCode::U8, 128, "bitmod4"),
+    (Format::Fp4E2M1, Format::Bitmod3ErPos, ScaleCode::U8, 128, "bitmod3"),
+    (Format::Int8, Format::Fp4E2M1, ScaleCode::E8m0, 32, "mxfp4"),
+    (Format::Fp4E2M1, Format::Fp4E2M1, ScaleCode::E8m0, 32, "mxfp4"),
+    (Format::Int8, Format::Fp4E2M1, ScaleCode::E4m3, 16, "nvfp4"),
+];
+
 /// Runs the demo on `dev` and prints its report; fails if any result differs from the golden
 /// model.
 pub fn run<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions) -> Result<()> {
@@ -219,24 +234,65 @@ pub fn run<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions) -> Result<()> {
     );
 
     let pairs = built_pairs(&opts.preset, &PAIRS);
+    // On a preset with block scales, block-scaled weights too.
+    let schemes: &[BlockScheme] = if opts.preset.block_scales { &DEMO_BLOCKS } else { &[] };
     let mut rng = StdRng::seed_from_u64(opts.seed);
-    let bar = ProgressBar::new(pairs.len() as u64);
+    let bar = ProgressBar::new((pairs.len() + schemes.len()) as u64);
     bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}").expect("template"));
     let mut rows = Vec::new();
     let mut total_mismatches = 0usize;
-    for pair in pairs {
-        bar.set_message(format!("{} x {} -> {}", pair.0, pair.1, pair.2));
-        let job = random_job(pair, (m, n, k), &mut rng);
+    // One row: runs the job, checks it against `golden_c`.
+    let mut row = |dev: &mut Device<B>,
+                   label: String,
+                   job: &GemmJob,
+                   block: Option<&BlockScaleJob>,
+                   golden_c: Vec<u32>|
+     -> Result<()> {
+        bar.set_message(label.clone());
         let t0 = Instant::now();
         let cycles0 = dev.backend().simulated_cycles();
-        let run = dev.gemm(&job)?;
+        let run = match block {
+            None => dev.gemm(job)?,
+            Some(b) => dev.block_gemm(job, b)?,
+        };
         let sim_cycles = dev.backend().simulated_cycles().zip(cycles0).map(|(b, a)| b - a);
         let secs = t0.elapsed().as_secs_f64();
-        let golden_c = job.golden()?;
         let mismatches = run.c.iter().zip(&golden_c).filter(|(a, b)| a != b).count();
         total_mismatches += mismatches;
-        rows.push((pair, run, mismatches, sim_cycles.map(|c| c as f64 / secs), job.macs()));
+        rows.push((label, run, mismatches, sim_cycles.map(|c| c as f64 / secs), job.macs()));
         bar.inc(1);
+        Ok(())
+    };
+    for pair in pairs {
+        let job = random_job(pair, (m, n, k), &mut rng);
+        let golden_c = job.golden()?;
+        row(
+            dev,
+            format!("{} x {} -> {}", pair.0, pair.1, pair.2),
+            &job,
+            None,
+            golden_c,
+        )?;
+    }
+    for &scheme in schemes {
+        // Weights drawn as floats and quantized by the scheme (rows = output columns), INT8
+        // activations; the golden block GEMM judges the device's results (before the host's
+        // per-channel and tensor scales).
+        let w: Vec<f64> = (0..n * k)
+            .map(|_| rng.gen_range(-1.0..1.0) * rng.gen_range(0.0..1.0f64).powi(3))
+            .collect();
+        let t = crate::quant::block::quantize(scheme, &w, k, scheme.default_block())?;
+        let (w_fmt, w_codes, block) = BlockScaleJob::of_tensor(&t)?;
+        let mut job = random_job((Format::Int8, w_fmt, OutputFormat::Fp32), (m, n, k), &mut rng);
+        job.w = w_codes;
+        let unscaled = crate::quant::block::BlockTensor {
+            tensor_scale: t.tensor_scale.map(|_| 1.0),
+            row_scales: vec![1.0; t.row_scales.len()],
+            ..t
+        };
+        let golden_c = golden::block_gemm(job.a_fmt, &job.a, &unscaled, job.out)?;
+        let label = format!("{} x {} (B = {}) -> {}", job.a_fmt, scheme.name(), block.block, job.out);
+        row(dev, label, &job, Some(&block), golden_c)?;
     }
     bar.finish_and_clear();
     let violations = dev.backend().protocol_violations();
@@ -253,12 +309,12 @@ pub fn run<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions) -> Result<()> {
         "DMA KiB",
         "mismatches"
     );
-    for ((a, w, o), run, mm, _, macs) in &rows {
+    for (label, run, mm, _, macs) in &rows {
         let c = &run.counters;
         let peak = f64::from(run.peak_macs_per_cycle);
         println!(
             "  {:<32} {:>5} {:>9} {} {:>9} {}% {}% {:>9.0} {:>10}",
-            format!("{a} x {w} -> {o}"),
+            label,
             run.peak_macs_per_cycle / (opts.preset.rows * opts.preset.cols),
             c.busy,
             per_cycle(*macs as f64, c.busy, 9, 2),
@@ -322,31 +378,64 @@ pub fn bench<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions, json: &std::pa
     );
     let pairs = built_pairs(&opts.preset, &pairs);
     println!(
-        "  {:<28} {:>5} {:>9} {:>9} {:>7} {:>12}",
+        "  {:<34} {:>5} {:>9} {:>9} {:>7} {:>12}",
         "formats", "lanes", "cycles", "MACs/cyc", "util", "sim cyc/s"
     );
-    for pair in pairs {
-        let job = random_job(pair, (m, n, k), &mut rng);
+    // One row: runs `job` (block-scaled with `block`), prints and records it.
+    let mut row = |dev: &mut Device<B>, label: String, job: &GemmJob, block: Option<&BlockScaleJob>| -> Result<()> {
         let (t0, c0) = (Instant::now(), dev.backend().simulated_cycles().unwrap_or(0));
-        let run = dev.gemm(&job)?;
+        let run = match block {
+            None => dev.gemm(job)?,
+            Some(b) => dev.block_gemm(job, b)?,
+        };
         let c1 = dev.backend().simulated_cycles().unwrap_or(0);
         let rate = c1.saturating_sub(c0) as f64 / t0.elapsed().as_secs_f64();
         let lanes = run.peak_macs_per_cycle / (opts.preset.rows * opts.preset.cols);
         let util = run.utilization(job.macs());
         println!(
-            "  {:<28} {lanes:>5} {:>9} {:>9.2} {:>6.1}% {rate:>12.0}",
-            format!("{} x {} -> {}", pair.0, pair.1, pair.2),
+            "  {label:<34} {lanes:>5} {:>9} {:>9.2} {:>6.1}% {rate:>12.0}",
             run.counters.busy,
             job.macs() as f64 / run.counters.busy as f64,
             100.0 * util
         );
         out.push(serde_json::json!({
-            "a": pair.0.name(), "w": pair.1.name(), "out": pair.2.name(), "m": m, "n": n, "k": k,
+            "a": job.a_fmt.name(), "w": job.w_fmt.name(), "out": job.out.name(), "m": m, "n": n, "k": k,
+            "block": block.map(|b| serde_json::json!({"kind": format!("{:?}", b.kind), "size": b.block})),
             "lanes": lanes, "cycles": run.counters.busy, "stall_cycles": run.counters.stall,
             "peak_macs_per_cycle": run.peak_macs_per_cycle, "utilization": util,
             "dma_read_bytes": run.counters.dma_read, "dma_write_bytes": run.counters.dma_written,
             "sim_cycles_per_second": rate,
         }));
+        Ok(())
+    };
+    for pair in pairs {
+        let job = random_job(pair, (m, n, k), &mut rng);
+        row(dev, format!("{} x {} -> {}", pair.0, pair.1, pair.2), &job, None)?;
+    }
+    // Block-scaled weights, on a preset with block scales: each scheme at its block size.
+    if opts.preset.block_scales {
+        for (a_fmt, w_fmt, kind, size, scheme) in BENCH_BLOCKS {
+            let job = random_job((a_fmt, w_fmt, OutputFormat::Fp32), (m, n, k), &mut rng);
+            let nblk = n * k.div_ceil(size);
+            let block = BlockScaleJob {
+                kind,
+                block: size,
+                base: 120,
+                codes: (0..nblk)
+                    .map(|_| match kind {
+                        ScaleCode::U8 => rng.gen(),
+                        ScaleCode::E8m0 => rng.gen_range(120..136),
+                        ScaleCode::E4m3 => rng.gen_range(0..0x7F),
+                    })
+                    .collect(),
+                selectors: if w_fmt.is_bitmod() {
+                    (0..nblk).map(|_| rng.gen_range(0..4)).collect()
+                } else {
+                    Vec::new()
+                },
+            };
+            row(dev, format!("{a_fmt} x {scheme} (B = {size})"), &job, Some(&block))?;
+        }
     }
     crate::outfile::write("--json", json, serde_json::to_string_pretty(&out)?.as_bytes())?;
     println!("wrote {}", json.display());

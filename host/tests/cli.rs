@@ -272,6 +272,18 @@ fn the_backend_flag() {
     let o = npe(&["info", "--hw", "--backend", "functional"]);
     let t = text(&o);
     assert!(o.status.success() && t.contains("array 8x8 PEs"), "{t}");
+    assert!(
+        t.contains("block-scaled schemes: none (CAPABILITY.BLOCK_SCALES = 0)"),
+        "{t}"
+    );
+    let o = npe(&["info", "--hw", "--backend", "functional", "--preset", "npe4x4bs"]);
+    let t = text(&o);
+    assert!(
+        o.status.success()
+            && t.contains("bitmod4-ea-neg")
+            && t.contains("block-scaled schemes: bitmod4, bitmod3, mxfp4, nvfp4 (CAPABILITY.BLOCK_SCALES = 1); host only (`npe quantize`): int4g, fp4g"),
+        "{t}"
+    );
     let o = npe(&["demo", "--backend", "functional", "--m", "5", "--n", "9", "--k", "21"]);
     let t = text(&o);
     assert!(o.status.success(), "{t}");
@@ -904,9 +916,44 @@ fn gemm_with_block_scaled_weights() {
         "{t}"
     );
     assert_eq!(std::fs::read(&c).unwrap(), fly, "file and on-the-fly MXFP4 differ");
-    // Misuse.
+    // BitMoD from `npe quantize`'s file on the Verilated preset (selectors, u8 scales; the
+    // per-channel scales on the host), and 3-bit BitMoD on the fly.
     let wbm = d.join("wbm.safetensors");
     let o = npe(&["quantize", "--scheme", "bitmod4", "--w", s(&wtp), "--out", s(&wbm)]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = gemm(&wbm, "bitmod4", "int8", "npe4x4bs", "sim", &["--w-tensor", "wt"]);
+    let t = text(&o);
+    assert!(
+        o.status.success()
+            && t.contains("0 mismatches in 15 results")
+            && t.contains("data-type selector")
+            && t.contains("5 per-channel scales"),
+        "{t}"
+    );
+    let o = gemm(&w, "bitmod3", "fp8e4m3", "npe4x4bs", "functional", &[]);
+    let t = text(&o);
+    assert!(o.status.success() && t.contains("0 mismatches in 15 results"), "{t}");
+    // C = A x dequantized W, as for MXFP4 above (W as the CLI read it: the .npy holds f32, and
+    // BitMoD's u8 group scales, unlike MXFP4's powers of two, follow its last bits).
+    let wt32: Vec<f64> = wt.iter().map(|&x| f64::from(x as f32)).collect();
+    let wq = quantize(BlockScheme::Bitmod3, &wt32, k, 128)
+        .unwrap()
+        .dequantize()
+        .unwrap();
+    let got = npe_host::tensor::read_matrix(&c, None).unwrap();
+    for r in 0..m {
+        for col in 0..n {
+            let want: f64 = (0..k).map(|kk| a_m.data[r * k + kk] * wq[col * k + kk]).sum();
+            let g = got.data[r * n + col];
+            assert!(
+                (g - want).abs() <= 1e-4 * want.abs().max(1e-3),
+                "bitmod3 [{r}, {col}]: {g} vs {want}"
+            );
+        }
+    }
+    // Misuse.
+    let wg = d.join("wg.safetensors");
+    let o = npe(&["quantize", "--scheme", "fp4g", "--w", s(&wtp), "--out", s(&wg)]);
     assert!(o.status.success(), "{}", text(&o));
     // Nonzero blocks whose scales span more than the device's window of 16 exponents.
     let wide = d.join("wide.npy");
@@ -945,16 +992,17 @@ fn gemm_with_block_scaled_weights() {
             "int8",
             "npe4x4bs",
             &["--w-tensor", "wt"][..],
-            "MXFP4 and NVFP4 block scales only",
+            "give --w-format bitmod4",
         ),
         (
-            &wbm,
+            &wg,
             "int8",
             "int8",
             "npe4x4bs",
             &["--w-tensor", "wt"][..],
-            "MXFP4 and NVFP4 block scales only",
+            "BitMoD, MXFP4 and NVFP4 block scales only",
         ),
+        (&w, "bitmod4", "bitmod4", "npe4x4bs", &[][..], "plain format"),
         (&wide, "mxfp4", "int8", "npe4x4bs", &[][..], "16 exponents per job"),
     ] {
         let o = gemm(w, w_fmt, a_fmt, preset, "functional", extra);

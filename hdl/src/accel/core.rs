@@ -43,6 +43,7 @@
 
 use crate::axi::{DmaCmd, ReadBeatIn, WriteBeat};
 use crate::regs::JobRegsIn;
+use crate::spec::block_scale::BS_ENTRY_BITS;
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, AXI_DATA_BITS, OUT_VALUE_BYTES};
 use rust_hdl::prelude::*;
 
@@ -86,8 +87,8 @@ pub fn config_error(cfg: &NpeConfig) -> Option<String> {
     }
     match Datapath::of(cfg) {
         Err(e) => return Some(format!("{}: {e}", cfg.name)),
-        Ok(dp) if dp.block_scaled() && cfg.cols as usize * 8 > BUS => {
-            return Some(format!("{}: a block's scale codes must fit one beat", cfg.name))
+        Ok(dp) if dp.block_scaled() && cfg.cols as usize * BS_ENTRY_BITS > BUS => {
+            return Some(format!("{}: a block's scale entries must fit one beat", cfg.name))
         }
         Ok(_) => {}
     }
@@ -158,9 +159,9 @@ pub struct Core<const LW: usize, const ACC_W: usize> {
     // The PEs' overrun flags: a block shorter than its scale's bits, which the job plan's
     // checks rule out (the array's own test watches them).
     unused_overrun: Vec<Signal<Local, Bit>>,
-    // The job scales weight blocks; else the codes are E8M0's 2^0.
+    // The job scales weight blocks; else the entries are E8M0's 2^0 (selector 0).
     bs_on: Vec<Signal<Local, Bit>>,
-    k_e8_one: Vec<Constant<Bits<8>>>,
+    k_e8_one: Vec<Constant<Bits<BS_ENTRY_BITS>>>,
     _rows: usize,
     _cols: usize,
     // Block-scaled arrays: 1 and the shape, else 0.

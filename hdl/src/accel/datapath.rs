@@ -155,10 +155,15 @@ impl Datapath {
                 emit_verilog(&mut crate::pe::MacFixedOvp::for_fixed(FIXED_OVP_POINT), pe),
                 emit_verilog(&mut crate::pe::DecodeFixedOvp::new(set, FIXED_OVP_POINT), dec),
             ],
-            Datapath::Block8 => [
-                emit_verilog(&mut crate::pe::MacBlock8::for_fixed(FIXED8_POINT), pe),
-                emit_verilog(&mut crate::pe::DecodeFixed8::new(set, FIXED8_POINT), dec),
-            ],
+            // BitMoD's types reach the decoder as FP4 E2M1 codes (`BitmodLanes` at the
+            // column edge): the decoder does not hold them.
+            Datapath::Block8 => {
+                let plain: Vec<_> = set.iter().copied().filter(|f| !f.is_bitmod()).collect();
+                [
+                    emit_verilog(&mut crate::pe::MacBlock8::for_fixed(FIXED8_POINT), pe),
+                    emit_verilog(&mut crate::pe::DecodeFixed8::new(&plain, FIXED8_POINT), dec),
+                ]
+            }
         };
         [
             (pe, pe_v),

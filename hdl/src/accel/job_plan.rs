@@ -9,7 +9,7 @@ use crate::decode::format_decode::{FMT_BITS, FMT_IDS};
 use crate::decode::lane_mode::id_mask;
 use crate::output::SCALE_BITS;
 use crate::regs::JobRegsIn;
-use crate::spec::block_scale::{ScaleCode, BLOCK_WORDS_MIN};
+use crate::spec::block_scale::{blocks_per_line, ScaleCode, BLOCK_WORDS_MIN};
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, WORDS_PER_BEAT};
 use crate::spec::{regs, regs::ErrorCode, OutputFormat, OPERAND_BITS};
 use rust_hdl::prelude::*;
@@ -176,11 +176,12 @@ pub struct JobPlan {
     q_mblocks: DFF<Bits<32>>,
     q_ntiles: DFF<Bits<32>>,
     q_stripe_tiles: DFF<Bits<16>>,
-    plan_words: DFF<Bits<16>>,
-    // Block scales: lines per tile, and the stripe's lines so far (a stripe's fit a half of
-    // the block-scale bank).
+    /// W words of half a bank the stripe planned so far leaves.
+    room_words: DFF<Bits<16>>,
+    // Block scales: lines per tile, and the lines of half the block-scale bank the stripe
+    // planned so far leaves (a stripe's scales fit half of the bank).
     q_bs_tile: DFF<Bits<32>>,
-    plan_bs: DFF<Bits<32>>,
+    room_bs: DFF<Bits<32>>,
     _b1: usize,
     k_bpl_m1: Constant<Bits<32>>,
     k_bpl_log: Constant<Bits<32>>,
@@ -255,6 +256,8 @@ pub struct JobPlan {
     k_slot4: Constant<Bits<FMT_IDS>>,
     k_slot16: Constant<Bits<FMT_IDS>>,
     k_mac_ok: Constant<Bits<FMT_IDS>>,
+    // Activation formats: BitMoD's data types are weights only (a block's selector picks one).
+    k_a_ok: Constant<Bits<FMT_IDS>>,
     k_e_bad_job: Constant<Bits<4>>,
     k_e_bad_addr: Constant<Bits<4>>,
 }
@@ -263,7 +266,7 @@ impl JobPlan {
     /// The job plan of `cfg`'s array and buffers.
     pub fn new(cfg: &NpeConfig) -> Self {
         let b1 = usize::from(cfg.block_scales);
-        let bpl = (AXI_BEAT_BYTES / cfg.cols).max(1);
+        let bpl = blocks_per_line(cfg.cols as usize) as u32;
         let nine = |v: i32| ((v as i64) & ((1 << SCALE_BITS) - 1)) as u64;
         // A stripe of one tile of the longest K fits a half of the block-scale bank.
         assert!(
@@ -344,7 +347,7 @@ impl JobPlan {
             q_mblocks: Default::default(),
             q_ntiles: Default::default(),
             q_stripe_tiles: Default::default(),
-            plan_words: Default::default(),
+            room_words: Default::default(),
             scale_exp: Default::default(),
             unused_fmt: Default::default(),
             l4: Default::default(),
@@ -370,7 +373,7 @@ impl JobPlan {
             j_bs_addr: (0..b1).map(|_| Default::default()).collect(),
             bs_tile: (0..b1).map(|_| Default::default()).collect(),
             q_bs_tile: Default::default(),
-            plan_bs: Default::default(),
+            room_bs: Default::default(),
             _b1: b1,
             k_bpl_m1: Constant::new(u64::from(bpl - 1).into()),
             k_bpl_log: Constant::new(u64::from(bpl.trailing_zeros()).into()),
@@ -417,6 +420,7 @@ impl JobPlan {
             k_slot4: id_mask(cfg.format_set, |f| f.is_mac_operand() && f.slot_bits() <= 4),
             k_slot16: id_mask(cfg.format_set, |f| f.is_mac_operand() && f.slot_bits() == 16),
             k_mac_ok: id_mask(cfg.format_set, |f| f.is_mac_operand()),
+            k_a_ok: id_mask(cfg.format_set, |f| f.is_mac_operand() && !f.is_bitmod()),
             k_e_bad_job: Constant::new((ErrorCode::BadJob as u64).into()),
             k_e_bad_addr: Constant::new((ErrorCode::BadAddress as u64).into()),
         }
@@ -456,9 +460,9 @@ impl Logic for JobPlan {
             q_mblocks,
             q_ntiles,
             q_stripe_tiles,
-            plan_words,
+            room_words,
             q_bs_tile,
-            plan_bs
+            room_bs
         );
         self.j_m.next = self.q_m.q.val();
         self.j_n.next = self.q_n.q.val();
@@ -533,7 +537,7 @@ impl Logic for JobPlan {
             self.k_slot4.val().get_bit(self.a_fmt.val().index()) & self.k_slot4.val().get_bit(self.w_fmt.val().index());
         self.l2.next = !self.k_slot16.val().get_bit(self.a_fmt.val().index())
             & !self.k_slot16.val().get_bit(self.w_fmt.val().index());
-        self.fmt_ok.next = self.k_mac_ok.val().get_bit(self.a_fmt.val().index())
+        self.fmt_ok.next = self.k_a_ok.val().get_bit(self.a_fmt.val().index())
             & self.k_mac_ok.val().get_bit(self.w_fmt.val().index())
             & (self.out_fmt.val() < self.k_nout.val());
         self.misaligned.next = ((self.q_a_addr.q.val()
@@ -620,8 +624,8 @@ impl Logic for JobPlan {
                         self.q_period.d.next = self.k_min_period16.val();
                     }
                     self.q_stripe_tiles.d.next = 0.into();
-                    self.plan_words.d.next = 0.into();
-                    self.plan_bs.d.next = 0.into();
+                    self.room_words.d.next = self.k_wwords.val();
+                    self.room_bs.d.next = self.k_bs_half.val();
                     self.q_bs_tile.d.next = ((self.q_kb.q.val() >> bit_cast::<32, 3>(self.b_log.val()))
                         + self.k_bpl_m1.val())
                         >> self.k_bpl_log.val();
@@ -629,13 +633,15 @@ impl Logic for JobPlan {
                 }
             }
             Main::Plan => {
-                // As many column tiles as half a W bank and the output buffer hold.
-                if ((self.plan_words.q.val() + self.q_kbq.q.val()) <= self.k_wwords.val())
+                // As many column tiles as half a W bank and the output buffer hold. The room left
+                // is counted down, so each test is one compare of two registers (an add before
+                // the compare was the top's critical path).
+                if (self.q_kbq.q.val() <= self.room_words.q.val())
                     & (self.q_stripe_tiles.q.val() < self.k_otiles.val())
-                    & (!self.b_en.val() | ((self.plan_bs.q.val() + self.q_bs_tile.q.val()) <= self.k_bs_half.val()))
+                    & (!self.b_en.val() | (self.q_bs_tile.q.val() <= self.room_bs.q.val()))
                 {
-                    self.plan_words.d.next = self.plan_words.q.val() + self.q_kbq.q.val();
-                    self.plan_bs.d.next = self.plan_bs.q.val() + self.q_bs_tile.q.val();
+                    self.room_words.d.next = self.room_words.q.val() - self.q_kbq.q.val();
+                    self.room_bs.d.next = self.room_bs.q.val() - self.q_bs_tile.q.val();
                     self.q_stripe_tiles.d.next = self.q_stripe_tiles.q.val() + self.k1_16.val();
                 } else {
                     self.main.d.next = Main::Run;

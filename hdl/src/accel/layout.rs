@@ -9,8 +9,8 @@
 //!   with double-buffered W banks the loader may fetch stripe s + 2's scales while stripe s's
 //!   last results are still being rounded.
 //! - Block-scale bank (block-scaled arrays, one for all columns): address = half · 256 +
-//!   tile · (lines per tile) + block / (16 / C); a line holds 16 / C blocks' C codes (BS_ADDR's
-//!   layout in memory).
+//!   tile · (lines per tile) + block / b; a line holds b = `blocks_per_line(C)` blocks' C
+//!   entries (BS_ADDR's layout in memory).
 
 use crate::spec::config::{NpeConfig, WORDS_PER_BEAT};
 

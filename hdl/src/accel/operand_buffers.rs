@@ -7,6 +7,7 @@
 //! `kbq` beats further on); a stripe's scales one beat per tile, 16 bits per column.
 
 use crate::axi::ReadBeatIn;
+use crate::spec::block_scale::BS_ENTRY_BITS;
 use crate::spec::config::AXI_DATA_BITS;
 use crate::spec::OPERAND_BITS;
 use rust_hdl::prelude::*;
@@ -70,9 +71,9 @@ pub struct OperandBuffers {
     /// Block-scaled only (one entry): bit offset of the block's codes in the line read two
     /// cycles ago.
     pub bs_off: Vec<Signal<In, Bits<OFF_BITS>>>,
-    /// Block-scaled only (one per column): column c's block scale code, c cycles after column
-    /// 0's (with the column's weight word).
-    pub bs_code: Vec<Signal<Out, Bits<8>>>,
+    /// Block-scaled only (one per column): column c's block entry (scale code and selector,
+    /// [`BS_ENTRY_BITS`]), c cycles after column 0's (with the column's weight word).
+    pub bs_code: Vec<Signal<Out, Bits<BS_ENTRY_BITS>>>,
     // The route pulses, a cycle late: the loader's handshake logic and the buffers' counters sit
     // far apart on the chip (npe4x4's critical path, 14.4 ns). A load's first beat comes at
     // least three cycles after its pulse (the strided read's Setup and Issue, then the DMA).
@@ -80,6 +81,9 @@ pub struct OperandBuffers {
     route_s_q: DFF<Bit>,
     route_a_q: DFF<Bit>,
     r_j: DFF<Bits<16>>,
+    // `kbq − 1`, registered: `kbq` is a job constant, and the subtraction before the row-end
+    // compare was npe4x4's critical path (12.7 ns to `r_idx`).
+    kbq_m1: DFF<Bits<16>>,
     r_idx: DFF<Bits<8>>,
     r_tbase: DFF<Bits<16>>,
     r_s: DFF<Bits<16>>,
@@ -95,7 +99,7 @@ pub struct OperandBuffers {
     a_rq: Vec<DFF<Bits<BUS>>>,
     w_rq: Vec<DFF<Bits<BUS>>>,
     sbank: Vec<BankRam<Bits<SCALE_WORD_BITS>>>,
-    // Block-scaled only: the block-scale bank (lines of 16 / C blocks' codes), its read data
+    // Block-scaled only: the block-scale bank (lines of `blocks_per_line(C)` blocks' entries), its read data
     // registered beside it, the block's codes shifted down, and the skew that gives column c
     // its code c cycles late.
     bsbank: Vec<BankRam<Bits<BUS>>>,
@@ -159,6 +163,7 @@ impl OperandBuffers {
             route_s_q: Default::default(),
             route_a_q: Default::default(),
             r_j: Default::default(),
+            kbq_m1: Default::default(),
             r_idx: Default::default(),
             r_tbase: Default::default(),
             r_s: Default::default(),
@@ -181,7 +186,9 @@ impl OperandBuffers {
             r_bs: (0..b1).map(|_| DFF::default()).collect(),
             route_bs_q: (0..b1).map(|_| DFF::default()).collect(),
             to_bs_l: Default::default(),
-            code_at: (1..bcols).map(|c| Constant::new(((8 * c) as u64).into())).collect(),
+            code_at: (1..bcols)
+                .map(|c| Constant::new(((BS_ENTRY_BITS * c) as u64).into()))
+                .collect(),
             unused_sk: (0..bcols.saturating_sub(1)).map(|_| Default::default()).collect(),
             _b1: b1,
             _bcols: bcols,
@@ -206,7 +213,8 @@ impl OperandBuffers {
 impl Logic for OperandBuffers {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, route_w_q, route_s_q, route_a_q, r_j, r_idx, r_tbase, r_s);
+        dff_setup!(self, clock, route_w_q, route_s_q, route_a_q, r_j, kbq_m1, r_idx, r_tbase, r_s);
+        self.kbq_m1.d.next = self.kbq.val() - self.k1_16.val();
         self.route_w_q.d.next = self.route_w.val();
         self.route_s_q.d.next = self.route_s.val();
         self.route_a_q.d.next = self.route_a.val();
@@ -266,11 +274,11 @@ impl Logic for OperandBuffers {
             self.bs_code[c].next = self.bs_sk[c - 1]
                 .q
                 .val()
-                .get_bits::<8>(self.code_at[c - 1].val().index());
+                .get_bits::<BS_ENTRY_BITS>(self.code_at[c - 1].val().index());
         }
         for i in 0..self._b1 {
             self.bs_sk[0].d.next = self.bs_sel[i].val();
-            self.bs_code[0].next = self.bs_sel[i].val().get_bits::<8>(0);
+            self.bs_code[0].next = self.bs_sel[i].val().get_bits::<BS_ENTRY_BITS>(0);
         }
         if self.route_a_q.q.val() {
             self.r_j.d.next = 0.into();
@@ -317,7 +325,7 @@ impl Logic for OperandBuffers {
             self.r_s.d.next = self.r_s.q.val() + self.k1_16.val();
         }
         if self.rd.valid.val() {
-            if self.r_j.q.val() == (self.kbq.val() - self.k1_16.val()) {
+            if self.r_j.q.val() == self.kbq_m1.q.val() {
                 self.r_j.d.next = 0.into();
                 if self.to_w.val() & (bit_cast::<32, 8>(self.r_idx.q.val()) == self.k_cols_m1.val()) {
                     self.r_idx.d.next = 0.into();

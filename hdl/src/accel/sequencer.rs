@@ -7,6 +7,7 @@
 //! offset and the beat's flags (bit 0 valid, 1 first, 2 last) follow the read by two cycles:
 //! the bank's registered read, then the buffers' register of its data.
 
+use crate::spec::block_scale::{blocks_per_line, BS_ENTRY_BITS};
 use crate::spec::config::{AXI_DATA_BITS, WORDS_PER_BEAT};
 use crate::spec::OPERAND_BITS;
 use rust_hdl::prelude::*;
@@ -170,8 +171,8 @@ pub struct Sequencer {
     bss_off: Vec<DFF<Bits<OFF_BITS>>>,
     bst_off: Vec<DFF<Bits<OFF_BITS>>>,
     k_bshalf: Vec<Constant<Bits<16>>>,
-    // Blocks per block-scale line (16 / C) as a shift and a mask, and a block's codes (8·C
-    // bits) as a shift.
+    // Blocks per block-scale line ([`blocks_per_line`]) as a shift and a mask, and a block's
+    // entries (C · BS_ENTRY_BITS bits) as a shift.
     k_bpl_log: Vec<Constant<Bits<16>>>,
     k_bpl_m1: Vec<Constant<Bits<16>>>,
     k_codes_log: Vec<Constant<Bits<16>>>,
@@ -208,7 +209,7 @@ impl Sequencer {
     pub fn new(rows: usize, cols: usize, layout: &BankLayout, block: bool) -> Self {
         let log = |x: u32| x.trailing_zeros() as u64;
         let (b1, brows) = if block { (1, rows) } else { (0, 0) };
-        let bpl = (AXI_DATA_BITS as usize / 8 / cols).max(1) as u32;
+        let bpl = blocks_per_line(cols) as u32;
         Self {
             clock: Default::default(),
             reset: Default::default(),
@@ -296,7 +297,9 @@ impl Sequencer {
             k_bshalf: (0..b1).map(|_| Constant::new(layout.bs_half().into())).collect(),
             k_bpl_log: (0..b1).map(|_| Constant::new(log(bpl).into())).collect(),
             k_bpl_m1: (0..b1).map(|_| Constant::new(u64::from(bpl - 1).into())).collect(),
-            k_codes_log: (0..b1).map(|_| Constant::new(log(8 * cols as u32).into())).collect(),
+            k_codes_log: (0..b1)
+                .map(|_| Constant::new(log((BS_ENTRY_BITS * cols) as u32).into()))
+                .collect(),
             _brows: brows,
             _b1: b1,
             _rows: rows,

@@ -15,12 +15,17 @@
 //! cycle in which PE(r,c)'s accumulator holds its finished sum. PEs of a column finish on
 //! consecutive cycles (row r one cycle after row r − 1), which the output stage relies on.
 
-use crate::decode::format_decode::FMT_BITS;
+use crate::decode::format_decode::{FMT_BITS, FMT_IDS};
+use crate::decode::lane_mode::id_mask;
 use crate::decode::scale_decode::SCALE_CODE_BITS;
+use crate::decode::{BitIndex, BitmodLanes};
 use crate::decode::{LaneMode, ScaleDecode};
 use crate::pe::DEQUANT_LEN_BITS;
+use crate::pe::{FIXED8, FIXED8_POINT};
+use crate::spec::block_scale::{BS_ENTRY_BITS, SELECTOR_AT, SELECTOR_BITS};
 use crate::spec::block_scale::{SCALE_KIND_BITS, SCALE_Q_BITS, SCALE_SHIFT_BITS};
 use crate::spec::config::NpeConfig;
+use crate::spec::Format;
 use crate::spec::OPERAND_BITS;
 use rust_hdl::prelude::*;
 
@@ -60,8 +65,9 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     pub w_in: Vec<Signal<In, Bits<WORD>>>,
     /// Block-scaled datapath only (empty otherwise): row r's beat ends a weight block.
     pub bend_in: Vec<Signal<In, Bit>>,
-    /// Block-scaled only: column c's scale code of the block whose last word `w_in` carries.
-    pub s_in: Vec<Signal<In, Bits<SCALE_CODE_BITS>>>,
+    /// Block-scaled only: column c's entry (scale code and BitMoD selector,
+    /// [`BS_ENTRY_BITS`]) of the block whose word `w_in` carries.
+    pub s_in: Vec<Signal<In, Bits<BS_ENTRY_BITS>>>,
     /// Block-scaled only (one entry): the job's scale kind ([`crate::spec::block_scale::ScaleCode::id`]).
     pub s_kind: Vec<Signal<In, Bits<SCALE_KIND_BITS>>>,
     /// Block-scaled only (one entry): E8M0 scales, the code of the window's lowest exponent.
@@ -118,9 +124,21 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     bq2: Vec<DFF<Bit>>,
     bdly: Vec<DFF<Bit>>,
     breg: Vec<DFF<Bit>>,
-    sq: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
-    sq2: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
+    sq: Vec<DFF<Bits<BS_ENTRY_BITS>>>,
+    sq2: Vec<DFF<Bits<BS_ENTRY_BITS>>>,
     sq3: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
+    // BitMoD weights (block-scaled only): the job's W format is a 4-bit or a 3-bit BitMoD type
+    // (registered, a job constant); each column's codes are rewritten for the decoder, which
+    // then decodes FP4 E2M1, and its lanes of the −0 code take the special of the block's
+    // selector (with the weight word in `sq2`).
+    bm4: Vec<DFF<Bit>>,
+    bm3: Vec<DFF<Bit>>,
+    bml: Vec<BitmodLanes<LW>>,
+    k_bm4: Vec<Constant<Bits<FMT_IDS>>>,
+    k_bm3: Vec<Constant<Bits<FMT_IDS>>>,
+    k_fp4: Vec<Constant<Bits<FMT_BITS>>>,
+    k_sel_at: Vec<Constant<BitIndex>>,
+    unused_entry: Vec<Signal<Local, Bits<BS_ENTRY_BITS>>>,
     sdec: Vec<ScaleDecode>,
     s_q: Vec<DFF<Bits<SCALE_Q_BITS>>>,
     s_len: Vec<DFF<Bits<DEQUANT_LEN_BITS>>>,
@@ -132,6 +150,7 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     // block-scaled kind (`bpes`, which say when they are done): one of the two is R×C.
     _npe: usize,
     _nbpe: usize,
+    _b1: usize,
     _brows: usize,
     _bcols: usize,
     _frows: usize,
@@ -200,6 +219,16 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             sq: dffs(bc),
             sq2: dffs(bc),
             sq3: dffs(bc),
+            bm4: dffs(bone),
+            bm3: dffs(bone),
+            bml: (0..bc).map(|_| BitmodLanes::new(FIXED8.word, FIXED8_POINT)).collect(),
+            k_bm4: (0..bone).map(|_| id_mask(&Format::BITMOD, |f| f.bits() == 4)).collect(),
+            k_bm3: (0..bone).map(|_| id_mask(&Format::BITMOD, |f| f.bits() == 3)).collect(),
+            k_fp4: (0..bone)
+                .map(|_| Constant::new((Format::Fp4E2M1.id() as u64).into()))
+                .collect(),
+            k_sel_at: (0..bone).map(|_| Constant::new((SELECTOR_AT as u64).into())).collect(),
+            unused_entry: sigs(bc),
             sdec: (0..bc).map(|_| ScaleDecode::default()).collect(),
             s_q: dffs(bn),
             s_len: dffs(bn),
@@ -209,6 +238,7 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             bpes: (0..bn).map(|_| BlockPeSlot::new(dp.pe_module())).collect(),
             _npe: fnn,
             _nbpe: bn,
+            _b1: bone,
             _brows: br,
             _bcols: bc,
             _frows: fr,
@@ -273,6 +303,11 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.sq[c].clock.next = self.clock.val();
                     self.sq2[c].clock.next = self.clock.val();
                     self.sq3[c].clock.next = self.clock.val();
+                    self.bml[c].clock.next = self.clock.val();
+                }
+                for i in 0..self._b1 {
+                    self.bm4[i].clock.next = self.clock.val();
+                    self.bm3[i].clock.next = self.clock.val();
                 }
 
                 // One lane mode for the array (the formats are job constants).
@@ -334,6 +369,27 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                 for c in 0..self._cols {
                     self.wreg[c].d.next = self.wdec[c].word.val();
                 }
+                // Block-scaled arrays: BitMoD weights around the column decoders.
+                for i in 0..self._b1 {
+                    self.bm4[i].d.next = self.k_bm4[i].val().get_bit(self.w_fmt.val().index());
+                    self.bm3[i].d.next = self.k_bm3[i].val().get_bit(self.w_fmt.val().index());
+                    for c in 0..self._bcols {
+                        self.bml[c].code.next = self.win2[c].q.val();
+                        self.bml[c].bm4.next = self.bm4[i].q.val();
+                        self.bml[c].bm3.next = self.bm3[i].q.val();
+                        self.bml[c].lanes4.next = self.lanes4.q.val();
+                        self.bml[c].sel.next = self.sq2[c]
+                            .q
+                            .val()
+                            .get_bits::<SELECTOR_BITS>(self.k_sel_at[i].val().index());
+                        self.bml[c].word.next = self.wdec[c].word.val();
+                        self.wdec[c].code.next = self.bml[c].fp4.val();
+                        if self.bm4[i].q.val() | self.bm3[i].q.val() {
+                            self.wdec[c].fmt.next = self.k_fp4[i].val();
+                        }
+                        self.wreg[c].d.next = self.bml[c].out.val();
+                    }
+                }
                 for r in 1..self._rows {
                     for c in 0..self._cols {
                         self.wreg[r * nc + c].d.next = self.wreg[r * nc + c - nc].q.val();
@@ -358,7 +414,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                 for c in 0..self._bcols {
                     self.sq[c].d.next = self.s_in[c].val();
                     self.sq2[c].d.next = self.sq[c].q.val();
-                    self.sq3[c].d.next = self.sq2[c].q.val();
+                    self.sq3[c].d.next = self.sq2[c].q.val().get_bits::<SCALE_CODE_BITS>(0);
+                    self.unused_entry[c].next = self.sq2[c].q.val();
                     self.sdec[c].code.next = self.sq3[c].q.val();
                     self.sdec[c].kind.next = self.s_kind[0].val();
                     self.sdec[c].base.next = self.s_base[0].val();

@@ -582,7 +582,7 @@ impl<const WB: usize, const NB: usize, const FW: usize> Logic for FixedDecode<WB
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::test_util::settle;
     use super::*;
     use crate::accel::testbench::cycle;
@@ -614,7 +614,7 @@ mod tests {
     }
 
     /// One lane of a decoded word: (magnitude, sign, NaN).
-    fn lane_of(got: &[bool], word: FixedWord, l: usize) -> (u64, bool, bool) {
+    pub(crate) fn lane_of(got: &[bool], word: FixedWord, l: usize) -> (u64, bool, bool) {
         let wb = if l < 2 { word.wb } else { word.nb };
         let mag = (0..wb).map(|i| (got[word.mag(l) + i] as u64) << i).sum();
         (mag, got[word.sign + l], got[word.nan + l])
@@ -638,7 +638,7 @@ mod tests {
     }
 
     /// `mag × 2^lane.lsb` with `sign` is the unified value `want` (exactly), NaN as flagged.
-    fn assert_value(want: Unified, (mag, sign, nan): (u64, bool, bool), lane: FixedLane, what: &str) {
+    pub(crate) fn assert_value(want: Unified, (mag, sign, nan): (u64, bool, bool), lane: FixedLane, what: &str) {
         assert_eq!(nan, want.nar, "{what}");
         assert!(!want.inf, "{what}: the set has no infinities");
         if want.nar {

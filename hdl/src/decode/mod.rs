@@ -21,6 +21,7 @@
 //! [`unified_width::EXP`]: crate::spec::formats::unified_width::EXP
 //! [`unified_width::MANT`]: crate::spec::formats::unified_width::MANT
 
+pub mod bitmod_lanes;
 pub mod e8m0_decode;
 pub mod fixed_decode;
 pub mod float_decode;
@@ -32,6 +33,7 @@ pub mod ovp_decode;
 pub mod posit_decode;
 pub mod scale_decode;
 
+pub use bitmod_lanes::BitmodLanes;
 pub use e8m0_decode::E8m0Decode;
 pub use fixed_decode::{FixedDecode, FixedWord};
 pub use float_decode::FloatDecode;

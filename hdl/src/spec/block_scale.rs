@@ -18,6 +18,7 @@
 //! per-column base; E8M0 spans 2^254, so an MXFP4 column's block exponents must lie within one
 //! window, whose base the output unit's column scale applies.
 
+use super::axi::AXI_BEAT_BYTES;
 use super::{Encoding, FloatSpecials, Format};
 
 /// Bits of the integer scale the unit takes (BitMoD's unsigned 8-bit group scale is the widest).
@@ -26,6 +27,27 @@ pub const SCALE_Q_BITS: usize = 8;
 /// The fewest packed words a weight block may have on a block-scaled array (BLOCK.BEATS_LOG2
 /// ≥ 2): every scale kind's bits fit it but u8's, which needs its 8.
 pub const BLOCK_WORDS_MIN: usize = 4;
+
+/// Bits of one column's entry for a block, in BS_ADDR's layout and the block-scale bank: the
+/// scale code in bits 0–7 and, for BitMoD, the block's data-type selector
+/// ([`Format::bitmod`]) in bits [`SELECTOR_AT`]…; the other bits are zero.
+pub const BS_ENTRY_BITS: usize = 16;
+
+/// Bit of the selector in a block's entry.
+pub const SELECTOR_AT: usize = 8;
+
+/// Bits of a BitMoD block's data-type selector.
+pub const SELECTOR_BITS: usize = 2;
+
+/// Blocks per line (one AXI beat of C entries) of the block scales of an array `cols` wide.
+pub const fn blocks_per_line(cols: usize) -> usize {
+    let per_block = cols * BS_ENTRY_BITS / 8;
+    if per_block >= AXI_BEAT_BYTES as usize {
+        1
+    } else {
+        AXI_BEAT_BYTES as usize / per_block
+    }
+}
 
 /// Bits of the unit's final shift: exponents `base … base + 2^SCALE_SHIFT_BITS − 1` in one
 /// window. Four bits hold E4M3's 15 finite exponents (checked by a test against the table).

@@ -20,6 +20,23 @@ pub const LE8_FORMATS: [Format; 8] = [
     Format::Posit8Es0,
 ];
 
+/// The multiplier formats of the block-scaled presets: the ≤ 8-bit set and BitMoD's data types
+/// (a block's selector picks one; their values lie within the set's fixed point, so the
+/// datapath is the ≤ 8-bit set's).
+pub const BLOCK_FORMATS: [Format; LE8_FORMATS.len() + Format::BITMOD.len()] = {
+    let mut out = [Format::Int2; LE8_FORMATS.len() + Format::BITMOD.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = if i < LE8_FORMATS.len() {
+            LE8_FORMATS[i]
+        } else {
+            Format::BITMOD[i - LE8_FORMATS.len()]
+        };
+        i += 1;
+    }
+    out
+};
+
 /// The multiplier formats of the OliVe presets: both outlier-victim pair formats (W4A4), and
 /// INT8 / FP8 E4M3 activations beside OVP weights, with INT4. Every value is exact fixed point:
 /// the 4-bit lanes hold 2^0 … 2^8 (flint4's outliers reach 384) in 9 bits, which FP4 (2^-1)
@@ -119,12 +136,14 @@ impl NpeConfig {
         ..NpeConfig::LE8
     };
 
-    /// The 4×4 array of the ≤ 8-bit formats with block-scaled weights (MXFP4, NVFP4, BitMoD's
-    /// u8 group scales): the fixed-point PE with a bit-serial dequantization unit beside it.
+    /// The 4×4 array of the ≤ 8-bit formats and BitMoD's data types with block-scaled weights
+    /// (MXFP4, NVFP4, BitMoD's u8 group scales and selectors): the fixed-point PE with a
+    /// bit-serial dequantization unit beside it.
     pub const BLOCK: NpeConfig = NpeConfig {
         name: "npe4x4bs",
         rows: 4,
         cols: 4,
+        format_set: &BLOCK_FORMATS,
         block_scales: true,
         ..NpeConfig::LE8
     };

@@ -426,7 +426,8 @@ impl Format {
     pub const PAIRED: [Format; 2] = [Format::OvpInt4, Format::OvpFlint4];
 
     /// BitMoD's data types, FP4 then FP3, each in selector order: weight element formats of
-    /// the block-scaled schemes (a block's selector picks one), in no preset's set yet.
+    /// the block-scaled schemes (a block's selector picks one; as a job's W format each names
+    /// its width only), in the block-scaled presets' sets.
     pub const BITMOD: [Format; 8] = [
         Format::Bitmod4ErPos,
         Format::Bitmod4ErNeg,
@@ -465,6 +466,24 @@ impl Format {
             (3, 0..=3) => Some(Format::BITMOD[4 + sel as usize]),
             _ => None,
         }
+    }
+
+    /// The data type a block's selector `sel` picks for a job whose W format is `self`: for a
+    /// BitMoD type, the BitMoD type of its width that `sel` (its low two bits) names (a BitMoD
+    /// W format names its width only); any other format is itself.
+    pub const fn with_selector(self, sel: u8) -> Format {
+        match self.spec().encoding {
+            Encoding::Bitmod { .. } => match Format::bitmod(self.bits(), sel & 3) {
+                Some(f) => f,
+                None => panic!("BitMoD types have 3 or 4 bits"),
+            },
+            _ => self,
+        }
+    }
+
+    /// Whether this is one of BitMoD's data types ([`Format::BITMOD`]).
+    pub const fn is_bitmod(self) -> bool {
+        matches!(self.spec().encoding, Encoding::Bitmod { .. })
     }
 
     /// Whether codes of this format decode in pairs (one byte per pair).

@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 
 /// Version of this register map; bump on any change. Part of the configuration hash.
-pub const REGMAP_VERSION: u32 = 4;
+pub const REGMAP_VERSION: u32 = 5;
 
 /// Value of the ID register: "NPE" and a 1.
 pub const ID_MAGIC: u32 = 0x4E50_4501;
@@ -373,7 +373,7 @@ pub const REGISTERS: &[Register] = &[
         field("BEATS_LOG2", 4, 3, "log2 of a block's length in packed words: 2 … 7, at least the kind's scale bits (u8: 3, E4M3: 2, E8M0: 2); K / lanes must be a multiple of the block (pad K with zeros)."),
         field("BASE", 8, 8, "E8M0: the code of the lowest exponent of the 16 a job's scales may use (others make their column NaN)."),
     ]),
-    reg("BS_ADDR", 0x7C, Access::Rw, 0, "Byte address of the block scales (16-byte aligned): per column tile, in tile order, ceil(blocks × COLS / 16) 16-byte beats; the scale code of block j of the tile's column c is byte (j mod (16 / COLS)) × COLS + c of the run's beat floor(j / (16 / COLS)).", &[]),
+    reg("BS_ADDR", 0x7C, Access::Rw, 0, "Byte address of the block scales (16-byte aligned): per column tile, in tile order, ceil(blocks × COLS / 8) 16-byte beats of 16-bit little-endian entries; the entry of block j of the tile's column c is entry (j mod (8 / COLS)) × COLS + c of the run's beat floor(j / (8 / COLS)): the scale code in bits 0–7 and, for BitMoD weights, the block's data-type selector in bits 8–9 (other bits 0).", &[]),
 ];
 
 /// The register named `name` in [`REGISTERS`] (a compile error if there is none).

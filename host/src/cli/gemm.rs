@@ -1,5 +1,5 @@
-//! `npe gemm`: a GEMM from tensor files (plain formats; OliVe pairs or MXFP4 / NVFP4 block-scaled
-//! weights quantized on the fly or read from `npe quantize`'s file) on a device, C written to a
+//! `npe gemm`: a GEMM from tensor files (plain formats; OliVe pairs or BitMoD / MXFP4 / NVFP4
+//! block-scaled weights quantized on the fly or read from `npe quantize`'s file) on a device, C written to a
 //! file.
 
 use super::*;
@@ -34,8 +34,8 @@ pub(super) fn gemm(
     if stored_block.is_some() || matches!(w_fmt, GemmFormat::Block(_)) {
         let t = match (&stored, stored_block, w_fmt) {
             (Some((name, _)), Some(held), _) if !device_scheme(held) => bail!(
-                "{} holds {name} as {} codes: the device applies MXFP4 and NVFP4 block scales only \
-                 (BitMoD's per-block data types are not in the hardware yet)",
+                "{} holds {name} as {} codes: the device applies BitMoD, MXFP4 and NVFP4 block \
+                 scales only (the per-group baselines' f32 scales are not in the hardware)",
                 w_path.display(),
                 held.name()
             ),
@@ -53,7 +53,7 @@ pub(super) fn gemm(
             (Some((name, _)), Some(_), _) => crate::quant::block_cmd::read_block(w_path, name)?,
             (Some((name, f)), None, _) => bail!(
                 "{} holds {name} as {f} codes; block-scaled weights come as floats or as codes of \
-                 `npe quantize --scheme mxfp4|nvfp4`",
+                 `npe quantize --scheme bitmod4|bitmod3|mxfp4|nvfp4`",
                 w_path.display()
             ),
             (None, _, GemmFormat::Block(scheme)) => {
@@ -212,17 +212,21 @@ pub(super) fn gemm(
     Ok(())
 }
 
-/// The block schemes whose scales the device applies: FP4 elements with E8M0 (MXFP4) or FP8
-/// E4M3 (NVFP4) block scales. BitMoD's per-block data types and the `f32`-scaled baselines are
-/// not in the hardware.
+/// The block schemes whose scales the device applies: BitMoD (u8 scales and a data-type
+/// selector per block), FP4 elements with E8M0 (MXFP4) or FP8 E4M3 (NVFP4) block scales. The
+/// `f32`-scaled baselines are not in the hardware.
 pub(super) fn device_scheme(s: crate::quant::block::BlockScheme) -> bool {
     use crate::quant::block::BlockScheme;
-    matches!(s, BlockScheme::Mxfp4 | BlockScheme::Nvfp4)
+    matches!(
+        s,
+        BlockScheme::Bitmod4 | BlockScheme::Bitmod3 | BlockScheme::Mxfp4 | BlockScheme::Nvfp4
+    )
 }
 
-/// `npe gemm` with block-scaled weights `t` (`[N, K]`): A quantized to its table format, W's FP4
-/// codes and block scales run by [`Device::block_gemm`] (NVFP4's tensor scale applied by the
-/// host to the results); `--check` compares with the golden model's block GEMM.
+/// `npe gemm` with block-scaled weights `t` (`[N, K]`): A quantized to its table format, W's
+/// codes, block scales and (BitMoD) selectors run by [`Device::block_gemm`] (BitMoD's
+/// per-channel and NVFP4's tensor scale applied by the host to the results); `--check`
+/// compares with the golden model's block GEMM.
 fn block_gemm(
     (a, a_path, a_fmt): (&tensor::Matrix, &Path, GemmFormat),
     t: &crate::quant::block::BlockTensor,
@@ -233,11 +237,12 @@ fn block_gemm(
     sim: &SimArgs,
 ) -> Result<()> {
     use crate::device::BlockScaleJob;
-    let (w_codes, block) = BlockScaleJob::of_tensor(t)?;
-    let kind_name = if t.scheme == crate::quant::block::BlockScheme::Mxfp4 {
-        "E8M0"
-    } else {
-        "FP8 E4M3"
+    use npe_hdl::spec::block_scale::ScaleCode;
+    let (w_fmt, w_codes, block) = BlockScaleJob::of_tensor(t)?;
+    let kind_name = match block.kind {
+        ScaleCode::U8 => "u8",
+        ScaleCode::E8m0 => "E8M0",
+        ScaleCode::E4m3 => "FP8 E4M3",
     };
     let a_fmt = match a_fmt {
         GemmFormat::Table(f) if !f.is_paired() => f,
@@ -254,7 +259,7 @@ fn block_gemm(
     let a_codes = quantize(&format!("--a {}", a_path.display()), &a.data, Some(k), a_fmt, nan)?;
     let job = GemmJob {
         a_fmt,
-        w_fmt: Format::Fp4E2M1,
+        w_fmt,
         out: out_fmt,
         scale_exp: 0,
         col_scale_exp: Vec::new(),
@@ -266,20 +271,25 @@ fn block_gemm(
     };
     block.plan(&job, &sim.preset)?;
     let (run, device) = sim.with_device(|dev| Ok((dev.block_gemm(&job, &block)?, dev.backend().describe())))?;
+    // What the host applies: NVFP4's tensor scale, BitMoD's per-channel scales.
     let ts = f64::from(t.tensor_scale.unwrap_or(1.0));
+    let host_scale = |col: usize| ts * t.row_scales.get(col).map_or(1.0, |&s| f64::from(s));
     let c = tensor::Matrix {
         rows: m,
         cols: n,
         data: run
             .c
             .iter()
-            .map(|&code| golden::output_to_f64(out_fmt, code) * ts)
+            .enumerate()
+            .map(|(i, &code)| golden::output_to_f64(out_fmt, code) * host_scale(i % n))
             .collect(),
     };
     tensor::write_npy(out, &c, out_fmt == OutputFormat::Int32)?;
     println!(
-        "C[{m}x{n}] = A[{m}x{k}] ({a_fmt}) x W[{k}x{n}] ({}: fp4 codes, {} scales per block of {}) -> {out_fmt} on {device}: {}; wrote {}",
+        "C[{m}x{n}] = A[{m}x{k}] ({a_fmt}) x W[{k}x{n}] ({}: {} codes{}, {} scales per block of {}) -> {out_fmt} on {device}: {}; wrote {}",
         t.scheme.name(),
+        if w_fmt.is_bitmod() { format!("{}-bit BitMoD", w_fmt.bits()) } else { w_fmt.to_string() },
+        if w_fmt.is_bitmod() { " and a data-type selector" } else { "" },
         kind_name,
         t.block,
         if run.counters.busy == 0 {
@@ -296,10 +306,17 @@ fn block_gemm(
     if let Some(ts) = t.tensor_scale {
         println!("W: NVFP4 tensor scale {ts:e} applied by the host to the results");
     }
+    if !t.row_scales.is_empty() {
+        println!(
+            "W: {} per-channel scales applied by the host to the results",
+            t.row_scales.len()
+        );
+    }
     if check {
-        // The device's results before the host's tensor scale.
+        // The device's results before the host's tensor and per-channel scales.
         let unscaled = crate::quant::block::BlockTensor {
             tensor_scale: t.tensor_scale.map(|_| 1.0),
+            row_scales: vec![1.0; t.row_scales.len()],
             ..t.clone()
         };
         compare(&golden::block_gemm(a_fmt, &job.a, &unscaled, out_fmt)?, &run.c)?;

@@ -60,8 +60,8 @@ enum Command {
         #[arg(long)]
         a_tensor: Option<String>,
         /// Weights W (K x N): .npy or .safetensors; or the codes `npe quantize --scheme
-        /// olive|mxfp4|nvfp4` wrote (with --w-tensor NAME, stored [N, K] as PyTorch stores
-        /// weights).
+        /// olive|bitmod4|bitmod3|mxfp4|nvfp4` wrote (with --w-tensor NAME, stored [N, K] as
+        /// PyTorch stores weights).
         #[arg(long)]
         w: PathBuf,
         /// Tensor name in W's .safetensors file (not for a .npy file: it holds one array).
@@ -72,9 +72,10 @@ enum Command {
         #[arg(long, value_parser = parse_gemm_format)]
         a_format: GemmFormat,
         /// Weight format; `olive`: outlier-victim pairs of the normal type of least error (one
-        /// scale per column, applied by the host to the results); `mxfp4` / `nvfp4`: FP4 with
-        /// block scales along K, applied by the device (a preset with block scales, npe4x4bs;
-        /// NVFP4's tensor scale is applied by the host).
+        /// scale per column, applied by the host to the results); `bitmod4` / `bitmod3` /
+        /// `mxfp4` / `nvfp4`: weights with block scales along K (and BitMoD's data-type
+        /// selectors), applied by the device (a preset with block scales, npe4x4bs; BitMoD's
+        /// per-channel and NVFP4's tensor scale are applied by the host).
         #[arg(long, value_parser = parse_gemm_format)]
         w_format: GemmFormat,
         /// Output format.
@@ -400,7 +401,8 @@ enum GemmFormat {
     Table(Format),
     /// Outlier-victim pairs, the normal type of least squared error.
     Olive,
-    /// Weights quantized by a block scheme whose scales the device applies (MXFP4, NVFP4).
+    /// Weights quantized by a block scheme whose scales the device applies (BitMoD, MXFP4,
+    /// NVFP4).
     Block(crate::quant::block::BlockScheme),
 }
 
@@ -705,12 +707,23 @@ fn info_hw(dev: &mut Device<Box<dyn Backend>>) -> Result<()> {
         i.rows, i.cols, i.acc_bits
     );
     println!("  operand formats: {}", fmts.join(", "));
-    // No preset has the dequantization unit in its array yet (pe::Dequant is a block).
-    let schemes: Vec<&str> = crate::quant::block::BlockScheme::ALL.iter().map(|s| s.name()).collect();
+    // The schemes the device scales (CAPABILITY.BLOCK_SCALES, and the schemes' weight formats
+    // among its operand formats); the others are the host's.
+    use crate::quant::block::BlockScheme;
+    let block = dev.has_block_scales()?;
+    let w_fmt = |s: BlockScheme| match s {
+        BlockScheme::Bitmod4 | BlockScheme::Bitmod3 => Format::bitmod(s.code_bits() as u32, 0),
+        _ => Some(Format::Fp4E2M1),
+    };
+    let (on, host): (Vec<BlockScheme>, Vec<BlockScheme>) = BlockScheme::ALL
+        .iter()
+        .partition(|&&s| block && gemm::device_scheme(s) && w_fmt(s).is_some_and(|f| i.formats & (1 << f.id()) != 0));
+    let names = |v: &[BlockScheme]| v.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
     println!(
-        "  block-scaled schemes: none on this device (no dequantization unit in its array); \
-         `npe quantize --scheme` writes {}",
-        schemes.join(", ")
+        "  block-scaled schemes: {} (CAPABILITY.BLOCK_SCALES = {}); host only (`npe quantize`): {}",
+        if on.is_empty() { "none".to_string() } else { names(&on) },
+        u8::from(block),
+        names(&host)
     );
     Ok(())
 }

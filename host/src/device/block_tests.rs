@@ -11,12 +11,15 @@ use super::*;
 use crate::golden::{self, Exact};
 use crate::quant::block::{BlockScales, BlockScheme, BlockTensor};
 use npe_hdl::spec::block_scale::ScaleCode;
+use npe_hdl::spec::config::BLOCK_FORMATS;
 use npe_hdl::spec::{Format, OutputFormat};
 
-/// `base` with block scales: what the functional back end emulates of a block-scaled build.
+/// `base` with block scales and BitMoD's data types: what the functional back end emulates of
+/// a block-scaled build.
 fn with_blocks(base: NpeConfig) -> NpeConfig {
     NpeConfig {
         block_scales: true,
+        format_set: &BLOCK_FORMATS,
         ..base
     }
 }
@@ -40,10 +43,14 @@ struct Case {
     base: u32,
     /// `m × k` activation codes.
     a: Vec<u32>,
-    /// `n × k` FP4 E2M1 weight codes (row = output column).
+    /// The weights' format: FP4 E2M1, or a BitMoD type (naming its width).
+    w_fmt: Format,
+    /// `n × k` weight codes (row = output column).
     w: Vec<u8>,
     /// `n × ⌈k / block⌉` scale codes.
     scales: Vec<u8>,
+    /// BitMoD only: `n × ⌈k / block⌉` data-type selectors.
+    sels: Vec<u8>,
     scale_exp: i8,
     col_scale_exp: Vec<i8>,
 }
@@ -80,11 +87,22 @@ impl Case {
             block,
             base,
             a,
+            w_fmt: Format::Fp4E2M1,
             w: (0..n * k).map(|_| rng.gen_range(0..16u8)).collect(),
             scales: (0..n * nblk).map(|_| scale(rng)).collect(),
+            sels: Vec::new(),
             scale_exp: 0,
             col_scale_exp: Vec::new(),
         }
+    }
+
+    /// Random BitMoD weights of `bits` (3 or 4) with random u8 scales and selectors.
+    fn bitmod(rng: &mut StdRng, a_fmt: Format, out: OutputFormat, shape: (usize, usize, usize), bits: u32) -> Case {
+        let mut c = Case::random(rng, a_fmt, out, shape, ScaleCode::U8, 128, 0, |r| r.gen());
+        c.w_fmt = Format::bitmod(bits, 0).unwrap();
+        c.w = c.w.iter().map(|_| rng.gen_range(0..1u8 << bits)).collect();
+        c.sels = c.scales.iter().map(|_| rng.gen_range(0..4)).collect();
+        c
     }
 
     fn nblk(&self) -> usize {
@@ -94,7 +112,7 @@ impl Case {
     fn job(&self) -> GemmJob {
         GemmJob {
             a_fmt: self.a_fmt,
-            w_fmt: Format::Fp4E2M1,
+            w_fmt: self.w_fmt,
             out: self.out,
             scale_exp: self.scale_exp,
             col_scale_exp: self.col_scale_exp.clone(),
@@ -115,6 +133,7 @@ impl Case {
             block: self.block,
             base: self.base,
             codes: self.scales.clone(),
+            selectors: self.sels.clone(),
         }
     }
 
@@ -142,6 +161,15 @@ impl Case {
             })
             .collect();
         let (scheme, scales, tensor_scale) = match self.kind {
+            ScaleCode::U8 if self.w_fmt.is_bitmod() => (
+                if self.w_fmt.bits() == 4 {
+                    BlockScheme::Bitmod4
+                } else {
+                    BlockScheme::Bitmod3
+                },
+                BlockScales::U8(codes),
+                None,
+            ),
             ScaleCode::U8 => (
                 BlockScheme::Fp4g,
                 BlockScales::F32(codes.iter().map(|&c| f32::from(c)).collect()),
@@ -157,8 +185,13 @@ impl Case {
             block: self.block,
             codes: self.w.clone(),
             scales,
-            selectors: Vec::new(),
-            row_scales: Vec::new(),
+            selectors: self.sels.clone(),
+            // BitMoD's per-channel scale is the host's: 1 here.
+            row_scales: if self.w_fmt.is_bitmod() {
+                vec![1.0; self.n]
+            } else {
+                Vec::new()
+            },
             tensor_scale,
             values: Vec::new(),
         };
@@ -185,10 +218,11 @@ impl Case {
             assert_eq!(
                 got,
                 want,
-                "C[{}][{}] of {:?} x fp4, {:?} scales, B = {}, m {} n {} k {}, {:?}",
+                "C[{}][{}] of {:?} x {:?}, {:?} scales, B = {}, m {} n {} k {}, {:?}",
                 i / self.n,
                 i % self.n,
                 self.a_fmt,
+                self.w_fmt,
                 self.kind,
                 self.block,
                 self.m,
@@ -210,6 +244,19 @@ impl Case {
     fn set_scale(&mut self, n: usize, j: usize, code: u8) {
         let nblk = self.nblk();
         self.scales[n * nblk + j] = code;
+    }
+
+    /// BitMoD: block `j` of column `n` takes data type `sel`, its codes `codes` (repeated).
+    fn set_block(&mut self, n: usize, j: usize, sel: u8, codes: &[u8]) {
+        let nblk = self.nblk();
+        self.sels[n * nblk + j] = sel;
+        let end = ((j + 1) * self.block).min(self.k);
+        for (i, w) in self.w[n * self.k + j * self.block..n * self.k + end]
+            .iter_mut()
+            .enumerate()
+        {
+            *w = codes[i % codes.len()];
+        }
     }
 }
 
@@ -240,9 +287,9 @@ fn mxfp4_gemms_match_the_golden_model() {
                 assert!((0..m).all(|r| want[r * n + col] == nan), "column {col} is NaN");
             }
             assert!((0..m).all(|r| want[r * n] != nan));
-            // DMA reads: W (11 columns × 6 beats), the block scales (2 tiles × ⌈3·8/16⌉ beats),
-            // A (m rows × 6 beats): one stripe.
-            assert_eq!(run.counters.dma_read, (11 * 6 + 2 * 2 + m as u64 * 6) * 16);
+            // DMA reads: W (11 columns × 6 beats), the block scales (2 tiles × ⌈3·8·2/16⌉
+            // beats), A (m rows × 6 beats): one stripe.
+            assert_eq!(run.counters.dma_read, (11 * 6 + 2 * 3 + m as u64 * 6) * 16);
         }
     }
 }
@@ -379,6 +426,86 @@ fn job_and_column_scales_apply_to_the_block_sum() {
     c.scale_exp = -3;
     c.col_scale_exp = (0..11).map(|_| rng.gen_range(-4..=4)).collect();
     c.check(&mut dev);
+}
+
+/// BitMoD on both widths: blocks of 128 at two lanes (INT8, FP8 activations: 64 words) and
+/// four (FP4, INT4: 32 words), K not a multiple of the block, the adversarial groups of the
+/// issue: an all-zero group, one huge outlier (the special) in a group of zeros, every special
+/// value, every selector, scales 0, 1 and 255.
+#[test]
+fn bitmod_gemms_match_the_golden_model() {
+    let mut dev = device(with_blocks(NpeConfig::LE8));
+    let mut rng = StdRng::seed_from_u64(8);
+    let (m, n, k) = (3, 11, 300);
+    for bits in [4u32, 3] {
+        let special = 1u8 << (bits - 1);
+        for (i, a_fmt) in [Format::Int8, Format::Fp8E4M3, Format::Fp4E2M1, Format::Int4]
+            .into_iter()
+            .enumerate()
+        {
+            let mut c = Case::bitmod(&mut rng, a_fmt, OUTS[i % 3], (m, n, k), bits);
+            c.zero_block(0, 1);
+            for sel in 0..4u8 {
+                // Column 1 + sel: the special alone, then every code, under selector sel.
+                c.set_block(1 + sel as usize, 0, sel, &[0, 0, special, 0]);
+                let every: Vec<u8> = (0..1u8 << bits).collect();
+                c.set_block(1 + sel as usize, 1, sel, &every);
+                c.set_block(5 + sel as usize, 2, sel, &[special]);
+            }
+            c.set_scale(2, 0, 0);
+            c.set_scale(3, 1, 1);
+            c.set_scale(4, 2, 255);
+            c.set_scale(9, 0, 255);
+            c.check(&mut dev);
+        }
+    }
+}
+
+/// Bad BitMoD input is a typed error before the device is touched: selectors of the wrong
+/// count or out of range, a scale kind other than u8, selectors for other weights, BitMoD
+/// weights without block scales, a BitMoD type as the activations' format.
+#[test]
+fn bitmod_bad_input_is_refused_before_the_device_is_touched() {
+    let cfg = with_blocks(NpeConfig::LE8);
+    let mut dev = recorder(cfg, false);
+    let mut rng = StdRng::seed_from_u64(9);
+    let c = Case::bitmod(&mut rng, Format::Int8, OutputFormat::Fp32, (2, 3, 130), 4);
+    let writes = dev.backend().writes;
+    let (job, bj) = (c.job(), c.block_job());
+    let mut short = bj.clone();
+    short.selectors.pop();
+    assert!(matches!(
+        dev.block_gemm(&job, &short),
+        Err(DeviceError::Shape {
+            what: "block selectors",
+            ..
+        })
+    ));
+    let mut wide = bj.clone();
+    wide.selectors[1] = 4;
+    let e = dev.block_gemm(&job, &wide).unwrap_err().to_string();
+    assert!(e.contains("selector 4") && e.contains("0 … 3"), "{e}");
+    let e8 = BlockScaleJob {
+        kind: ScaleCode::E8m0,
+        ..bj.clone()
+    };
+    assert!(matches!(dev.block_gemm(&job, &e8), Err(DeviceError::Format(e)) if e.contains("u8")));
+    let fp4 = GemmJob {
+        w_fmt: Format::Fp4E2M1,
+        ..job.clone()
+    };
+    assert!(matches!(dev.block_gemm(&fp4, &bj), Err(DeviceError::Format(e)) if e.contains("BitMoD weights only")));
+    assert!(matches!(dev.gemm(&job), Err(DeviceError::Format(e)) if e.contains("need block scales")));
+    let act = GemmJob {
+        a_fmt: Format::Bitmod4ErPos,
+        a: job.a.iter().map(|&x| x & 0xF).collect(),
+        ..job.clone()
+    };
+    assert!(matches!(dev.block_gemm(&act, &bj), Err(DeviceError::Format(e)) if e.contains("activations")));
+    assert_eq!(dev.backend().writes, writes, "nothing reached the device");
+    // The good job runs.
+    let run = dev.block_gemm(&job, &bj).unwrap();
+    assert_eq!(run.c, c.expected());
 }
 
 /// A back end that counts what is written to it, and can hide CAPABILITY.BLOCK_SCALES (a
@@ -671,7 +798,8 @@ fn quantized_tensors_become_device_jobs() {
         panic!("MXFP4 has u8 scales")
     };
     assert_eq!(codes[3], 0, "MXFP4's code of a zero block");
-    let (w, job) = BlockScaleJob::of_tensor(&t).unwrap();
+    let (w_fmt, w, job) = BlockScaleJob::of_tensor(&t).unwrap();
+    assert_eq!(w_fmt, Format::Fp4E2M1);
     assert_eq!(w.len(), k * n);
     for (i, &c) in w.iter().enumerate() {
         assert_eq!(c, u32::from(t.codes[i % n * k + i / n]), "W[{}][{}]", i / n, i % n);
@@ -696,7 +824,7 @@ fn quantized_tensors_become_device_jobs() {
     if let BlockScales::U8(c) = &mut nan.scales {
         c[3] = 0xFF;
     }
-    assert_eq!(BlockScaleJob::of_tensor(&nan).unwrap().1.codes[3], 0xFF);
+    assert_eq!(BlockScaleJob::of_tensor(&nan).unwrap().2.codes[3], 0xFF);
     // A nonzero block 2^-20 below the others.
     let mut wide = data.clone();
     for x in &mut wide[..32] {
@@ -706,11 +834,25 @@ fn quantized_tensors_become_device_jobs() {
     assert!(matches!(BlockScaleJob::of_tensor(&t), Err(DeviceError::BlockScaleSpan { lo, hi }) if hi - lo > 15));
     // NVFP4's E4M3 scales are all in the window: kept as quantized.
     let t = quantize(BlockScheme::Nvfp4, &data, k, 16).unwrap();
-    let (_, job) = BlockScaleJob::of_tensor(&t).unwrap();
+    let (_, _, job) = BlockScaleJob::of_tensor(&t).unwrap();
     let BlockScales::U8(codes) = &t.scales else {
         panic!("NVFP4 has u8 scales")
     };
     assert_eq!((job.kind, &job.codes), (ScaleCode::E4m3, codes));
-    let t = quantize(BlockScheme::Bitmod4, &data, k, 128).unwrap();
+    // BitMoD: u8 scales and selectors as quantized, the W format names the width.
+    for (scheme, bits) in [(BlockScheme::Bitmod4, 4), (BlockScheme::Bitmod3, 3)] {
+        let t = quantize(scheme, &data, k, 128).unwrap();
+        let (w_fmt, _, job) = BlockScaleJob::of_tensor(&t).unwrap();
+        assert_eq!(w_fmt, Format::bitmod(bits, 0).unwrap());
+        let BlockScales::U8(codes) = &t.scales else {
+            panic!("BitMoD has u8 scales")
+        };
+        assert_eq!(
+            (job.kind, &job.codes, &job.selectors),
+            (ScaleCode::U8, codes, &t.selectors)
+        );
+    }
+    // The f32-scaled baselines have no device scales.
+    let t = quantize(BlockScheme::Fp4g, &data, k, 32).unwrap();
     assert!(matches!(BlockScaleJob::of_tensor(&t), Err(DeviceError::Format(_))));
 }

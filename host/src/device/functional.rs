@@ -226,7 +226,9 @@ impl FunctionalBackend {
                 .filter(|f| self.cfg.formats() & (1 << f.id()) != 0)
         };
         let out = OutputFormat::ALL.into_iter().find(|o| u32::from(o.spec().id) == out_id);
-        let (Some(a_fmt), Some(w_fmt), Some(out)) = (operand(a_id), operand(w_id), out) else {
+        // BitMoD's data types are weights only.
+        let (Some(a_fmt), Some(w_fmt), Some(out)) = (operand(a_id).filter(|f| !f.is_bitmod()), operand(w_id), out)
+        else {
             return Err(ErrorCode::BadJob);
         };
         if job.m == 0 || job.n == 0 || job.k == 0 {
@@ -336,11 +338,11 @@ impl FunctionalBackend {
                 let addr = u64::from(job.bs_addr) + n0t * run as u64;
                 let bytes = self.dma_read(addr, tiles * (run / AXI_BEAT_BYTES as usize) as u64)?;
                 for c in 0..ncols as usize {
-                    let at = c / cols * run;
-                    let codes: Vec<u8> = (0..nblk)
-                        .map(|j| bytes[at + Layout::block_scale_offset(j, c % cols, cols)])
-                        .collect();
-                    block_scales.push(column_block_scales(b, &codes));
+                    let run = &bytes[c / cols * run..];
+                    let (codes, sels): (Vec<u8>, Vec<u8>) = (0..nblk)
+                        .map(|j| Layout::block_entry_at(run, Layout::block_scale_offset(j, c % cols, cols)))
+                        .unzip();
+                    block_scales.push((column_block_scales(b, &codes), sels));
                 }
             }
             let mut a_rows = Vec::with_capacity(m as usize);
@@ -353,9 +355,13 @@ impl FunctionalBackend {
             for (r, a) in a_rows.iter().enumerate() {
                 let mut row = vec![0u8; row_len];
                 for (c, w) in w_cols.iter().enumerate() {
+                    // Without block scales a BitMoD W format is its selector-0 type.
                     let exact = match block {
-                        None => golden::exact_dot(a_fmt, a, w_fmt, w),
-                        Some(b) => block_dot((a_fmt, a), (w_fmt, w), b.words * lanes, &block_scales[c]),
+                        None => golden::exact_dot(a_fmt, a, w_fmt.with_selector(0), w),
+                        Some(b) => {
+                            let (scales, sels) = &block_scales[c];
+                            block_dot((a_fmt, a), (w_fmt, w), b.words * lanes, scales, sels)
+                        }
                     };
                     let code = exact
                         .map(|e| golden::round_to_output(out, &scaled(e, scale(scale_exp, col_scales[c]))))
@@ -402,19 +408,26 @@ fn column_block_scales(b: BlockRegs, codes: &[u8]) -> Vec<Exact> {
         .collect()
 }
 
-/// `Σ_j P_j · S_j`: the exact partial sum of each block of `len` elements times its scale,
-/// summed exactly (NaN in any partial sum or scale gives NaN).
+/// `Σ_j P_j · S_j`: the exact partial sum of each block of `len` elements (its weights in the
+/// data type its selector picks, [`Format::with_selector`]) times its scale, summed exactly
+/// (NaN in any partial sum or scale gives NaN).
 fn block_dot(
     (a_fmt, a): (Format, &[u32]),
     (w_fmt, w): (Format, &[u32]),
     len: usize,
     scales: &[Exact],
+    sels: &[u8],
 ) -> Result<Exact, GoldenError> {
     let terms = a
         .chunks(len)
         .zip(w.chunks(len))
-        .zip(scales)
-        .map(|((a, w), s)| Ok(golden::exact_mul(&golden::exact_dot(a_fmt, a, w_fmt, w)?, s)))
+        .zip(scales.iter().zip(sels))
+        .map(|((a, w), (s, &sel))| {
+            Ok(golden::exact_mul(
+                &golden::exact_dot(a_fmt, a, w_fmt.with_selector(sel), w)?,
+                s,
+            ))
+        })
         .collect::<Result<Vec<_>, GoldenError>>()?;
     Ok(golden::exact_sum(&terms))
 }

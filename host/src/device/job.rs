@@ -1,11 +1,12 @@
 //! A GEMM job as the host describes it ([`GemmJob`]): its checks (before any device is touched),
 //! the device memory it needs ([`BufferSizes`]) and its golden result.
 
-use npe_hdl::spec::block_scale::ScaleCode;
+use npe_hdl::spec::block_scale::{ScaleCode, SELECTOR_BITS};
 use npe_hdl::spec::config::NpeConfig;
 use npe_hdl::spec::regs::block;
 use npe_hdl::spec::{Format, OutputFormat};
 
+use super::pack::block_entry;
 use super::{memory, DeviceError, Layout};
 use crate::golden::{self, Exact};
 use crate::quant::block::{blocks, BlockScales, BlockScheme, BlockTensor};
@@ -197,6 +198,12 @@ impl GemmJob {
     /// Checks everything the host can check before touching a device with `cfg`.
     pub fn validate(&self, cfg: &NpeConfig) -> Result<Layout, DeviceError> {
         self.check()?;
+        if self.a_fmt.is_bitmod() {
+            return Err(DeviceError::Format(format!(
+                "{} is a BitMoD weight data type: activations cannot use it",
+                self.a_fmt
+            )));
+        }
         for f in [self.a_fmt, self.w_fmt] {
             if f.is_paired() && cfg.formats() & (1 << f.id()) == 0 {
                 let with: Vec<&str> = NpeConfig::PRESETS
@@ -294,6 +301,10 @@ pub struct BlockScaleJob {
     pub base: u32,
     /// Scale codes, `[n][⌈k / block⌉]` row-major: one row of blocks per output column.
     pub codes: Vec<u8>,
+    /// BitMoD weights only (else empty): each block's data-type selector (0 … 3, laid out as
+    /// `codes`), which picks the BitMoD type of the W format's width for the block's codes
+    /// ([`Format::with_selector`]).
+    pub selectors: Vec<u8>,
 }
 
 /// What a block-scaled job becomes on a device ([`BlockScaleJob::plan`]).
@@ -388,6 +399,7 @@ impl BlockScaleJob {
                 got: self.codes.len(),
             });
         }
+        self.check_selectors(job.w_fmt, expected)?;
         let mut block_reg = block::EN.set(0, 1);
         block_reg = block::KIND.set(block_reg, self.kind.id().into());
         block_reg = block::BEATS_LOG2.set(block_reg, beats_log2);
@@ -403,20 +415,72 @@ impl BlockScaleJob {
         })
     }
 
-    /// MXFP4 / NVFP4 weights `t` (`[N, K]`, as `npe quantize` writes them) as the device runs
-    /// them: W's FP4 codes `K × N` row-major for a [`GemmJob`], and the block-scale part (NVFP4's
-    /// tensor scale stays with the caller). A block of zero weights adds zero whatever its scale
-    /// (a NaN scale aside), and MXFP4 gives it the smallest code; so only the other blocks must
-    /// fit one E8M0 window ([`DeviceError::BlockScaleSpan`] otherwise), and a zero block gets the
-    /// window's base. Other schemes are [`DeviceError::Format`].
-    pub fn of_tensor(t: &BlockTensor) -> Result<(Vec<u32>, BlockScaleJob), DeviceError> {
-        let (kind, codes) = match (&t.scales, t.scheme) {
-            (BlockScales::U8(c), BlockScheme::Mxfp4) => (ScaleCode::E8m0, c),
-            (BlockScales::U8(c), BlockScheme::Nvfp4) => (ScaleCode::E4m3, c),
+    /// BitMoD weights take u8 scales and one selector (0 … 3) per block; other weights none.
+    fn check_selectors(&self, w_fmt: Format, expected: usize) -> Result<(), DeviceError> {
+        if !w_fmt.is_bitmod() {
+            if !self.selectors.is_empty() {
+                return Err(DeviceError::Format(format!(
+                    "block selectors are for BitMoD weights only, not {w_fmt}"
+                )));
+            }
+            return Ok(());
+        }
+        if self.kind != ScaleCode::U8 {
+            return Err(DeviceError::Format(format!(
+                "{w_fmt} weights take u8 block scales, not {:?}",
+                self.kind
+            )));
+        }
+        if self.selectors.len() != expected {
+            return Err(DeviceError::Shape {
+                what: "block selectors",
+                expected,
+                got: self.selectors.len(),
+            });
+        }
+        match self
+            .selectors
+            .iter()
+            .position(|&s| usize::from(s) >= 1 << SELECTOR_BITS)
+        {
+            Some(i) => Err(DeviceError::Format(format!(
+                "block selector {} (block {i}) is out of range: BitMoD selectors are 0 … 3",
+                self.selectors[i]
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The blocks' entries as BS_ADDR holds them ([`block_entry`]): code and selector.
+    pub fn entries(&self) -> Vec<u16> {
+        let sel = |i: usize| self.selectors.get(i).copied().unwrap_or(0);
+        self.codes
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| block_entry(c, sel(i)))
+            .collect()
+    }
+
+    /// BitMoD, MXFP4 or NVFP4 weights `t` (`[N, K]`, as `npe quantize` writes them) as the
+    /// device runs them: the job's W format (BitMoD: the selector-0 type of the width; else FP4
+    /// E2M1), W's codes `K × N` row-major for a [`GemmJob`], and the block-scale part (the
+    /// per-channel `f32` scales of BitMoD and NVFP4's tensor scale stay with the caller). A
+    /// block of zero weights adds zero whatever its scale (a NaN scale aside), and MXFP4 gives it
+    /// the smallest code; so only the other blocks must fit one E8M0 window
+    /// ([`DeviceError::BlockScaleSpan`] otherwise), and a zero block gets the window's base.
+    /// The `f32`-scaled baselines are [`DeviceError::Format`].
+    pub fn of_tensor(t: &BlockTensor) -> Result<(Format, Vec<u32>, BlockScaleJob), DeviceError> {
+        let (kind, codes, w_fmt) = match (&t.scales, t.scheme) {
+            (BlockScales::U8(c), BlockScheme::Mxfp4) => (ScaleCode::E8m0, c, Format::Fp4E2M1),
+            (BlockScales::U8(c), BlockScheme::Nvfp4) => (ScaleCode::E4m3, c, Format::Fp4E2M1),
+            (BlockScales::U8(c), BlockScheme::Bitmod4 | BlockScheme::Bitmod3) => {
+                let w_fmt = Format::bitmod(t.scheme.code_bits() as u32, 0).expect("BitMoD widths are 3 and 4");
+                (ScaleCode::U8, c, w_fmt)
+            }
             _ => {
                 return Err(DeviceError::Format(format!(
-                    "{} weights: the device applies MXFP4 and NVFP4 block scales only (BitMoD's \
-                     per-block data types are not in the hardware yet)",
+                    "{} weights: the device applies BitMoD, MXFP4 and NVFP4 block scales only (the \
+                     per-group baselines' f32 scales are not in the hardware)",
                     t.scheme.name()
                 )))
             }
@@ -462,12 +526,14 @@ impl BlockScaleJob {
             _ => (0, codes.clone()),
         };
         Ok((
+            w_fmt,
             w,
             BlockScaleJob {
                 kind,
                 block: t.block,
                 base,
                 codes,
+                selectors: t.selectors.clone(),
             },
         ))
     }

@@ -445,10 +445,16 @@ impl<B: Backend> Device<B> {
         bufs: &GemmBuffers,
     ) -> Result<Programmed, DeviceError> {
         let (layout, k, block_part) = match block {
+            None if job.w_fmt.is_bitmod() => {
+                return Err(DeviceError::Format(format!(
+                    "{} weights need block scales and selectors (Device::block_gemm)",
+                    job.w_fmt
+                )))
+            }
             None => (job.validate(&self.cfg)?, job.k, None),
             Some((b, buf)) => {
                 let plan = self.check_block(job, b)?;
-                let bytes = Layout::pack_block_scales(&b.codes, job.n, plan.blocks, self.cfg.cols as usize)?;
+                let bytes = Layout::pack_block_scales(&b.entries(), job.n, plan.blocks, self.cfg.cols as usize)?;
                 (plan.layout, plan.k, Some((plan.block_reg, buf, bytes)))
             }
         };

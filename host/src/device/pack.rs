@@ -2,6 +2,7 @@
 //! beats (see [`npe_hdl::accel::core`] for what the hardware reads). The host packs with it and
 //! the functional back end unpacks with it, so both follow one description.
 
+use npe_hdl::spec::block_scale::{BS_ENTRY_BITS, SELECTOR_AT, SELECTOR_BITS};
 use npe_hdl::spec::config::{AXI_BEAT_BYTES, OUT_VALUE_BYTES};
 use npe_hdl::spec::{lanes, Format, OPERAND_BITS};
 
@@ -12,6 +13,15 @@ pub const OPERAND_BYTES: usize = (OPERAND_BITS / 8) as usize;
 
 /// Bytes of one AXI data beat: the alignment of every row.
 const BEAT: usize = AXI_BEAT_BYTES as usize;
+
+/// Bytes of a block's entry per column in BS_ADDR's layout.
+const BS_ENTRY_BYTES: usize = BS_ENTRY_BITS / 8;
+
+/// A block's entry in BS_ADDR's layout: its scale code and its BitMoD data-type selector (0 for
+/// the other schemes).
+pub fn block_entry(code: u8, sel: u8) -> u16 {
+    u16::from(code) | u16::from(sel) << SELECTOR_AT
+}
 
 /// Bytes of one output container.
 const OUT_BYTES: usize = OUT_VALUE_BYTES as usize;
@@ -141,20 +151,23 @@ impl Layout {
         Ok(out)
     }
 
-    /// Checks that `cols` columns per tile divide a beat, as the block-scale layout needs.
+    /// Checks that `cols` columns' entries per tile divide a beat, as the block-scale layout
+    /// needs.
     fn check_block_cols(cols: usize) -> Result<(), DeviceError> {
-        if cols == 0 || !BEAT.is_multiple_of(cols) {
+        if cols == 0 || !BEAT.is_multiple_of(cols * BS_ENTRY_BYTES) {
             return Err(DeviceError::Dimension(format!(
-                "{cols} columns per tile: block scales need a number that divides {BEAT}"
+                "{cols} columns per tile: block scales need a number that divides {}",
+                BEAT / BS_ENTRY_BYTES
             )));
         }
         Ok(())
     }
 
-    /// Bytes of one column tile's run of block scales (BS_ADDR): `⌈nblk × cols / 16⌉` beats.
+    /// Bytes of one column tile's run of block scales (BS_ADDR): `⌈nblk × cols × 2 / 16⌉`
+    /// beats of 16-bit entries.
     pub fn block_scales_run_len(nblk: usize, cols: usize) -> Result<usize, DeviceError> {
         Self::check_block_cols(cols)?;
-        nblk.checked_mul(cols)
+        nblk.checked_mul(cols * BS_ENTRY_BYTES)
             .map(|b| b.div_ceil(BEAT) * BEAT)
             .ok_or_else(|| DeviceError::Dimension(format!("{nblk} blocks per column: too many")))
     }
@@ -168,40 +181,51 @@ impl Layout {
             .ok_or_else(|| DeviceError::Dimension(format!("{n} columns of {nblk} blocks: too many")))
     }
 
-    /// Where the scale code of block `j` of column `c` of a tile lies, in bytes from the start of
-    /// the tile's run: byte `(j mod (16 / cols)) × cols + c` of beat `⌊j / (16 / cols)⌋`, which
-    /// is byte `j × cols + c` since a beat holds `16 / cols` whole blocks of the tile (`cols`
-    /// divides 16). The host packs and the functional back end unpacks with it.
+    /// Where the entry of block `j` of column `c` of a tile lies, in bytes from the start of the
+    /// tile's run: entry `(j mod b) × cols + c` of beat `⌊j / b⌋` with `b = 8 / cols` blocks
+    /// per beat, which is entry `j × cols + c` since a beat holds whole blocks of the tile
+    /// (`cols` divides 8). The host packs and the functional back end unpacks with it.
     pub fn block_scale_offset(j: usize, c: usize, cols: usize) -> usize {
-        j * cols + c
+        (j * cols + c) * BS_ENTRY_BYTES
     }
 
-    /// Packs block scale codes as the hardware reads them (BS_ADDR): `codes` is `[n][nblk]`
-    /// row-major (one row per output column), laid out per column tile in tile order, each tile a
-    /// run of whole beats ([`Layout::block_scale_offset`]); columns past `n` in the last tile are
-    /// zero bytes. A count other than `n × nblk` is [`DeviceError::Shape`]; `cols` that does not
-    /// divide a beat is [`DeviceError::Dimension`].
-    pub fn pack_block_scales(codes: &[u8], n: usize, nblk: usize, cols: usize) -> Result<Vec<u8>, DeviceError> {
+    /// Packs block entries as the hardware reads them (BS_ADDR): `entries` is `[n][nblk]`
+    /// row-major (one row per output column; [`block_entry`] makes one), laid out per column
+    /// tile in tile order, each tile a run of whole beats ([`Layout::block_scale_offset`]),
+    /// little-endian; columns past `n` in the last tile are zero. A count other than
+    /// `n × nblk` is [`DeviceError::Shape`]; `cols` whose entries do not divide a beat is
+    /// [`DeviceError::Dimension`].
+    pub fn pack_block_scales(entries: &[u16], n: usize, nblk: usize, cols: usize) -> Result<Vec<u8>, DeviceError> {
         let run = Self::block_scales_run_len(nblk, cols)?;
         let expected = n
             .checked_mul(nblk)
             .ok_or_else(|| DeviceError::Dimension(format!("{n} columns of {nblk} blocks: too many")))?;
-        if codes.len() != expected {
+        if entries.len() != expected {
             return Err(DeviceError::Shape {
                 what: "block scales",
                 expected,
-                got: codes.len(),
+                got: entries.len(),
             });
         }
         let mut out = vec![0u8; Self::block_scales_len(n, nblk, cols)?];
         // `max(1)`: with no blocks there is nothing to place (and chunks refuses 0).
-        for (col, row) in codes.chunks(nblk.max(1)).enumerate() {
+        for (col, row) in entries.chunks(nblk.max(1)).enumerate() {
             let tile = col / cols * run;
-            for (j, &code) in row.iter().enumerate() {
-                out[tile + Self::block_scale_offset(j, col % cols, cols)] = code;
+            for (j, &e) in row.iter().enumerate() {
+                let at = tile + Self::block_scale_offset(j, col % cols, cols);
+                out[at..at + BS_ENTRY_BYTES].copy_from_slice(&e.to_le_bytes());
             }
         }
         Ok(out)
+    }
+
+    /// The entry of a block at `at` in a run: its scale code and selector.
+    pub fn block_entry_at(run: &[u8], at: usize) -> (u8, u8) {
+        let e = u16::from_le_bytes([run[at], run[at + 1]]);
+        (
+            (e & 0xFF) as u8,
+            (e >> SELECTOR_AT) as u8 & ((1 << SELECTOR_BITS) - 1) as u8,
+        )
     }
 
     /// Reads an `m×n` result matrix (row-major codes) out of `bytes`, laid out as C is; bytes
@@ -271,62 +295,68 @@ mod tests {
         assert!(Layout::pack_col_scales(&[], 4).unwrap().is_empty());
     }
 
-    /// Scale code of block `j` of column `c` in the tests: `0x10 c + j + 1`, so a byte names
-    /// its place.
-    fn code(c: usize, j: usize) -> u8 {
-        (0x10 * c + j + 1) as u8
+    /// Entry of block `j` of column `c` in the tests: code `0x10 c + j + 1` (a byte that names
+    /// its place) and selector `(c + j) mod 4`.
+    fn entry(c: usize, j: usize) -> u16 {
+        block_entry((0x10 * c + j + 1) as u8, ((c + j) % 4) as u8)
     }
 
-    fn codes(n: usize, nblk: usize) -> Vec<u8> {
-        (0..n).flat_map(|c| (0..nblk).map(move |j| code(c, j))).collect()
+    fn entries(n: usize, nblk: usize) -> Vec<u16> {
+        (0..n).flat_map(|c| (0..nblk).map(move |j| entry(c, j))).collect()
     }
 
-    #[test]
-    fn block_scales_four_columns_four_blocks_per_beat() {
-        // 5 columns of 5 blocks on 4 columns: 2 tiles, each a run of ⌈5·4/16⌉ = 2 beats.
-        let b = Layout::pack_block_scales(&codes(5, 5), 5, 5, 4).unwrap();
-        assert_eq!(Layout::block_scales_len(5, 5, 4), Ok(64));
-        #[rustfmt::skip]
-        let want: [u8; 64] = [
-            // Tile 0, beat 0: blocks 0..4, each as columns 0..4.
-            0x01, 0x11, 0x21, 0x31, 0x02, 0x12, 0x22, 0x32, 0x03, 0x13, 0x23, 0x33, 0x04, 0x14, 0x24, 0x34,
-            // Tile 0, beat 1: block 4, then nothing.
-            0x05, 0x15, 0x25, 0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            // Tile 1 holds column 4 only: columns 5..8 are zero bytes.
-            0x41, 0, 0, 0, 0x42, 0, 0, 0, 0x43, 0, 0, 0, 0x44, 0, 0, 0,
-            0x45, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        ];
-        assert_eq!(b, want);
+    fn le(es: &[u16]) -> Vec<u8> {
+        es.iter().flat_map(|e| e.to_le_bytes()).collect()
     }
 
     #[test]
-    fn block_scales_eight_columns_two_blocks_per_beat() {
-        // 3 columns of 3 blocks on 8 columns: 1 tile, a run of ⌈3·8/16⌉ = 2 beats.
-        let b = Layout::pack_block_scales(&codes(3, 3), 3, 3, 8).unwrap();
-        #[rustfmt::skip]
-        let want: [u8; 32] = [
-            0x01, 0x11, 0x21, 0, 0, 0, 0, 0, 0x02, 0x12, 0x22, 0, 0, 0, 0, 0,
-            0x03, 0x13, 0x23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        ];
+    fn block_scales_four_columns_two_blocks_per_beat() {
+        // 5 columns of 3 blocks on 4 columns: 2 tiles, each a run of ⌈3·4·2/16⌉ = 2 beats.
+        let b = Layout::pack_block_scales(&entries(5, 3), 5, 3, 4).unwrap();
+        assert_eq!(Layout::block_scales_len(5, 3, 4), Ok(64));
+        let e = entry;
+        let mut want = Vec::new();
+        // Tile 0: blocks 0, 1 as columns 0..4, then block 2 and nothing.
+        want.extend(le(&[
+            e(0, 0),
+            e(1, 0),
+            e(2, 0),
+            e(3, 0),
+            e(0, 1),
+            e(1, 1),
+            e(2, 1),
+            e(3, 1),
+        ]));
+        want.extend(le(&[e(0, 2), e(1, 2), e(2, 2), e(3, 2), 0, 0, 0, 0]));
+        // Tile 1 holds column 4 only: columns 5..8 are zero.
+        want.extend(le(&[e(4, 0), 0, 0, 0, e(4, 1), 0, 0, 0]));
+        want.extend(le(&[e(4, 2), 0, 0, 0, 0, 0, 0, 0]));
         assert_eq!(b, want);
-        // 10 columns of 1 block: 2 tiles of one (half-used) beat each.
-        let b = Layout::pack_block_scales(&codes(10, 1), 10, 1, 8).unwrap();
-        #[rustfmt::skip]
-        let want: [u8; 32] = [
-            0x01, 0x11, 0x21, 0x31, 0x41, 0x51, 0x61, 0x71, 0, 0, 0, 0, 0, 0, 0, 0,
-            0x81, 0x91, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        ];
+        // The entry's parts read back.
+        assert_eq!(
+            Layout::block_entry_at(&b, Layout::block_scale_offset(1, 2, 4)),
+            (0x22, 3)
+        );
+    }
+
+    #[test]
+    fn block_scales_eight_columns_one_block_per_beat() {
+        // 3 columns of 2 blocks on 8 columns: 1 tile, a run of ⌈2·8·2/16⌉ = 2 beats.
+        let b = Layout::pack_block_scales(&entries(3, 2), 3, 2, 8).unwrap();
+        let e = entry;
+        let mut want = le(&[e(0, 0), e(1, 0), e(2, 0), 0, 0, 0, 0, 0]);
+        want.extend(le(&[e(0, 1), e(1, 1), e(2, 1), 0, 0, 0, 0, 0]));
         assert_eq!(b, want);
     }
 
     #[test]
     fn block_scale_offsets_follow_the_register_description() {
-        // Byte (j mod (16 / COLS)) × COLS + c of beat ⌊j / (16 / COLS)⌋, as BS_ADDR says.
-        for cols in [1, 2, 4, 8, 16] {
-            let per = BEAT / cols;
+        // Entry (j mod (8 / COLS)) × COLS + c of beat ⌊j / (8 / COLS)⌋, as BS_ADDR says.
+        for cols in [1, 2, 4, 8] {
+            let per = BEAT / BS_ENTRY_BYTES / cols;
             for j in 0..40 {
                 for c in 0..cols {
-                    let want = j / per * BEAT + j % per * cols + c;
+                    let want = j / per * BEAT + (j % per * cols + c) * BS_ENTRY_BYTES;
                     assert_eq!(Layout::block_scale_offset(j, c, cols), want, "cols {cols} j {j} c {c}");
                 }
             }
@@ -343,7 +373,7 @@ mod tests {
                 got: 3
             })
         );
-        for cols in [0, 3, 32] {
+        for cols in [0, 3, 16] {
             assert!(matches!(
                 Layout::pack_block_scales(&[1], 1, 1, cols),
                 Err(DeviceError::Dimension(_))
