@@ -119,6 +119,12 @@ pub struct Sequencer {
     cp: DFF<Comp>,
     c_n0t: DFF<Bits<32>>,
     c_st: DFF<Bits<16>>,
+    // `period − 1`, `kb − 1` (job constants) and `c_st − 1` (set in Stripe, compared at a
+    // tile's end, a Wait and at least a period later), registered: each subtraction before its
+    // compare was npe4x4's critical path (`period`: 13.0 ns into `c_sp`).
+    period_m1: DFF<Bits<16>>,
+    kb_m1: DFF<Bits<32>>,
+    c_st_m1: DFF<Bits<16>>,
     c_block: DFF<Bits<32>>,
     c_half: DFF<Bit>,
     c_t: DFF<Bits<16>>,
@@ -248,6 +254,9 @@ impl Sequencer {
             cp: Default::default(),
             c_n0t: Default::default(),
             c_st: Default::default(),
+            period_m1: Default::default(),
+            kb_m1: Default::default(),
+            c_st_m1: Default::default(),
             c_block: Default::default(),
             c_half: Default::default(),
             c_t: Default::default(),
@@ -324,7 +333,13 @@ impl Logic for Sequencer {
     #[allow(clippy::collapsible_match)]
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, cp, c_n0t, c_st, c_block, c_half, c_t, c_k, c_tbase, c_sp, c_lastb, c_lasts);
+        dff_setup!(
+            self, clock, cp, c_n0t, c_st, period_m1, kb_m1, c_st_m1, c_block, c_half, c_t, c_k, c_tbase, c_sp, c_lastb,
+            c_lasts
+        );
+        self.period_m1.d.next = self.period.val() - self.k1_16.val();
+        self.kb_m1.d.next = self.kb.val() - self.k1_32.val();
+        self.c_st_m1.d.next = self.c_st.q.val() - self.k1_16.val();
         for i in 0..self._rows {
             self.ad_addr[i].clock.next = self.clock.val();
             self.ad_addr[i].d.next = self.ad_addr[i].q.val();
@@ -430,16 +445,16 @@ impl Logic for Sequencer {
             Comp::Beat => {
                 self.beat_valid.next = bit_cast::<32, 16>(self.c_k.q.val()) < self.kb.val();
                 self.beat_first.next = self.c_k.q.val() == self.k0_16.val();
-                self.beat_last.next = bit_cast::<32, 16>(self.c_k.q.val()) == (self.kb.val() - self.k1_32.val());
+                self.beat_last.next = bit_cast::<32, 16>(self.c_k.q.val()) == self.kb_m1.q.val();
                 self.c_k.d.next = self.c_k.q.val() + self.k1_16.val();
-                if self.c_k.q.val() == (self.period.val() - self.k1_16.val()) {
+                if self.c_k.q.val() == self.period_m1.q.val() {
                     self.c_k.d.next = 0.into();
                     self.c_t.d.next = self.c_t.q.val() + self.k1_16.val();
                     self.c_tbase.d.next = self.c_tbase.q.val() + self.kbq.val();
                     for i in 0..self._b1 {
                         self.c_bsbase[i].d.next = self.c_bsbase[i].q.val() + self.bs_tile[i].val();
                     }
-                    if self.c_t.q.val() == (self.c_st.q.val() - self.k1_16.val()) {
+                    if self.c_t.q.val() == self.c_st_m1.q.val() {
                         // Block done: its A half is free again.
                         self.a_free.next = true;
                         self.c_half.d.next = !self.c_half.q.val();
