@@ -289,6 +289,18 @@ fn the_backend_flag() {
     assert!(o.status.success(), "{t}");
     assert!(t.contains("7 GEMMs, 315 results, 0 mismatches"), "{t}");
     assert!(t.contains("the back end counts no cycles"), "{t}");
+    // With block scales: BitMoD, MXFP4 and NVFP4 rows, on the Verilated preset.
+    let o = npe(&["demo", "--preset", "npe4x4bs", "--m", "5", "--n", "9", "--k", "200"]);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("8 GEMMs, 360 results, 0 mismatches"), "{t}");
+    for row in [
+        "int8 x bitmod4 (B = 128)",
+        "int8 x mxfp4 (B = 32)",
+        "int8 x nvfp4 (B = 16)",
+    ] {
+        assert!(t.contains(row), "{row}: {t}");
+    }
 }
 
 #[test]
