@@ -889,17 +889,12 @@ fn gemm_with_block_scaled_weights() {
     let gemm = |w: &Path, w_fmt: &str, a_fmt: &str, preset: &str, backend: &str, extra: &[&str]| {
         gemm_check((backend, preset), (&a, a_fmt), (w, w_fmt), &c, extra)
     };
-    for (scheme, b) in [(BlockScheme::Mxfp4, 32), (BlockScheme::Nvfp4, 16)] {
-        let o = gemm(&w, scheme.name(), "int8", "npe4x4bs", "functional", &[]);
-        let t = text(&o);
-        assert!(
-            o.status.success() && t.contains("golden model: 0 mismatches in 15 results"),
-            "{t}"
-        );
-        assert!(t.contains(&format!("per block of {b}")), "{t}");
-        // C = A x dequantized W (FP32 results: within FP32 rounding).
-        let q = quantize(scheme, &wt, k, b).unwrap();
-        let wq = q.dequantize().unwrap();
+    // C = A x W dequantized (FP32 results: within FP32 rounding), W as the CLI read it: the
+    // .npy holds f32, and BitMoD's u8 group scales, unlike MXFP4's powers of two, follow its
+    // last bits.
+    let wt32: Vec<f64> = wt.iter().map(|&x| f64::from(x as f32)).collect();
+    let c_is_a_times_dequantized_w = |scheme: BlockScheme, b: usize| {
+        let wq = quantize(scheme, &wt32, k, b).unwrap().dequantize().unwrap();
         let got = npe_host::tensor::read_matrix(&c, None).unwrap();
         for r in 0..m {
             for col in 0..n {
@@ -911,6 +906,16 @@ fn gemm_with_block_scaled_weights() {
                 );
             }
         }
+    };
+    for (scheme, b) in [(BlockScheme::Mxfp4, 32), (BlockScheme::Nvfp4, 16)] {
+        let o = gemm(&w, scheme.name(), "int8", "npe4x4bs", "functional", &[]);
+        let t = text(&o);
+        assert!(
+            o.status.success() && t.contains("golden model: 0 mismatches in 15 results"),
+            "{t}"
+        );
+        assert!(t.contains(&format!("per block of {b}")), "{t}");
+        c_is_a_times_dequantized_w(scheme, b);
     }
     // The same from `npe quantize`'s file, on the Verilated preset.
     let wb = d.join("wb.safetensors");
@@ -945,24 +950,7 @@ fn gemm_with_block_scaled_weights() {
     let o = gemm(&w, "bitmod3", "fp8e4m3", "npe4x4bs", "functional", &[]);
     let t = text(&o);
     assert!(o.status.success() && t.contains("0 mismatches in 15 results"), "{t}");
-    // C = A x dequantized W, as for MXFP4 above (W as the CLI read it: the .npy holds f32, and
-    // BitMoD's u8 group scales, unlike MXFP4's powers of two, follow its last bits).
-    let wt32: Vec<f64> = wt.iter().map(|&x| f64::from(x as f32)).collect();
-    let wq = quantize(BlockScheme::Bitmod3, &wt32, k, 128)
-        .unwrap()
-        .dequantize()
-        .unwrap();
-    let got = npe_host::tensor::read_matrix(&c, None).unwrap();
-    for r in 0..m {
-        for col in 0..n {
-            let want: f64 = (0..k).map(|kk| a_m.data[r * k + kk] * wq[col * k + kk]).sum();
-            let g = got.data[r * n + col];
-            assert!(
-                (g - want).abs() <= 1e-4 * want.abs().max(1e-3),
-                "bitmod3 [{r}, {col}]: {g} vs {want}"
-            );
-        }
-    }
+    c_is_a_times_dequantized_w(BlockScheme::Bitmod3, 128);
     // Misuse.
     let wg = d.join("wg.safetensors");
     let o = npe(&["quantize", "--scheme", "fp4g", "--w", s(&wtp), "--out", s(&wg)]);
