@@ -853,6 +853,99 @@ impl<B: Backend> RunIn for Device<B> {
     }
 }
 
+/// BitMoD's adversarial groups on the Verilated npe4x4bs, both widths, two and four lanes, K
+/// not a multiple of the group (300 = 2 groups of 128 and a padded one): an all-zero group, a
+/// group of zeros with one huge outlier (the −0 code's special value, the type's largest), every
+/// code under every selector, scales 0, 1 and 255. Every result must equal the functional back
+/// end's (held to the golden model by the host's tests), the specials must reach the results
+/// (columns differ by selector), and a selector flipped must change them.
+#[test]
+fn bitmod_adversarial_groups_on_the_block_preset() {
+    use npe_hdl::spec::block_scale::ScaleCode;
+    use npe_host::device::BlockScaleJob;
+    let cfg = NpeConfig::BLOCK;
+    let mut sim = Device::connect(SimBackend::new(&cfg, &SimOptions::default()).unwrap(), cfg).unwrap();
+    let mut fun = functional(cfg);
+    let mut rng = StdRng::seed_from_u64(0xb17d);
+    let (m, n, k, g): (usize, usize, usize, usize) = (3, 10, 300, 128);
+    let nblk = k.div_ceil(g);
+    for (a_fmt, w_fmt) in [
+        (Format::Int8, Format::Bitmod4ErPos),
+        (Format::Fp4E2M1, Format::Bitmod4ErPos),
+        (Format::Fp8E4M3, Format::Bitmod3ErPos),
+        (Format::Int4, Format::Bitmod3ErPos),
+    ] {
+        let bits = w_fmt.bits();
+        let special = 1u32 << (bits - 1);
+        // W[k][n]: column c's group j.
+        let mut w = vec![0u32; k * n];
+        let mut sels = vec![0u8; n * nblk];
+        let mut codes = vec![0u8; n * nblk];
+        for c in 0..n {
+            for j in 0..nblk {
+                let sel = ((c + j) % 4) as u8;
+                sels[c * nblk + j] = sel;
+                codes[c * nblk + j] = [0u8, 1, 255, 37][(c + 2 * j) % 4];
+                for kk in j * g..((j + 1) * g).min(k) {
+                    w[kk * n + c] = match c % 5 {
+                        // An all-zero group.
+                        0 => 0,
+                        // One huge outlier in a group of zeros.
+                        1 => u32::from(kk == j * g + 5) * special,
+                        // Every code, in order.
+                        2 => (kk as u32) % (1 << bits),
+                        // The special everywhere.
+                        3 => special,
+                        _ => rng.gen_range(0..1 << bits),
+                    };
+                }
+            }
+        }
+        let job = GemmJob {
+            a_fmt,
+            w_fmt,
+            out: OutputFormat::Fp32,
+            scale_exp: 0,
+            col_scale_exp: Vec::new(),
+            m,
+            n,
+            k,
+            a: (0..m * k)
+                .map(|_| loop {
+                    let c = rng.gen_range(0..1u32 << a_fmt.bits());
+                    if !npe_host::golden::decode(a_fmt, c).unwrap().nar {
+                        break c;
+                    }
+                })
+                .collect(),
+            w,
+        };
+        let blk = BlockScaleJob {
+            kind: ScaleCode::U8,
+            block: g,
+            base: 0,
+            codes,
+            selectors: sels,
+        };
+        let what = format!("{a_fmt} x {w_fmt}");
+        let hw = sim.block_gemm(&job, &blk).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let want = fun.block_gemm(&job, &blk).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(hw.c, want.c, "{what}");
+        assert!(sim.backend().violations().is_empty(), "{what}");
+        // Column 3 (the special everywhere, selectors 3, 0, 1 by group) is not zero, and another
+        // selector gives other results.
+        assert!(
+            (0..m).any(|r| hw.c[r * n + 3] != 0),
+            "{what}: the specials reach the sums"
+        );
+        let mut flipped = blk.clone();
+        flipped.selectors.iter_mut().for_each(|s| *s ^= 1);
+        let other = sim.block_gemm(&job, &flipped).unwrap();
+        assert_ne!(other.c, hw.c, "{what}: the selector picks the type");
+        assert_eq!(other.c, fun.block_gemm(&job, &flipped).unwrap().c, "{what}: flipped");
+    }
+}
+
 /// Block-scaled GEMMs on the Verilated npe4x4bs (the fixed-point PEs with their dequantization
 /// units, the block-scale bank and its loads): NVFP4 (E4M3 scales), MXFP4 (E8M0, in and out of
 /// the job's window, NaN), u8 scales, BitMoD (u8 scales and a data-type selector per block, 4-
