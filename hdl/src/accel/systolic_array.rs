@@ -11,6 +11,10 @@
 //! at the same cycle as the stand-alone PE's MAC pipe would. The lane mode (from the job's two
 //! formats) is computed once and registered for the whole array.
 //!
+//! A block-scaled array's weight columns also take BitMoD's data types: each column's
+//! [`BitmodLanes`] rewrites the codes for its decoder and gives the lanes of the −0 code the
+//! special value of the type the block's selector (in the column's block entry) picks.
+//!
 //! The `last` flag travels with the activations; delayed by the MAC latency it marks the one
 //! cycle in which PE(r,c)'s accumulator holds its finished sum. PEs of a column finish on
 //! consecutive cycles (row r one cycle after row r − 1), which the output stage relies on.

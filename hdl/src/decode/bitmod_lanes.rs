@@ -17,6 +17,7 @@
 use super::fixed_decode::FixedWord;
 use super::format_decode::CODE_BITS;
 use super::{const_bits, const_index, BitIndex};
+use crate::spec::block_scale::SELECTOR_BITS;
 use crate::spec::formats::bitmod;
 use crate::spec::{FixedLane, FixedPoint, Format};
 use rust_hdl::prelude::*;
@@ -43,7 +44,7 @@ pub struct BitmodLanes<const FW: usize> {
     /// Four lanes (else two: lane 1's code sits at bit 8).
     pub lanes4: Signal<In, Bit>,
     /// The block's data-type selector (with `code`).
-    pub sel: Signal<In, Bits<2>>,
+    pub sel: Signal<In, Bits<SELECTOR_BITS>>,
     /// The codes for the decoder: FP4 E2M1 codes of BitMoD lanes, else `code`.
     pub fp4: Signal<Out, Bits<CODE_BITS>>,
     /// The decoder's word (its latency after `code`).
@@ -193,9 +194,9 @@ impl<const FW: usize> Logic for BitmodLanes<FW> {
             self.sp_q[2].d.next = self.sp[2].val();
             self.sp_q[3].d.next = self.sp[3].val();
         }
-        self.ty_q.d.next = bit_cast::<3, 2>(self.sel.val());
+        self.ty_q.d.next = bit_cast::<3, SELECTOR_BITS>(self.sel.val());
         if self.bm3.val() {
-            self.ty_q.d.next = bit_cast::<3, 2>(self.sel.val()) | self.k_four.val();
+            self.ty_q.d.next = bit_cast::<3, SELECTOR_BITS>(self.sel.val()) | self.k_four.val();
         }
 
         self.out.next = self.word.val();
@@ -231,7 +232,7 @@ mod tests {
         bm3: Signal<In, Bit>,
         lanes4: Signal<In, Bit>,
         lanes2: Signal<In, Bit>,
-        sel: Signal<In, Bits<2>>,
+        sel: Signal<In, Bits<SELECTOR_BITS>>,
         out: Signal<Out, Bits<FW>>,
         plain: Signal<Out, Bits<FW>>,
         bm: BitmodLanes<FW>,
