@@ -16,12 +16,14 @@
 //! Block-scaled jobs (BLOCK.EN, on a configuration with [`NpeConfig::block_scales`]; elsewhere
 //! `BadJob`): BLOCK is checked as the controller checks it (KIND 3, fewer packed words per block
 //! than the hardware's floor or the kind's scale bits, a row that is not whole blocks: `BadJob`),
-//! the scales are read from BS_ADDR per column tile ([`Layout::block_scale_offset`]), and each
-//! output is `Σ_j P_j · S_j` with `P_j` the exact partial sum of block `j` and `S_j` its scale's
-//! exact value ([`golden::exact_mul`], [`golden::exact_sum`]: a NaN scale makes its column NaN),
+//! the block entries are read from BS_ADDR per column tile ([`Layout::block_scale_offset`]), and
+//! each output is `Σ_j P_j · S_j` with `P_j` the exact partial sum of block `j` (its weights in the
+//! data type its selector picks when FMT.W is a BitMoD type, [`Format::with_selector`]; without
+//! BLOCK.EN that is the selector-0 type) and `S_j` its scale's exact value ([`golden::exact_mul`], [`golden::exact_sum`]: a NaN scale makes its column NaN),
 //! scaled and rounded once as a plain job's. An E8M0 column with a non-NaN code outside
 //! `BASE … BASE + 15` is NaN (the dequantization unit's shift does not reach it). BS_ADDR must
-//! lie on a beat when BLOCK.EN is set (the controller ignores it otherwise).
+//! lie on a beat when BLOCK.EN is set (the controller ignores it otherwise). A BitMoD type as
+//! FMT.A is `BadJob` (BitMoD's types are weights only).
 //!
 //! An access outside its memory ends the job with `ReadDecErr` / `WriteDecErr`, as the
 //! simulator's memory answers.
