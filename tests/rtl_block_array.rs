@@ -49,26 +49,23 @@ struct Job {
 }
 
 impl Job {
+    /// The job's W format (BitMoD: the type of the width, the selector picks) and scale kind.
+    fn device(&self) -> (Format, ScaleCode) {
+        self.scheme
+            .device()
+            .unwrap_or_else(|| panic!("{:?} has no device scales", self.scheme))
+    }
+
     fn kind(&self) -> ScaleCode {
-        match self.scheme {
-            BlockScheme::Mxfp4 => ScaleCode::E8m0,
-            BlockScheme::Nvfp4 => ScaleCode::E4m3,
-            BlockScheme::Bitmod4 | BlockScheme::Bitmod3 => ScaleCode::U8,
-            s => panic!("{s:?} has no device scales"),
-        }
+        self.device().1
+    }
+
+    fn w_fmt(&self) -> Format {
+        self.device().0
     }
 
     fn bitmod(&self) -> bool {
-        matches!(self.scheme, BlockScheme::Bitmod4 | BlockScheme::Bitmod3)
-    }
-
-    /// The job's W format: FP4 E2M1, or the BitMoD type of the width (the selector picks).
-    fn w_fmt(&self) -> Format {
-        if self.bitmod() {
-            Format::bitmod(self.scheme.code_bits() as u32, 0).unwrap()
-        } else {
-            Format::Fp4E2M1
-        }
+        self.w_fmt().is_bitmod()
     }
 
     fn k(&self) -> usize {

@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::device::{Backend, BlockScaleJob, BufferSizes, Device, GemmJob};
+use crate::device::{Backend, BlockScaleJob, BufferSizes, Device, GemmJob, GemmRun};
 use crate::golden::{self, Format, OutputFormat};
 use crate::quant::block::BlockScheme;
 use crate::report;
@@ -200,15 +200,23 @@ fn built_pairs(preset: &NpeConfig, pairs: &[(Format, Format, OutputFormat)]) -> 
 /// The block-scaled schemes of the demo on a preset with block scales.
 const DEMO_BLOCKS: [BlockScheme; 3] = [BlockScheme::Bitmod4, BlockScheme::Mxfp4, BlockScheme::Nvfp4];
 
-/// The block-scaled rows of `npe bench` on a preset with block scales: (activations, W format,
-/// scale kind, block size, scheme).
-const BENCH_BLOCKS: [(Format, Format, ScaleCode, usize, &str); 5] = [
-    (Format::Int8, Format::Bitmod4ErPos, ScaleCode::U8, 128, "bitmod4"),
-    (Format::Fp4E2M1, Format::Bitmod3ErPos, ScaleCode::U8, 128, "bitmod3"),
-    (Format::Int8, Format::Fp4E2M1, ScaleCode::E8m0, 32, "mxfp4"),
-    (Format::Fp4E2M1, Format::Fp4E2M1, ScaleCode::E8m0, 32, "mxfp4"),
-    (Format::Int8, Format::Fp4E2M1, ScaleCode::E4m3, 16, "nvfp4"),
+/// The block-scaled rows of `npe bench` on a preset with block scales: (activations, scheme),
+/// each scheme at its default block size.
+const BENCH_BLOCKS: [(Format, BlockScheme); 5] = [
+    (Format::Int8, BlockScheme::Bitmod4),
+    (Format::Fp4E2M1, BlockScheme::Bitmod3),
+    (Format::Int8, BlockScheme::Mxfp4),
+    (Format::Fp4E2M1, BlockScheme::Mxfp4),
+    (Format::Int8, BlockScheme::Nvfp4),
 ];
+
+/// `job` on `dev`, block-scaled when `block` is given.
+fn run_job<B: Backend>(dev: &mut Device<B>, job: &GemmJob, block: Option<&BlockScaleJob>) -> Result<GemmRun> {
+    Ok(match block {
+        None => dev.gemm(job)?,
+        Some(b) => dev.block_gemm(job, b)?,
+    })
+}
 
 /// Runs the demo on `dev` and prints its report; fails if any result differs from the golden
 /// model.
@@ -251,10 +259,7 @@ pub fn run<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions) -> Result<()> {
         bar.set_message(label.clone());
         let t0 = Instant::now();
         let cycles0 = dev.backend().simulated_cycles();
-        let run = match block {
-            None => dev.gemm(job)?,
-            Some(b) => dev.block_gemm(job, b)?,
-        };
+        let run = run_job(dev, job, block)?;
         let sim_cycles = dev.backend().simulated_cycles().zip(cycles0).map(|(b, a)| b - a);
         let secs = t0.elapsed().as_secs_f64();
         let mismatches = run.c.iter().zip(&golden_c).filter(|(a, b)| a != b).count();
@@ -384,10 +389,7 @@ pub fn bench<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions, json: &std::pa
     // One row: runs `job` (block-scaled with `block`), prints and records it.
     let mut row = |dev: &mut Device<B>, label: String, job: &GemmJob, block: Option<&BlockScaleJob>| -> Result<()> {
         let (t0, c0) = (Instant::now(), dev.backend().simulated_cycles().unwrap_or(0));
-        let run = match block {
-            None => dev.gemm(job)?,
-            Some(b) => dev.block_gemm(job, b)?,
-        };
+        let run = run_job(dev, job, block)?;
         let c1 = dev.backend().simulated_cycles().unwrap_or(0);
         let rate = c1.saturating_sub(c0) as f64 / t0.elapsed().as_secs_f64();
         let lanes = run.peak_macs_per_cycle / (opts.preset.rows * opts.preset.cols);
@@ -414,7 +416,9 @@ pub fn bench<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions, json: &std::pa
     }
     // Block-scaled weights, on a preset with block scales: each scheme at its block size.
     if opts.preset.block_scales {
-        for (a_fmt, w_fmt, kind, size, scheme) in BENCH_BLOCKS {
+        for (a_fmt, scheme) in BENCH_BLOCKS {
+            let (w_fmt, kind) = scheme.device().expect("bench schemes run on the device");
+            let size = scheme.default_block();
             let job = random_job((a_fmt, w_fmt, OutputFormat::Fp32), (m, n, k), &mut rng);
             let nblk = n * k.div_ceil(size);
             let block = BlockScaleJob {
@@ -434,7 +438,12 @@ pub fn bench<B: Backend>(dev: &mut Device<B>, opts: &DemoOptions, json: &std::pa
                     Vec::new()
                 },
             };
-            row(dev, format!("{a_fmt} x {scheme} (B = {size})"), &job, Some(&block))?;
+            row(
+                dev,
+                format!("{a_fmt} x {} (B = {size})", scheme.name()),
+                &job,
+                Some(&block),
+            )?;
         }
     }
     crate::outfile::write("--json", json, serde_json::to_string_pretty(&out)?.as_bytes())?;

@@ -164,30 +164,11 @@ pub(super) fn gemm(
     let (run, device) = sim.with_device(|dev| Ok((dev.gemm(&job)?, dev.backend().describe())))?;
     // The pair operands' scales, applied by the host (see `quant::operand`).
     let scale = |c: usize| a_ovp.as_ref().map_or(1.0, |op| op.scale(0)) * w_ovp.as_ref().map_or(1.0, |op| op.scale(c));
-    let c = tensor::Matrix {
-        rows: m,
-        cols: n,
-        data: run
-            .c
-            .iter()
-            .enumerate()
-            .map(|(i, &code)| golden::output_to_f64(out_fmt, code) * scale(i % n))
-            .collect(),
-    };
-    tensor::write_npy(out, &c, out_fmt == OutputFormat::Int32)?;
+    write_c(out, &run, (m, n), out_fmt, scale)?;
     println!(
         "C[{m}x{n}] = A[{m}x{k}] ({a_fmt}) x W[{k}x{n}] ({w_fmt}) -> {out_fmt} on {}: {}; wrote {}",
         device,
-        if run.counters.busy == 0 {
-            "no cycle count".to_string()
-        } else {
-            format!(
-                "{} cycles, {:.2} MACs/cycle, {:.1}% of peak",
-                run.counters.busy,
-                job.macs() as f64 / run.counters.busy as f64,
-                100.0 * run.utilization(job.macs())
-            )
-        },
+        cycle_text(&run, job.macs(), true),
         out.display()
     );
     for (what, op) in [("A", &a_ovp), ("W", &w_ovp)] {
@@ -212,15 +193,10 @@ pub(super) fn gemm(
     Ok(())
 }
 
-/// The block schemes whose scales the device applies: BitMoD (u8 scales and a data-type
-/// selector per block), FP4 elements with E8M0 (MXFP4) or FP8 E4M3 (NVFP4) block scales. The
-/// `f32`-scaled baselines are not in the hardware.
+/// The block schemes whose scales the device applies
+/// ([`crate::quant::block::BlockScheme::device`]).
 pub(super) fn device_scheme(s: crate::quant::block::BlockScheme) -> bool {
-    use crate::quant::block::BlockScheme;
-    matches!(
-        s,
-        BlockScheme::Bitmod4 | BlockScheme::Bitmod3 | BlockScheme::Mxfp4 | BlockScheme::Nvfp4
-    )
+    s.device().is_some()
 }
 
 /// `npe gemm` with block-scaled weights `t` (`[N, K]`): A quantized to its table format, W's
@@ -274,17 +250,7 @@ fn block_gemm(
     // What the host applies: NVFP4's tensor scale, BitMoD's per-channel scales.
     let ts = f64::from(t.tensor_scale.unwrap_or(1.0));
     let host_scale = |col: usize| ts * t.row_scales.get(col).map_or(1.0, |&s| f64::from(s));
-    let c = tensor::Matrix {
-        rows: m,
-        cols: n,
-        data: run
-            .c
-            .iter()
-            .enumerate()
-            .map(|(i, &code)| golden::output_to_f64(out_fmt, code) * host_scale(i % n))
-            .collect(),
-    };
-    tensor::write_npy(out, &c, out_fmt == OutputFormat::Int32)?;
+    write_c(out, &run, (m, n), out_fmt, host_scale)?;
     println!(
         "C[{m}x{n}] = A[{m}x{k}] ({a_fmt}) x W[{k}x{n}] ({}: {} codes{}, {} scales per block of {}) -> {out_fmt} on {device}: {}; wrote {}",
         t.scheme.name(),
@@ -292,15 +258,7 @@ fn block_gemm(
         if w_fmt.is_bitmod() { " and a data-type selector" } else { "" },
         kind_name,
         t.block,
-        if run.counters.busy == 0 {
-            "no cycle count".to_string()
-        } else {
-            format!(
-                "{} cycles, {:.2} MACs/cycle",
-                run.counters.busy,
-                job.macs() as f64 / run.counters.busy as f64
-            )
-        },
+        cycle_text(&run, job.macs(), false),
         out.display()
     );
     if let Some(ts) = t.tensor_scale {
@@ -322,6 +280,45 @@ fn block_gemm(
         compare(&golden::block_gemm(a_fmt, &job.a, &unscaled, out_fmt)?, &run.c)?;
     }
     Ok(())
+}
+
+/// Writes the device's C (`m × n` codes of `out_fmt`) to `out` as values, column `c` times the
+/// host's `scale(c)`.
+fn write_c(
+    out: &Path,
+    run: &crate::device::GemmRun,
+    (m, n): (usize, usize),
+    out_fmt: OutputFormat,
+    scale: impl Fn(usize) -> f64,
+) -> Result<()> {
+    let c = tensor::Matrix {
+        rows: m,
+        cols: n,
+        data: run
+            .c
+            .iter()
+            .enumerate()
+            .map(|(i, &code)| golden::output_to_f64(out_fmt, code) * scale(i % n))
+            .collect(),
+    };
+    tensor::write_npy(out, &c, out_fmt == OutputFormat::Int32)
+}
+
+/// A run's cycles and MACs per cycle (and with `peak` its share of the peak), or "no cycle
+/// count" from a back end that counts none.
+fn cycle_text(run: &crate::device::GemmRun, macs: u64, peak: bool) -> String {
+    if run.counters.busy == 0 {
+        return "no cycle count".to_string();
+    }
+    let mut t = format!(
+        "{} cycles, {:.2} MACs/cycle",
+        run.counters.busy,
+        macs as f64 / run.counters.busy as f64
+    );
+    if peak {
+        t += &format!(", {:.1}% of peak", 100.0 * run.utilization(macs));
+    }
+    t
 }
 
 /// `--check`: the device's result codes against the golden model's, counted and printed; any

@@ -711,13 +711,9 @@ fn info_hw(dev: &mut Device<Box<dyn Backend>>) -> Result<()> {
     // among its operand formats); the others are the host's.
     use crate::quant::block::BlockScheme;
     let block = dev.has_block_scales()?;
-    let w_fmt = |s: BlockScheme| match s {
-        BlockScheme::Bitmod4 | BlockScheme::Bitmod3 => Format::bitmod(s.code_bits() as u32, 0),
-        _ => Some(Format::Fp4E2M1),
-    };
     let (on, host): (Vec<BlockScheme>, Vec<BlockScheme>) = BlockScheme::ALL
         .iter()
-        .partition(|&&s| block && gemm::device_scheme(s) && w_fmt(s).is_some_and(|f| i.formats & (1 << f.id()) != 0));
+        .partition(|&&s| block && s.device().is_some_and(|(f, _)| i.formats & (1 << f.id()) != 0));
     let names = |v: &[BlockScheme]| v.iter().map(|s| s.name()).collect::<Vec<_>>().join(", ");
     println!(
         "  block-scaled schemes: {} (CAPABILITY.BLOCK_SCALES = {}); host only (`npe quantize`): {}",

@@ -9,7 +9,7 @@ use npe_hdl::spec::{Format, OutputFormat};
 use super::pack::block_entry;
 use super::{memory, DeviceError, Layout};
 use crate::golden::{self, Exact};
-use crate::quant::block::{blocks, BlockScales, BlockScheme, BlockTensor};
+use crate::quant::block::{blocks, BlockScales, BlockTensor};
 
 /// One GEMM: `C[m][n] = 2^(scale_exp + col_scale_exp[n]) · Σ_k A[m][k] · W[k][n]`, rounded once
 /// to `out`.
@@ -470,13 +470,8 @@ impl BlockScaleJob {
     /// ([`DeviceError::BlockScaleSpan`] otherwise), and a zero block gets the window's base.
     /// The `f32`-scaled baselines are [`DeviceError::Format`].
     pub fn of_tensor(t: &BlockTensor) -> Result<(Format, Vec<u32>, BlockScaleJob), DeviceError> {
-        let (kind, codes, w_fmt) = match (&t.scales, t.scheme) {
-            (BlockScales::U8(c), BlockScheme::Mxfp4) => (ScaleCode::E8m0, c, Format::Fp4E2M1),
-            (BlockScales::U8(c), BlockScheme::Nvfp4) => (ScaleCode::E4m3, c, Format::Fp4E2M1),
-            (BlockScales::U8(c), BlockScheme::Bitmod4 | BlockScheme::Bitmod3) => {
-                let w_fmt = Format::bitmod(t.scheme.code_bits() as u32, 0).expect("BitMoD widths are 3 and 4");
-                (ScaleCode::U8, c, w_fmt)
-            }
+        let (w_fmt, kind, codes) = match (t.scheme.device(), &t.scales) {
+            (Some((w_fmt, kind)), BlockScales::U8(c)) => (w_fmt, kind, c),
             _ => {
                 return Err(DeviceError::Format(format!(
                     "{} weights: the device applies BitMoD, MXFP4 and NVFP4 block scales only (the \

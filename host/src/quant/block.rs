@@ -33,6 +33,7 @@ use std::ops::Range;
 use anyhow::{bail, Result};
 
 use crate::golden;
+use npe_hdl::spec::block_scale::ScaleCode;
 use npe_hdl::spec::Format;
 
 /// A block-scaled weight quantization scheme.
@@ -86,6 +87,21 @@ impl BlockScheme {
             BlockScheme::Mxfp4 => 32,
             BlockScheme::Nvfp4 => 16,
             _ => 128,
+        }
+    }
+
+    /// How the device runs the scheme's weights, `(W format, block scale kind)`: BitMoD as the
+    /// selector-0 type of its width with u8 scales (each block's selector picks its type),
+    /// MXFP4 and NVFP4 as FP4 E2M1 with E8M0 and E4M3 scales; `None` for the per-group
+    /// baselines, whose `f32` scales the hardware does not apply.
+    pub fn device(self) -> Option<(Format, ScaleCode)> {
+        match self {
+            BlockScheme::Bitmod4 | BlockScheme::Bitmod3 => {
+                Format::bitmod(self.code_bits() as u32, 0).map(|f| (f, ScaleCode::U8))
+            }
+            BlockScheme::Mxfp4 => Some((Format::Fp4E2M1, ScaleCode::E8m0)),
+            BlockScheme::Nvfp4 => Some((Format::Fp4E2M1, ScaleCode::E4m3)),
+            BlockScheme::Int4g | BlockScheme::Fp4g => None,
         }
     }
 
