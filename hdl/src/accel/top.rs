@@ -126,13 +126,17 @@ pub struct Npe<const LW: usize, const ACC_W: usize> {
     core: Core<LW, ACC_W>,
     rdma: AxiReadDma,
     wdma: AxiWriteDma,
-    // `reset` registered for the core: none of the core's logic depends on a top input, so the
-    // Verilated model re-evaluates only the AXI ports' logic when the host sets an input, not
-    // every PE (`fpga/reports/accel.md`, session 14). The core leaves a hard reset an edge after
-    // the register file and the DMA engines, before any START can reach it.
-    rst_q: DFF<Bit>,
+    // The core's reset, registered: a hard reset an edge late (the core leaves it after the
+    // register file and the DMA engines, before any START can reach it), SOFT_RESET's pulse and
+    // the draining that follows it in step, from their registers' inputs. A flip-flop drives the
+    // reset's ~2.5 k loads, not a gate (the whole top's critical path in session 15), and none of
+    // the core's logic depends on a top input, so the Verilated model re-evaluates only the AXI
+    // ports' logic when the host sets an input, not every PE (`fpga/reports/accel.md`).
+    core_rst: DFF<Bit>,
     // SOFT_RESET came and a DMA engine is still closing its bursts.
     draining: DFF<Bit>,
+    // `draining` of the next cycle.
+    drain_nx: Signal<Local, Bit>,
     quiet: Signal<Local, Bit>,
 }
 
@@ -189,8 +193,9 @@ impl<const LW: usize, const ACC_W: usize> Npe<LW, ACC_W> {
             core: Core::new(cfg),
             rdma: Default::default(),
             wdma: Default::default(),
-            rst_q: Default::default(),
+            core_rst: Default::default(),
             draining: Default::default(),
+            drain_nx: Default::default(),
             quiet: Default::default(),
         }
     }
@@ -203,24 +208,24 @@ impl<const LW: usize, const ACC_W: usize> Logic for Npe<LW, ACC_W> {
         self.core.clock.next = self.clock.val();
         self.rdma.clock.next = self.clock.val();
         self.wdma.clock.next = self.clock.val();
-        dff_setup!(self, clock, rst_q, draining);
-        self.rst_q.d.next = self.reset.val();
+        dff_setup!(self, clock, core_rst, draining);
         self.regs.reset.next = self.reset.val();
-        self.core.reset.next = self.rst_q.q.val() | self.regs.soft_reset.val() | self.draining.q.val();
         self.rdma.reset.next = self.reset.val();
         self.wdma.reset.next = self.reset.val();
         self.rdma.abort.next = self.regs.soft_reset.val() | self.draining.q.val();
         self.wdma.abort.next = self.regs.soft_reset.val() | self.draining.q.val();
         self.quiet.next = self.rdma.cmd.ready.val() & self.wdma.cmd.ready.val();
-        if self.draining.q.val() & self.quiet.val() {
-            self.draining.d.next = false;
-        }
+        self.drain_nx.next = self.draining.q.val() & !self.quiet.val();
         if self.regs.soft_reset.val() {
-            self.draining.d.next = true;
+            self.drain_nx.next = true;
         }
         if self.reset.val() {
-            self.draining.d.next = false;
+            self.drain_nx.next = false;
         }
+        self.draining.d.next = self.drain_nx.val();
+        // = (hard reset an edge ago) | soft_reset | draining, each as it is this cycle.
+        self.core_rst.d.next = self.reset.val() | self.regs.soft_reset_next.val() | self.drain_nx.val();
+        self.core.reset.next = self.core_rst.q.val();
         self.irq.next = self.regs.irq.val();
 
         // AXI4-Lite ↔ register file

@@ -510,16 +510,15 @@ impl<
             self.base.d.next = self.acc_zero.val();
         }
 
+        // The sums need no reset: a tile's first beat clears the base, and nothing reads the
+        // accumulator before a tile ends. Only the control flags are reset (fewer reset loads).
         if self.reset.val() {
             self.valid1.d.next = false;
             self.clear1.d.next = false;
             self.valid2.d.next = false;
             self.clear2.d.next = false;
             self.clear3.d.next = false;
-            self.total.d.next = self.zero_sw.val();
             self.nan3.d.next = false;
-            self.acc_q.d.next = self.acc_zero.val();
-            self.base.d.next = self.acc_zero.val();
             self.nan_q.d.next = false;
         }
 

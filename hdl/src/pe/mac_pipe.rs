@@ -565,6 +565,8 @@ impl<
             self.base.d.next = self.acc_zero.val();
         }
 
+        // The sums need no reset: a tile's first beat clears the base, and nothing reads the
+        // accumulator before a tile ends. Only the control flags are reset (fewer reset loads).
         if self.reset.val() {
             self.op_valid.d.next = false;
             self.op_clear.d.next = false;
@@ -575,12 +577,9 @@ impl<
             self.valid_c.d.next = false;
             self.clear_c.d.next = false;
             self.clear_t.d.next = false;
-            self.total.d.next = self.acc_zero.val();
             self.nan_t.d.next = false;
             self.pinf_t.d.next = false;
             self.ninf_t.d.next = false;
-            self.acc_q.d.next = self.acc_zero.val();
-            self.base.d.next = self.acc_zero.val();
             self.nan_q.d.next = false;
             self.pinf_q.d.next = false;
             self.ninf_q.d.next = false;

@@ -247,6 +247,9 @@ pub struct AxiLiteRegs {
     pub start: Signal<Out, Bit>,
     /// CTRL.SOFT_RESET was written with 1 (one cycle).
     pub soft_reset: Signal<Out, Bit>,
+    /// `soft_reset` of the next cycle (the pulse register's input), so a register outside can
+    /// hold it in step with `soft_reset` instead of gating it.
+    pub soft_reset_next: Signal<Out, Bit>,
     /// IRQ.DONE and CTRL.IRQ_EN.
     pub irq: Signal<Out, Bit>,
     /// STATUS.BUSY; counts BUSY cycles.
@@ -353,6 +356,7 @@ impl AxiLiteRegs {
             job: Default::default(),
             start: Default::default(),
             soft_reset: Default::default(),
+            soft_reset_next: Default::default(),
             irq: Default::default(),
             busy: Default::default(),
             draining: Default::default(),
@@ -568,6 +572,13 @@ impl Logic for AxiLiteRegs {
             if self.wr.val() & (self.s_axi_awaddr.val() == self.k_p_off[p].val()) {
                 self.pulse[p].d.next = self.wbits.val().get_bit(self.k_p_bit[p].val().index());
             }
+        }
+        // SOFT_RESET's pulse register's input (set here, cleared by a hard reset below).
+        for p in P_SOFT_RESET..(P_SOFT_RESET + 1) {
+            self.soft_reset_next.next = self.wr.val()
+                & (self.s_axi_awaddr.val() == self.k_p_off[p].val())
+                & self.wbits.val().get_bit(self.k_p_bit[p].val().index())
+                & !self.reset.val();
         }
         // START clears the last job's DONE and ERROR.
         for p in P_START..(P_START + 1) {
