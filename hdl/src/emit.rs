@@ -190,6 +190,25 @@ pub fn output_stage_verilog() -> String {
     emit_with_modules(&mut stage, OUTPUT_STAGE_TOP, &[(ou, dp.output_unit_verilog())])
 }
 
+/// Name of the UART bridge top ([`crate::board::UartBridge`]).
+pub const UART_BRIDGE_TOP: &str = "uart_bridge";
+
+/// The Verilog of the UART bridge at the board's bit rate in front of the board's memory
+/// ([`crate::spec::board`]), module [`UART_BRIDGE_TOP`].
+pub fn uart_bridge_verilog() -> String {
+    use crate::spec::board::{CLKS_PER_BIT, MEM_BYTES, MEM_WORD_BYTES};
+    let mut bridge = crate::board::UartBridge::new(CLKS_PER_BIT, MEM_BYTES / MEM_WORD_BYTES);
+    emit_verilog(&mut bridge, UART_BRIDGE_TOP)
+}
+
+/// Name of the board memory's top ([`crate::board::board_mem::BoardMem`]).
+pub const BOARD_MEM_TOP: &str = "board_mem";
+
+/// The Verilog of the board memory, module [`BOARD_MEM_TOP`].
+pub fn board_mem_verilog() -> String {
+    emit_verilog(&mut crate::board::board_mem::BoardMem::new(), BOARD_MEM_TOP)
+}
+
 /// Every hardware top as `(module name, Verilog)`: what `npe emit` writes and npe-sim verilates.
 pub fn all_tops() -> Vec<(&'static str, String)> {
     use crate::spec::NpeConfig;
@@ -200,6 +219,7 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
         (AXI_DMA_TOP, axi_dma_verilog()),
         (OUTPUT_STAGE_TOP, output_stage_verilog()),
         (BLOCK_ARRAY_CFG.name, block_array_verilog()),
+        (UART_BRIDGE_TOP, uart_bridge_verilog()),
     ];
     for (name, _) in OUTPUT_UNIT_TOPS {
         tops.push((name, output_unit_verilog(name)));
@@ -246,6 +266,9 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
     ));
     tops.push(("mac16", emit_verilog(&mut crate::baseline::Mac16::default(), "mac16")));
     tops.extend(crate::baseline::single_format_tops());
+    // The board's memory. Its core (bridge, accelerator, memory) is a whole preset: `npe
+    // bitstream` measures it in the board top, and its own test lints it.
+    tops.push((BOARD_MEM_TOP, board_mem_verilog()));
     tops
 }
 
@@ -521,7 +544,7 @@ fn rename_dollars(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::path::PathBuf;
     use std::process::Command;
@@ -539,7 +562,7 @@ mod tests {
     }
 
     /// Runs `verilator --lint-only -Wall` on `text` saved as `<top>.v`; returns its messages.
-    fn verilator_lint(text: &str, top: &str, tag: &str) -> Vec<String> {
+    pub(crate) fn verilator_lint(text: &str, top: &str, tag: &str) -> Vec<String> {
         let dir = std::env::temp_dir().join(format!("npe-hdl-lint-{}-{tag}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file: PathBuf = dir.join(format!("{top}.v"));

@@ -7,6 +7,7 @@
 pub mod accel;
 pub mod axi;
 pub mod baseline;
+pub mod board;
 pub mod decode;
 pub mod emit;
 pub mod output;

@@ -231,7 +231,7 @@ fn the_backend_flag() {
     );
     fails_with(
         &["info", "--hw", "--backend", "nope"],
-        "[possible values: sim, functional]",
+        "back ends: sim, functional, uart:PORT[,BAUD]",
     );
     fails_with(
         &["demo", "--backend", "functional", "--trace", "/tmp/x.fst"],

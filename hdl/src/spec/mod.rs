@@ -2,11 +2,13 @@
 
 pub mod axi;
 pub mod block_scale;
+pub mod board;
 pub mod config;
 pub mod datapath;
 pub mod formats;
 pub mod regs;
 pub mod terms;
+pub mod uart;
 
 pub use axi::AxiResp;
 pub use config::NpeConfig;

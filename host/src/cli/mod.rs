@@ -10,16 +10,23 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
 use crate::device::functional::{FunctionalBackend, FunctionalOptions};
+use crate::device::mmio::{MmioBackend, MmioPaths};
 #[cfg(feature = "sim")]
 use crate::device::sim::{SimBackend, SimOptions};
+use crate::device::uart::{UartBackend, UartOptions};
 use crate::device::{Backend, Device, GemmJob, SIM_MAX_BACKPRESSURE, SIM_MAX_LATENCY};
 use crate::golden::{self, Format, NanPolicy, OutputFormat};
 use crate::{outfile, report, tensor};
 use npe_hdl::spec::NpeConfig;
 
+mod backend;
+mod bitstream;
 mod campaign;
+mod doctor;
 mod gemm;
 mod synth;
+use backend::BackendSpec;
+use bitstream::{bitstream, BoardArg};
 use campaign::{campaign_cmd, CampaignArgs};
 use gemm::gemm;
 use synth::synth;
@@ -216,40 +223,47 @@ enum Command {
         #[arg(long)]
         replay: Option<String>,
     },
+    /// Builds an FPGA bitstream of a board top (UART bridge, accelerator, board memory, PLL, pins) with Yosys, nextpnr-ecp5 and ecppack, and a report (cells, % of the part, Fmax against the design clock).
+    Bitstream {
+        /// Board.
+        #[arg(long, value_enum)]
+        board: BoardArg,
+        /// Accelerator preset in the board top (npe4x4 is the all-format preset that fits the
+        /// ULX3S's LFE5U-85F; npe8x8 does not fit, npe8x8le8 does not route).
+        #[arg(long, default_value = "npe4x4", value_parser = preset_parser(), ignore_case = true)]
+        preset: NpeConfig,
+        /// Directory for the Verilog, logs, bitstream and report (created if missing).
+        #[arg(long, default_value = "build/bitstream")]
+        out: PathBuf,
+    },
     /// Writes the emitted Verilog of the hardware tops and the register map (markdown, JSON, C header).
     Emit {
         /// Output directory (created if missing).
         #[arg(long, default_value = "build/verilog")]
         out: PathBuf,
     },
+    /// Checks the tools npe runs (Verilator, g++, make, zlib; Yosys, nextpnr, ecppack, openFPGALoader for the FPGA flow) and, with --port, a board's serial port; says what to install.
+    Doctor {
+        /// Also check that this serial port opens and an npe answers on it (e.g. /dev/ttyUSB0).
+        #[arg(long)]
+        port: Option<String>,
+        /// Baud rate for --port.
+        #[arg(long, default_value_t = npe_hdl::spec::board::UART_BAUD)]
+        baud: u32,
+    },
     /// Quantizes a tensor (or every matrix of a .safetensors file) with a scheme (olive: outlier-victim pairs), writes codes and scales, prints the SQNR against plain INT4.
     Quantize(crate::quant::cmd::QuantizeArgs),
-}
-
-/// A device back end.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum BackendKind {
-    /// The Verilated accelerator (needs the `sim` feature).
-    Sim,
-    /// The golden model behind the register map (no simulator, no cycle counts).
-    Functional,
-}
-
-impl BackendKind {
-    /// The simulator when it is built in.
-    const DEFAULT: BackendKind = if cfg!(feature = "sim") {
-        BackendKind::Sim
-    } else {
-        BackendKind::Functional
-    };
 }
 
 /// Which device, and (simulator) how its memory behaves.
 #[derive(clap::Args, Debug, Clone)]
 struct SimArgs {
-    /// Device back end: sim (the Verilated accelerator) or functional (the golden model behind the register map).
-    #[arg(long, value_enum, default_value_t = BackendKind::DEFAULT)]
-    backend: BackendKind,
+    /// Device back end: sim (the Verilated accelerator), functional (the golden model behind
+    /// the register map), uart:PORT[,BAUD] (a board through its UART bridge, e.g.
+    /// uart:/dev/ttyUSB0; baud 1000000 by default) or mmio:/dev/uioN[,/dev/udmabufN] (an FPGA
+    /// SoC under Linux: UIO registers and a u-dma-buf DMA buffer, /dev/udmabuf0 by default).
+    #[arg(long, value_parser = backend::parse_backend, default_value_t = BackendSpec::DEFAULT)]
+    backend: BackendSpec,
     /// Hardware preset.
     #[arg(long, default_value = "npe8x8", value_parser = preset_parser(), ignore_case = true)]
     preset: NpeConfig,
@@ -285,7 +299,7 @@ impl SimArgs {
                 self.latency
             );
         }
-        if self.backend == BackendKind::Functional && self.trace.is_some() {
+        if !self.backend.is_sim() && self.trace.is_some() {
             bail!("--trace writes the simulator's waveform: it needs --backend sim");
         }
         Ok(())
@@ -318,9 +332,17 @@ impl SimArgs {
 
     fn connect(&self) -> Result<Device<Box<dyn Backend>>> {
         self.check()?;
-        let backend: Box<dyn Backend> = match self.backend {
-            BackendKind::Sim => self.sim_backend()?,
-            BackendKind::Functional => Box::new(FunctionalBackend::new(&self.preset, &FunctionalOptions::default())?),
+        let backend: Box<dyn Backend> = match &self.backend {
+            BackendSpec::Sim => self.sim_backend()?,
+            BackendSpec::Functional => Box::new(FunctionalBackend::new(&self.preset, &FunctionalOptions::default())?),
+            BackendSpec::Uart { port, baud } => Box::new(UartBackend::open(
+                port,
+                &UartOptions {
+                    baud: *baud,
+                    ..UartOptions::default()
+                },
+            )?),
+            BackendSpec::Mmio { uio, dma } => Box::new(MmioBackend::open(&MmioPaths::new(uio, dma.as_deref()))?),
         };
         Ok(Device::connect(backend, self.preset)?)
     }
@@ -629,6 +651,8 @@ pub fn run(cli: Cli) -> Result<()> {
             replay.as_deref(),
         ),
         Command::Quantize(args) => crate::quant::cmd::run(&args),
+        Command::Doctor { port, baud } => doctor::doctor(port.as_deref(), baud),
+        Command::Bitstream { board, preset, out } => bitstream(board, &preset, &out),
         Command::Emit { out } => {
             fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
             use npe_hdl::spec::regs;

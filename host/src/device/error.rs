@@ -180,8 +180,9 @@ pub enum DeviceError {
         /// The buffer's length.
         buffer: usize,
     },
-    /// The ID register does not say npe.
-    #[error("no npe at this back end: ID = {0:#010x}")]
+    /// The ID register does not say npe: the value read (an npe reads
+    /// [`npe_hdl::spec::regs::ID_MAGIC`]).
+    #[error("no npe at this back end: ID = {0:#010x}, expected {magic:#010x}", magic = npe_hdl::spec::regs::ID_MAGIC)]
     NotAnNpe(u32),
     /// The hardware was built from another configuration than the runtime expects.
     #[error(
@@ -316,6 +317,206 @@ pub enum DeviceError {
     /// The simulated bus saw the hardware break the AXI protocol.
     #[error("AXI protocol violations: {0:?}")]
     Protocol(Vec<String>),
+    /// The serial link to a UART bridge failed ([`crate::device::uart`]); the message names
+    /// the port.
+    #[error(transparent)]
+    Uart(#[from] UartError),
+    /// The register window or DMA buffer of a Linux MMIO device could not be set up
+    /// ([`crate::device::mmio`]); the message names the file.
+    #[error(transparent)]
+    Mmio(#[from] MmioError),
+}
+
+/// A failure of the serial link to a UART bridge: opening the port, or a request that got no
+/// good reply. Each names the port.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UartError {
+    /// The port's device node does not exist.
+    #[error(
+        "serial port {port} does not exist (is the board plugged in? `ls /dev/ttyUSB* /dev/ttyACM*` lists the ports)"
+    )]
+    PortMissing {
+        /// The port's path.
+        port: String,
+    },
+    /// Another program holds the port (serial ports are opened exclusively).
+    #[error("serial port {port} is busy: another program has it open ({detail})")]
+    PortBusy {
+        /// The port's path.
+        port: String,
+        /// The driver's words.
+        detail: String,
+    },
+    /// The user may not open the port.
+    #[error("no permission to open serial port {port} (add yourself to the `dialout` group, or run as root)")]
+    PortPermission {
+        /// The port's path.
+        port: String,
+    },
+    /// The port could not be opened or set up for another reason (not a tty, a baud rate the
+    /// driver refuses).
+    #[error("cannot open serial port {port}: {detail}")]
+    PortOpen {
+        /// The port's path.
+        port: String,
+        /// The driver's words.
+        detail: String,
+    },
+    /// Reading or writing the open port failed (the adapter was unplugged).
+    #[error("serial port {port}: {detail}")]
+    Io {
+        /// The port's path.
+        port: String,
+        /// The driver's words.
+        detail: String,
+    },
+    /// Not one byte of a reply came within the reply timeout.
+    #[error(
+        "no reply from {port} to a {op} at {addr:#x} within {waited:?} ({attempts} attempt(s); \
+         is the board powered, its bitstream loaded, and its baud rate {baud}?)"
+    )]
+    Timeout {
+        /// The port's path.
+        port: String,
+        /// The request.
+        op: BusOp,
+        /// Its register offset or memory address.
+        addr: u32,
+        /// How long the host waited for each attempt's reply.
+        waited: Duration,
+        /// Requests sent.
+        attempts: u32,
+        /// The port's baud rate.
+        baud: u32,
+    },
+    /// Every attempt got a reply that is not one (bad CRC, cut short, malformed): the last
+    /// one's fault.
+    #[error("bad reply from {port} to a {op} at {addr:#x} ({attempts} attempt(s)): {reason}")]
+    BadReply {
+        /// The port's path.
+        port: String,
+        /// The request.
+        op: BusOp,
+        /// Its register offset or memory address.
+        addr: u32,
+        /// Requests sent.
+        attempts: u32,
+        /// What was wrong with the last reply.
+        reason: npe_hdl::spec::uart::ReplyError,
+    },
+    /// Replies came, but none carried the request's SEQ (stale or misrouted replies).
+    #[error(
+        "{port}: the replies to a {op} at {addr:#x} carried SEQ {got}, the request's was {expected} \
+         (no matching reply within {waited:?})"
+    )]
+    WrongSeq {
+        /// The port's path.
+        port: String,
+        /// The request.
+        op: BusOp,
+        /// Its register offset or memory address.
+        addr: u32,
+        /// The request's SEQ.
+        expected: u8,
+        /// The last reply's SEQ.
+        got: u8,
+        /// How long the host waited.
+        waited: Duration,
+    },
+    /// The bridge refused the request with a protocol status (for a status that says the
+    /// request was damaged on the line, after the retries).
+    #[error("{port}: the bridge answered status {code:#04x} {status} to a {op} at {addr:#x} ({attempts} attempt(s))", code = status.code())]
+    Status {
+        /// The port's path.
+        port: String,
+        /// The request.
+        op: BusOp,
+        /// Its register offset or memory address.
+        addr: u32,
+        /// The bridge's status.
+        status: npe_hdl::spec::uart::Status,
+        /// Requests sent.
+        attempts: u32,
+    },
+    /// A register write whose reply was lost or damaged, and which is not safe to send again
+    /// (it sets a pulse field: START, SOFT_RESET): whether the device performed it is unknown.
+    #[error("{port}: the reply to a {op} of {value:#010x} at {addr:#x} was lost ({reason}); not resent, since it triggers an action: the device may or may not have performed it")]
+    Unconfirmed {
+        /// The port's path.
+        port: String,
+        /// The request.
+        op: BusOp,
+        /// The register offset.
+        addr: u32,
+        /// The value written.
+        value: u32,
+        /// What happened to the reply.
+        reason: String,
+    },
+}
+
+/// A failure setting up a Linux MMIO device: the UIO register window or the DMA buffer. Each
+/// names the file.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MmioError {
+    /// A device node that does not exist.
+    #[error("{path} does not exist ({hint})")]
+    Missing {
+        /// The path.
+        path: String,
+        /// What would create it.
+        hint: &'static str,
+    },
+    /// A device node or sysfs file that exists but cannot be opened or read.
+    #[error("cannot open {path}: {detail}")]
+    Open {
+        /// The path.
+        path: String,
+        /// The system's words.
+        detail: String,
+    },
+    /// A sysfs attribute that is missing or does not hold a number.
+    #[error("{path}: {detail}")]
+    Sysfs {
+        /// The attribute's path.
+        path: String,
+        /// What is wrong.
+        detail: String,
+    },
+    /// A window smaller than the accelerator needs.
+    #[error("{what} {path} is {have} bytes; the accelerator needs at least {need}")]
+    TooSmall {
+        /// The register window or the DMA buffer.
+        what: &'static str,
+        /// Its device node.
+        path: String,
+        /// Bytes it has.
+        have: u64,
+        /// Bytes needed.
+        need: u64,
+    },
+    /// A DMA buffer the accelerator cannot address (above 4 GiB, or not on a bus beat).
+    #[error("DMA buffer {path} at {addr:#x}+{size:#x}: {detail}")]
+    Placement {
+        /// Its device node.
+        path: String,
+        /// Its physical address.
+        addr: u64,
+        /// Its size.
+        size: u64,
+        /// Why it does not fit.
+        detail: String,
+    },
+    /// mmap failed.
+    #[error("cannot map {len} bytes of {path}: {detail}")]
+    Map {
+        /// The device node.
+        path: String,
+        /// Bytes asked for.
+        len: u64,
+        /// The system's words.
+        detail: String,
+    },
 }
 
 /// For a DMA error code: whether it is a write's (`Some(true)`) or a read's (`Some(false)`).

@@ -1,7 +1,7 @@
 //! The host runtime: one [`Device`] API over back ends: the Verilated accelerator
 //! ([`sim::SimBackend`], feature `sim`) and the golden model behind the same register map
-//! ([`functional::FunctionalBackend`]); a board (Linux MMIO, a UART bridge) implements the same
-//! [`Backend`].
+//! ([`functional::FunctionalBackend`]); and boards: a UART bridge ([`uart::UartBackend`]) and a
+//! Linux FPGA SoC's UIO register window and DMA buffer ([`mmio::MmioBackend`]).
 //!
 //! A job goes: check shapes and formats on the host (typed [`DeviceError`]s, before the device
 //! is touched) → pack the operands ([`pack::Layout`]) → copy them into device memory → program
@@ -14,16 +14,19 @@ pub mod error;
 pub mod functional;
 pub mod job;
 pub mod memory;
+pub mod mmio;
 pub mod pack;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod uart;
+mod words;
 
 use std::time::{Duration, Instant};
 
 use npe_hdl::spec::config::NpeConfig;
 use npe_hdl::spec::regs::{self, ErrorCode, ID_MAGIC, REGMAP_VERSION};
 
-pub use error::{dma_write, BusError, BusOp, DeviceError, DmaFault, FaultSite};
+pub use error::{dma_write, BusError, BusOp, DeviceError, DmaFault, FaultSite, MmioError, UartError};
 pub use functional::FunctionalBackend;
 use job::scaled;
 pub use job::{BlockPlan, BlockScaleJob, BufferSizes, GemmJob, BLOCK_WORDS_MAX, BLOCK_WORDS_MIN};
