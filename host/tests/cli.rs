@@ -2,32 +2,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+mod common;
+
+use common::{fails_with, npe, text};
 
 use npe_host::tensor::{write_npy, Matrix};
-
-fn npe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npe"))
-        .args(args)
-        .output()
-        .expect("run npe")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// Fails with a message containing `needle`, and without a panic.
-fn fails_with(args: &[&str], needle: &str) {
-    let o = npe(args);
-    let t = text(&o);
-    assert!(!o.status.success(), "{args:?} should fail:\n{t}");
-    assert!(t.contains(needle), "{args:?}: expected '{needle}' in:\n{t}");
-    assert!(!t.contains("panicked"), "{args:?} panicked:\n{t}");
-}
 
 #[test]
 fn unknown_formats_are_named_with_the_known_ones() {

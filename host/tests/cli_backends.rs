@@ -1,31 +1,9 @@
 //! `--backend` on every command that talks to a device (sim, functional, uart:…, mmio:…), and
 //! `npe doctor`: clear errors and non-zero exits for bad values and missing devices, no panics.
 
-use std::process::{Command, Output};
+mod common;
 
-fn npe(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_npe"))
-        .args(args)
-        .output()
-        .expect("run npe")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-/// Fails with a message containing `needle`, and without a panic.
-fn fails_with(args: &[&str], needle: &str) {
-    let o = npe(args);
-    let t = text(&o);
-    assert!(!o.status.success(), "{args:?} should fail:\n{t}");
-    assert!(t.contains(needle), "{args:?}: expected '{needle}' in:\n{t}");
-    assert!(!t.contains("panicked"), "{args:?} panicked:\n{t}");
-}
+use common::{fails_with, npe, text};
 
 /// The commands that connect to a device, each with the arguments it needs besides
 /// `--backend` (gemm's files need not exist: the back end is parsed first).

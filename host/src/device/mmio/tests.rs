@@ -19,7 +19,7 @@ use npe_hdl::spec::NpeConfig;
 
 use super::*;
 use crate::device::functional::{FunctionalBackend, FunctionalOptions};
-use crate::device::uart::tests::sample_job;
+use crate::device::uart::tests::gemms_match_the_functional_model;
 use crate::device::Device;
 
 /// The DMA buffer's physical address on the stand-in board.
@@ -198,19 +198,7 @@ fn a_gemm_through_the_mapped_windows_is_bit_exact_with_the_functional_model() {
     );
     let cfg = NpeConfig::preset("npe4x4").unwrap();
     let mut dev = Device::connect(backend, cfg).unwrap();
-    let mut reference = Device::connect(
-        FunctionalBackend::new(&cfg, &FunctionalOptions::default()).unwrap(),
-        cfg,
-    )
-    .unwrap();
-    for seed in 1..3 {
-        let job = sample_job(seed);
-        let run = dev.gemm(&job).unwrap();
-        let want = reference.gemm(&job).unwrap();
-        assert_eq!(run.c, want.c, "seed {seed}");
-        assert_eq!(run.c, job.golden().unwrap(), "seed {seed}");
-        assert_eq!(run.counters, want.counters, "seed {seed}");
-    }
+    gemms_match_the_functional_model(&mut dev, cfg);
     // The interrupt path: IRQ.DONE is write-one-to-clear through the window.
     dev.start_and_wait_irq().unwrap();
     assert_eq!(dev.field("IRQ", "DONE").unwrap(), 0);

@@ -117,11 +117,9 @@ pub(crate) fn sample_job(seed: u64) -> GemmJob {
     }
 }
 
-#[test]
-fn a_gemm_over_the_link_is_bit_exact_with_the_functional_model() {
-    let mut peer = Peer::board("npe4x4");
-    let cfg = NpeConfig::preset("npe4x4").unwrap();
-    let mut dev = Device::connect(peer.host(), cfg).unwrap();
+/// Runs two sample jobs on `dev` and on the functional back end: the same C (and the golden
+/// model's) and the same counters.
+pub(crate) fn gemms_match_the_functional_model<B: Backend>(dev: &mut Device<B>, cfg: NpeConfig) {
     let mut reference = Device::connect(
         FunctionalBackend::new(&cfg, &FunctionalOptions::default()).unwrap(),
         cfg,
@@ -136,6 +134,14 @@ fn a_gemm_over_the_link_is_bit_exact_with_the_functional_model() {
         assert_eq!(run.counters, want.counters, "seed {seed}");
         assert!(run.counters.dma_read > 0);
     }
+}
+
+#[test]
+fn a_gemm_over_the_link_is_bit_exact_with_the_functional_model() {
+    let mut peer = Peer::board("npe4x4");
+    let cfg = NpeConfig::preset("npe4x4").unwrap();
+    let mut dev = Device::connect(peer.host(), cfg).unwrap();
+    gemms_match_the_functional_model(&mut dev, cfg);
     assert!(dev
         .backend()
         .describe()
