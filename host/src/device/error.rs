@@ -205,7 +205,7 @@ pub enum DeviceError {
     #[error("no register named {0}")]
     NoSuchRegister(String),
     /// A bus access failed.
-    #[error("bus: {0}")]
+    #[error(transparent)]
     Bus(#[from] BusError),
     /// The job ended with an error code in STATUS.
     #[error("the device ended the job with error {0:?}")]
