@@ -139,6 +139,13 @@ pub struct Core<const LW: usize, const ACC_W: usize> {
     // A W-bank half holds a loaded stripe (half = stripe number's bit 0).
     w_full0: DFF<Bit>,
     w_full1: DFF<Bit>,
+    // Tiles of the running (or last) weight load that are in their W banks, and its stripe:
+    // the sequencer starts a stripe's tiles as they arrive when no scales follow the weights
+    // (`w_early`).
+    wt_in: DFF<Bits<16>>,
+    wt_sp: DFF<Bits<2>>,
+    w_early: Signal<Local, Bit>,
+    k1_16: Constant<Bits<16>>,
     // An output half belongs to a block not yet stored (sequencer sets, storer clears).
     o_claim0: DFF<Bit>,
     o_claim1: DFF<Bit>,
@@ -211,6 +218,10 @@ impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
             a_full1: Default::default(),
             w_full0: Default::default(),
             w_full1: Default::default(),
+            wt_in: Default::default(),
+            wt_sp: Default::default(),
+            w_early: Default::default(),
+            k1_16: Constant::new(1.into()),
             o_claim0: Default::default(),
             o_claim1: Default::default(),
             o_ready0: Default::default(),
@@ -248,8 +259,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, a_full0, a_full1, w_full0, w_full1, o_claim0, o_claim1, o_ready0, o_ready1, o_last0, o_last1,
-            o_m0_0, o_m0_1, o_n0_0, o_n0_1, o_tiles0, o_tiles1, o_sp0, o_sp1
+            self, clock, a_full0, a_full1, w_full0, w_full1, wt_in, wt_sp, o_claim0, o_claim1, o_ready0, o_ready1,
+            o_last0, o_last1, o_m0_0, o_m0_1, o_n0_0, o_n0_1, o_tiles0, o_tiles1, o_sp0, o_sp1
         );
         self.plan.clock.next = self.clock.val();
         self.ld.clock.next = self.clock.val();
@@ -290,6 +301,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
             self.a_full1.d.next = false;
             self.w_full0.d.next = false;
             self.w_full1.d.next = false;
+            self.wt_in.d.next = 0.into();
             self.o_claim0.d.next = false;
             self.o_claim1.d.next = false;
             self.o_ready0.d.next = false;
@@ -333,6 +345,15 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
             }
         }
 
+        if self.ld.route_w.val() {
+            self.wt_in.d.next = 0.into();
+            self.wt_sp.d.next = self.ld.sp.val();
+        }
+        // (A load's first beat comes cycles after its route pulse: the two never coincide.)
+        if self.bufs.w_tile.val() {
+            self.wt_in.d.next = self.wt_in.q.val() + self.k1_16.val();
+        }
+
         // ---- operand buffers
         ReadBeatIn::link(&mut self.rd_data, &mut self.bufs.rd);
         self.bufs.to_w.next = self.ld.to_w.val();
@@ -359,6 +380,17 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
         self.seq.a_full1.next = self.a_full1.q.val();
         self.seq.w_full0.next = self.w_full0.q.val();
         self.seq.w_full1.next = self.w_full1.q.val();
+        // (Set in full before it is read: Verilog runs these statements in order.)
+        self.w_early.next = !self.plan.scale_on.val();
+        for i in 0..self._b1 {
+            if self.plan.block_on[i].val() {
+                // The stripe's block scales follow its weights.
+                self.w_early.next = false;
+            }
+        }
+        self.seq.w_early.next = self.w_early.val();
+        self.seq.wt_in.next = self.wt_in.q.val();
+        self.seq.wt_sp.next = self.wt_sp.q.val();
         self.seq.o_claim0.next = self.o_claim0.q.val();
         self.seq.o_claim1.next = self.o_claim1.q.val();
         self.stall.next = self.seq.stall.val();

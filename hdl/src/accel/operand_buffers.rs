@@ -74,6 +74,9 @@ pub struct OperandBuffers {
     /// Block-scaled only (one per column): column c's block entry (scale code and selector,
     /// [`BS_ENTRY_BITS`]), c cycles after column 0's (with the column's weight word).
     pub bs_code: Vec<Signal<Out, Bits<BS_ENTRY_BITS>>>,
+    /// A weight tile's last beat is written this cycle (one-cycle pulse): the tile's words are
+    /// in its W bank from the next cycle on.
+    pub w_tile: Signal<Out, Bit>,
     // The route pulses, a cycle late: the loader's handshake logic and the buffers' counters sit
     // far apart on the chip (npe4x4's critical path, 14.4 ns). A load's first beat comes at
     // least three cycles after its pulse (the strided read's Setup and Issue, then the DMA).
@@ -179,6 +182,7 @@ impl OperandBuffers {
             bs_raddr: sigs(b1),
             bs_off: sigs(b1),
             bs_code: sigs(bcols),
+            w_tile: Default::default(),
             bsbank: (0..b1).map(|_| BankRam::new(layout.bs_bits())).collect(),
             bs_rq: (0..b1).map(|_| DFF::default()).collect(),
             bs_sel: sigs(b1),
@@ -324,10 +328,12 @@ impl Logic for OperandBuffers {
         if self.rd.valid.val() & self.to_s.val() {
             self.r_s.d.next = self.r_s.q.val() + self.k1_16.val();
         }
+        self.w_tile.next = false;
         if self.rd.valid.val() {
             if self.r_j.q.val() == self.kbq_m1.q.val() {
                 self.r_j.d.next = 0.into();
                 if self.to_w.val() & (bit_cast::<32, 8>(self.r_idx.q.val()) == self.k_cols_m1.val()) {
+                    self.w_tile.next = true;
                     self.r_idx.d.next = 0.into();
                     self.r_tbase.d.next = self.r_tbase.q.val() + self.kbq.val();
                 } else {
@@ -360,7 +366,7 @@ impl Logic for OperandBuffers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accel::testbench::cycle;
+    use crate::accel::testbench::{cycle, settle};
     use crate::spec::NpeConfig;
 
     /// A beat whose 16-bit word j is `tag * 16 + j`.
@@ -372,13 +378,20 @@ mod tests {
         b
     }
 
-    fn send(b: &mut OperandBuffers, tags: impl IntoIterator<Item = u64>) {
-        for t in tags {
+    /// Sends one beat per cycle; returns the beats (0-based) on which `w_tile` pulsed.
+    fn send(b: &mut OperandBuffers, tags: impl IntoIterator<Item = u64>) -> Vec<usize> {
+        let mut tiles = Vec::new();
+        for (i, t) in tags.into_iter().enumerate() {
             b.rd.valid.next = true;
             b.rd.data.next = beat(t);
+            settle(b);
+            if b.w_tile.val() {
+                tiles.push(i);
+            }
             cycle(b);
         }
         b.rd.valid.next = false;
+        tiles
     }
 
     /// Reads (A row r or W column c) address `addr`, word `word` of the beat.
@@ -411,7 +424,11 @@ mod tests {
         cycle(&mut b);
         b.route_a.next = false;
         cycle(&mut b); // the buffers see the pulse a cycle late
-        send(&mut b, 10..18);
+        assert_eq!(
+            send(&mut b, 10..18),
+            Vec::<usize>::new(),
+            "activations end no weight tile"
+        );
         // Row 2's second beat is tag 15, at half 1's address 1.
         assert_eq!(read(&mut b, Some(2), None, l.a_half() + 1, 3), 15 * 16 + 3);
         assert_eq!(read(&mut b, Some(0), None, l.a_half(), 0), 10 * 16);
@@ -422,7 +439,8 @@ mod tests {
         cycle(&mut b);
         b.route_w.next = false;
         cycle(&mut b); // the buffers see the pulse a cycle late
-        send(&mut b, 20..36);
+                       // Each tile's last beat (4 columns × 2 beats) says the tile is in.
+        assert_eq!(send(&mut b, 20..36), vec![7, 15]);
         // Tile 1, column 3, beat 0 is the 15th beat (tag 34), at half + kbq.
         assert_eq!(read(&mut b, None, Some(3), l.w_half() + 2, 7), 34 * 16 + 7);
         assert_eq!(read(&mut b, None, Some(1), l.w_half() + 1, 0), 23 * 16);
@@ -441,7 +459,7 @@ mod tests {
         cycle(&mut b);
         b.route_s.next = false;
         cycle(&mut b); // the buffers see the pulse a cycle late
-        send(&mut b, [5, 6]);
+        assert_eq!(send(&mut b, [5, 6]), Vec::<usize>::new());
         // Stripe 2, tile 1: column c holds word c of the second beat.
         for c in 0..4 {
             b.s_raddr[c].next = bits((2 << l.s_sp_shift()) + 1);

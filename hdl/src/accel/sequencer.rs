@@ -1,6 +1,8 @@
 //! The sequencer (compute engine): for each stripe, for each block of R rows, claims an output
 //! half and streams the block's tiles through the array, `period` cycles per tile (K beats, or
 //! R·S when K is shorter, so an output unit shared by S columns sees one row per cycle).
+//! A stripe's tiles need not wait for the whole stripe: when no scales follow its weights
+//! (`w_early`), tile t starts once the core counts t + 1 of its tiles in the W banks.
 //!
 //! It also skews the bank reads: row r's A-bank read and column c's W-bank read happen r and c
 //! cycles after the beat's, so PE(r,c) sees beat k of its row and column together. The word
@@ -69,6 +71,13 @@ pub struct Sequencer {
     pub w_full0: Signal<In, Bit>,
     /// See `w_full0`.
     pub w_full1: Signal<In, Bit>,
+    /// A stripe's tiles may be computed while its weights still arrive (no column or block
+    /// scales follow them): `wt_in` counts the tiles already in.
+    pub w_early: Signal<In, Bit>,
+    /// Tiles of the weight load in progress (or of the last one) that are in their W banks ...
+    pub wt_in: Signal<In, Bits<16>>,
+    /// ... and that load's stripe number (mod 4).
+    pub wt_sp: Signal<In, Bits<2>>,
     /// Output half 0 / 1 is taken by a block not yet stored.
     pub o_claim0: Signal<In, Bit>,
     /// See `o_claim0`.
@@ -137,6 +146,8 @@ pub struct Sequencer {
     c_lastb: DFF<Bit>,
     c_lasts: DFF<Bit>,
     w_avail: Signal<Local, Bit>,
+    // Tile `c_t` of the stripe is in its W banks (the whole stripe, or its tiles so far).
+    t_ready: Signal<Local, Bit>,
     c_left: Signal<Local, Bits<32>>,
     beat_valid: Signal<Local, Bit>,
     beat_first: Signal<Local, Bit>,
@@ -233,6 +244,9 @@ impl Sequencer {
             a_full1: Default::default(),
             w_full0: Default::default(),
             w_full1: Default::default(),
+            w_early: Default::default(),
+            wt_in: Default::default(),
+            wt_sp: Default::default(),
             o_claim0: Default::default(),
             o_claim1: Default::default(),
             stall: Default::default(),
@@ -266,6 +280,7 @@ impl Sequencer {
             c_lastb: Default::default(),
             c_lasts: Default::default(),
             w_avail: Default::default(),
+            t_ready: Default::default(),
             c_left: Default::default(),
             beat_valid: Default::default(),
             beat_first: Default::default(),
@@ -403,6 +418,8 @@ impl Logic for Sequencer {
         }
         self.w_avail.next =
             (!self.c_sp.q.val().get_bit(0) & self.w_full0.val()) | (self.c_sp.q.val().get_bit(0) & self.w_full1.val());
+        self.t_ready.next = self.w_avail.val()
+            | (self.w_early.val() & (self.wt_sp.val() == self.c_sp.q.val()) & (self.wt_in.val() > self.c_t.q.val()));
         self.beat_off.next = (self.c_k.q.val() & self.k_wpb_m1.val()) << self.k_word_log.val();
         self.unused_off.next = self.beat_off.val();
         if self.start.val() {
@@ -427,8 +444,8 @@ impl Logic for Sequencer {
             Comp::Wait => {
                 if self.abort.val() {
                     self.cp.d.next = Comp::Stop;
-                } else if (!self.c_half.q.val() & self.w_avail.val() & self.a_full0.val() & !self.o_claim0.val())
-                    | (self.c_half.q.val() & self.w_avail.val() & self.a_full1.val() & !self.o_claim1.val())
+                } else if (!self.c_half.q.val() & self.t_ready.val() & self.a_full0.val() & !self.o_claim0.val())
+                    | (self.c_half.q.val() & self.t_ready.val() & self.a_full1.val() & !self.o_claim1.val())
                 {
                     self.claim.next = true;
                     self.cp.d.next = Comp::Beat;
@@ -447,7 +464,14 @@ impl Logic for Sequencer {
                 self.beat_first.next = self.c_k.q.val() == self.k0_16.val();
                 self.beat_last.next = bit_cast::<32, 16>(self.c_k.q.val()) == self.kb_m1.q.val();
                 self.c_k.d.next = self.c_k.q.val() + self.k1_16.val();
-                if self.c_k.q.val() == self.period_m1.q.val() {
+                if (self.c_k.q.val() == self.k0_16.val()) & !self.t_ready.val() {
+                    // The tile's weights are still arriving: hold its first beat.
+                    self.beat_valid.next = false;
+                    self.beat_first.next = false;
+                    self.beat_last.next = false;
+                    self.c_k.d.next = self.c_k.q.val();
+                    self.stall.next = self.running.val();
+                } else if self.c_k.q.val() == self.period_m1.q.val() {
                     self.c_k.d.next = 0.into();
                     self.c_t.d.next = self.c_t.q.val() + self.k1_16.val();
                     self.c_tbase.d.next = self.c_tbase.q.val() + self.kbq.val();
@@ -569,7 +593,7 @@ impl Logic for Sequencer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::accel::testbench::cycle;
+    use crate::accel::testbench::{cycle, settle};
     use crate::spec::NpeConfig;
 
     /// One stripe of 2 tiles, 2 row blocks, kb = 10 words (2 beats), period 10, on a 4×4
@@ -577,6 +601,13 @@ mod tests {
     /// and row 3's flags, and the claims (m0, half, last).
     #[allow(clippy::type_complexity)]
     fn run() -> (Vec<(u64, u64)>, Vec<u64>, Vec<(u64, bool, bool)>, Vec<u64>) {
+        run_with(None)
+    }
+
+    /// As [`run`]; with `tiles = Some((early, at))` stripe 0's weights are not loaded as a
+    /// whole: tile i is in from cycle `at[i]` on, and `early` is the `w_early` input.
+    #[allow(clippy::type_complexity)]
+    fn run_with(tiles: Option<(bool, &[usize])>) -> (Vec<(u64, u64)>, Vec<u64>, Vec<(u64, bool, bool)>, Vec<u64>) {
         let l = BankLayout::of(&NpeConfig::TEST).unwrap();
         let mut s = Sequencer::new(4, 4, &l, false);
         s.connect_all();
@@ -591,13 +622,19 @@ mod tests {
         s.stripe_tiles.next = bits(32);
         s.a_full0.next = true;
         s.a_full1.next = true;
-        s.w_full0.next = true;
+        s.w_full0.next = tiles.is_none();
+        s.w_early.next = tiles.is_some_and(|(early, _)| early);
+        s.wt_sp.next = bits(0);
         s.running.next = true;
         s.start.next = true;
         cycle(&mut s);
         s.start.next = false;
         let (mut row0, mut row3, mut claims, mut w3) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..60 {
+        for t in 0..60 {
+            if let Some((_, at)) = tiles {
+                s.wt_in.next = bits(at.iter().filter(|&&a| a <= t).count() as u64);
+                settle(&mut s);
+            }
             if s.claim.val() {
                 claims.push((s.claim_m0.val().to_u64(), s.half.val(), s.claim_last.val()));
             }
@@ -644,6 +681,24 @@ mod tests {
         let first = w3.iter().position(|&a| a == 1).unwrap();
         let second = w3.iter().position(|&a| a == 2).unwrap();
         assert_eq!(second - first, 2, "tile 1 starts one period after tile 0");
+    }
+
+    #[test]
+    fn tiles_start_as_their_weights_arrive() {
+        // Tile 0 is in at cycle 20, tile 1 at 45: each tile's first beat waits for it.
+        let (row0, _, claims, _) = run_with(Some((true, &[20, 45])));
+        let firsts: Vec<usize> = (0..row0.len()).filter(|&t| row0[t].1 & 2 != 0).collect();
+        // The flags leave three registers after the beat; tile 0 also passes the Wait state's
+        // claim, tile 1 is held in the Beat state.
+        assert_eq!(firsts[..2], [20 + 4, 45 + 3], "tile starts (block 0)");
+        // Each tile's 10 beats are back to back once it starts; nothing runs between them.
+        let valid: Vec<usize> = (0..row0.len()).filter(|&t| row0[t].1 & 1 != 0).collect();
+        let want: Vec<usize> = (24..34).chain(48..58).collect();
+        assert_eq!(valid, want);
+        assert_eq!(claims, [(0, false, false), (1, true, true)]);
+        // Without `w_early` the count is not looked at: the stripe never comes.
+        let (row0, _, claims, _) = run_with(Some((false, &[0, 0])));
+        assert!(claims.is_empty() && row0.iter().all(|&(_, f)| f == 0));
     }
 
     fn l_half() -> u64 {
