@@ -220,6 +220,10 @@ pub fn all_tops() -> Vec<(&'static str, String)> {
         (OUTPUT_STAGE_TOP, output_stage_verilog()),
         (BLOCK_ARRAY_CFG.name, block_array_verilog()),
         (UART_BRIDGE_TOP, uart_bridge_verilog()),
+        (
+            crate::board::board_core::BOARD_CORE_SIM_TOP,
+            crate::board::board_core::board_core_sim_verilog(),
+        ),
     ];
     for (name, _) in OUTPUT_UNIT_TOPS {
         tops.push((name, output_unit_verilog(name)));
@@ -266,8 +270,9 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
     ));
     tops.push(("mac16", emit_verilog(&mut crate::baseline::Mac16::default(), "mac16")));
     tops.extend(crate::baseline::single_format_tops());
-    // The board's memory. Its core (bridge, accelerator, memory) is a whole preset: `npe
-    // bitstream` measures it in the board top, and its own test lints it.
+    // The board's memory. The board core (bridge, accelerator, memory) is a whole preset: `npe
+    // bitstream` measures it in the board top, its own test lints it, and its simulated variant
+    // (`board_core_sim`, a short UART bit time) is one of `all_tops`.
     tops.push((BOARD_MEM_TOP, board_mem_verilog()));
     tops
 }

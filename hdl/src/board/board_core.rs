@@ -295,6 +295,30 @@ pub fn board_core_verilog(cfg: &NpeConfig) -> String {
     emit_for_datapath!(cfg, BOARD_CORE_TOP, board_core)
 }
 
+/// Module name of the board core npe-sim Verilates: [`BOARD_CORE_SIM_CFG`]'s accelerator, its
+/// UART at [`BOARD_CORE_SIM_CLKS_PER_BIT`].
+pub const BOARD_CORE_SIM_TOP: &str = "board_core_sim";
+
+/// The preset of the simulated board core: npe4x4ovp, the preset whose Verilated model builds
+/// fastest (a board core is a whole accelerator, and CI builds npe-sim twice). Any preset's
+/// board core is the same bridge and memory around it.
+pub const BOARD_CORE_SIM_CFG: NpeConfig = NpeConfig::OLIVE;
+
+/// Clock cycles per UART bit of the simulated board core: the bridge's least, so a byte takes
+/// 40 cycles instead of the board's 500 (each simulated cycle evaluates the whole accelerator).
+/// The bridge's logic is the board's; only its bit-time constants are shorter.
+pub const BOARD_CORE_SIM_CLKS_PER_BIT: u32 = 4;
+
+fn board_core_sim<const LW: usize, const ACC_W: usize>(cfg: &NpeConfig) -> BoardCore<LW, ACC_W> {
+    BoardCore::new(cfg, BOARD_CORE_SIM_CLKS_PER_BIT)
+}
+
+/// The Verilog of the simulated board core (module [`BOARD_CORE_SIM_TOP`]): the board core of
+/// [`BOARD_CORE_SIM_CFG`] at [`BOARD_CORE_SIM_CLKS_PER_BIT`], the datapath's modules appended.
+pub fn board_core_sim_verilog() -> String {
+    emit_for_datapath!(&BOARD_CORE_SIM_CFG, BOARD_CORE_SIM_TOP, board_core_sim)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

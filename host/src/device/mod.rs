@@ -1,7 +1,9 @@
 //! The host runtime: one [`Device`] API over back ends: the Verilated accelerator
 //! ([`sim::SimBackend`], feature `sim`) and the golden model behind the same register map
 //! ([`functional::FunctionalBackend`]); and boards: a UART bridge ([`uart::UartBackend`]) and a
-//! Linux FPGA SoC's UIO register window and DMA buffer ([`mmio::MmioBackend`]).
+//! Linux FPGA SoC's UIO register window and DMA buffer ([`mmio::MmioBackend`]). A board can be
+//! simulated too: [`sim_board::SimBoard`] (feature `sim`) is the Verilated board core behind a
+//! serial line, for the UART back end to talk to over a pty.
 //!
 //! A job goes: check shapes and formats on the host (typed [`DeviceError`]s, before the device
 //! is touched) → pack the operands ([`pack::Layout`]) → copy them into device memory → program
@@ -18,6 +20,8 @@ pub mod mmio;
 pub mod pack;
 #[cfg(feature = "sim")]
 pub mod sim;
+#[cfg(feature = "sim")]
+pub mod sim_board;
 pub mod uart;
 mod words;
 

@@ -14,13 +14,13 @@ use serialport::TTYPort;
 use super::peer::{pump, Framed, Framer, SoftBoard};
 use super::*;
 use crate::device::functional::{FunctionalBackend, FunctionalOptions};
-use crate::device::{Device, GemmJob};
+use crate::device::{Counters, Device, GemmJob};
 
 /// Replies the test's peer sends are changed by this.
 type Tamper = super::peer::Tamper;
 /// Bytes from the host are changed by this before the board's framer sees them (a damaged
 /// request).
-type Mangle = Box<dyn FnMut(&[u8]) -> Vec<u8> + Send>;
+pub(crate) type Mangle = Box<dyn FnMut(&[u8]) -> Vec<u8> + Send>;
 
 /// The per-reply timeout of the tests: short, so the fault tests are quick.
 const REPLY_TIMEOUT: Duration = Duration::from_millis(100);
@@ -32,37 +32,42 @@ fn opts() -> UartOptions {
     }
 }
 
-/// The software board on the far end of a pty, in its own thread.
-struct Peer {
+/// A board on the far end of a pty, in its own thread, which [`Peer::finish`] turns into `R`
+/// (the board itself, or what it saw).
+pub(crate) struct Peer<R> {
     stop: Arc<AtomicBool>,
-    handle: Option<JoinHandle<SoftBoard<FunctionalBackend>>>,
+    handle: Option<JoinHandle<R>>,
     /// The host's end (its path).
-    path: String,
+    pub(crate) path: String,
     /// The host's end, until a test takes it.
-    host_end: Option<TTYPort>,
+    pub(crate) host_end: Option<TTYPort>,
 }
 
-impl Peer {
-    /// The board of `preset` (memory `mem_bytes`) behind a new pty pair.
-    fn start(preset: &str, mem_bytes: u32, tamper: Option<Tamper>, mut mangle: Option<Mangle>) -> Peer {
-        let cfg = NpeConfig::preset(preset).unwrap();
-        let model = FunctionalBackend::new(&cfg, &FunctionalOptions { mem_base: 0, mem_bytes }).unwrap();
-        let mut board = SoftBoard::new(model, Duration::from_millis(10));
-        board.tamper = tamper;
+impl<R: Send + 'static> Peer<R> {
+    /// A board that `make` builds in the pump's thread (so it need not be `Send`: a Verilated
+    /// model stays on the thread that made it) behind a new pty pair: `on_bytes` serves it the
+    /// host's bytes (through `mangle`, when given), `finish` turns it into `R` when it stops.
+    pub(crate) fn spawn<Bd>(
+        make: impl FnOnce() -> Bd + Send + 'static,
+        mut on_bytes: impl FnMut(&mut Bd, &[u8], Instant) -> Vec<u8> + Send + 'static,
+        finish: impl FnOnce(Bd) -> R + Send + 'static,
+        mut mangle: Option<Mangle>,
+    ) -> Peer<R> {
         let (mut master, slave) = TTYPort::pair().expect("a pty pair");
         let path = slave.name().expect("the pty's name");
         let stop = Arc::new(AtomicBool::new(false));
         let stop2 = stop.clone();
         let handle = std::thread::spawn(move || {
+            let mut board = make();
             pump(&mut master, &stop2, Duration::from_millis(1), |bytes, now| {
                 let bytes = match mangle.as_mut() {
                     Some(m) if !bytes.is_empty() => m(bytes),
                     _ => bytes.to_vec(),
                 };
-                board.on_bytes(&bytes, now)
+                on_bytes(&mut board, &bytes, now)
             })
             .expect("the pump");
-            board
+            finish(board)
         });
         Peer {
             stop,
@@ -72,67 +77,110 @@ impl Peer {
         }
     }
 
-    fn board(preset: &str) -> Peer {
-        Peer::start(preset, MEM_BYTES, None, None)
-    }
-
-    fn tampered(tamper: Tamper) -> Peer {
-        Peer::start("npe4x4", MEM_BYTES, Some(tamper), None)
-    }
-
-    /// The host's back end on the pty.
-    fn host(&mut self) -> UartBackend {
+    /// The host's back end on the pty, with `opts`.
+    pub(crate) fn host_with(&mut self, opts: &UartOptions) -> UartBackend {
         let port = self.host_end.take().expect("one host per peer");
-        UartBackend::from_port(Box::new(port), &self.path, &opts())
+        UartBackend::from_port(Box::new(port), &self.path, opts)
     }
 
-    /// Stops the board and returns it (its model and the requests it served).
-    fn finish(mut self) -> SoftBoard<FunctionalBackend> {
+    /// The host's back end on the pty, with the tests' short reply timeout.
+    fn host(&mut self) -> UartBackend {
+        self.host_with(&opts())
+    }
+
+    /// Stops the board and returns what `finish` made of it.
+    pub(crate) fn finish(mut self) -> R {
         self.stop.store(true, Ordering::Relaxed);
         self.handle.take().unwrap().join().expect("the peer thread")
     }
 }
 
-impl Drop for Peer {
+impl Peer<SoftBoard<FunctionalBackend>> {
+    /// The software board of `preset` (memory `mem_bytes`) behind a new pty pair.
+    fn start(preset: &str, mem_bytes: u32, tamper: Option<Tamper>, mangle: Option<Mangle>) -> Self {
+        let cfg = NpeConfig::preset(preset).unwrap();
+        let model = FunctionalBackend::new(&cfg, &FunctionalOptions { mem_base: 0, mem_bytes }).unwrap();
+        let mut board = SoftBoard::new(model, Duration::from_millis(10));
+        board.tamper = tamper;
+        Peer::spawn(move || board, SoftBoard::on_bytes, |b| b, mangle)
+    }
+
+    fn board(preset: &str) -> Self {
+        Peer::start(preset, MEM_BYTES, None, None)
+    }
+
+    fn tampered(tamper: Tamper) -> Self {
+        Peer::start("npe4x4", MEM_BYTES, Some(tamper), None)
+    }
+}
+
+impl<R> Drop for Peer<R> {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
     }
 }
 
-/// A job of odd sizes (partial tiles, K not a whole beat) with random codes and column scales.
-pub(crate) fn sample_job(seed: u64) -> GemmJob {
+/// The formats of the sample jobs the UART and MMIO back ends' tests run.
+pub(crate) const SAMPLE_FORMATS: (Format, Format, OutputFormat) = (Format::Int8, Format::Fp4E2M1, OutputFormat::Fp32);
+
+/// A job of odd sizes (partial tiles, K not a whole beat; K even for a pair format) with random
+/// codes of `formats` (activations, weights, output) and random column scales.
+pub(crate) fn sample_job(seed: u64, (a_fmt, w_fmt, out): (Format, Format, OutputFormat)) -> GemmJob {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let (m, n, k) = (7, 10, 37);
+    let k = if a_fmt.is_paired() || w_fmt.is_paired() { 38 } else { 37 };
+    let (m, n) = (7, 10);
     GemmJob {
-        a_fmt: Format::Int8,
-        w_fmt: Format::Fp4E2M1,
-        out: OutputFormat::Fp32,
+        a_fmt,
+        w_fmt,
+        out,
         scale_exp: -2,
         col_scale_exp: (0..n).map(|_| rng.gen_range(-3..4)).collect(),
         m,
         n,
         k,
-        a: (0..m * k).map(|_| rng.gen_range(0..256)).collect(),
-        w: (0..k * n).map(|_| rng.gen_range(0..16)).collect(),
+        a: (0..m * k).map(|_| rng.gen_range(0..1 << a_fmt.bits())).collect(),
+        w: (0..k * n).map(|_| rng.gen_range(0..1 << w_fmt.bits())).collect(),
     }
 }
 
-/// Runs two sample jobs on `dev` and on the functional back end: the same C (and the golden
-/// model's) and the same counters.
+/// Runs two sample jobs in [`SAMPLE_FORMATS`] on `dev` and on the functional back end: the same
+/// C (and the golden model's) and the same counters.
 pub(crate) fn gemms_match_the_functional_model<B: Backend>(dev: &mut Device<B>, cfg: NpeConfig) {
+    gemms_in_formats_match_the_functional_model(dev, cfg, &[SAMPLE_FORMATS], false);
+}
+
+/// Runs two sample jobs per format triple of `formats` on `dev` and on the functional back end:
+/// the same C (and the golden model's) and the same DMA counters. A `clocked` device (RTL)
+/// counts the job's cycles, where the model's cycle counters stay 0: its BUSY count must be
+/// positive and its STALL count within it; otherwise every counter must be the model's.
+pub(crate) fn gemms_in_formats_match_the_functional_model<B: Backend>(
+    dev: &mut Device<B>,
+    cfg: NpeConfig,
+    formats: &[(Format, Format, OutputFormat)],
+    clocked: bool,
+) {
     let mut reference = Device::connect(
         FunctionalBackend::new(&cfg, &FunctionalOptions::default()).unwrap(),
         cfg,
     )
     .unwrap();
-    for seed in 1..3 {
-        let job = sample_job(seed);
-        let run = dev.gemm(&job).unwrap();
-        let want = reference.gemm(&job).unwrap();
-        assert_eq!(run.c, want.c, "seed {seed}");
-        assert_eq!(run.c, job.golden().unwrap(), "seed {seed}");
-        assert_eq!(run.counters, want.counters, "seed {seed}");
-        assert!(run.counters.dma_read > 0);
+    for &f in formats {
+        for seed in 1..3 {
+            let job = sample_job(seed, f);
+            let run = dev.gemm(&job).unwrap();
+            let want = reference.gemm(&job).unwrap();
+            assert_eq!(run.c, want.c, "{f:?}, seed {seed}");
+            assert_eq!(run.c, job.golden().unwrap(), "{f:?}, seed {seed}");
+            let dma = |c: Counters| (c.dma_read, c.dma_written);
+            assert_eq!(dma(run.counters), dma(want.counters), "{f:?}, seed {seed}");
+            assert!(run.counters.dma_read > 0);
+            if clocked {
+                assert_eq!((want.counters.busy, want.counters.stall), (0, 0));
+                assert!(run.counters.busy > 0 && run.counters.stall <= run.counters.busy);
+            } else {
+                assert_eq!(run.counters, want.counters, "{f:?}, seed {seed}");
+            }
+        }
     }
 }
 
