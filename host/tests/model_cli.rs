@@ -66,7 +66,10 @@ fn reduced_run_end_to_end() {
     let t = text(&o);
     assert!(o.status.success(), "{t}");
     assert!(t.contains("| int8 |") && t.contains("| nvfp4 |"), "{t}");
-    assert!(t.contains("n/a (no clock)"), "the functional back end counts no cycles:\n{t}");
+    assert!(
+        t.contains("n/a (no clock)"),
+        "the functional back end counts no cycles:\n{t}"
+    );
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(v["sentences"], 2);
     assert_eq!(v["tokens"], 16, "two sentences cut to 8 tokens");
@@ -114,7 +117,12 @@ fn reduced_run_end_to_end() {
         let l = f["layers"].as_array().unwrap();
         l.iter().map(|x| x["sqnr_db"].as_f64().unwrap()).sum::<f64>() / l.len() as f64
     };
-    assert!(mean(&fmts[0]) > mean(&fmts[1]) + 3.0, "{} {}", mean(&fmts[0]), mean(&fmts[1]));
+    assert!(
+        mean(&fmts[0]) > mean(&fmts[1]) + 3.0,
+        "{} {}",
+        mean(&fmts[0]),
+        mean(&fmts[1])
+    );
     let cos = |f: &serde_json::Value, i: usize| f["embedding_cosine"][i].as_f64().unwrap();
     for i in 0..2 {
         assert!(cos(&fmts[0], i) > cos(&fmts[1], i), "sentence {i}");
@@ -152,7 +160,11 @@ fn bad_model_files_are_clear_errors() {
     run(&m, "not a tokenizer.json");
     // A config of another architecture.
     let m = fake_dir(&d.join("cfg"));
-    std::fs::write(m.join("config.json"), br#"{"model_type": "bert", "hidden_act": "relu"}"#).unwrap();
+    std::fs::write(
+        m.join("config.json"),
+        br#"{"model_type": "bert", "hidden_act": "relu"}"#,
+    )
+    .unwrap();
     run(&m, "only \"gelu\"");
     // Not a model folder.
     run(&d.join("nowhere"), "not a folder");
@@ -180,9 +192,18 @@ fn bad_options_are_clear_errors() {
     small_with(&["--formats", "int8", "--sentences", s(&empty)], "no sentences");
     small_with(&["--formats", "fp5"], "unknown model format 'fp5'");
     small_with(&["--formats", ""], "unknown model format ''");
-    with(&["--formats", "int8", "--layers", "7"], "the model has 6 encoder layers");
-    with(&["--formats", "int8", "--layers", "0"], "the model has 6 encoder layers");
-    with(&["--formats", "int8", "--layers", "1", "--max-tokens", "2"], "at least 3 tokens");
+    with(
+        &["--formats", "int8", "--layers", "7"],
+        "the model has 6 encoder layers",
+    );
+    with(
+        &["--formats", "int8", "--layers", "0"],
+        "the model has 6 encoder layers",
+    );
+    with(
+        &["--formats", "int8", "--layers", "1", "--max-tokens", "2"],
+        "at least 3 tokens",
+    );
     with(&["--formats", "int8", "--max-sentences", "0"], "nothing to run");
     // A preset without posit16 refuses it before any job runs.
     small_with(

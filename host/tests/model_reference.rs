@@ -28,7 +28,13 @@ fn f32_reference_matches_pytorch() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| r.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as u32).collect())
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as u32)
+                .collect()
+        })
         .collect();
     let want = npe_host::tensor::read_matrix(&here().join("reference.npy"), None).unwrap();
     assert_eq!((want.rows, want.cols), (sentences.len(), 384));
@@ -45,12 +51,19 @@ fn f32_reference_matches_pytorch() {
     // still ~10⁻⁵ of a typical component (|x| ~ 0.05) — a wrong epsilon, GELU form or pooling
     // moves components by 10⁻³ or more.
     let noise = meta["f32_vs_f64_max_abs"].as_f64().unwrap();
-    assert!(noise > 0.0 && noise < 1e-6, "the recorded float32 noise {noise:e} is not a float32 noise");
+    assert!(
+        noise > 0.0 && noise < 1e-6,
+        "the recorded float32 noise {noise:e} is not a float32 noise"
+    );
     let bound = 4.0 * noise;
     for (i, e) in out.embeddings.iter().enumerate() {
         let w: Vec<f32> = want.data[i * 384..(i + 1) * 384].iter().map(|&x| x as f32).collect();
         let cos = model::metrics::cosine(e, &w);
-        let max_abs = e.iter().zip(&w).map(|(a, b)| f64::from((a - b).abs())).fold(0.0, f64::max);
+        let max_abs = e
+            .iter()
+            .zip(&w)
+            .map(|(a, b)| f64::from((a - b).abs()))
+            .fold(0.0, f64::max);
         eprintln!("sentence {i}: cosine {cos:.9}, max |diff| {max_abs:.3e}");
         assert!(cos >= 0.9999, "sentence {i}: cosine {cos} to PyTorch's embedding");
         assert!(max_abs <= bound, "sentence {i}: max |diff| {max_abs:e} > {bound:e}");

@@ -42,12 +42,17 @@ pub struct ModelArgs {
     /// be a new file or a regular file to replace, in an existing directory.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also write the tables (per format and per layer) as markdown to this file, with the
+    /// command that regenerates it on its first line (e.g. host/reports/model-minilm.md).
+    #[arg(long)]
+    report: Option<PathBuf>,
     #[command(flatten)]
     sim: SimArgs,
 }
 
 /// Runs `npe model`.
 pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
+    let start = Instant::now();
     let sim = &args.sim;
     sim.check()?;
     if sim.trace.is_some() {
@@ -72,7 +77,11 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
     if let Some(s) = &args.sentences {
         inputs.push(("--sentences", s.as_path()));
     }
-    outfile::check_outputs(&[("--json", json_path.as_path())], &inputs)?;
+    let mut outputs = vec![("--json", json_path.as_path())];
+    if let Some(r) = &args.report {
+        outputs.push(("--report", r.as_path()));
+    }
+    outfile::check_outputs(&outputs, &inputs)?;
     let dir = match &args.model {
         Some(d) => d.clone(),
         None => model::default_dir()?,
@@ -121,16 +130,28 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
         );
         results.push(r);
     }
-    print!("{}", metrics::format_table(&info, &results));
+    let table = metrics::format_table(&info, &results);
+    let layers = format!(
+        "SQNR (dB) of each linear layer's output against the f32 run's:\n\n{}",
+        metrics::layer_table(&results)
+    );
+    print!("{table}");
     if args.per_layer {
-        println!();
-        println!("SQNR (dB) of each linear layer's output against the f32 run's:");
-        println!();
-        print!("{}", metrics::layer_table(&results));
+        print!("\n{layers}");
     }
     let text = serde_json::to_string_pretty(&metrics::json(&info, &results))?;
     outfile::write("--json", &json_path, text.as_bytes())?;
     println!("wrote {}", json_path.display());
+    if let Some(r) = &args.report {
+        let argv: Vec<String> = std::env::args().skip(1).collect();
+        let md = format!(
+            "Regenerate: `cargo run --release --bin npe -- {}` ({:.0} s here)\n\n{table}\n{layers}",
+            argv.join(" "),
+            start.elapsed().as_secs_f64()
+        );
+        outfile::write("--report", r, md.as_bytes())?;
+        println!("wrote {}", r.display());
+    }
     let bad: u64 = results.iter().map(|r| r.totals().mismatches).sum();
     if bad > 0 {
         bail!("{bad} device results differ from the golden model");

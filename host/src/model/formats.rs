@@ -228,7 +228,10 @@ mod tests {
 
     #[test]
     fn scales_follow_the_rules() {
-        assert_eq!(row_scale(Format::Int8, &[0.5, -1.27, 0.0]), f64::from((1.27f64 / 127.0) as f32));
+        assert_eq!(
+            row_scale(Format::Int8, &[0.5, -1.27, 0.0]),
+            f64::from((1.27f64 / 127.0) as f32)
+        );
         assert_eq!(row_scale(Format::Fp4E2M1, &[3.0, -1.0]), 0.5);
         assert_eq!(row_scale(Format::Fp8E4M3, &[448.0]), 1.0);
         // RMS of [0.03, −0.05] ≈ 0.0412 → 2^−5 (log2 ≈ −4.6).
@@ -253,7 +256,9 @@ mod tests {
         for (b, x) in back.iter().zip(data) {
             assert!((b - x).abs() <= scales[0].max(scales[1]) / 2.0 + 1e-12, "{b} {x}");
         }
-        let e = quantize_rows("acts", Format::Int8, &[1.0, f64::NAN], 2).unwrap_err().to_string();
+        let e = quantize_rows("acts", Format::Int8, &[1.0, f64::NAN], 2)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("acts") && e.contains("[0, 1]"), "{e}");
     }
 
@@ -264,8 +269,17 @@ mod tests {
         assert_eq!(l.iter().map(|f| f.name).collect::<Vec<_>>(), ["int8", "nvfp4"]);
         let e = parse_list("int8,fp5").unwrap_err().to_string();
         assert!(e.contains("unknown model format 'fp5'") && e.contains("olive"), "{e}");
-        assert_eq!(ModelFormat::from_name("olive").unwrap().preset(NpeConfig::DEMO).name, "npe4x4ovp");
-        assert_eq!(ModelFormat::from_name("mxfp4").unwrap().preset(NpeConfig::DEMO).name, "npe4x4bs");
-        assert_eq!(ModelFormat::from_name("posit16").unwrap().preset(NpeConfig::DEMO).name, "npe8x8");
+        assert_eq!(
+            ModelFormat::from_name("olive").unwrap().preset(NpeConfig::DEMO).name,
+            "npe4x4ovp"
+        );
+        assert_eq!(
+            ModelFormat::from_name("mxfp4").unwrap().preset(NpeConfig::DEMO).name,
+            "npe4x4bs"
+        );
+        assert_eq!(
+            ModelFormat::from_name("posit16").unwrap().preset(NpeConfig::DEMO).name,
+            "npe8x8"
+        );
     }
 }

@@ -140,7 +140,13 @@ pub fn forward(model: &Bert, ids: &[Vec<u32>], exec: &mut dyn LinearExec) -> Res
             let id = LinearId { layer: l, proj };
             let y = exec.linear(id, x, lin)?;
             if (y.rows, y.cols) != (x.rows, lin.w.rows) {
-                bail!("{id}: the linear layer returned {}x{}, not {}x{}", y.rows, y.cols, x.rows, lin.w.rows);
+                bail!(
+                    "{id}: the linear layer returned {}x{}, not {}x{}",
+                    y.rows,
+                    y.cols,
+                    x.rows,
+                    lin.w.rows
+                );
             }
             outs.push((id, y.clone()));
             Ok(y)
@@ -174,7 +180,11 @@ fn embed(model: &Bert, ids: &[Vec<u32>]) -> Mat {
     let mut r = 0;
     for seq in ids {
         for (pos, &t) in seq.iter().enumerate() {
-            let (w, p, ty) = (model.word.row(t as usize), model.position.row(pos), model.token_type.row(0));
+            let (w, p, ty) = (
+                model.word.row(t as usize),
+                model.position.row(pos),
+                model.token_type.row(0),
+            );
             for (i, o) in x.row_mut(r).iter_mut().enumerate() {
                 *o = w[i] + p[i] + ty[i];
             }

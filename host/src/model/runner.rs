@@ -68,8 +68,8 @@ pub enum PreparedKind {
         /// The host's scale of each output channel (BitMoD's per-channel, NVFP4's tensor scale).
         host_scale: Vec<f64>,
         /// The tensor with those host scales set to 1: what the golden model computes the
-        /// device's result from.
-        unscaled: BlockTensor,
+        /// device's result from (boxed: the variant is large).
+        unscaled: Box<BlockTensor>,
     },
     /// OliVe pairs, one `f32` scale per output channel applied by the host.
     Olive(OvpOperand),
@@ -123,11 +123,11 @@ pub fn prepare(f: &ModelFormat, id: LinearId, lin: &Linear) -> Result<Prepared> 
             let host_scale = (0..n)
                 .map(|c| ts * t.row_scales.get(c).map_or(1.0, |&r| f64::from(r)))
                 .collect();
-            let unscaled = BlockTensor {
+            let unscaled = Box::new(BlockTensor {
                 tensor_scale: t.tensor_scale.map(|_| 1.0),
                 row_scales: vec![1.0; t.row_scales.len()],
                 ..t.clone()
-            };
+            });
             (
                 t.total_bits(),
                 PreparedKind::DeviceBlock {
@@ -254,7 +254,6 @@ impl<'a, B: Backend> DeviceExec<'a, B> {
 
     /// `A[:, kr] · W[kr, :]` for A `m × ka` codes and W `· × n` codes (row-major), on the
     /// device in tiles of tokens: `m × n` values before any scale.
-    #[allow(clippy::too_many_arguments)]
     fn gemm(
         &mut self,
         st: &mut JobStats,
@@ -339,9 +338,7 @@ impl<'a, B: Backend> DeviceExec<'a, B> {
 /// The K slices of `r` that fit a job of at most `k_max` elements.
 fn slices(r: Range<usize>, k_max: usize) -> impl Iterator<Item = Range<usize>> {
     let k_max = k_max.max(1);
-    (r.start..r.end)
-        .step_by(k_max)
-        .map(move |s| s..(s + k_max).min(r.end))
+    (r.start..r.end).step_by(k_max).map(move |s| s..(s + k_max).min(r.end))
 }
 
 impl<B: Backend> LinearExec for DeviceExec<'_, B> {

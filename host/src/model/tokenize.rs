@@ -25,8 +25,12 @@ impl Tokenizer {
         if max_len < MIN_TOKENS {
             bail!("a sequence must keep at least {MIN_TOKENS} tokens ([CLS], one token, [SEP]), not {max_len}");
         }
-        let mut inner = HfTokenizer::from_file(path)
-            .map_err(|e| anyhow!("{}: not a tokenizer.json the tokenizers crate reads: {e}", path.display()))?;
+        let mut inner = HfTokenizer::from_file(path).map_err(|e| {
+            anyhow!(
+                "{}: not a tokenizer.json the tokenizers crate reads: {e}",
+                path.display()
+            )
+        })?;
         inner.with_padding(None);
         inner
             .with_truncation(Some(TruncationParams {

@@ -67,7 +67,10 @@ impl BertConfig {
         }
         if let Some(p) = v.get("position_embedding_type").and_then(Value::as_str) {
             if p != "absolute" {
-                bail!("{}: position_embedding_type \"{p}\": only absolute positions are implemented", config.display());
+                bail!(
+                    "{}: position_embedding_type \"{p}\": only absolute positions are implemented",
+                    config.display()
+                );
             }
         }
         let eps = v
@@ -96,9 +99,13 @@ impl BertConfig {
         let p = read_json(pooling)?;
         let flag = |name: &str| p.get(name).and_then(Value::as_bool).unwrap_or(false);
         if !flag("pooling_mode_mean_tokens")
-            || ["pooling_mode_cls_token", "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens"]
-                .iter()
-                .any(|m| flag(m))
+            || [
+                "pooling_mode_cls_token",
+                "pooling_mode_max_tokens",
+                "pooling_mode_mean_sqrt_len_tokens",
+            ]
+            .iter()
+            .any(|m| flag(m))
         {
             bail!(
                 "{}: only mean pooling (pooling_mode_mean_tokens alone) is implemented",
