@@ -46,6 +46,15 @@ pub struct ModelArgs {
     /// command that regenerates it on its first line (e.g. host/reports/model-minilm.md).
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Layer-adaptive precision: for each budget (bits per weight with metadata, comma-separated,
+    /// e.g. 4.5,6), a format per linear layer chosen from --formats by measured sensitivity,
+    /// run on npe4x4bs (the preset that runs every candidate but posit16 and olive) and compared
+    /// with the best uniform format at or under the budget.
+    #[arg(long, value_delimiter = ',')]
+    adaptive: Vec<f64>,
+    /// Sentences the sensitivities are measured on (the first N of the run's).
+    #[arg(long, default_value_t = 8)]
+    calib: usize,
     #[command(flatten)]
     sim: SimArgs,
 }
@@ -64,6 +73,12 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
     }
     if args.max_sentences == Some(0) {
         bail!("--max-sentences 0: nothing to run");
+    }
+    if let Some(b) = args.adaptive.iter().find(|b| !(b.is_finite() && **b > 0.0)) {
+        bail!("--adaptive {b}: a budget is a positive number of bits per weight");
+    }
+    if !args.adaptive.is_empty() && args.calib == 0 {
+        bail!("--calib 0: the sensitivities need at least one sentence");
     }
     let json_path = match &args.json {
         Some(j) => j.clone(),
@@ -113,7 +128,7 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
     // The functional back end is the golden model: comparing it with itself is opt-in.
     let check = args.check || !info.backend_is_golden;
     let mut results = Vec::new();
-    for f in fmts {
+    for &f in &fmts {
         let mut dev_args = sim.clone();
         dev_args.preset = f.preset(sim.preset);
         let r = dev_args
@@ -130,6 +145,11 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
         );
         results.push(r);
     }
+    let adaptive = if args.adaptive.is_empty() {
+        None
+    } else {
+        Some(adaptive_runs(args, &setup, &fmts, &mut results, check)?)
+    };
     let table = metrics::format_table(&info, &results);
     let layers = format!(
         "SQNR (dB) of each linear layer's output against the f32 run's:\n\n{}",
@@ -139,15 +159,21 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
     if args.per_layer {
         print!("\n{layers}");
     }
-    let text = serde_json::to_string_pretty(&metrics::json(&info, &results))?;
+    let mut json = metrics::json(&info, &results);
+    if let Some((text, v)) = &adaptive {
+        print!("\n{text}");
+        json["adaptive"] = v.clone();
+    }
+    let text = serde_json::to_string_pretty(&json)?;
     outfile::write("--json", &json_path, text.as_bytes())?;
     println!("wrote {}", json_path.display());
     if let Some(r) = &args.report {
         let argv: Vec<String> = std::env::args().skip(1).collect();
         let md = format!(
-            "Regenerate: `cargo run --release --bin npe -- {}` ({:.0} s here)\n\n{table}\n{layers}",
+            "Regenerate: `cargo run --release --bin npe -- {}` ({:.0} s here)\n\n{table}\n{layers}{}",
             argv.join(" "),
-            start.elapsed().as_secs_f64()
+            start.elapsed().as_secs_f64(),
+            adaptive.as_ref().map_or(String::new(), |(t, _)| format!("\n{t}"))
         );
         outfile::write("--report", r, md.as_bytes())?;
         println!("wrote {}", r.display());
@@ -157,4 +183,160 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
         bail!("{bad} device results differ from the golden model");
     }
     Ok(())
+}
+
+/// `--adaptive`: sensitivities on the calibration sentences, a mix per budget, each run on all
+/// sentences and appended to `results`; returns the comparison (markdown) and its JSON.
+fn adaptive_runs(
+    args: &ModelArgs,
+    setup: &model::Setup,
+    fmts: &[formats::ModelFormat],
+    results: &mut Vec<metrics::FormatResult>,
+    check: bool,
+) -> Result<(String, serde_json::Value)> {
+    use crate::model::adaptive;
+    use std::fmt::Write as _;
+    let cfg = NpeConfig::BLOCK;
+    // The candidates one device runs: every format's weights and activations on npe4x4bs.
+    let (cands, dropped): (Vec<formats::ModelFormat>, Vec<formats::ModelFormat>) =
+        fmts.iter().partition(|f| match f.weights {
+            formats::WeightScheme::Channel(w) => [w, f.act].iter().all(|x| cfg.format_set.contains(x)),
+            formats::WeightScheme::HostBlock(_) | formats::WeightScheme::DeviceBlock(_) => {
+                cfg.format_set.contains(&f.act)
+            }
+            formats::WeightScheme::Olive => false,
+        });
+    if cands.is_empty() {
+        bail!(
+            "--adaptive: none of --formats runs on {} (posit16 and olive do not)",
+            cfg.name
+        );
+    }
+    let n_cal = args.calib.min(setup.ids.len());
+    let cal_ids = &setup.ids[..n_cal];
+    let cal_ref = model::forward::forward(&setup.model, cal_ids, &mut model::forward::Reference)?;
+    let mut dev_args = args.sim.clone();
+    dev_args.preset = cfg;
+    let t0 = Instant::now();
+    let names: Vec<&str> = cands.iter().map(|f| f.name).collect();
+    eprintln!(
+        "adaptive: sensitivities of {} layers x {} formats ({}) on {n_cal} sentences",
+        setup.model.layers.len() * 6,
+        cands.len(),
+        names.join(", ")
+    );
+    let sens = dev_args.with_device(|dev| {
+        adaptive::sensitivities(&setup.model, cal_ids, &cal_ref.embeddings, &cands, dev, |f| {
+            eprintln!("  {} done ({:.0} s)", f.name, t0.elapsed().as_secs_f64())
+        })
+    })?;
+    let sens_seconds = t0.elapsed().as_secs_f64();
+    let reference = model::reference(setup)?;
+    let mut text = String::new();
+    writeln!(
+        text,
+        "Layer-adaptive precision on {} (candidates: {}{}): sensitivities measured on {n_cal} sentence(s) ({sens_seconds:.0} s), each mix run on all {} sentences:",
+        cfg.name,
+        names.join(", "),
+        if dropped.is_empty() {
+            String::new()
+        } else {
+            format!("; not on {}: {}", cfg.name, dropped.iter().map(|f| f.name).collect::<Vec<_>>().join(", "))
+        },
+        setup.sentences.len()
+    )
+    .unwrap();
+    writeln!(text).unwrap();
+    writeln!(
+        text,
+        "| budget (bits/weight) | mix | bits/weight | embedding cosine min / mean | best uniform at ≤ budget | its bits/weight | its embedding cosine min / mean |"
+    )
+    .unwrap();
+    writeln!(text, "|---:|---|---:|---:|---|---:|---:|").unwrap();
+    let uniform: Vec<metrics::FormatResult> = results.clone();
+    let mut runs = Vec::new();
+    for &budget in &args.adaptive {
+        let choice = adaptive::choose(&sens, budget)?;
+        let mut layers = crate::model::runner::Assignment::new();
+        for (l, layer) in setup.model.layers.iter().enumerate() {
+            for proj in model::forward::Proj::ALL {
+                let id = model::forward::LinearId { layer: l, proj };
+                let f = choice[&id];
+                layers.insert(id, (f, model::runner::prepare(&f, id, model::linear_of(layer, proj))?));
+            }
+        }
+        let mut r = dev_args.with_device(|dev| model::evaluate_assignment(setup, &reference, &layers, dev, check))?;
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for f in cands.iter() {
+            let c = choice.values().filter(|x| x.name == f.name).count();
+            if c > 0 {
+                counts.push((f.name, c));
+            }
+        }
+        r.name = format!("mixed ≤ {budget}");
+        r.weights_text = counts
+            .iter()
+            .map(|(n, c)| format!("{n} ×{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        r.act_text = "each layer its format's".to_string();
+        let stats = |r: &metrics::FormatResult| {
+            let v = &r.emb_cosine;
+            (
+                v.iter().copied().fold(f64::INFINITY, f64::min),
+                v.iter().sum::<f64>() / v.len().max(1) as f64,
+            )
+        };
+        let best = uniform
+            .iter()
+            .filter(|u| u.bits_per_weight() <= budget)
+            .max_by(|a, b| stats(a).1.total_cmp(&stats(b).1));
+        let (mn, mean) = stats(&r);
+        let (bname, bbits, bstats) = match best {
+            Some(b) => (b.name.clone(), format!("{:.3}", b.bits_per_weight()), {
+                let (x, y) = stats(b);
+                format!("{x:.5} / {y:.5}")
+            }),
+            None => ("none of --formats".to_string(), "–".to_string(), "–".to_string()),
+        };
+        writeln!(
+            text,
+            "| {budget} | {} | {:.3} | {mn:.5} / {mean:.5} | {bname} | {bbits} | {bstats} |",
+            r.weights_text,
+            r.bits_per_weight()
+        )
+        .unwrap();
+        let mut assign: Vec<(model::forward::LinearId, &str)> = choice.iter().map(|(k, v)| (*k, v.name)).collect();
+        assign.sort();
+        runs.push(serde_json::json!({
+            "budget_bits_per_weight": budget,
+            "name": r.name,
+            "bits_per_weight": r.bits_per_weight(),
+            "embedding_cosine_mean": mean,
+            "embedding_cosine_min": mn,
+            "best_uniform": best.map(|b| b.name.clone()),
+            "assignment": assign.iter().map(|(id, f)| serde_json::json!({"layer": id.layer, "proj": id.proj.name(), "format": f})).collect::<Vec<_>>(),
+        }));
+        eprintln!(
+            "{}: {:.3} bits/weight, embedding cosine mean {mean:.5}",
+            r.name,
+            r.bits_per_weight()
+        );
+        results.push(r);
+    }
+    writeln!(text).unwrap();
+    writeln!(
+        text,
+        "Sensitivity of a layer in a format: mean ‖ê − e‖² of the calibration sentences' embeddings with only that layer on the device in that format. \
+         The mix minimizes the sum of its layers' sensitivities under the budget (greedy; it assumes the layers' errors add)."
+    )
+    .unwrap();
+    let sens_json: Vec<serde_json::Value> = sens
+        .iter()
+        .map(|s| serde_json::json!({"layer": s.id.layer, "proj": s.id.proj.name(), "format": s.format.name, "bits": s.bits, "sensitivity": s.err}))
+        .collect();
+    Ok((
+        text,
+        serde_json::json!({"calibration_sentences": n_cal, "preset": cfg.name, "runs": runs, "sensitivities": sens_json}),
+    ))
 }

@@ -20,7 +20,7 @@ use super::mat::{dot, linear, Mat};
 use super::weights::{Bert, LayerNorm, Linear};
 
 /// The linear layers of an encoder layer, in the order the forward pass runs them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Proj {
     /// Attention query.
     Query,
@@ -60,8 +60,9 @@ impl Proj {
     }
 }
 
-/// One linear layer of the model: encoder layer and projection.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// One linear layer of the model: encoder layer and projection (ordered as the forward pass
+/// runs them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LinearId {
     /// Encoder layer, from 0.
     pub layer: usize,

@@ -12,7 +12,6 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Value};
 
-use super::formats::ModelFormat;
 use super::forward::LinearId;
 use super::mat::Mat;
 use super::runner::JobStats;
@@ -64,11 +63,15 @@ impl LayerResult {
     }
 }
 
-/// One format's run.
+/// One run: a format, or a mix of formats by layer.
 #[derive(Clone, Debug)]
 pub struct FormatResult {
-    /// The format.
-    pub format: ModelFormat,
+    /// The format's name (`--formats`), or the mix's.
+    pub name: String,
+    /// What the weights are.
+    pub weights_text: String,
+    /// What the activations are.
+    pub act_text: String,
     /// The preset it ran on.
     pub preset: &'static str,
     /// The device (the back end's description).
@@ -179,9 +182,9 @@ pub fn format_table(info: &RunInfo, results: &[FormatResult]) -> String {
         writeln!(
             s,
             "| {} | {} | {} | {} | {:.3} | {} | {:.2} / {:.2} | {:.5} | {:.5} / {:.5} | {} | {} | {} | {} | {:.1} |",
-            r.format.name,
-            r.format.weight_text(),
-            r.format.act_text(),
+            r.name,
+            r.weights_text,
+            r.act_text,
             r.preset,
             r.bits_per_weight(),
             r.weight_bits.div_ceil(8),
@@ -232,7 +235,7 @@ pub fn layer_table(results: &[FormatResult]) -> String {
     };
     write!(s, "| layer |").unwrap();
     for r in results {
-        write!(s, " {} |", r.format.name).unwrap();
+        write!(s, " {} |", r.name).unwrap();
     }
     writeln!(s).unwrap();
     write!(s, "|---|").unwrap();
@@ -289,9 +292,9 @@ pub fn json(info: &RunInfo, results: &[FormatResult]) -> Value {
         "formats": results.iter().map(|r| {
             let t = r.totals();
             json!({
-                "name": r.format.name,
-                "weights": r.format.weight_text(),
-                "activations": r.format.act_text(),
+                "name": r.name,
+                "weights": r.weights_text,
+                "activations": r.act_text,
                 "preset": r.preset,
                 "device": r.device,
                 "bits_per_weight": r.bits_per_weight(),

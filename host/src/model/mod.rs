@@ -9,11 +9,13 @@
 //! - [`formats`]: the formats the linear layers run in, and their scale rules;
 //! - [`runner`]: the linear layers quantized and run on a device through the runtime's
 //!   [`Device`] API (functional back end = golden model; sim = the Verilated accelerator);
-//! - [`metrics`]: SQNR and cosine against the reference, the tables and the JSON.
+//! - [`metrics`]: SQNR and cosine against the reference, the tables and the JSON;
+//! - [`adaptive`]: a format per layer, chosen by measured sensitivity under a bit budget.
 //!
 //! [`Setup::load`] reads the model and tokenizes; [`reference`] runs the f32 model;
 //! [`evaluate`] runs one format on a device and measures it against the reference.
 
+pub mod adaptive;
 pub mod formats;
 pub mod forward;
 pub mod mat;
@@ -22,7 +24,6 @@ pub mod runner;
 pub mod tokenize;
 pub mod weights;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -32,7 +33,7 @@ use crate::device::{Backend, Device};
 use formats::ModelFormat;
 use forward::{forward, LinearId, Output, Proj, Reference};
 use metrics::{cosine, FormatResult, LayerResult};
-use runner::{prepare, DeviceExec, Prepared};
+use runner::{prepare, Assignment, DeviceExec};
 use weights::{Bert, BertConfig, EncoderLayer, Linear};
 
 /// The sentences `npe model` runs when given none: `host/tests/model/sentences.txt`, the file
@@ -173,6 +174,18 @@ pub fn reference(s: &Setup) -> Result<Output> {
     forward(&s.model, &s.ids, &mut Reference)
 }
 
+/// Quantizes every linear layer's weights in `format`: a run with every layer on the device.
+pub fn uniform(s: &Setup, format: ModelFormat) -> Result<Assignment> {
+    let mut a = Assignment::new();
+    for (l, layer) in s.model.layers.iter().enumerate() {
+        for proj in Proj::ALL {
+            let id = LinearId { layer: l, proj };
+            a.insert(id, (format, prepare(&format, id, linear_of(layer, proj))?));
+        }
+    }
+    Ok(a)
+}
+
 /// Runs `format` on `dev`: quantizes every linear layer's weights, runs the model with its
 /// linear layers on the device (`check`: every result compared with the golden model), and
 /// measures it against `reference` (the output of [`reference`] on the same setup).
@@ -184,24 +197,37 @@ pub fn evaluate<B: Backend>(
     check: bool,
 ) -> Result<FormatResult> {
     let t0 = Instant::now();
-    let mut prepared: HashMap<LinearId, Prepared> = HashMap::new();
-    for (l, layer) in s.model.layers.iter().enumerate() {
-        for proj in Proj::ALL {
-            let id = LinearId { layer: l, proj };
-            prepared.insert(id, prepare(&format, id, linear_of(layer, proj))?);
-        }
-    }
-    let weight_bits = prepared.values().map(|p| p.bits).sum();
-    let weights = prepared.values().map(|p| (p.n * p.k) as u64).sum();
+    let layers = uniform(s, format)?;
+    let mut r = evaluate_assignment(s, reference, &layers, dev, check)?;
+    r.name = format.name.to_string();
+    r.weights_text = format.weight_text();
+    r.act_text = format.act_text();
+    r.seconds = t0.elapsed().as_secs_f64();
+    Ok(r)
+}
+
+/// Runs the model with the layers of `layers` on `dev` in their formats (the others in f32 on
+/// the host) and measures it against `reference`. The result's name and descriptions say
+/// "mixed"; the caller names it.
+pub fn evaluate_assignment<B: Backend>(
+    s: &Setup,
+    reference: &Output,
+    layers: &Assignment,
+    dev: &mut Device<B>,
+    check: bool,
+) -> Result<FormatResult> {
+    let t0 = Instant::now();
+    let weight_bits = layers.values().map(|(_, p)| p.bits).sum();
+    let weights = layers.values().map(|(_, p)| (p.n * p.k) as u64).sum();
     let preset = dev.config().name;
     let device = dev.backend().describe();
-    let mut exec = DeviceExec::new(dev, format, &prepared, check);
+    let mut exec = DeviceExec::new(dev, layers, check);
     let out = forward(&s.model, &s.ids, &mut exec)?;
     let stats = exec.stats;
     if stats.len() != out.linear_outputs.len() || reference.linear_outputs.len() != out.linear_outputs.len() {
-        bail!("{}: the runs have different layers", format.name);
+        bail!("the quantized and the reference runs have different layers");
     }
-    let layers = reference
+    let layer_results = reference
         .linear_outputs
         .iter()
         .zip(&out.linear_outputs)
@@ -215,13 +241,15 @@ pub fn evaluate<B: Backend>(
         .map(|(r, q)| cosine(r, q))
         .collect();
     Ok(FormatResult {
-        format,
+        name: "mixed".to_string(),
+        weights_text: "mixed by layer".to_string(),
+        act_text: "per layer".to_string(),
         preset,
         device,
         checked: check,
         weight_bits,
         weights,
-        layers,
+        layers: layer_results,
         emb_cosine,
         seconds: t0.elapsed().as_secs_f64(),
     })

@@ -182,11 +182,15 @@ impl JobStats {
     }
 }
 
-/// Runs the model's linear layers on `dev` in one format ([`LinearExec`]).
+/// The layers a run puts on the device: each with its format and quantized weights. A layer
+/// that is not in it runs on the host in f32 ([`super::forward::Reference`]).
+pub type Assignment = HashMap<LinearId, (ModelFormat, Prepared)>;
+
+/// Runs the model's linear layers on `dev` ([`LinearExec`]), each in the format the
+/// [`Assignment`] gives it.
 pub struct DeviceExec<'a, B: Backend> {
     dev: &'a mut Device<B>,
-    format: ModelFormat,
-    prepared: &'a HashMap<LinearId, Prepared>,
+    layers: &'a Assignment,
     check: bool,
     /// Tokens per job: lowered when a job does not fit device memory, kept for the next ones.
     rows_cap: usize,
@@ -195,18 +199,12 @@ pub struct DeviceExec<'a, B: Backend> {
 }
 
 impl<'a, B: Backend> DeviceExec<'a, B> {
-    /// An executor for `format` whose weights are `prepared`; `check` compares every result
-    /// with the golden model.
-    pub fn new(
-        dev: &'a mut Device<B>,
-        format: ModelFormat,
-        prepared: &'a HashMap<LinearId, Prepared>,
-        check: bool,
-    ) -> Self {
+    /// An executor for the layers of `layers`; `check` compares every result with the golden
+    /// model.
+    pub fn new(dev: &'a mut Device<B>, layers: &'a Assignment, check: bool) -> Self {
         DeviceExec {
             dev,
-            format,
-            prepared,
+            layers,
             check,
             rows_cap: usize::MAX,
             stats: Vec::new(),
@@ -343,15 +341,16 @@ fn slices(r: Range<usize>, k_max: usize) -> impl Iterator<Item = Range<usize>> {
 
 impl<B: Backend> LinearExec for DeviceExec<'_, B> {
     fn linear(&mut self, id: LinearId, x: &Mat, lin: &Linear) -> Result<Mat> {
-        let p = self
-            .prepared
-            .get(&id)
-            .with_context(|| format!("{id}: no prepared weights"))?;
+        let Some((format, p)) = self.layers.get(&id) else {
+            // Not on the device: the f32 reference's layer, no device counts.
+            self.stats.push((id, JobStats::default()));
+            return super::forward::Reference.linear(id, x, lin);
+        };
         let (m, n, k) = (x.rows, p.n, p.k);
         if x.cols != k {
             bail!("{id}: input has {} columns, the weights {k}", x.cols);
         }
-        let a_fmt = self.format.act;
+        let a_fmt = format.act;
         let (a, a_scales) = quantize_rows(&format!("{id} input"), a_fmt, &x.to_f64(), k)?;
         let mut st = JobStats::default();
         let mut y = vec![0f64; m * n];
@@ -409,7 +408,7 @@ impl<B: Backend> LinearExec for DeviceExec<'_, B> {
             if !o.is_finite() {
                 bail!(
                     "{id} ({}): output [{r}, {c}] is {o}: the device's result overflowed or was NaN",
-                    self.format.name
+                    format.name
                 );
             }
         }
