@@ -213,3 +213,57 @@ fn bad_options_are_clear_errors() {
     assert!(!json.exists(), "no report from a failed run");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `--adaptive` on the reduced run: the mix stays within its budget, every layer gets one of
+/// the candidates, and the comparison with the uniform formats is reported.
+#[test]
+fn adaptive_precision_keeps_its_budget() {
+    let d = scratch("adaptive");
+    let json = d.join("m.json");
+    let mut args = REDUCED.to_vec();
+    args.extend([
+        "--formats",
+        "int8,nvfp4,posit16",
+        "--adaptive",
+        "6",
+        "--calib",
+        "1",
+        "--json",
+        s(&json),
+    ]);
+    let o = npe(&args);
+    let t = text(&o);
+    assert!(o.status.success(), "{t}");
+    assert!(t.contains("not on npe4x4bs: posit16"), "{t}");
+    assert!(t.contains("| 6 | "), "{t}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let a = &v["adaptive"];
+    // 6 layers × 2 candidates measured.
+    assert_eq!(a["sensitivities"].as_array().unwrap().len(), 12);
+    let run = &a["runs"][0];
+    let bits = run["bits_per_weight"].as_f64().unwrap();
+    assert!(bits <= 6.0 && bits > 4.5, "{bits}");
+    let assign = run["assignment"].as_array().unwrap();
+    assert_eq!(assign.len(), 6);
+    assert!(assign
+        .iter()
+        .all(|x| ["int8", "nvfp4"].contains(&x["format"].as_str().unwrap())));
+    // Some layers in each: the budget buys INT8 for part of the model only.
+    assert!(assign.iter().any(|x| x["format"] == "int8") && assign.iter().any(|x| x["format"] == "nvfp4"));
+    // The mix is a run like the others, in the table and the JSON.
+    let mixed = v["formats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "mixed ≤ 6")
+        .unwrap();
+    assert_eq!(mixed["bits_per_weight"].as_f64().unwrap(), bits);
+    // Budgets below every mix are refused.
+    let mut args = REDUCED.to_vec();
+    args.extend(["--formats", "int8", "--adaptive", "4", "--json", s(&json)]);
+    fails_with(&args, "below the smallest mix");
+    let mut args = REDUCED.to_vec();
+    args.extend(["--formats", "int8", "--adaptive", "0", "--json", s(&json)]);
+    fails_with(&args, "a budget is a positive number");
+    let _ = std::fs::remove_dir_all(&d);
+}
