@@ -12,6 +12,8 @@ command -v yosys >/dev/null 2>&1 || need+=(yosys)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 # npe-sim builds each Verilated model with Verilator's makefile.
 command -v make >/dev/null 2>&1 || need+=(make)
+# npe model --plot draws its text with a TrueType font.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} (Debian packages)" >&2

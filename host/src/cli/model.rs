@@ -52,6 +52,10 @@ pub struct ModelArgs {
     /// with the best uniform format at or under the budget.
     #[arg(long, value_delimiter = ',')]
     adaptive: Vec<f64>,
+    /// Also plot each run's error (1 − mean embedding cosine) against its bits per weight:
+    /// writes PREFIX.png and PREFIX.svg.
+    #[arg(long)]
+    plot: Option<PathBuf>,
     /// Sentences the sensitivities are measured on (the first N of the run's).
     #[arg(long, default_value_t = 8)]
     calib: usize,
@@ -95,6 +99,11 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
     let mut outputs = vec![("--json", json_path.as_path())];
     if let Some(r) = &args.report {
         outputs.push(("--report", r.as_path()));
+    }
+    let plot_paths = args.plot.as_deref().map(model::plot::paths);
+    if let Some((png, svg)) = &plot_paths {
+        outputs.push(("--plot", png.as_path()));
+        outputs.push(("--plot", svg.as_path()));
     }
     outfile::check_outputs(&outputs, &inputs)?;
     let dir = match &args.model {
@@ -158,6 +167,23 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
     print!("{table}");
     if args.per_layer {
         print!("\n{layers}");
+    }
+    if let Some(prefix) = &args.plot {
+        let points: Vec<model::plot::Point> = results
+            .iter()
+            .map(|r| model::plot::Point {
+                name: r.name.clone(),
+                bits: r.bits_per_weight(),
+                cosine: r.emb_cosine.iter().sum::<f64>() / r.emb_cosine.len().max(1) as f64,
+                mixed: r.name.starts_with("mixed"),
+            })
+            .collect();
+        let title = format!(
+            "all-MiniLM-L6-v2, {} sentences: linear layers on the device",
+            info.sentences
+        );
+        let (png, svg) = model::plot::plot(prefix, &title, &points)?;
+        println!("wrote {} and {}", png.display(), svg.display());
     }
     let mut json = metrics::json(&info, &results);
     if let Some((text, v)) = &adaptive {

@@ -10,7 +10,8 @@
 //! - [`runner`]: the linear layers quantized and run on a device through the runtime's
 //!   [`Device`] API (functional back end = golden model; sim = the Verilated accelerator);
 //! - [`metrics`]: SQNR and cosine against the reference, the tables and the JSON;
-//! - [`adaptive`]: a format per layer, chosen by measured sensitivity under a bit budget.
+//! - [`adaptive`]: a format per layer, chosen by measured sensitivity under a bit budget;
+//! - [`plot`]: error against bits per weight, PNG and SVG.
 //!
 //! [`Setup::load`] reads the model and tokenizes; [`reference`] runs the f32 model;
 //! [`evaluate`] runs one format on a device and measures it against the reference.
@@ -20,6 +21,7 @@ pub mod formats;
 pub mod forward;
 pub mod mat;
 pub mod metrics;
+pub mod plot;
 pub mod runner;
 pub mod tokenize;
 pub mod weights;
