@@ -420,6 +420,99 @@ impl<B: Backend> LinearExec for DeviceExec<'_, B> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::functional::{FunctionalBackend, FunctionalOptions};
+    use crate::model::formats;
+    use crate::model::forward::Proj;
+    use npe_hdl::spec::NpeConfig;
+
+    /// Every format's device path (codes, transposes, K groups and slices, block padding, the
+    /// host's scales, the bias) against the same quantized operands multiplied on the host:
+    /// they differ only by the device's FP32 rounding of each job's sums. K = 300 is not a
+    /// multiple of 128, 32 or 16 (short groups, padded blocks); posit16 at K = 1100 takes two
+    /// jobs (one lane: 1024 beats at most).
+    #[test]
+    fn device_layers_equal_their_dequantized_product() {
+        for f in formats::ALL {
+            same_as_host(f, 300, 1);
+        }
+        same_as_host(formats::ModelFormat::from_name("posit16").unwrap(), 1100, 2);
+    }
+
+    fn same_as_host(f: formats::ModelFormat, k: usize, jobs: u64) {
+        let (m, n) = (5, 12);
+        let val = |i: usize, s: f64| (((i * 7919) % 1009) as f64 / 1009.0 - 0.5) * s;
+        let mut w: Vec<f32> = (0..n * k).map(|i| val(i, 0.2) as f32).collect();
+        w[37] = 1.5;
+        let lin = Linear {
+            w: Mat {
+                rows: n,
+                cols: k,
+                data: w,
+            },
+            b: (0..n).map(|i| i as f32 * 0.01).collect(),
+        };
+        let x = Mat {
+            rows: m,
+            cols: k,
+            data: (0..m * k).map(|i| val(i * 31 + 5, 4.0) as f32).collect(),
+        };
+        let id = LinearId {
+            layer: 0,
+            proj: Proj::Query,
+        };
+        let data = lin.w.to_f64();
+        let cfg = f.preset(NpeConfig::DEMO);
+        let be = FunctionalBackend::new(&cfg, &FunctionalOptions::default()).unwrap();
+        let mut dev = Device::connect(be, cfg).unwrap();
+        let one: Assignment = HashMap::from([(id, (f, prepare(&f, id, &lin).unwrap()))]);
+        let mut exec = DeviceExec::new(&mut dev, &one, true);
+        let y = exec.linear(id, &x, &lin).unwrap();
+        let st = exec.stats[0].1;
+        assert_eq!(st.mismatches, 0, "{}", f.name);
+        assert_eq!(st.checked, st.jobs * (m * n) as u64, "{}", f.name);
+        if !matches!(f.weights, WeightScheme::HostBlock(_)) {
+            assert_eq!(st.jobs, jobs, "{}", f.name);
+        }
+        // The same operands, dequantized by the quantizers and multiplied here.
+        let wq: Vec<f64> = match f.weights {
+            WeightScheme::Channel(fmt) => {
+                let (c, s) = quantize_rows("w", fmt, &data, k).unwrap();
+                c.iter()
+                    .enumerate()
+                    .map(|(i, &c)| golden::to_f64(fmt, c).unwrap() * s[i / k])
+                    .collect()
+            }
+            WeightScheme::HostBlock(s) | WeightScheme::DeviceBlock(s) => {
+                block::quantize(s, &data, k, s.default_block()).unwrap().values
+            }
+            WeightScheme::Olive => olive::quantize(&data, k, Granularity::PerRow)
+                .unwrap()
+                .dequantize()
+                .unwrap(),
+        };
+        let (ac, asc) = quantize_rows("x", f.act, &x.to_f64(), k).unwrap();
+        let aq: Vec<f64> = ac
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| golden::to_f64(f.act, c).unwrap() * asc[i / k])
+            .collect();
+        for r in 0..m {
+            for c in 0..n {
+                let (mut dot, mut mag) = (0f64, 0f64);
+                for kk in 0..k {
+                    dot += aq[r * k + kk] * wq[c * k + kk];
+                    mag += (aq[r * k + kk] * wq[c * k + kk]).abs();
+                }
+                let want = dot + f64::from(lin.b[c]);
+                let got = f64::from(y.data[r * n + c]);
+                assert!(
+                    (got - want).abs() <= 1e-6 * mag + 1e-6 * want.abs() + 1e-7,
+                    "{} [{r}, {c}]: device {got}, host {want}",
+                    f.name
+                );
+            }
+        }
+    }
 
     #[test]
     fn k_slices_cover_the_range() {
