@@ -196,7 +196,7 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
     if let Some(r) = &args.report {
         let argv: Vec<String> = std::env::args().skip(1).collect();
         let md = format!(
-            "Regenerate: `cargo run --release --bin npe -- {}` ({:.0} s here)\n\n{table}\n{layers}{}",
+            "Regenerate: `cargo run --release -p npe-host --no-default-features --bin npe -- {}` ({:.0} s here)\n\n{table}\n{layers}{}",
             argv.join(" "),
             start.elapsed().as_secs_f64(),
             adaptive.as_ref().map_or(String::new(), |(t, _)| format!("\n{t}"))
