@@ -205,6 +205,12 @@ fn bad_options_are_clear_errors() {
         "at least 3 tokens",
     );
     with(&["--formats", "int8", "--max-sentences", "0"], "nothing to run");
+    // --replot reads a report; a file that is not one is named.
+    let plot = d.join("p");
+    with(&["--replot", s(&empty), "--plot", s(&plot)], "not valid JSON");
+    std::fs::write(&empty, "{\"sentences\": 3}").unwrap();
+    with(&["--replot", s(&empty), "--plot", s(&plot)], "no \"formats\" list");
+    with(&["--replot", s(&empty)], "--plot");
     // A preset without posit16 refuses it before any job runs.
     small_with(
         &["--formats", "posit16", "--preset", "npe8x8le8"],

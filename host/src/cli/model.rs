@@ -56,6 +56,10 @@ pub struct ModelArgs {
     /// writes PREFIX.png and PREFIX.svg.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Only plot again the runs of a JSON report an earlier `npe model --json` wrote (with
+    /// --plot; nothing runs).
+    #[arg(long, requires = "plot")]
+    replot: Option<PathBuf>,
     /// Sentences the sensitivities are measured on (the first N of the run's).
     #[arg(long, default_value_t = 8)]
     calib: usize,
@@ -66,6 +70,9 @@ pub struct ModelArgs {
 /// Runs `npe model`.
 pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
     let start = Instant::now();
+    if let Some(j) = &args.replot {
+        return replot(j, args.plot.as_deref().context("--replot needs --plot")?);
+    }
     let sim = &args.sim;
     sim.check()?;
     if sim.trace.is_some() {
@@ -178,11 +185,7 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
                 mixed: r.name.starts_with("mixed"),
             })
             .collect();
-        let title = format!(
-            "all-MiniLM-L6-v2, {} sentences: linear layers on the device",
-            info.sentences
-        );
-        let (png, svg) = model::plot::plot(prefix, &title, &points)?;
+        let (png, svg) = model::plot::plot(prefix, &model::plot::title(info.sentences), &points)?;
         println!("wrote {} and {}", png.display(), svg.display());
     }
     let mut json = metrics::json(&info, &results);
@@ -365,4 +368,19 @@ fn adaptive_runs(
         text,
         serde_json::json!({"calibration_sentences": n_cal, "preset": cfg.name, "runs": runs, "sensitivities": sens_json}),
     ))
+}
+
+/// `--replot`: the plot of a JSON report's runs.
+fn replot(json: &Path, prefix: &Path) -> Result<()> {
+    let (png, svg) = model::plot::paths(prefix);
+    outfile::check_outputs(
+        &[("--plot", png.as_path()), ("--plot", svg.as_path())],
+        &[("--replot", json)],
+    )?;
+    let v = crate::model::weights::read_json(json)?;
+    let points = model::plot::points_from_json(&v).with_context(|| json.display().to_string())?;
+    let sentences = v["sentences"].as_u64().unwrap_or(0) as usize;
+    model::plot::plot(prefix, &model::plot::title(sentences), &points)?;
+    println!("wrote {} and {}", png.display(), svg.display());
+    Ok(())
 }

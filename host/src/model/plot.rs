@@ -31,6 +31,26 @@ pub struct Point {
     pub mixed: bool,
 }
 
+/// Distinct colours dark enough to read on white (Tableau's 10 and darker companions).
+const COLORS: [RGBColor; 16] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+    RGBColor(0, 0, 0),
+    RGBColor(0, 80, 0),
+    RGBColor(128, 0, 0),
+    RGBColor(0, 0, 160),
+    RGBColor(200, 0, 200),
+    RGBColor(90, 60, 0),
+];
+
 /// Smallest error drawn: an error below it (posit16 is within f32 rounding) sits on the axis.
 const FLOOR: f64 = 1e-9;
 
@@ -87,7 +107,7 @@ where
     // The 4-bit formats crowd together, so points are told apart by colour and a legend
     // (uniform formats: circles; mixes: triangles) rather than by labels beside them.
     for (i, p) in points.iter().enumerate() {
-        let c = Palette99::pick(i).to_rgba();
+        let c = COLORS[i % COLORS.len()];
         let at = (p.bits, err(p));
         if p.mixed {
             chart
@@ -138,6 +158,11 @@ pub fn plot(prefix: &Path, title: &str, points: &[Point]) -> Result<(PathBuf, Pa
     Ok((png, svg))
 }
 
+/// The plot's title for a run of `sentences` sentences.
+pub fn title(sentences: usize) -> String {
+    format!("all-MiniLM-L6-v2, {sentences} sentences: linear layers on the device")
+}
+
 /// The two files of `--plot PREFIX`.
 pub fn paths(prefix: &Path) -> (PathBuf, PathBuf) {
     let mut png = prefix.as_os_str().to_owned();
@@ -182,4 +207,35 @@ mod tests {
         assert!(s.contains("<svg") && s.contains("posit16") && s.contains("int8"), "{s}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// The points of a JSON report `npe model --json` wrote (to plot a long run again).
+pub fn points_from_json(v: &serde_json::Value) -> Result<Vec<Point>> {
+    let fmts = v
+        .get("formats")
+        .and_then(|f| f.as_array())
+        .context("not an npe model JSON report (no \"formats\" list)")?;
+    fmts.iter()
+        .map(|f| {
+            let name = f["name"].as_str().context("a format without a name")?.to_string();
+            let bits = f["bits_per_weight"]
+                .as_f64()
+                .with_context(|| format!("{name}: no bits_per_weight"))?;
+            let c: Vec<f64> = f["embedding_cosine"]
+                .as_array()
+                .with_context(|| format!("{name}: no embedding_cosine"))?
+                .iter()
+                .filter_map(|x| x.as_f64())
+                .collect();
+            if c.is_empty() {
+                anyhow::bail!("{name}: no embedding cosines");
+            }
+            Ok(Point {
+                mixed: name.starts_with("mixed"),
+                cosine: c.iter().sum::<f64>() / c.len() as f64,
+                name,
+                bits,
+            })
+        })
+        .collect()
 }

@@ -131,7 +131,7 @@ impl BertConfig {
 }
 
 /// Reads a JSON file.
-pub(super) fn read_json(path: &Path) -> Result<Value> {
+pub fn read_json(path: &Path) -> Result<Value> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))
 }
