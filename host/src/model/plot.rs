@@ -172,6 +172,37 @@ pub fn paths(prefix: &Path) -> (PathBuf, PathBuf) {
     (png.into(), svg.into())
 }
 
+/// The points of a JSON report `npe model --json` wrote (to plot a long run again).
+pub fn points_from_json(v: &serde_json::Value) -> Result<Vec<Point>> {
+    let fmts = v
+        .get("formats")
+        .and_then(|f| f.as_array())
+        .context("not an npe model JSON report (no \"formats\" list)")?;
+    fmts.iter()
+        .map(|f| {
+            let name = f["name"].as_str().context("a format without a name")?.to_string();
+            let bits = f["bits_per_weight"]
+                .as_f64()
+                .with_context(|| format!("{name}: no bits_per_weight"))?;
+            let c: Vec<f64> = f["embedding_cosine"]
+                .as_array()
+                .with_context(|| format!("{name}: no embedding_cosine"))?
+                .iter()
+                .filter_map(|x| x.as_f64())
+                .collect();
+            if c.is_empty() {
+                anyhow::bail!("{name}: no embedding cosines");
+            }
+            Ok(Point {
+                mixed: name.starts_with("mixed"),
+                cosine: c.iter().sum::<f64>() / c.len() as f64,
+                name,
+                bits,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,35 +238,22 @@ mod tests {
         assert!(s.contains("<svg") && s.contains("posit16") && s.contains("int8"), "{s}");
         let _ = std::fs::remove_dir_all(&dir);
     }
-}
 
-/// The points of a JSON report `npe model --json` wrote (to plot a long run again).
-pub fn points_from_json(v: &serde_json::Value) -> Result<Vec<Point>> {
-    let fmts = v
-        .get("formats")
-        .and_then(|f| f.as_array())
-        .context("not an npe model JSON report (no \"formats\" list)")?;
-    fmts.iter()
-        .map(|f| {
-            let name = f["name"].as_str().context("a format without a name")?.to_string();
-            let bits = f["bits_per_weight"]
-                .as_f64()
-                .with_context(|| format!("{name}: no bits_per_weight"))?;
-            let c: Vec<f64> = f["embedding_cosine"]
-                .as_array()
-                .with_context(|| format!("{name}: no embedding_cosine"))?
-                .iter()
-                .filter_map(|x| x.as_f64())
-                .collect();
-            if c.is_empty() {
-                anyhow::bail!("{name}: no embedding cosines");
-            }
-            Ok(Point {
-                mixed: name.starts_with("mixed"),
-                cosine: c.iter().sum::<f64>() / c.len() as f64,
-                name,
-                bits,
-            })
-        })
-        .collect()
+    #[test]
+    fn points_come_back_from_a_json_report() {
+        let v = serde_json::json!({"formats": [
+            {"name": "int8", "bits_per_weight": 8.0625, "embedding_cosine": [0.99, 0.97]},
+            {"name": "mixed ≤ 5", "bits_per_weight": 4.99, "embedding_cosine": [0.98]},
+        ]});
+        let p = points_from_json(&v).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[0].name.as_str(), p[0].bits, p[0].mixed), ("int8", 8.0625, false));
+        assert!((p[0].cosine - 0.98).abs() < 1e-12);
+        assert!(p[1].mixed);
+        let bad = serde_json::json!({"formats": [{"name": "x", "bits_per_weight": 4.0, "embedding_cosine": []}]});
+        assert!(points_from_json(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("no embedding cosines"));
+    }
 }
