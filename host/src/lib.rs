@@ -13,6 +13,7 @@ pub mod demo;
 pub mod device;
 pub mod fuzz;
 pub mod golden;
+pub mod model;
 pub mod outfile;
 pub mod quant;
 pub mod report;

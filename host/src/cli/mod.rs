@@ -24,11 +24,13 @@ mod bitstream;
 mod campaign;
 mod doctor;
 mod gemm;
+mod model;
 mod synth;
 use backend::BackendSpec;
 use bitstream::{bitstream, BoardArg};
 use campaign::{campaign_cmd, CampaignArgs};
 use gemm::gemm;
+use model::{model_cmd, ModelArgs};
 use synth::synth;
 
 /// npe: a precision-scalable neural processing engine — hardware, simulator and host in Rust.
@@ -253,6 +255,8 @@ enum Command {
     },
     /// Quantizes a tensor (or every matrix of a .safetensors file) with a scheme (olive: outlier-victim pairs), writes codes and scales, prints the SQNR against plain INT4.
     Quantize(crate::quant::cmd::QuantizeArgs),
+    /// Runs all-MiniLM-L6-v2 on real sentences with every linear layer on the device in each format (INT8, INT4 per group, FP4, FP8, posits, BitMoD, MXFP4, NVFP4, OliVe); reports per-layer SQNR, embedding cosine, weight bytes and device counters against the f32 reference (table + JSON).
+    Model(ModelArgs),
 }
 
 /// Which device, and (simulator) how its memory behaves.
@@ -651,6 +655,7 @@ pub fn run(cli: Cli) -> Result<()> {
             replay.as_deref(),
         ),
         Command::Quantize(args) => crate::quant::cmd::run(&args),
+        Command::Model(args) => model_cmd(&args),
         Command::Doctor { port, baud } => doctor::doctor(port.as_deref(), baud),
         Command::Bitstream { board, preset, out } => bitstream(board, &preset, &out),
         Command::Emit { out } => {
