@@ -198,8 +198,14 @@ pub(super) fn model_cmd(args: &ModelArgs) -> Result<()> {
     println!("wrote {}", json_path.display());
     if let Some(r) = &args.report {
         let argv: Vec<String> = std::env::args().skip(1).collect();
+        // The functional back end builds without the simulator; the others need it.
+        let build = if info.backend_is_golden {
+            "-p npe-host --no-default-features "
+        } else {
+            ""
+        };
         let md = format!(
-            "Regenerate: `cargo run --release -p npe-host --no-default-features --bin npe -- {}` ({:.0} s here)\n\n{table}\n{layers}{}",
+            "Regenerate: `cargo run --release {build}--bin npe -- {}` ({:.0} s here)\n\n{table}\n{layers}{}",
             argv.join(" "),
             start.elapsed().as_secs_f64(),
             adaptive.as_ref().map_or(String::new(), |(t, _)| format!("\n{t}"))
