@@ -155,6 +155,11 @@ pub struct Core<const LW: usize, const ACC_W: usize> {
     // The block in each output half: last of the job, row block, first tile, tiles, stripe.
     o_last0: DFF<Bit>,
     o_last1: DFF<Bit>,
+    // A claim one cycle ago, and its half: `o_last` is written then, from the sequencer's
+    // registered compares (the combinational ones were npe4x4's critical path at 84.2 MHz).
+    // Nothing reads `o_last` before the block is stored, many cycles later.
+    claimed: DFF<Bit>,
+    claimed_half: DFF<Bit>,
     o_m0_0: DFF<Bits<32>>,
     o_m0_1: DFF<Bits<32>>,
     o_n0_0: DFF<Bits<32>>,
@@ -228,6 +233,8 @@ impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
             o_ready1: Default::default(),
             o_last0: Default::default(),
             o_last1: Default::default(),
+            claimed: Default::default(),
+            claimed_half: Default::default(),
             o_m0_0: Default::default(),
             o_m0_1: Default::default(),
             o_n0_0: Default::default(),
@@ -259,8 +266,30 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, a_full0, a_full1, w_full0, w_full1, wt_in, wt_sp, o_claim0, o_claim1, o_ready0, o_ready1,
-            o_last0, o_last1, o_m0_0, o_m0_1, o_n0_0, o_n0_1, o_tiles0, o_tiles1, o_sp0, o_sp1
+            self,
+            clock,
+            a_full0,
+            a_full1,
+            w_full0,
+            w_full1,
+            wt_in,
+            wt_sp,
+            o_claim0,
+            o_claim1,
+            o_ready0,
+            o_ready1,
+            o_last0,
+            o_last1,
+            claimed,
+            claimed_half,
+            o_m0_0,
+            o_m0_1,
+            o_n0_0,
+            o_n0_1,
+            o_tiles0,
+            o_tiles1,
+            o_sp0,
+            o_sp1
         );
         self.plan.clock.next = self.clock.val();
         self.ld.clock.next = self.clock.val();
@@ -401,13 +430,20 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
                 self.o_n0_1.d.next = self.seq.claim_n0.val();
                 self.o_tiles1.d.next = self.seq.claim_tiles.val();
                 self.o_sp1.d.next = self.seq.claim_sp.val();
-                self.o_last1.d.next = self.seq.claim_last.val();
             } else {
                 self.o_claim0.d.next = true;
                 self.o_m0_0.d.next = self.seq.claim_m0.val();
                 self.o_n0_0.d.next = self.seq.claim_n0.val();
                 self.o_tiles0.d.next = self.seq.claim_tiles.val();
                 self.o_sp0.d.next = self.seq.claim_sp.val();
+            }
+        }
+        self.claimed.d.next = self.seq.claim.val();
+        self.claimed_half.d.next = self.seq.half.val();
+        if self.claimed.q.val() {
+            if self.claimed_half.q.val() {
+                self.o_last1.d.next = self.seq.claim_last.val();
+            } else {
                 self.o_last0.d.next = self.seq.claim_last.val();
             }
         }

@@ -94,7 +94,8 @@ pub struct Sequencer {
     pub claim_tiles: Signal<Out, Bits<16>>,
     /// ... its stripe number (mod 4),
     pub claim_sp: Signal<Out, Bits<2>>,
-    /// ... and whether it is the job's last block.
+    /// ... and whether it is the job's last block: valid the cycle *after* `claim` (it comes
+    /// from the registered compares `c_lastb`, `c_lasts`, whose inputs are those of the claim).
     pub claim_last: Signal<Out, Bit>,
     /// A half `half` is computed and free (one-cycle pulse).
     pub a_free: Signal<Out, Bit>,
@@ -400,8 +401,7 @@ impl Logic for Sequencer {
         self.w_half.next = self.c_sp.q.val().get_bit(0);
 
         self.c_left.next = self.ntiles.val() - self.c_n0t.q.val();
-        self.claim_last.next = ((self.c_block.q.val() + self.k1_32.val()) == self.mblocks.val())
-            & (self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val()));
+        self.claim_last.next = self.c_lastb.q.val() & self.c_lasts.q.val();
         self.c_lastb.d.next = (self.c_block.q.val() + self.k1_32.val()) == self.mblocks.val();
         self.c_lasts.d.next = self.c_left.val() <= bit_cast::<32, 16>(self.c_st.q.val());
         self.beat_valid.next = false;
@@ -630,13 +630,18 @@ mod tests {
         cycle(&mut s);
         s.start.next = false;
         let (mut row0, mut row3, mut claims, mut w3) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        // A claim's row block and half, completed by `claim_last` a cycle later.
+        let mut pending = None;
         for t in 0..60 {
             if let Some((_, at)) = tiles {
                 s.wt_in.next = bits(at.iter().filter(|&&a| a <= t).count() as u64);
                 settle(&mut s);
             }
+            if let Some((m0, half)) = pending.take() {
+                claims.push((m0, half, s.claim_last.val()));
+            }
             if s.claim.val() {
-                claims.push((s.claim_m0.val().to_u64(), s.half.val(), s.claim_last.val()));
+                pending = Some((s.claim_m0.val().to_u64(), s.half.val()));
             }
             row0.push((s.a_raddr[0].val().to_u64(), s.a_flags[0].val().to_u64()));
             row3.push(s.a_flags[3].val().to_u64());
