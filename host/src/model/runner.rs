@@ -269,24 +269,11 @@ impl<'a, B: Backend> DeviceExec<'a, B> {
                 .clone()
                 .flat_map(|r| a[r * ka + kr.start..r * ka + kr.end].iter().copied())
                 .collect();
-            let job = GemmJob {
-                a_fmt,
-                w_fmt,
-                out: OUT,
-                scale_exp: 0,
-                col_scale_exp: Vec::new(),
-                m: rows.len(),
-                n,
-                k: kc,
-                a: a_sub,
-                w: w_sub.clone(),
-            };
+            let job = unscaled_job((a_fmt, a_sub), (w_fmt, w_sub.clone()), (rows.len(), n, kc));
             let run = me.dev.gemm(&job)?;
             let golden = if check { Some(job.golden()?) } else { None };
             me.count(st, &run, job.macs(), golden);
-            for (i, &c) in run.c.iter().enumerate() {
-                out[rows.start * n + i] = golden::output_to_f64(OUT, c);
-            }
+            store(&mut out[rows.start * n..], &run.c);
             Ok(())
         })?;
         Ok(out)
@@ -305,18 +292,8 @@ impl<'a, B: Backend> DeviceExec<'a, B> {
         let mut out = vec![0f64; m * n];
         let check = self.check;
         self.tiles(m, |me, rows| {
-            let job = GemmJob {
-                a_fmt,
-                w_fmt,
-                out: OUT,
-                scale_exp: 0,
-                col_scale_exp: Vec::new(),
-                m: rows.len(),
-                n,
-                k,
-                a: a[rows.start * k..rows.end * k].to_vec(),
-                w: w.to_vec(),
-            };
+            let a_sub = a[rows.start * k..rows.end * k].to_vec();
+            let job = unscaled_job((a_fmt, a_sub), (w_fmt, w.to_vec()), (rows.len(), n, k));
             let run = me.dev.block_gemm(&job, bjob)?;
             let golden = if check {
                 Some(golden::block_gemm(a_fmt, &job.a, unscaled, OUT).map_err(|e| DeviceError::Format(e.to_string()))?)
@@ -324,12 +301,38 @@ impl<'a, B: Backend> DeviceExec<'a, B> {
                 None
             };
             me.count(st, &run, job.macs(), golden);
-            for (i, &c) in run.c.iter().enumerate() {
-                out[rows.start * n + i] = golden::output_to_f64(OUT, c);
-            }
+            store(&mut out[rows.start * n..], &run.c);
             Ok(())
         })?;
         Ok(out)
+    }
+}
+
+/// A job of `m × k` activations and `k × n` weights with no device scales, in the output format
+/// the layers read back ([`OUT`]).
+fn unscaled_job(
+    (a_fmt, a): (Format, Vec<u32>),
+    (w_fmt, w): (Format, Vec<u32>),
+    (m, n, k): (usize, usize, usize),
+) -> GemmJob {
+    GemmJob {
+        a_fmt,
+        w_fmt,
+        out: OUT,
+        scale_exp: 0,
+        col_scale_exp: Vec::new(),
+        m,
+        n,
+        k,
+        a,
+        w,
+    }
+}
+
+/// Writes a job's results (codes of [`OUT`]) as values to the front of `out`.
+fn store(out: &mut [f64], c: &[u32]) {
+    for (o, &c) in out.iter_mut().zip(c) {
+        *o = golden::output_to_f64(OUT, c);
     }
 }
 
