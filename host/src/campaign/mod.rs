@@ -13,7 +13,7 @@
 //!   name the failing burst's address and buffer, nothing may be left in flight on the bus, and
 //!   the next job on the same device (new operands, same buffers) must be correct.
 //! - **reset**: CTRL.SOFT_RESET written at a chosen point of a job, aimed at one of the job
-//!   plan's states (Idle before START, Check, Derive, Plan, Run, Drain after a bus fault,
+//!   plan's states (Idle before START, Check, Vet, Derive, Plan, Run, Drain after a bus fault,
 //!   Finish, Idle after the job). The state hit is measured, not assumed: the BUSY counter
 //!   (which SOFT_RESET does not clear) says after how many busy cycles the reset landed, and a
 //!   reference run of the same job on an identical device gives the job's own timeline. After
@@ -56,7 +56,7 @@ pub struct CampaignOptions {
 }
 
 /// Every state of [`STATES`], to aim resets at.
-pub const ALL_STATES: [usize; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+pub const ALL_STATES: [usize; 9] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
 
 impl CampaignOptions {
     /// The CI-sized campaign on `preset`.
@@ -481,9 +481,10 @@ fn fault_case(cfg: &NpeConfig, seed: u64, max_cycles: u64, r: &mut CaseResult) -
 pub const RESET_DRAIN_CYCLES: u64 = 4096;
 
 /// The job plan's states, as the campaign aims at them (`hdl/src/accel/job_plan.rs`).
-pub const STATES: [&str; 8] = [
+pub const STATES: [&str; 9] = [
     "Idle (before START)",
     "Check",
+    "Vet",
     "Derive",
     "Plan",
     "Run",
@@ -492,11 +493,14 @@ pub const STATES: [&str; 8] = [
     "Idle (after the job)",
 ];
 
+/// The busy cycle of a job's first Plan cycle (after Check, Vet and Derive, one each).
+const PLAN_FROM: u64 = 4;
+
 /// A job's timeline in busy cycles (1 = the first cycle out of Idle), from a reference run.
 struct Timeline {
     /// Cycles the job was busy (its last is Finish).
     busy: u64,
-    /// Cycles of Plan (Check = 1, Derive = 2, Plan from 3).
+    /// Cycles of Plan (Check = 1, Vet = 2, Derive = 3, Plan from 4).
     plan: u64,
     /// For a faulted job: the first busy cycle surely in Drain.
     drain_from: Option<u64>,
@@ -510,11 +514,12 @@ impl Timeline {
             0 => STATES[0],
             1 => STATES[1],
             2 => STATES[2],
-            d if d > self.busy => STATES[7],
-            d if d == self.busy => STATES[6],
-            d if d < 3 + self.plan => STATES[3],
-            d if self.drain_from.is_some_and(|f| d >= f) => STATES[5],
-            _ => STATES[4],
+            3 => STATES[3],
+            d if d > self.busy => STATES[8],
+            d if d == self.busy => STATES[7],
+            d if d < PLAN_FROM + self.plan => STATES[4],
+            d if self.drain_from.is_some_and(|f| d >= f) => STATES[6],
+            _ => STATES[5],
         }
     }
 }
@@ -613,7 +618,7 @@ fn reset_case_with(
     let aim = aims[rng.gen_range(0..aims.len())];
     let layout = job.validate(cfg).map_err(|e| classify(e, "setup"))?;
     // Drain needs a faulted job: a read fault on a random beat of A.
-    let fault = aim == 5;
+    let fault = STATES[aim] == "Drain";
     let a_beats = layout.rows_len(job.m) / 16;
     let fault_beat = rng.gen_range(0..a_beats.max(1)) as u32;
     let pick = rng.gen::<u64>();
@@ -660,18 +665,19 @@ fn reset_case_with(
 
     // The busy cycle to aim at.
     let span = |lo: u64, hi: u64| if hi > lo { lo + pick % (hi - lo) } else { lo };
-    let plan_end = 3 + timeline.plan;
+    let plan_end = PLAN_FROM + timeline.plan;
     let target = match aim {
         0 => 0,
         1 => 1,
         2 => 2,
-        3 => span(3, plan_end),
-        4 => span(plan_end, total),
-        5 => {
+        3 => 3,
+        4 => span(PLAN_FROM, plan_end),
+        5 => span(plan_end, total),
+        6 => {
             let from = timeline.drain_from.unwrap_or(total).min(total);
             span(from, total)
         }
-        6 => total,
+        7 => total,
         _ => total + 1 + pick % 200,
     };
     r.what = format!(

@@ -37,8 +37,8 @@ fn notes(campaigns: &[Campaign]) -> String {
         "- **Check is not reachable by SOFT_RESET.** The job plan spends one cycle in Check. The register file \
          accepts a write only while no B response is pending (`wr = awvalid & wvalid & !bvalid`, \
          `hdl/src/regs/axi_lite_regs.rs`), so two CTRL writes are at least two cycles apart and a SOFT_RESET \
-         after START lands in Derive at the earliest; START and SOFT_RESET in one write reset the job before it \
-         leaves Idle. Resets aimed at Check land in Derive and are counted there.\n",
+         after START lands in Vet at the earliest; START and SOFT_RESET in one write reset the job before it \
+         leaves Idle. Resets aimed at Check land in Vet and are counted there.\n",
     );
     s.push_str(
         "- **Fault addresses.** STATUS.ERROR has the code only; the register map has no fault-address register. \
@@ -56,7 +56,7 @@ fn notes(campaigns: &[Campaign]) -> String {
     let mid_job: usize = campaigns
         .iter()
         .flat_map(|c| c.of(Kind::Reset))
-        .filter(|r| (r.label == STATES[4] || r.label == STATES[5]) && !r.failures.is_empty())
+        .filter(|r| (r.label == STATES[5] || r.label == STATES[6]) && !r.failures.is_empty())
         .count();
     if mid_job > 0 {
         let _ = writeln!(
@@ -172,7 +172,7 @@ fn preset_section(c: &Campaign) -> String {
          the BUSY counter (not cleared by SOFT_RESET) must show the reset landing where it was aimed \
          (calibration: a CTRL write beginning g bus cycles after START's write began acts in busy cycle \
          g − {}); Check = busy cycle 1, \
-         Derive = 2, Plan = the next (first stripe's tiles + 1) cycles, Finish = the job's last busy cycle, Drain \
+         Vet = 2, Derive = 3, Plan = the next (first stripe's tiles + 1) cycles, Finish = the job's last busy cycle, Drain \
          = a job with a read fault on A, from 4 cycles after the failing burst's last response. Passed = \
          STATUS.BUSY back to 0 within {RESET_DRAIN_CYCLES} cycles of the reset (it stays set while the DMAs close the bursts in flight), then no burst open, no protocol violation, and the \
          next job in the same buffers correct (for a reset before START: the programmed job, then the next).\n",
