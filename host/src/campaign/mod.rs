@@ -493,6 +493,18 @@ pub const STATES: [&str; 9] = [
     "Idle (after the job)",
 ];
 
+/// Indices into [`STATES`], by name: the aims and the labels use these, so a state added to the
+/// job plan shifts nothing by hand.
+const IDLE_BEFORE: usize = 0;
+const CHECK: usize = 1;
+const VET: usize = 2;
+const DERIVE: usize = 3;
+const PLAN: usize = 4;
+const RUN: usize = 5;
+const DRAIN: usize = 6;
+const FINISH: usize = 7;
+const IDLE_AFTER: usize = 8;
+
 /// The busy cycle of a job's first Plan cycle (after Check, Vet and Derive, one each).
 const PLAN_FROM: u64 = 4;
 
@@ -511,15 +523,15 @@ impl Timeline {
     /// beyond: Idle again).
     fn state(&self, d: u64) -> &'static str {
         match d {
-            0 => STATES[0],
-            1 => STATES[1],
-            2 => STATES[2],
-            3 => STATES[3],
-            d if d > self.busy => STATES[8],
-            d if d == self.busy => STATES[7],
-            d if d < PLAN_FROM + self.plan => STATES[4],
-            d if self.drain_from.is_some_and(|f| d >= f) => STATES[6],
-            _ => STATES[5],
+            0 => STATES[IDLE_BEFORE],
+            1 => STATES[CHECK],
+            2 => STATES[VET],
+            3 => STATES[DERIVE],
+            d if d > self.busy => STATES[IDLE_AFTER],
+            d if d == self.busy => STATES[FINISH],
+            d if d < PLAN_FROM + self.plan => STATES[PLAN],
+            d if self.drain_from.is_some_and(|f| d >= f) => STATES[DRAIN],
+            _ => STATES[RUN],
         }
     }
 }
@@ -618,7 +630,7 @@ fn reset_case_with(
     let aim = aims[rng.gen_range(0..aims.len())];
     let layout = job.validate(cfg).map_err(|e| classify(e, "setup"))?;
     // Drain needs a faulted job: a read fault on a random beat of A.
-    let fault = STATES[aim] == "Drain";
+    let fault = aim == DRAIN;
     let a_beats = layout.rows_len(job.m) / 16;
     let fault_beat = rng.gen_range(0..a_beats.max(1)) as u32;
     let pick = rng.gen::<u64>();
@@ -667,17 +679,17 @@ fn reset_case_with(
     let span = |lo: u64, hi: u64| if hi > lo { lo + pick % (hi - lo) } else { lo };
     let plan_end = PLAN_FROM + timeline.plan;
     let target = match aim {
-        0 => 0,
-        1 => 1,
-        2 => 2,
-        3 => 3,
-        4 => span(PLAN_FROM, plan_end),
-        5 => span(plan_end, total),
-        6 => {
+        IDLE_BEFORE => 0,
+        CHECK => 1,
+        VET => 2,
+        DERIVE => 3,
+        PLAN => span(PLAN_FROM, plan_end),
+        RUN => span(plan_end, total),
+        DRAIN => {
             let from = timeline.drain_from.unwrap_or(total).min(total);
             span(from, total)
         }
-        7 => total,
+        FINISH => total,
         _ => total + 1 + pick % 200,
     };
     r.what = format!(
@@ -693,7 +705,7 @@ fn reset_case_with(
     );
     // The reset run.
     let (mut dev, bufs, b0) = setup()?;
-    if aim == 0 {
+    if aim == IDLE_BEFORE {
         // SOFT_RESET before START; the job then runs to its end.
         r.label = timeline.state(0).to_string();
         dev.write("CTRL", regs::ctrl::SOFT_RESET.set(0, 1))
@@ -731,7 +743,7 @@ fn reset_case_with(
     if let Err(f) = drained(&mut dev, 0, "after SOFT_RESET") {
         r.failures.push(f);
     }
-    if aim == 0 {
+    if aim == IDLE_BEFORE {
         // The job programmed before the reset, started after it.
         let res = dev.start_and_wait().map_err(|e| classify(e, "job after reset"));
         let c = res.and_then(|()| {

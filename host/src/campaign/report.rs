@@ -56,7 +56,7 @@ fn notes(campaigns: &[Campaign]) -> String {
     let mid_job: usize = campaigns
         .iter()
         .flat_map(|c| c.of(Kind::Reset))
-        .filter(|r| (r.label == STATES[5] || r.label == STATES[6]) && !r.failures.is_empty())
+        .filter(|r| (r.label == STATES[RUN] || r.label == STATES[DRAIN]) && !r.failures.is_empty())
         .count();
     if mid_job > 0 {
         let _ = writeln!(
