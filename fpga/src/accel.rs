@@ -169,8 +169,9 @@ pub struct AccelReport {
     pub util: Utilization,
     /// The per-block breakdown, in [`ACCEL_BLOCKS`] order; blocks the top lacks are left out.
     pub blocks: Vec<BlockArea>,
-    /// Cells of the netlist nextpnr places: the top synthesized flat, in its wrapper.
-    pub placed: Utilization,
+    /// Cells of the netlist nextpnr places: the top synthesized flat, in its wrapper (only
+    /// synthesized when it is placed).
+    pub placed: Option<Utilization>,
     /// Wall time of the Yosys run, seconds.
     pub synth_seconds: f64,
     /// Whether that run was an earlier one on identical inputs, reused ([`synth_accel`]).
@@ -189,6 +190,8 @@ pub struct AccelReport {
     pub pnr_seconds: Option<f64>,
     /// Whether the place and route was an earlier finished run on the same netlist, reused.
     pub reused_pnr: bool,
+    /// Every register endpoint's slack against the target clock, by family, if it routed.
+    pub timing: Option<crate::timing::Census>,
 }
 
 impl AccelReport {
@@ -350,13 +353,18 @@ pub fn synth_accel(
     }
     script.push_str(&format!(
         "synth_ecp5 -top {wrap}\n\
-         tee -q -o {top}.hier.json stat -json\n\
-         design -reset\n\
-         read_verilog {top}.v {wrap}.v\n\
-         synth_ecp5 -top {wrap}\n\
-         tee -q -o {top}.flat.json stat -json\n\
-         write_json {wrap}.json\n"
+         tee -q -o {top}.hier.json stat -json\n"
     ));
+    // The netlist to place, synthesized flat: only when it is placed (it doubles Yosys' time).
+    if pnr.is_some() {
+        script.push_str(&format!(
+            "design -reset\n\
+             read_verilog {top}.v {wrap}.v\n\
+             synth_ecp5 -top {wrap}\n\
+             tee -q -o {top}.flat.json stat -json\n\
+             write_json {wrap}.json\n"
+        ));
+    }
     let inputs = [
         (format!("{top}.v"), verilog.to_string()),
         (format!("{wrap}.v"), wrapper(top, &ports)),
@@ -369,13 +377,10 @@ pub fn synth_accel(
     let unchanged = inputs
         .iter()
         .all(|(f, text)| fs::read_to_string(dir.join(f)).is_ok_and(|old| old == *text));
-    let outputs = [
-        format!("{top}.hier.json"),
-        format!("{top}.flat.json"),
-        format!("{wrap}.json"),
-        yosys_log.clone(),
-        yosys_time.clone(),
-    ];
+    let mut outputs = vec![format!("{top}.hier.json"), yosys_log.clone(), yosys_time.clone()];
+    if pnr.is_some() {
+        outputs.extend([format!("{top}.flat.json"), format!("{wrap}.json")]);
+    }
     let reused = unchanged && outputs.iter().all(|f| dir.join(f).is_file());
     let (log, synth_seconds) = if reused {
         let log_path = dir.join(&yosys_log);
@@ -405,8 +410,13 @@ pub fn synth_accel(
     };
     let hier = dir.join(format!("{top}.hier.json"));
     let (blocks, util) = breakdown(&fs::read_to_string(&hier).map_err(io(&hier))?, top)?;
-    let flat = dir.join(format!("{top}.flat.json"));
-    let placed = crate::parse_stat_json(&fs::read_to_string(&flat).map_err(io(&flat))?)?;
+    let placed = match pnr {
+        Some(_) => {
+            let flat = dir.join(format!("{top}.flat.json"));
+            Some(crate::parse_stat_json(&fs::read_to_string(&flat).map_err(io(&flat))?)?)
+        }
+        None => None,
+    };
     let mut report = AccelReport {
         top: top.into(),
         yosys: yosys_version(&log),
@@ -422,9 +432,17 @@ pub fn synth_accel(
         pnr_error: None,
         pnr_seconds: None,
         reused_pnr: false,
+        timing: None,
     };
     if let (Some(router), Some(nextpnr)) = (pnr, tools.nextpnr.as_deref()) {
         let json = format!("{wrap}.json");
+        // Runs of either router are kept apart (router1 keeps the old names).
+        let tag = match router {
+            Router::Router1 => String::new(),
+            r => format!(".{}", r.name()),
+        };
+        let sdf_name = format!("{wrap}{tag}.sdf");
+        let freq = crate::PNR_MHZ.to_string();
         let args = [
             "--85k",
             "--package",
@@ -432,19 +450,17 @@ pub fn synth_accel(
             "--json",
             &json,
             "--freq",
-            "100",
+            &freq,
             "--seed",
             "1",
             "--lpf-allow-unconstrained",
             "--timing-allow-fail",
             "--router",
             router.name(),
+            // The routed delays, for the endpoint census.
+            "--sdf",
+            &sdf_name,
         ];
-        // Runs of either router are kept apart (router1 keeps the old names).
-        let tag = match router {
-            Router::Router1 => String::new(),
-            r => format!(".{}", r.name()),
-        };
         let log_name = format!("{wrap}.nextpnr{tag}.log");
         let time_name = format!("{wrap}.nextpnr{tag}.seconds");
         // Place and route takes up to hours: on a reused netlist, a finished earlier run (its
@@ -475,6 +491,10 @@ pub fn synth_accel(
         report.device = parse_utilisation(&log);
         if ok {
             report.fmax_mhz = crate::parse_fmax(&log);
+            // A reused run from before the census has no SDF: the census is then left out.
+            if let Ok(sdf) = fs::read_to_string(dir.join(&sdf_name)) {
+                report.timing = Some(crate::timing::census(&sdf, 1e6 / crate::PNR_MHZ)?);
+            }
         } else {
             report.pnr_error = Some(pnr_failure(&log, &report.device));
         }
@@ -661,9 +681,29 @@ mod tests {
         // netlist and in what nextpnr placed (which is that netlist).
         let ff = r.device_use("TRELLIS_FF").expect("nextpnr reports TRELLIS_FF");
         assert!(ff.used > r.util.ff, "{ff:?} vs {:?}", r.util);
-        assert_eq!(ff.used, r.placed.ff, "{:?}", r.placed);
-        assert!(r.placed.lut4 > 100, "{:?}", r.placed);
+        let placed = r
+            .placed
+            .as_ref()
+            .expect("the flat netlist is synthesized for place and route");
+        assert_eq!(ff.used, placed.ff, "{placed:?}");
+        assert!(placed.lut4 > 100, "{placed:?}");
         assert!(r.pnr_error.is_none(), "{:?}", r.pnr_error);
-        assert!(r.fmax_mhz.is_some_and(|f| f > 10.0), "{:?}", r.fmax_mhz);
+        let fmax = r.fmax_mhz.expect("Fmax");
+        assert!(fmax > 10.0, "{fmax}");
+        // The endpoint census, from the routed delays, finds nextpnr's own worst path.
+        let t = r.timing.as_ref().expect("census of the routed SDF");
+        assert!(t.endpoints > r.util.ff as usize / 2, "{} endpoints", t.endpoints);
+        let worst = t.families.iter().map(|f| f.worst_ps).fold(f64::INFINITY, f64::min);
+        let nextpnr_worst = 1e6 / crate::PNR_MHZ - 1e6 / fmax;
+        assert!(
+            (worst - nextpnr_worst).abs() < 20.0,
+            "census {worst} ps, nextpnr {nextpnr_worst} ps"
+        );
+        assert_eq!(
+            t.failing > 0,
+            fmax < crate::PNR_MHZ,
+            "{} failing at {fmax} MHz",
+            t.failing
+        );
     }
 }

@@ -25,8 +25,12 @@ use serde::Serialize;
 
 pub mod accel;
 pub mod board;
+pub mod timing;
 pub use accel::{synth_accel, AccelReport, BlockArea, DeviceUse, Router};
 pub use board::{ulx3s_bitstream, BitstreamReport, Board, BOARDS};
+
+/// The clock nextpnr places and routes for, MHz: the target of every block and top.
+pub const PNR_MHZ: f64 = 100.0;
 
 /// Errors of the FPGA flow.
 #[derive(Debug, thiserror::Error)]
@@ -310,6 +314,7 @@ pub fn synth_ecp5(tools: &Tools, top: &str, verilog: &str, dir: &Path, pnr: bool
         fs::write(dir.join(format!("{wrap}.v")), wrapper(top, &ports)).map_err(io(dir))?;
         let script = format!("read_verilog {vfile} {wrap}.v; synth_ecp5 -top {wrap} -json {wrap}.json");
         run(&tools.yosys, &["-p", &script], dir, &format!("{wrap}.yosys.log"))?;
+        let freq = PNR_MHZ.to_string();
         let args = [
             "--85k",
             "--package",
@@ -317,7 +322,7 @@ pub fn synth_ecp5(tools: &Tools, top: &str, verilog: &str, dir: &Path, pnr: bool
             "--json",
             &format!("{wrap}.json"),
             "--freq",
-            "100",
+            &freq,
             "--seed",
             "1",
             "--lpf-allow-unconstrained",

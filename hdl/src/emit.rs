@@ -43,6 +43,11 @@ pub fn format_decode_verilog() -> String {
     emit_verilog(&mut FormatDecode::new(), FORMAT_DECODE_TOP)
 }
 
+/// Name of the pipelined decoder top: [`FormatDecode::pipelined`] for every format, the form
+/// the array's lane decoders build (one register stage). `format_decode` is combinational: the
+/// RTL decode tests' reference, built into no top.
+pub const FORMAT_DECODE_PIPED_TOP: &str = "format_decode_piped";
+
 /// Name of the PE top module.
 pub const PE_TOP: &str = "pe";
 
@@ -263,6 +268,13 @@ pub fn synth_tops() -> Vec<(&'static str, String)> {
     tops.push((
         MAC_BITSERIAL_TOP,
         emit_verilog(&mut crate::pe::MacBitSerial::default(), MAC_BITSERIAL_TOP),
+    ));
+    tops.push((
+        FORMAT_DECODE_PIPED_TOP,
+        emit_verilog(
+            &mut FormatDecode::pipelined(&crate::spec::Format::ALL),
+            FORMAT_DECODE_PIPED_TOP,
+        ),
     ));
     tops.push((
         SCALE_DECODE_TOP,

@@ -277,16 +277,17 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
         lut4_eq(u)
     )
     .unwrap();
-    let p = &r.placed;
-    writeln!(
-        s,
-        "placed netlist (the top synthesized flat, wrapper included): LUT4 {}, CCU2C {}, FF {}; LUT4-eq {}",
-        p.lut4,
-        p.ccu2c,
-        p.ff,
-        lut4_eq(p)
-    )
-    .unwrap();
+    if let Some(p) = &r.placed {
+        writeln!(
+            s,
+            "placed netlist (the top synthesized flat, wrapper included): LUT4 {}, CCU2C {}, FF {}; LUT4-eq {}",
+            p.lut4,
+            p.ccu2c,
+            p.ff,
+            lut4_eq(p)
+        )
+        .unwrap();
+    }
     if !r.device.is_empty() {
         let parts: Vec<String> = ["TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D"]
             .iter()
@@ -388,6 +389,52 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
         got_all as f64 / budget_all.max(1) as f64
     )
     .unwrap();
+    if let Some(t) = &r.timing {
+        s.push_str(&census_table(t));
+    }
+    s
+}
+
+/// Families shown in a census table (the rest are summed on one line).
+const CENSUS_ROWS: usize = 12;
+
+/// The endpoint census of a routed top: how many register inputs miss the clock, by family.
+pub fn census_table(t: &npe_fpga::timing::Census) -> String {
+    let mut s = String::new();
+    writeln!(
+        s,
+        "\nregister endpoints failing {:.0} MHz (from nextpnr's routed delays): {} of {}",
+        1e6 / t.period_ps,
+        t.failing,
+        t.endpoints
+    )
+    .unwrap();
+    let failing: Vec<_> = t.families.iter().filter(|f| f.failing > 0).collect();
+    if failing.is_empty() {
+        return s;
+    }
+    writeln!(
+        s,
+        "{:>7} {:>7} {:>8}  {:<44} worst path starts at",
+        "failing", "of", "worst ns", "register family"
+    )
+    .unwrap();
+    for f in failing.iter().take(CENSUS_ROWS) {
+        writeln!(
+            s,
+            "{:>7} {:>7} {:>8.2}  {:<44} {}",
+            f.failing,
+            f.endpoints,
+            f.worst_ps / 1000.0,
+            f.family,
+            f.worst_start
+        )
+        .unwrap();
+    }
+    if failing.len() > CENSUS_ROWS {
+        let rest: usize = failing[CENSUS_ROWS..].iter().map(|f| f.failing).sum();
+        writeln!(s, "{rest:>7} in {} more families", failing.len() - CENSUS_ROWS).unwrap();
+    }
     s
 }
 
@@ -396,10 +443,13 @@ pub const ACCEL_METHOD: &str =
     "Whole accelerator tops (the presets of `NpeConfig::PRESETS`, Verilog from `npe_hdl::emit`) go
 through `npe_fpga::synth_accel`: one `synth_ecp5` run on the top in its register wrapper, with the breakdown's blocks marked `keep_hierarchy` (each block is flattened
 and optimised inside, not across its ports); `stat` per module times the instance counts gives
-the table above, whose sum is the whole top. A second `synth_ecp5` run synthesizes the top in its
-wrapper flat, optimised across the blocks' ports as a bitstream build is (the \"placed netlist\"
-line); nextpnr-ecp5 places and routes that netlist (LFE5U-85F, CABGA381, 100 MHz target, seed
-1), so its counts include the wrapper's registers. LUT4-eq = LUT4 + 2 x CCU2C, the unit of the DESIGN.md 4.1 budget.
+the table above, whose sum is the whole top. With `--pnr`, a second `synth_ecp5` run synthesizes
+the top in its wrapper flat, optimised across the blocks' ports as a bitstream build is (the
+\"placed netlist\" line); nextpnr-ecp5 places and routes that netlist (LFE5U-85F, CABGA381, 100 MHz
+target, seed 1), so its counts include the wrapper's registers. The endpoint census is a static
+timing analysis of the SDF nextpnr writes (its routed delays): every register input's slack, by
+register family (instance numbers made `*`), and the register its worst path starts from; its
+worst endpoint is nextpnr's critical path. LUT4-eq = LUT4 + 2 x CCU2C, the unit of the DESIGN.md 4.1 budget.
 ";
 
 /// The line after which a markdown report's hand-written notes start; `npe synth --report`
@@ -409,4 +459,46 @@ pub const NOTES_MARKER: &str = "<!-- Notes below this line are hand-written; `np
 /// The hand-written notes of an existing report (from [`NOTES_MARKER`] on), if any.
 pub fn kept_notes(old: &str) -> Option<&str> {
     old.find(NOTES_MARKER).map(|i| &old[i..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use npe_fpga::timing::{Census, FamilySlack};
+
+    fn fam(family: &str, failing: usize, worst_ps: f64) -> FamilySlack {
+        FamilySlack {
+            family: family.into(),
+            endpoints: 10 + failing,
+            failing,
+            worst_ps,
+            worst_start: "start".into(),
+        }
+    }
+
+    /// The census lists the failing families, most failing first, and sums the ones past its
+    /// rows; passing families are left out.
+    #[test]
+    fn census_table_lists_failing_families() {
+        let mut families: Vec<FamilySlack> = (0..CENSUS_ROWS + 2)
+            .map(|i| fam(&format!("f{i}"), CENSUS_ROWS + 2 - i, -100.0 * i as f64))
+            .collect();
+        families.push(fam("ok", 0, 250.0));
+        let t = Census {
+            period_ps: 10_000.0,
+            endpoints: 500,
+            failing: families.iter().map(|f| f.failing).sum(),
+            families,
+        };
+        let s = census_table(&t);
+        assert!(
+            s.contains("failing 100 MHz (from nextpnr's routed delays): 105 of 500"),
+            "{s}"
+        );
+        assert!(s.contains("f0") && s.contains(&format!("f{}", CENSUS_ROWS - 1)), "{s}");
+        assert!(!s.contains(&format!("f{} ", CENSUS_ROWS)) && !s.contains("ok"), "{s}");
+        // The two families past the table: 2 + 1 endpoints.
+        assert!(s.contains("      3 in 2 more families"), "{s}");
+        assert!(s.contains("  -0.10  f1 "), "{s}");
+    }
 }

@@ -55,7 +55,8 @@ has_clock!(
     crate::decode::FormatDecode,
     crate::decode::LaneDecode,
     crate::pe::MacFixed8,
-    crate::axi::issue::BurstIssue
+    crate::axi::issue::BurstIssue,
+    crate::baseline::Mac16
 );
 
 impl<const LW: usize, const ACC_W: usize> HasClock for super::systolic_array::SystolicArray<LW, ACC_W> {

@@ -83,6 +83,12 @@ pub struct AxiWriteDma {
     // AWs presented whose W burst has not started; bursts awaiting their B (≤ 257 each).
     aw_ahead: DFF<Bits<10>>,
     b_pend: DFF<Bits<10>>,
+    // `in_left`, `w_left` and `aw_ahead` are not zero, as registers beside them: the W load
+    // (fanout: the 256 data flip-flops) no longer waits for three wide ORs (npe4x4's census:
+    // 128 failing endpoints behind `w_left`).
+    in_any: DFF<Bit>,
+    w_open: DFF<Bit>,
+    aw_any: DFF<Bit>,
     err_q: DFF<Bits<RESP_BITS>>,
     done_q: DFF<Bit>,
     accept: Signal<Local, Bit>,
@@ -132,6 +138,9 @@ impl AxiWriteDma {
             m_axi_bready: Default::default(),
             issue: BurstIssue::new(),
             busy: Default::default(),
+            in_any: Default::default(),
+            w_open: Default::default(),
+            aw_any: Default::default(),
             in_left: Default::default(),
             sv: Default::default(),
             sd: Default::default(),
@@ -179,7 +188,8 @@ impl Logic for AxiWriteDma {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, busy, in_left, sv, sd, wv, wd, wl, wz, w_left, w_rem, w_off, aw_ahead, b_pend, err_q, done_q
+            self, clock, busy, in_left, sv, sd, wv, wd, wl, wz, w_left, w_rem, w_off, aw_ahead, b_pend, err_q, done_q,
+            in_any, w_open, aw_any
         );
         self.issue.clock.next = self.clock.val();
         self.issue.reset.next = self.reset.val();
@@ -193,10 +203,11 @@ impl Logic for AxiWriteDma {
         self.issue.ready.next = self.m_axi_awready.val();
 
         // Input side: take a beat while the skid entry is free and the command wants more.
-        self.in_ready.next = self.busy.q.val() & !self.sv.q.val() & self.in_left.q.val().any() & !self.abort.val();
+        self.in_ready.next = self.busy.q.val() & !self.sv.q.val() & self.in_any.q.val() & !self.abort.val();
         self.in_fire.next = self.in_ready.val() & self.beat.valid.val();
         if self.in_fire.val() {
             self.in_left.d.next = self.in_left.q.val() - self.one16.val();
+            self.in_any.d.next = self.in_left.q.val() != self.one16.val();
         }
         if self.sv.q.val() {
             self.src_data.next = self.sd.q.val();
@@ -206,10 +217,10 @@ impl Logic for AxiWriteDma {
 
         // W register loads when it is free, a beat is there (under abort: a fill beat always is),
         // and its burst's AW was presented.
-        self.open.next = self.w_left.q.val().any();
+        self.open.next = self.w_open.q.val();
         self.load.next = (!self.wv.q.val() | self.m_axi_wready.val())
             & (self.sv.q.val() | self.in_fire.val() | (self.busy.q.val() & self.abort.val()))
-            & (self.open.val() | self.aw_ahead.q.val().any());
+            & (self.open.val() | self.aw_any.q.val());
         self.page_left.next = self.page_beats.val() - bit_cast::<16, 8>(self.w_off.q.val());
         if self.w_rem.q.val() < self.page_left.val() {
             self.blen.next = self.w_rem.q.val();
@@ -223,9 +234,11 @@ impl Logic for AxiWriteDma {
             if self.open.val() {
                 self.wl.d.next = self.w_left.q.val() == self.one16.val();
                 self.w_left.d.next = self.w_left.q.val() - self.one16.val();
+                self.w_open.d.next = self.w_left.q.val() != self.one16.val();
             } else {
                 self.wl.d.next = self.blen.val() == self.one16.val();
                 self.w_left.d.next = self.blen.val() - self.one16.val();
+                self.w_open.d.next = self.blen.val() != self.one16.val();
                 self.w_rem.d.next = self.w_rem.q.val() - self.blen.val();
                 self.w_off.d.next = 0.into();
             }
@@ -247,9 +260,11 @@ impl Logic for AxiWriteDma {
             (!self.issue.valid.val() | self.m_axi_awready.val()) & !self.issue.rem_zero.val() & self.issue.enable.val();
         if self.aw_load.val() & !(self.load.val() & !self.open.val()) {
             self.aw_ahead.d.next = self.aw_ahead.q.val() + self.one10.val();
+            self.aw_any.d.next = true;
         }
         if !self.aw_load.val() & (self.load.val() & !self.open.val()) {
             self.aw_ahead.d.next = self.aw_ahead.q.val() - self.one10.val();
+            self.aw_any.d.next = self.aw_ahead.q.val() != self.one10.val();
         }
 
         // B responses.
@@ -268,10 +283,10 @@ impl Logic for AxiWriteDma {
         // Complete: every burst presented and accepted, every beat sent, every B back.
         self.finish.next = self.busy.q.val()
             & !self.issue.valid.val()
-            & ((self.issue.rem_zero.val() & !self.in_left.q.val().any() & !self.sv.q.val()) | self.abort.val())
+            & ((self.issue.rem_zero.val() & !self.in_any.q.val() & !self.sv.q.val()) | self.abort.val())
             & !self.wv.q.val()
             & !self.open.val()
-            & !self.aw_ahead.q.val().any()
+            & !self.aw_any.q.val()
             & !self.b_pend.q.val().any();
         self.done_q.d.next = self.finish.val();
         if self.finish.val() {
@@ -283,20 +298,26 @@ impl Logic for AxiWriteDma {
         if self.accept.val() {
             self.busy.d.next = true;
             self.in_left.d.next = self.cmd.beats.val();
+            self.in_any.d.next = self.cmd.beats.val().any();
             self.w_rem.d.next = self.cmd.beats.val();
             self.w_off.d.next = self.cmd.addr.val().get_bits::<8>(4);
             self.w_left.d.next = 0.into();
+            self.w_open.d.next = false;
             self.aw_ahead.d.next = 0.into();
+            self.aw_any.d.next = false;
             self.b_pend.d.next = 0.into();
             self.err_q.d.next = 0.into();
         }
         if self.reset.val() {
             self.busy.d.next = false;
             self.in_left.d.next = 0.into();
+            self.in_any.d.next = false;
             self.sv.d.next = false;
             self.wv.d.next = false;
             self.w_left.d.next = 0.into();
+            self.w_open.d.next = false;
             self.aw_ahead.d.next = 0.into();
+            self.aw_any.d.next = false;
             self.b_pend.d.next = 0.into();
             self.err_q.d.next = 0.into();
             self.done_q.d.next = false;

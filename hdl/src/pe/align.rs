@@ -62,7 +62,46 @@ impl Logic for ExpSum {
     }
 }
 
-/// Shifts an unsigned lane product by `shift` within the lane's `W`-bit window, places that
+/// Bits of a lane shift applied a stage ahead of [`LaneAlign`] (lane 0's product waits a stage
+/// for lanes 1–3 anyway): the product is registered shifted by `shift mod 2^FINE_SHIFT_BITS`.
+pub const FINE_SHIFT_BITS: usize = 3;
+/// Width of a product shifted by its fine shift.
+pub const PRE_SHIFTED_BITS: usize = MUL_OUT_BITS + (1 << FINE_SHIFT_BITS) - 1;
+
+/// The fine part of a lane shift: a product shifted left by the low [`FINE_SHIFT_BITS`] bits
+/// of `shift` (the stage before [`LaneAlign`], which shifts by the rest).
+#[derive(LogicBlock)]
+pub struct FineShift {
+    /// Unsigned product magnitude.
+    pub prod: Signal<In, Bits<MUL_OUT_BITS>>,
+    /// The lane's whole shift (from [`ExpSum`]).
+    pub shift: Signal<In, Bits<EXP_SUM_BITS>>,
+    /// `prod << (shift mod 2^FINE_SHIFT_BITS)`.
+    pub out: Signal<Out, Bits<PRE_SHIFTED_BITS>>,
+    fine: Constant<Bits<EXP_SUM_BITS>>,
+}
+
+impl Default for FineShift {
+    fn default() -> Self {
+        Self {
+            prod: Default::default(),
+            shift: Default::default(),
+            out: Default::default(),
+            fine: const_bits((1 << FINE_SHIFT_BITS) - 1),
+        }
+    }
+}
+
+impl Logic for FineShift {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.out.next =
+            bit_cast::<PRE_SHIFTED_BITS, MUL_OUT_BITS>(self.prod.val()) << (self.shift.val() & self.fine.val());
+    }
+}
+
+/// Shifts an unsigned lane product, already shifted by the low [`FINE_SHIFT_BITS`] of `shift`
+/// ([`FineShift`]), by the rest of `shift` within the lane's `W`-bit window, places that
 /// window (a constant shift) in the PE's `WIN`-bit alignment window, drops the
 /// [`PeGeometry::below`] bits under
 /// the accumulator's LSB (provably zero, see [`super`]) and inverts it if `sign`. The lane's exact
@@ -70,9 +109,9 @@ impl Logic for ExpSum {
 /// accumulator's adder, so no lane carries a full-width increment.
 #[derive(LogicBlock)]
 pub struct LaneAlign<const W: usize, const WIN: usize, const ACC_W: usize> {
-    /// Unsigned product magnitude.
-    pub prod: Signal<In, Bits<MUL_OUT_BITS>>,
-    /// Left shift into the window (from [`ExpSum`]).
+    /// Unsigned product magnitude, shifted by the fine part of `shift` ([`FineShift`]).
+    pub prod: Signal<In, Bits<PRE_SHIFTED_BITS>>,
+    /// Left shift into the window (from [`ExpSum`]); its fine part is already applied.
     pub shift: Signal<In, Bits<EXP_SUM_BITS>>,
     /// Product sign.
     pub sign: Signal<In, Bit>,
@@ -97,6 +136,7 @@ pub struct LaneAlign<const W: usize, const WIN: usize, const ACC_W: usize> {
     below: Constant<BitIndex>,
     below_mask: Constant<Bits<WIN>>,
     zero: Constant<Bits<ACC_W>>,
+    coarse: Constant<Bits<EXP_SUM_BITS>>,
 }
 
 impl<const W: usize, const WIN: usize, const ACC_W: usize> LaneAlign<W, WIN, ACC_W> {
@@ -122,6 +162,7 @@ impl<const W: usize, const WIN: usize, const ACC_W: usize> LaneAlign<W, WIN, ACC
             below: const_index(pe.below),
             below_mask: Constant::new(Bits::<WIN>::mask() >> (WIN - pe.below) as u64),
             zero: const_bits(0),
+            coarse: const_bits(((1 << EXP_SUM_BITS) - 1) ^ ((1 << FINE_SHIFT_BITS) - 1)),
         }
     }
 }
@@ -129,9 +170,9 @@ impl<const W: usize, const WIN: usize, const ACC_W: usize> LaneAlign<W, WIN, ACC
 impl<const W: usize, const WIN: usize, const ACC_W: usize> Logic for LaneAlign<W, WIN, ACC_W> {
     #[hdl_gen]
     fn update(&mut self) {
-        self.wide.next = bit_cast::<W, MUL_OUT_BITS>(self.prod.val());
+        self.wide.next = bit_cast::<W, PRE_SHIFTED_BITS>(self.prod.val());
         self.unused_prod.next = self.prod.val().any();
-        self.shifted.next = self.wide.val() << self.shift.val();
+        self.shifted.next = self.wide.val() << (self.shift.val() & self.coarse.val());
         self.full.next = bit_cast::<WIN, W>(self.shifted.val());
         self.placed.next = self.full.val() << self.place.val();
         self.mag.next = self.placed.val().get_bits::<ACC_W>(self.below.val().index());
@@ -254,11 +295,17 @@ mod tests {
 
     type Lane0 = LaneAlign<{ SHARED.lane0.width }, { SHARED.window }, { SHARED.acc_width }>;
 
-    /// The lane-0 aligner's (aligned, neg) for product `prod`, shift `shift`, `sign`, `enable`.
+    /// The lane-0 aligner's (aligned, neg) for product `prod`, shift `shift`, `sign`, `enable`,
+    /// its fine shift applied by [`FineShift`] first (a stage ahead, in the MAC pipe).
     fn align(prod: u64, shift: u64, sign: bool, enable: bool) -> (Bits<{ SHARED.acc_width }>, bool) {
+        let mut f = FineShift::default();
+        f.connect_all();
+        f.prod.next = bits(prod);
+        f.shift.next = bits(shift);
+        assert!(simulate(&mut f, 100));
         let mut a = Lane0::new(&SHARED, SHARED.lane0);
         a.connect_all();
-        a.prod.next = bits(prod);
+        a.prod.next = f.out.val();
         a.shift.next = bits(shift);
         a.sign.next = sign;
         a.enable.next = enable;
@@ -278,6 +325,14 @@ mod tests {
         assert_eq!(v + bits(1), bits::<{ SHARED.acc_width }>(0) - bits(0b1011 << 5));
         // One more shift doubles it; a disabled lane contributes nothing.
         assert_eq!(align(0b1011, zero + 6, false, true).0, bits(0b1011 << 6));
+        // Every shift the fine and coarse parts split differently lands at the same place.
+        for k in 0..20 {
+            assert_eq!(
+                align(0b1011, zero + k, false, true).0,
+                bits::<{ SHARED.acc_width }>(0b1011) << k,
+                "{k}"
+            );
+        }
         assert_eq!(align(0b1011, zero + 6, true, false), (bits(0), false));
     }
 }

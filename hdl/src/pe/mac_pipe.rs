@@ -6,7 +6,7 @@
 //! stand-alone PE, its input register. Stage 0 masks the lane-packed mantissas to the mode and
 //! registers them (inside [`MantissaMul`]), adds the lanes' exponents and resolves specials;
 //! stage 1 multiplies, from the registered operands; stage 2a aligns lanes 1–3 into lane 1's window
-//! (lane 0's product waits); stage 2n aligns lane 0 into the accumulator's fixed-point window
+//! (lane 0's product waits, shifted by its shift's low bits: [`FineShift`]); stage 2n aligns lane 0 into the accumulator's fixed-point window
 //! and sums lanes 1–3; stage 2b adds the two into the beat's total; stage 2c accumulates.
 //! Aligning and summing the narrow lanes in one stage was the PE's critical path (13.1 ns); the
 //! operand masks in front of the DSP multipliers, behind the route from the array's systolic
@@ -16,7 +16,8 @@
 //! NaN/NaR operands, Inf × 0 and a format pair that is not `ok` raise the sticky `nan` flag and
 //! add nothing; Inf products raise `pinf` / `ninf`.
 
-use super::{ExpSum, LaneAlign, MantissaMul, NarrowLane, PeGeometry, EXP_SUM_BITS, SHARED};
+use super::align::PRE_SHIFTED_BITS;
+use super::{ExpSum, FineShift, LaneAlign, MantissaMul, NarrowLane, PeGeometry, EXP_SUM_BITS, SHARED};
 use crate::decode::lane_decode::lane_word;
 use crate::decode::{const_bits, BitIndex, EXP_BITS, LANE_WORD_BITS, MANT_BITS};
 use crate::pe::mantissa_mul::{MUL_LATENCY, MUL_OUT_BITS};
@@ -138,13 +139,14 @@ pub struct GenericMac<
     ninf1: DFF<Bit>,
 
     // Stage 2a/2n/2b/2c: align lanes 1–3, align lane 0 and sum lanes 1–3, total, accumulate.
+    fine0: FineShift,
     al0: LaneAlign<W0, WIN, ACC_W>,
     al2: NarrowLane<S23, NW>,
     al3: NarrowLane<S23, NW>,
     x1: Signal<Local, Bits<W1>>,
     x1w: Signal<Local, Bits<NW>>,
     x1s: Signal<Local, Bits<NW>>,
-    p0d: DFF<Bits<MUL_OUT_BITS>>,
+    p0d: DFF<Bits<PRE_SHIFTED_BITS>>,
     sh0d: DFF<Bits<EXP_SUM_BITS>>,
     sg0d: DFF<Bit>,
     le0d: DFF<Bit>,
@@ -306,6 +308,7 @@ impl<
             nan1: Default::default(),
             pinf1: Default::default(),
             ninf1: Default::default(),
+            fine0: Default::default(),
             al0: LaneAlign::new(g, g.lane0),
             al2: NarrowLane::new(g),
             al3: NarrowLane::new(g),
@@ -487,7 +490,11 @@ impl<
         self.v3.d.next = self.al3.value.val();
         self.n1.d.next =
             self.le1.q.val().get_bit(self.i1.val().index()) & self.sg1.q.val().get_bit(self.i1.val().index());
-        self.p0d.d.next = self.p0.q.val();
+        // Lane 0's product waits, shifted by the fine part of its shift (its aligner below was
+        // the PE's longest path in the whole top).
+        self.fine0.prod.next = self.p0.q.val();
+        self.fine0.shift.next = self.sh0.q.val();
+        self.p0d.d.next = self.fine0.out.val();
         self.sh0d.d.next = self.sh0.q.val();
         self.sg0d.d.next = self.sg1.q.val().get_bit(self.i0.val().index());
         self.le0d.d.next = self.le1.q.val().get_bit(self.i0.val().index());

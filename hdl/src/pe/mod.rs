@@ -29,7 +29,7 @@ pub mod mac_pipe;
 pub mod mantissa_mul;
 pub mod processing_element;
 
-pub use align::{ExpSum, LaneAlign, NarrowLane};
+pub use align::{ExpSum, FineShift, LaneAlign, NarrowLane};
 pub use bit_serial::{BitSerialMac, MacBitSerial};
 pub use block_mac::{GenericBlockMac, MacBlock8};
 pub use dequant::{Dequant, Dequant8, BLOCK8_ACCUMULATOR, DEQUANT8_A, DEQUANT8_P, DEQUANT_LEN_BITS};
