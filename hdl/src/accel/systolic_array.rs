@@ -5,9 +5,8 @@
 //!
 //! Each operand word is registered twice where it enters (so the buffers' read data need not
 //! cross the chip in the same cycle as the decode, nor in one cycle to the decoder), decoded once
-//! (the decoders have a register stage of their own, [`crate::decode::DECODE_LATENCY`]) and
-//! registered again at the edge before the first register of its row or column
-//! ([`EDGE_LATENCY`] in all; the row's flags wait them out), and the PEs are MAC pipes
+//! on its way into the first register of its row or column (the decoders have a register stage
+//! of their own, [`crate::decode::DECODE_LATENCY`]; the row's flags wait out all three), and the PEs are MAC pipes
 //! only: a systolic register plays the stand-alone PE's input register, so PE(r,c) sees a beat
 //! at the same cycle as the stand-alone PE's MAC pipe would. The lane mode (from the job's two
 //! formats) is computed once and registered for the whole array.
@@ -36,11 +35,6 @@ use rust_hdl::prelude::*;
 
 use super::datapath::Datapath;
 use super::slots::{BlockPeSlot, DecodeSlot, PeSlot};
-
-/// Clock edges from an operand word at `a_in` / `w_in` to its decoded word in row 0's or
-/// column 0's systolic register's input: two input registers, the decoder's stage, the edge
-/// register.
-pub const EDGE_LATENCY: usize = 2 + crate::decode::DECODE_LATENCY + 1;
 
 /// Operand word width as a type-level width.
 const WORD: usize = OPERAND_BITS as usize;
@@ -110,15 +104,8 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     ain2: Vec<DFF<Bits<WORD>>>,
     win2: Vec<DFF<Bits<WORD>>>,
     fin_q2: Vec<DFF<Bits<3>>>,
-    // A row's flags wait out its decoder's register stage (DECODE_LATENCY = 1) and the edge
-    // register.
+    // A row's flags wait out its decoder's register stage (DECODE_LATENCY = 1).
     fdly: Vec<DFF<Bits<3>>>,
-    fdly2: Vec<DFF<Bits<3>>>,
-    // The decoded words are registered by their decoders before they go to row 0 / column 0:
-    // the decoders' second stage ended at the first systolic register, across the chip
-    // (npe4x4's census: 166 failing endpoints, the worst 3.4 ns over, 10.5 ns of it routing).
-    aedge: Vec<DFF<Bits<LW>>>,
-    wedge: Vec<DFF<Bits<LW>>>,
     areg: Vec<DFF<Bits<LW>>>,
     freg: Vec<DFF<Bits<3>>>,
     // The lane mode (ok, lanes4, lanes2) moves right with the activations, a copy per PE:
@@ -140,12 +127,10 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     bq: Vec<DFF<Bit>>,
     bq2: Vec<DFF<Bit>>,
     bdly: Vec<DFF<Bit>>,
-    bdly2: Vec<DFF<Bit>>,
     breg: Vec<DFF<Bit>>,
     sq: Vec<DFF<Bits<BS_ENTRY_BITS>>>,
     sq2: Vec<DFF<Bits<BS_ENTRY_BITS>>>,
     sq3: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
-    sq4: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
     // BitMoD weights (block-scaled only): the job's W format is a 4-bit or a 3-bit BitMoD type
     // (registered, a job constant); each column's codes are rewritten for the decoder, which
     // then decodes FP4 E2M1, and its lanes of the −0 code take the special of the block's
@@ -221,9 +206,6 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             win2: dffs(cols),
             fin_q2: dffs(rows),
             fdly: dffs(rows),
-            fdly2: dffs(rows),
-            aedge: dffs(rows),
-            wedge: dffs(cols),
             areg: dffs(n),
             freg: dffs(n),
             m_ok: dffs(n),
@@ -237,12 +219,10 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             bq: dffs(br),
             bq2: dffs(br),
             bdly: dffs(br),
-            bdly2: dffs(br),
             breg: dffs(bn),
             sq: dffs(bc),
             sq2: dffs(bc),
             sq3: dffs(bc),
-            sq4: dffs(bc),
             bm4: dffs(bone),
             bm3: dffs(bone),
             bml: (0..bc).map(|_| BitmodLanes::new(FIXED8.word, FIXED8_POINT)).collect(),
@@ -290,8 +270,6 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.wreg[r * nc + c].clock.next = self.clock.val();
                     }
                     self.fdly[r].clock.next = self.clock.val();
-                    self.fdly2[r].clock.next = self.clock.val();
-                    self.aedge[r].clock.next = self.clock.val();
                     self.fin_q[r].clock.next = self.clock.val();
                     self.fin_q2[r].clock.next = self.clock.val();
                     self.ain[r].clock.next = self.clock.val();
@@ -324,13 +302,11 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.bq[r].clock.next = self.clock.val();
                     self.bq2[r].clock.next = self.clock.val();
                     self.bdly[r].clock.next = self.clock.val();
-                    self.bdly2[r].clock.next = self.clock.val();
                 }
                 for c in 0..self._bcols {
                     self.sq[c].clock.next = self.clock.val();
                     self.sq2[c].clock.next = self.clock.val();
                     self.sq3[c].clock.next = self.clock.val();
-                    self.sq4[c].clock.next = self.clock.val();
                     self.bml[c].clock.next = self.clock.val();
                 }
                 for i in 0..self._b1 {
@@ -364,7 +340,6 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.win2[c].clock.next = self.clock.val();
                     self.win2[c].d.next = self.win[c].q.val();
                     self.wdec[c].clock.next = self.clock.val();
-                    self.wedge[c].clock.next = self.clock.val();
                     self.wdec[c].fmt.next = self.w_fmt.val();
                     self.wdec[c].code.next = self.win2[c].q.val();
                     self.wdec[c].lanes4.next = self.lanes4.q.val();
@@ -373,13 +348,11 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
 
                 // Activations and flags move right, weights down.
                 for r in 0..self._rows {
-                    self.aedge[r].d.next = self.adec[r].word.val();
-                    self.areg[r * nc].d.next = self.aedge[r].q.val();
+                    self.areg[r * nc].d.next = self.adec[r].word.val();
                     self.fin_q[r].d.next = self.flags_in[r].val();
                     self.fin_q2[r].d.next = self.fin_q[r].q.val();
                     self.fdly[r].d.next = self.fin_q2[r].q.val();
-                    self.fdly2[r].d.next = self.fdly[r].q.val();
-                    self.freg[r * nc].d.next = self.fdly2[r].q.val();
+                    self.freg[r * nc].d.next = self.fdly[r].q.val();
                     self.m_ok[r * nc].d.next = self.ok.q.val();
                     self.m_l4[r * nc].d.next = self.lanes4.q.val();
                     self.m_l2[r * nc].d.next = self.lanes2.q.val();
@@ -395,12 +368,10 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.fin_q[r].d.next = 0.into();
                         self.fin_q2[r].d.next = 0.into();
                         self.fdly[r].d.next = 0.into();
-                        self.fdly2[r].d.next = 0.into();
                     }
                 }
                 for c in 0..self._cols {
-                    self.wedge[c].d.next = self.wdec[c].word.val();
-                    self.wreg[c].d.next = self.wedge[c].q.val();
+                    self.wreg[c].d.next = self.wdec[c].word.val();
                 }
                 // Block-scaled arrays: BitMoD weights around the column decoders.
                 for i in 0..self._b1 {
@@ -420,7 +391,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         if self.bm4[i].q.val() | self.bm3[i].q.val() {
                             self.wdec[c].fmt.next = self.k_fp4[i].val();
                         }
-                        self.wedge[c].d.next = self.bml[c].out.val();
+                        self.wreg[c].d.next = self.bml[c].out.val();
                     }
                 }
                 for r in 1..self._rows {
@@ -434,8 +405,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.bq[r].d.next = self.bend_in[r].val();
                     self.bq2[r].d.next = self.bq[r].q.val();
                     self.bdly[r].d.next = self.bq2[r].q.val();
-                    self.bdly2[r].d.next = self.bdly[r].q.val();
-                    self.breg[r * nc].d.next = self.bdly2[r].q.val();
+                    self.breg[r * nc].d.next = self.bdly[r].q.val();
                     for c in 1..self._cols {
                         self.breg[r * nc + c].d.next = self.breg[r * nc + c - 1].q.val();
                     }
@@ -443,7 +413,6 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.bq[r].d.next = false;
                         self.bq2[r].d.next = false;
                         self.bdly[r].d.next = false;
-                        self.bdly2[r].d.next = false;
                     }
                 }
                 for c in 0..self._bcols {
@@ -451,8 +420,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.sq2[c].d.next = self.sq[c].q.val();
                     self.sq3[c].d.next = self.sq2[c].q.val().get_bits::<SCALE_CODE_BITS>(0);
                     self.unused_entry[c].next = self.sq2[c].q.val();
-                    self.sq4[c].d.next = self.sq3[c].q.val();
-                    self.sdec[c].code.next = self.sq4[c].q.val();
+                    self.sdec[c].code.next = self.sq3[c].q.val();
                     self.sdec[c].kind.next = self.s_kind[0].val();
                     self.sdec[c].base.next = self.s_base[0].val();
                     self.s_q[c].d.next = self.sdec[c].q.val();
@@ -568,9 +536,8 @@ mod tests {
         cycle(&mut a);
         a.reset.next = false;
         // Row r's one-beat tile enters at cycle r (the sequencer's skew), column c's weight
-        // at cycle c: after the two input registers, the decoders' stage and the edge register,
-        // PE(r,c) gets both
-        // at cycle r + c + EDGE_LATENCY.
+        // at cycle c: after the two input registers and the decoders' stage, PE(r,c) gets both
+        // at cycle r + c + 2 + DECODE_LATENCY.
         let mut seen = vec![None; rows * cols];
         let mut fin = vec![Vec::new(); rows * cols];
         for t in 0..30usize {
@@ -604,7 +571,7 @@ mod tests {
                 // Activation and weight of the same beat reach PE(r,c) together.
                 let (t, av, wv) = seen[i].expect("PE saw its beat");
                 assert_eq!((av, wv), (0x100 + r as u64, 0x200 + c as u64), "PE({r},{c})");
-                assert_eq!(t, r + c + EDGE_LATENCY, "PE({r},{c}) beat cycle");
+                assert_eq!(t, r + c + 2 + DECODE_LATENCY, "PE({r},{c}) beat cycle");
                 // One finish flag, the MAC latency after its last (only) beat.
                 assert_eq!(fin[i], [t + dp.mac_latency()], "PE({r},{c}) finish");
             }
@@ -689,7 +656,7 @@ mod tests {
         for r in 0..rows {
             for c in 0..cols {
                 let i = r * cols + c;
-                let t0 = r + c + EDGE_LATENCY;
+                let t0 = r + c + 2 + DECODE_LATENCY;
                 let want: Vec<_> = (0..2)
                     .map(|beat| {
                         let sc = kind.serial(code(beat, c));
