@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 mod common;
 
-use common::{fails_with, npe, text};
+use common::{fails_with, npe, s, scratch, text};
 
 use npe_host::tensor::{write_npy, Matrix};
 
@@ -361,18 +361,6 @@ fn gemm_check(
     ];
     v.extend_from_slice(extra);
     npe(&v)
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("npe-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// A 2x3 A and a 3x2 W as .npy files in `d`; A's element [1, 1] is `a11`.

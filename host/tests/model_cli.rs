@@ -6,21 +6,9 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use common::{fails_with, npe, text};
+use common::{fails_with, npe, s, scratch, text};
 use npe_host::model;
 use npe_host::tensor::{write_safetensors, Matrix};
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("npe-model-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn model_dir() -> PathBuf {
     model::default_dir().expect("the model package (bash .ci/setup.sh installs it)")

@@ -1,5 +1,6 @@
 //! Running the `npe` binary from the CLI tests.
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs `npe` with `args`.
@@ -26,4 +27,21 @@ pub fn fails_with(args: &[&str], needle: &str) {
     assert!(!o.status.success(), "{args:?} should fail:\n{t}");
     assert!(t.contains(needle), "{args:?}: expected '{needle}' in:\n{t}");
     assert!(!t.contains("panicked"), "{args:?} panicked:\n{t}");
+}
+
+// Each test crate compiles this module on its own, and not every one uses the helpers below.
+
+/// A fresh scratch directory for one test (`name` unique among the tests).
+#[allow(dead_code)]
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("npe-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A path as a command-line argument.
+#[allow(dead_code)]
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
 }
