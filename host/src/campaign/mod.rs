@@ -55,8 +55,17 @@ pub struct CampaignOptions {
     pub reset_aims: Vec<usize>,
 }
 
-/// Every state of [`STATES`], to aim resets at.
-pub const ALL_STATES: [usize; 9] = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+/// Every state of [`STATES`], to aim resets at (derived from its length: a state added to the
+/// job plan is aimed at without another edit).
+pub const ALL_STATES: [usize; STATES.len()] = {
+    let mut all = [0; STATES.len()];
+    let mut i = 0;
+    while i < all.len() {
+        all[i] = i;
+        i += 1;
+    }
+    all
+};
 
 impl CampaignOptions {
     /// The CI-sized campaign on `preset`.
