@@ -143,42 +143,27 @@ pub struct FormatDecode {
     posit4: Posit4Decode,
     posit8: Posit8Decode,
     posit16: Posit16Decode,
-    id_int2: Constant<Bits<FMT_BITS>>,
-    id_int4: Constant<Bits<FMT_BITS>>,
-    id_int8: Constant<Bits<FMT_BITS>>,
-    id_int16: Constant<Bits<FMT_BITS>>,
-    id_fp4: Constant<Bits<FMT_BITS>>,
-    id_fp6e2m3: Constant<Bits<FMT_BITS>>,
-    id_fp6e3m2: Constant<Bits<FMT_BITS>>,
-    id_fp8e4m3: Constant<Bits<FMT_BITS>>,
-    id_fp8e5m2: Constant<Bits<FMT_BITS>>,
-    id_e8m0: Constant<Bits<FMT_BITS>>,
-    id_posit4: Constant<Bits<FMT_BITS>>,
-    id_posit8: Constant<Bits<FMT_BITS>>,
-    id_posit16: Constant<Bits<FMT_BITS>>,
-    en_int2: Constant<Bit>,
-    en_int4: Constant<Bit>,
-    en_int8: Constant<Bit>,
-    en_int16: Constant<Bit>,
-    en_fp4: Constant<Bit>,
-    en_fp6e2m3: Constant<Bit>,
-    en_fp6e3m2: Constant<Bit>,
-    en_fp8e4m3: Constant<Bit>,
-    en_fp8e5m2: Constant<Bit>,
-    en_e8m0: Constant<Bit>,
-    en_posit4: Constant<Bit>,
-    en_posit8: Constant<Bit>,
-    en_posit16: Constant<Bit>,
     exp_zero: Constant<Bits<EXP_BITS>>,
     mant_zero: Constant<Bits<MANT_BITS>>,
     no: Constant<Bit>,
     piped: Constant<Bit>,
     r_code: DFF<Bits<CODE_BITS>>,
-    r_fmt: DFF<Bits<FMT_BITS>>,
-    // The code and id the non-posit decoders and the select see (registered when pipelined).
+    // Per format of [`Format::ALL`] (in its order): its id, whether this decoder has it, and
+    // `sel[i]`: the id is format i's. The outputs OR together the selected decoder's results
+    // (at most one select is set), registered as one-hot bits when pipelined: a priority chain
+    // on the registered id (thirteen compares deep) was the edge decoders' slowest path.
+    ids: Vec<Constant<Bits<FMT_BITS>>>,
+    ens: Vec<Constant<Bit>>,
+    sel: Vec<Signal<Local, Bit>>,
+    r_sel: Vec<DFF<Bit>>,
+    // The code and selects the non-posit decoders and the outputs see (registered when
+    // pipelined).
     b_code: Signal<Local, Bits<CODE_BITS>>,
-    b_fmt: Signal<Local, Bits<FMT_BITS>>,
+    b_sel: Vec<Signal<Local, Bit>>,
 }
+
+/// Formats of [`Format::ALL`]: one select each.
+const FORMATS_N: usize = Format::ALL.len();
 
 fn id(f: Format) -> Constant<Bits<FMT_BITS>> {
     const_bits(f.id() as u64)
@@ -270,40 +255,17 @@ impl FormatDecode {
             posit4: posit(Format::Posit4Es1, piped),
             posit8: posit(Format::Posit8Es0, piped),
             posit16: posit(Format::Posit16Es1, piped),
-            id_int2: id(Format::Int2),
-            id_int4: id(Format::Int4),
-            id_int8: id(Format::Int8),
-            id_int16: id(Format::Int16),
-            id_fp4: id(Format::Fp4E2M1),
-            id_fp6e2m3: id(Format::Fp6E2M3),
-            id_fp6e3m2: id(Format::Fp6E3M2),
-            id_fp8e4m3: id(Format::Fp8E4M3),
-            id_fp8e5m2: id(Format::Fp8E5M2),
-            id_e8m0: id(Format::E8M0),
-            id_posit4: id(Format::Posit4Es1),
-            id_posit8: id(Format::Posit8Es0),
-            id_posit16: id(Format::Posit16Es1),
-            en_int2: en(Format::Int2),
-            en_int4: en(Format::Int4),
-            en_int8: en(Format::Int8),
-            en_int16: en(Format::Int16),
-            en_fp4: en(Format::Fp4E2M1),
-            en_fp6e2m3: en(Format::Fp6E2M3),
-            en_fp6e3m2: en(Format::Fp6E3M2),
-            en_fp8e4m3: en(Format::Fp8E4M3),
-            en_fp8e5m2: en(Format::Fp8E5M2),
-            en_e8m0: en(Format::E8M0),
-            en_posit4: en(Format::Posit4Es1),
-            en_posit8: en(Format::Posit8Es0),
-            en_posit16: en(Format::Posit16Es1),
             exp_zero: exp_const(0),
             mant_zero: const_bits(0),
             no: const_bit(false),
             piped: const_bit(piped),
             r_code: Default::default(),
-            r_fmt: Default::default(),
+            ids: Format::ALL.iter().map(|&f| id(f)).collect(),
+            ens: Format::ALL.iter().map(|&f| en(f)).collect(),
+            sel: Format::ALL.iter().map(|_| Default::default()).collect(),
+            r_sel: Format::ALL.iter().map(|_| Default::default()).collect(),
             b_code: Default::default(),
-            b_fmt: Default::default(),
+            b_sel: Format::ALL.iter().map(|_| Default::default()).collect(),
         }
     }
 }
@@ -317,18 +279,25 @@ impl Default for FormatDecode {
 impl Logic for FormatDecode {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, r_code, r_fmt);
+        dff_setup!(self, clock, r_code);
         self.posit4.clock.next = self.clock.val();
         self.posit8.clock.next = self.clock.val();
         self.posit16.clock.next = self.clock.val();
         self.r_code.d.next = self.code.val();
-        self.r_fmt.d.next = self.fmt.val();
         if self.piped.val() {
             self.b_code.next = self.r_code.q.val();
-            self.b_fmt.next = self.r_fmt.q.val();
         } else {
             self.b_code.next = self.code.val();
-            self.b_fmt.next = self.fmt.val();
+        }
+        for i in 0..FORMATS_N {
+            self.r_sel[i].clock.next = self.clock.val();
+            self.sel[i].next = self.ens[i].val() & (self.fmt.val() == self.ids[i].val());
+            self.r_sel[i].d.next = self.sel[i].val();
+            if self.piped.val() {
+                self.b_sel[i].next = self.r_sel[i].q.val();
+            } else {
+                self.b_sel[i].next = self.sel[i].val();
+            }
         }
         // Posit decoders see the code itself: their register is inside.
         self.int2.code.next = self.b_code.val().get_bits::<INT2>(0);
@@ -351,97 +320,109 @@ impl Logic for FormatDecode {
         self.sign.next = self.no.val();
         self.exp.next = self.exp_zero.val();
         self.mant.next = self.mant_zero.val();
-        if self.en_int2.val() & (self.b_fmt.val() == self.id_int2.val()) {
-            self.zero.next = self.int2.zero.val();
-            self.nar.next = self.int2.nar.val();
-            self.inf.next = self.int2.inf.val();
-            self.sign.next = self.int2.sign.val();
-            self.exp.next = self.int2.exp.val();
-            self.mant.next = self.int2.mant.val();
-        } else if self.en_int4.val() & (self.b_fmt.val() == self.id_int4.val()) {
-            self.zero.next = self.int4.zero.val();
-            self.nar.next = self.int4.nar.val();
-            self.inf.next = self.int4.inf.val();
-            self.sign.next = self.int4.sign.val();
-            self.exp.next = self.int4.exp.val();
-            self.mant.next = self.int4.mant.val();
-        } else if self.en_int8.val() & (self.b_fmt.val() == self.id_int8.val()) {
-            self.zero.next = self.int8.zero.val();
-            self.nar.next = self.int8.nar.val();
-            self.inf.next = self.int8.inf.val();
-            self.sign.next = self.int8.sign.val();
-            self.exp.next = self.int8.exp.val();
-            self.mant.next = self.int8.mant.val();
-        } else if self.en_int16.val() & (self.b_fmt.val() == self.id_int16.val()) {
-            self.zero.next = self.int16.zero.val();
-            self.nar.next = self.int16.nar.val();
-            self.inf.next = self.int16.inf.val();
-            self.sign.next = self.int16.sign.val();
-            self.exp.next = self.int16.exp.val();
-            self.mant.next = self.int16.mant.val();
-        } else if self.en_fp4.val() & (self.b_fmt.val() == self.id_fp4.val()) {
-            self.zero.next = self.fp4.zero.val();
-            self.nar.next = self.fp4.nar.val();
-            self.inf.next = self.fp4.inf.val();
-            self.sign.next = self.fp4.sign.val();
-            self.exp.next = self.fp4.exp.val();
-            self.mant.next = self.fp4.mant.val();
-        } else if self.en_fp6e2m3.val() & (self.b_fmt.val() == self.id_fp6e2m3.val()) {
-            self.zero.next = self.fp6e2m3.zero.val();
-            self.nar.next = self.fp6e2m3.nar.val();
-            self.inf.next = self.fp6e2m3.inf.val();
-            self.sign.next = self.fp6e2m3.sign.val();
-            self.exp.next = self.fp6e2m3.exp.val();
-            self.mant.next = self.fp6e2m3.mant.val();
-        } else if self.en_fp6e3m2.val() & (self.b_fmt.val() == self.id_fp6e3m2.val()) {
-            self.zero.next = self.fp6e3m2.zero.val();
-            self.nar.next = self.fp6e3m2.nar.val();
-            self.inf.next = self.fp6e3m2.inf.val();
-            self.sign.next = self.fp6e3m2.sign.val();
-            self.exp.next = self.fp6e3m2.exp.val();
-            self.mant.next = self.fp6e3m2.mant.val();
-        } else if self.en_fp8e4m3.val() & (self.b_fmt.val() == self.id_fp8e4m3.val()) {
-            self.zero.next = self.fp8e4m3.zero.val();
-            self.nar.next = self.fp8e4m3.nar.val();
-            self.inf.next = self.fp8e4m3.inf.val();
-            self.sign.next = self.fp8e4m3.sign.val();
-            self.exp.next = self.fp8e4m3.exp.val();
-            self.mant.next = self.fp8e4m3.mant.val();
-        } else if self.en_fp8e5m2.val() & (self.b_fmt.val() == self.id_fp8e5m2.val()) {
-            self.zero.next = self.fp8e5m2.zero.val();
-            self.nar.next = self.fp8e5m2.nar.val();
-            self.inf.next = self.fp8e5m2.inf.val();
-            self.sign.next = self.fp8e5m2.sign.val();
-            self.exp.next = self.fp8e5m2.exp.val();
-            self.mant.next = self.fp8e5m2.mant.val();
-        } else if self.en_e8m0.val() & (self.b_fmt.val() == self.id_e8m0.val()) {
-            self.zero.next = self.e8m0.zero.val();
-            self.nar.next = self.e8m0.nar.val();
-            self.inf.next = self.e8m0.inf.val();
-            self.sign.next = self.e8m0.sign.val();
-            self.exp.next = self.e8m0.exp.val();
-            self.mant.next = self.e8m0.mant.val();
-        } else if self.en_posit4.val() & (self.b_fmt.val() == self.id_posit4.val()) {
-            self.zero.next = self.posit4.zero.val();
-            self.nar.next = self.posit4.nar.val();
-            self.inf.next = self.posit4.inf.val();
-            self.sign.next = self.posit4.sign.val();
-            self.exp.next = self.posit4.exp.val();
-            self.mant.next = self.posit4.mant.val();
-        } else if self.en_posit8.val() & (self.b_fmt.val() == self.id_posit8.val()) {
-            self.zero.next = self.posit8.zero.val();
-            self.nar.next = self.posit8.nar.val();
-            self.inf.next = self.posit8.inf.val();
-            self.sign.next = self.posit8.sign.val();
-            self.exp.next = self.posit8.exp.val();
-            self.mant.next = self.posit8.mant.val();
-        } else if self.en_posit16.val() & (self.b_fmt.val() == self.id_posit16.val()) {
-            self.zero.next = self.posit16.zero.val();
-            self.nar.next = self.posit16.nar.val();
-            self.inf.next = self.posit16.inf.val();
-            self.sign.next = self.posit16.sign.val();
-            self.exp.next = self.posit16.exp.val();
-            self.mant.next = self.posit16.mant.val();
+        if self.b_sel[0].val() {
+            self.zero.next = self.zero.val() | self.int2.zero.val();
+            self.nar.next = self.nar.val() | self.int2.nar.val();
+            self.inf.next = self.inf.val() | self.int2.inf.val();
+            self.sign.next = self.sign.val() | self.int2.sign.val();
+            self.exp.next = self.exp.val() | self.int2.exp.val();
+            self.mant.next = self.mant.val() | self.int2.mant.val();
+        }
+        if self.b_sel[1].val() {
+            self.zero.next = self.zero.val() | self.int4.zero.val();
+            self.nar.next = self.nar.val() | self.int4.nar.val();
+            self.inf.next = self.inf.val() | self.int4.inf.val();
+            self.sign.next = self.sign.val() | self.int4.sign.val();
+            self.exp.next = self.exp.val() | self.int4.exp.val();
+            self.mant.next = self.mant.val() | self.int4.mant.val();
+        }
+        if self.b_sel[2].val() {
+            self.zero.next = self.zero.val() | self.int8.zero.val();
+            self.nar.next = self.nar.val() | self.int8.nar.val();
+            self.inf.next = self.inf.val() | self.int8.inf.val();
+            self.sign.next = self.sign.val() | self.int8.sign.val();
+            self.exp.next = self.exp.val() | self.int8.exp.val();
+            self.mant.next = self.mant.val() | self.int8.mant.val();
+        }
+        if self.b_sel[3].val() {
+            self.zero.next = self.zero.val() | self.int16.zero.val();
+            self.nar.next = self.nar.val() | self.int16.nar.val();
+            self.inf.next = self.inf.val() | self.int16.inf.val();
+            self.sign.next = self.sign.val() | self.int16.sign.val();
+            self.exp.next = self.exp.val() | self.int16.exp.val();
+            self.mant.next = self.mant.val() | self.int16.mant.val();
+        }
+        if self.b_sel[4].val() {
+            self.zero.next = self.zero.val() | self.fp4.zero.val();
+            self.nar.next = self.nar.val() | self.fp4.nar.val();
+            self.inf.next = self.inf.val() | self.fp4.inf.val();
+            self.sign.next = self.sign.val() | self.fp4.sign.val();
+            self.exp.next = self.exp.val() | self.fp4.exp.val();
+            self.mant.next = self.mant.val() | self.fp4.mant.val();
+        }
+        if self.b_sel[5].val() {
+            self.zero.next = self.zero.val() | self.fp6e2m3.zero.val();
+            self.nar.next = self.nar.val() | self.fp6e2m3.nar.val();
+            self.inf.next = self.inf.val() | self.fp6e2m3.inf.val();
+            self.sign.next = self.sign.val() | self.fp6e2m3.sign.val();
+            self.exp.next = self.exp.val() | self.fp6e2m3.exp.val();
+            self.mant.next = self.mant.val() | self.fp6e2m3.mant.val();
+        }
+        if self.b_sel[6].val() {
+            self.zero.next = self.zero.val() | self.fp6e3m2.zero.val();
+            self.nar.next = self.nar.val() | self.fp6e3m2.nar.val();
+            self.inf.next = self.inf.val() | self.fp6e3m2.inf.val();
+            self.sign.next = self.sign.val() | self.fp6e3m2.sign.val();
+            self.exp.next = self.exp.val() | self.fp6e3m2.exp.val();
+            self.mant.next = self.mant.val() | self.fp6e3m2.mant.val();
+        }
+        if self.b_sel[7].val() {
+            self.zero.next = self.zero.val() | self.fp8e4m3.zero.val();
+            self.nar.next = self.nar.val() | self.fp8e4m3.nar.val();
+            self.inf.next = self.inf.val() | self.fp8e4m3.inf.val();
+            self.sign.next = self.sign.val() | self.fp8e4m3.sign.val();
+            self.exp.next = self.exp.val() | self.fp8e4m3.exp.val();
+            self.mant.next = self.mant.val() | self.fp8e4m3.mant.val();
+        }
+        if self.b_sel[8].val() {
+            self.zero.next = self.zero.val() | self.fp8e5m2.zero.val();
+            self.nar.next = self.nar.val() | self.fp8e5m2.nar.val();
+            self.inf.next = self.inf.val() | self.fp8e5m2.inf.val();
+            self.sign.next = self.sign.val() | self.fp8e5m2.sign.val();
+            self.exp.next = self.exp.val() | self.fp8e5m2.exp.val();
+            self.mant.next = self.mant.val() | self.fp8e5m2.mant.val();
+        }
+        if self.b_sel[9].val() {
+            self.zero.next = self.zero.val() | self.e8m0.zero.val();
+            self.nar.next = self.nar.val() | self.e8m0.nar.val();
+            self.inf.next = self.inf.val() | self.e8m0.inf.val();
+            self.sign.next = self.sign.val() | self.e8m0.sign.val();
+            self.exp.next = self.exp.val() | self.e8m0.exp.val();
+            self.mant.next = self.mant.val() | self.e8m0.mant.val();
+        }
+        if self.b_sel[10].val() {
+            self.zero.next = self.zero.val() | self.posit4.zero.val();
+            self.nar.next = self.nar.val() | self.posit4.nar.val();
+            self.inf.next = self.inf.val() | self.posit4.inf.val();
+            self.sign.next = self.sign.val() | self.posit4.sign.val();
+            self.exp.next = self.exp.val() | self.posit4.exp.val();
+            self.mant.next = self.mant.val() | self.posit4.mant.val();
+        }
+        if self.b_sel[11].val() {
+            self.zero.next = self.zero.val() | self.posit8.zero.val();
+            self.nar.next = self.nar.val() | self.posit8.nar.val();
+            self.inf.next = self.inf.val() | self.posit8.inf.val();
+            self.sign.next = self.sign.val() | self.posit8.sign.val();
+            self.exp.next = self.exp.val() | self.posit8.exp.val();
+            self.mant.next = self.mant.val() | self.posit8.mant.val();
+        }
+        if self.b_sel[12].val() {
+            self.zero.next = self.zero.val() | self.posit16.zero.val();
+            self.nar.next = self.nar.val() | self.posit16.nar.val();
+            self.inf.next = self.inf.val() | self.posit16.inf.val();
+            self.sign.next = self.sign.val() | self.posit16.sign.val();
+            self.exp.next = self.exp.val() | self.posit16.exp.val();
+            self.mant.next = self.mant.val() | self.posit16.mant.val();
         }
     }
 }

@@ -410,6 +410,8 @@ impl<
         self.mul.b.next = self.w.val().get_bits::<MANT_BITS>(self.at_mant.val().index());
         self.mul.lanes4.next = self.lanes4.val();
         self.mul.lanes2.next = self.lanes2.val();
+        // Only a beat's operands are registered (a bubble's product is never added).
+        self.mul.en.next = self.valid.val();
 
         self.ae.next = self.a.val().get_bits::<EXP_W>(self.at_exp.val().index());
         self.we.next = self.w.val().get_bits::<EXP_W>(self.at_exp.val().index());
