@@ -143,6 +143,7 @@ pub struct Core<const LW: usize, const ACC_W: usize> {
     // the sequencer starts a stripe's tiles as they arrive when no scales follow the weights
     // (`w_early`).
     wt_in: DFF<Bits<16>>,
+    wt_step: DFF<Bit>,
     wt_sp: DFF<Bits<2>>,
     w_early: Signal<Local, Bit>,
     k1_16: Constant<Bits<16>>,
@@ -224,6 +225,7 @@ impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
             w_full0: Default::default(),
             w_full1: Default::default(),
             wt_in: Default::default(),
+            wt_step: Default::default(),
             wt_sp: Default::default(),
             w_early: Default::default(),
             k1_16: Constant::new(1.into()),
@@ -273,6 +275,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
             w_full0,
             w_full1,
             wt_in,
+            wt_step,
             wt_sp,
             o_claim0,
             o_claim1,
@@ -374,13 +377,16 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
             }
         }
 
+        // A tile in counts a cycle after the buffers say so (`wt_step`: their row-end compares
+        // fed the count's 16-bit increment, −1.5 ns). A new load's route pulse wins over a step
+        // of the last one's that is still on its way.
+        self.wt_step.d.next = self.bufs.w_tile.val();
+        if self.wt_step.q.val() & !self.plan.run_start.val() {
+            self.wt_in.d.next = self.wt_in.q.val() + self.k1_16.val();
+        }
         if self.ld.route_w.val() {
             self.wt_in.d.next = 0.into();
             self.wt_sp.d.next = self.ld.sp.val();
-        }
-        // (A load's first beat comes cycles after its route pulse: the two never coincide.)
-        if self.bufs.w_tile.val() {
-            self.wt_in.d.next = self.wt_in.q.val() + self.k1_16.val();
         }
 
         // ---- operand buffers

@@ -158,6 +158,8 @@ pub struct Sequencer {
     // every update of `c_k` (`period_m2` for the step from `c_k`). The compare fed the block's
     // end and its 32-bit sums (`claim_n0`, −0.7 ns).
     k_end: DFF<Bit>,
+    // `c_k == 0`, registered the same way.
+    k_zero: DFF<Bit>,
     period_m2: DFF<Bits<16>>,
     w_avail: Signal<Local, Bit>,
     // Tile `c_t` of the stripe is in its W banks (the whole stripe, or its tiles so far).
@@ -298,6 +300,7 @@ impl Sequencer {
             e_nxt: Default::default(),
             c_bumped: Default::default(),
             k_end: Default::default(),
+            k_zero: Default::default(),
             period_m2: Default::default(),
             w_avail: Default::default(),
             t_ready: Default::default(),
@@ -371,7 +374,7 @@ impl Logic for Sequencer {
     fn update(&mut self) {
         dff_setup!(
             self, clock, cp, c_n0t, c_st, period_m1, kb_m1, c_st_m1, c_block, c_half, c_t, c_k, c_tbase, c_sp, c_lastb,
-            c_lasts, e_cur, e_nxt, c_bumped, k_end, period_m2
+            c_lasts, e_cur, e_nxt, c_bumped, k_end, k_zero, period_m2
         );
         self.period_m1.d.next = self.period.val() - self.k1_16.val();
         self.period_m2.d.next = self.period.val() - self.k2_16.val();
@@ -484,6 +487,7 @@ impl Logic for Sequencer {
                 self.c_t.d.next = 0.into();
                 self.c_k.d.next = 0.into();
                 self.k_end.d.next = self.period_m1.q.val() == self.k0_16.val();
+                self.k_zero.d.next = true;
                 self.c_tbase.d.next = 0.into();
                 for i in 0..self._b1 {
                     self.c_bsbase[i].d.next = 0.into();
@@ -495,17 +499,21 @@ impl Logic for Sequencer {
                 self.beat_last.next = bit_cast::<32, 16>(self.c_k.q.val()) == self.kb_m1.q.val();
                 self.c_k.d.next = self.c_k.q.val() + self.k1_16.val();
                 self.k_end.d.next = self.c_k.q.val() == self.period_m2.q.val();
-                if (self.c_k.q.val() == self.k0_16.val()) & !self.t_ready.val() {
+                // (`c_k + 1` is never 0: `c_k` < `period` ≤ 0xFFFF.)
+                self.k_zero.d.next = false;
+                if self.k_zero.q.val() & !self.t_ready.val() {
                     // The tile's weights are still arriving: hold its first beat.
                     self.beat_valid.next = false;
                     self.beat_first.next = false;
                     self.beat_last.next = false;
                     self.c_k.d.next = self.c_k.q.val();
                     self.k_end.d.next = self.k_end.q.val();
+                    self.k_zero.d.next = true;
                     self.stall.next = self.running.val();
                 } else if self.k_end.q.val() {
                     self.c_k.d.next = 0.into();
                     self.k_end.d.next = self.period_m1.q.val() == self.k0_16.val();
+                    self.k_zero.d.next = true;
                     self.c_t.d.next = self.c_t.q.val() + self.k1_16.val();
                     self.c_bumped.d.next = true;
                     self.c_tbase.d.next = self.c_tbase.q.val() + self.kbq.val();
