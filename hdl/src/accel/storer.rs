@@ -109,6 +109,11 @@ pub struct Storer {
     g_bpr: DFF<Bits<16>>,
     g_set1: DFF<Bit>,
     g_set2: DFF<Bit>,
+    // "The row being stored is the block's last" (`s_row + 1 == s_rows`), registered: the
+    // add and compare fed the block's end (`stored`, the half's flags, the job's done) at
+    // −2.0 ns. `s_row` and `s_rows` change in Wait and WaitDone; Issue and Stream come between
+    // a change and the next WaitDone.
+    s_lastr: DFF<Bit>,
     s_cols: Signal<Local, Bits<32>>,
     s_m0: Signal<Local, Bits<32>>,
     s_n0: Signal<Local, Bits<32>>,
@@ -187,6 +192,7 @@ impl Storer {
             g_bpr: Default::default(),
             g_set1: Default::default(),
             g_set2: Default::default(),
+            s_lastr: Default::default(),
             s_cols: Default::default(),
             s_m0: Default::default(),
             s_n0: Default::default(),
@@ -217,8 +223,9 @@ impl Logic for Storer {
     fn update(&mut self) {
         dff_setup!(
             self, clock, sto, s_half, s_rows, s_row, s_bpr, s_ptr, s_p, s_primed, g_mleft, g_cols, g_tcols, g_first,
-            g_ptr, g_rows, g_bpr, g_set1, g_set2
+            g_ptr, g_rows, g_bpr, g_set1, g_set2, s_lastr
         );
+        self.s_lastr.d.next = (self.s_row.q.val() + self.k1_16.val()) == bit_cast::<16, 32>(self.s_rows.q.val());
         self.s_m0.next = self.m0_0.val();
         self.s_n0.next = self.n0_0.val();
         self.s_tiles.next = self.tiles0.val();
@@ -311,7 +318,7 @@ impl Logic for Storer {
                         self.sto.d.next = Store::Idle;
                     } else if self.abort.val() {
                         self.sto.d.next = Store::Idle;
-                    } else if (self.s_row.q.val() + self.k1_16.val()) == bit_cast::<16, 32>(self.s_rows.q.val()) {
+                    } else if self.s_lastr.q.val() {
                         // Block stored. Only a stripe's last block can have fewer than R rows,
                         // so the pointer now addresses the next block's first row.
                         self.stored.next = true;
