@@ -749,6 +749,55 @@ mod tests {
         assert!(claims.is_empty() && row0.iter().all(|&(_, f)| f == 0));
     }
 
+    /// The registered compares (`k_end`, `k_zero`) equal the compares they stand for in every
+    /// Beat cycle, for short and long periods, whole stripes and tiles that arrive late
+    /// (the hold branch), over several blocks and stripes.
+    #[test]
+    fn registered_beat_compares_track_the_counter() {
+        let l = BankLayout::of(&NpeConfig::TEST).unwrap();
+        for (period, kb, early) in [(1u64, 1u64, false), (2, 2, true), (3, 2, false), (10, 10, true)] {
+            let mut s = Sequencer::new(4, 4, &l, false);
+            s.connect_all();
+            s.reset.next = true;
+            cycle(&mut s);
+            s.reset.next = false;
+            s.kb.next = bits(kb);
+            s.kbq.next = bits(1);
+            s.period.next = bits(period);
+            s.mblocks.next = bits(3);
+            s.ntiles.next = bits(5);
+            s.stripe_tiles.next = bits(2);
+            s.a_full0.next = true;
+            s.a_full1.next = true;
+            s.w_full0.next = !early;
+            s.w_full1.next = true;
+            s.w_early.next = early;
+            s.running.next = true;
+            s.start.next = true;
+            cycle(&mut s);
+            s.start.next = false;
+            let mut beats = 0;
+            for t in 0..600u64 {
+                if early {
+                    // Stripe 0's two tiles come in one by one, slowly; then its load ends.
+                    s.wt_sp.next = bits(0);
+                    s.wt_in.next = bits(t / 37);
+                    s.w_full0.next = t / 37 >= 2;
+                }
+                settle(&mut s);
+                if s.cp.q.val() == Comp::Beat {
+                    beats += 1;
+                    let k = s.c_k.q.val();
+                    assert_eq!(s.k_end.q.val(), k == s.period_m1.q.val(), "period {period} cycle {t}");
+                    assert_eq!(s.k_zero.q.val(), k.to_u64() == 0, "period {period} cycle {t}");
+                }
+                cycle(&mut s);
+            }
+            // Every tile of every block took its period (3 blocks × 5 tiles).
+            assert!(beats >= 15 * period, "period {period}: {beats} Beat cycles");
+        }
+    }
+
     fn l_half() -> u64 {
         BankLayout::of(&NpeConfig::TEST).unwrap().a_half()
     }
