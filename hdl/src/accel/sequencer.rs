@@ -495,7 +495,7 @@ impl Logic for Sequencer {
             }
             Comp::Beat => {
                 self.beat_valid.next = bit_cast::<32, 16>(self.c_k.q.val()) < self.kb.val();
-                self.beat_first.next = self.c_k.q.val() == self.k0_16.val();
+                self.beat_first.next = self.k_zero.q.val();
                 self.beat_last.next = bit_cast::<32, 16>(self.c_k.q.val()) == self.kb_m1.q.val();
                 self.c_k.d.next = self.c_k.q.val() + self.k1_16.val();
                 self.k_end.d.next = self.c_k.q.val() == self.period_m2.q.val();

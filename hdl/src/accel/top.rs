@@ -137,12 +137,11 @@ pub struct Npe<const LW: usize, const ACC_W: usize> {
     draining: DFF<Bit>,
     // `draining` of the next cycle.
     drain_nx: Signal<Local, Bit>,
-    // The DMA engines' abort (SOFT_RESET's pulse | draining), one register per engine from the
-    // two registers' inputs: the same signal, cycle for cycle, but driven from beside each
-    // engine instead of an OR of the register file's pulse (npe4x4: 128 write-DMA skid
-    // registers' enables at −0.7 ns behind it).
-    rd_abort: DFF<Bit>,
-    wr_abort: DFF<Bit>,
+    // The DMA engines' abort (SOFT_RESET's pulse | draining), a register fed from the two
+    // registers' inputs: the same signal, cycle for cycle, from one flip-flop instead of an OR
+    // of the register file's pulse (npe4x4: 128 write-DMA skid registers' enables at −0.7 ns
+    // behind it). One serves both engines: synthesis would merge a copy per engine.
+    dma_abort: DFF<Bit>,
     quiet: Signal<Local, Bit>,
 }
 
@@ -202,8 +201,7 @@ impl<const LW: usize, const ACC_W: usize> Npe<LW, ACC_W> {
             core_rst: Default::default(),
             draining: Default::default(),
             drain_nx: Default::default(),
-            rd_abort: Default::default(),
-            wr_abort: Default::default(),
+            dma_abort: Default::default(),
             quiet: Default::default(),
         }
     }
@@ -216,12 +214,12 @@ impl<const LW: usize, const ACC_W: usize> Logic for Npe<LW, ACC_W> {
         self.core.clock.next = self.clock.val();
         self.rdma.clock.next = self.clock.val();
         self.wdma.clock.next = self.clock.val();
-        dff_setup!(self, clock, core_rst, draining, rd_abort, wr_abort);
+        dff_setup!(self, clock, core_rst, draining, dma_abort);
         self.regs.reset.next = self.reset.val();
         self.rdma.reset.next = self.reset.val();
         self.wdma.reset.next = self.reset.val();
-        self.rdma.abort.next = self.rd_abort.q.val();
-        self.wdma.abort.next = self.wr_abort.q.val();
+        self.rdma.abort.next = self.dma_abort.q.val();
+        self.wdma.abort.next = self.dma_abort.q.val();
         self.quiet.next = self.rdma.cmd.ready.val() & self.wdma.cmd.ready.val();
         self.drain_nx.next = self.draining.q.val() & !self.quiet.val();
         if self.regs.soft_reset.val() {
@@ -231,8 +229,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for Npe<LW, ACC_W> {
             self.drain_nx.next = false;
         }
         self.draining.d.next = self.drain_nx.val();
-        self.rd_abort.d.next = self.regs.soft_reset_next.val() | self.drain_nx.val();
-        self.wr_abort.d.next = self.regs.soft_reset_next.val() | self.drain_nx.val();
+        self.dma_abort.d.next = self.regs.soft_reset_next.val() | self.drain_nx.val();
         // = (hard reset an edge ago) | soft_reset | draining, each as it is this cycle.
         self.core_rst.d.next = self.reset.val() | self.regs.soft_reset_next.val() | self.drain_nx.val();
         self.core.reset.next = self.core_rst.q.val();
