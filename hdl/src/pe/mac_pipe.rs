@@ -5,7 +5,8 @@
 //! whoever feeds it: in the array, the systolic registers that move them from PE to PE; in the
 //! stand-alone PE, its input register. Stage 0 masks the lane-packed mantissas to the mode and
 //! registers them (inside [`MantissaMul`]), adds the lanes' exponents and resolves specials;
-//! stage 1 multiplies, from the registered operands; stage 2a aligns lanes 1–3 into lane 1's window
+//! stage 1 multiplies, from the registered operands, into registered products (the DSP blocks'
+//! own registers for lanes 0–1); stage 2a aligns lanes 1–3 into lane 1's window
 //! (lane 0's product waits, shifted by its shift's low bits: [`FineShift`]); stage 2n aligns lane 0 into the accumulator's fixed-point window
 //! and sums lanes 1–3; stage 2b adds the two into the beat's total; stage 2c accumulates.
 //! Aligning and summing the narrow lanes in one stage was the PE's critical path (13.1 ns); the
@@ -20,13 +21,13 @@ use super::align::PRE_SHIFTED_BITS;
 use super::{ExpSum, FineShift, LaneAlign, MantissaMul, NarrowLane, PeGeometry, EXP_SUM_BITS, SHARED};
 use crate::decode::lane_decode::lane_word;
 use crate::decode::{const_bits, BitIndex, EXP_BITS, LANE_WORD_BITS, MANT_BITS};
-use crate::pe::mantissa_mul::{MUL_LATENCY, MUL_OUT_BITS};
+use crate::pe::mantissa_mul::MUL_LATENCY;
 use rust_hdl::prelude::*;
 
 /// Clock ticks from presenting a decoded beat to seeing it in `acc`: the multiplier's operand
-/// register, then products, lanes 1–3 aligned, lane 0 aligned and lanes 1–3 summed, total,
+/// and product registers, lanes 1–3 aligned, lane 0 aligned and lanes 1–3 summed, total,
 /// accumulator.
-pub const MAC_LATENCY: usize = MUL_LATENCY + 5;
+pub const MAC_LATENCY: usize = MUL_LATENCY + 4;
 
 const W: usize = LANE_WORD_BITS;
 const EXP_W: usize = lane_word::EXP_W;
@@ -121,11 +122,9 @@ pub struct GenericMac<
     op_pinf: DFF<Bit>,
     op_ninf: DFF<Bit>,
 
-    // Stage 1: multiply.
-    p0: DFF<Bits<MUL_OUT_BITS>>,
-    p1: DFF<Bits<16>>,
-    p2: DFF<Bits<8>>,
-    p3: DFF<Bits<8>>,
+    // Stage 1: multiply (the products are registered in `mul`). Lane 1's product is wider
+    // than its window when the lane carries only 4-bit mantissas; Verilator exempts `*unused*`.
+    unused_p1: Signal<Local, Bit>,
     sh0: DFF<Bits<EXP_SUM_BITS>>,
     sh1: DFF<Bits<EXP_SUM_BITS>>,
     sh2: DFF<Bits<EXP_SUM_BITS>>,
@@ -293,10 +292,7 @@ impl<
             op_nan: Default::default(),
             op_pinf: Default::default(),
             op_ninf: Default::default(),
-            p0: Default::default(),
-            p1: Default::default(),
-            p2: Default::default(),
-            p3: Default::default(),
+            unused_p1: Default::default(),
             sh0: Default::default(),
             sh1: Default::default(),
             sh2: Default::default(),
@@ -386,9 +382,9 @@ impl<
     fn update(&mut self) {
         dff_setup!(
             self, clock, op_sh0, op_sh1, op_sh2, op_sh3, op_sg, op_le, op_valid, op_clear, op_nan, op_pinf, op_ninf,
-            p0, p1, p2, p3, sh0, sh1, sh2, sh3, sg1, le1, valid1, clear1, nan1, pinf1, ninf1, p0d, sh0d, sg0d, le0d,
-            xs1, v2, v3, n1, valid_n, clear_n, nan_n, pinf_n, ninf_n, a0, nsum, neg0, valid_c, clear_c, nan_c, pinf_c,
-            ninf_c, total, clear_t, nan_t, pinf_t, ninf_t, base, acc_q, nan_q, pinf_q, ninf_q
+            sh0, sh1, sh2, sh3, sg1, le1, valid1, clear1, nan1, pinf1, ninf1, p0d, sh0d, sg0d, le0d, xs1, v2, v3, n1,
+            valid_n, clear_n, nan_n, pinf_n, ninf_n, a0, nsum, neg0, valid_c, clear_c, nan_c, pinf_c, ninf_c, total,
+            clear_t, nan_t, pinf_t, ninf_t, base, acc_q, nan_q, pinf_q, ninf_q
         );
 
         // ---- stage 0: lanes the mode uses.
@@ -451,10 +447,7 @@ impl<
         self.op_clear.d.next = self.clear.val();
 
         // ---- stage 1: the lane products, from registered operands; the rest waits.
-        self.p0.d.next = self.mul.p0.val();
-        self.p1.d.next = self.mul.p1.val();
-        self.p2.d.next = self.mul.p2.val();
-        self.p3.d.next = self.mul.p3.val();
+        self.unused_p1.next = self.mul.p1.val().any();
         self.sh0.d.next = self.op_sh0.q.val();
         self.sh1.d.next = self.op_sh1.q.val();
         self.sh2.d.next = self.op_sh2.q.val();
@@ -469,7 +462,7 @@ impl<
 
         // ---- stage 2a: lanes 1–3 aligned in lane 1's window; lane 0's product waits.
         // Lane 1: ones' complement when negative, its +1 as a carry-in of the narrow sum.
-        self.x1.next = bit_cast::<W1, 16>(self.p1.q.val()) << self.sh1.q.val();
+        self.x1.next = bit_cast::<W1, 16>(self.mul.p1.val()) << self.sh1.q.val();
         self.x1w.next = bit_cast::<NW, W1>(self.x1.val());
         self.x1s.next = self.zero_nw.val();
         if self.le1.q.val().get_bit(self.i1.val().index()) {
@@ -479,11 +472,11 @@ impl<
                 self.x1s.next = self.x1w.val();
             }
         }
-        self.al2.prod.next = self.p2.q.val();
+        self.al2.prod.next = self.mul.p2.val();
         self.al2.shift.next = self.sh2.q.val();
         self.al2.sign.next = self.sg1.q.val().get_bit(self.i2.val().index());
         self.al2.enable.next = self.le1.q.val().get_bit(self.i2.val().index());
-        self.al3.prod.next = self.p3.q.val();
+        self.al3.prod.next = self.mul.p3.val();
         self.al3.shift.next = self.sh3.q.val();
         self.al3.sign.next = self.sg1.q.val().get_bit(self.i3.val().index());
         self.al3.enable.next = self.le1.q.val().get_bit(self.i3.val().index());
@@ -494,7 +487,7 @@ impl<
             self.le1.q.val().get_bit(self.i1.val().index()) & self.sg1.q.val().get_bit(self.i1.val().index());
         // Lane 0's product waits, shifted by the fine part of its shift (its aligner below was
         // the PE's longest path in the whole top).
-        self.fine0.prod.next = self.p0.q.val();
+        self.fine0.prod.next = self.mul.p0.val();
         self.fine0.shift.next = self.sh0.q.val();
         self.p0d.d.next = self.fine0.out.val();
         self.sh0d.d.next = self.sh0.q.val();

@@ -1,26 +1,28 @@
 //! The reconfigurable mantissa multiplier: one 16×16, two 8×8 or four 4×4 lane products,
 //! selected per job.
 //!
-//! Lanes 0 and 1 are plain multiplies of the mode's lane slots (synthesis maps each to one
-//! MULT18X18D, whose 18×18 covers the 16×16 and 8×8 cases); lanes 2 and 3, which only exist in
-//! the four-lane mode, are 4×4 [`SubProduct`]s in LUTs. It replaces sixteen LUT 4×4
+//! Lanes 0 and 1 are [`DspMul`]s, each one MULT18X18D with its own input and output registers
+//! (its 18×18 covers the 16×16 and 8×8 cases); lanes 2 and 3, which only exist in the four-lane
+//! mode, are 4×4 [`SubProduct`]s in LUTs between fabric registers. It replaces sixteen LUT 4×4
 //! sub-products shared by all modes (the XR-NPE scheme); the saving was measured only together
 //! with edge decoding (`fpga/reports/`), not on its own.
 //!
-//! The lane operands are masked to the mode and registered before they multiply
-//! ([`MUL_LATENCY`] = 1): the DSP blocks' inputs come straight from flip-flops. In the array
-//! the mask logic sat behind the long route from the systolic operand registers to the DSP
-//! column, in front of the MULT18X18D (13.5 ns, npe4x4's critical path).
+//! The lane operands are masked to the mode and registered, then multiplied and the products
+//! registered ([`MUL_LATENCY`] = 2): in the array the mask logic sat behind the long route from
+//! the systolic operand registers to the DSP column, in front of the MULT18X18D (13.5 ns,
+//! npe4x4's critical path), and with the registers in the fabric the routes into and out of the
+//! DSP column were (see [`DspMul`]).
 
+use super::dsp_mul::{DspMul, DSP_LATENCY, DSP_OUT_BITS};
 use crate::decode::{const_bits, const_index, BitIndex};
 use rust_hdl::prelude::*;
 
 /// Width of each multiplier operand.
 pub const MUL_IN_BITS: usize = 16;
 /// Width of the widest (lane 0) product.
-pub const MUL_OUT_BITS: usize = 32;
-/// Clock ticks from the operands to the products (the operand register).
-pub const MUL_LATENCY: usize = 1;
+pub const MUL_OUT_BITS: usize = DSP_OUT_BITS;
+/// Clock ticks from the operands to the products: the operand register, the product register.
+pub const MUL_LATENCY: usize = DSP_LATENCY;
 
 /// A 4×4 product in LUTs.
 #[derive(LogicBlock)]
@@ -89,11 +91,10 @@ impl Logic for SubProduct {
 /// The reconfigurable multiplier: unsigned lane-packed magnitudes in, one product per lane out.
 ///
 /// Modes: `lanes4` = four 4×4 lanes, `lanes2` = two 8×8 lanes, neither = one 16×16. Lanes 0
-/// and 1 are plain multiplies of their operands, masked to the mode's lane width (synthesis
-/// maps each to one MULT18X18D); lanes 2 and 3 only ever multiply 4×4 and are LUT
-/// [`SubProduct`]s. A lane the mode does not use multiplies whatever its slot holds; the PE
-/// ignores it. The products follow the operands one clock later: the masked lane operands are
-/// registered, the products are combinational behind the register (for the caller to register).
+/// and 1 multiply their operands masked to the mode's lane width, each in one registered DSP
+/// block ([`DspMul`]); lanes 2 and 3 only ever multiply 4×4 and are LUT [`SubProduct`]s. A
+/// lane the mode does not use multiplies whatever its slot holds; the PE ignores it. The
+/// products are registered, [`MUL_LATENCY`] clocks after the operands.
 #[derive(LogicBlock)]
 pub struct MantissaMul {
     /// Clock.
@@ -106,11 +107,12 @@ pub struct MantissaMul {
     pub lanes4: Signal<In, Bit>,
     /// Two 8×8 lanes (ignored when `lanes4`).
     pub lanes2: Signal<In, Bit>,
-    /// The operands are a beat's: register them (else the registers hold, and so do the
-    /// products). Without the enable, the registers of the operand bits that pass unmasked
-    /// equal the array's next operand registers (the same word, a clock later), and synthesis
-    /// merged them: the multipliers then read a register placed by the next PE (npe4x4: 32
-    /// endpoints at −0.9 ns).
+    /// The operands are a beat's: lanes 2–3 register them (else their registers hold). Without
+    /// the enable, those registers of unmasked operand bits equal the array's next operand
+    /// registers (the same word, a clock later), and synthesis merged them: the sub-products
+    /// then read a register placed by the next PE (as lanes 0–1 did when their operand
+    /// registers were in the fabric: npe4x4, 32 endpoints at −0.9 ns). The DSP blocks'
+    /// registers load every cycle (see [`DspMul`]); a product that is not a beat's is ignored.
     pub en: Signal<In, Bit>,
     /// Lane 0's product (16×16, 8×8 or 4×4 by mode).
     pub p0: Signal<Out, Bits<MUL_OUT_BITS>>,
@@ -124,16 +126,16 @@ pub struct MantissaMul {
     b0: Signal<Local, Bits<MUL_IN_BITS>>,
     a1: Signal<Local, Bits<MUL_IN_BITS>>,
     b1: Signal<Local, Bits<MUL_IN_BITS>>,
-    // The registered lane operands: lanes 0–1 masked to the mode, lanes 2–3's slots.
-    a0q: DFF<Bits<MUL_IN_BITS>>,
-    b0q: DFF<Bits<MUL_IN_BITS>>,
-    a1q: DFF<Bits<MUL_IN_BITS>>,
-    b1q: DFF<Bits<MUL_IN_BITS>>,
+    // Lanes 0–1: operands masked to the mode, multiplied between the DSP blocks' registers.
+    dsp0: DspMul,
+    dsp1: DspMul,
+    // Lanes 2–3: the registered slots, their products registered.
     a2q: DFF<Bits<4>>,
     b2q: DFF<Bits<4>>,
     a3q: DFF<Bits<4>>,
     b3q: DFF<Bits<4>>,
-    p1_full: Signal<Local, Bits<MUL_OUT_BITS>>,
+    p2q: DFF<Bits<8>>,
+    p3q: DFF<Bits<8>>,
     // Lane 1's operands are at most 8 bits: the top half of its product is always zero.
     unused_p1: Signal<Local, Bit>,
     sub2: SubProduct,
@@ -163,15 +165,14 @@ impl Default for MantissaMul {
             b0: Default::default(),
             a1: Default::default(),
             b1: Default::default(),
-            a0q: Default::default(),
-            b0q: Default::default(),
-            a1q: Default::default(),
-            b1q: Default::default(),
+            dsp0: Default::default(),
+            dsp1: Default::default(),
             a2q: Default::default(),
             b2q: Default::default(),
             a3q: Default::default(),
             b3q: Default::default(),
-            p1_full: Default::default(),
+            p2q: Default::default(),
+            p3q: Default::default(),
             unused_p1: Default::default(),
             sub2: Default::default(),
             sub3: Default::default(),
@@ -188,7 +189,9 @@ impl Default for MantissaMul {
 impl Logic for MantissaMul {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, a0q, b0q, a1q, b1q, a2q, b2q, a3q, b3q);
+        dff_setup!(self, clock, a2q, b2q, a3q, b3q, p2q, p3q);
+        self.dsp0.clock.next = self.clock.val();
+        self.dsp1.clock.next = self.clock.val();
         // Lane 0: the low lane slot of the mode; lane 1 the next (8 bits unless four lanes).
         if self.lanes4.val() {
             self.a0.next = self.a.val() & self.mask4.val();
@@ -206,28 +209,28 @@ impl Logic for MantissaMul {
             self.a1.next = (self.a.val() >> self.eight.val()) & self.mask8.val();
             self.b1.next = (self.b.val() >> self.eight.val()) & self.mask8.val();
         }
-        // ---- the operand register: the multipliers see flip-flops only.
+        self.dsp0.a.next = self.a0.val();
+        self.dsp0.b.next = self.b0.val();
+        self.dsp1.a.next = self.a1.val();
+        self.dsp1.b.next = self.b1.val();
+        self.p0.next = self.dsp0.p.val();
+        self.p1.next = self.dsp1.p.val().get_bits::<16>(0);
+        self.unused_p1.next = self.dsp1.p.val().get_bits::<16>(16).any();
+
         if self.en.val() {
-            self.a0q.d.next = self.a0.val();
-            self.b0q.d.next = self.b0.val();
-            self.a1q.d.next = self.a1.val();
-            self.b1q.d.next = self.b1.val();
             self.a2q.d.next = self.a.val().get_bits::<4>(self.at8.val().index());
             self.b2q.d.next = self.b.val().get_bits::<4>(self.at8.val().index());
             self.a3q.d.next = self.a.val().get_bits::<4>(self.at12.val().index());
             self.b3q.d.next = self.b.val().get_bits::<4>(self.at12.val().index());
         }
-
-        self.p0.next = self.a0q.q.val() * self.b0q.q.val();
-        self.p1_full.next = self.a1q.q.val() * self.b1q.q.val();
-        self.p1.next = self.p1_full.val().get_bits::<16>(0);
-        self.unused_p1.next = self.p1_full.val().get_bits::<16>(16).any();
         self.sub2.a.next = self.a2q.q.val();
         self.sub2.b.next = self.b2q.q.val();
         self.sub3.a.next = self.a3q.q.val();
         self.sub3.b.next = self.b3q.q.val();
-        self.p2.next = self.sub2.p.val();
-        self.p3.next = self.sub3.p.val();
+        self.p2q.d.next = self.sub2.p.val();
+        self.p3q.d.next = self.sub3.p.val();
+        self.p2.next = self.p2q.q.val();
+        self.p3.next = self.p3q.q.val();
     }
 }
 
@@ -243,7 +246,7 @@ mod tests {
         }
     }
 
-    /// The four lane products of `a × b` in a mode, a clock after the operands.
+    /// The four lane products of `a × b` in a mode, [`MUL_LATENCY`] clocks after the operands.
     fn mul(a: u64, b: u64, lanes4: bool, lanes2: bool) -> [u64; 4] {
         let mut m = MantissaMul::default();
         m.connect_all();
@@ -252,23 +255,38 @@ mod tests {
         m.lanes4.next = lanes4;
         m.lanes2.next = lanes2;
         m.en.next = true;
-        for _ in 0..MUL_LATENCY {
-            cycle(&mut m);
-        }
-        // The products hold the registered operands, not the inputs.
+        cycle(&mut m);
+        // The products are of the registered operands, not of the inputs since.
         m.a.next = bits(!a & 0xFFFF);
         m.b.next = bits(!b & 0xFFFF);
         m.lanes4.next = !lanes4;
-        assert!(simulate(&mut m, 1000), "did not settle");
-        // Nor do they follow a beat that is not one.
-        m.en.next = false;
-        cycle(&mut m);
+        for _ in 1..MUL_LATENCY {
+            cycle(&mut m);
+        }
         [
             m.p0.val().to_u64(),
             m.p1.val().to_u64(),
             m.p2.val().to_u64(),
             m.p3.val().to_u64(),
         ]
+    }
+
+    #[test]
+    fn lanes_2_and_3_register_a_beat_only() {
+        let mut m = MantissaMul::default();
+        m.connect_all();
+        m.lanes4.next = true;
+        m.a.next = bits(0x3_5_00);
+        m.b.next = bits(0x7_B_00);
+        m.en.next = true;
+        cycle(&mut m);
+        // Not a beat: lanes 2–3 keep the beat's operands.
+        m.a.next = bits(0xF_F_00);
+        m.en.next = false;
+        for _ in 0..MUL_LATENCY {
+            cycle(&mut m);
+        }
+        assert_eq!([m.p2.val().to_u64(), m.p3.val().to_u64()], [5 * 0xB, 3 * 7]);
     }
 
     #[test]
