@@ -369,6 +369,50 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
     }
 
+    /// Two registers of one input: kept apart as [`CopyDff`](npe_hdl::copy_dff::CopyDff)s;
+    /// two plain `DFF`s of another input are merged by Yosys.
+    #[test]
+    fn copy_registers_survive_synthesis() {
+        use npe_hdl::copy_dff::CopyDff;
+        use rust_hdl::prelude::*;
+
+        #[derive(LogicBlock, Default)]
+        struct Copies {
+            clock: Signal<In, Clock>,
+            d: Signal<In, Bit>,
+            e: Signal<In, Bit>,
+            y0: Signal<Out, Bit>,
+            y1: Signal<Out, Bit>,
+            y2: Signal<Out, Bit>,
+            y3: Signal<Out, Bit>,
+            k0: CopyDff<Bit>,
+            k1: CopyDff<Bit>,
+            p0: DFF<Bit>,
+            p1: DFF<Bit>,
+        }
+        impl Logic for Copies {
+            #[hdl_gen]
+            fn update(&mut self) {
+                dff_setup!(self, clock, k0, k1, p0, p1);
+                self.k0.d.next = self.d.val();
+                self.k1.d.next = self.d.val();
+                self.p0.d.next = self.e.val();
+                self.p1.d.next = self.e.val();
+                self.y0.next = self.k0.q.val();
+                self.y1.next = self.k1.q.val();
+                self.y2.next = self.p0.q.val();
+                self.y3.next = self.p1.q.val();
+            }
+        }
+
+        let tools = Tools::detect(false).expect("yosys is installed by .ci/setup.sh");
+        let dir = std::env::temp_dir().join(format!("npe-fpga-copies-{}", std::process::id()));
+        let v = npe_hdl::emit::emit_verilog(&mut Copies::default(), "copies");
+        let r = synth_ecp5(&tools, "copies", &v, &dir, false).unwrap();
+        assert_eq!(r.util.ff, 3, "two copies and one merged pair: {:?}", r.util);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn wrapper_registers_every_port() {
         let v = npe_hdl::emit::format_decode_verilog();

@@ -8,6 +8,7 @@ pub mod accel;
 pub mod axi;
 pub mod baseline;
 pub mod board;
+pub mod copy_dff;
 pub mod decode;
 pub mod emit;
 pub mod output;

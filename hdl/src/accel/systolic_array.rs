@@ -35,6 +35,7 @@ use rust_hdl::prelude::*;
 
 use super::datapath::Datapath;
 use super::slots::{BlockPeSlot, DecodeSlot, PeSlot};
+use crate::copy_dff::CopyDff;
 
 /// Operand word width as a type-level width.
 const WORD: usize = OPERAND_BITS as usize;
@@ -42,6 +43,11 @@ const WORD: usize = OPERAND_BITS as usize;
 /// `n` registers.
 fn dffs<T: Synth>(n: usize) -> Vec<DFF<T>> {
     (0..n).map(|_| DFF::default()).collect()
+}
+
+/// `n` fan-out copies.
+fn copies<T: Synth>(n: usize) -> Vec<CopyDff<T>> {
+    (0..n).map(|_| CopyDff::default()).collect()
 }
 
 /// `n` signals.
@@ -111,9 +117,16 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     // The lane mode (ok, lanes4, lanes2) moves right with the activations, a copy per PE:
     // one register driving every PE's lane masks was a chip-wide net (npe4x4: 62.9 MHz).
     // The formats are job constants set long before the first beat, so the delay is free.
-    m_ok: Vec<DFF<Bit>>,
-    m_l4: Vec<DFF<Bit>>,
-    m_l2: Vec<DFF<Bit>>,
+    // [`CopyDff`]s: as plain registers, each column's copies (same input) were merged into one.
+    m_ok: Vec<CopyDff<Bit>>,
+    m_l4: Vec<CopyDff<Bit>>,
+    m_l2: Vec<CopyDff<Bit>>,
+    // And a copy for each edge decoder (rows `a_`, columns `w_`): the one mode register drove
+    // every decoder's lane-code select (npe4x4: −1.29 ns into posit8's first stage).
+    a_l4: Vec<CopyDff<Bit>>,
+    a_l2: Vec<CopyDff<Bit>>,
+    w_l4: Vec<CopyDff<Bit>>,
+    w_l2: Vec<CopyDff<Bit>>,
     wreg: Vec<DFF<Bits<LW>>>,
     lastd: Vec<DFF<Bit>>,
     finc: Vec<DFF<Bit>>,
@@ -208,9 +221,13 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             fdly: dffs(rows),
             areg: dffs(n),
             freg: dffs(n),
-            m_ok: dffs(n),
-            m_l4: dffs(n),
-            m_l2: dffs(n),
+            m_ok: copies(n),
+            m_l4: copies(n),
+            m_l2: copies(n),
+            a_l4: copies(rows),
+            a_l2: copies(rows),
+            w_l4: copies(cols),
+            w_l2: copies(cols),
             wreg: dffs(n),
             lastd: dffs(fr * lat),
             finc: dffs(fr * (cols - 1)),
@@ -331,8 +348,12 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.ain[r].d.next = self.a_in[r].val();
                     self.ain2[r].d.next = self.ain[r].q.val();
                     self.adec[r].code.next = self.ain2[r].q.val();
-                    self.adec[r].lanes4.next = self.lanes4.q.val();
-                    self.adec[r].lanes2.next = self.lanes2.q.val();
+                    self.a_l4[r].clock.next = self.clock.val();
+                    self.a_l2[r].clock.next = self.clock.val();
+                    self.a_l4[r].d.next = self.lanes4.q.val();
+                    self.a_l2[r].d.next = self.lanes2.q.val();
+                    self.adec[r].lanes4.next = self.a_l4[r].q.val();
+                    self.adec[r].lanes2.next = self.a_l2[r].q.val();
                 }
                 for c in 0..self._cols {
                     self.win[c].clock.next = self.clock.val();
@@ -342,8 +363,12 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.wdec[c].clock.next = self.clock.val();
                     self.wdec[c].fmt.next = self.w_fmt.val();
                     self.wdec[c].code.next = self.win2[c].q.val();
-                    self.wdec[c].lanes4.next = self.lanes4.q.val();
-                    self.wdec[c].lanes2.next = self.lanes2.q.val();
+                    self.w_l4[c].clock.next = self.clock.val();
+                    self.w_l2[c].clock.next = self.clock.val();
+                    self.w_l4[c].d.next = self.lanes4.q.val();
+                    self.w_l2[c].d.next = self.lanes2.q.val();
+                    self.wdec[c].lanes4.next = self.w_l4[c].q.val();
+                    self.wdec[c].lanes2.next = self.w_l2[c].q.val();
                 }
 
                 // Activations and flags move right, weights down.
@@ -381,7 +406,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.bml[c].code.next = self.win2[c].q.val();
                         self.bml[c].bm4.next = self.bm4[i].q.val();
                         self.bml[c].bm3.next = self.bm3[i].q.val();
-                        self.bml[c].lanes4.next = self.lanes4.q.val();
+                        self.bml[c].lanes4.next = self.w_l4[c].q.val();
                         self.bml[c].sel.next = self.sq2[c]
                             .q
                             .val()

@@ -3,6 +3,7 @@
 use super::{
     const_bit, const_bits, exp_const, row, E8m0Decode, FloatDecode, IntDecode, PositDecode, EXP_BITS, MANT_BITS,
 };
+use crate::copy_dff::CopyDff;
 use crate::spec::formats::FORMATS;
 use crate::spec::{Encoding, Format};
 use rust_hdl::prelude::*;
@@ -151,11 +152,13 @@ pub struct FormatDecode {
     // Per format of [`Format::ALL`] (in its order): its id, whether this decoder has it, and
     // `sel[i]`: the id is format i's. The outputs OR together the selected decoder's results
     // (at most one select is set), registered as one-hot bits when pipelined: a priority chain
-    // on the registered id (thirteen compares deep) was the edge decoders' slowest path.
+    // on the registered id (thirteen compares deep) was the edge decoders' slowest path. Every
+    // decoder keeps its own select registers ([`CopyDff`]): merged, one decoder's drove every
+    // decoder of the same operand across the chip.
     ids: Vec<Constant<Bits<FMT_BITS>>>,
     ens: Vec<Constant<Bit>>,
     sel: Vec<Signal<Local, Bit>>,
-    r_sel: Vec<DFF<Bit>>,
+    r_sel: Vec<CopyDff<Bit>>,
     // The code and selects the non-posit decoders and the outputs see (registered when
     // pipelined).
     b_code: Signal<Local, Bits<CODE_BITS>>,
