@@ -3,7 +3,7 @@
 
 use super::{LaneWindow, PeGeometry, EXP_SUM_BITS};
 use crate::decode::{const_bits, const_index, BitIndex, EXP_BITS};
-use crate::pe::mantissa_mul::MUL_OUT_BITS;
+use crate::pe::mantissa_mul::{MUL_OUT_BITS, P23_BITS};
 use rust_hdl::prelude::*;
 
 /// Adds two unified exponents (two's complement, `EXP_BITS` each) into `EXP_SUM_BITS` bits,
@@ -188,32 +188,31 @@ impl<const W: usize, const WIN: usize, const ACC_W: usize> Logic for LaneAlign<W
     }
 }
 
-/// Lanes 2–3's contribution in the narrow sum's domain: the 4×4 product negated while it is
-/// short (two's complement, `S` bits), shifted by `shift` within the lane's window,
-/// sign-extended to the narrow sum's `NW` bits and placed where lanes 2–3's window starts
-/// inside lane 1's (zero when `enable` is low).
+/// Lanes 2–3's contribution in the narrow sum's domain: the signed 4×4 product (negated by the
+/// multiplier, [`P23_BITS`] bits) resized to `S` bits, shifted by `shift` within the lane's
+/// window, sign-extended to the narrow sum's `NW` bits and placed where lanes 2–3's window
+/// starts inside lane 1's (zero when `enable` is low).
 #[derive(LogicBlock)]
 pub struct NarrowLane<const S: usize, const NW: usize> {
-    /// Unsigned product magnitude.
-    pub prod: Signal<In, Bits<8>>,
+    /// The product, two's complement.
+    pub prod: Signal<In, Bits<P23_BITS>>,
     /// Left shift into the lane's window (from [`ExpSum`]).
     pub shift: Signal<In, Bits<EXP_SUM_BITS>>,
-    /// Product sign.
-    pub sign: Signal<In, Bit>,
     /// Whether the lane contributes.
     pub enable: Signal<In, Bit>,
     /// The signed contribution, two's complement.
     pub value: Signal<Out, Bits<NW>>,
-    mag: Signal<Local, Bits<S>>,
     sval: Signal<Local, Bits<S>>,
     shifted: Signal<Local, Bits<S>>,
     wide: Signal<Local, Bits<NW>>,
-    // A lane window narrower than 8 bits (a 2-bit integer's) never sees the product's top bits.
+    // A lane window narrower than the product (a 2-bit integer's) never sees its top bits:
+    // the value fits, and truncation keeps its two's complement.
     unused_prod: Signal<Local, Bit>,
     top: Constant<BitIndex>,
+    prod_sign: Constant<BitIndex>,
+    ext_s: Constant<Bits<S>>,
     ext: Constant<Bits<NW>>,
     place: Constant<Bits<NW>>,
-    zero_s: Constant<Bits<S>>,
     zero: Constant<Bits<NW>>,
 }
 
@@ -222,21 +221,26 @@ impl<const S: usize, const NW: usize> NarrowLane<S, NW> {
     pub fn new(pe: &PeGeometry) -> Self {
         assert_eq!((pe.signed23, pe.narrow), (S, NW), "narrow lane geometry");
         assert!(S < NW && pe.lane23_in_lane1 + S <= NW);
+        // The product's sign copied into the bits above it (none when the window is narrower).
+        let ext_s = if S > P23_BITS {
+            Bits::<S>::mask() ^ (Bits::<S>::mask() >> (S - P23_BITS) as u64)
+        } else {
+            Bits::<S>::default()
+        };
         Self {
             prod: Default::default(),
             shift: Default::default(),
-            sign: Default::default(),
             enable: Default::default(),
             value: Default::default(),
-            mag: Default::default(),
             sval: Default::default(),
             shifted: Default::default(),
             wide: Default::default(),
             unused_prod: Default::default(),
             top: const_index(S - 1),
+            prod_sign: const_index(P23_BITS - 1),
+            ext_s: Constant::new(ext_s),
             ext: Constant::new(Bits::<NW>::mask() ^ (Bits::<NW>::mask() >> (NW - S) as u64)),
             place: const_bits(pe.lane23_in_lane1 as u64),
-            zero_s: const_bits(0),
             zero: const_bits(0),
         }
     }
@@ -245,12 +249,10 @@ impl<const S: usize, const NW: usize> NarrowLane<S, NW> {
 impl<const S: usize, const NW: usize> Logic for NarrowLane<S, NW> {
     #[hdl_gen]
     fn update(&mut self) {
-        self.mag.next = bit_cast::<S, 8>(self.prod.val());
         self.unused_prod.next = self.prod.val().any();
-        if self.sign.val() {
-            self.sval.next = self.zero_s.val() - self.mag.val();
-        } else {
-            self.sval.next = self.mag.val();
+        self.sval.next = bit_cast::<S, P23_BITS>(self.prod.val());
+        if self.prod.val().get_bit(self.prod_sign.val().index()) {
+            self.sval.next = bit_cast::<S, P23_BITS>(self.prod.val()) | self.ext_s.val();
         }
         self.shifted.next = self.sval.val() << self.shift.val();
         self.wide.next = bit_cast::<NW, S>(self.shifted.val());

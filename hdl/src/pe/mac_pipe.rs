@@ -429,6 +429,9 @@ impl<
         self.wi.next = self.w.val().get_bits::<4>(self.at_inf.val().index());
         self.sg.next = self.a.val().get_bits::<4>(self.at_sign.val().index())
             ^ self.w.val().get_bits::<4>(self.at_sign.val().index());
+        // Lanes 2–3's products come out signed.
+        self.mul.neg2.next = self.sg.val().get_bit(self.i2.val().index());
+        self.mul.neg3.next = self.sg.val().get_bit(self.i3.val().index());
         self.infl.next = self.en.val() & (self.ai.val() | self.wi.val());
         self.op_nan.d.next = !self.ok.val()
             | (self.en.val()
@@ -474,11 +477,9 @@ impl<
         }
         self.al2.prod.next = self.mul.p2.val();
         self.al2.shift.next = self.sh2.q.val();
-        self.al2.sign.next = self.sg1.q.val().get_bit(self.i2.val().index());
         self.al2.enable.next = self.le1.q.val().get_bit(self.i2.val().index());
         self.al3.prod.next = self.mul.p3.val();
         self.al3.shift.next = self.sh3.q.val();
-        self.al3.sign.next = self.sg1.q.val().get_bit(self.i3.val().index());
         self.al3.enable.next = self.le1.q.val().get_bit(self.i3.val().index());
         self.xs1.d.next = self.x1s.val();
         self.v2.d.next = self.al2.value.val();

@@ -23,6 +23,8 @@ pub const MUL_IN_BITS: usize = 16;
 pub const MUL_OUT_BITS: usize = DSP_OUT_BITS;
 /// Clock ticks from the operands to the products: the operand register, the product register.
 pub const MUL_LATENCY: usize = DSP_LATENCY;
+/// Width of lanes 2–3's signed products: a 4×4 product and its sign.
+pub const P23_BITS: usize = 9;
 
 /// A 4×4 product in LUTs.
 #[derive(LogicBlock)]
@@ -118,10 +120,14 @@ pub struct MantissaMul {
     pub p0: Signal<Out, Bits<MUL_OUT_BITS>>,
     /// Lane 1's product (8×8 or 4×4).
     pub p1: Signal<Out, Bits<16>>,
-    /// Lane 2's product (4×4).
-    pub p2: Signal<Out, Bits<8>>,
-    /// Lane 3's product (4×4).
-    pub p3: Signal<Out, Bits<8>>,
+    /// Lane 2's product is negative (registered with the operands, like them on a beat only).
+    pub neg2: Signal<In, Bit>,
+    /// Lane 3's product is negative.
+    pub neg3: Signal<In, Bit>,
+    /// Lane 2's signed product (4×4, negated by `neg2`), two's complement.
+    pub p2: Signal<Out, Bits<P23_BITS>>,
+    /// Lane 3's signed product, two's complement.
+    pub p3: Signal<Out, Bits<P23_BITS>>,
     a0: Signal<Local, Bits<MUL_IN_BITS>>,
     b0: Signal<Local, Bits<MUL_IN_BITS>>,
     a1: Signal<Local, Bits<MUL_IN_BITS>>,
@@ -134,8 +140,16 @@ pub struct MantissaMul {
     b2q: DFF<Bits<4>>,
     a3q: DFF<Bits<4>>,
     b3q: DFF<Bits<4>>,
-    p2q: DFF<Bits<8>>,
-    p3q: DFF<Bits<8>>,
+    n2q: DFF<Bit>,
+    n3q: DFF<Bit>,
+    // The products widened to their signed width, negated into the product registers: the
+    // negation's carry chain in the aligner behind them was lanes 2–3's slowest path (npe4x4:
+    // 20 endpoints at −0.93 ns), and the product stage has room for it.
+    s2: Signal<Local, Bits<P23_BITS>>,
+    s3: Signal<Local, Bits<P23_BITS>>,
+    zero9: Constant<Bits<P23_BITS>>,
+    p2q: DFF<Bits<P23_BITS>>,
+    p3q: DFF<Bits<P23_BITS>>,
     // Lane 1's operands are at most 8 bits: the top half of its product is always zero.
     unused_p1: Signal<Local, Bit>,
     sub2: SubProduct,
@@ -159,6 +173,8 @@ impl Default for MantissaMul {
             en: Default::default(),
             p0: Default::default(),
             p1: Default::default(),
+            neg2: Default::default(),
+            neg3: Default::default(),
             p2: Default::default(),
             p3: Default::default(),
             a0: Default::default(),
@@ -171,6 +187,11 @@ impl Default for MantissaMul {
             b2q: Default::default(),
             a3q: Default::default(),
             b3q: Default::default(),
+            n2q: Default::default(),
+            n3q: Default::default(),
+            s2: Default::default(),
+            s3: Default::default(),
+            zero9: const_bits(0),
             p2q: Default::default(),
             p3q: Default::default(),
             unused_p1: Default::default(),
@@ -189,7 +210,7 @@ impl Default for MantissaMul {
 impl Logic for MantissaMul {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, a2q, b2q, a3q, b3q, p2q, p3q);
+        dff_setup!(self, clock, a2q, b2q, a3q, b3q, n2q, n3q, p2q, p3q);
         self.dsp0.clock.next = self.clock.val();
         self.dsp1.clock.next = self.clock.val();
         // Lane 0: the low lane slot of the mode; lane 1 the next (8 bits unless four lanes).
@@ -222,13 +243,23 @@ impl Logic for MantissaMul {
             self.b2q.d.next = self.b.val().get_bits::<4>(self.at8.val().index());
             self.a3q.d.next = self.a.val().get_bits::<4>(self.at12.val().index());
             self.b3q.d.next = self.b.val().get_bits::<4>(self.at12.val().index());
+            self.n2q.d.next = self.neg2.val();
+            self.n3q.d.next = self.neg3.val();
         }
         self.sub2.a.next = self.a2q.q.val();
         self.sub2.b.next = self.b2q.q.val();
         self.sub3.a.next = self.a3q.q.val();
         self.sub3.b.next = self.b3q.q.val();
-        self.p2q.d.next = self.sub2.p.val();
-        self.p3q.d.next = self.sub3.p.val();
+        self.s2.next = bit_cast::<P23_BITS, 8>(self.sub2.p.val());
+        self.s3.next = bit_cast::<P23_BITS, 8>(self.sub3.p.val());
+        self.p2q.d.next = self.s2.val();
+        if self.n2q.q.val() {
+            self.p2q.d.next = self.zero9.val() - self.s2.val();
+        }
+        self.p3q.d.next = self.s3.val();
+        if self.n3q.q.val() {
+            self.p3q.d.next = self.zero9.val() - self.s3.val();
+        }
         self.p2.next = self.p2q.q.val();
         self.p3.next = self.p3q.q.val();
     }
@@ -278,15 +309,39 @@ mod tests {
         m.lanes4.next = true;
         m.a.next = bits(0x3_5_00);
         m.b.next = bits(0x7_B_00);
+        m.neg3.next = true;
         m.en.next = true;
         cycle(&mut m);
-        // Not a beat: lanes 2–3 keep the beat's operands.
+        // Not a beat: lanes 2–3 keep the beat's operands and signs.
         m.a.next = bits(0xF_F_00);
+        m.neg2.next = true;
+        m.neg3.next = false;
         m.en.next = false;
         for _ in 0..MUL_LATENCY {
             cycle(&mut m);
         }
-        assert_eq!([m.p2.val().to_u64(), m.p3.val().to_u64()], [5 * 0xB, 3 * 7]);
+        let minus = |v: u64| (1u64 << P23_BITS) - v;
+        assert_eq!([m.p2.val().to_u64(), m.p3.val().to_u64()], [5 * 0xB, minus(3 * 7)]);
+    }
+
+    #[test]
+    fn lanes_2_and_3_negate_every_product() {
+        for x in 0..16u64 {
+            for y in 0..16u64 {
+                let mut m = MantissaMul::default();
+                m.connect_all();
+                m.lanes4.next = true;
+                m.a.next = bits(x * 0x1100);
+                m.b.next = bits(y * 0x1100);
+                m.neg2.next = true;
+                m.en.next = true;
+                for _ in 0..MUL_LATENCY {
+                    cycle(&mut m);
+                }
+                let neg = ((1u64 << P23_BITS) - x * y) % (1 << P23_BITS);
+                assert_eq!([m.p2.val().to_u64(), m.p3.val().to_u64()], [neg, x * y], "{x} * {y}");
+            }
+        }
     }
 
     #[test]
