@@ -5,10 +5,11 @@
 //!
 //! Each operand word is registered twice where it enters (so the buffers' read data need not
 //! cross the chip in the same cycle as the decode, nor in one cycle to the decoder), decoded once
-//! on its way into the first register of its row or column (the decoders have a register stage
-//! of their own, [`crate::decode::DECODE_LATENCY`]; the row's flags wait out all three), and the PEs are MAC pipes
-//! only: a systolic register plays the stand-alone PE's input register, so PE(r,c) sees a beat
-//! at the same cycle as the stand-alone PE's MAC pipe would. The lane mode (from the job's two
+//! on its way into the edge register of its row or column (the decoders have a register stage
+//! of their own, [`crate::decode::DECODE_LATENCY`]; the row's flags wait out all four) and from
+//! there into the first PE's systolic register, and the PEs are MAC pipes only: a systolic
+//! register plays the stand-alone PE's input register (PE(r,c) sees a beat one cycle after the
+//! stand-alone PE's MAC pipe would: the edge register). The lane mode (from the job's two
 //! formats) is computed once and registered for the whole array.
 //!
 //! A block-scaled array's weight columns also take BitMoD's data types: each column's
@@ -23,7 +24,7 @@ use crate::decode::format_decode::{FMT_BITS, FMT_IDS};
 use crate::decode::lane_mode::id_mask;
 use crate::decode::scale_decode::SCALE_CODE_BITS;
 use crate::decode::{BitIndex, BitmodLanes};
-use crate::decode::{LaneMode, ScaleDecode};
+use crate::decode::{LaneMode, ScaleDecode, DECODE_LATENCY};
 use crate::pe::DEQUANT_LEN_BITS;
 use crate::pe::{FIXED8, FIXED8_POINT};
 use crate::spec::block_scale::{BS_ENTRY_BITS, SELECTOR_AT, SELECTOR_BITS};
@@ -44,6 +45,11 @@ const WORD: usize = OPERAND_BITS as usize;
 fn dffs<T: Synth>(n: usize) -> Vec<DFF<T>> {
     (0..n).map(|_| DFF::default()).collect()
 }
+
+/// Clock edges from an operand word at an edge decoder's input to its decoded word at the input
+/// of the first PE's systolic register: the decoder's stage ([`DECODE_LATENCY`]) and the edge
+/// register.
+pub const EDGE_LATENCY: usize = DECODE_LATENCY + 1;
 
 /// `n` fan-out copies.
 fn copies<T: Synth>(n: usize) -> Vec<CopyDff<T>> {
@@ -110,8 +116,15 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     ain2: Vec<DFF<Bits<WORD>>>,
     win2: Vec<DFF<Bits<WORD>>>,
     fin_q2: Vec<DFF<Bits<3>>>,
-    // A row's flags wait out its decoder's register stage (DECODE_LATENCY = 1).
+    // The decoded words are registered at the edge (`aedge`, `wedge`) before the first PE's
+    // systolic register: behind the decoders' second stage, the route from each edge decoder to
+    // its row's or column's first PE held npe4x4 under 100 MHz (8 endpoints to −0.55 ns).
+    aedge: Vec<DFF<Bits<LW>>>,
+    wedge: Vec<DFF<Bits<LW>>>,
+    // A row's flags wait out its decoder's register stage and the edge register
+    // ([`EDGE_LATENCY`] = 2).
     fdly: Vec<DFF<Bits<3>>>,
+    fdly2: Vec<DFF<Bits<3>>>,
     areg: Vec<DFF<Bits<LW>>>,
     freg: Vec<DFF<Bits<3>>>,
     // The lane mode (ok, lanes4, lanes2) moves right with the activations, a copy per PE:
@@ -134,16 +147,18 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     unused_last: Vec<Signal<Local, Bit>>,
     pes: Vec<PeSlot<LW, ACC_W>>,
     // Block-scaled only. The block-end flag takes the path of the row's flags, the scale code
-    // that of the column's weights; the code waits out the weight decoder's stage in a third
-    // input register (`sq3`), is decoded once at the column's edge on its way into row 0's
-    // scale registers, and its fields move down with the decoded weights.
+    // that of the column's weights; the code waits out the weight decoder's stage and the edge
+    // register in two more input registers (`sq3`, `sq4`), is decoded once at the column's edge
+    // on its way into row 0's scale registers, and its fields move down with the decoded weights.
     bq: Vec<DFF<Bit>>,
     bq2: Vec<DFF<Bit>>,
     bdly: Vec<DFF<Bit>>,
+    bdly2: Vec<DFF<Bit>>,
     breg: Vec<DFF<Bit>>,
     sq: Vec<DFF<Bits<BS_ENTRY_BITS>>>,
     sq2: Vec<DFF<Bits<BS_ENTRY_BITS>>>,
     sq3: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
+    sq4: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
     // BitMoD weights (block-scaled only): the job's W format is a 4-bit or a 3-bit BitMoD type
     // (registered, a job constant); each column's codes are rewritten for the decoder, which
     // then decodes FP4 E2M1, and its lanes of the −0 code take the special of the block's
@@ -218,7 +233,10 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             ain2: dffs(rows),
             win2: dffs(cols),
             fin_q2: dffs(rows),
+            aedge: dffs(rows),
+            wedge: dffs(cols),
             fdly: dffs(rows),
+            fdly2: dffs(rows),
             areg: dffs(n),
             freg: dffs(n),
             m_ok: copies(n),
@@ -236,10 +254,12 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             bq: dffs(br),
             bq2: dffs(br),
             bdly: dffs(br),
+            bdly2: dffs(br),
             breg: dffs(bn),
             sq: dffs(bc),
             sq2: dffs(bc),
             sq3: dffs(bc),
+            sq4: dffs(bc),
             bm4: dffs(bone),
             bm3: dffs(bone),
             bml: (0..bc).map(|_| BitmodLanes::new(FIXED8.word, FIXED8_POINT)).collect(),
@@ -287,6 +307,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.wreg[r * nc + c].clock.next = self.clock.val();
                     }
                     self.fdly[r].clock.next = self.clock.val();
+                    self.fdly2[r].clock.next = self.clock.val();
+                    self.aedge[r].clock.next = self.clock.val();
                     self.fin_q[r].clock.next = self.clock.val();
                     self.fin_q2[r].clock.next = self.clock.val();
                     self.ain[r].clock.next = self.clock.val();
@@ -319,11 +341,13 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.bq[r].clock.next = self.clock.val();
                     self.bq2[r].clock.next = self.clock.val();
                     self.bdly[r].clock.next = self.clock.val();
+                    self.bdly2[r].clock.next = self.clock.val();
                 }
                 for c in 0..self._bcols {
                     self.sq[c].clock.next = self.clock.val();
                     self.sq2[c].clock.next = self.clock.val();
                     self.sq3[c].clock.next = self.clock.val();
+                    self.sq4[c].clock.next = self.clock.val();
                     self.bml[c].clock.next = self.clock.val();
                 }
                 for i in 0..self._b1 {
@@ -373,11 +397,13 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
 
                 // Activations and flags move right, weights down.
                 for r in 0..self._rows {
-                    self.areg[r * nc].d.next = self.adec[r].word.val();
+                    self.aedge[r].d.next = self.adec[r].word.val();
+                    self.areg[r * nc].d.next = self.aedge[r].q.val();
                     self.fin_q[r].d.next = self.flags_in[r].val();
                     self.fin_q2[r].d.next = self.fin_q[r].q.val();
                     self.fdly[r].d.next = self.fin_q2[r].q.val();
-                    self.freg[r * nc].d.next = self.fdly[r].q.val();
+                    self.fdly2[r].d.next = self.fdly[r].q.val();
+                    self.freg[r * nc].d.next = self.fdly2[r].q.val();
                     self.m_ok[r * nc].d.next = self.ok.q.val();
                     self.m_l4[r * nc].d.next = self.lanes4.q.val();
                     self.m_l2[r * nc].d.next = self.lanes2.q.val();
@@ -393,10 +419,13 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.fin_q[r].d.next = 0.into();
                         self.fin_q2[r].d.next = 0.into();
                         self.fdly[r].d.next = 0.into();
+                        self.fdly2[r].d.next = 0.into();
                     }
                 }
                 for c in 0..self._cols {
-                    self.wreg[c].d.next = self.wdec[c].word.val();
+                    self.wedge[c].clock.next = self.clock.val();
+                    self.wedge[c].d.next = self.wdec[c].word.val();
+                    self.wreg[c].d.next = self.wedge[c].q.val();
                 }
                 // Block-scaled arrays: BitMoD weights around the column decoders.
                 for i in 0..self._b1 {
@@ -416,7 +445,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         if self.bm4[i].q.val() | self.bm3[i].q.val() {
                             self.wdec[c].fmt.next = self.k_fp4[i].val();
                         }
-                        self.wreg[c].d.next = self.bml[c].out.val();
+                        self.wedge[c].d.next = self.bml[c].out.val();
                     }
                 }
                 for r in 1..self._rows {
@@ -430,7 +459,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.bq[r].d.next = self.bend_in[r].val();
                     self.bq2[r].d.next = self.bq[r].q.val();
                     self.bdly[r].d.next = self.bq2[r].q.val();
-                    self.breg[r * nc].d.next = self.bdly[r].q.val();
+                    self.bdly2[r].d.next = self.bdly[r].q.val();
+                    self.breg[r * nc].d.next = self.bdly2[r].q.val();
                     for c in 1..self._cols {
                         self.breg[r * nc + c].d.next = self.breg[r * nc + c - 1].q.val();
                     }
@@ -438,6 +468,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.bq[r].d.next = false;
                         self.bq2[r].d.next = false;
                         self.bdly[r].d.next = false;
+                        self.bdly2[r].d.next = false;
                     }
                 }
                 for c in 0..self._bcols {
@@ -445,7 +476,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.sq2[c].d.next = self.sq[c].q.val();
                     self.sq3[c].d.next = self.sq2[c].q.val().get_bits::<SCALE_CODE_BITS>(0);
                     self.unused_entry[c].next = self.sq2[c].q.val();
-                    self.sdec[c].code.next = self.sq3[c].q.val();
+                    self.sq4[c].d.next = self.sq3[c].q.val();
+                    self.sdec[c].code.next = self.sq4[c].q.val();
                     self.sdec[c].kind.next = self.s_kind[0].val();
                     self.sdec[c].base.next = self.s_base[0].val();
                     self.s_q[c].d.next = self.sdec[c].q.val();
@@ -537,12 +569,11 @@ mod tests {
     use super::*;
     use crate::accel::datapath::{SHARED_ACC, SHARED_WORD};
     use crate::accel::testbench::cycle;
-    use crate::decode::DECODE_LATENCY;
     use crate::spec::Format;
 
     /// The decoders are slots (Verilog only): the test stands in for them with a register of
     /// the code (their one stage, [`DECODE_LATENCY`]), so each PE port shows which code reached
-    /// it when. The decoding itself is tested on its own and through the Verilated tops.
+    /// it when (behind the edge register: [`EDGE_LATENCY`]). The decoding itself is tested on its own and through the Verilated tops.
     #[test]
     fn operands_meet_skewed_and_pes_finish_a_column_apart() {
         assert_eq!(DECODE_LATENCY, 1, "the stand-in is one register");
@@ -561,8 +592,8 @@ mod tests {
         cycle(&mut a);
         a.reset.next = false;
         // Row r's one-beat tile enters at cycle r (the sequencer's skew), column c's weight
-        // at cycle c: after the two input registers and the decoders' stage, PE(r,c) gets both
-        // at cycle r + c + 2 + DECODE_LATENCY.
+        // at cycle c: after the two input registers, the decoders' stage and the edge register,
+        // PE(r,c) gets both at cycle r + c + 2 + EDGE_LATENCY.
         let mut seen = vec![None; rows * cols];
         let mut fin = vec![Vec::new(); rows * cols];
         for t in 0..30usize {
@@ -596,7 +627,7 @@ mod tests {
                 // Activation and weight of the same beat reach PE(r,c) together.
                 let (t, av, wv) = seen[i].expect("PE saw its beat");
                 assert_eq!((av, wv), (0x100 + r as u64, 0x200 + c as u64), "PE({r},{c})");
-                assert_eq!(t, r + c + 2 + DECODE_LATENCY, "PE({r},{c}) beat cycle");
+                assert_eq!(t, r + c + 2 + EDGE_LATENCY, "PE({r},{c}) beat cycle");
                 // One finish flag, the MAC latency after its last (only) beat.
                 assert_eq!(fin[i], [t + dp.mac_latency()], "PE({r},{c}) finish");
             }
@@ -681,7 +712,7 @@ mod tests {
         for r in 0..rows {
             for c in 0..cols {
                 let i = r * cols + c;
-                let t0 = r + c + 2 + DECODE_LATENCY;
+                let t0 = r + c + 2 + EDGE_LATENCY;
                 let want: Vec<_> = (0..2)
                     .map(|beat| {
                         let sc = kind.serial(code(beat, c));
