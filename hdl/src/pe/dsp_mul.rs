@@ -11,8 +11,9 @@
 //!
 //! Synthesis (`SYNTHESIS`, which Yosys defines) instantiates the primitive; simulation
 //! (Verilator, and the Rust model below) sees the same registers in plain Verilog. Every
-//! register loads every cycle: nextpnr writes no output clock-enable select into the
-//! bitstream, so an enable could not be given to the output register alone.
+//! register loads every cycle, and all four clock enables are tied high: nextpnr writes no
+//! output clock-enable select into the bitstream, so the output register's enable is whichever
+//! the silicon defaults to, and an enable could not be given to it alone.
 
 use rust_hdl::prelude::*;
 
@@ -52,7 +53,7 @@ impl Default for DspMul {
     }
 }
 
-/// The MULT18X18D instance: A, B and output registers on CLK0, always enabled, never reset.
+/// The MULT18X18D instance: A, B and output registers on CLK0, every enable high, never reset.
 fn primitive() -> String {
     let mut ports = Vec::new();
     for i in 0..18 {
@@ -77,7 +78,7 @@ fn primitive() -> String {
     {},
     .SIGNEDA(1'b0), .SIGNEDB(1'b0), .SOURCEA(1'b0), .SOURCEB(1'b0),
     .CLK0(clock), .CLK1(1'b0), .CLK2(1'b0), .CLK3(1'b0),
-    .CE0(1'b1), .CE1(1'b0), .CE2(1'b0), .CE3(1'b0),
+    .CE0(1'b1), .CE1(1'b1), .CE2(1'b1), .CE3(1'b1),
     .RST0(1'b0), .RST1(1'b0), .RST2(1'b0), .RST3(1'b0)
 );",
         ports.join(",\n    ")
