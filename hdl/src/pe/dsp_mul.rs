@@ -25,7 +25,7 @@ pub const DSP_OUT_BITS: usize = 32;
 pub const DSP_LATENCY: usize = 2;
 
 /// `p` = the product of the operands presented [`DSP_LATENCY`] clock edges ago.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct DspMul {
     /// Clock.
     pub clock: Signal<In, Clock>,
@@ -38,19 +38,6 @@ pub struct DspMul {
     // The input registers (the Rust model's state; in Verilog, registers of the block).
     _aq: u64,
     _bq: u64,
-}
-
-impl Default for DspMul {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            a: Default::default(),
-            b: Default::default(),
-            p: Default::default(),
-            _aq: 0,
-            _bq: 0,
-        }
-    }
 }
 
 /// The MULT18X18D instance: A, B and output registers on CLK0, every enable high, never reset.

@@ -307,13 +307,13 @@ mod tests {
         let mut m = MantissaMul::default();
         m.connect_all();
         m.lanes4.next = true;
-        m.a.next = bits(0x3_5_00);
-        m.b.next = bits(0x7_B_00);
+        m.a.next = bits(0x3_5_0_0);
+        m.b.next = bits(0x7_B_0_0);
         m.neg3.next = true;
         m.en.next = true;
         cycle(&mut m);
         // Not a beat: lanes 2–3 keep the beat's operands and signs.
-        m.a.next = bits(0xF_F_00);
+        m.a.next = bits(0xF_F_0_0);
         m.neg2.next = true;
         m.neg3.next = false;
         m.en.next = false;
