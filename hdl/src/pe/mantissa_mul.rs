@@ -90,7 +90,8 @@ impl Logic for SubProduct {
     }
 }
 
-/// The reconfigurable multiplier: unsigned lane-packed magnitudes in, one product per lane out.
+/// The reconfigurable multiplier: unsigned lane-packed magnitudes in, one product per lane out
+/// (lanes 0–1 unsigned, lanes 2–3 signed by their `neg` inputs).
 ///
 /// Modes: `lanes4` = four 4×4 lanes, `lanes2` = two 8×8 lanes, neither = one 16×16. Lanes 0
 /// and 1 multiply their operands masked to the mode's lane width, each in one registered DSP
