@@ -573,7 +573,8 @@ mod tests {
 
     /// The decoders are slots (Verilog only): the test stands in for them with a register of
     /// the code (their one stage, [`DECODE_LATENCY`]), so each PE port shows which code reached
-    /// it when (behind the edge register: [`EDGE_LATENCY`]). The decoding itself is tested on its own and through the Verilated tops.
+    /// it when (behind the edge register: [`EDGE_LATENCY`]). The decoding itself is tested on
+    /// its own and through the Verilated tops.
     #[test]
     fn operands_meet_skewed_and_pes_finish_a_column_apart() {
         assert_eq!(DECODE_LATENCY, 1, "the stand-in is one register");

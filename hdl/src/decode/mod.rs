@@ -82,6 +82,16 @@ pub(crate) fn const_bits<const N: usize>(x: u64) -> Constant<Bits<N>> {
     Constant::new(bits(x))
 }
 
+/// An `N`-bit constant with bits `from`…`N − 1` set (none when `from ≥ N`): the bits a
+/// sign extension fills above a `from`-bit value.
+pub(crate) fn const_high<const N: usize>(from: usize) -> Constant<Bits<N>> {
+    Constant::new(match from {
+        0 => Bits::<N>::mask(),
+        f if f >= N => Bits::<N>::default(),
+        f => Bits::<N>::mask() ^ (Bits::<N>::mask() >> (N - f) as u64),
+    })
+}
+
 /// A bit position inside a code, as a constant (rust-hdl indexes with `Bits::index()`).
 ///
 /// 32 bits because Verilator accepts a 32-bit (integer-sized) constant as a bit index of any
@@ -168,5 +178,23 @@ pub(crate) mod test_util {
         }
         let m = u.mant as f64 * 2f64.powi(u.exp as i32);
         Some(if u.sign { -m } else { m })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn high_constants_set_the_bits_from_their_start() {
+        let v = |c: Constant<Bits<8>>| c.val().to_u64();
+        assert_eq!(v(const_high(0)), 0xFF);
+        assert_eq!(v(const_high(3)), 0b1111_1000);
+        assert_eq!(v(const_high(7)), 0x80);
+        assert_eq!(v(const_high(8)), 0);
+        assert_eq!(v(const_high(9)), 0);
+        // Wider than a machine word (accumulator windows).
+        let w = const_high::<130>(129).val();
+        assert!(w.get_bit(129) && !w.get_bit(128));
     }
 }

@@ -2,7 +2,7 @@
 //! position in the exact accumulator.
 
 use super::{LaneWindow, PeGeometry, EXP_SUM_BITS};
-use crate::decode::{const_bits, const_index, BitIndex, EXP_BITS};
+use crate::decode::{const_bits, const_high, const_index, BitIndex, EXP_BITS};
 use crate::pe::mantissa_mul::{MUL_OUT_BITS, P23_BITS};
 use rust_hdl::prelude::*;
 
@@ -221,12 +221,6 @@ impl<const S: usize, const NW: usize> NarrowLane<S, NW> {
     pub fn new(pe: &PeGeometry) -> Self {
         assert_eq!((pe.signed23, pe.narrow), (S, NW), "narrow lane geometry");
         assert!(S < NW && pe.lane23_in_lane1 + S <= NW);
-        // The product's sign copied into the bits above it (none when the window is narrower).
-        let ext_s = if S > P23_BITS {
-            Bits::<S>::mask() ^ (Bits::<S>::mask() >> (S - P23_BITS) as u64)
-        } else {
-            Bits::<S>::default()
-        };
         Self {
             prod: Default::default(),
             shift: Default::default(),
@@ -238,8 +232,9 @@ impl<const S: usize, const NW: usize> NarrowLane<S, NW> {
             unused_prod: Default::default(),
             top: const_index(S - 1),
             prod_sign: const_index(P23_BITS - 1),
-            ext_s: Constant::new(ext_s),
-            ext: Constant::new(Bits::<NW>::mask() ^ (Bits::<NW>::mask() >> (NW - S) as u64)),
+            // The product's sign copied above it (nothing when the window is narrower).
+            ext_s: const_high(P23_BITS),
+            ext: const_high(S),
             place: const_bits(pe.lane23_in_lane1 as u64),
             zero: const_bits(0),
         }

@@ -20,7 +20,7 @@
 use super::align::PRE_SHIFTED_BITS;
 use super::{ExpSum, FineShift, LaneAlign, MantissaMul, NarrowLane, PeGeometry, EXP_SUM_BITS, SHARED};
 use crate::decode::lane_decode::lane_word;
-use crate::decode::{const_bits, BitIndex, EXP_BITS, LANE_WORD_BITS, MANT_BITS};
+use crate::decode::{const_bits, const_high, BitIndex, EXP_BITS, LANE_WORD_BITS, MANT_BITS};
 use crate::pe::mantissa_mul::MUL_LATENCY;
 use rust_hdl::prelude::*;
 
@@ -327,7 +327,7 @@ impl<
             u12: Default::default(),
             s12: Default::default(),
             one_nw: const_bits(1),
-            top_nw: Constant::new(Bits::<NW>::mask() ^ (Bits::<NW>::mask() >> 1)),
+            top_nw: const_high(NW - 1),
             nw_sign: idx(NW - 1),
             zero_nw: const_bits(0),
             a0: Default::default(),
@@ -338,7 +338,7 @@ impl<
             nacc: Default::default(),
             tw: Default::default(),
             unused_low: Default::default(),
-            ext_win: Constant::new(Bits::<WIN>::mask() ^ (Bits::<WIN>::mask() >> (WIN - NW) as u64)),
+            ext_win: const_high(NW),
             place1: const_bits(g.lane1.place as u64),
             below: idx(g.below),
             below_mask: Constant::new(Bits::<WIN>::mask() >> (WIN - g.below) as u64),
