@@ -12,16 +12,24 @@ use rust_hdl::prelude::*;
 /// `EW = max(es, 1)` (exponent window; 1 when es = 0, then masked off). The constructor checks
 /// them. [`format_decode`](super::format_decode) builds them from the table.
 ///
-/// Datapath: negatives are negated (two's complement of the body); the regime run is found
-/// with a leading-zero count of the body after its first bit, XOR-ed with that bit; shifting
-/// the body left by the run length drops the regime and its terminator, leaving exponent bits
-/// (missing ones read as 0) and the fraction left-aligned to `max_frac_bits` bits.
-/// `k = run − 1` for a run of ones and `−run` for a run of zeros; `scale = k·2^es + e`.
+/// Datapath: a negative posit's magnitude is the two's complement of its body, but the regime
+/// is read without waiting for that negation. The run is counted on the body XOR-ed with the
+/// sign (its one's complement, `a`): a leading-zero count of `a` after its first bit, XOR-ed
+/// with that bit, where the sign cancels (the count sees `body ^ body[top]`). The `+ 1` that
+/// turns `a` into the magnitude changes the regime only when its carry runs through every bit
+/// below the terminator; then it raises `k` by exactly one and leaves the bits after the new
+/// terminator zero. On the body that case is: top bit 0 and one bit set below it, or the body
+/// a run of ones down from the top followed by zeros (`corr`, found beside the count). The
+/// fraction bits need the negation itself, of the low `N − 3` bits only, in parallel.
+/// Shifting those bits left by the run length drops the regime and its terminator, leaving
+/// exponent bits (missing ones read as 0) and the fraction left-aligned to `max_frac_bits`
+/// bits. `k = run − 1` for a run of ones and `−run` for a run of zeros (plus `corr`);
+/// `scale = k·2^es + e`.
 ///
 /// Pipelined ([`PositDecode::pipelined`]), a register splits the path after the regime count
-/// (negation and leading-zero count before it, shift and exponent sum after): posit16 is the
-/// slowest decode. Otherwise ([`PositDecode::new`]) the register is bypassed and the block is
-/// combinational.
+/// (count, correction flag and the low bits' negation before it, shift and exponent sum
+/// after): posit16 is the slowest decode. Otherwise ([`PositDecode::new`]) the register is
+/// bypassed and the block is combinational.
 #[derive(LogicBlock)]
 pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize> {
     /// Clock (used when pipelined).
@@ -44,7 +52,7 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     regime_pos: Constant<BitIndex>,
     exp_pos: Constant<BitIndex>,
     low_pos: Constant<BitIndex>,
-    one: Constant<Bits<NB>>,
+    up_pos: Constant<BitIndex>,
     // Leading-zero count when the highest set bit of the regime rest is bit i: NR − 1 − i.
     lz_at: Vec<Constant<Bits<EXP_BITS>>>,
     // Leading-zero count of an all-zero rest: the run fills the body.
@@ -57,9 +65,12 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     exp_zero: Constant<Bits<EXP_BITS>>,
     mant_zero: Constant<Bits<MANT_BITS>>,
     no: Constant<Bit>,
+    one_t: Constant<Bits<NT>>,
     body: Signal<Local, Bits<NB>>,
-    neg_body: Signal<Local, Bits<NB>>,
-    abs_body: Signal<Local, Bits<NB>>,
+    // `body` one place down: bit i is body bit i + 1.
+    body_up: Signal<Local, Bits<NR>>,
+    neg_low: Signal<Local, Bits<NT>>,
+    code_sign: Signal<Local, Bit>,
     special: Signal<Local, Bit>,
     run_bit: Signal<Local, Bit>,
     rest: Signal<Local, Bits<NR>>,
@@ -67,6 +78,13 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     rest_zeros: Signal<Local, Bits<NR>>,
     low: Signal<Local, Bits<NT>>,
     lz: Signal<Local, Bits<EXP_BITS>>,
+    // The body's shapes for which the negation's carry reaches the regime (see the type).
+    seen: Signal<Local, Bit>,
+    two: Signal<Local, Bit>,
+    set_over_clear: Signal<Local, Bits<NR>>,
+    falls: Signal<Local, Bit>,
+    corr: Signal<Local, Bit>,
+    corr_bits: Signal<Local, Bits<EXP_BITS>>,
     k: Signal<Local, Bits<EXP_BITS>>,
     tail: Signal<Local, Bits<NT>>,
     tail_wide: Signal<Local, Bits<MANT_BITS>>,
@@ -80,11 +98,13 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     r_run: DFF<Bit>,
     r_special: DFF<Bit>,
     r_sign: DFF<Bit>,
+    r_corr: DFF<Bit>,
     b_low: Signal<Local, Bits<NT>>,
     b_lz: Signal<Local, Bits<EXP_BITS>>,
     b_run: Signal<Local, Bit>,
     b_special: Signal<Local, Bit>,
     b_sign: Signal<Local, Bit>,
+    b_corr: Signal<Local, Bit>,
 }
 
 impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize>
@@ -130,7 +150,7 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             regime_pos: const_index(NB - 1),
             exp_pos: const_index(NT - EW),
             low_pos: const_index(0),
-            one: const_bits(1),
+            up_pos: const_index(1),
             lz_at: (0..NR).map(|i| const_bits((NR - 1 - i) as u64)).collect(),
             lz_all: const_bits(NR as u64),
             es_shift: const_bits(es as u64),
@@ -141,15 +161,23 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             exp_zero: exp_const(0),
             mant_zero: const_bits(0),
             no: Constant::new(false),
+            one_t: const_bits(1),
             body: Default::default(),
-            neg_body: Default::default(),
-            abs_body: Default::default(),
+            body_up: Default::default(),
+            neg_low: Default::default(),
+            code_sign: Default::default(),
             special: Default::default(),
             run_bit: Default::default(),
             rest: Default::default(),
             rest_zeros: Default::default(),
             low: Default::default(),
             lz: Default::default(),
+            seen: Default::default(),
+            two: Default::default(),
+            set_over_clear: Default::default(),
+            falls: Default::default(),
+            corr: Default::default(),
+            corr_bits: Default::default(),
             k: Default::default(),
             tail: Default::default(),
             tail_wide: Default::default(),
@@ -161,11 +189,13 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             r_run: Default::default(),
             r_special: Default::default(),
             r_sign: Default::default(),
+            r_corr: Default::default(),
             b_low: Default::default(),
             b_lz: Default::default(),
             b_run: Default::default(),
             b_special: Default::default(),
             b_sign: Default::default(),
+            b_corr: Default::default(),
         }
     }
 }
@@ -175,20 +205,15 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, r_low, r_lz, r_run, r_special, r_sign);
+        dff_setup!(self, clock, r_low, r_lz, r_run, r_special, r_sign, r_corr);
         self.body.next = self.code.val().get_bits::<NB>(self.low_pos.val().index());
-        // −x on the body alone: the sign bit only matters for 10…0 (NaR), caught below.
-        self.neg_body.next = !self.body.val() + self.one.val();
-        if self.code.val().get_bit(self.sign_pos.val().index()) {
-            self.abs_body.next = self.neg_body.val();
-        } else {
-            self.abs_body.next = self.body.val();
-        }
+        self.body_up.next = self.body.val().get_bits::<NR>(self.up_pos.val().index());
+        self.code_sign.next = self.code.val().get_bit(self.sign_pos.val().index());
         self.special.next = !self.body.val().any();
-        self.run_bit.next = self.abs_body.val().get_bit(self.regime_pos.val().index());
-        self.rest.next = self.abs_body.val().get_bits::<NR>(self.low_pos.val().index());
-        self.low.next = self.abs_body.val().get_bits::<NT>(self.low_pos.val().index());
-        if self.run_bit.val() {
+        // The run bit of the one's complement `a = body ^ sign`; its count needs no sign.
+        self.run_bit.next = self.body.val().get_bit(self.regime_pos.val().index()) ^ self.code_sign.val();
+        self.rest.next = self.body.val().get_bits::<NR>(self.low_pos.val().index());
+        if self.body.val().get_bit(self.regime_pos.val().index()) {
             self.rest_zeros.next = !self.rest.val();
         } else {
             self.rest_zeros.next = self.rest.val();
@@ -200,24 +225,53 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
                 self.lz.next = self.lz_at[i].val();
             }
         }
+        // The magnitude's low bits: −x on them alone (the carry out does not reach them).
+        self.neg_low.next = !self.body.val().get_bits::<NT>(self.low_pos.val().index()) + self.one_t.val();
+        if self.code_sign.val() {
+            self.low.next = self.neg_low.val();
+        } else {
+            self.low.next = self.body.val().get_bits::<NT>(self.low_pos.val().index());
+        }
+        // Below a 0 top bit, at most one bit set (`two` = a second one seen); a 1 top bit
+        // over ones then zeros (`falls` = some bit set under a clear one).
+        self.seen.next = false;
+        self.two.next = false;
+        for i in 0..NR {
+            if self.rest.val().get_bit(i) {
+                if self.seen.val() {
+                    self.two.next = true;
+                }
+                self.seen.next = true;
+            }
+        }
+        self.set_over_clear.next = self.rest.val() & !self.body_up.val();
+        self.falls.next = self.set_over_clear.val().any();
+        if self.body.val().get_bit(self.regime_pos.val().index()) {
+            self.corr.next = self.code_sign.val() & !self.falls.val();
+        } else {
+            self.corr.next = self.code_sign.val() & !self.two.val();
+        }
         // ---- the register (bypassed unless pipelined).
         self.r_low.d.next = self.low.val();
         self.r_lz.d.next = self.lz.val();
         self.r_run.d.next = self.run_bit.val();
         self.r_special.d.next = self.special.val();
-        self.r_sign.d.next = self.code.val().get_bit(self.sign_pos.val().index());
+        self.r_sign.d.next = self.code_sign.val();
+        self.r_corr.d.next = self.corr.val();
         if self.piped.val() {
             self.b_low.next = self.r_low.q.val();
             self.b_lz.next = self.r_lz.q.val();
             self.b_run.next = self.r_run.q.val();
             self.b_special.next = self.r_special.q.val();
             self.b_sign.next = self.r_sign.q.val();
+            self.b_corr.next = self.r_corr.q.val();
         } else {
             self.b_low.next = self.low.val();
             self.b_lz.next = self.lz.val();
             self.b_run.next = self.run_bit.val();
             self.b_special.next = self.special.val();
-            self.b_sign.next = self.code.val().get_bit(self.sign_pos.val().index());
+            self.b_sign.next = self.code_sign.val();
+            self.b_corr.next = self.corr.val();
         }
         // Run of ones of length lz + 1: k = lz; run of zeros: k = −(lz + 1) = ~lz.
         if self.b_run.val() {
@@ -230,7 +284,10 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
         self.tail.next = self.b_low.val() << self.b_lz.val();
         self.tail_wide.next = bit_cast::<MANT_BITS, NT>(self.tail.val());
         self.e_field.next = self.tail.val().get_bits::<EW>(self.exp_pos.val().index());
-        self.e_wide.next = bit_cast::<EXP_BITS, EW>(self.e_field.val()) & self.es_mask.val();
+        // The carry's `k + 1` rides in the exponent field's place above e (e is 0 then).
+        self.corr_bits.next = bit_cast::<EXP_BITS, 1>(self.b_corr.val().into());
+        self.e_wide.next = (bit_cast::<EXP_BITS, EW>(self.e_field.val()) & self.es_mask.val())
+            | (self.corr_bits.val() << self.es_shift.val());
         self.zero.next = self.b_special.val() & !self.b_sign.val();
         self.nar.next = self.b_special.val() & self.b_sign.val();
         self.inf.next = self.no.val();
@@ -315,6 +372,62 @@ mod tests {
         assert_eq!(p16(0xC000), val(true, -12, 1 << 12)); // −1
         assert_eq!(p16(0x7FFE), val(false, 14, 1 << 12)); // 2^26: exponent bit cut off
         assert_eq!(p16(0x0002), val(false, -38, 1 << 12)); // 2^-26
+    }
+
+    /// A posit's value read the textbook way (negate the whole code, walk the regime bit by
+    /// bit, then the exponent and fraction bits): independent of the decoder's shortcuts.
+    fn reference(n: u32, es: u32, code: u64) -> Option<f64> {
+        let mask = (1u64 << n) - 1;
+        if code == 0 {
+            return Some(0.0);
+        }
+        if code == 1 << (n - 1) {
+            return None;
+        }
+        let neg = code >> (n - 1) == 1;
+        let x = if neg { code.wrapping_neg() & mask } else { code };
+        let bit = |i: i32| i >= 0 && (x >> i) & 1 == 1;
+        let first = bit(n as i32 - 2);
+        let mut i = n as i32 - 2;
+        let mut run = 0;
+        while i >= 0 && bit(i) == first {
+            run += 1;
+            i -= 1;
+        }
+        i -= 1; // the terminator
+        let k = if first { run - 1 } else { -run };
+        let mut e = 0;
+        for _ in 0..es {
+            e = e << 1 | bit(i) as i32;
+            i -= 1;
+        }
+        let frac_bits = (i + 1).max(0);
+        let frac = if frac_bits > 0 { x & ((1 << frac_bits) - 1) } else { 0 };
+        let m = 1.0 + frac as f64 / 2f64.powi(frac_bits);
+        let v = m * 2f64.powi(k * (1 << es) + e);
+        Some(if neg { -v } else { v })
+    }
+
+    #[test]
+    fn every_code_matches_the_reference_decode() {
+        let nar_or_value = |u: Unified| {
+            if u.nar {
+                None
+            } else if u.zero {
+                Some(0.0)
+            } else {
+                value(&u)
+            }
+        };
+        for code in 0..1 << 4 {
+            assert_eq!(nar_or_value(p4(code)), reference(4, 1, code), "posit4 {code:#x}");
+        }
+        for code in 0..1 << 8 {
+            assert_eq!(nar_or_value(p8(code)), reference(8, 0, code), "posit8 {code:#x}");
+        }
+        for code in 0..1 << 16 {
+            assert_eq!(nar_or_value(p16(code)), reference(16, 1, code), "posit16 {code:#x}");
+        }
     }
 
     #[test]
