@@ -17,19 +17,19 @@ use rust_hdl::prelude::*;
 /// sign (its one's complement, `a`): a leading-zero count of `a` after its first bit, XOR-ed
 /// with that bit, where the sign cancels (the count sees `body ^ body[top]`). The `+ 1` that
 /// turns `a` into the magnitude changes the regime only when its carry runs through every bit
-/// below the terminator; then it raises `k` by exactly one and leaves the bits after the new
-/// terminator zero. On the body that case is: top bit 0 and one bit set below it, or the body
-/// a run of ones down from the top followed by zeros (`corr`, found beside the count). The
-/// fraction bits need the negation itself, of the low `N − 3` bits only, in parallel.
+/// below the terminator, that is when the body's bits below it are all zero (`corr`); then it
+/// raises `k` by exactly one and leaves the bits after the new terminator zero. The fraction
+/// bits need the negation itself, of the low `N − 3` bits only, in parallel with the count.
 /// Shifting those bits left by the run length drops the regime and its terminator, leaving
 /// exponent bits (missing ones read as 0) and the fraction left-aligned to `max_frac_bits`
-/// bits. `k = run − 1` for a run of ones and `−run` for a run of zeros (plus `corr`);
+/// bits; since −x is 0 only for x = 0, `corr` is "negative and nothing left after the shift".
+/// `k = run − 1` for a run of ones and `−run` for a run of zeros (plus `corr`);
 /// `scale = k·2^es + e`.
 ///
 /// Pipelined ([`PositDecode::pipelined`]), a register splits the path after the regime count
-/// (count, correction flag and the low bits' negation before it, shift and exponent sum
-/// after): posit16 is the slowest decode. Otherwise ([`PositDecode::new`]) the register is
-/// bypassed and the block is combinational.
+/// (count and the low bits' negation before it, shift, correction and exponent sum after):
+/// posit16 is the slowest decode. Otherwise ([`PositDecode::new`]) the register is bypassed
+/// and the block is combinational.
 #[derive(LogicBlock)]
 pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize> {
     /// Clock (used when pipelined).
@@ -52,7 +52,6 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     regime_pos: Constant<BitIndex>,
     exp_pos: Constant<BitIndex>,
     low_pos: Constant<BitIndex>,
-    up_pos: Constant<BitIndex>,
     // Leading-zero count when the highest set bit of the regime rest is bit i: NR − 1 − i.
     lz_at: Vec<Constant<Bits<EXP_BITS>>>,
     // Leading-zero count of an all-zero rest: the run fills the body.
@@ -67,8 +66,6 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     no: Constant<Bit>,
     one_t: Constant<Bits<NT>>,
     body: Signal<Local, Bits<NB>>,
-    // `body` one place down: bit i is body bit i + 1.
-    body_up: Signal<Local, Bits<NR>>,
     neg_low: Signal<Local, Bits<NT>>,
     code_sign: Signal<Local, Bit>,
     special: Signal<Local, Bit>,
@@ -78,11 +75,7 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     rest_zeros: Signal<Local, Bits<NR>>,
     low: Signal<Local, Bits<NT>>,
     lz: Signal<Local, Bits<EXP_BITS>>,
-    // The body's shapes for which the negation's carry reaches the regime (see the type).
-    seen: Signal<Local, Bit>,
-    two: Signal<Local, Bit>,
-    set_over_clear: Signal<Local, Bits<NR>>,
-    falls: Signal<Local, Bit>,
+    // The negation's carry reaches the regime (see the type).
     corr: Signal<Local, Bit>,
     corr_bits: Signal<Local, Bits<EXP_BITS>>,
     k: Signal<Local, Bits<EXP_BITS>>,
@@ -98,13 +91,11 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     r_run: DFF<Bit>,
     r_special: DFF<Bit>,
     r_sign: DFF<Bit>,
-    r_corr: DFF<Bit>,
     b_low: Signal<Local, Bits<NT>>,
     b_lz: Signal<Local, Bits<EXP_BITS>>,
     b_run: Signal<Local, Bit>,
     b_special: Signal<Local, Bit>,
     b_sign: Signal<Local, Bit>,
-    b_corr: Signal<Local, Bit>,
 }
 
 impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize>
@@ -150,7 +141,6 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             regime_pos: const_index(NB - 1),
             exp_pos: const_index(NT - EW),
             low_pos: const_index(0),
-            up_pos: const_index(1),
             lz_at: (0..NR).map(|i| const_bits((NR - 1 - i) as u64)).collect(),
             lz_all: const_bits(NR as u64),
             es_shift: const_bits(es as u64),
@@ -163,7 +153,6 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             no: Constant::new(false),
             one_t: const_bits(1),
             body: Default::default(),
-            body_up: Default::default(),
             neg_low: Default::default(),
             code_sign: Default::default(),
             special: Default::default(),
@@ -172,10 +161,6 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             rest_zeros: Default::default(),
             low: Default::default(),
             lz: Default::default(),
-            seen: Default::default(),
-            two: Default::default(),
-            set_over_clear: Default::default(),
-            falls: Default::default(),
             corr: Default::default(),
             corr_bits: Default::default(),
             k: Default::default(),
@@ -189,13 +174,11 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             r_run: Default::default(),
             r_special: Default::default(),
             r_sign: Default::default(),
-            r_corr: Default::default(),
             b_low: Default::default(),
             b_lz: Default::default(),
             b_run: Default::default(),
             b_special: Default::default(),
             b_sign: Default::default(),
-            b_corr: Default::default(),
         }
     }
 }
@@ -205,9 +188,8 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, r_low, r_lz, r_run, r_special, r_sign, r_corr);
+        dff_setup!(self, clock, r_low, r_lz, r_run, r_special, r_sign);
         self.body.next = self.code.val().get_bits::<NB>(self.low_pos.val().index());
-        self.body_up.next = self.body.val().get_bits::<NR>(self.up_pos.val().index());
         self.code_sign.next = self.code.val().get_bit(self.sign_pos.val().index());
         self.special.next = !self.body.val().any();
         // The run bit of the one's complement `a = body ^ sign`; its count needs no sign.
@@ -232,46 +214,24 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
         } else {
             self.low.next = self.body.val().get_bits::<NT>(self.low_pos.val().index());
         }
-        // Below a 0 top bit, at most one bit set (`two` = a second one seen); a 1 top bit
-        // over ones then zeros (`falls` = some bit set under a clear one).
-        self.seen.next = false;
-        self.two.next = false;
-        for i in 0..NR {
-            if self.rest.val().get_bit(i) {
-                if self.seen.val() {
-                    self.two.next = true;
-                }
-                self.seen.next = true;
-            }
-        }
-        self.set_over_clear.next = self.rest.val() & !self.body_up.val();
-        self.falls.next = self.set_over_clear.val().any();
-        if self.body.val().get_bit(self.regime_pos.val().index()) {
-            self.corr.next = self.code_sign.val() & !self.falls.val();
-        } else {
-            self.corr.next = self.code_sign.val() & !self.two.val();
-        }
         // ---- the register (bypassed unless pipelined).
         self.r_low.d.next = self.low.val();
         self.r_lz.d.next = self.lz.val();
         self.r_run.d.next = self.run_bit.val();
         self.r_special.d.next = self.special.val();
         self.r_sign.d.next = self.code_sign.val();
-        self.r_corr.d.next = self.corr.val();
         if self.piped.val() {
             self.b_low.next = self.r_low.q.val();
             self.b_lz.next = self.r_lz.q.val();
             self.b_run.next = self.r_run.q.val();
             self.b_special.next = self.r_special.q.val();
             self.b_sign.next = self.r_sign.q.val();
-            self.b_corr.next = self.r_corr.q.val();
         } else {
             self.b_low.next = self.low.val();
             self.b_lz.next = self.lz.val();
             self.b_run.next = self.run_bit.val();
             self.b_special.next = self.special.val();
             self.b_sign.next = self.code_sign.val();
-            self.b_corr.next = self.corr.val();
         }
         // Run of ones of length lz + 1: k = lz; run of zeros: k = −(lz + 1) = ~lz.
         if self.b_run.val() {
@@ -284,8 +244,10 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
         self.tail.next = self.b_low.val() << self.b_lz.val();
         self.tail_wide.next = bit_cast::<MANT_BITS, NT>(self.tail.val());
         self.e_field.next = self.tail.val().get_bits::<EW>(self.exp_pos.val().index());
-        // The carry's `k + 1` rides in the exponent field's place above e (e is 0 then).
-        self.corr_bits.next = bit_cast::<EXP_BITS, 1>(self.b_corr.val().into());
+        // The negation's carry reached the regime: k + 1, riding in the exponent field's place
+        // above e (e is 0 then).
+        self.corr.next = self.b_sign.val() & !self.tail.val().any();
+        self.corr_bits.next = bit_cast::<EXP_BITS, 1>(self.corr.val().into());
         self.e_wide.next = (bit_cast::<EXP_BITS, EW>(self.e_field.val()) & self.es_mask.val())
             | (self.corr_bits.val() << self.es_shift.val());
         self.zero.next = self.b_special.val() & !self.b_sign.val();
