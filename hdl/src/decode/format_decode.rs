@@ -109,9 +109,8 @@ pub type Posit16Decode = posit_decode!(Format::Posit16Es1);
 ///
 /// Combinational as built by [`FormatDecode::new`] / [`FormatDecode::with_formats`]; built by
 /// [`FormatDecode::pipelined`] it has one register stage (outputs one clock after the code):
-/// the posit decoders split inside (see [`PositDecode`]); the others decode the code before
-/// the register, which holds the one result their select picks, so that after it only the
-/// posits' back halves and a four-way choice remain.
+/// the posit decoders split inside (see [`PositDecode`]), the others decode the registered
+/// code, and the select uses the registered id.
 #[derive(LogicBlock)]
 pub struct FormatDecode {
     /// Clock (used when pipelined).
@@ -149,43 +148,22 @@ pub struct FormatDecode {
     mant_zero: Constant<Bits<MANT_BITS>>,
     no: Constant<Bit>,
     piped: Constant<Bit>,
+    r_code: DFF<Bits<CODE_BITS>>,
     // Per format of [`Format::ALL`] (in its order): its id, whether this decoder has it, and
     // `sel[i]`: the id is format i's. The outputs OR together the selected decoder's results
-    // (at most one select is set): a priority chain on the id (thirteen compares deep) was
-    // the edge decoders' slowest path.
+    // (at most one select is set), registered as one-hot bits when pipelined: a priority chain
+    // on the registered id (thirteen compares deep) was the edge decoders' slowest path. Every
+    // decoder keeps its own select registers ([`CopyDff`]): merged, one decoder's drove every
+    // decoder of the same operand across the chip.
     ids: Vec<Constant<Bits<FMT_BITS>>>,
     ens: Vec<Constant<Bit>>,
     sel: Vec<Signal<Local, Bit>>,
-    // The non-posit formats' selected result (`o_*`), and as the outputs see it (`b_o*`,
-    // registered when pipelined).
-    o_zero: Signal<Local, Bit>,
-    o_nar: Signal<Local, Bit>,
-    o_inf: Signal<Local, Bit>,
-    o_sign: Signal<Local, Bit>,
-    o_exp: Signal<Local, Bits<EXP_BITS>>,
-    o_mant: Signal<Local, Bits<MANT_BITS>>,
-    r_zero: DFF<Bit>,
-    r_nar: DFF<Bit>,
-    r_inf: DFF<Bit>,
-    r_sign: DFF<Bit>,
-    r_exp: DFF<Bits<EXP_BITS>>,
-    r_mant: DFF<Bits<MANT_BITS>>,
-    b_zero: Signal<Local, Bit>,
-    b_nar: Signal<Local, Bit>,
-    b_inf: Signal<Local, Bit>,
-    b_sign: Signal<Local, Bit>,
-    b_exp: Signal<Local, Bits<EXP_BITS>>,
-    b_mant: Signal<Local, Bits<MANT_BITS>>,
-    // The posits' selects (posit4, posit8, posit16), one-hot registered when pipelined.
-    // Every decoder keeps its own select registers ([`CopyDff`]): merged, one decoder's drove
-    // every decoder of the same operand across the chip.
-    r_psel: Vec<CopyDff<Bit>>,
-    b_psel: Vec<Signal<Local, Bit>>,
+    r_sel: Vec<CopyDff<Bit>>,
+    // The code and selects the non-posit decoders and the outputs see (registered when
+    // pipelined).
+    b_code: Signal<Local, Bits<CODE_BITS>>,
+    b_sel: Vec<Signal<Local, Bit>>,
 }
-
-/// Index in [`Format::ALL`] of the first posit; the posits close the table (checked in the
-/// constructor).
-const FIRST_POSIT: usize = 10;
 
 /// Formats of [`Format::ALL`]: one select each.
 const FORMATS_N: usize = Format::ALL.len();
@@ -224,15 +202,6 @@ impl FormatDecode {
             }
         }
         let en = |f: Format| const_bit(formats.contains(&f));
-        assert!(
-            Format::ALL[FIRST_POSIT..]
-                .iter()
-                .all(|f| matches!(f.spec().encoding, Encoding::Posit { .. }))
-                && !Format::ALL[..FIRST_POSIT]
-                    .iter()
-                    .any(|f| matches!(f.spec().encoding, Encoding::Posit { .. })),
-            "the posits close Format::ALL"
-        );
         // One instance per row: adding a format to the table without a decoder here fails
         // to compile (the match is exhaustive).
         for f in Format::ALL {
@@ -293,29 +262,13 @@ impl FormatDecode {
             mant_zero: const_bits(0),
             no: const_bit(false),
             piped: const_bit(piped),
+            r_code: Default::default(),
             ids: Format::ALL.iter().map(|&f| id(f)).collect(),
             ens: Format::ALL.iter().map(|&f| en(f)).collect(),
             sel: Format::ALL.iter().map(|_| Default::default()).collect(),
-            o_zero: Default::default(),
-            o_nar: Default::default(),
-            o_inf: Default::default(),
-            o_sign: Default::default(),
-            o_exp: Default::default(),
-            o_mant: Default::default(),
-            r_zero: Default::default(),
-            r_nar: Default::default(),
-            r_inf: Default::default(),
-            r_sign: Default::default(),
-            r_exp: Default::default(),
-            r_mant: Default::default(),
-            b_zero: Default::default(),
-            b_nar: Default::default(),
-            b_inf: Default::default(),
-            b_sign: Default::default(),
-            b_exp: Default::default(),
-            b_mant: Default::default(),
-            r_psel: (FIRST_POSIT..FORMATS_N).map(|_| Default::default()).collect(),
-            b_psel: (FIRST_POSIT..FORMATS_N).map(|_| Default::default()).collect(),
+            r_sel: Format::ALL.iter().map(|_| Default::default()).collect(),
+            b_code: Default::default(),
+            b_sel: Format::ALL.iter().map(|_| Default::default()).collect(),
         }
     }
 }
@@ -329,158 +282,128 @@ impl Default for FormatDecode {
 impl Logic for FormatDecode {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, r_zero, r_nar, r_inf, r_sign, r_exp, r_mant);
+        dff_setup!(self, clock, r_code);
         self.posit4.clock.next = self.clock.val();
         self.posit8.clock.next = self.clock.val();
         self.posit16.clock.next = self.clock.val();
-        for i in 0..FORMATS_N {
-            self.sel[i].next = self.ens[i].val() & (self.fmt.val() == self.ids[i].val());
-        }
-        self.r_psel[0].clock.next = self.clock.val();
-        self.r_psel[0].d.next = self.sel[10].val();
-        self.r_psel[1].clock.next = self.clock.val();
-        self.r_psel[1].d.next = self.sel[11].val();
-        self.r_psel[2].clock.next = self.clock.val();
-        self.r_psel[2].d.next = self.sel[12].val();
+        self.r_code.d.next = self.code.val();
         if self.piped.val() {
-            self.b_psel[0].next = self.r_psel[0].q.val();
-            self.b_psel[1].next = self.r_psel[1].q.val();
-            self.b_psel[2].next = self.r_psel[2].q.val();
+            self.b_code.next = self.r_code.q.val();
         } else {
-            self.b_psel[0].next = self.sel[10].val();
-            self.b_psel[1].next = self.sel[11].val();
-            self.b_psel[2].next = self.sel[12].val();
+            self.b_code.next = self.code.val();
         }
-        // The code itself for every decoder: the posits' register is inside theirs.
-        self.int2.code.next = self.code.val().get_bits::<INT2>(0);
-        self.int4.code.next = self.code.val().get_bits::<INT4>(0);
-        self.int8.code.next = self.code.val().get_bits::<INT8>(0);
-        self.int16.code.next = self.code.val().get_bits::<INT16>(0);
-        self.fp4.code.next = self.code.val().get_bits::<FP4>(0);
-        self.fp6e2m3.code.next = self.code.val().get_bits::<FP6E2M3>(0);
-        self.fp6e3m2.code.next = self.code.val().get_bits::<FP6E3M2>(0);
-        self.fp8e4m3.code.next = self.code.val().get_bits::<FP8E4M3>(0);
-        self.fp8e5m2.code.next = self.code.val().get_bits::<FP8E5M2>(0);
-        self.e8m0.code.next = self.code.val().get_bits::<E8M0>(0);
+        for i in 0..FORMATS_N {
+            self.r_sel[i].clock.next = self.clock.val();
+            self.sel[i].next = self.ens[i].val() & (self.fmt.val() == self.ids[i].val());
+            self.r_sel[i].d.next = self.sel[i].val();
+            if self.piped.val() {
+                self.b_sel[i].next = self.r_sel[i].q.val();
+            } else {
+                self.b_sel[i].next = self.sel[i].val();
+            }
+        }
+        // Posit decoders see the code itself: their register is inside.
+        self.int2.code.next = self.b_code.val().get_bits::<INT2>(0);
+        self.int4.code.next = self.b_code.val().get_bits::<INT4>(0);
+        self.int8.code.next = self.b_code.val().get_bits::<INT8>(0);
+        self.int16.code.next = self.b_code.val().get_bits::<INT16>(0);
+        self.fp4.code.next = self.b_code.val().get_bits::<FP4>(0);
+        self.fp6e2m3.code.next = self.b_code.val().get_bits::<FP6E2M3>(0);
+        self.fp6e3m2.code.next = self.b_code.val().get_bits::<FP6E3M2>(0);
+        self.fp8e4m3.code.next = self.b_code.val().get_bits::<FP8E4M3>(0);
+        self.fp8e5m2.code.next = self.b_code.val().get_bits::<FP8E5M2>(0);
+        self.e8m0.code.next = self.b_code.val().get_bits::<E8M0>(0);
         self.posit4.code.next = self.code.val().get_bits::<POSIT4>(0);
         self.posit8.code.next = self.code.val().get_bits::<POSIT8>(0);
         self.posit16.code.next = self.code.val().get_bits::<POSIT16>(0);
-        // The non-posit formats' result (unknown ids: all 0), registered when pipelined.
-        self.o_zero.next = self.no.val();
-        self.o_nar.next = self.no.val();
-        self.o_inf.next = self.no.val();
-        self.o_sign.next = self.no.val();
-        self.o_exp.next = self.exp_zero.val();
-        self.o_mant.next = self.mant_zero.val();
-        if self.sel[0].val() {
-            self.o_zero.next = self.o_zero.val() | self.int2.zero.val();
-            self.o_nar.next = self.o_nar.val() | self.int2.nar.val();
-            self.o_inf.next = self.o_inf.val() | self.int2.inf.val();
-            self.o_sign.next = self.o_sign.val() | self.int2.sign.val();
-            self.o_exp.next = self.o_exp.val() | self.int2.exp.val();
-            self.o_mant.next = self.o_mant.val() | self.int2.mant.val();
+        // Unknown ids: all outputs 0.
+        self.zero.next = self.no.val();
+        self.nar.next = self.no.val();
+        self.inf.next = self.no.val();
+        self.sign.next = self.no.val();
+        self.exp.next = self.exp_zero.val();
+        self.mant.next = self.mant_zero.val();
+        if self.b_sel[0].val() {
+            self.zero.next = self.zero.val() | self.int2.zero.val();
+            self.nar.next = self.nar.val() | self.int2.nar.val();
+            self.inf.next = self.inf.val() | self.int2.inf.val();
+            self.sign.next = self.sign.val() | self.int2.sign.val();
+            self.exp.next = self.exp.val() | self.int2.exp.val();
+            self.mant.next = self.mant.val() | self.int2.mant.val();
         }
-        if self.sel[1].val() {
-            self.o_zero.next = self.o_zero.val() | self.int4.zero.val();
-            self.o_nar.next = self.o_nar.val() | self.int4.nar.val();
-            self.o_inf.next = self.o_inf.val() | self.int4.inf.val();
-            self.o_sign.next = self.o_sign.val() | self.int4.sign.val();
-            self.o_exp.next = self.o_exp.val() | self.int4.exp.val();
-            self.o_mant.next = self.o_mant.val() | self.int4.mant.val();
+        if self.b_sel[1].val() {
+            self.zero.next = self.zero.val() | self.int4.zero.val();
+            self.nar.next = self.nar.val() | self.int4.nar.val();
+            self.inf.next = self.inf.val() | self.int4.inf.val();
+            self.sign.next = self.sign.val() | self.int4.sign.val();
+            self.exp.next = self.exp.val() | self.int4.exp.val();
+            self.mant.next = self.mant.val() | self.int4.mant.val();
         }
-        if self.sel[2].val() {
-            self.o_zero.next = self.o_zero.val() | self.int8.zero.val();
-            self.o_nar.next = self.o_nar.val() | self.int8.nar.val();
-            self.o_inf.next = self.o_inf.val() | self.int8.inf.val();
-            self.o_sign.next = self.o_sign.val() | self.int8.sign.val();
-            self.o_exp.next = self.o_exp.val() | self.int8.exp.val();
-            self.o_mant.next = self.o_mant.val() | self.int8.mant.val();
+        if self.b_sel[2].val() {
+            self.zero.next = self.zero.val() | self.int8.zero.val();
+            self.nar.next = self.nar.val() | self.int8.nar.val();
+            self.inf.next = self.inf.val() | self.int8.inf.val();
+            self.sign.next = self.sign.val() | self.int8.sign.val();
+            self.exp.next = self.exp.val() | self.int8.exp.val();
+            self.mant.next = self.mant.val() | self.int8.mant.val();
         }
-        if self.sel[3].val() {
-            self.o_zero.next = self.o_zero.val() | self.int16.zero.val();
-            self.o_nar.next = self.o_nar.val() | self.int16.nar.val();
-            self.o_inf.next = self.o_inf.val() | self.int16.inf.val();
-            self.o_sign.next = self.o_sign.val() | self.int16.sign.val();
-            self.o_exp.next = self.o_exp.val() | self.int16.exp.val();
-            self.o_mant.next = self.o_mant.val() | self.int16.mant.val();
+        if self.b_sel[3].val() {
+            self.zero.next = self.zero.val() | self.int16.zero.val();
+            self.nar.next = self.nar.val() | self.int16.nar.val();
+            self.inf.next = self.inf.val() | self.int16.inf.val();
+            self.sign.next = self.sign.val() | self.int16.sign.val();
+            self.exp.next = self.exp.val() | self.int16.exp.val();
+            self.mant.next = self.mant.val() | self.int16.mant.val();
         }
-        if self.sel[4].val() {
-            self.o_zero.next = self.o_zero.val() | self.fp4.zero.val();
-            self.o_nar.next = self.o_nar.val() | self.fp4.nar.val();
-            self.o_inf.next = self.o_inf.val() | self.fp4.inf.val();
-            self.o_sign.next = self.o_sign.val() | self.fp4.sign.val();
-            self.o_exp.next = self.o_exp.val() | self.fp4.exp.val();
-            self.o_mant.next = self.o_mant.val() | self.fp4.mant.val();
+        if self.b_sel[4].val() {
+            self.zero.next = self.zero.val() | self.fp4.zero.val();
+            self.nar.next = self.nar.val() | self.fp4.nar.val();
+            self.inf.next = self.inf.val() | self.fp4.inf.val();
+            self.sign.next = self.sign.val() | self.fp4.sign.val();
+            self.exp.next = self.exp.val() | self.fp4.exp.val();
+            self.mant.next = self.mant.val() | self.fp4.mant.val();
         }
-        if self.sel[5].val() {
-            self.o_zero.next = self.o_zero.val() | self.fp6e2m3.zero.val();
-            self.o_nar.next = self.o_nar.val() | self.fp6e2m3.nar.val();
-            self.o_inf.next = self.o_inf.val() | self.fp6e2m3.inf.val();
-            self.o_sign.next = self.o_sign.val() | self.fp6e2m3.sign.val();
-            self.o_exp.next = self.o_exp.val() | self.fp6e2m3.exp.val();
-            self.o_mant.next = self.o_mant.val() | self.fp6e2m3.mant.val();
+        if self.b_sel[5].val() {
+            self.zero.next = self.zero.val() | self.fp6e2m3.zero.val();
+            self.nar.next = self.nar.val() | self.fp6e2m3.nar.val();
+            self.inf.next = self.inf.val() | self.fp6e2m3.inf.val();
+            self.sign.next = self.sign.val() | self.fp6e2m3.sign.val();
+            self.exp.next = self.exp.val() | self.fp6e2m3.exp.val();
+            self.mant.next = self.mant.val() | self.fp6e2m3.mant.val();
         }
-        if self.sel[6].val() {
-            self.o_zero.next = self.o_zero.val() | self.fp6e3m2.zero.val();
-            self.o_nar.next = self.o_nar.val() | self.fp6e3m2.nar.val();
-            self.o_inf.next = self.o_inf.val() | self.fp6e3m2.inf.val();
-            self.o_sign.next = self.o_sign.val() | self.fp6e3m2.sign.val();
-            self.o_exp.next = self.o_exp.val() | self.fp6e3m2.exp.val();
-            self.o_mant.next = self.o_mant.val() | self.fp6e3m2.mant.val();
+        if self.b_sel[6].val() {
+            self.zero.next = self.zero.val() | self.fp6e3m2.zero.val();
+            self.nar.next = self.nar.val() | self.fp6e3m2.nar.val();
+            self.inf.next = self.inf.val() | self.fp6e3m2.inf.val();
+            self.sign.next = self.sign.val() | self.fp6e3m2.sign.val();
+            self.exp.next = self.exp.val() | self.fp6e3m2.exp.val();
+            self.mant.next = self.mant.val() | self.fp6e3m2.mant.val();
         }
-        if self.sel[7].val() {
-            self.o_zero.next = self.o_zero.val() | self.fp8e4m3.zero.val();
-            self.o_nar.next = self.o_nar.val() | self.fp8e4m3.nar.val();
-            self.o_inf.next = self.o_inf.val() | self.fp8e4m3.inf.val();
-            self.o_sign.next = self.o_sign.val() | self.fp8e4m3.sign.val();
-            self.o_exp.next = self.o_exp.val() | self.fp8e4m3.exp.val();
-            self.o_mant.next = self.o_mant.val() | self.fp8e4m3.mant.val();
+        if self.b_sel[7].val() {
+            self.zero.next = self.zero.val() | self.fp8e4m3.zero.val();
+            self.nar.next = self.nar.val() | self.fp8e4m3.nar.val();
+            self.inf.next = self.inf.val() | self.fp8e4m3.inf.val();
+            self.sign.next = self.sign.val() | self.fp8e4m3.sign.val();
+            self.exp.next = self.exp.val() | self.fp8e4m3.exp.val();
+            self.mant.next = self.mant.val() | self.fp8e4m3.mant.val();
         }
-        if self.sel[8].val() {
-            self.o_zero.next = self.o_zero.val() | self.fp8e5m2.zero.val();
-            self.o_nar.next = self.o_nar.val() | self.fp8e5m2.nar.val();
-            self.o_inf.next = self.o_inf.val() | self.fp8e5m2.inf.val();
-            self.o_sign.next = self.o_sign.val() | self.fp8e5m2.sign.val();
-            self.o_exp.next = self.o_exp.val() | self.fp8e5m2.exp.val();
-            self.o_mant.next = self.o_mant.val() | self.fp8e5m2.mant.val();
+        if self.b_sel[8].val() {
+            self.zero.next = self.zero.val() | self.fp8e5m2.zero.val();
+            self.nar.next = self.nar.val() | self.fp8e5m2.nar.val();
+            self.inf.next = self.inf.val() | self.fp8e5m2.inf.val();
+            self.sign.next = self.sign.val() | self.fp8e5m2.sign.val();
+            self.exp.next = self.exp.val() | self.fp8e5m2.exp.val();
+            self.mant.next = self.mant.val() | self.fp8e5m2.mant.val();
         }
-        if self.sel[9].val() {
-            self.o_zero.next = self.o_zero.val() | self.e8m0.zero.val();
-            self.o_nar.next = self.o_nar.val() | self.e8m0.nar.val();
-            self.o_inf.next = self.o_inf.val() | self.e8m0.inf.val();
-            self.o_sign.next = self.o_sign.val() | self.e8m0.sign.val();
-            self.o_exp.next = self.o_exp.val() | self.e8m0.exp.val();
-            self.o_mant.next = self.o_mant.val() | self.e8m0.mant.val();
+        if self.b_sel[9].val() {
+            self.zero.next = self.zero.val() | self.e8m0.zero.val();
+            self.nar.next = self.nar.val() | self.e8m0.nar.val();
+            self.inf.next = self.inf.val() | self.e8m0.inf.val();
+            self.sign.next = self.sign.val() | self.e8m0.sign.val();
+            self.exp.next = self.exp.val() | self.e8m0.exp.val();
+            self.mant.next = self.mant.val() | self.e8m0.mant.val();
         }
-        self.r_zero.d.next = self.o_zero.val();
-        self.r_nar.d.next = self.o_nar.val();
-        self.r_inf.d.next = self.o_inf.val();
-        self.r_sign.d.next = self.o_sign.val();
-        self.r_exp.d.next = self.o_exp.val();
-        self.r_mant.d.next = self.o_mant.val();
-        if self.piped.val() {
-            self.b_zero.next = self.r_zero.q.val();
-            self.b_nar.next = self.r_nar.q.val();
-            self.b_inf.next = self.r_inf.q.val();
-            self.b_sign.next = self.r_sign.q.val();
-            self.b_exp.next = self.r_exp.q.val();
-            self.b_mant.next = self.r_mant.q.val();
-        } else {
-            self.b_zero.next = self.o_zero.val();
-            self.b_nar.next = self.o_nar.val();
-            self.b_inf.next = self.o_inf.val();
-            self.b_sign.next = self.o_sign.val();
-            self.b_exp.next = self.o_exp.val();
-            self.b_mant.next = self.o_mant.val();
-        }
-        // The outputs: that result or a posit's.
-        self.zero.next = self.b_zero.val();
-        self.nar.next = self.b_nar.val();
-        self.inf.next = self.b_inf.val();
-        self.sign.next = self.b_sign.val();
-        self.exp.next = self.b_exp.val();
-        self.mant.next = self.b_mant.val();
-        if self.b_psel[0].val() {
+        if self.b_sel[10].val() {
             self.zero.next = self.zero.val() | self.posit4.zero.val();
             self.nar.next = self.nar.val() | self.posit4.nar.val();
             self.inf.next = self.inf.val() | self.posit4.inf.val();
@@ -488,7 +411,7 @@ impl Logic for FormatDecode {
             self.exp.next = self.exp.val() | self.posit4.exp.val();
             self.mant.next = self.mant.val() | self.posit4.mant.val();
         }
-        if self.b_psel[1].val() {
+        if self.b_sel[11].val() {
             self.zero.next = self.zero.val() | self.posit8.zero.val();
             self.nar.next = self.nar.val() | self.posit8.nar.val();
             self.inf.next = self.inf.val() | self.posit8.inf.val();
@@ -496,7 +419,7 @@ impl Logic for FormatDecode {
             self.exp.next = self.exp.val() | self.posit8.exp.val();
             self.mant.next = self.mant.val() | self.posit8.mant.val();
         }
-        if self.b_psel[2].val() {
+        if self.b_sel[12].val() {
             self.zero.next = self.zero.val() | self.posit16.zero.val();
             self.nar.next = self.nar.val() | self.posit16.nar.val();
             self.inf.next = self.inf.val() | self.posit16.inf.val();
