@@ -14,7 +14,7 @@
 //! DSP column were (see [`DspMul`]).
 
 use super::dsp_mul::{DspMul, DSP_LATENCY, DSP_OUT_BITS};
-use crate::decode::{const_bits, const_index, BitIndex};
+use crate::decode::{const_bits, const_high, const_index, BitIndex};
 use rust_hdl::prelude::*;
 
 /// Width of each multiplier operand.
@@ -26,24 +26,31 @@ pub const MUL_LATENCY: usize = DSP_LATENCY;
 /// Width of lanes 2–3's signed products: a 4×4 product and its sign.
 pub const P23_BITS: usize = 9;
 
-/// A 4×4 product in LUTs.
+/// Width of lanes 2–3's signed multiplicands: a 4-bit magnitude, negated when the product is.
+pub const A23_BITS: usize = 5;
+
+/// A signed 5-bit × unsigned 4-bit product in LUTs, two's complement: the lane's sign rides in
+/// the multiplicand, negated before its register, so no negation follows the product (behind
+/// the shift-and-add it was lanes 2–3's slowest path in the whole top: npe4x4, to −0.8 ns).
 #[derive(LogicBlock)]
 pub struct SubProduct {
-    /// Multiplicand.
-    pub a: Signal<In, Bits<4>>,
-    /// Multiplier.
+    /// Multiplicand, two's complement.
+    pub a: Signal<In, Bits<A23_BITS>>,
+    /// Multiplier, unsigned.
     pub b: Signal<In, Bits<4>>,
-    /// The product.
-    pub p: Signal<Out, Bits<8>>,
-    one: Constant<Bits<8>>,
-    two: Constant<Bits<8>>,
-    three: Constant<Bits<8>>,
-    zero8: Constant<Bits<8>>,
-    ga: Signal<Local, Bits<8>>,
-    pp0: Signal<Local, Bits<8>>,
-    pp1: Signal<Local, Bits<8>>,
-    pp2: Signal<Local, Bits<8>>,
-    pp3: Signal<Local, Bits<8>>,
+    /// The product, two's complement.
+    pub p: Signal<Out, Bits<P23_BITS>>,
+    one: Constant<Bits<P23_BITS>>,
+    two: Constant<Bits<P23_BITS>>,
+    three: Constant<Bits<P23_BITS>>,
+    zero9: Constant<Bits<P23_BITS>>,
+    ext: Constant<Bits<P23_BITS>>,
+    sign_at: Constant<BitIndex>,
+    ga: Signal<Local, Bits<P23_BITS>>,
+    pp0: Signal<Local, Bits<P23_BITS>>,
+    pp1: Signal<Local, Bits<P23_BITS>>,
+    pp2: Signal<Local, Bits<P23_BITS>>,
+    pp3: Signal<Local, Bits<P23_BITS>>,
 }
 
 impl Default for SubProduct {
@@ -55,7 +62,9 @@ impl Default for SubProduct {
             one: const_bits(1),
             two: const_bits(2),
             three: const_bits(3),
-            zero8: const_bits(0),
+            zero9: const_bits(0),
+            ext: const_high(A23_BITS),
+            sign_at: const_index(A23_BITS - 1),
             ga: Default::default(),
             pp0: Default::default(),
             pp1: Default::default(),
@@ -68,12 +77,16 @@ impl Default for SubProduct {
 impl Logic for SubProduct {
     #[hdl_gen]
     fn update(&mut self) {
-        self.ga.next = bit_cast::<8, 4>(self.a.val());
+        // The multiplicand sign-extended to the product's width (all sums modulo 2^9).
+        self.ga.next = bit_cast::<P23_BITS, A23_BITS>(self.a.val());
+        if self.a.val().get_bit(self.sign_at.val().index()) {
+            self.ga.next = bit_cast::<P23_BITS, A23_BITS>(self.a.val()) | self.ext.val();
+        }
         // Shift-and-add over the four multiplier bits: no `*`, which would infer a DSP.
-        self.pp0.next = self.zero8.val();
-        self.pp1.next = self.zero8.val();
-        self.pp2.next = self.zero8.val();
-        self.pp3.next = self.zero8.val();
+        self.pp0.next = self.zero9.val();
+        self.pp1.next = self.zero9.val();
+        self.pp2.next = self.zero9.val();
+        self.pp3.next = self.zero9.val();
         if self.b.val().get_bit(0) {
             self.pp0.next = self.ga.val();
         }
@@ -121,7 +134,7 @@ pub struct MantissaMul {
     pub p0: Signal<Out, Bits<MUL_OUT_BITS>>,
     /// Lane 1's product (8×8 or 4×4).
     pub p1: Signal<Out, Bits<16>>,
-    /// Lane 2's product is negative (registered with the operands, like them on a beat only).
+    /// Lane 2's product is negative (folded into its registered multiplicand, on a beat only).
     pub neg2: Signal<In, Bit>,
     /// Lane 3's product is negative.
     pub neg3: Signal<In, Bit>,
@@ -136,19 +149,16 @@ pub struct MantissaMul {
     // Lanes 0–1: operands masked to the mode, multiplied between the DSP blocks' registers.
     dsp0: DspMul,
     dsp1: DspMul,
-    // Lanes 2–3: the registered slots, their products registered.
-    a2q: DFF<Bits<4>>,
+    // Lanes 2–3: the registered slots (multiplicands signed: negated when the product is),
+    // their products registered. Negating the product instead put a carry chain behind the
+    // shift-and-add (npe4x4: −0.8 ns), and in the aligner behind that (−0.93 ns).
+    a2s: Signal<Local, Bits<A23_BITS>>,
+    a3s: Signal<Local, Bits<A23_BITS>>,
+    zero5: Constant<Bits<A23_BITS>>,
+    a2q: DFF<Bits<A23_BITS>>,
     b2q: DFF<Bits<4>>,
-    a3q: DFF<Bits<4>>,
+    a3q: DFF<Bits<A23_BITS>>,
     b3q: DFF<Bits<4>>,
-    n2q: DFF<Bit>,
-    n3q: DFF<Bit>,
-    // The products widened to their signed width, negated into the product registers: the
-    // negation's carry chain in the aligner behind them was lanes 2–3's slowest path (npe4x4:
-    // 20 endpoints at −0.93 ns), and the product stage has room for it.
-    s2: Signal<Local, Bits<P23_BITS>>,
-    s3: Signal<Local, Bits<P23_BITS>>,
-    zero9: Constant<Bits<P23_BITS>>,
     p2q: DFF<Bits<P23_BITS>>,
     p3q: DFF<Bits<P23_BITS>>,
     // Lane 1's operands are at most 8 bits: the top half of its product is always zero.
@@ -184,15 +194,13 @@ impl Default for MantissaMul {
             b1: Default::default(),
             dsp0: Default::default(),
             dsp1: Default::default(),
+            a2s: Default::default(),
+            a3s: Default::default(),
+            zero5: const_bits(0),
             a2q: Default::default(),
             b2q: Default::default(),
             a3q: Default::default(),
             b3q: Default::default(),
-            n2q: Default::default(),
-            n3q: Default::default(),
-            s2: Default::default(),
-            s3: Default::default(),
-            zero9: const_bits(0),
             p2q: Default::default(),
             p3q: Default::default(),
             unused_p1: Default::default(),
@@ -211,7 +219,7 @@ impl Default for MantissaMul {
 impl Logic for MantissaMul {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, a2q, b2q, a3q, b3q, n2q, n3q, p2q, p3q);
+        dff_setup!(self, clock, a2q, b2q, a3q, b3q, p2q, p3q);
         self.dsp0.clock.next = self.clock.val();
         self.dsp1.clock.next = self.clock.val();
         // Lane 0: the low lane slot of the mode; lane 1 the next (8 bits unless four lanes).
@@ -239,28 +247,28 @@ impl Logic for MantissaMul {
         self.p1.next = self.dsp1.p.val().get_bits::<16>(0);
         self.unused_p1.next = self.dsp1.p.val().get_bits::<16>(16).any();
 
+        self.a2s.next = bit_cast::<A23_BITS, 4>(self.a.val().get_bits::<4>(self.at8.val().index()));
+        if self.neg2.val() {
+            self.a2s.next =
+                self.zero5.val() - bit_cast::<A23_BITS, 4>(self.a.val().get_bits::<4>(self.at8.val().index()));
+        }
+        self.a3s.next = bit_cast::<A23_BITS, 4>(self.a.val().get_bits::<4>(self.at12.val().index()));
+        if self.neg3.val() {
+            self.a3s.next =
+                self.zero5.val() - bit_cast::<A23_BITS, 4>(self.a.val().get_bits::<4>(self.at12.val().index()));
+        }
         if self.en.val() {
-            self.a2q.d.next = self.a.val().get_bits::<4>(self.at8.val().index());
+            self.a2q.d.next = self.a2s.val();
             self.b2q.d.next = self.b.val().get_bits::<4>(self.at8.val().index());
-            self.a3q.d.next = self.a.val().get_bits::<4>(self.at12.val().index());
+            self.a3q.d.next = self.a3s.val();
             self.b3q.d.next = self.b.val().get_bits::<4>(self.at12.val().index());
-            self.n2q.d.next = self.neg2.val();
-            self.n3q.d.next = self.neg3.val();
         }
         self.sub2.a.next = self.a2q.q.val();
         self.sub2.b.next = self.b2q.q.val();
         self.sub3.a.next = self.a3q.q.val();
         self.sub3.b.next = self.b3q.q.val();
-        self.s2.next = bit_cast::<P23_BITS, 8>(self.sub2.p.val());
-        self.s3.next = bit_cast::<P23_BITS, 8>(self.sub3.p.val());
-        self.p2q.d.next = self.s2.val();
-        if self.n2q.q.val() {
-            self.p2q.d.next = self.zero9.val() - self.s2.val();
-        }
-        self.p3q.d.next = self.s3.val();
-        if self.n3q.q.val() {
-            self.p3q.d.next = self.zero9.val() - self.s3.val();
-        }
+        self.p2q.d.next = self.sub2.p.val();
+        self.p3q.d.next = self.sub3.p.val();
         self.p2.next = self.p2q.q.val();
         self.p3.next = self.p3q.q.val();
     }
