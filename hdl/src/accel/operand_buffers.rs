@@ -93,12 +93,17 @@ pub struct OperandBuffers {
     // (npe4x4: −0.55 ns to `r_hit`).
     kbq_m2: DFF<Bits<16>>,
     r_jlast: DFF<Bit>,
-    // `r_j`'s next value when it does not count up.
-    jz: Signal<Local, Bits<16>>,
+    // A beat that is not / is the row's last; the W tile's last row (`r_idx` = cols − 1).
+    step: Signal<Local, Bit>,
+    row_end: Signal<Local, Bit>,
+    tile_end: Signal<Local, Bit>,
+    // `r_hit` moves to bank 0 / to the next bank.
+    hit_first: Signal<Local, Bit>,
+    hit_next: Signal<Local, Bit>,
     k2_16: Constant<Bits<16>>,
     r_idx: DFF<Bits<8>>,
     r_tbase: DFF<Bits<16>>,
-    // The write counters' next values; from them, two registers the bank ports read: the W
+    // The write counters' next values; beside them, two registers the bank ports read: the W
     // write address `r_tbase + r_j` and, per bank, "the beat is this bank's" (`r_idx` equal to
     // its index). Computed behind the counters, the adder and the compare were the slowest paths
     // into the block RAMs (npe4x4: 27 endpoints to −0.66 ns, 4 to −1.05 ns).
@@ -136,7 +141,6 @@ pub struct OperandBuffers {
     _b1: usize,
     _bcols: usize,
     _bsk: usize,
-    idx: Vec<Constant<Bits<8>>>,
     sbyte: Vec<Constant<Bits<32>>>,
     _rows: usize,
     _cols: usize,
@@ -188,7 +192,11 @@ impl OperandBuffers {
             kbq_m1: Default::default(),
             kbq_m2: Default::default(),
             r_jlast: Default::default(),
-            jz: Default::default(),
+            step: Default::default(),
+            row_end: Default::default(),
+            tile_end: Default::default(),
+            hit_first: Default::default(),
+            hit_next: Default::default(),
             k2_16: Constant::new(2.into()),
             r_idx: Default::default(),
             r_tbase: Default::default(),
@@ -225,7 +233,6 @@ impl OperandBuffers {
             _b1: b1,
             _bcols: bcols,
             _bsk: bcols.saturating_sub(1),
-            idx: (0..rows.max(cols)).map(|i| Constant::new((i as u64).into())).collect(),
             sbyte: (0..cols)
                 .map(|i| Constant::new(((SCALE_WORD_BITS * i) as u64).into()))
                 .collect(),
@@ -360,10 +367,11 @@ impl Logic for OperandBuffers {
             self.r_s.d.next = self.r_s.q.val() + self.k1_16.val();
         }
         self.w_tile.next = false;
+        self.tile_end.next = self.to_w.val() & (bit_cast::<32, 8>(self.r_idx.q.val()) == self.k_cols_m1.val());
         if self.rd.valid.val() {
             if self.r_jlast.q.val() {
                 self.j_nx.next = 0.into();
-                if self.to_w.val() & (bit_cast::<32, 8>(self.r_idx.q.val()) == self.k_cols_m1.val()) {
+                if self.tile_end.val() {
                     self.w_tile.next = true;
                     self.idx_nx.next = 0.into();
                     self.tb_nx.next = self.r_tbase.q.val() + self.kbq.val();
@@ -375,21 +383,62 @@ impl Logic for OperandBuffers {
             }
         }
         self.r_j.d.next = self.j_nx.val();
-        // The last-beat flag of `r_j`'s next value, by how it gets it.
-        self.jz.next = self.r_j.q.val();
-        if self.route_w_q.q.val() | self.route_a_q.q.val() | self.rd.valid.val() {
-            self.jz.next = 0.into();
-        }
-        self.r_jlast.d.next = self.jz.val() == self.kbq_m1.q.val();
-        if self.rd.valid.val() & !self.r_jlast.q.val() {
-            self.r_jlast.d.next = self.r_j.q.val() == self.kbq_m2.q.val();
-        }
         self.r_idx.d.next = self.idx_nx.val();
         self.r_tbase.d.next = self.tb_nx.val();
-        self.r_wb.d.next = self.tb_nx.val() + self.j_nx.val();
+        // The registers the bank ports read, each chosen by how the counters move, among
+        // values computed from registers alone: behind the counters' next values, the beat's
+        // valid (from the read DMA, across the chip) went through their muxes and then an adder
+        // or a compare (npe4x4: 13 endpoints to −0.76 ns). A load's route pulse and its first
+        // beat never meet (see `route_w_q`).
+        self.step.next = self.rd.valid.val() & !self.r_jlast.q.val();
+        self.row_end.next = self.rd.valid.val() & self.r_jlast.q.val();
+        // `r_j` is the row's last beat: for the next `r_j` of 0, `r_j + 1`, or `r_j`.
+        self.r_jlast.d.next = self.r_j.q.val() == self.kbq_m1.q.val();
+        if self.route_w_q.q.val() | self.route_a_q.q.val() | self.row_end.val() {
+            self.r_jlast.d.next = !self.kbq_m1.q.val().any();
+        }
+        if self.step.val() {
+            self.r_jlast.d.next = self.r_j.q.val() == self.kbq_m2.q.val();
+        }
+        // `r_tbase + r_j`.
+        self.r_wb.d.next = self.r_wb.q.val();
+        if self.route_a_q.q.val() {
+            self.r_wb.d.next = self.r_tbase.q.val();
+        }
+        if self.route_w_q.q.val() {
+            self.r_wb.d.next = 0.into();
+        }
+        if self.step.val() {
+            self.r_wb.d.next = self.r_wb.q.val() + self.k1_16.val();
+        }
+        if self.row_end.val() {
+            self.r_wb.d.next = self.r_tbase.q.val();
+            if self.tile_end.val() {
+                self.r_wb.d.next = self.r_tbase.q.val() + self.kbq.val();
+            }
+        }
+        // One-hot `r_idx`: bank 0 after a route or a tile's end, the next bank after a row's
+        // end (a block has at most `_hits` rows, so `r_idx` never wraps), else held.
+        self.hit_first.next = self.route_w_q.q.val() | self.route_a_q.q.val();
+        self.hit_next.next = false;
+        if self.row_end.val() {
+            self.hit_first.next = self.tile_end.val();
+            self.hit_next.next = !self.tile_end.val();
+        }
         for i in 0..self._hits {
             self.r_hit[i].clock.next = self.clock.val();
-            self.r_hit[i].d.next = self.idx_nx.val() == self.idx[i].val();
+            self.r_hit[i].d.next = self.r_hit[i].q.val();
+            if self.hit_first.val() | self.hit_next.val() {
+                self.r_hit[i].d.next = false;
+            }
+        }
+        if self.hit_first.val() {
+            self.r_hit[0].d.next = true;
+        }
+        for i in 1..self._hits {
+            if self.hit_next.val() {
+                self.r_hit[i].d.next = self.r_hit[i - 1].q.val();
+            }
         }
 
         // ---- read side: the bank's beat, registered beside the RAM, then the word the skew
