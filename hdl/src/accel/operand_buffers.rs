@@ -97,6 +97,8 @@ pub struct OperandBuffers {
     step: Signal<Local, Bit>,
     row_end: Signal<Local, Bit>,
     tile_end: Signal<Local, Bit>,
+    // The next W tile's base, `r_tbase + kbq`.
+    tb_tile: Signal<Local, Bits<16>>,
     // `r_hit` moves to bank 0 / to the next bank.
     hit_first: Signal<Local, Bit>,
     hit_next: Signal<Local, Bit>,
@@ -195,6 +197,7 @@ impl OperandBuffers {
             step: Default::default(),
             row_end: Default::default(),
             tile_end: Default::default(),
+            tb_tile: Default::default(),
             hit_first: Default::default(),
             hit_next: Default::default(),
             k2_16: Constant::new(2.into()),
@@ -368,13 +371,14 @@ impl Logic for OperandBuffers {
         }
         self.w_tile.next = false;
         self.tile_end.next = self.to_w.val() & (bit_cast::<32, 8>(self.r_idx.q.val()) == self.k_cols_m1.val());
+        self.tb_tile.next = self.r_tbase.q.val() + self.kbq.val();
         if self.rd.valid.val() {
             if self.r_jlast.q.val() {
                 self.j_nx.next = 0.into();
                 if self.tile_end.val() {
                     self.w_tile.next = true;
                     self.idx_nx.next = 0.into();
-                    self.tb_nx.next = self.r_tbase.q.val() + self.kbq.val();
+                    self.tb_nx.next = self.tb_tile.val();
                 } else {
                     self.idx_nx.next = self.r_idx.q.val() + self.k1_8.val();
                 }
@@ -414,7 +418,7 @@ impl Logic for OperandBuffers {
         if self.row_end.val() {
             self.r_wb.d.next = self.r_tbase.q.val();
             if self.tile_end.val() {
-                self.r_wb.d.next = self.r_tbase.q.val() + self.kbq.val();
+                self.r_wb.d.next = self.tb_tile.val();
             }
         }
         // One-hot `r_idx`: bank 0 after a route or a tile's end, the next bank after a row's

@@ -66,6 +66,7 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     no: Constant<Bit>,
     one_t: Constant<Bits<NT>>,
     body: Signal<Local, Bits<NB>>,
+    body_low: Signal<Local, Bits<NT>>,
     neg_low: Signal<Local, Bits<NT>>,
     code_sign: Signal<Local, Bit>,
     special: Signal<Local, Bit>,
@@ -153,6 +154,7 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             no: Constant::new(false),
             one_t: const_bits(1),
             body: Default::default(),
+            body_low: Default::default(),
             neg_low: Default::default(),
             code_sign: Default::default(),
             special: Default::default(),
@@ -208,11 +210,12 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             }
         }
         // The magnitude's low bits: −x on them alone (the carry out does not reach them).
-        self.neg_low.next = !self.body.val().get_bits::<NT>(self.low_pos.val().index()) + self.one_t.val();
+        self.body_low.next = self.body.val().get_bits::<NT>(self.low_pos.val().index());
+        self.neg_low.next = !self.body_low.val() + self.one_t.val();
         if self.code_sign.val() {
             self.low.next = self.neg_low.val();
         } else {
-            self.low.next = self.body.val().get_bits::<NT>(self.low_pos.val().index());
+            self.low.next = self.body_low.val();
         }
         // ---- the register (bypassed unless pipelined).
         self.r_low.d.next = self.low.val();
