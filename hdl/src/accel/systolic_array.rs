@@ -47,9 +47,9 @@ fn dffs<T: Synth>(n: usize) -> Vec<DFF<T>> {
 }
 
 /// Clock edges from an operand word at an edge decoder's input to its decoded word at the input
-/// of the first PE's systolic register: the decoder's stage ([`DECODE_LATENCY`]) and the edge
-/// register.
-pub const EDGE_LATENCY: usize = DECODE_LATENCY + 1;
+/// of the first PE's systolic register: the decoder's stage ([`DECODE_LATENCY`]) and the two
+/// edge registers.
+pub const EDGE_LATENCY: usize = DECODE_LATENCY + 2;
 
 /// `n` fan-out copies.
 fn copies<T: Synth>(n: usize) -> Vec<CopyDff<T>> {
@@ -118,13 +118,19 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     fin_q2: Vec<DFF<Bits<3>>>,
     // The decoded words are registered at the edge (`aedge`, `wedge`) before the first PE's
     // systolic register: behind the decoders' second stage, the route from each edge decoder to
-    // its row's or column's first PE held npe4x4 under 100 MHz (8 endpoints to −0.55 ns).
+    // its row's or column's first PE held npe4x4 under 100 MHz (8 endpoints to −0.55 ns). And
+    // once before that, by the decoder (`aedge0`, `wedge0`): the lane packing gathers from the
+    // four lane decoders, and its last LUTs sat by the edge register, a 3.5 ns route from the
+    // decoders (`aedge ← d1.int4.sign`: 14 endpoints, −1.02 ns in `b72511b`'s run).
+    aedge0: Vec<DFF<Bits<LW>>>,
+    wedge0: Vec<DFF<Bits<LW>>>,
     aedge: Vec<DFF<Bits<LW>>>,
     wedge: Vec<DFF<Bits<LW>>>,
-    // A row's flags wait out its decoder's register stage and the edge register
-    // ([`EDGE_LATENCY`] = 2).
+    // A row's flags wait out its decoder's register stage and the edge registers
+    // ([`EDGE_LATENCY`] = 3).
     fdly: Vec<DFF<Bits<3>>>,
     fdly2: Vec<DFF<Bits<3>>>,
+    fdly3: Vec<DFF<Bits<3>>>,
     areg: Vec<DFF<Bits<LW>>>,
     freg: Vec<DFF<Bits<3>>>,
     // The lane mode (ok, lanes4, lanes2) moves right with the activations, a copy per PE:
@@ -148,17 +154,19 @@ pub struct SystolicArray<const LW: usize, const ACC_W: usize> {
     pes: Vec<PeSlot<LW, ACC_W>>,
     // Block-scaled only. The block-end flag takes the path of the row's flags, the scale code
     // that of the column's weights; the code waits out the weight decoder's stage and the edge
-    // register in two more input registers (`sq3`, `sq4`), is decoded once at the column's edge
+    // registers in three more input registers (`sq3`–`sq5`), is decoded once at the column's edge
     // on its way into row 0's scale registers, and its fields move down with the decoded weights.
     bq: Vec<DFF<Bit>>,
     bq2: Vec<DFF<Bit>>,
     bdly: Vec<DFF<Bit>>,
     bdly2: Vec<DFF<Bit>>,
+    bdly3: Vec<DFF<Bit>>,
     breg: Vec<DFF<Bit>>,
     sq: Vec<DFF<Bits<BS_ENTRY_BITS>>>,
     sq2: Vec<DFF<Bits<BS_ENTRY_BITS>>>,
     sq3: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
     sq4: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
+    sq5: Vec<DFF<Bits<SCALE_CODE_BITS>>>,
     // BitMoD weights (block-scaled only): the job's W format is a 4-bit or a 3-bit BitMoD type
     // (registered, a job constant); each column's codes are rewritten for the decoder, which
     // then decodes FP4 E2M1, and its lanes of the −0 code take the special of the block's
@@ -233,10 +241,13 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             ain2: dffs(rows),
             win2: dffs(cols),
             fin_q2: dffs(rows),
+            aedge0: dffs(rows),
+            wedge0: dffs(cols),
             aedge: dffs(rows),
             wedge: dffs(cols),
             fdly: dffs(rows),
             fdly2: dffs(rows),
+            fdly3: dffs(rows),
             areg: dffs(n),
             freg: dffs(n),
             m_ok: copies(n),
@@ -255,11 +266,13 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             bq2: dffs(br),
             bdly: dffs(br),
             bdly2: dffs(br),
+            bdly3: dffs(br),
             breg: dffs(bn),
             sq: dffs(bc),
             sq2: dffs(bc),
             sq3: dffs(bc),
             sq4: dffs(bc),
+            sq5: dffs(bc),
             bm4: dffs(bone),
             bm3: dffs(bone),
             bml: (0..bc).map(|_| BitmodLanes::new(FIXED8.word, FIXED8_POINT)).collect(),
@@ -308,6 +321,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     }
                     self.fdly[r].clock.next = self.clock.val();
                     self.fdly2[r].clock.next = self.clock.val();
+                    self.fdly3[r].clock.next = self.clock.val();
+                    self.aedge0[r].clock.next = self.clock.val();
                     self.aedge[r].clock.next = self.clock.val();
                     self.fin_q[r].clock.next = self.clock.val();
                     self.fin_q2[r].clock.next = self.clock.val();
@@ -342,12 +357,14 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.bq2[r].clock.next = self.clock.val();
                     self.bdly[r].clock.next = self.clock.val();
                     self.bdly2[r].clock.next = self.clock.val();
+                    self.bdly3[r].clock.next = self.clock.val();
                 }
                 for c in 0..self._bcols {
                     self.sq[c].clock.next = self.clock.val();
                     self.sq2[c].clock.next = self.clock.val();
                     self.sq3[c].clock.next = self.clock.val();
                     self.sq4[c].clock.next = self.clock.val();
+                    self.sq5[c].clock.next = self.clock.val();
                     self.bml[c].clock.next = self.clock.val();
                 }
                 for i in 0..self._b1 {
@@ -397,13 +414,15 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
 
                 // Activations and flags move right, weights down.
                 for r in 0..self._rows {
-                    self.aedge[r].d.next = self.adec[r].word.val();
+                    self.aedge0[r].d.next = self.adec[r].word.val();
+                    self.aedge[r].d.next = self.aedge0[r].q.val();
                     self.areg[r * nc].d.next = self.aedge[r].q.val();
                     self.fin_q[r].d.next = self.flags_in[r].val();
                     self.fin_q2[r].d.next = self.fin_q[r].q.val();
                     self.fdly[r].d.next = self.fin_q2[r].q.val();
                     self.fdly2[r].d.next = self.fdly[r].q.val();
-                    self.freg[r * nc].d.next = self.fdly2[r].q.val();
+                    self.fdly3[r].d.next = self.fdly2[r].q.val();
+                    self.freg[r * nc].d.next = self.fdly3[r].q.val();
                     self.m_ok[r * nc].d.next = self.ok.q.val();
                     self.m_l4[r * nc].d.next = self.lanes4.q.val();
                     self.m_l2[r * nc].d.next = self.lanes2.q.val();
@@ -420,11 +439,14 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.fin_q2[r].d.next = 0.into();
                         self.fdly[r].d.next = 0.into();
                         self.fdly2[r].d.next = 0.into();
+                        self.fdly3[r].d.next = 0.into();
                     }
                 }
                 for c in 0..self._cols {
+                    self.wedge0[c].clock.next = self.clock.val();
                     self.wedge[c].clock.next = self.clock.val();
-                    self.wedge[c].d.next = self.wdec[c].word.val();
+                    self.wedge0[c].d.next = self.wdec[c].word.val();
+                    self.wedge[c].d.next = self.wedge0[c].q.val();
                     self.wreg[c].d.next = self.wedge[c].q.val();
                 }
                 // Block-scaled arrays: BitMoD weights around the column decoders.
@@ -445,7 +467,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         if self.bm4[i].q.val() | self.bm3[i].q.val() {
                             self.wdec[c].fmt.next = self.k_fp4[i].val();
                         }
-                        self.wedge[c].d.next = self.bml[c].out.val();
+                        self.wedge0[c].d.next = self.bml[c].out.val();
                     }
                 }
                 for r in 1..self._rows {
@@ -460,7 +482,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.bq2[r].d.next = self.bq[r].q.val();
                     self.bdly[r].d.next = self.bq2[r].q.val();
                     self.bdly2[r].d.next = self.bdly[r].q.val();
-                    self.breg[r * nc].d.next = self.bdly2[r].q.val();
+                    self.bdly3[r].d.next = self.bdly2[r].q.val();
+                    self.breg[r * nc].d.next = self.bdly3[r].q.val();
                     for c in 1..self._cols {
                         self.breg[r * nc + c].d.next = self.breg[r * nc + c - 1].q.val();
                     }
@@ -469,6 +492,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                         self.bq2[r].d.next = false;
                         self.bdly[r].d.next = false;
                         self.bdly2[r].d.next = false;
+                        self.bdly3[r].d.next = false;
                     }
                 }
                 for c in 0..self._bcols {
@@ -477,7 +501,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for SystolicArray<LW, ACC_W> {
                     self.sq3[c].d.next = self.sq2[c].q.val().get_bits::<SCALE_CODE_BITS>(0);
                     self.unused_entry[c].next = self.sq2[c].q.val();
                     self.sq4[c].d.next = self.sq3[c].q.val();
-                    self.sdec[c].code.next = self.sq4[c].q.val();
+                    self.sq5[c].d.next = self.sq4[c].q.val();
+                    self.sdec[c].code.next = self.sq5[c].q.val();
                     self.sdec[c].kind.next = self.s_kind[0].val();
                     self.sdec[c].base.next = self.s_base[0].val();
                     self.s_q[c].d.next = self.sdec[c].q.val();
@@ -593,7 +618,7 @@ mod tests {
         cycle(&mut a);
         a.reset.next = false;
         // Row r's one-beat tile enters at cycle r (the sequencer's skew), column c's weight
-        // at cycle c: after the two input registers, the decoders' stage and the edge register,
+        // at cycle c: after the two input registers, the decoders' stage and the two edge registers,
         // PE(r,c) gets both at cycle r + c + 2 + EDGE_LATENCY.
         let mut seen = vec![None; rows * cols];
         let mut fin = vec![Vec::new(); rows * cols];
