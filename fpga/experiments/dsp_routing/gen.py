@@ -6,6 +6,8 @@ usage: gen.py N W FILLER MODE > top.v
   FILLER number of filler units (0 = none)
   MODE   'infer'  : p = a*b inferred, product register in fabric
          'dspreg' : MULT18X18D instantiated, product register inside DSP (REG_OUTPUT_CLK=CLK0)
+         'alu'    : each element's two MULT18X18D summed in an ALU54B (its output registered);
+                    the op code is not simulated: the experiment measures routing only
 """
 import sys
 N, W, F, MODE = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
