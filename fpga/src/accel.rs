@@ -201,19 +201,6 @@ impl AccelReport {
     }
 }
 
-/// Cell counts from a map of cell type to count.
-pub fn utilization(cells: BTreeMap<String, u64>) -> Utilization {
-    let get = |k: &str| cells.get(k).copied().unwrap_or(0);
-    Utilization {
-        lut4: get("LUT4"),
-        ff: get("TRELLIS_FF"),
-        ccu2c: get("CCU2C"),
-        dsp: get("MULT18X18D"),
-        bram: get("DP16KD"),
-        cells,
-    }
-}
-
 /// Splits a hierarchical `stat -json` (Yosys, after `synth_ecp5` with kept modules) into the
 /// blocks of `top`: every module reachable from `top` adds its own cells, times its instance
 /// count, to the block [`accel_block`] names (a module with no block counts as top glue).
@@ -273,11 +260,11 @@ pub fn breakdown(stat_json: &str, top: &str) -> Result<(Vec<BlockArea>, Utilizat
             per_block.remove(b).map(|(instances, c)| BlockArea {
                 block: b.to_string(),
                 instances,
-                util: utilization(c),
+                util: Utilization::from_cells(c),
             })
         })
         .collect();
-    Ok((blocks, utilization(total)))
+    Ok((blocks, Utilization::from_cells(total)))
 }
 
 /// nextpnr's "Device utilisation" table (the last one of the log).

@@ -56,11 +56,12 @@ pub const ULX3S: Board = Board {
 pub const BOARDS: [Board; 1] = [ULX3S];
 
 /// Sites of the LFE5U-85F, for the report's percentages when nextpnr did not get to say.
-const PART_SITES: [(&str, u64); 4] = [
+const PART_SITES: [(&str, u64); 5] = [
     ("TRELLIS_COMB", crate::LFE5U_85F_LUTS),
     ("TRELLIS_FF", crate::LFE5U_85F_LUTS),
     ("DP16KD", 208),
     ("MULT18X18D", 156),
+    ("ALU54B", 78),
 ];
 
 /// The `LOCATE COMP "name" SITE "site"` lines of an LPF, by port bit (`led[3]`); an error
@@ -271,6 +272,7 @@ impl BitstreamReport {
             ("flip-flops (TRELLIS_FF)", "TRELLIS_FF", u.ff),
             ("block RAM (DP16KD)", "DP16KD", u.bram),
             ("multipliers (MULT18X18D)", "MULT18X18D", u.dsp),
+            ("DSP adders (ALU54B)", "ALU54B", u.alu),
         ] {
             let (used, of) = self.part_use(res, n);
             writeln!(s, "| {label} | {used} | {of} | {:.1} |", pct(used, of)).unwrap();

@@ -95,6 +95,8 @@ pub struct Utilization {
     pub ccu2c: u64,
     /// DSP multipliers (MULT18X18D).
     pub dsp: u64,
+    /// DSP adders (ALU54B): the fixed-point PEs sum their two wide lanes in one.
+    pub alu: u64,
     /// Block RAMs (DP16KD).
     pub bram: u64,
     /// Every cell type with its count, as Yosys reported it.
@@ -213,15 +215,23 @@ pub fn parse_stat_json(text: &str) -> Result<Utilization, FpgaError> {
         .iter()
         .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)))
         .collect();
-    let get = |k: &str| cells.get(k).copied().unwrap_or(0);
-    Ok(Utilization {
-        lut4: get("LUT4"),
-        ff: get("TRELLIS_FF"),
-        ccu2c: get("CCU2C"),
-        dsp: get("MULT18X18D"),
-        bram: get("DP16KD"),
-        cells,
-    })
+    Ok(Utilization::from_cells(cells))
+}
+
+impl Utilization {
+    /// The counts of a map of cell type to count.
+    pub fn from_cells(cells: BTreeMap<String, u64>) -> Utilization {
+        let get = |k: &str| cells.get(k).copied().unwrap_or(0);
+        Utilization {
+            lut4: get("LUT4"),
+            ff: get("TRELLIS_FF"),
+            ccu2c: get("CCU2C"),
+            dsp: get("MULT18X18D"),
+            alu: get("ALU54B"),
+            bram: get("DP16KD"),
+            cells,
+        }
+    }
 }
 
 /// The last "Max frequency for clock" figure of a nextpnr log, in MHz.

@@ -267,13 +267,14 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
     let total_eq = lut4_eq(u).max(1);
     writeln!(
         s,
-        "{}: LUT4 {}, CCU2C {}, FF {}, DP16KD {}, MULT18X18D {}; LUT4-eq (LUT4 + 2 x CCU2C) {}",
+        "{}: LUT4 {}, CCU2C {}, FF {}, DP16KD {}, MULT18X18D {}, ALU54B {}; LUT4-eq (LUT4 + 2 x CCU2C) {}",
         r.top,
         u.lut4,
         u.ccu2c,
         u.ff,
         u.bram,
         u.dsp,
+        u.alu,
         lut4_eq(u)
     )
     .unwrap();
@@ -289,7 +290,7 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
         .unwrap();
     }
     if !r.device.is_empty() {
-        let parts: Vec<String> = ["TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D"]
+        let parts: Vec<String> = ["TRELLIS_COMB", "TRELLIS_FF", "DP16KD", "MULT18X18D", "ALU54B"]
             .iter()
             .filter_map(|n| r.device_use(n))
             .map(|d| format!("{} {}/{} ({:.0} %)", d.resource, d.used, d.available, d.percent()))

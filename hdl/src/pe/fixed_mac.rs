@@ -4,24 +4,33 @@
 //! aligned at the array's edge, so the PE has no exponent path and no alignment shifter.
 //!
 //! ```text
-//!  lanes 0–1: 18×18 (MULT18X18D) ─┐ stage 1      stage 2                   stage 3            stage 4
-//!  lanes 2–3: narrow, in LUTs ────┴─► products ─► ones' complement (wide), ─► beat total ─────► acc += total
-//!                                                  narrow ± sum placed,        (one adder of
-//!                                                  wide carry-ins below it      three operands)
+//!                                          stage 1 (3 registers)    stage 2                    stage 3         stage 4
+//!  lanes 0–1: 18×18 (MULT18X18D) ─► p0 ± p1 in the ALU54B ──┐
+//!  lanes 2–3: narrow products in LUTs, delayed ─────────────┴─► ones' complement (wide), ─► beat total ──► acc += total
+//!                                                               narrow ± sum placed,       (one adder)
+//!                                                               wide carry-in below it
 //! ```
+//!
+//! Lanes 0–1 are one DSP slice ([`DspPairSum`]): their products are added or subtracted in the
+//! ALU54B beside the multipliers (subtracted when their signs differ), and lane 0's sign
+//! negates the sum in the fabric. Only that sum leaves the slice.
 //!
 //! A beat presented before clock edge `t` is in `acc` after edge `t + FIXED_MAC_LATENCY − 1`.
 //! NaN/NaR operands of a lane the mode uses and a format pair that is not `ok` raise the sticky
 //! `nan` flag (the golden model's rule); the set has no infinities, so `pinf`/`ninf` stay low.
 //! Lanes 2–3 count only in the four-lane mode, lane 1 in the two- and four-lane modes.
 
+use super::dsp_pair::{DspPairSum, DSP_PAIR_LATENCY};
 use crate::decode::fixed_decode::FixedWord;
 use crate::decode::{const_bits, const_index, BitIndex};
 use crate::spec::FixedPoint;
 use rust_hdl::prelude::*;
 
-/// Clock ticks from presenting a beat to seeing it in `acc`.
-pub const FIXED_MAC_LATENCY: usize = 4;
+/// Registers of stage 1: those of the DSP slice that sums the wide lanes.
+const S1: usize = DSP_PAIR_LATENCY;
+
+/// Clock ticks from presenting a beat to seeing it in `acc`: stage 1 and three more.
+pub const FIXED_MAC_LATENCY: usize = S1 + 3;
 
 /// Every width of a fixed-point PE, from its [`FixedPoint`] datapath.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,39 +100,6 @@ macro_rules! fixed_type {
             { $g.acc_w },
         >
     };
-}
-
-/// An unsigned `A`×`B` → `P` multiply written as Verilog `*`, which synthesis maps to a
-/// MULT18X18D when both operands fit 18 bits (rust-hdl's own `*` takes 16-bit operands only).
-#[derive(LogicBlock, Default)]
-pub struct UMul<const A: usize, const B: usize, const P: usize> {
-    /// Multiplicand.
-    pub a: Signal<In, Bits<A>>,
-    /// Multiplier.
-    pub b: Signal<In, Bits<B>>,
-    /// The product.
-    pub p: Signal<Out, Bits<P>>,
-}
-
-impl<const A: usize, const B: usize, const P: usize> Logic for UMul<A, B, P> {
-    fn update(&mut self) {
-        assert!(A + B <= P && P <= 64, "UMul<{A}, {B}, {P}>");
-        self.p.next = bits(self.a.val().to_u64() * self.b.val().to_u64());
-    }
-
-    fn connect(&mut self) {
-        self.p.connect();
-    }
-
-    fn hdl(&self) -> Verilog {
-        // Operands zero-extended to the product's width: a full-width unsigned product without
-        // a width warning; synthesis drops the constant zeros again.
-        Verilog::Custom(format!(
-            "assign p = {{{za}'b0, a}} * {{{zb}'b0, b}};\n",
-            za = P - A,
-            zb = P - B
-        ))
-    }
 }
 
 /// An unsigned `N`×`N` → `P` multiply in LUTs: the multiplier's bits select shifted copies of
@@ -239,30 +215,31 @@ pub struct GenericFixedMac<
     pub pinf: Signal<Out, Bit>,
     /// Always low.
     pub ninf: Signal<Out, Bit>,
-    m0: UMul<WB, WB, PW>,
-    m1: UMul<WB, WB, PW>,
+    // The wide lanes' signed sum (registered in the DSP slice: stage 1).
+    pair: DspPairSum<WB, SW>,
     m2: LutMul<NB, NPW>,
     m3: LutMul<NB, NPW>,
     en: Signal<Local, Bits<4>>,
     sg: Signal<Local, Bits<4>>,
+    neg: Signal<Local, Bits<4>>,
     // stage 1
-    p0: DFF<Bits<PW>>,
-    p1: DFF<Bits<PW>>,
-    p2: DFF<Bits<NPW>>,
-    p3: DFF<Bits<NPW>>,
-    le1: DFF<Bits<4>>,
-    neg1: DFF<Bits<4>>,
-    valid1: DFF<Bit>,
-    clear1: DFF<Bit>,
-    nan1: DFF<Bit>,
+    // (the narrow products and the flags wait as long as the DSP slice takes: `S1` registers)
+    p2: [DFF<Bits<NPW>>; S1],
+    p3: [DFF<Bits<NPW>>; S1],
+    le1: [DFF<Bits<4>>; S1],
+    neg1: [DFF<Bits<4>>; S1],
+    valid1: [DFF<Bit>; S1],
+    clear1: [DFF<Bit>; S1],
+    nan1: [DFF<Bit>; S1],
+    // The stage count as a field: rust-hdl's Verilog generator reads loop bounds from fields.
+    _s1: usize,
     // stage 2
-    e0: Signal<Local, Bits<SW>>,
-    e1: Signal<Local, Bits<SW>>,
+    p2l: Signal<Local, Bits<NPW>>,
+    p3l: Signal<Local, Bits<NPW>>,
     n2: Signal<Local, Bits<SW>>,
     n3: Signal<Local, Bits<SW>>,
     nsum: Signal<Local, Bits<SW>>,
     x0: DFF<Bits<SW>>,
-    x1: DFF<Bits<SW>>,
     xn: DFF<Bits<SW>>,
     valid2: DFF<Bit>,
     clear2: DFF<Bit>,
@@ -289,7 +266,6 @@ pub struct GenericFixedMac<
     zero4: Constant<Bits<4>>,
     place23: Constant<Bits<SW>>,
     one_sw: Constant<Bits<SW>>,
-    two_sw: Constant<Bits<SW>>,
     zero_sw: Constant<Bits<SW>>,
     sw_sign: Constant<BitIndex>,
     ext_acc: Constant<Bits<ACC_W>>,
@@ -335,14 +311,12 @@ impl<
             nan: Default::default(),
             pinf: Default::default(),
             ninf: Default::default(),
-            m0: Default::default(),
-            m1: Default::default(),
+            pair: Default::default(),
             m2: Default::default(),
             m3: Default::default(),
             en: Default::default(),
             sg: Default::default(),
-            p0: Default::default(),
-            p1: Default::default(),
+            neg: Default::default(),
             p2: Default::default(),
             p3: Default::default(),
             le1: Default::default(),
@@ -350,13 +324,13 @@ impl<
             valid1: Default::default(),
             clear1: Default::default(),
             nan1: Default::default(),
-            e0: Default::default(),
-            e1: Default::default(),
+            _s1: S1,
+            p2l: Default::default(),
+            p3l: Default::default(),
             n2: Default::default(),
             n3: Default::default(),
             nsum: Default::default(),
             x0: Default::default(),
-            x1: Default::default(),
             xn: Default::default(),
             valid2: Default::default(),
             clear2: Default::default(),
@@ -378,7 +352,6 @@ impl<
             zero4: const_bits(0),
             place23: const_bits(g.place23 as u64),
             one_sw: const_bits(1),
-            two_sw: const_bits(2),
             zero_sw: const_bits(0),
             sw_sign: const_index(SW - 1),
             ext_acc: const_bits(ext),
@@ -403,10 +376,7 @@ impl<
 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(
-            self, clock, p0, p1, p2, p3, le1, neg1, valid1, clear1, nan1, x0, x1, xn, valid2, clear2, nan2, total,
-            clear3, nan3, acc_q, nan_q, base
-        );
+        dff_setup!(self, clock, x0, xn, valid2, clear2, nan2, total, clear3, nan3, acc_q, nan_q, base);
 
         // ---- stage 1: the lanes the mode uses, their products, signs and NaNs.
         self.en.next = self.zero4.val();
@@ -419,79 +389,94 @@ impl<
                 self.en.next = self.en1.val();
             }
         }
-        self.m0.a.next = self.a.val().get_bits::<WB>(self.at_mag[0].val().index());
-        self.m0.b.next = self.w.val().get_bits::<WB>(self.at_mag[0].val().index());
-        self.m1.a.next = self.a.val().get_bits::<WB>(self.at_mag[1].val().index());
-        self.m1.b.next = self.w.val().get_bits::<WB>(self.at_mag[1].val().index());
+        self.sg.next = self.a.val().get_bits::<4>(self.at_sign.val().index())
+            ^ self.w.val().get_bits::<4>(self.at_sign.val().index());
+        self.neg.next = self.sg.val() & self.en.val();
+        self.pair.clock.next = self.clock.val();
+        self.pair.a0.next = self.a.val().get_bits::<WB>(self.at_mag[0].val().index());
+        self.pair.b0.next = self.w.val().get_bits::<WB>(self.at_mag[0].val().index());
+        self.pair.a1.next = self.a.val().get_bits::<WB>(self.at_mag[1].val().index());
+        self.pair.b1.next = self.w.val().get_bits::<WB>(self.at_mag[1].val().index());
+        self.pair.use0.next = self.en.val().get_bit(self.i0.val().index());
+        self.pair.use1.next = self.en.val().get_bit(self.i1.val().index());
+        // Signs that differ subtract; lane 0's sign then negates the sum (stage 2).
+        self.pair.sub.next =
+            self.neg.val().get_bit(self.i0.val().index()) ^ self.neg.val().get_bit(self.i1.val().index());
         self.m2.a.next = self.a.val().get_bits::<NB>(self.at_mag[2].val().index());
         self.m2.b.next = self.w.val().get_bits::<NB>(self.at_mag[2].val().index());
         self.m3.a.next = self.a.val().get_bits::<NB>(self.at_mag[3].val().index());
         self.m3.b.next = self.w.val().get_bits::<NB>(self.at_mag[3].val().index());
-        self.p0.d.next = self.m0.p.val();
-        self.p1.d.next = self.m1.p.val();
-        self.p2.d.next = self.m2.p.val();
-        self.p3.d.next = self.m3.p.val();
-        self.sg.next = self.a.val().get_bits::<4>(self.at_sign.val().index())
-            ^ self.w.val().get_bits::<4>(self.at_sign.val().index());
-        self.le1.d.next = self.en.val();
-        self.neg1.d.next = self.sg.val() & self.en.val();
-        self.nan1.d.next = !self.ok.val()
+        for i in 0..self._s1 {
+            self.p2[i].clock.next = self.clock.val();
+            self.p3[i].clock.next = self.clock.val();
+            self.le1[i].clock.next = self.clock.val();
+            self.neg1[i].clock.next = self.clock.val();
+            self.valid1[i].clock.next = self.clock.val();
+            self.clear1[i].clock.next = self.clock.val();
+            self.nan1[i].clock.next = self.clock.val();
+        }
+        self.p2[0].d.next = self.m2.p.val();
+        self.p3[0].d.next = self.m3.p.val();
+        self.le1[0].d.next = self.en.val();
+        self.neg1[0].d.next = self.neg.val();
+        self.nan1[0].d.next = !self.ok.val()
             | (self.en.val()
                 & (self.a.val().get_bits::<4>(self.at_nan.val().index())
                     | self.w.val().get_bits::<4>(self.at_nan.val().index())))
             .any();
-        self.valid1.d.next = self.valid.val();
-        self.clear1.d.next = self.clear.val();
+        self.valid1[0].d.next = self.valid.val();
+        self.clear1[0].d.next = self.clear.val();
+        for i in 1..self._s1 {
+            self.p2[i].d.next = self.p2[i - 1].q.val();
+            self.p3[i].d.next = self.p3[i - 1].q.val();
+            self.le1[i].d.next = self.le1[i - 1].q.val();
+            self.neg1[i].d.next = self.neg1[i - 1].q.val();
+            self.valid1[i].d.next = self.valid1[i - 1].q.val();
+            self.clear1[i].d.next = self.clear1[i - 1].q.val();
+            self.nan1[i].d.next = self.nan1[i - 1].q.val();
+        }
 
-        // ---- stage 2: lanes 0–1 in ones' complement when negative (their +1s are added below
-        // the placed narrow sum, whose low bits are zero); lanes 2–3 negated and summed.
-        self.e0.next = self.zero_sw.val();
-        if self.le1.q.val().get_bit(self.i0.val().index()) {
-            self.e0.next = bit_cast::<SW, PW>(self.p0.q.val());
+        // ---- stage 2: the wide lanes' sum in ones' complement when lane 0 is negative (its +1
+        // is added below the placed narrow sum, whose low bits are zero); lanes 2–3 negated and
+        // summed.
+        for i in (self._s1 - 1)..self._s1 {
+            // (rust-hdl's generator does not rename a loop index inside a turbofish call)
+            self.p2l.next = self.p2[i].q.val();
+            self.p3l.next = self.p3[i].q.val();
+            self.x0.d.next = self.pair.r.val();
+            if self.neg1[i].q.val().get_bit(self.i0.val().index()) {
+                self.x0.d.next = !self.pair.r.val();
+            }
+            self.n2.next = self.zero_sw.val();
+            if self.le1[i].q.val().get_bit(self.i2.val().index()) {
+                self.n2.next = bit_cast::<SW, NPW>(self.p2l.val());
+            }
+            if self.neg1[i].q.val().get_bit(self.i2.val().index()) {
+                self.n2.next = self.zero_sw.val() - bit_cast::<SW, NPW>(self.p2l.val());
+            }
+            self.n3.next = self.zero_sw.val();
+            if self.le1[i].q.val().get_bit(self.i3.val().index()) {
+                self.n3.next = bit_cast::<SW, NPW>(self.p3l.val());
+            }
+            if self.neg1[i].q.val().get_bit(self.i3.val().index()) {
+                self.n3.next = self.zero_sw.val() - bit_cast::<SW, NPW>(self.p3l.val());
+            }
+            self.nsum.next = (self.n2.val() + self.n3.val()) << self.place23.val();
+            self.xn.d.next = self.nsum.val();
+            if self.neg1[i].q.val().get_bit(self.i0.val().index()) {
+                self.xn.d.next = self.nsum.val() | self.one_sw.val();
+            }
+            self.valid2.d.next = self.valid1[i].q.val();
+            self.clear2.d.next = self.clear1[i].q.val();
+            self.nan2.d.next = self.nan1[i].q.val();
         }
-        self.x0.d.next = self.e0.val();
-        if self.neg1.q.val().get_bit(self.i0.val().index()) {
-            self.x0.d.next = !self.e0.val();
-        }
-        self.e1.next = self.zero_sw.val();
-        if self.le1.q.val().get_bit(self.i1.val().index()) {
-            self.e1.next = bit_cast::<SW, PW>(self.p1.q.val());
-        }
-        self.x1.d.next = self.e1.val();
-        if self.neg1.q.val().get_bit(self.i1.val().index()) {
-            self.x1.d.next = !self.e1.val();
-        }
-        self.n2.next = self.zero_sw.val();
-        if self.le1.q.val().get_bit(self.i2.val().index()) {
-            self.n2.next = bit_cast::<SW, NPW>(self.p2.q.val());
-        }
-        if self.neg1.q.val().get_bit(self.i2.val().index()) {
-            self.n2.next = self.zero_sw.val() - bit_cast::<SW, NPW>(self.p2.q.val());
-        }
-        self.n3.next = self.zero_sw.val();
-        if self.le1.q.val().get_bit(self.i3.val().index()) {
-            self.n3.next = bit_cast::<SW, NPW>(self.p3.q.val());
-        }
-        if self.neg1.q.val().get_bit(self.i3.val().index()) {
-            self.n3.next = self.zero_sw.val() - bit_cast::<SW, NPW>(self.p3.q.val());
-        }
-        self.nsum.next = (self.n2.val() + self.n3.val()) << self.place23.val();
-        self.xn.d.next = self.nsum.val();
-        if self.neg1.q.val().get_bit(self.i0.val().index()) & self.neg1.q.val().get_bit(self.i1.val().index()) {
-            self.xn.d.next = self.nsum.val() | self.two_sw.val();
-        } else if self.neg1.q.val().get_bit(self.i0.val().index()) | self.neg1.q.val().get_bit(self.i1.val().index()) {
-            self.xn.d.next = self.nsum.val() | self.one_sw.val();
-        }
-        self.valid2.d.next = self.valid1.q.val();
-        self.clear2.d.next = self.clear1.q.val();
-        self.nan2.d.next = self.nan1.q.val();
 
         // ---- stage 3: the beat's total.
         // A bubble adds zero, so the accumulator needs no clock enable: its registers load
         // every cycle (as the shared PE's; there the enable's net was npe4x4's critical path).
         self.total.d.next = self.zero_sw.val();
         if self.valid2.q.val() {
-            self.total.d.next = self.x0.q.val() + self.x1.q.val() + self.xn.q.val();
+            self.total.d.next = self.x0.q.val() + self.xn.q.val();
         }
         self.clear3.d.next = self.clear2.q.val();
         self.nan3.d.next = self.nan2.q.val() & self.valid2.q.val();
@@ -513,8 +498,10 @@ impl<
         // The sums need no reset: a tile's first beat clears the base, and nothing reads the
         // accumulator before a tile ends. Only the control flags are reset (fewer reset loads).
         if self.reset.val() {
-            self.valid1.d.next = false;
-            self.clear1.d.next = false;
+            for i in 0..self._s1 {
+                self.valid1[i].d.next = false;
+                self.clear1[i].d.next = false;
+            }
             self.valid2.d.next = false;
             self.clear2.d.next = false;
             self.clear3.d.next = false;
