@@ -110,9 +110,11 @@ fn mult(k: usize, w: usize) -> String {
     )
 }
 
-/// The ALU54B: `MA` from the first multiplier, `MB` from the second (`A`, `B` their operand
-/// outputs, as nextpnr pairs them); the op code's two registers (`OP[6:0]`, `OP7`) and both
-/// output registers on CLK0; `OP[10:8]` is constant and needs none.
+/// The ALU54B: `MA` from the first multiplier, `MB` from the second; the op code's two
+/// registers (`OP[6:0]`, `OP7`) and both output registers on CLK0; `OP[10:8]` is constant and
+/// needs none. `A` and `B` take the multipliers' operand outputs, as nextpnr's packer demands;
+/// `C` stays unconnected: the op code never selects it, and a constant on it is 54 ground arcs
+/// per slice for the router.
 fn alu() -> String {
     let mut ports = Vec::new();
     for i in 0..36 {
@@ -121,7 +123,7 @@ fn alu() -> String {
         ));
     }
     for i in 0..54 {
-        ports.push(format!(".C{i}(1'b0), .R{i}(r_w[{i}])"));
+        ports.push(format!(".R{i}(r_w[{i}])"));
     }
     for (i, e) in op_pins().iter().enumerate() {
         ports.push(format!(".OP{i}({e})"));
