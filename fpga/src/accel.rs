@@ -136,6 +136,41 @@ impl Router {
     }
 }
 
+/// How nextpnr places and routes a whole top: its router and its placement seed (one seed's
+/// placement moves npe4x4's clock by about ±8 MHz, so a clock change is judged over several).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Pnr {
+    /// nextpnr's router.
+    pub router: Router,
+    /// nextpnr's `--seed` (every committed figure before session 24: 1).
+    pub seed: u32,
+}
+
+impl Pnr {
+    /// router1 at seed 1: the committed reports' runs.
+    pub const DEFAULT: Pnr = Pnr {
+        router: Router::Router1,
+        seed: 1,
+    };
+
+    /// The names of a run's log, wall-time and SDF files for the wrapper `wrap`: runs of
+    /// other routers and seeds are kept apart (router1 at seed 1 keeps the first names).
+    fn files(self, wrap: &str) -> (String, String, String) {
+        let mut tag = match self.router {
+            Router::Router1 => String::new(),
+            r => format!(".{}", r.name()),
+        };
+        if self.seed != 1 {
+            tag += &format!(".seed{}", self.seed);
+        }
+        (
+            format!("{wrap}.nextpnr{tag}.log"),
+            format!("{wrap}.nextpnr{tag}.seconds"),
+            format!("{wrap}{tag}.sdf"),
+        )
+    }
+}
+
 /// Use of one resource of the part, from nextpnr's "Device utilisation" table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeviceUse {
@@ -178,8 +213,8 @@ pub struct AccelReport {
     pub reused_synthesis: bool,
     /// nextpnr program, if place and route ran.
     pub nextpnr: Option<String>,
-    /// nextpnr's router, if place and route ran.
-    pub router: Option<Router>,
+    /// nextpnr's router and seed, if place and route ran.
+    pub pnr: Option<Pnr>,
     /// nextpnr's device utilisation (wrapper included), if it got that far.
     pub device: Vec<DeviceUse>,
     /// Fmax of the whole top (in its wrapper), if it placed and routed.
@@ -323,7 +358,7 @@ pub fn synth_accel(
     top: &str,
     verilog: &str,
     dir: &Path,
-    pnr: Option<Router>,
+    pnr: Option<Pnr>,
 ) -> Result<AccelReport, FpgaError> {
     let ports = parse_ports(verilog, top).ok_or_else(|| FpgaError::NoTop(top.into()))?;
     fs::create_dir_all(dir).map_err(io(dir))?;
@@ -413,7 +448,7 @@ pub fn synth_accel(
         synth_seconds,
         reused_synthesis: reused,
         nextpnr: None,
-        router: None,
+        pnr: None,
         device: Vec::new(),
         fmax_mhz: None,
         pnr_error: None,
@@ -421,15 +456,11 @@ pub fn synth_accel(
         reused_pnr: false,
         timing: None,
     };
-    if let (Some(router), Some(nextpnr)) = (pnr, tools.nextpnr.as_deref()) {
+    if let (Some(run), Some(nextpnr)) = (pnr, tools.nextpnr.as_deref()) {
         let json = format!("{wrap}.json");
-        // Runs of either router are kept apart (router1 keeps the old names).
-        let tag = match router {
-            Router::Router1 => String::new(),
-            r => format!(".{}", r.name()),
-        };
-        let sdf_name = format!("{wrap}{tag}.sdf");
+        let (log_name, time_name, sdf_name) = run.files(&wrap);
         let freq = crate::PNR_MHZ.to_string();
+        let seed = run.seed.to_string();
         let args = [
             "--85k",
             "--package",
@@ -439,17 +470,15 @@ pub fn synth_accel(
             "--freq",
             &freq,
             "--seed",
-            "1",
+            &seed,
             "--lpf-allow-unconstrained",
             "--timing-allow-fail",
             "--router",
-            router.name(),
+            run.router.name(),
             // The routed delays, for the endpoint census.
             "--sdf",
             &sdf_name,
         ];
-        let log_name = format!("{wrap}.nextpnr{tag}.log");
-        let time_name = format!("{wrap}.nextpnr{tag}.seconds");
         // Place and route takes up to hours: on a reused netlist, a finished earlier run (its
         // log ends normally or with nextpnr's error) is read instead of repeated.
         let earlier = fs::read_to_string(dir.join(&log_name))
@@ -474,7 +503,7 @@ pub fn synth_accel(
             }
         };
         report.nextpnr = Some(nextpnr.to_string());
-        report.router = Some(router);
+        report.pnr = Some(run);
         report.device = parse_utilisation(&log);
         if ok {
             report.fmax_mhz = crate::parse_fmax(&log);
@@ -603,6 +632,33 @@ mod tests {
         assert!(parse_utilisation("Info: Max frequency for clock 'x': 50 MHz").is_empty());
     }
 
+    /// Each router and seed has its own files, so a reused run is always the same router's and
+    /// seed's; router1 at seed 1 keeps the names of the runs before seeds were an option.
+    #[test]
+    fn runs_of_other_routers_and_seeds_keep_their_own_files() {
+        let names = |router, seed| Pnr { router, seed }.files("t_wrap");
+        assert_eq!(
+            names(Router::Router1, 1),
+            (
+                "t_wrap.nextpnr.log".into(),
+                "t_wrap.nextpnr.seconds".into(),
+                "t_wrap.sdf".into()
+            )
+        );
+        let all = [
+            names(Router::Router1, 1),
+            names(Router::Router1, 2),
+            names(Router::Router2, 1),
+            names(Router::Router2, 2),
+            names(Router::Router1, 12),
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert!(a.0 != b.0 && a.1 != b.1 && a.2 != b.2, "{a:?} {b:?}");
+            }
+        }
+    }
+
     /// The smallest accelerator preset through the whole-top synthesis (Yosys only: its place
     /// and route takes far longer than CI allows; `npe synth --top npe4x4 --pnr` runs it):
     /// every block of the breakdown is there in the preset's numbers, and its logic (LUT4 plus
@@ -646,10 +702,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("npe-fpga-accel-{}", std::process::id()));
         let top = npe_hdl::emit::AXI_DMA_TOP;
         let v = npe_hdl::emit::axi_dma_verilog();
-        let r = synth_accel(&tools, top, &v, &dir, Some(Router::Router1)).unwrap();
+        let r = synth_accel(&tools, top, &v, &dir, Some(Pnr::DEFAULT)).unwrap();
         assert!(!r.reused_synthesis && !r.reused_pnr);
         // The same inputs again: both runs are read back, not repeated, with the same results.
-        let again = synth_accel(&tools, top, &v, &dir, Some(Router::Router1)).unwrap();
+        let again = synth_accel(&tools, top, &v, &dir, Some(Pnr::DEFAULT)).unwrap();
         let _ = fs::remove_dir_all(&dir);
         assert!(again.reused_synthesis && again.reused_pnr);
         assert_eq!(

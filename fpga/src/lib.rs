@@ -26,7 +26,7 @@ use serde::Serialize;
 pub mod accel;
 pub mod board;
 pub mod timing;
-pub use accel::{synth_accel, AccelReport, BlockArea, DeviceUse, Router};
+pub use accel::{synth_accel, AccelReport, BlockArea, DeviceUse, Pnr, Router};
 pub use board::{ulx3s_bitstream, BitstreamReport, Board, BOARDS};
 
 /// The clock nextpnr places and routes for, MHz: the target of every block and top.

@@ -306,8 +306,8 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
     write!(s, "Yosys {:.0} s", r.synth_seconds).unwrap();
     if let Some(p) = r.pnr_seconds {
         write!(s, ", nextpnr {p:.0} s").unwrap();
-        if let Some(router) = r.router {
-            write!(s, " ({})", router.name()).unwrap();
+        if let Some(run) = r.pnr {
+            write!(s, " ({}, seed {})", run.router.name(), run.seed).unwrap();
         }
     }
     write!(s, " (wall time)").unwrap();

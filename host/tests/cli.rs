@@ -51,6 +51,15 @@ fn malformed_arguments() {
     fails_with(&["info", "--hw", "--preset", "npe3x3"], &presets);
     fails_with(&["regs", "--preset", "nope"], "invalid value 'nope'");
     fails_with(&["frobnicate"], "unrecognized subcommand");
+    // nextpnr's seed is a positive 32-bit int: refused before any tool runs.
+    fails_with(
+        &["synth", "--top", "npe4x4", "--pnr", "--seed", "0"],
+        "0 is not in 1..=2147483647",
+    );
+    fails_with(
+        &["synth", "--pnr", "--seed", "2147483648"],
+        "invalid value '2147483648'",
+    );
 }
 
 #[test]

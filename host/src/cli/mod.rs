@@ -194,6 +194,10 @@ enum Command {
         /// negotiated-congestion router; neither finishes npe8x8le8 yet).
         #[arg(long, value_parser = parse_router, default_value = "router1")]
         router: npe_fpga::Router,
+        /// nextpnr's placement seed for whole tops (1 to 2^31 − 1). One seed's placement moves
+        /// npe4x4's clock by about ±8 MHz: judge a clock change over several.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
+        seed: u32,
     },
     /// Runs the reliability campaign on the simulated accelerator (random bus timing, bus faults, soft resets; every job checked against the golden model and the AXI protocol checkers) and the property tests of the file readers, decoders and register parser; writes a markdown report.
     Campaign {
@@ -630,7 +634,13 @@ pub fn run(cli: Cli) -> Result<()> {
             out,
             report,
             router,
-        } => synth(&top, pnr.then_some(router), &out, report.as_deref()),
+            seed,
+        } => synth(
+            &top,
+            pnr.then_some(npe_fpga::Pnr { router, seed }),
+            &out,
+            report.as_deref(),
+        ),
         Command::Campaign {
             presets,
             jobs,

@@ -5,7 +5,7 @@ use super::*;
 /// `npe synth`: synthesizes the chosen tops, prints a table and writes `report.json`. Accelerator
 /// tops (the presets) go through the whole-top flow with a per-block breakdown
 /// (`npe_fpga::synth_accel`) and are written to `accel.json`.
-pub(super) fn synth(tops: &[String], pnr: Option<npe_fpga::Router>, out: &Path, md: Option<&Path>) -> Result<()> {
+pub(super) fn synth(tops: &[String], pnr: Option<npe_fpga::Pnr>, out: &Path, md: Option<&Path>) -> Result<()> {
     let all = npe_hdl::emit::synth_tops();
     for t in tops {
         if !all.iter().any(|(n, _)| n == t) {
@@ -60,9 +60,19 @@ pub(super) fn synth(tops: &[String], pnr: Option<npe_fpga::Router>, out: &Path, 
             "Regenerate with `cargo run --release --bin npe -- synth{}{} --report {}`.\n\n# Synthesis report\n\n",
             tops.iter().map(|t| format!(" --top {t}")).collect::<String>(),
             match pnr {
-                None => "",
-                Some(npe_fpga::Router::Router1) => " --pnr",
-                Some(npe_fpga::Router::Router2) => " --pnr --router router2",
+                None => String::new(),
+                Some(p) => format!(
+                    " --pnr{}{}",
+                    match p.router {
+                        npe_fpga::Router::Router1 => "",
+                        npe_fpga::Router::Router2 => " --router router2",
+                    },
+                    if p.seed == 1 {
+                        String::new()
+                    } else {
+                        format!(" --seed {}", p.seed)
+                    }
+                ),
             },
             md.display(),
         );
