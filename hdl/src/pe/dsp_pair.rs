@@ -5,7 +5,8 @@
 //! not have when 128 of them are used (npe8x8le8 never routed; a synthetic top of 128 such
 //! multipliers and nothing else does not route either, `fpga/experiments/dsp_routing/`).
 //! Summed in the ALU54B, the products travel on the slice's own wires and one sum leaves it;
-//! the same synthetic top then routes.
+//! the same synthetic top then routes (npe8x8le8 itself does not yet: `fpga/reports/accel.md`,
+//! session 24).
 //!
 //! The ALU54B's op code (its `OP0`–`OP10` pins, driven every cycle): `OP[1:0]` selects the
 //! ALU's first operand (`01` the product on `MA`, `11` zero), `OP[3:2]` its second (`01` the
@@ -20,8 +21,8 @@
 //! the ALU's two op-code registers (beside the operands and the products), the sum in the ALU's
 //! output register ([`DSP_PAIR_LATENCY`] = 3). nextpnr-ecp5 times the route into the input
 //! registers but nothing of the ALU54B (its timing class is "ignore"): the paths inside the
-//! slice are register to register, and the sum's route to the fabric starts at the output
-//! register, so no path in front of or behind an untimed one has logic.
+//! slice are register to register, and the sum's untimed path starts at the output register:
+//! a route and, in the fixed-point PE, one LUT level (the ones' complement) to a register.
 //!
 //! Synthesis (`SYNTHESIS`, which Yosys defines) instantiates the three primitives; simulation
 //! (Verilator, and the Rust model below) sees the same registers in plain Verilog.
