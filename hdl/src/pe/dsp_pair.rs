@@ -114,8 +114,7 @@ fn mult(k: usize, w: usize) -> String {
 /// The ALU54B: `MA` from the first multiplier, `MB` from the second; the op code's two
 /// registers (`OP[6:0]`, `OP7`) and both output registers on CLK0; `OP[10:8]` is constant and
 /// needs none. `A` and `B` take the multipliers' operand outputs, as nextpnr's packer demands;
-/// `C` stays unconnected: the op code never selects it, and a constant on it is 54 ground arcs
-/// per slice for the router.
+/// `C` stays unconnected: the op code never selects it.
 fn alu() -> String {
     let mut ports = Vec::new();
     for i in 0..36 {
