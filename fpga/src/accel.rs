@@ -144,6 +144,8 @@ pub struct Pnr {
     pub router: Router,
     /// nextpnr's `--seed` (every committed figure before session 24: 1).
     pub seed: u32,
+    /// Pin the array's DSP slices and the buffers' block RAMs first ([`crate::floorplan`]).
+    pub floorplan: bool,
 }
 
 impl Pnr {
@@ -151,6 +153,7 @@ impl Pnr {
     pub const DEFAULT: Pnr = Pnr {
         router: Router::Router1,
         seed: 1,
+        floorplan: false,
     };
 
     /// The names of a run's log, wall-time and SDF files for the wrapper `wrap`: runs of
@@ -162,6 +165,9 @@ impl Pnr {
         };
         if self.seed != 1 {
             tag += &format!(".seed{}", self.seed);
+        }
+        if self.floorplan {
+            tag += ".fp";
         }
         (
             format!("{wrap}.nextpnr{tag}.log"),
@@ -221,6 +227,8 @@ pub struct AccelReport {
     pub fmax_mhz: Option<f64>,
     /// Why place and route stopped, if it did ("does not fit: …" or nextpnr's error line).
     pub pnr_error: Option<String>,
+    /// Cells the floorplan pinned before placement, if it ran with one.
+    pub pinned_cells: Option<usize>,
     /// Wall time of the nextpnr run, seconds (`None` if a reused run did not record it).
     pub pnr_seconds: Option<f64>,
     /// Whether the place and route was an earlier finished run on the same netlist, reused.
@@ -452,12 +460,23 @@ pub fn synth_accel(
         device: Vec::new(),
         fmax_mhz: None,
         pnr_error: None,
+        pinned_cells: None,
         pnr_seconds: None,
         reused_pnr: false,
         timing: None,
     };
     if let (Some(run), Some(nextpnr)) = (pnr, tools.nextpnr.as_deref()) {
-        let json = format!("{wrap}.json");
+        let mut json = format!("{wrap}.json");
+        if run.floorplan {
+            let cfg = npe_hdl::spec::NpeConfig::preset(top)
+                .ok_or_else(|| FpgaError::Floorplan(format!("`{top}` is not an accelerator preset")))?;
+            let path = dir.join(&json);
+            let netlist = fs::read_to_string(&path).map_err(io(&path))?;
+            let (pinned, cells) = crate::floorplan::pin(&netlist, cfg.rows as usize, cfg.cols as usize)?;
+            json = format!("{wrap}.fp.json");
+            fs::write(dir.join(&json), pinned).map_err(io(dir))?;
+            report.pinned_cells = Some(cells);
+        }
         let (log_name, time_name, sdf_name) = run.files(&wrap);
         let freq = crate::PNR_MHZ.to_string();
         let seed = run.seed.to_string();
@@ -636,7 +655,14 @@ mod tests {
     /// seed's; router1 at seed 1 keeps the names of the runs before seeds were an option.
     #[test]
     fn runs_of_other_routers_and_seeds_keep_their_own_files() {
-        let names = |router, seed| Pnr { router, seed }.files("t_wrap");
+        let names = |router, seed| {
+            Pnr {
+                router,
+                seed,
+                floorplan: false,
+            }
+            .files("t_wrap")
+        };
         assert_eq!(
             names(Router::Router1, 1),
             (

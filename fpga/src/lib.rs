@@ -25,6 +25,7 @@ use serde::Serialize;
 
 pub mod accel;
 pub mod board;
+pub mod floorplan;
 pub mod timing;
 pub use accel::{synth_accel, AccelReport, BlockArea, DeviceUse, Pnr, Router};
 pub use board::{ulx3s_bitstream, BitstreamReport, Board, BOARDS};
@@ -61,6 +62,9 @@ pub enum FpgaError {
         /// What was wrong.
         detail: String,
     },
+    /// The floorplan does not apply to the netlist ([`floorplan`]).
+    #[error("no floorplan for this top: {0}")]
+    Floorplan(String),
     /// The Verilog has no such top module.
     #[error("module {0} not found in the given Verilog")]
     NoTop(String),

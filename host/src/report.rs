@@ -309,6 +309,9 @@ pub fn accel_table(r: &npe_fpga::AccelReport) -> String {
         if let Some(run) = r.pnr {
             write!(s, " ({}, seed {})", run.router.name(), run.seed).unwrap();
         }
+        if let Some(n) = r.pinned_cells {
+            write!(s, ", floorplan: {n} DSP and block-RAM cells pinned").unwrap();
+        }
     }
     write!(s, " (wall time)").unwrap();
     if r.reused_synthesis || r.reused_pnr {

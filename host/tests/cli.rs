@@ -60,6 +60,12 @@ fn malformed_arguments() {
         &["synth", "--pnr", "--seed", "2147483648"],
         "invalid value '2147483648'",
     );
+    // A floorplan is for a whole accelerator top, placed: refused before any tool runs.
+    fails_with(&["synth", "--top", "npe8x8le8", "--floorplan"], "--pnr");
+    fails_with(
+        &["synth", "--top", "pe", "--pnr", "--floorplan"],
+        "--floorplan lays out an accelerator's array",
+    );
 }
 
 #[test]

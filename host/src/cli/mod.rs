@@ -198,6 +198,11 @@ enum Command {
         /// npe4x4's clock by about ±8 MHz: judge a clock change over several.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
         seed: u32,
+        /// Pin the array's DSP slices and the buffers' block RAMs in the array's shape before
+        /// nextpnr places a whole top (`npe_fpga::floorplan`; presets of the fixed-point PE, such
+        /// as npe8x8le8; its own files).
+        #[arg(long, requires = "pnr")]
+        floorplan: bool,
     },
     /// Runs the reliability campaign on the simulated accelerator (random bus timing, bus faults, soft resets; every job checked against the golden model and the AXI protocol checkers) and the property tests of the file readers, decoders and register parser; writes a markdown report.
     Campaign {
@@ -635,9 +640,14 @@ pub fn run(cli: Cli) -> Result<()> {
             report,
             router,
             seed,
+            floorplan,
         } => synth(
             &top,
-            pnr.then_some(npe_fpga::Pnr { router, seed }),
+            pnr.then_some(npe_fpga::Pnr {
+                router,
+                seed,
+                floorplan,
+            }),
             &out,
             report.as_deref(),
         ),

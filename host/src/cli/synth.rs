@@ -14,6 +14,9 @@ pub(super) fn synth(tops: &[String], pnr: Option<npe_fpga::Pnr>, out: &Path, md:
         }
     }
     let is_accel = |n: &str| npe_hdl::spec::NpeConfig::PRESETS.iter().any(|c| c.name == n);
+    if pnr.is_some_and(|p| p.floorplan) && (tops.is_empty() || tops.iter().any(|t| !is_accel(t))) {
+        bail!("--floorplan lays out an accelerator's array: choose only presets with --top");
+    }
     let tools = npe_fpga::Tools::detect(pnr.is_some())?;
     let (mut reports, mut accels) = (Vec::new(), Vec::new());
     for (name, verilog) in all
@@ -62,7 +65,7 @@ pub(super) fn synth(tops: &[String], pnr: Option<npe_fpga::Pnr>, out: &Path, md:
             match pnr {
                 None => String::new(),
                 Some(p) => format!(
-                    " --pnr{}{}",
+                    " --pnr{}{}{}",
                     match p.router {
                         npe_fpga::Router::Router1 => "",
                         npe_fpga::Router::Router2 => " --router router2",
@@ -71,7 +74,8 @@ pub(super) fn synth(tops: &[String], pnr: Option<npe_fpga::Pnr>, out: &Path, md:
                         String::new()
                     } else {
                         format!(" --seed {}", p.seed)
-                    }
+                    },
+                    if p.floorplan { " --floorplan" } else { "" }
                 ),
             },
             md.display(),
