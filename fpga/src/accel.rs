@@ -115,9 +115,10 @@ pub struct BlockArea {
     pub util: Utilization,
 }
 
-/// nextpnr-ecp5's router. `router1` (nextpnr's default) is what every committed figure up to
-/// session 10 used; it did not finish npe8x8le8 in hours (its rip-up loop barely shrank the
-/// 280 k unrouted arcs), `router2` is nextpnr's newer negotiated-congestion router.
+/// nextpnr-ecp5's router. `router1` (nextpnr's default) is what every committed figure used;
+/// left to nextpnr's own placement it did not finish npe8x8le8 in hours (its rip-up loop barely
+/// shrank the unrouted arcs), with the floorplan ([`Pnr::floorplan`]) it does in minutes.
+/// `router2` is nextpnr's newer negotiated-congestion router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Router {
     /// `--router router1`.

@@ -63,10 +63,6 @@ fn dsp(y: u32, i: usize) -> [String; 3] {
     ]
 }
 
-fn no_plan(detail: String) -> FpgaError {
-    FpgaError::Floorplan(detail)
-}
-
 /// The cell → site map of the floorplan (see the module docs) for a `rows` × `cols` array
 /// whose flat netlist has the DSP and block-RAM cells `cells` (name, cell type).
 pub fn plan<'a>(
@@ -109,7 +105,7 @@ pub fn plan<'a>(
     // one or two multipliers alone (the shared PE's wide lanes) on the slice's multiplier sites.
     let per = rows.div_ceil(DSP_Y.len());
     if per * cols > ALU_X.len() {
-        return Err(no_plan(format!(
+        return Err(FpgaError::Floorplan(format!(
             "{per} PE rows of {cols} do not fit a DSP row's {} slices",
             ALU_X.len()
         )));
@@ -142,7 +138,7 @@ pub fn plan<'a>(
                     }
                 }
                 _ => {
-                    return Err(no_plan(format!(
+                    return Err(FpgaError::Floorplan(format!(
                         "PE({r},{c}) has neither a DSP pair (`…pair.alu`, `…pair.m0`, `…pair.m1`) nor one or two multipliers"
                     )))
                 }
@@ -157,7 +153,7 @@ pub fn plan<'a>(
         let mut w = cells(&format!("wbank__{c}"));
         w.extend(cells(&format!("wdec__{c}")));
         if w.len() > W_EBR_Y.len() * share {
-            return Err(no_plan(format!(
+            return Err(FpgaError::Floorplan(format!(
                 "column {c}'s {} weight block RAMs exceed {share} sites a row",
                 w.len()
             )));
@@ -176,7 +172,9 @@ pub fn plan<'a>(
         let at = next.entry(y).or_insert(0);
         for n in a {
             if *at == EBR_X.len() {
-                return Err(no_plan(format!("activation block RAMs overflow block-RAM row y = {y}")));
+                return Err(FpgaError::Floorplan(format!(
+                    "activation block RAMs overflow block-RAM row y = {y}"
+                )));
             }
             bel.insert(n, ebr(y, *at));
             *at += 1;
@@ -190,7 +188,7 @@ pub fn plan<'a>(
         o.extend(cells(&format!("sbank__{c}")));
     }
     if first + o.len() > EBR_X.len() {
-        return Err(no_plan(format!(
+        return Err(FpgaError::Floorplan(format!(
             "output block RAMs overflow block-RAM row y = {OUT_EBR_Y}"
         )));
     }
@@ -212,10 +210,10 @@ pub fn pin(netlist: &str, rows: usize, cols: usize) -> Result<(String, usize), F
     let top = json["modules"]
         .as_object_mut()
         .and_then(|m| m.values_mut().find(|m| m["attributes"].get("top").is_some()))
-        .ok_or_else(|| no_plan("the netlist has no top module".into()))?;
+        .ok_or_else(|| FpgaError::Floorplan("the netlist has no top module".into()))?;
     let cells = top["cells"]
         .as_object_mut()
-        .ok_or_else(|| no_plan("the top module has no cells".into()))?;
+        .ok_or_else(|| FpgaError::Floorplan("the top module has no cells".into()))?;
     let placed: Vec<(&str, &str)> = cells
         .iter()
         .filter_map(|(n, c)| match c["type"].as_str() {

@@ -5,8 +5,8 @@
 //! not have when 128 of them are used (npe8x8le8 never routed; a synthetic top of 128 such
 //! multipliers and nothing else does not route either, `fpga/experiments/dsp_routing/`).
 //! Summed in the ALU54B, the products travel on the slice's own wires and one sum leaves it;
-//! the same synthetic top then routes (npe8x8le8 itself does not yet: `fpga/reports/accel.md`,
-//! session 24).
+//! the same synthetic top then routes (npe8x8le8 itself routes since session 25, with the DSP
+//! slices and block RAMs pinned by `npe synth --floorplan`: `fpga/reports/accel.md`).
 //!
 //! The ALU54B's op code (its `OP0`–`OP10` pins, driven every cycle): `OP[1:0]` selects the
 //! ALU's first operand (`01` the product on `MA`, `11` zero), `OP[3:2]` its second (`01` the

@@ -191,7 +191,7 @@ enum Command {
         #[arg(long)]
         report: Option<PathBuf>,
         /// nextpnr's router for whole tops (`router1`, nextpnr's default, or `router2`, its
-        /// negotiated-congestion router; neither finishes npe8x8le8 yet).
+        /// negotiated-congestion router; npe8x8le8 routes only with `--floorplan`).
         #[arg(long, value_parser = parse_router, default_value = "router1")]
         router: npe_fpga::Router,
         /// nextpnr's placement seed for whole tops (1 to 2^31 − 1). One seed's placement moves
@@ -199,8 +199,8 @@ enum Command {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=i32::MAX as i64))]
         seed: u32,
         /// Pin the array's DSP slices and the buffers' block RAMs in the array's shape before
-        /// nextpnr places a whole top (`npe_fpga::floorplan`; presets of the fixed-point PE, such
-        /// as npe8x8le8; its own files).
+        /// nextpnr places a whole top (`npe_fpga::floorplan`; measured on npe4x4 and npe8x8le8;
+        /// its own files).
         #[arg(long, requires = "pnr")]
         floorplan: bool,
     },
@@ -240,7 +240,8 @@ enum Command {
         #[arg(long, value_enum)]
         board: BoardArg,
         /// Accelerator preset in the board top (npe4x4 is the all-format preset that fits the
-        /// ULX3S's LFE5U-85F; npe8x8 does not fit, npe8x8le8 does not route).
+        /// ULX3S's LFE5U-85F; npe8x8 does not fit; npe8x8le8 routes only with `npe synth
+        /// --floorplan`, which this flow does not apply yet).
         #[arg(long, default_value = "npe4x4", value_parser = preset_parser(), ignore_case = true)]
         preset: NpeConfig,
         /// Directory for the Verilog, logs, bitstream and report (created if missing).
