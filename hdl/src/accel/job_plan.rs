@@ -849,6 +849,23 @@ mod tests {
             assert!(p.job_done.val() && !p.run_start.val());
             assert_eq!(p.job_error.val().to_u64(), code as u64, "m {m} k {k} a {a_addr}");
         }
+        // The format pair, checked from FMT as START takes it: a pair the preset does not
+        // multiply (INT16 on the ≤ 8-bit preset) or an output format past the last.
+        let out = regs::register("FMT").unwrap().field("OUT").unwrap();
+        let bad_out = out.set(int8 as u32, (1 << out.width) - 1) as u64;
+        for (cfg, fmt) in [
+            (&NpeConfig::LE8, fmt(Format::Int16, Format::Int16)),
+            (&NpeConfig::TEST, bad_out),
+        ] {
+            let (p, _) = plan_on(cfg, 4, 8, 8, fmt, 0);
+            assert!(p.job_done.val() && !p.run_start.val(), "{} FMT {fmt:#x}", cfg.name);
+            assert_eq!(
+                p.job_error.val().to_u64(),
+                ErrorCode::BadJob as u64,
+                "{} FMT {fmt:#x}",
+                cfg.name
+            );
+        }
     }
 
     /// BLOCK is checked before anything runs: block scales on a device without them, an
