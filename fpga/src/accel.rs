@@ -117,7 +117,8 @@ pub struct BlockArea {
 
 /// nextpnr-ecp5's router. `router1` (nextpnr's default) is what every committed figure used;
 /// left to nextpnr's own placement it did not finish npe8x8le8 in hours (its rip-up loop barely
-/// shrank the unrouted arcs), with the floorplan ([`Pnr::floorplan`]) it does in minutes.
+/// shrank the unrouted arcs); with the floorplan ([`Pnr::floorplan`]) placement and routing
+/// take under half an hour.
 /// `router2` is nextpnr's newer negotiated-congestion router.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum Router {
@@ -655,15 +656,16 @@ mod tests {
     /// Each router and seed has its own files, so a reused run is always the same router's and
     /// seed's; router1 at seed 1 keeps the names of the runs before seeds were an option.
     #[test]
-    fn runs_of_other_routers_and_seeds_keep_their_own_files() {
-        let names = |router, seed| {
+    fn runs_of_other_routers_seeds_and_floorplans_keep_their_own_files() {
+        let run = |router, seed, floorplan| {
             Pnr {
                 router,
                 seed,
-                floorplan: false,
+                floorplan,
             }
             .files("t_wrap")
         };
+        let names = |router, seed| run(router, seed, false);
         assert_eq!(
             names(Router::Router1, 1),
             (
@@ -678,6 +680,8 @@ mod tests {
             names(Router::Router2, 1),
             names(Router::Router2, 2),
             names(Router::Router1, 12),
+            run(Router::Router1, 1, true),
+            run(Router::Router1, 2, true),
         ];
         for (i, a) in all.iter().enumerate() {
             for b in &all[i + 1..] {
