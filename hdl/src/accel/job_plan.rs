@@ -5,13 +5,13 @@
 //! It also holds the job's error code and abort flag: the loader and the storer report DMA
 //! errors here (the storer's wins if both fail in one cycle), and every engine watches `abort`.
 
-use crate::decode::format_decode::{FMT_BITS, FMT_IDS};
-use crate::decode::lane_mode::id_mask;
+use super::job_check::{field_at, JobCheck};
+use crate::decode::format_decode::FMT_BITS;
 use crate::output::SCALE_BITS;
 use crate::regs::JobRegsIn;
 use crate::spec::block_scale::{blocks_per_line, ScaleCode, BLOCK_WORDS_MIN};
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, WORDS_PER_BEAT};
-use crate::spec::{regs, regs::ErrorCode, OutputFormat, OPERAND_BITS};
+use crate::spec::{regs::ErrorCode, OPERAND_BITS};
 use rust_hdl::prelude::*;
 
 /// Job-plan states.
@@ -33,15 +33,6 @@ pub enum Main {
     Drain,
     /// Reporting the end of the job.
     Finish,
-}
-
-/// Offset of field `name` of job register `reg`, checked to be `width` bits wide.
-fn field_at(reg: &str, name: &str, width: usize) -> u64 {
-    let f = regs::register(reg)
-        .and_then(|r| r.field(name))
-        .unwrap_or_else(|| panic!("{reg}.{name} is in the register map"));
-    assert_eq!(f.width as usize, width, "{reg}.{name} width");
-    f.offset as u64
 }
 
 /// E8M0's code of 1 (2^0): the scale of a plain job's blocks on a block-scaled array.
@@ -199,26 +190,14 @@ pub struct JobPlan {
     scale_exp: Signal<Local, Bits<8>>,
     // FMT bits outside its fields are not read.
     unused_fmt: Signal<Local, Bits<32>>,
-    // The format pair's lanes and validity, and BLOCK's, from the job registers and taken
-    // with START like `q_mis`: decoded from `q_fmt` they gated Check's loads of `q_kb`,
-    // `q_mblocks` and `q_ntiles` (npe4x4 at 94.0 MHz with the floorplan: 25 endpoints of
-    // `q_kb`, −0.64 ns; npe8x8le8: 93 endpoints of the three, −1.23 ns).
-    l4: Signal<Local, Bit>,
-    l2: Signal<Local, Bit>,
-    fmt_ok: Signal<Local, Bit>,
-    j_a_fmt: Signal<Local, Bits<FMT_BITS>>,
-    j_w_fmt: Signal<Local, Bits<FMT_BITS>>,
-    j_b_en: Signal<Local, Bit>,
-    j_b_kind: Signal<Local, Bits<2>>,
-    j_b_log: Signal<Local, Bits<3>>,
+    // The job registers' checks (see `job_check`), taken with START.
+    check: JobCheck,
+    q_zero: DFF<Bit>,
+    q_mis: DFF<Bit>,
     q_l4: DFF<Bit>,
     q_l2: DFF<Bit>,
     q_fmt_ok: DFF<Bit>,
     q_b_bad: DFF<Bit>,
-    misaligned: Signal<Local, Bit>,
-    // With START: M, N or K is 0; an address or stride is misaligned.
-    q_zero: DFF<Bit>,
-    q_mis: DFF<Bit>,
     // Too many beats per row, or a row not a whole number of blocks: registered, so Derive's
     // many loads are not gated by the compares (npe4x4 at 83.1 MHz: BLOCK → `b_ragged` →
     // Derive's enable of `q_period`, 12.0 ns).
@@ -226,8 +205,6 @@ pub struct JobPlan {
     b_en: Signal<Local, Bit>,
     b_kind: Signal<Local, Bits<2>>,
     b_log: Signal<Local, Bits<3>>,
-    // BLOCK's fields are not valid for this device or this job (checked in Check).
-    b_bad: Signal<Local, Bit>,
     // Some packed word of a row is in no whole block (checked in Derive).
     b_ragged: Signal<Local, Bit>,
     // BLOCK's kind, base and the bits outside its fields are not read yet: no core feeds block
@@ -240,11 +217,6 @@ pub struct JobPlan {
     // The device has block scales (`NpeConfig::block_scales`).
     k_b_cap: Constant<Bit>,
     k1_32: Constant<Bits<32>>,
-    // Scale kinds there are; the fewest block words (log2); the u8 kind and its fewest.
-    k_kinds: Constant<Bits<2>>,
-    k_log_min: Constant<Bits<3>>,
-    k_kind_u8: Constant<Bits<2>>,
-    k_log_u8: Constant<Bits<3>>,
     // Block-scaled only: BEATS_LOG2's mask as a 16-bit value, and E8M0's code of 2^0.
     k_log_mask: Vec<Constant<Bits<16>>>,
     k_e8_one: Vec<Constant<Bits<8>>>,
@@ -263,7 +235,6 @@ pub struct JobPlan {
     k_wpb_m1: Constant<Bits<32>>,
     k_wpb_log: Constant<Bits<32>>,
     k_beat_log: Constant<Bits<32>>,
-    k_align: Constant<Bits<32>>,
     k_rows_m1: Constant<Bits<32>>,
     k_cols_m1: Constant<Bits<32>>,
     k_logr: Constant<Bits<32>>,
@@ -274,12 +245,6 @@ pub struct JobPlan {
     k_kbmax: Constant<Bits<32>>,
     k_wwords: Constant<Bits<16>>,
     k_otiles: Constant<Bits<16>>,
-    k_nout: Constant<Bits<3>>,
-    k_slot4: Constant<Bits<FMT_IDS>>,
-    k_slot16: Constant<Bits<FMT_IDS>>,
-    k_mac_ok: Constant<Bits<FMT_IDS>>,
-    // Activation formats: BitMoD's data types are weights only (a block's selector picks one).
-    k_a_ok: Constant<Bits<FMT_IDS>>,
     k_e_bad_job: Constant<Bits<4>>,
     k_e_bad_addr: Constant<Bits<4>>,
 }
@@ -372,26 +337,17 @@ impl JobPlan {
             room_words: Default::default(),
             scale_exp: Default::default(),
             unused_fmt: Default::default(),
-            l4: Default::default(),
-            l2: Default::default(),
-            fmt_ok: Default::default(),
-            j_a_fmt: Default::default(),
-            j_w_fmt: Default::default(),
-            j_b_en: Default::default(),
-            j_b_kind: Default::default(),
-            j_b_log: Default::default(),
+            check: JobCheck::new(cfg),
             q_l4: Default::default(),
             q_l2: Default::default(),
             q_fmt_ok: Default::default(),
             q_b_bad: Default::default(),
-            misaligned: Default::default(),
             q_zero: Default::default(),
             q_mis: Default::default(),
             q_bad: Default::default(),
             b_en: Default::default(),
             b_kind: Default::default(),
             b_log: Default::default(),
-            b_bad: Default::default(),
             b_ragged: Default::default(),
             unused_block: Default::default(),
             k_b_en: Constant::new(field_at("BLOCK", "EN", 1).into()),
@@ -418,10 +374,6 @@ impl JobPlan {
             k_kind_e8: Constant::new(u64::from(ScaleCode::E8m0.id()).into()),
             b_base9: Default::default(),
             scale_fmt: Default::default(),
-            k_kinds: Constant::new((ScaleCode::ALL.len() as u64).into()),
-            k_log_min: Constant::new((BLOCK_WORDS_MIN.trailing_zeros() as u64).into()),
-            k_kind_u8: Constant::new(u64::from(ScaleCode::U8.id()).into()),
-            k_log_u8: Constant::new((ScaleCode::U8.q_bits().trailing_zeros() as u64).into()),
             k_log_mask: (0..b1).map(|_| Constant::new(7u64.into())).collect(),
             k_e8_one: (0..b1).map(|_| Constant::new(E8M0_ONE.into())).collect(),
             t_kbq: Default::default(),
@@ -439,7 +391,6 @@ impl JobPlan {
             k_wpb_m1: Constant::new(((WORDS_PER_BEAT - 1) as u64).into()),
             k_wpb_log: Constant::new(log(WORDS_PER_BEAT).into()),
             k_beat_log: Constant::new(log(AXI_BEAT_BYTES).into()),
-            k_align: Constant::new(((AXI_BEAT_BYTES - 1) as u64).into()),
             k_rows_m1: Constant::new(((cfg.rows - 1) as u64).into()),
             k_cols_m1: Constant::new(((cfg.cols - 1) as u64).into()),
             k_logr: Constant::new(log(cfg.rows).into()),
@@ -450,11 +401,6 @@ impl JobPlan {
             // A stripe fills one half of a W bank; the other half takes the next stripe.
             k_wwords: Constant::new(((cfg.w_bank_words / WORDS_PER_BEAT / 2) as u64).into()),
             k_otiles: Constant::new((cfg.out_tiles as u64).into()),
-            k_nout: Constant::new((OutputFormat::ALL.len() as u64).into()),
-            k_slot4: id_mask(cfg.format_set, |f| f.is_mac_operand() && f.slot_bits() <= 4),
-            k_slot16: id_mask(cfg.format_set, |f| f.is_mac_operand() && f.slot_bits() == 16),
-            k_mac_ok: id_mask(cfg.format_set, |f| f.is_mac_operand()),
-            k_a_ok: id_mask(cfg.format_set, |f| f.is_mac_operand() && !f.is_bitmod()),
             k_e_bad_job: Constant::new((ErrorCode::BadJob as u64).into()),
             k_e_bad_addr: Constant::new((ErrorCode::BadAddress as u64).into()),
         }
@@ -535,7 +481,10 @@ impl Logic for JobPlan {
         }
         self.scale_job.next = self.scale_fmt.val();
         self.unused_fmt.next = self.q_fmt.q.val();
-        self.b_en.next = self.q_block.q.val().get_bit(self.k_b_en.val().index());
+        // BLOCK.EN on a device without block scales ends the job in Check (the job check's
+        // `b_bad`); gated by the capability, the block-scale logic is constant and gone from
+        // such a device (npe8x8le8: 18 endpoints of the stripe sizing's `q_bs_tile` compare).
+        self.b_en.next = self.q_block.q.val().get_bit(self.k_b_en.val().index()) & self.k_b_cap.val();
         self.b_kind.next = self.q_block.q.val().get_bits::<2>(self.k_b_kind.val().index());
         self.b_log.next = self.q_block.q.val().get_bits::<3>(self.k_b_log.val().index());
         self.unused_block.next = self.q_block.q.val();
@@ -564,45 +513,10 @@ impl Logic for JobPlan {
         if self.b_en.val() & (self.b_kind.val() == self.k_kind_e8.val()) {
             self.scale_job.next = self.scale_fmt.val() + self.b_base9.val() + self.k_bias_e8.val();
         }
-        // A block lasts at least as many packed words as its scale has bits (u8: 8, E4M3: 4;
-        // E8M0's one bit is held to the same 4-word floor), and 2^7 words at most.
-        self.j_b_en.next = self.job.block.val().get_bit(self.k_b_en.val().index());
-        self.j_b_kind.next = self.job.block.val().get_bits::<2>(self.k_b_kind.val().index());
-        self.j_b_log.next = self.job.block.val().get_bits::<3>(self.k_b_log.val().index());
-        self.b_bad.next = self.j_b_en.val()
-            & (!self.k_b_cap.val()
-                | (self.j_b_kind.val() >= self.k_kinds.val())
-                | (self.j_b_log.val() < self.k_log_min.val())
-                | ((self.j_b_kind.val() == self.k_kind_u8.val()) & (self.j_b_log.val() < self.k_log_u8.val())));
         self.b_ragged.next = self.b_en.val()
             & ((self.q_kb.q.val() & ((self.k1_32.val() << bit_cast::<32, 3>(self.b_log.val())) - self.k1_32.val()))
                 != self.k0_32.val());
-        self.j_a_fmt.next = self.job.fmt.val().get_bits::<FMT_BITS>(self.k_f_a.val().index());
-        self.j_w_fmt.next = self.job.fmt.val().get_bits::<FMT_BITS>(self.k_f_w.val().index());
-        self.l4.next = self.k_slot4.val().get_bit(self.j_a_fmt.val().index())
-            & self.k_slot4.val().get_bit(self.j_w_fmt.val().index());
-        self.l2.next = !self.k_slot16.val().get_bit(self.j_a_fmt.val().index())
-            & !self.k_slot16.val().get_bit(self.j_w_fmt.val().index());
-        self.fmt_ok.next = self.k_a_ok.val().get_bit(self.j_a_fmt.val().index())
-            & self.k_mac_ok.val().get_bit(self.j_w_fmt.val().index())
-            & (self.job.fmt.val().get_bits::<3>(self.k_f_out.val().index()) < self.k_nout.val());
-        // The job registers' own checks, taken with START (the compares behind the Check
-        // state's decision were npe4x4's critical path, 13.0 ns from `q_k` to `q_kb`).
-        self.misaligned.next = ((self.job.a_addr.val()
-            | self.job.w_addr.val()
-            | self.job.c_addr.val()
-            | self.job.a_stride.val()
-            | self.job.w_stride.val()
-            | self.job.c_stride.val()
-            | self.job.scale_addr.val())
-            & self.k_align.val())
-            != self.k0_32.val();
-        // BS_ADDR only counts with BLOCK.EN.
-        if self.job.block.val().get_bit(self.k_b_en.val().index())
-            & ((self.job.bs_addr.val() & self.k_align.val()) != self.k0_32.val())
-        {
-            self.misaligned.next = true;
-        }
+        JobRegsIn::link(&mut self.job, &mut self.check.job);
         self.q_bad.d.next = (self.q_kb.q.val() > self.k_kbmax.val()) | self.b_ragged.val();
         self.t_kbq.next = (self.q_kb.q.val() + self.k_wpb_m1.val()) >> self.k_wpb_log.val();
 
@@ -631,14 +545,12 @@ impl Logic for JobPlan {
                     self.q_scale_on.d.next = self.job.scale_addr.val() != self.k0_32.val();
                     self.q_block.d.next = self.job.block.val();
                     self.q_bs_addr.d.next = self.job.bs_addr.val();
-                    self.q_zero.d.next = (self.job.m.val() == self.k0_32.val())
-                        | (self.job.n.val() == self.k0_32.val())
-                        | (self.job.k.val() == self.k0_32.val());
-                    self.q_mis.d.next = self.misaligned.val();
-                    self.q_l4.d.next = self.l4.val();
-                    self.q_l2.d.next = self.l2.val();
-                    self.q_fmt_ok.d.next = self.fmt_ok.val();
-                    self.q_b_bad.d.next = self.b_bad.val();
+                    self.q_zero.d.next = self.check.zero.val();
+                    self.q_mis.d.next = self.check.misaligned.val();
+                    self.q_l4.d.next = self.check.l4.val();
+                    self.q_l2.d.next = self.check.l2.val();
+                    self.q_fmt_ok.d.next = self.check.fmt_ok.val();
+                    self.q_b_bad.d.next = self.check.b_bad.val();
                     self.err.d.next = 0.into();
                     self.abort_q.d.next = false;
                     self.main.d.next = Main::Check;
@@ -751,6 +663,7 @@ impl Logic for JobPlan {
 mod tests {
     use super::*;
     use crate::accel::testbench::cycle;
+    use crate::spec::regs;
     use crate::spec::Format;
 
     /// Starts a job on the 4×4 test config and runs until the engines start or the job ends.

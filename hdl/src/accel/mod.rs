@@ -4,6 +4,7 @@
 pub mod bank_ram;
 pub mod core;
 pub mod datapath;
+pub mod job_check;
 pub mod job_plan;
 pub mod layout;
 pub mod loader;
