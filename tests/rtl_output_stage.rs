@@ -154,6 +154,10 @@ impl Stage {
         s.set(port("rd_row"), row as u64);
         s.set(port("rd_tile"), tile as u64);
         s.tick();
+        // The bank's data, into its read register.
+        s.set(port("rd_load"), 1);
+        s.tick();
+        s.set(port("rd_load"), 0);
         s.set(port("rd_group"), (col / 4) as u64);
         s.eval();
         s.get_wide(port("beat"))[col % 4]

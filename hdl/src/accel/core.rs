@@ -560,6 +560,7 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
         self.out.rd_half.next = self.st.half.val();
         self.out.rd_row.next = self.st.r_row.val();
         self.out.rd_tile.next = self.st.r_tile.val();
+        self.out.rd_load.next = self.st.r_load.val();
         self.out.rd_group.next = self.st.r_group.val();
         self.wr_data.data.next = self.out.beat.val();
         // Block stored: both flags of its output half are free.

@@ -14,7 +14,8 @@
 //! job plan's tile period guarantees. The units' results then walk (half, tile, column, row);
 //! unit u is unit 0's walk u·S cycles later, so its bank address and column are delayed per
 //! unit, and the unit writes the bank of the column. The last unit's last write of a block makes
-//! the half ready to store; the storer then reads a beat of four columns at a time.
+//! the half ready to store; the storer then reads a beat of four columns at a time, each bank's
+//! read registered in the block RAM and again beside it (see [`super::storer`]).
 //!
 //! The output units are slots ([`super::slots`]), so the stage runs as Verilog only: tested
 //! through the Verilated accelerator (`tests/accel_gemm.rs`).
@@ -113,9 +114,11 @@ pub struct OutputStage<const ACC_W: usize> {
     pub rd_row: Signal<In, Bits<16>>,
     /// Storer read: tile.
     pub rd_tile: Signal<In, Bits<16>>,
-    /// Storer read: column group of the beat (one cycle after its address).
+    /// Storer read: the read registers take the banks' data (a cycle after its address).
+    pub rd_load: Signal<In, Bit>,
+    /// Storer read: column group of the beat (of the read registers' data).
     pub rd_group: Signal<In, Bits<16>>,
-    /// The beat: four columns' containers of group `rd_group`.
+    /// The beat: four columns' containers of group `rd_group`, from the read registers.
     pub beat: Signal<Out, Bits<BUS>>,
     colacc: Vec<DFF<Bits<ACC_W>>>,
     colv: Vec<DFF<Bit>>,
@@ -172,6 +175,8 @@ pub struct OutputStage<const ACC_W: usize> {
     ucol: Vec<Signal<Local, Bits<16>>>,
     jidx: Vec<Constant<Bits<16>>>,
     obank: Vec<BankRam<Bits<VALUE>>>,
+    // Each bank's read data, registered beside it (see the module docs).
+    o_rq: Vec<DFF<Bits<VALUE>>>,
     widen: Vec<Widen>,
     r_addr: Signal<Local, Bits<16>>,
     gidx: Vec<Constant<Bits<16>>>,
@@ -232,6 +237,7 @@ impl<const ACC_W: usize> OutputStage<ACC_W> {
             rd_half: Default::default(),
             rd_row: Default::default(),
             rd_tile: Default::default(),
+            rd_load: Default::default(),
             rd_group: Default::default(),
             beat: Default::default(),
             colacc: dffs(cols),
@@ -278,6 +284,7 @@ impl<const ACC_W: usize> OutputStage<ACC_W> {
             ucol: sigs(units),
             jidx: (0..share).map(|j| Constant::new((j as u64).into())).collect(),
             obank: (0..cols).map(|_| BankRam::new(layout.o_bits())).collect(),
+            o_rq: dffs(cols),
             widen: (0..cols).map(|_| Widen::default()).collect(),
             r_addr: Default::default(),
             gidx: (0..groups).map(|g| Constant::new((g as u64).into())).collect(),
@@ -315,6 +322,7 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
             self.holdninf[c].clock.next = self.clock.val();
             self.scol[c].clock.next = self.clock.val();
             self.obank[c].clock.next = self.clock.val();
+            self.o_rq[c].clock.next = self.clock.val();
         }
         for u in 0..self._units {
             self.ou[u].clock.next = self.clock.val();
@@ -506,7 +514,11 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
         }
         for c in 0..self._cols {
             self.obank[c].read_address.next = self.r_addr.val();
-            self.widen[c].value.next = self.obank[c].read_data.val();
+            self.o_rq[c].d.next = self.o_rq[c].q.val();
+            if self.rd_load.val() {
+                self.o_rq[c].d.next = self.obank[c].read_data.val();
+            }
+            self.widen[c].value.next = self.o_rq[c].q.val();
         }
         self.beat.next = 0.into();
         for vpb in VPB..(VPB + 1) {

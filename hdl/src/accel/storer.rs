@@ -3,8 +3,14 @@
 //!
 //! A block in output half h is `rows` (≤ R) rows of `tiles` column tiles; a row of C is written
 //! as ⌈cols · 4 / 16⌉ beats, four 32-bit output containers per beat. Beat p of a row holds
-//! column group p mod (C/4) of tile p / (C/4): the storer names the row, tile and group it reads
-//! next (`r_row`, `r_tile`, `r_group`), the output stage supplies the beat.
+//! column group p mod (C/4) of tile p / (C/4): the storer names the row and tile it reads
+//! (`r_row`, `r_tile`), when the read registers load (`r_load`) and the group of the beat in
+//! them (`r_group`); the output stage supplies the beat.
+//!
+//! The output banks' reads are registered twice, in the block RAM and in a register beside it
+//! (the DP16KD's clock-to-out and the route to the write DMA were npe8x8le8's slowest paths
+//! into `wdma.wd`, −0.54 ns): the address runs one beat ahead of the beat offered, two when the
+//! DMA takes it, and a stalled beat's address is read again.
 
 use crate::axi::DmaCmd;
 use crate::spec::axi::{AxiResp, RESP_BITS};
@@ -84,7 +90,10 @@ pub struct Storer {
     pub r_row: Signal<Out, Bits<16>>,
     /// Output-buffer read: column tile.
     pub r_tile: Signal<Out, Bits<16>>,
-    /// Column group of the beat on `wr_data` (registered read: one cycle after `r_tile`).
+    /// Output-buffer read: the read registers take the block RAMs' data (the beat offered
+    /// moves on).
+    pub r_load: Signal<Out, Bit>,
+    /// Column group of the beat on `wr_data` (the one in the read registers).
     pub r_group: Signal<Out, Bits<16>>,
     sto: DFF<Store>,
     s_half: DFF<Bit>,
@@ -93,7 +102,9 @@ pub struct Storer {
     s_bpr: DFF<Bits<16>>,
     s_ptr: DFF<Bits<32>>,
     s_p: DFF<Bits<16>>,
+    // The row's first beat's address was presented / its data is in the read registers.
     s_primed: DFF<Bit>,
+    s_primed2: DFF<Bit>,
     // The block's geometry, computed two register stages ahead of the Wait state's use (the
     // half's select, two 32-bit subtractions, a compare and the rounding add in one cycle were
     // 16 of npe4x4's failing endpoints, −1.2 ns): stage 1 from the half's inputs, stage 2 the
@@ -119,13 +130,16 @@ pub struct Storer {
     s_n0: Signal<Local, Bits<32>>,
     s_tiles: Signal<Local, Bits<16>>,
     s_accept: Signal<Local, Bit>,
-    s_pn: Signal<Local, Bits<16>>,
+    // The beat whose address is presented: `s_p` + 0 (priming), + 1, + 2 (`s_p` taken).
+    s_step: Signal<Local, Bits<16>>,
+    s_pa: Signal<Local, Bits<16>>,
     t_bpr: Signal<Local, Bits<32>>,
     // Beats per row fit 16 bits (buffer sizes): the upper bits are zero.
     unused_bpr: Signal<Local, Bits<32>>,
     k_okay: Constant<Bits<RESP_BITS>>,
     k0_32: Constant<Bits<32>>,
     k1_16: Constant<Bits<16>>,
+    k2_16: Constant<Bits<16>>,
     k_vpb_m1: Constant<Bits<32>>,
     k_log_vpb: Constant<Bits<32>>,
     k_logr: Constant<Bits<32>>,
@@ -174,6 +188,7 @@ impl Storer {
             idle: Default::default(),
             r_row: Default::default(),
             r_tile: Default::default(),
+            r_load: Default::default(),
             r_group: Default::default(),
             sto: Default::default(),
             s_half: Default::default(),
@@ -183,6 +198,7 @@ impl Storer {
             s_ptr: Default::default(),
             s_p: Default::default(),
             s_primed: Default::default(),
+            s_primed2: Default::default(),
             g_mleft: Default::default(),
             g_cols: Default::default(),
             g_tcols: Default::default(),
@@ -198,12 +214,14 @@ impl Storer {
             s_n0: Default::default(),
             s_tiles: Default::default(),
             s_accept: Default::default(),
-            s_pn: Default::default(),
+            s_step: Default::default(),
+            s_pa: Default::default(),
             t_bpr: Default::default(),
             unused_bpr: Default::default(),
             k_okay: Constant::new(AxiResp::Okay.code().into()),
             k0_32: Constant::new(0.into()),
             k1_16: Constant::new(1.into()),
+            k2_16: Constant::new(2.into()),
             k_vpb_m1: Constant::new(((vpb - 1) as u64).into()),
             k_log_vpb: Constant::new(log(vpb).into()),
             k_logr: Constant::new(log(rows).into()),
@@ -222,8 +240,8 @@ impl Logic for Storer {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, sto, s_half, s_rows, s_row, s_bpr, s_ptr, s_p, s_primed, g_mleft, g_cols, g_tcols, g_first,
-            g_ptr, g_rows, g_bpr, g_set1, g_set2, s_lastr
+            self, clock, sto, s_half, s_rows, s_row, s_bpr, s_ptr, s_p, s_primed, s_primed2, g_mleft, g_cols, g_tcols,
+            g_first, g_ptr, g_rows, g_bpr, g_set1, g_set2, s_lastr
         );
         self.s_lastr.d.next = (self.s_row.q.val() + self.k1_16.val()) == bit_cast::<16, 32>(self.s_rows.q.val());
         self.s_m0.next = self.m0_0.val();
@@ -255,6 +273,7 @@ impl Logic for Storer {
         self.g_set1.d.next = (self.sto.q.val() == Store::Wait) & !self.start.val();
         self.g_set2.d.next = self.g_set1.q.val() & (self.sto.q.val() == Store::Wait) & !self.start.val();
         self.s_accept.next = false;
+        self.r_load.next = false;
         self.wr_data_valid.next = false;
         self.dma.valid.next = false;
         self.dma.addr.next = self.s_ptr.q.val();
@@ -294,14 +313,18 @@ impl Logic for Storer {
                 if self.dma.ready.val() {
                     self.s_p.d.next = 0.into();
                     self.s_primed.d.next = false;
+                    self.s_primed2.d.next = false;
                     self.sto.d.next = Store::Stream;
                 }
             }
             Store::Stream => {
-                // The first cycle reads the row's first beat (registered read).
-                self.wr_data_valid.next = self.s_primed.q.val();
+                // The first cycle presents the row's first beat's address, the second loads
+                // its data into the read registers; the third offers it.
+                self.wr_data_valid.next = self.s_primed2.q.val();
                 self.s_primed.d.next = true;
-                self.s_accept.next = self.s_primed.q.val() & self.wr_data_ready.val();
+                self.s_primed2.d.next = self.s_primed.q.val();
+                self.s_accept.next = self.s_primed2.q.val() & self.wr_data_ready.val();
+                self.r_load.next = (self.s_primed.q.val() & !self.s_primed2.q.val()) | self.s_accept.val();
                 if self.s_accept.val() {
                     self.s_p.d.next = self.s_p.q.val() + self.k1_16.val();
                     if self.s_p.q.val() == (self.s_bpr.q.val() - self.k1_16.val()) {
@@ -331,12 +354,17 @@ impl Logic for Storer {
             }
             _ => {}
         }
-        self.s_pn.next = self.s_p.q.val();
-        if self.s_accept.val() {
-            self.s_pn.next = self.s_p.q.val() + self.k1_16.val();
+        // Past the row's last beat the address names a beat no one takes (a harmless read).
+        self.s_step.next = 0.into();
+        if self.s_primed.q.val() {
+            self.s_step.next = self.k1_16.val();
         }
+        if self.s_accept.val() {
+            self.s_step.next = self.k2_16.val();
+        }
+        self.s_pa.next = self.s_p.q.val() + self.s_step.val();
         self.r_row.next = self.s_row.q.val();
-        self.r_tile.next = self.s_pn.val() >> self.k_loggroups.val();
+        self.r_tile.next = self.s_pa.val() >> self.k_loggroups.val();
         self.r_group.next = self.s_p.q.val() & self.k_groups_m1.val();
         if self.reset.val() {
             self.sto.d.next = Store::Idle;
@@ -349,19 +377,23 @@ mod tests {
     use super::*;
     use crate::accel::testbench::{cycle, settle};
 
-    /// Stores two blocks of a 4×4 array's job (M = 6, N = 12, C at 0x2000, rows 64 bytes apart)
-    /// from output halves 0 and 1: block 0 has 3 tiles (12 columns, 3 beats a row), block 1
-    /// (rows 4, 5) too. The DMA takes every other beat and ends a command 2 cycles after its
-    /// last beat with `resp`. Returns the commands, the (row, tile, group) of every beat taken,
-    /// the halves stored and the fail code.
+    /// Stores two blocks of a job on a 4-row array `cols` wide (M = 6, N = 3 tiles, C at
+    /// 0x2000, rows 128 bytes apart) from output halves 0 and 1: block 0 has 3 tiles, block 1
+    /// (rows 4, 5) too. The DMA takes a beat every `every` cycles and ends a command 2 cycles
+    /// after its last beat with `resp`. Returns the commands, the (row, tile, group) of every
+    /// beat taken, the halves stored and the fail code.
     #[allow(clippy::type_complexity)]
-    fn run(resp: AxiResp) -> (Vec<(u64, u64)>, Vec<(u64, u64, u64)>, Vec<bool>, Option<u64>) {
-        let mut s = Storer::new(4, 4);
+    fn run(
+        cols: usize,
+        every: usize,
+        resp: AxiResp,
+    ) -> (Vec<(u64, u64)>, Vec<(u64, u64, u64)>, Vec<bool>, Option<u64>) {
+        let mut s = Storer::new(4, cols as u32);
         s.connect_all();
         s.m.next = bits(6);
-        s.n.next = bits(12);
+        s.n.next = bits(3 * cols as u64);
         s.c_addr.next = bits(0x2000);
-        s.c_stride.next = bits(64);
+        s.c_stride.next = bits(128);
         s.m0_0.next = bits(0);
         s.m0_1.next = bits(1);
         s.n0_0.next = bits(0);
@@ -378,11 +410,12 @@ mod tests {
         s.start.next = false;
         let (mut cmds, mut beats, mut stored, mut fail) = (Vec::new(), Vec::new(), Vec::new(), None);
         let (mut left, mut done_at) = (0u64, None);
-        // The (row, tile) read in the previous cycle: the beat offered now.
-        let mut read = (0, 0);
-        for t in 0..400usize {
+        // The output stage's reads: the (row, tile) addressed in the previous cycle (the block
+        // RAMs' data), and the one in the read registers (the beat offered now).
+        let (mut ram, mut held) = ((0, 0), (0, 0));
+        for t in 0..800usize {
             s.dma.ready.next = done_at.is_none() && left == 0;
-            s.wr_data_ready.next = t % 2 == 0;
+            s.wr_data_ready.next = t % every == 0;
             s.dma.done.next = done_at == Some(t);
             s.dma.err.next = bits(if done_at == Some(t) { resp } else { AxiResp::Okay }.code());
             settle(&mut s);
@@ -391,7 +424,7 @@ mod tests {
                 left = s.dma.beats.val().to_u64();
             }
             if s.wr_data_valid.val() && s.wr_data_ready.val() {
-                beats.push((read.0, read.1, s.r_group.val().to_u64()));
+                beats.push((held.0, held.1, s.r_group.val().to_u64()));
                 left -= 1;
                 if left == 0 {
                     done_at = Some(t + 2);
@@ -411,7 +444,10 @@ mod tests {
             if s.fail.val() {
                 fail = Some(s.fail_code.val().to_u64());
             }
-            read = (s.r_row.val().to_u64(), s.r_tile.val().to_u64());
+            if s.r_load.val() {
+                held = ram;
+            }
+            ram = (s.r_row.val().to_u64(), s.r_tile.val().to_u64());
             cycle(&mut s);
             if s.idle.val() || stored.len() == 2 {
                 break;
@@ -420,18 +456,27 @@ mod tests {
         (cmds, beats, stored, fail)
     }
 
+    /// Every beat of every row in order, whether the DMA takes each beat at once or stalls.
     #[test]
     fn blocks_are_written_row_by_row_from_alternate_halves() {
-        let (cmds, beats, stored, fail) = run(AxiResp::Okay);
-        assert_eq!(fail, None);
-        assert_eq!(stored, [false, true]);
-        // Six rows of C, 64 bytes apart: 12 columns × 4 bytes = 3 beats each.
-        let want: Vec<(u64, u64)> = (0..6).map(|r| (0x2000 + 64 * r, 3)).collect();
-        assert_eq!(cmds, want);
-        // Beat p of row r: tile p (one 4-column group per tile on a 4-wide array).
-        let per_block: Vec<(u64, u64, u64)> = (0..4).flat_map(|r| (0..3).map(move |p| (r, p, 0))).collect();
-        assert_eq!(beats[..12], per_block[..]);
-        assert_eq!(beats[12..], per_block[..6]);
+        for (cols, every) in [(4, 1), (4, 2), (8, 1), (8, 3)] {
+            let (cmds, beats, stored, fail) = run(cols, every, AxiResp::Okay);
+            let what = format!("{cols} columns, a beat every {every} cycles");
+            assert_eq!(fail, None, "{what}");
+            assert_eq!(stored, [false, true], "{what}");
+            // Six rows of C, 128 bytes apart: 3 tiles × `cols` × 4 bytes, 16 bytes a beat.
+            let bpr = 3 * cols as u64 / 4;
+            let want: Vec<(u64, u64)> = (0..6).map(|r| (0x2000 + 128 * r, bpr)).collect();
+            assert_eq!(cmds, want, "{what}");
+            // Beat p of row r: tile p / groups, group p mod groups (four columns a group).
+            let groups = cols as u64 / 4;
+            let per_block: Vec<(u64, u64, u64)> = (0..4)
+                .flat_map(|r| (0..bpr).map(move |p| (r, p / groups, p % groups)))
+                .collect();
+            let n = per_block.len();
+            assert_eq!(beats[..n], per_block[..], "{what}");
+            assert_eq!(beats[n..], per_block[..2 * bpr as usize], "{what}");
+        }
     }
 
     #[test]
@@ -440,7 +485,7 @@ mod tests {
             (AxiResp::SlvErr, ErrorCode::WriteSlvErr),
             (AxiResp::DecErr, ErrorCode::WriteDecErr),
         ] {
-            let (cmds, _, stored, fail) = run(resp);
+            let (cmds, _, stored, fail) = run(4, 2, resp);
             assert_eq!(fail, Some(code as u64));
             assert_eq!(cmds.len(), 1);
             assert!(stored.is_empty());
