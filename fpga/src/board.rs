@@ -209,8 +209,25 @@ pub struct BitstreamReport {
     pub bitstream: PathBuf,
     /// Its size in bytes.
     pub bitstream_bytes: u64,
+    /// Cells the floorplan pinned before placement ([`crate::floorplan`]), if the design has
+    /// an array.
+    pub pinned_cells: Option<usize>,
     /// Wall time of Yosys, nextpnr and ecppack, seconds.
     pub seconds: [f64; 3],
+}
+
+/// A top for [`build_bitstream`].
+#[derive(Clone, Copy, Debug)]
+pub struct BoardDesign<'a> {
+    /// What the top holds (the accelerator preset).
+    pub name: &'a str,
+    /// Top module.
+    pub top: &'a str,
+    /// Its Verilog.
+    pub verilog: &'a str,
+    /// The accelerator's array (rows, columns): its DSP slices and block RAMs are pinned by the
+    /// floorplan ([`crate::floorplan`]) before placement; `None` leaves all to the placer.
+    pub array: Option<(usize, usize)>,
 }
 
 impl BitstreamReport {
@@ -301,6 +318,13 @@ impl BitstreamReport {
             self.design_clock_mhz
         )
         .unwrap();
+        if let Some(n) = self.pinned_cells {
+            writeln!(
+                s,
+                "\nFloorplan: {n} DSP and block-RAM cells of the array pinned before placement."
+            )
+            .unwrap();
+        }
         writeln!(
             s,
             "\nWall time: Yosys {:.0} s, nextpnr {:.0} s, ecppack {:.0} s.",
@@ -338,21 +362,20 @@ fn timed(tool: &str, args: &[&str], dir: &Path, log: &str) -> Result<(String, f6
     Ok((text, t0.elapsed().as_secs_f64()))
 }
 
-/// Builds the bitstream of `top` (Verilog `verilog`) for `board` in `dir`, its files named
-/// `<stem>.*`: synth_ecp5, nextpnr-ecp5 with the board's LPF (seed 1), ecppack; then writes
-/// `<stem>.report.md` and `<stem>.report.json`. `tools` must include nextpnr
-/// ([`Tools::detect`]`(true)`). A design that misses its clock still gets its bitstream and
-/// report ([`BitstreamReport::timing_met`] false); a design that does not fit is an error
-/// with nextpnr's reason.
+/// Builds the bitstream of `design` for `board` in `dir`, its files named `<stem>.*`:
+/// synth_ecp5, the floorplan if the design has an array (`<stem>.fp.json`), nextpnr-ecp5 with
+/// the board's LPF (seed 1), ecppack; then writes `<stem>.report.md` and `<stem>.report.json`.
+/// `tools` must include nextpnr ([`Tools::detect`]`(true)`). A design that misses its clock
+/// still gets its bitstream and report ([`BitstreamReport::timing_met`] false); a design that
+/// does not fit, or whose array the floorplan cannot place, is an error with the reason.
 pub fn build_bitstream(
     tools: &Tools,
     board: &Board,
-    design: &str,
-    top: &str,
-    verilog: &str,
+    design: &BoardDesign,
     dir: &Path,
     stem: &str,
 ) -> Result<BitstreamReport, FpgaError> {
+    let (verilog, top) = (design.verilog, design.top);
     check_pins(verilog, top, board.lpf)?;
     let nextpnr = tools.nextpnr.clone().ok_or_else(|| FpgaError::ToolMissing {
         tool: "nextpnr-ecp5".into(),
@@ -378,6 +401,18 @@ pub fn build_bitstream(
     )?;
     let stat_path = dir.join(&stat);
     let util = parse_stat_json(&fs::read_to_string(&stat_path).map_err(io(&stat_path))?)?;
+    // The floorplan's sites are the LFE5U-85F's, the part of every board here.
+    let (json, pinned_cells) = match design.array {
+        Some((rows, cols)) => {
+            let path = dir.join(&json);
+            let netlist = fs::read_to_string(&path).map_err(io(&path))?;
+            let (pinned, cells) = crate::floorplan::pin(&netlist, rows, cols)?;
+            let fp = format!("{stem}.fp.json");
+            fs::write(dir.join(&fp), pinned).map_err(io(dir))?;
+            (fp, Some(cells))
+        }
+        None => (json, None),
+    };
 
     let mut args: Vec<&str> = board.nextpnr_part.to_vec();
     args.extend([
@@ -421,7 +456,7 @@ pub fn build_bitstream(
         .map(|c| c.fmax_mhz);
     let report = BitstreamReport {
         board: *board,
-        design: design.into(),
+        design: design.name.into(),
         top: top.into(),
         yosys: yosys_version(&ylog),
         nextpnr,
@@ -435,6 +470,7 @@ pub fn build_bitstream(
         fmax_mhz,
         bitstream: bit_path,
         bitstream_bytes,
+        pinned_cells,
         seconds: [ysec, psec, esec],
     };
     let md = dir.join(format!("{stem}.report.md"));
@@ -453,15 +489,13 @@ pub fn build_bitstream(
 pub fn ulx3s_bitstream(tools: &Tools, cfg: &NpeConfig, dir: &Path) -> Result<BitstreamReport, FpgaError> {
     use npe_hdl::board::ulx3s::{ulx3s_verilog, ULX3S_TOP};
     let verilog = ulx3s_verilog(cfg);
-    build_bitstream(
-        tools,
-        &ULX3S,
-        cfg.name,
-        ULX3S_TOP,
-        &verilog,
-        dir,
-        &format!("{}_{}", ULX3S.name, cfg.name),
-    )
+    let design = BoardDesign {
+        name: cfg.name,
+        top: ULX3S_TOP,
+        verilog: &verilog,
+        array: Some((cfg.rows as usize, cfg.cols as usize)),
+    };
+    build_bitstream(tools, &ULX3S, &design, dir, &format!("{}_{}", ULX3S.name, cfg.name))
 }
 
 #[cfg(test)]
@@ -550,11 +584,16 @@ mod tests {
                  always @(posedge clk) c <= btn_fire1 ? 26'h0 : c + 26'h1;\n\
                  assign led = {c[25:20], lock, ftdi_txd};\nassign ftdi_rxd = ftdi_txd;\nendmodule\n";
         let dir = std::env::temp_dir().join(format!("npe-fpga-board-{}", std::process::id()));
-        let r = build_bitstream(&tools, &ULX3S, "blink", "blink", v, &dir, "blink").unwrap();
+        let blink = BoardDesign {
+            name: "blink",
+            top: "blink",
+            verilog: v,
+            array: None,
+        };
+        let r = build_bitstream(&tools, &ULX3S, &blink, &dir, "blink").unwrap();
         let md = fs::read_to_string(dir.join("blink.report.md")).unwrap();
         let js = fs::read_to_string(dir.join("blink.report.json")).unwrap();
         let bit = fs::metadata(dir.join("blink.bit")).unwrap().len();
-        let _ = fs::remove_dir_all(&dir);
         assert_eq!(r.bitstream_bytes, bit);
         assert!(bit > 1000, "{bit} bytes");
         assert!(r.fmax_mhz.is_some_and(|f| f > 50.0) && r.timing_met, "{:?}", r.clocks);
@@ -566,16 +605,31 @@ mod tests {
         );
         assert!(md.contains("timing met") && md.contains("blink.bit"), "{md}");
         assert!(js.contains("\"timing_met\": true"), "{js}");
-        // A top whose ports the LPF does not place is refused before any tool runs.
+        assert!(r.pinned_cells.is_none() && !md.contains("Floorplan"), "{md}");
+        // Said to hold an array it has not, the top is refused by the floorplan, after Yosys
+        // and before nextpnr.
         let e = build_bitstream(
             &tools,
             &ULX3S,
-            "x",
-            "x",
-            "module x(a);\ninput wire  a;\nendmodule // x\n",
+            &BoardDesign {
+                array: Some((4, 4)),
+                ..blink
+            },
             &dir,
-            "x",
-        );
+            "blink4",
+        )
+        .unwrap_err();
+        assert!(matches!(e, FpgaError::Floorplan(_)), "{e}");
+        assert!(dir.join("blink4.json").exists() && !dir.join("blink4.nextpnr.log").exists());
+        // A top whose ports the LPF does not place is refused before any tool runs.
+        let x = BoardDesign {
+            name: "x",
+            top: "x",
+            verilog: "module x(a);\ninput wire  a;\nendmodule // x\n",
+            array: None,
+        };
+        let e = build_bitstream(&tools, &ULX3S, &x, &dir, "x");
         assert!(e.unwrap_err().to_string().contains("ports without a LOCATE: [a]"));
+        let _ = fs::remove_dir_all(&dir);
     }
 }
