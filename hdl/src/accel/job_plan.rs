@@ -1,6 +1,6 @@
-//! The job plan: latches the job registers at START, validates them, derives the job's counts
-//! (beats per row, row blocks, column tiles, tiles per weight stripe), starts the engines and
-//! reports the end of the job.
+//! The job plan: latches the job registers at START with the job check's flags
+//! ([`super::job_check`]), ends a bad job, derives the job's counts (beats per row, row blocks,
+//! column tiles, tiles per weight stripe), starts the engines and reports the end of the job.
 //!
 //! It also holds the job's error code and abort flag: the loader and the storer report DMA
 //! errors here (the storer's wins if both fail in one cycle), and every engine watches `abort`.

@@ -349,6 +349,8 @@ pub struct Loader {
     cnt: Signal<Local, Bits<32>>,
     rows: Signal<Local, Bits<32>>,
     rows_r: Signal<Local, Bits<32>>,
+    // At most R: the upper 16 bits are zero.
+    unused_rows: Signal<Local, Bits<32>>,
     left: Signal<Local, Bits<32>>,
     tleft: Signal<Local, Bits<32>>,
     // Counts are below 2^16 by construction (buffer sizes), the upper bits are zero.
@@ -435,6 +437,7 @@ impl Loader {
             cnt: Default::default(),
             rows: Default::default(),
             rows_r: Default::default(),
+            unused_rows: Default::default(),
             left: Default::default(),
             tleft: Default::default(),
             unused_cnt: Default::default(),
@@ -497,6 +500,7 @@ impl Logic for Loader {
             self.rows_r.next = self.k_rows.val();
         }
         self.a_rows.d.next = bit_cast::<16, 32>(self.rows_r.val());
+        self.unused_rows.next = self.rows_r.val();
         self.a_wait.d.next = false;
 
         if self.start.val() {
