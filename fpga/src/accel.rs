@@ -472,11 +472,8 @@ pub fn synth_accel(
         if run.floorplan {
             let cfg = npe_hdl::spec::NpeConfig::preset(top)
                 .ok_or_else(|| FpgaError::Floorplan(format!("`{top}` is not an accelerator preset")))?;
-            let path = dir.join(&json);
-            let netlist = fs::read_to_string(&path).map_err(io(&path))?;
-            let (pinned, cells) = crate::floorplan::pin(&netlist, cfg.rows as usize, cfg.cols as usize)?;
-            json = format!("{wrap}.fp.json");
-            fs::write(dir.join(&json), pinned).map_err(io(dir))?;
+            let (fp, cells) = crate::floorplan::pin_file(dir, &wrap, cfg.rows as usize, cfg.cols as usize)?;
+            json = fp;
             report.pinned_cells = Some(cells);
         }
         let (log_name, time_name, sdf_name) = run.files(&wrap);

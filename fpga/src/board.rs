@@ -404,11 +404,7 @@ pub fn build_bitstream(
     // The floorplan's sites are the LFE5U-85F's, the part of every board here.
     let (json, pinned_cells) = match design.array {
         Some((rows, cols)) => {
-            let path = dir.join(&json);
-            let netlist = fs::read_to_string(&path).map_err(io(&path))?;
-            let (pinned, cells) = crate::floorplan::pin(&netlist, rows, cols)?;
-            let fp = format!("{stem}.fp.json");
-            fs::write(dir.join(&fp), pinned).map_err(io(dir))?;
+            let (fp, cells) = crate::floorplan::pin_file(dir, stem, rows, cols)?;
             (fp, Some(cells))
         }
         None => (json, None),

@@ -22,9 +22,11 @@
 //! without them, or whose array or banks do not fit the plan, is an error, not a half plan.
 //! Block RAMs of other blocks are left to the placer.
 
-use crate::FpgaError;
+use crate::{io, FpgaError};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
 
 /// X of the 52 block-RAM sites of each block-RAM row (`X{x}/Y{y}/EBR{i mod 4}`), read off
 /// nextpnr-ecp5's placement of a netlist that fills every site of the LFE5U-85F.
@@ -226,6 +228,17 @@ pub fn pin(netlist: &str, rows: usize, cols: usize) -> Result<(String, usize), F
         cells[cell]["attributes"]["BEL"] = Value::String(site.clone());
     }
     Ok((serde_json::to_string(&json).map_err(parse)?, bel.len()))
+}
+
+/// Pins the flat netlist `<stem>.json` in `dir` ([`pin`]) into `<stem>.fp.json`, the file
+/// nextpnr then reads; returns that file's name and the number of cells pinned.
+pub fn pin_file(dir: &Path, stem: &str, rows: usize, cols: usize) -> Result<(String, usize), FpgaError> {
+    let path = dir.join(format!("{stem}.json"));
+    let netlist = fs::read_to_string(&path).map_err(io(&path))?;
+    let (pinned, cells) = pin(&netlist, rows, cols)?;
+    let fp = format!("{stem}.fp.json");
+    fs::write(dir.join(&fp), pinned).map_err(io(dir))?;
+    Ok((fp, cells))
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 //! itself comes a cycle after the last beat.
 
 use crate::axi::ReadBeatIn;
-use crate::copy_dff::CopyDff;
+use crate::copy_dff::{copies, CopyDff};
 use crate::spec::block_scale::BS_ENTRY_BITS;
 use crate::spec::config::AXI_DATA_BITS;
 use crate::spec::OPERAND_BITS;
@@ -232,11 +232,11 @@ impl OperandBuffers {
             wbank: (0..cols).map(|_| BankRam::new(layout.w_bits)).collect(),
             a_rq: (0..rows).map(|_| DFF::default()).collect(),
             w_rq: (0..cols).map(|_| DFF::default()).collect(),
-            a_wa: (0..rows).map(|_| CopyDff::default()).collect(),
-            a_wd: (0..rows).map(|_| CopyDff::default()).collect(),
+            a_wa: copies(rows),
+            a_wd: copies(rows),
             a_we: (0..rows).map(|_| DFF::default()).collect(),
-            w_wa: (0..cols).map(|_| CopyDff::default()).collect(),
-            w_wd: (0..cols).map(|_| CopyDff::default()).collect(),
+            w_wa: copies(cols),
+            w_wd: copies(cols),
             w_we: (0..cols).map(|_| DFF::default()).collect(),
             sbank: (0..cols).map(|_| BankRam::new(layout.s_bits())).collect(),
             to_bs: sigs(b1),

@@ -36,7 +36,7 @@ use rust_hdl::prelude::*;
 
 use super::datapath::Datapath;
 use super::slots::{BlockPeSlot, DecodeSlot, PeSlot};
-use crate::copy_dff::CopyDff;
+use crate::copy_dff::{copies, CopyDff};
 
 /// Operand word width as a type-level width.
 const WORD: usize = OPERAND_BITS as usize;
@@ -50,11 +50,6 @@ fn dffs<T: Synth>(n: usize) -> Vec<DFF<T>> {
 /// of the first PE's systolic register: the decoder's stage ([`DECODE_LATENCY`]) and the two
 /// edge registers.
 pub const EDGE_LATENCY: usize = DECODE_LATENCY + 2;
-
-/// `n` fan-out copies.
-fn copies<T: Synth>(n: usize) -> Vec<CopyDff<T>> {
-    (0..n).map(|_| CopyDff::default()).collect()
-}
 
 /// `n` signals.
 fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
