@@ -26,6 +26,12 @@ use rust_hdl::prelude::*;
 /// `k = run − 1` for a run of ones and `−run` for a run of zeros (plus `corr`);
 /// `scale = k·2^es + e`.
 ///
+/// The exponent needs no adder: `max_frac_bits` is a multiple of `2^es` (the constructor checks
+/// it), so `exp = ((k + corr − max_frac_bits / 2^es) << es) | e`, and both `k − …` and
+/// `k + 1 − …` are constants of the run (`lz`, its bit): two table lookups the correction picks
+/// between. With two adders there (`k << es`, `+ e`, `− max_frac_bits`), posit8's exponent was
+/// npe4x4's last failing endpoint (`aedge0 ← posit8.b_lz`, −0.24 ns).
+///
 /// Pipelined ([`PositDecode::pipelined`]), a register splits the path after the regime count
 /// (count and the low bits' negation before it, shift, correction and exponent sum after):
 /// posit16 is the slowest decode. Otherwise ([`PositDecode::new`]) the register is bypassed
@@ -58,7 +64,13 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     lz_all: Constant<Bits<EXP_BITS>>,
     es_shift: Constant<Bits<EXP_BITS>>,
     es_mask: Constant<Bits<EXP_BITS>>,
-    neg_frac_bits: Constant<Bits<EXP_BITS>>,
+    // For each run count `v` (0..=NR): `v` itself, and `k − max_frac_bits / 2^es` and
+    // `k + 1 − …` for a run of ones (`k = v`) and of zeros (`k = −v − 1`).
+    lz_v: Vec<Constant<Bits<EXP_BITS>>>,
+    kq_ones: Vec<Constant<Bits<EXP_BITS>>>,
+    kq1_ones: Vec<Constant<Bits<EXP_BITS>>>,
+    kq_zeros: Vec<Constant<Bits<EXP_BITS>>>,
+    kq1_zeros: Vec<Constant<Bits<EXP_BITS>>>,
     hidden: Constant<Bits<MANT_BITS>>,
     frac_mask: Constant<Bits<MANT_BITS>>,
     exp_zero: Constant<Bits<EXP_BITS>>,
@@ -78,8 +90,10 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     lz: Signal<Local, Bits<EXP_BITS>>,
     // The negation's carry reaches the regime (see the type).
     corr: Signal<Local, Bit>,
-    corr_bits: Signal<Local, Bits<EXP_BITS>>,
-    k: Signal<Local, Bits<EXP_BITS>>,
+    // `k − max_frac_bits / 2^es`, without and with the correction.
+    kq: Signal<Local, Bits<EXP_BITS>>,
+    kq1: Signal<Local, Bits<EXP_BITS>>,
+    kq_c: Signal<Local, Bits<EXP_BITS>>,
     tail: Signal<Local, Bits<NT>>,
     tail_wide: Signal<Local, Bits<MANT_BITS>>,
     e_field: Signal<Local, Bits<EW>>,
@@ -129,6 +143,14 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
         let (k_min, k_max) = (-(NR as i32), NR as i32);
         assert_exp_fits((k_min << es) - frac as i32, "smallest exponent");
         assert_exp_fits((k_max << es) + (1 << es) - 1 - frac as i32, "largest exponent");
+        assert_eq!(
+            frac % (1 << es),
+            0,
+            "{}: max_frac_bits is a multiple of 2^es",
+            spec.name
+        );
+        let fq = (frac >> es) as i32;
+        let table = |k: &dyn Fn(i32) -> i32| (0..=NR as i32).map(|v| exp_const(k(v))).collect();
         Self {
             clock: Default::default(),
             code: Default::default(),
@@ -146,7 +168,11 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             lz_all: const_bits(NR as u64),
             es_shift: const_bits(es as u64),
             es_mask: const_bits((1 << es) - 1),
-            neg_frac_bits: exp_const(-(frac as i32)),
+            lz_v: (0..=NR).map(|v| const_bits(v as u64)).collect(),
+            kq_ones: table(&|v| v - fq),
+            kq1_ones: table(&|v| v + 1 - fq),
+            kq_zeros: table(&|v| -v - 1 - fq),
+            kq1_zeros: table(&|v| -v - fq),
             hidden: const_bits(1 << frac),
             frac_mask: const_bits((1 << frac) - 1),
             exp_zero: exp_const(0),
@@ -164,8 +190,9 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             low: Default::default(),
             lz: Default::default(),
             corr: Default::default(),
-            corr_bits: Default::default(),
-            k: Default::default(),
+            kq: Default::default(),
+            kq1: Default::default(),
+            kq_c: Default::default(),
             tail: Default::default(),
             tail_wide: Default::default(),
             e_field: Default::default(),
@@ -237,22 +264,33 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             self.b_sign.next = self.code_sign.val();
         }
         // Run of ones of length lz + 1: k = lz; run of zeros: k = −(lz + 1) = ~lz.
-        if self.b_run.val() {
-            self.k.next = self.b_lz.val();
-        } else {
-            self.k.next = !self.b_lz.val();
+        self.kq.next = self.exp_zero.val();
+        self.kq1.next = self.exp_zero.val();
+        // NB = NR + 1: every run count 0..=NR.
+        for v in 0..NB {
+            if self.b_lz.val() == self.lz_v[v].val() {
+                if self.b_run.val() {
+                    self.kq.next = self.kq_ones[v].val();
+                    self.kq1.next = self.kq1_ones[v].val();
+                } else {
+                    self.kq.next = self.kq_zeros[v].val();
+                    self.kq1.next = self.kq1_zeros[v].val();
+                }
+            }
         }
         // Bits below the regime's terminator; the lower NT bits of `rest << lz` equal
         // `low << lz`.
         self.tail.next = self.b_low.val() << self.b_lz.val();
         self.tail_wide.next = bit_cast::<MANT_BITS, NT>(self.tail.val());
         self.e_field.next = self.tail.val().get_bits::<EW>(self.exp_pos.val().index());
-        // The negation's carry reached the regime: k + 1, riding in the exponent field's place
-        // above e (e is 0 then).
+        // The negation's carry reached the regime: k + 1 (e is 0 then).
         self.corr.next = self.b_sign.val() & !self.tail.val().any();
-        self.corr_bits.next = bit_cast::<EXP_BITS, 1>(self.corr.val().into());
-        self.e_wide.next = (bit_cast::<EXP_BITS, EW>(self.e_field.val()) & self.es_mask.val())
-            | (self.corr_bits.val() << self.es_shift.val());
+        if self.corr.val() {
+            self.kq_c.next = self.kq1.val();
+        } else {
+            self.kq_c.next = self.kq.val();
+        }
+        self.e_wide.next = bit_cast::<EXP_BITS, EW>(self.e_field.val()) & self.es_mask.val();
         self.zero.next = self.b_special.val() & !self.b_sign.val();
         self.nar.next = self.b_special.val() & self.b_sign.val();
         self.inf.next = self.no.val();
@@ -262,8 +300,8 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             self.mant.next = self.mant_zero.val();
         } else {
             self.sign.next = self.b_sign.val();
-            // (k << es) has es zero low bits, so adding e is concatenating it.
-            self.exp.next = (self.k.val() << self.es_shift.val()) + self.e_wide.val() + self.neg_frac_bits.val();
+            // (kq << es) has es zero low bits, so adding e is concatenating it.
+            self.exp.next = (self.kq_c.val() << self.es_shift.val()) | self.e_wide.val();
             self.mant.next = self.hidden.val() | (self.tail_wide.val() & self.frac_mask.val());
         }
     }
