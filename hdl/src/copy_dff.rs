@@ -10,11 +10,6 @@
 
 use rust_hdl::prelude::*;
 
-/// `n` fan-out copies.
-pub fn copies<T: Synth>(n: usize) -> Vec<CopyDff<T>> {
-    (0..n).map(|_| CopyDff::default()).collect()
-}
-
 /// `q` follows `d` one clock later, like `DFF`; never merged with an identical register.
 #[derive(Clone, Debug, LogicBlock)]
 pub struct CopyDff<T: Synth> {

@@ -16,3 +16,9 @@ pub mod pe;
 pub mod ports;
 pub mod regs;
 pub mod spec;
+
+/// `n` default-built items: a block's vector of signals, registers or sub-blocks, one per row,
+/// column or lane.
+pub fn many<T: Default>(n: usize) -> Vec<T> {
+    (0..n).map(|_| T::default()).collect()
+}

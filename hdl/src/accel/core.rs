@@ -42,6 +42,7 @@
 //! engines hand buffer halves over with (set by one engine, cleared by the next).
 
 use crate::axi::{DmaCmd, ReadBeatIn, WriteBeat};
+use crate::many;
 use crate::regs::JobRegsIn;
 use crate::spec::block_scale::BS_ENTRY_BITS;
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES, AXI_DATA_BITS, OUT_VALUE_BYTES};
@@ -251,9 +252,7 @@ impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
             k_e8_one: (0..usize::from(dp.block_scaled()))
                 .map(|_| Constant::new(super::job_plan::E8M0_ONE.into()))
                 .collect(),
-            unused_overrun: (0..if dp.block_scaled() { r * c } else { 0 })
-                .map(|_| Default::default())
-                .collect(),
+            unused_overrun: many(if dp.block_scaled() { r * c } else { 0 }),
             _rows: r,
             _cols: c,
             _b1: usize::from(dp.block_scaled()),

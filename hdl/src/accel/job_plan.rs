@@ -7,6 +7,7 @@
 
 use super::job_check::{field_at, JobCheck};
 use crate::decode::format_decode::FMT_BITS;
+use crate::many;
 use crate::output::SCALE_BITS;
 use crate::regs::JobRegsIn;
 use crate::spec::block_scale::{blocks_per_line, ScaleCode, BLOCK_WORDS_MIN};
@@ -356,12 +357,12 @@ impl JobPlan {
             k_b_base: Constant::new(field_at("BLOCK", "BASE", 8).into()),
             k_b_cap: Constant::new(cfg.block_scales),
             k1_32: Constant::new(1u64.into()),
-            block_on: (0..b1).map(|_| Default::default()).collect(),
-            block_kind: (0..b1).map(|_| Default::default()).collect(),
-            block_base: (0..b1).map(|_| Default::default()).collect(),
-            block_log: (0..b1).map(|_| Default::default()).collect(),
-            j_bs_addr: (0..b1).map(|_| Default::default()).collect(),
-            bs_tile: (0..b1).map(|_| Default::default()).collect(),
+            block_on: many(b1),
+            block_kind: many(b1),
+            block_base: many(b1),
+            block_log: many(b1),
+            j_bs_addr: many(b1),
+            bs_tile: many(b1),
             q_bs_tile: Default::default(),
             room_bs: Default::default(),
             _b1: b1,

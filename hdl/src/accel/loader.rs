@@ -11,6 +11,7 @@
 //! when a new one starts (`route_w`, `route_s`, `route_a`).
 
 use crate::axi::DmaCmd;
+use crate::many;
 use crate::spec::axi::{AxiResp, RESP_BITS};
 use crate::spec::config::AXI_BEAT_BYTES;
 use crate::spec::regs::ErrorCode;
@@ -371,13 +372,13 @@ impl Loader {
         assert!(rows.is_power_of_two() && cols.is_power_of_two(), "array shape");
         let b1 = usize::from(block);
         Self {
-            block_on: (0..b1).map(|_| Default::default()).collect(),
-            bs_addr: (0..b1).map(|_| Default::default()).collect(),
-            bs_tile: (0..b1).map(|_| Default::default()).collect(),
-            to_bs: (0..b1).map(|_| Default::default()).collect(),
-            route_bs: (0..b1).map(|_| Default::default()).collect(),
-            bsptr: (0..b1).map(|_| Default::default()).collect(),
-            to_bs_q: (0..b1).map(|_| Default::default()).collect(),
+            block_on: many(b1),
+            bs_addr: many(b1),
+            bs_tile: many(b1),
+            to_bs: many(b1),
+            route_bs: many(b1),
+            bsptr: many(b1),
+            to_bs_q: many(b1),
             w_in: Default::default(),
             bs_on: Default::default(),
             _b1: b1,

@@ -14,7 +14,8 @@
 //! itself comes a cycle after the last beat.
 
 use crate::axi::ReadBeatIn;
-use crate::copy_dff::{copies, CopyDff};
+use crate::copy_dff::CopyDff;
+use crate::many;
 use crate::spec::block_scale::BS_ENTRY_BITS;
 use crate::spec::config::AXI_DATA_BITS;
 use crate::spec::OPERAND_BITS;
@@ -173,11 +174,6 @@ pub struct OperandBuffers {
     k_bshalf: Vec<Constant<Bits<16>>>,
 }
 
-/// `n` signals.
-fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
-    (0..n).map(|_| Signal::default()).collect()
-}
-
 impl OperandBuffers {
     /// The buffers of a `rows` × `cols` array with bank layout `layout`.
     pub fn new(rows: usize, cols: usize, layout: &BankLayout, block: bool) -> Self {
@@ -196,14 +192,14 @@ impl OperandBuffers {
             ld_sp: Default::default(),
             ld_half: Default::default(),
             kbq: Default::default(),
-            a_raddr: sigs(rows),
-            a_off: sigs(rows),
-            w_raddr: sigs(cols),
-            w_off: sigs(cols),
-            s_raddr: sigs(cols),
-            a_word: sigs(rows),
-            w_word: sigs(cols),
-            scale: sigs(cols),
+            a_raddr: many(rows),
+            a_off: many(rows),
+            w_raddr: many(cols),
+            w_off: many(cols),
+            s_raddr: many(cols),
+            a_word: many(rows),
+            w_word: many(cols),
+            scale: many(cols),
             route_w_q: Default::default(),
             route_s_q: Default::default(),
             route_a_q: Default::default(),
@@ -224,38 +220,38 @@ impl OperandBuffers {
             idx_nx: Default::default(),
             tb_nx: Default::default(),
             r_wb: Default::default(),
-            r_hit: (0..rows.max(cols)).map(|_| DFF::default()).collect(),
+            r_hit: many(rows.max(cols)),
             r_s: Default::default(),
             r_addr: Default::default(),
             s_waddr: Default::default(),
             abank: (0..rows).map(|_| BankRam::new(layout.a_bits())).collect(),
             wbank: (0..cols).map(|_| BankRam::new(layout.w_bits)).collect(),
-            a_rq: (0..rows).map(|_| DFF::default()).collect(),
-            w_rq: (0..cols).map(|_| DFF::default()).collect(),
-            a_wa: copies(rows),
-            a_wd: copies(rows),
-            a_we: (0..rows).map(|_| DFF::default()).collect(),
-            w_wa: copies(cols),
-            w_wd: copies(cols),
-            w_we: (0..cols).map(|_| DFF::default()).collect(),
+            a_rq: many(rows),
+            w_rq: many(cols),
+            a_wa: many(rows),
+            a_wd: many(rows),
+            a_we: many(rows),
+            w_wa: many(cols),
+            w_wd: many(cols),
+            w_we: many(cols),
             sbank: (0..cols).map(|_| BankRam::new(layout.s_bits())).collect(),
-            to_bs: sigs(b1),
-            route_bs: sigs(b1),
-            bs_raddr: sigs(b1),
-            bs_off: sigs(b1),
-            bs_code: sigs(bcols),
+            to_bs: many(b1),
+            route_bs: many(b1),
+            bs_raddr: many(b1),
+            bs_off: many(b1),
+            bs_code: many(bcols),
             w_tile: Default::default(),
             bsbank: (0..b1).map(|_| BankRam::new(layout.bs_bits())).collect(),
-            bs_rq: (0..b1).map(|_| DFF::default()).collect(),
-            bs_sel: sigs(b1),
-            bs_sk: (0..bcols.saturating_sub(1)).map(|_| DFF::default()).collect(),
-            r_bs: (0..b1).map(|_| DFF::default()).collect(),
-            route_bs_q: (0..b1).map(|_| DFF::default()).collect(),
+            bs_rq: many(b1),
+            bs_sel: many(b1),
+            bs_sk: many(bcols.saturating_sub(1)),
+            r_bs: many(b1),
+            route_bs_q: many(b1),
             to_bs_l: Default::default(),
             code_at: (1..bcols)
                 .map(|c| Constant::new(((BS_ENTRY_BITS * c) as u64).into()))
                 .collect(),
-            unused_sk: (0..bcols.saturating_sub(1)).map(|_| Default::default()).collect(),
+            unused_sk: many(bcols.saturating_sub(1)),
             _b1: b1,
             _bcols: bcols,
             _bsk: bcols.saturating_sub(1),

@@ -22,6 +22,7 @@
 //!
 //! [`NpeConfig::cols_per_output_unit`]: crate::spec::NpeConfig::cols_per_output_unit
 
+use crate::many;
 use crate::output::SCALE_BITS;
 use crate::spec::config::{AXI_BEAT_BYTES, AXI_DATA_BITS, OUT_VALUE_BYTES};
 use rust_hdl::prelude::*;
@@ -55,16 +56,6 @@ impl Logic for Widen {
     fn update(&mut self) {
         self.wide.next = bit_cast::<BUS, VALUE>(self.value.val());
     }
-}
-
-/// `n` registers.
-fn dffs<T: Synth>(n: usize) -> Vec<DFF<T>> {
-    (0..n).map(|_| DFF::default()).collect()
-}
-
-/// `n` signals.
-fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
-    (0..n).map(|_| Signal::default()).collect()
 }
 
 /// The output stage (see the module docs) for `ACC_W`-bit accumulators.
@@ -218,16 +209,16 @@ impl<const ACC_W: usize> OutputStage<ACC_W> {
             clock: Default::default(),
             reset: Default::default(),
             clear: Default::default(),
-            fin: sigs(rows * cols),
-            acc: sigs(rows * cols),
-            nan: sigs(rows * cols),
-            pinf: sigs(rows * cols),
-            ninf: sigs(rows * cols),
+            fin: many(rows * cols),
+            acc: many(rows * cols),
+            nan: many(rows * cols),
+            pinf: many(rows * cols),
+            ninf: many(rows * cols),
             out_fmt: Default::default(),
             scale_job: Default::default(),
             scale_on: Default::default(),
-            scale: sigs(cols),
-            scale_addr: sigs(cols),
+            scale: many(cols),
+            scale_addr: many(cols),
             tiles0: Default::default(),
             tiles1: Default::default(),
             sp0: Default::default(),
@@ -240,51 +231,51 @@ impl<const ACC_W: usize> OutputStage<ACC_W> {
             rd_load: Default::default(),
             rd_group: Default::default(),
             beat: Default::default(),
-            colacc: dffs(cols),
-            colv: dffs(cols),
-            colnan: dffs(cols),
-            colpinf: dffs(cols),
-            colninf: dffs(cols),
-            holdacc: dffs(cols),
-            holdv: dffs(cols),
-            holdnan: dffs(cols),
-            holdpinf: dffs(cols),
-            holdninf: dffs(cols),
-            scol: dffs(cols),
-            selacc: sigs(cols),
-            selv: sigs(cols),
-            selnan: sigs(cols),
-            selpinf: sigs(cols),
-            selninf: sigs(cols),
-            scale_col: sigs(cols),
-            unused_scale: sigs(cols),
+            colacc: many(cols),
+            colv: many(cols),
+            colnan: many(cols),
+            colpinf: many(cols),
+            colninf: many(cols),
+            holdacc: many(cols),
+            holdv: many(cols),
+            holdnan: many(cols),
+            holdpinf: many(cols),
+            holdninf: many(cols),
+            scol: many(cols),
+            selacc: many(cols),
+            selv: many(cols),
+            selnan: many(cols),
+            selpinf: many(cols),
+            selninf: many(cols),
+            scale_col: many(cols),
+            unused_scale: many(cols),
             delay: (0..units)
                 .flat_map(|_| (1..share).map(|j| ResultDelay::new(j * (rows - 1))))
                 .collect(),
-            uscol: sigs(units),
-            in_v: dffs(units),
-            in_acc: dffs(units),
-            in_nan: dffs(units),
-            in_pinf: dffs(units),
-            in_ninf: dffs(units),
-            in_scale: dffs(units),
+            uscol: many(units),
+            in_v: many(units),
+            in_acc: many(units),
+            in_nan: many(units),
+            in_pinf: many(units),
+            in_ninf: many(units),
+            in_scale: many(units),
             ou: (0..units).map(|_| OutputUnitSlot::new(ou_module)).collect(),
             i_walk: ResultWalk::new(rows, 1),
             unused_iwalk: Default::default(),
             unused_iend: Default::default(),
             s_addr0: Default::default(),
-            sad: dffs(cols - 1),
+            sad: many(cols - 1),
             o_walk: ResultWalk::new(rows, share),
             o_addr0: Default::default(),
-            oad: dffs(chain),
-            oend: dffs(chain),
-            ocol: dffs(chain),
-            uaddr: sigs(units),
+            oad: many(chain),
+            oend: many(chain),
+            ocol: many(chain),
+            uaddr: many(units),
             lend: Default::default(),
-            ucol: sigs(units),
+            ucol: many(units),
             jidx: (0..share).map(|j| Constant::new((j as u64).into())).collect(),
             obank: (0..cols).map(|_| BankRam::new(layout.o_bits())).collect(),
-            o_rq: dffs(cols),
+            o_rq: many(cols),
             widen: (0..cols).map(|_| Widen::default()).collect(),
             r_addr: Default::default(),
             gidx: (0..groups).map(|g| Constant::new((g as u64).into())).collect(),

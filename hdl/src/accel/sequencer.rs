@@ -9,6 +9,7 @@
 //! offset and the beat's flags (bit 0 valid, 1 first, 2 last) follow the read by two cycles:
 //! the bank's registered read, then the buffers' register of its data.
 
+use crate::many;
 use crate::spec::block_scale::{blocks_per_line, BS_ENTRY_BITS};
 use crate::spec::config::{AXI_DATA_BITS, WORDS_PER_BEAT};
 use crate::spec::OPERAND_BITS;
@@ -232,16 +233,6 @@ pub struct Sequencer {
     k_whalf: Constant<Bits<16>>,
 }
 
-/// `n` registers.
-fn dffs<T: Synth>(n: usize) -> Vec<DFF<T>> {
-    (0..n).map(|_| DFF::default()).collect()
-}
-
-/// `n` signals.
-fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
-    (0..n).map(|_| Signal::default()).collect()
-}
-
 impl Sequencer {
     /// The sequencer of a `rows` × `cols` array with bank layout `layout`.
     pub fn new(rows: usize, cols: usize, layout: &BankLayout, block: bool) -> Self {
@@ -281,11 +272,11 @@ impl Sequencer {
             w_free: Default::default(),
             half: Default::default(),
             w_half: Default::default(),
-            a_raddr: sigs(rows),
-            a_off: sigs(rows),
-            a_flags: sigs(rows),
-            w_raddr: sigs(cols),
-            w_off: sigs(cols),
+            a_raddr: many(rows),
+            a_off: many(rows),
+            a_flags: many(rows),
+            w_raddr: many(cols),
+            w_off: many(cols),
             cp: Default::default(),
             c_n0t: Default::default(),
             c_st: Default::default(),
@@ -318,34 +309,34 @@ impl Sequencer {
             beat_off: Default::default(),
             beat_flags: Default::default(),
             unused_off: Default::default(),
-            ad_addr: dffs(rows),
-            ad_off: dffs(rows),
-            ad_flags: dffs(rows),
-            as_off: dffs(rows),
-            as_flags: dffs(rows),
-            at_off: dffs(rows),
-            at_flags: dffs(rows),
-            wd_addr: dffs(cols),
-            wd_off: dffs(cols),
-            ws_off: dffs(cols),
-            wt_off: dffs(cols),
-            b_log: sigs(b1),
-            bs_tile: sigs(b1),
-            a_bend: sigs(brows),
-            bs_raddr: sigs(b1),
-            bs_off: sigs(b1),
-            c_bsbase: dffs(b1),
-            beat_bend: sigs(b1),
-            beat_blk: sigs(b1),
-            beat_boff: sigs(b1),
-            unused_boff: sigs(b1),
-            bd: dffs(brows),
-            bs2: dffs(brows),
-            bt: dffs(brows),
-            bsd_addr: dffs(b1),
-            bsd_off: dffs(b1),
-            bss_off: dffs(b1),
-            bst_off: dffs(b1),
+            ad_addr: many(rows),
+            ad_off: many(rows),
+            ad_flags: many(rows),
+            as_off: many(rows),
+            as_flags: many(rows),
+            at_off: many(rows),
+            at_flags: many(rows),
+            wd_addr: many(cols),
+            wd_off: many(cols),
+            ws_off: many(cols),
+            wt_off: many(cols),
+            b_log: many(b1),
+            bs_tile: many(b1),
+            a_bend: many(brows),
+            bs_raddr: many(b1),
+            bs_off: many(b1),
+            c_bsbase: many(b1),
+            beat_bend: many(b1),
+            beat_blk: many(b1),
+            beat_boff: many(b1),
+            unused_boff: many(b1),
+            bd: many(brows),
+            bs2: many(brows),
+            bt: many(brows),
+            bsd_addr: many(b1),
+            bsd_off: many(b1),
+            bss_off: many(b1),
+            bst_off: many(b1),
             k_bshalf: (0..b1).map(|_| Constant::new(layout.bs_half().into())).collect(),
             k_bpl_log: (0..b1).map(|_| Constant::new(log(bpl).into())).collect(),
             k_bpl_m1: (0..b1).map(|_| Constant::new(u64::from(bpl - 1).into())).collect(),

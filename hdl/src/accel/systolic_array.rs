@@ -25,6 +25,7 @@ use crate::decode::lane_mode::id_mask;
 use crate::decode::scale_decode::SCALE_CODE_BITS;
 use crate::decode::{BitIndex, BitmodLanes};
 use crate::decode::{LaneMode, ScaleDecode, DECODE_LATENCY};
+use crate::many;
 use crate::pe::DEQUANT_LEN_BITS;
 use crate::pe::{FIXED8, FIXED8_POINT};
 use crate::spec::block_scale::{BS_ENTRY_BITS, SELECTOR_AT, SELECTOR_BITS};
@@ -36,25 +37,15 @@ use rust_hdl::prelude::*;
 
 use super::datapath::Datapath;
 use super::slots::{BlockPeSlot, DecodeSlot, PeSlot};
-use crate::copy_dff::{copies, CopyDff};
+use crate::copy_dff::CopyDff;
 
 /// Operand word width as a type-level width.
 const WORD: usize = OPERAND_BITS as usize;
-
-/// `n` registers.
-fn dffs<T: Synth>(n: usize) -> Vec<DFF<T>> {
-    (0..n).map(|_| DFF::default()).collect()
-}
 
 /// Clock edges from an operand word at an edge decoder's input to its decoded word at the input
 /// of the first PE's systolic register: the decoder's stage ([`DECODE_LATENCY`]) and the two
 /// edge registers.
 pub const EDGE_LATENCY: usize = DECODE_LATENCY + 2;
-
-/// `n` signals.
-fn sigs<D: Direction, T: Synth>(n: usize) -> Vec<Signal<D, T>> {
-    (0..n).map(|_| Signal::default()).collect()
-}
 
 /// The systolic array (see the module docs) of PEs on `LW`-bit decoded words into `ACC_W`-bit
 /// accumulators. Per-PE vectors are indexed r·C + c.
@@ -216,67 +207,67 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
             reset: Default::default(),
             a_fmt: Default::default(),
             w_fmt: Default::default(),
-            a_in: sigs(rows),
-            flags_in: sigs(rows),
-            w_in: sigs(cols),
-            bend_in: sigs(br),
-            s_in: sigs(bc),
-            s_kind: sigs(bone),
-            s_base: sigs(bone),
-            overrun: sigs(bn),
-            fin: sigs(n),
-            acc: sigs(n),
-            nan: sigs(n),
-            pinf: sigs(n),
-            ninf: sigs(n),
+            a_in: many(rows),
+            flags_in: many(rows),
+            w_in: many(cols),
+            bend_in: many(br),
+            s_in: many(bc),
+            s_kind: many(bone),
+            s_base: many(bone),
+            overrun: many(bn),
+            fin: many(n),
+            acc: many(n),
+            nan: many(n),
+            pinf: many(n),
+            ninf: many(n),
             mode: LaneMode::with_formats(cfg.format_set),
             ok: Default::default(),
             lanes4: Default::default(),
             lanes2: Default::default(),
             adec: (0..rows).map(|_| DecodeSlot::new(dp.decoder_module())).collect(),
             wdec: (0..cols).map(|_| DecodeSlot::new(dp.decoder_module())).collect(),
-            ain: dffs(rows),
-            win: dffs(cols),
-            fin_q: dffs(rows),
-            ain2: dffs(rows),
-            win2: dffs(cols),
-            fin_q2: dffs(rows),
-            aedge0: dffs(rows),
-            wedge0: dffs(cols),
-            aedge: dffs(rows),
-            wedge: dffs(cols),
-            fdly: dffs(rows),
-            fdly2: dffs(rows),
-            fdly3: dffs(rows),
-            areg: dffs(n),
-            freg: dffs(n),
-            m_ok: copies(n),
-            m_l4: copies(n),
-            m_l2: copies(n),
-            a_l4: copies(rows),
-            a_l2: copies(rows),
-            w_l4: copies(cols),
-            w_l2: copies(cols),
-            a_fmtq: copies(rows),
-            w_fmtq: copies(cols),
-            wreg: dffs(n),
-            lastd: dffs(fr * lat),
-            finc: dffs(fr * (cols - 1)),
-            unused_last: sigs(rows),
+            ain: many(rows),
+            win: many(cols),
+            fin_q: many(rows),
+            ain2: many(rows),
+            win2: many(cols),
+            fin_q2: many(rows),
+            aedge0: many(rows),
+            wedge0: many(cols),
+            aedge: many(rows),
+            wedge: many(cols),
+            fdly: many(rows),
+            fdly2: many(rows),
+            fdly3: many(rows),
+            areg: many(n),
+            freg: many(n),
+            m_ok: many(n),
+            m_l4: many(n),
+            m_l2: many(n),
+            a_l4: many(rows),
+            a_l2: many(rows),
+            w_l4: many(cols),
+            w_l2: many(cols),
+            a_fmtq: many(rows),
+            w_fmtq: many(cols),
+            wreg: many(n),
+            lastd: many(fr * lat),
+            finc: many(fr * (cols - 1)),
+            unused_last: many(rows),
             pes: (0..fnn).map(|_| PeSlot::new(dp.pe_module())).collect(),
-            bq: dffs(br),
-            bq2: dffs(br),
-            bdly: dffs(br),
-            bdly2: dffs(br),
-            bdly3: dffs(br),
-            breg: dffs(bn),
-            sq: dffs(bc),
-            sq2: dffs(bc),
-            sq3: dffs(bc),
-            sq4: dffs(bc),
-            sq5: dffs(bc),
-            bm4: dffs(bone),
-            bm3: dffs(bone),
+            bq: many(br),
+            bq2: many(br),
+            bdly: many(br),
+            bdly2: many(br),
+            bdly3: many(br),
+            breg: many(bn),
+            sq: many(bc),
+            sq2: many(bc),
+            sq3: many(bc),
+            sq4: many(bc),
+            sq5: many(bc),
+            bm4: many(bone),
+            bm3: many(bone),
             bml: (0..bc).map(|_| BitmodLanes::new(FIXED8.word, FIXED8_POINT)).collect(),
             k_bm4: (0..bone).map(|_| id_mask(&Format::BITMOD, |f| f.bits() == 4)).collect(),
             k_bm3: (0..bone).map(|_| id_mask(&Format::BITMOD, |f| f.bits() == 3)).collect(),
@@ -284,13 +275,13 @@ impl<const LW: usize, const ACC_W: usize> SystolicArray<LW, ACC_W> {
                 .map(|_| Constant::new((Format::Fp4E2M1.id() as u64).into()))
                 .collect(),
             k_sel_at: (0..bone).map(|_| Constant::new((SELECTOR_AT as u64).into())).collect(),
-            unused_entry: sigs(bc),
+            unused_entry: many(bc),
             sdec: (0..bc).map(|_| ScaleDecode::default()).collect(),
-            s_q: dffs(bn),
-            s_len: dffs(bn),
-            s_neg: dffs(bn),
-            s_nan: dffs(bn),
-            s_sh: dffs(bn),
+            s_q: many(bn),
+            s_len: many(bn),
+            s_neg: many(bn),
+            s_nan: many(bn),
+            s_sh: many(bn),
             bpes: (0..bn).map(|_| BlockPeSlot::new(dp.pe_module())).collect(),
             _npe: fnn,
             _nbpe: bn,

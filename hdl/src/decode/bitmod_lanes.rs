@@ -17,6 +17,7 @@
 use super::fixed_decode::FixedWord;
 use super::format_decode::CODE_BITS;
 use super::{const_bits, const_index, BitIndex};
+use crate::many;
 use crate::spec::block_scale::SELECTOR_BITS;
 use crate::spec::formats::bitmod;
 use crate::spec::{FixedLane, FixedPoint, Format};
@@ -122,11 +123,11 @@ impl<const FW: usize> BitmodLanes<FW> {
             fp4: Default::default(),
             word: Default::default(),
             out: Default::default(),
-            cn: (0..LANES).map(|_| Default::default()).collect(),
-            mn: (0..LANES).map(|_| Default::default()).collect(),
-            rn: (0..LANES).map(|_| Default::default()).collect(),
-            sp: (0..LANES).map(|_| Default::default()).collect(),
-            sp_q: (0..LANES).map(|_| Default::default()).collect(),
+            cn: many(LANES),
+            mn: many(LANES),
+            rn: many(LANES),
+            sp: many(LANES),
+            sp_q: many(LANES),
             ty_q: Default::default(),
             k_mask: (0..LANES).map(|l| const_bits(mask(l))).collect(),
             k_val: (0..LANES * TYPES)

@@ -44,6 +44,7 @@
 
 use crate::copy_dff::CopyDff;
 use crate::decode::{const_bits, const_index, BitIndex};
+use crate::many;
 use crate::spec::{Accumulator, OutputFormat};
 use rust_hdl::prelude::*;
 
@@ -354,7 +355,7 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
             mag2: Default::default(),
             stop2: Default::default(),
             svec2: Default::default(),
-            slz2: (0..LZ_SUPER).map(|_| Default::default()).collect(),
+            slz2: many(LZ_SUPER),
             nan2: Default::default(),
             inf2: Default::default(),
             ninf2: Default::default(),
@@ -371,15 +372,15 @@ impl<const ACC_W: usize, const NORM_W: usize, const LZ_PAD: usize, const LZ_SUPE
             fmt3: Default::default(),
             lz: Default::default(),
             mag_pad: Default::default(),
-            gbits: (0..g.lz_groups).map(|_| Default::default()).collect(),
+            gbits: many(g.lz_groups),
             _groups: g.lz_groups,
             svec: Default::default(),
             k_sbit: (0..LZ_SUPER).map(|s| const_bits(1 << s)).collect(),
             k_sabove: (0..LZ_SUPER)
                 .map(|s| const_bits(ones(LZ_SUPER) ^ ones(s + 1)))
                 .collect(),
-            glz: (0..g.lz_groups).map(|_| Default::default()).collect(),
-            slz: (0..LZ_SUPER).map(|_| Default::default()).collect(),
+            glz: many(g.lz_groups),
+            slz: many(LZ_SUPER),
             goff: (0..g.lz_groups).map(|i| const_index(8 * i)).collect(),
             // Leading zeros above group i's top bit (mod 2^8, as the count, which is below 2^8:
             // the top group may reach past the magnitude, into zero padding, so its base is

@@ -15,6 +15,7 @@
 //! its second terms after edge `c + 4`.
 
 use crate::decode::{const_bits, const_index, BitIndex};
+use crate::many;
 use crate::spec::terms::{MAX_TERMS, TERM_SHIFT_BITS};
 use rust_hdl::prelude::*;
 
@@ -111,7 +112,7 @@ impl<const ACC_W: usize> Default for BitSerialMac<ACC_W> {
             pend: Default::default(),
             a_h: Default::default(),
             t_h: Default::default(),
-            pq: (0..BS_LANES).map(|_| Default::default()).collect(),
+            pq: many(BS_LANES),
             v1: Default::default(),
             c1: Default::default(),
             sum_q: Default::default(),
@@ -121,12 +122,12 @@ impl<const ACC_W: usize> Default for BitSerialMac<ACC_W> {
             a_cur: Default::default(),
             t_cur: Default::default(),
             second: Default::default(),
-            ext: (0..BS_LANES).map(|_| Default::default()).collect(),
-            tv: (0..BS_LANES).map(|_| Default::default()).collect(),
-            tn: (0..BS_LANES).map(|_| Default::default()).collect(),
-            ts: (0..BS_LANES).map(|_| Default::default()).collect(),
-            sh: (0..BS_LANES).map(|_| Default::default()).collect(),
-            prod: (0..BS_LANES).map(|_| Default::default()).collect(),
+            ext: many(BS_LANES),
+            tv: many(BS_LANES),
+            tn: many(BS_LANES),
+            ts: many(BS_LANES),
+            sh: many(BS_LANES),
+            prod: many(BS_LANES),
             sum: Default::default(),
             wide: Default::default(),
             base: Default::default(),

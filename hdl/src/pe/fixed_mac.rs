@@ -23,6 +23,7 @@
 use super::dsp_pair::{DspPairSum, DSP_PAIR_LATENCY};
 use crate::decode::fixed_decode::FixedWord;
 use crate::decode::{const_bits, const_index, BitIndex};
+use crate::many;
 use crate::spec::FixedPoint;
 use rust_hdl::prelude::*;
 
@@ -134,9 +135,9 @@ impl<const N: usize, const P: usize> Default for LutMul<N, P> {
             b: Default::default(),
             p: Default::default(),
             ga: Default::default(),
-            pp: (0..N).map(|_| Default::default()).collect(),
-            pair: (0..N / 2).map(|_| Default::default()).collect(),
-            run: (0..N / 2).map(|_| Default::default()).collect(),
+            pp: many(N),
+            pair: many(N / 2),
+            run: many(N / 2),
             last: Default::default(),
             at: (0..N).map(|i| const_bits(i as u64)).collect(),
             idx: (0..N).map(const_index).collect(),

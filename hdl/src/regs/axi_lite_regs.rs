@@ -19,6 +19,7 @@
 //! index, `for s in S_CTRL..(S_CTRL + 1)`, the index being a constant computed from the table.
 
 use super::job::JobRegs;
+use crate::many;
 use crate::spec::axi::{AxiResp, RESP_BITS};
 use crate::spec::config::{NpeConfig, AXI_BEAT_BYTES};
 use crate::spec::regs::{self, ctrl, irq, status, Access, Field, Register, REGISTERS, REG_ADDR_BITS, REG_BYTES};
@@ -376,7 +377,7 @@ impl AxiLiteRegs {
                     })
                 })
                 .collect(),
-            store: (0..NSTORE).map(|_| Default::default()).collect(),
+            store: many(NSTORE),
             k_st_off: stored().map(|r| k8(r.offset)).collect(),
             k_st_reset: stored().map(|r| k32(r.reset)).collect(),
             k_st_write: stored().map(|r| k32(r.write_mask())).collect(),
@@ -384,11 +385,11 @@ impl AxiLiteRegs {
             k_st_read: stored().map(|r| k32(r.read_mask())).collect(),
             k_c_off: with(Backing::Constant).map(|r| k8(r.offset)).collect(),
             k_c_val: with(Backing::Constant).map(|r| k32(constant_value(r, cfg))).collect(),
-            count: (0..NCOUNT).map(|_| Default::default()).collect(),
-            count_hi: (0..NCOUNT).map(|_| Default::default()).collect(),
+            count: many(NCOUNT),
+            count_hi: many(NCOUNT),
             k_lo_off: with(Backing::CounterLo).map(|r| k8(r.offset)).collect(),
             k_hi_off: with(Backing::CounterLo).map(|r| k8(r.offset + REG_BYTES)).collect(),
-            pulse: (0..NPULSE).map(|_| Default::default()).collect(),
+            pulse: many(NPULSE),
             k_p_off: pulses().map(|(r, _)| k8(r.offset)).collect(),
             k_p_bit: pulses().map(|(_, f)| k32(f.offset)).collect(),
             k_lane: (0..REG_BYTES).map(|b| k32(byte << (8 * b))).collect(),
