@@ -89,7 +89,7 @@ impl Stage {
     /// gave and checks the one of `half` came after the last result went in.
     fn run_block(&mut self, half: usize, sp: u64, tiles: usize, results: &[Finished], gap: &[usize]) -> [usize; 2] {
         let s = &mut self.sim;
-        s.set(port(["tiles0", "tiles1"][half]), tiles as u64);
+        s.set(port(["last_tile0", "last_tile1"][half]), tiles as u64 - 1);
         s.set(port(["sp0", "sp1"][half]), sp);
         // The cycle each PE finishes: tile t's rows one per cycle, column c c cycles later.
         let period = CFG.min_tile_cycles() as usize;

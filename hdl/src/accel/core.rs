@@ -168,6 +168,9 @@ pub struct Core<const LW: usize, const ACC_W: usize> {
     o_n0_1: DFF<Bits<32>>,
     o_tiles0: DFF<Bits<16>>,
     o_tiles1: DFF<Bits<16>>,
+    // Each half's last column tile (tiles − 1), for the output stage's walks.
+    o_ltile0: DFF<Bits<16>>,
+    o_ltile1: DFF<Bits<16>>,
     o_sp0: DFF<Bits<2>>,
     o_sp1: DFF<Bits<2>>,
     // The PEs' overrun flags: a block shorter than its scale's bits, which the job plan's
@@ -244,6 +247,8 @@ impl<const LW: usize, const ACC_W: usize> Core<LW, ACC_W> {
             o_n0_1: Default::default(),
             o_tiles0: Default::default(),
             o_tiles1: Default::default(),
+            o_ltile0: Default::default(),
+            o_ltile1: Default::default(),
             o_sp0: Default::default(),
             o_sp1: Default::default(),
             bs_on: (0..usize::from(dp.block_scaled()))
@@ -290,6 +295,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
             o_n0_1,
             o_tiles0,
             o_tiles1,
+            o_ltile0,
+            o_ltile1,
             o_sp0,
             o_sp1
         );
@@ -434,12 +441,14 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
                 self.o_m0_1.d.next = self.seq.claim_m0.val();
                 self.o_n0_1.d.next = self.seq.claim_n0.val();
                 self.o_tiles1.d.next = self.seq.claim_tiles.val();
+                self.o_ltile1.d.next = self.seq.claim_tiles.val() - self.k1_16.val();
                 self.o_sp1.d.next = self.seq.claim_sp.val();
             } else {
                 self.o_claim0.d.next = true;
                 self.o_m0_0.d.next = self.seq.claim_m0.val();
                 self.o_n0_0.d.next = self.seq.claim_n0.val();
                 self.o_tiles0.d.next = self.seq.claim_tiles.val();
+                self.o_ltile0.d.next = self.seq.claim_tiles.val() - self.k1_16.val();
                 self.o_sp0.d.next = self.seq.claim_sp.val();
             }
         }
@@ -526,8 +535,8 @@ impl<const LW: usize, const ACC_W: usize> Logic for Core<LW, ACC_W> {
             self.bufs.s_raddr[i].next = self.out.scale_addr[i].val();
             self.out.scale[i].next = self.bufs.scale[i].val();
         }
-        self.out.tiles0.next = self.o_tiles0.q.val();
-        self.out.tiles1.next = self.o_tiles1.q.val();
+        self.out.last_tile0.next = self.o_ltile0.q.val();
+        self.out.last_tile1.next = self.o_ltile1.q.val();
         self.out.sp0.next = self.o_sp0.q.val();
         self.out.sp1.next = self.o_sp1.q.val();
         if self.out.ready0.val() {

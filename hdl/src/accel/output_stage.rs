@@ -87,10 +87,10 @@ pub struct OutputStage<const ACC_W: usize> {
     pub scale: Vec<Signal<In, Bits<SCALE_WORD_BITS>>>,
     /// Column c's scale-bank read address.
     pub scale_addr: Vec<Signal<Out, Bits<BANK_ADDR_BITS>>>,
-    /// Column tiles of the block in half 0.
-    pub tiles0: Signal<In, Bits<16>>,
-    /// Column tiles of the block in half 1.
-    pub tiles1: Signal<In, Bits<16>>,
+    /// The last column tile of the block in half 0 (its tiles − 1).
+    pub last_tile0: Signal<In, Bits<16>>,
+    /// The last column tile of the block in half 1.
+    pub last_tile1: Signal<In, Bits<16>>,
     /// Stripe number (mod 4) of the block in half 0.
     pub sp0: Signal<In, Bits<2>>,
     /// Stripe number (mod 4) of the block in half 1.
@@ -219,8 +219,8 @@ impl<const ACC_W: usize> OutputStage<ACC_W> {
             scale_on: Default::default(),
             scale: many(cols),
             scale_addr: many(cols),
-            tiles0: Default::default(),
-            tiles1: Default::default(),
+            last_tile0: Default::default(),
+            last_tile1: Default::default(),
             sp0: Default::default(),
             sp1: Default::default(),
             ready0: Default::default(),
@@ -428,8 +428,8 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
         // ---- column scales: the bank address of the result column 0 picks this cycle (its
         // data is registered a cycle later, beside the result), delayed per column.
         self.i_walk.step.next = self.selv[0].val();
-        self.i_walk.tiles0.next = self.tiles0.val();
-        self.i_walk.tiles1.next = self.tiles1.val();
+        self.i_walk.last0.next = self.last_tile0.val();
+        self.i_walk.last1.next = self.last_tile1.val();
         self.unused_iwalk.next = self.i_walk.row.val() | self.i_walk.tile.val() | self.i_walk.col.val();
         self.unused_iend.next = self.i_walk.half_done.val();
         self.s_addr0.next = self.i_walk.tile.val() | (bit_cast::<16, 2>(self.sp0.val()) << self.k_sp.val());
@@ -448,8 +448,8 @@ impl<const ACC_W: usize> Logic for OutputStage<ACC_W> {
         // ---- output banks: unit 0's results advance (half, tile, column, row); unit u writes
         // the same address and column u·S cycles later, into the bank of that column.
         self.o_walk.step.next = self.ou[0].out_valid.val();
-        self.o_walk.tiles0.next = self.tiles0.val();
-        self.o_walk.tiles1.next = self.tiles1.val();
+        self.o_walk.last0.next = self.last_tile0.val();
+        self.o_walk.last1.next = self.last_tile1.val();
         self.o_addr0.next = (self.o_walk.row.val() << self.k_orow.val()) | self.o_walk.tile.val();
         if self.o_walk.half.val() {
             self.o_addr0.next =

@@ -14,10 +14,11 @@ pub struct ResultWalk {
     pub clear: Signal<In, Bit>,
     /// One result passes: advance.
     pub step: Signal<In, Bit>,
-    /// Column tiles of the block in half 0.
-    pub tiles0: Signal<In, Bits<16>>,
-    /// Column tiles of the block in half 1.
-    pub tiles1: Signal<In, Bits<16>>,
+    /// The last column tile of the block in half 0 (its tiles − 1, registered by the caller:
+    /// subtracted here, it was npe4x4's `o_walk.tile ← tiles0` family, −0.19 ns at seed 3).
+    pub last0: Signal<In, Bits<16>>,
+    /// The last column tile of the block in half 1.
+    pub last1: Signal<In, Bits<16>>,
     /// The current half.
     pub half: Signal<Out, Bit>,
     /// The current row of the tile.
@@ -44,8 +45,8 @@ impl ResultWalk {
             clock: Default::default(),
             clear: Default::default(),
             step: Default::default(),
-            tiles0: Default::default(),
-            tiles1: Default::default(),
+            last0: Default::default(),
+            last1: Default::default(),
             half: Default::default(),
             row: Default::default(),
             col: Default::default(),
@@ -75,8 +76,8 @@ impl Logic for ResultWalk {
                 if self.c.q.val() == self.last_col.val() {
                     self.c.d.next = 0.into();
                     self.t.d.next = self.t.q.val() + self.one.val();
-                    if (!self.h.q.val() & (self.t.q.val() == (self.tiles0.val() - self.one.val())))
-                        | (self.h.q.val() & (self.t.q.val() == (self.tiles1.val() - self.one.val())))
+                    if (!self.h.q.val() & (self.t.q.val() == self.last0.val()))
+                        | (self.h.q.val() & (self.t.q.val() == self.last1.val()))
                     {
                         self.t.d.next = 0.into();
                         self.h.d.next = !self.h.q.val();
@@ -111,8 +112,8 @@ mod tests {
         w.clear.next = true;
         cycle(&mut w);
         w.clear.next = false;
-        w.tiles0.next = bits(2);
-        w.tiles1.next = bits(3);
+        w.last0.next = bits(1);
+        w.last1.next = bits(2);
         w.step.next = true;
         let mut seen = Vec::new();
         for _ in 0..n {
@@ -153,8 +154,8 @@ mod tests {
     fn clear_wins_over_step_and_no_step_holds() {
         let mut w = ResultWalk::new(2, 1);
         w.connect_all();
-        w.tiles0.next = bits(4);
-        w.tiles1.next = bits(4);
+        w.last0.next = bits(3);
+        w.last1.next = bits(3);
         w.clear.next = true;
         cycle(&mut w);
         w.clear.next = false;
