@@ -22,7 +22,9 @@ use rust_hdl::prelude::*;
 /// bits need the negation itself, of the low `N − 3` bits only, in parallel with the count.
 /// Shifting those bits left by the run length drops the regime and its terminator, leaving
 /// exponent bits (missing ones read as 0) and the fraction left-aligned to `max_frac_bits`
-/// bits; since −x is 0 only for x = 0, `corr` is "negative and nothing left after the shift".
+/// bits. Since −x keeps x's trailing zeros, `corr` is read before the shift, beside the
+/// count: negative, and no set body bit lies below the terminator, i.e. every set bit of the
+/// low `N − 3` has no set bit of `rest_zeros` above it.
 /// `k = run − 1` for a run of ones and `−run` for a run of zeros (plus `corr`);
 /// `scale = k·2^es + e`.
 ///
@@ -33,8 +35,10 @@ use rust_hdl::prelude::*;
 /// npe4x4's last failing endpoint (`aedge0 ← posit8.b_lz`, −0.24 ns).
 ///
 /// Pipelined ([`PositDecode::pipelined`]), a register splits the path after the regime count
-/// (count and the low bits' negation before it, shift, correction and exponent sum after):
-/// posit16 is the slowest decode. Otherwise ([`PositDecode::new`]) the register is bypassed
+/// (count, correction and the low bits' negation before it, shift and exponent tables after):
+/// posit16 is the slowest decode. With the correction after the register (`!tail.any()` behind
+/// the shift), that back half was npe4x4's last failing endpoint (`wedge0 ← posit16.r_lz`,
+/// −0.11 ns) while the front half had 2 ns to spare. Otherwise ([`PositDecode::new`]) the register is bypassed
 /// and the block is combinational.
 #[derive(LogicBlock)]
 pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize> {
@@ -62,6 +66,8 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     lz_at: Vec<Constant<Bits<EXP_BITS>>>,
     // Leading-zero count of an all-zero rest: the run fills the body.
     lz_all: Constant<Bits<EXP_BITS>>,
+    // Bits of `rest` above bit i, for i in 0..NT.
+    above: Vec<Constant<Bits<NR>>>,
     es_shift: Constant<Bits<EXP_BITS>>,
     es_mask: Constant<Bits<EXP_BITS>>,
     // For each run count `v` (0..=NR): `v` itself, and `k − max_frac_bits / 2^es` and
@@ -106,11 +112,13 @@ pub struct PositDecode<const N: usize, const NB: usize, const NR: usize, const N
     r_run: DFF<Bit>,
     r_special: DFF<Bit>,
     r_sign: DFF<Bit>,
+    r_corr: DFF<Bit>,
     b_low: Signal<Local, Bits<NT>>,
     b_lz: Signal<Local, Bits<EXP_BITS>>,
     b_run: Signal<Local, Bit>,
     b_special: Signal<Local, Bit>,
     b_sign: Signal<Local, Bit>,
+    b_corr: Signal<Local, Bit>,
 }
 
 impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW: usize>
@@ -166,6 +174,9 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             low_pos: const_index(0),
             lz_at: (0..NR).map(|i| const_bits((NR - 1 - i) as u64)).collect(),
             lz_all: const_bits(NR as u64),
+            above: (0..NT)
+                .map(|i| const_bits(((1u64 << NR) - 1) & !((2u64 << i) - 1)))
+                .collect(),
             es_shift: const_bits(es as u64),
             es_mask: const_bits((1 << es) - 1),
             lz_v: (0..=NR).map(|v| const_bits(v as u64)).collect(),
@@ -203,11 +214,13 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
             r_run: Default::default(),
             r_special: Default::default(),
             r_sign: Default::default(),
+            r_corr: Default::default(),
             b_low: Default::default(),
             b_lz: Default::default(),
             b_run: Default::default(),
             b_special: Default::default(),
             b_sign: Default::default(),
+            b_corr: Default::default(),
         }
     }
 }
@@ -217,7 +230,7 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
 {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, r_low, r_lz, r_run, r_special, r_sign);
+        dff_setup!(self, clock, r_low, r_lz, r_run, r_special, r_sign, r_corr);
         self.body.next = self.code.val().get_bits::<NB>(self.low_pos.val().index());
         self.code_sign.next = self.code.val().get_bit(self.sign_pos.val().index());
         self.special.next = !self.body.val().any();
@@ -244,24 +257,35 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
         } else {
             self.low.next = self.body_low.val();
         }
+        // The negation's carry reaches the regime (k + 1, e = 0): negative, and each set bit of
+        // the low bits lies at or above the terminator (no run-ending bit above it).
+        self.corr.next = self.code_sign.val();
+        for i in 0..NT {
+            if self.body_low.val().get_bit(i) & (self.rest_zeros.val() & self.above[i].val()).any() {
+                self.corr.next = self.no.val();
+            }
+        }
         // ---- the register (bypassed unless pipelined).
         self.r_low.d.next = self.low.val();
         self.r_lz.d.next = self.lz.val();
         self.r_run.d.next = self.run_bit.val();
         self.r_special.d.next = self.special.val();
         self.r_sign.d.next = self.code_sign.val();
+        self.r_corr.d.next = self.corr.val();
         if self.piped.val() {
             self.b_low.next = self.r_low.q.val();
             self.b_lz.next = self.r_lz.q.val();
             self.b_run.next = self.r_run.q.val();
             self.b_special.next = self.r_special.q.val();
             self.b_sign.next = self.r_sign.q.val();
+            self.b_corr.next = self.r_corr.q.val();
         } else {
             self.b_low.next = self.low.val();
             self.b_lz.next = self.lz.val();
             self.b_run.next = self.run_bit.val();
             self.b_special.next = self.special.val();
             self.b_sign.next = self.code_sign.val();
+            self.b_corr.next = self.corr.val();
         }
         // Run of ones of length lz + 1: k = lz; run of zeros: k = −(lz + 1) = ~lz.
         self.kq.next = self.exp_zero.val();
@@ -283,9 +307,7 @@ impl<const N: usize, const NB: usize, const NR: usize, const NT: usize, const EW
         self.tail.next = self.b_low.val() << self.b_lz.val();
         self.tail_wide.next = bit_cast::<MANT_BITS, NT>(self.tail.val());
         self.e_field.next = self.tail.val().get_bits::<EW>(self.exp_pos.val().index());
-        // The negation's carry reached the regime: k + 1 (e is 0 then).
-        self.corr.next = self.b_sign.val() & !self.tail.val().any();
-        if self.corr.val() {
+        if self.b_corr.val() {
             self.kq_c.next = self.kq1.val();
         } else {
             self.kq_c.next = self.kq.val();
