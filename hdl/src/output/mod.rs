@@ -11,15 +11,15 @@
 //!    magnitude's leading one;
 //! 4. normalization: the leading one moves to the top, and only the top [`FRAME`] bits are kept,
 //!    with a sticky OR of the rest (no output format keeps more: INT32 needs 33 bits and a guard
-//!    bit), taken from a mask of the magnitude beside the shift. In parallel, from the scale,
-//!    each format's right shift: FP subnormals are denormalized, INT32 puts 2^0 at a fixed bit,
-//!    posits get their regime run in front of exponent and fraction. Every decision is a
-//!    comparison of the scale with a constant, side by side, and shift amounts are six bits.
-//!    Each shift includes the place of the format's guard bit in the frame (a constant), so
-//!    one shift in stage 5 lines the guard bit up at bit 0;
+//!    bit), taken from a mask of the magnitude beside the shift, in eight partial ORs. In
+//!    parallel, from the scale, each format's right shift: FP subnormals are denormalized,
+//!    INT32 puts 2^0 at a fixed bit, posits get their regime run in front of exponent and
+//!    fraction. Every decision is a comparison of the scale with a constant, side by side, and
+//!    shift amounts are six bits. Each shift includes the place of the format's guard bit in
+//!    the frame (a constant), so one shift in stage 5 lines the guard bit up at bit 0;
 //! 5. that right shift within the frame: the kept bits above bit 0, the guard bit at it, the
-//!    bits shifted out (a mask from the shift amount, beside the shift) joining the sticky OR;
-//!    the posit's regime prefix ORed in; the round-to-nearest-even increment;
+//!    bits shifted out (a mask from the shift amount, beside the shift) joining stage 4's parts
+//!    in the sticky OR; the posit's regime prefix ORed in; the round-to-nearest-even increment;
 //! 6. the rounded magnitude (floats: with the biased exponent added above the significand);
 //! 7. the candidate codes (the magnitude, the two's complements of INT32 and posit16) and the
 //!    comparisons that choose among them;
@@ -167,8 +167,9 @@ pub struct GenericOutputUnit<const ACC_W: usize, const NORM_W: usize, const LZ_P
     neg4: DFF<Bit>,
     src4: DFF<Bits<FRAME>>,
     // The sticky OR of the bits under the frame, in STICKY_PARTS parts (ORed in stage 5): as
-    // one bit, the mask, the AND and a 95-input OR behind the count were npe4x4's slowest path
-    // (`st4 ← lz3`, −0.22 ns in `2b12add`'s run, eight LUTs).
+    // one bit (95 bits under the frame for the shared PE's accumulator), the mask, the AND and
+    // the OR behind the count were npe4x4's slowest path (`st4 ← lz3`, −0.22 ns in `2b12add`'s
+    // run, eight LUTs).
     st4: DFF<Bits<STICKY_PARTS>>,
     sparts: Signal<Local, Bits<STICKY_PARTS>>,
     // Part p of the bits under the frame, and its flag.
