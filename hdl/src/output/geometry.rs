@@ -49,9 +49,9 @@ const _: () = assert!(MAG >= INT_BITS as usize + 2);
 const _: () = assert!(FRAME < 64);
 
 /// The widths of an output unit for one accumulator: the type-level parameters of
-/// [`GenericOutputUnit`] (see [`ou_type!`](crate::ou_type)) and the loop count of its
-/// leading-zero count. [`OuGeometry::for_acc`] checks that the unit's fixed-width arithmetic
-/// holds every value the accumulator can present.
+/// [`GenericOutputUnit`](super::GenericOutputUnit) (see [`ou_type!`](crate::ou_type)) and the
+/// loop count of its leading-zero count. [`OuGeometry::for_acc`] checks that the unit's
+/// fixed-width arithmetic holds every value the accumulator can present.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OuGeometry {
     /// The accumulator rounded.
@@ -101,9 +101,11 @@ impl OuGeometry {
     }
 }
 
-/// The output unit type for accumulator `$acc` (an [`Accumulator`] constant): its
-/// [`OuGeometry`]'s widths as the parameters of [`GenericOutputUnit`]. Build it with
-/// [`GenericOutputUnit::for_acc`] and the same accumulator.
+/// The output unit type for accumulator `$acc` (an [`Accumulator`](crate::spec::Accumulator)
+/// constant): its [`OuGeometry`](crate::output::OuGeometry)'s widths as the parameters of
+/// [`GenericOutputUnit`](crate::output::GenericOutputUnit). Build it with
+/// [`GenericOutputUnit::for_acc`](crate::output::GenericOutputUnit::for_acc) and the same
+/// accumulator.
 #[macro_export]
 macro_rules! ou_type {
     ($acc:expr) => {
