@@ -7,10 +7,10 @@
 //! stalled in that corner for hours (router2's congestion map: the DSP rows y = 10, 34 and the
 //! block-RAM row y = 22). The floorplan lays the array out as its dataflow runs:
 //!
-//! - PE rows go up the part from the bottom DSP row (y = 58, then 34, then 10), as many PE rows
-//!   per DSP row as the row holds columns; in a DSP row, PE(r, c) takes the slice after
-//!   PE(r − 1, c), so a column's PEs sit side by side and a PE row's neighbours a few slices
-//!   apart.
+//! - PE rows go up the part from the bottom DSP row (y = 58, then 34, then 10), spread evenly
+//!   over as few DSP rows as hold them, the middle DSP row the lightest (npe8x8le8: 3, 2, 3
+//!   rows; see `band_sizes`); in a DSP row, PE(r, c) takes the slice after PE(r − 1, c), so a
+//!   column's PEs sit side by side and a PE row's neighbours a few slices apart.
 //! - Each column's weight banks and weight decoders go in the two block-RAM rows below the
 //!   array (y = 70 and 82), under their column; each PE row's activation banks and decoders in
 //!   the block-RAM row beside its DSP row (y = 46, or y = 22 for the top DSP row), from the left
@@ -102,7 +102,7 @@ pub fn plan<'a>(
     };
     let mut bel = BTreeMap::new();
 
-    // DSP slices: `per` PE rows to a DSP row, spread evenly over its 26 slices. A PE's slice is
+    // DSP slices: up to `per` PE rows to a DSP row, spread evenly over its 26 slices. A PE's slice is
     // its ALU54B and the two multipliers on its `MA`/`MB` ports (the fixed-point PE), or its
     // one or two multipliers alone (the shared PE's wide lanes) on the slice's multiplier sites.
     let per = rows.div_ceil(DSP_Y.len());
@@ -112,9 +112,14 @@ pub fn plan<'a>(
             ALU_X.len()
         )));
     }
-    for r in 0..rows {
-        let (band, j) = (r / per, r % per);
-        let in_band = per.min(rows - band * per);
+    let bands = band_sizes(rows);
+    // (DSP row, index in it, PE rows in it) of each PE row, bottom up.
+    let at: Vec<(usize, usize, usize)> = bands
+        .iter()
+        .enumerate()
+        .flat_map(|(band, &n)| (0..n).map(move |j| (band, j, n)))
+        .collect();
+    for (r, &(band, j, in_band)) in at.iter().enumerate() {
         for c in 0..cols {
             let slot = (c * in_band + j) * ALU_X.len() / (cols * in_band);
             let pe = by_block
@@ -167,8 +172,8 @@ pub fn plan<'a>(
     // Activations: each PE row's banks and decoders, from the left of its DSP row's block-RAM
     // row (rows sharing a block-RAM row follow one another).
     let mut next = BTreeMap::<u32, usize>::new();
-    for r in 0..rows {
-        let y = A_EBR_Y[r / per];
+    for (r, &(band, _, _)) in at.iter().enumerate() {
+        let y = A_EBR_Y[band];
         let mut a = cells(&format!("abank__{r}"));
         a.extend(cells(&format!("adec__{r}")));
         let at = next.entry(y).or_insert(0);
@@ -199,6 +204,24 @@ pub fn plan<'a>(
         bel.insert(n, ebr(OUT_EBR_Y, first + i * spread.max(1)));
     }
     Ok(bel)
+}
+
+/// How many PE rows each DSP row takes, bottom first: as few DSP rows as hold `rows` (at most
+/// `rows / 3` rounded up to a row), the rows spread evenly over them, and the extra rows of an
+/// uneven split go to the outer DSP rows first. The middle DSP row (y = 34) is where nextpnr
+/// gathers the controller, register file and DMA: in npe8x8le8's router2 congestion map at
+/// `1a91bba` (seed 3, 3/3/2 rows), the overuse that stayed peaked at x = 66–85, y = 27–37,
+/// among them, and router1 stalled a few hundred arcs short.
+fn band_sizes(rows: usize) -> Vec<usize> {
+    let per = rows.div_ceil(DSP_Y.len()).max(1);
+    let n = rows.div_ceil(per);
+    // Outer DSP rows first (bottom, top), then the inner ones.
+    let rank = |b: usize| match b {
+        0 => 0,
+        b if b + 1 == n => 1,
+        b => b + 1,
+    };
+    (0..n).map(|b| rows / n + usize::from(rank(b) < rows % n)).collect()
 }
 
 /// Pins the cells of the floorplan in a flat Yosys JSON netlist (`netlist`, its top module
@@ -312,9 +335,25 @@ mod tests {
         assert_eq!(bel["dut.core.array.pes__0.u_mac_fixed8.pair.m0"], "X4/Y58/MULT18_0");
         assert_eq!(bel["dut.core.array.pes__0.u_mac_fixed8.pair.m1"], "X5/Y58/MULT18_1");
         assert!(bel["dut.core.array.pes__63.u_mac_fixed8.pair.alu"].contains("/Y10/"));
+        // Three PE rows on the outer DSP rows, two on the middle one: PE(3,0) and PE(4,7) on
+        // y = 34, PE(5,0) on the top row with its activations in the output row.
+        assert!(bel["dut.core.array.pes__24.u_mac_fixed8.pair.alu"].contains("/Y34/"));
+        assert!(bel["dut.core.array.pes__39.u_mac_fixed8.pair.alu"].contains("/Y34/"));
+        assert!(bel["dut.core.array.pes__40.u_mac_fixed8.pair.alu"].contains("/Y10/"));
+        assert!(bel["dut.core.bufs.abank__5.mem.0.0"].contains("/Y22/"));
         // Column 7's weights right of column 0's.
         let x = |s: &str| s[1..s.find('/').unwrap()].parse::<u32>().unwrap();
         assert!(x(&bel["dut.core.bufs.wbank__7.mem.0.0"]) > x(&bel["dut.core.bufs.wbank__0.mem.0.7"]));
+    }
+
+    #[test]
+    fn pe_rows_spread_over_the_dsp_rows_the_middle_one_lightest() {
+        assert_eq!(band_sizes(8), [3, 2, 3]);
+        assert_eq!(band_sizes(4), [2, 2]);
+        assert_eq!(band_sizes(7), [3, 2, 2]);
+        assert_eq!(band_sizes(9), [3, 3, 3]);
+        assert_eq!(band_sizes(2), [1, 1]);
+        assert_eq!(band_sizes(1), [1]);
     }
 
     #[test]

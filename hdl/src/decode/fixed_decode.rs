@@ -50,8 +50,9 @@ pub struct WideTable {
 impl WideTable {
     /// The table of the multiplier formats of `formats` in `lane`: the formats are placed in
     /// order of decreasing size, each at a multiple of its size (so `base | code` is the
-    /// address; a pair format takes 32 entries, see [`WideTable::entries`]). Panics if they do not fit [`TABLE_ADDR_BITS`] or a value is not an exact
-    /// magnitude of the lane, or if a format's sign is not its code's top bit.
+    /// address; a pair format takes 32 entries, see `WideTable::entries`). Panics if they do
+    /// not fit [`TABLE_ADDR_BITS`] or a value is not an exact magnitude of the lane, or if a
+    /// format's sign is not its code's top bit.
     pub fn new(formats: &[Format], lane: FixedLane) -> WideTable {
         let mut set: Vec<Format> = formats.iter().copied().filter(|f| f.is_mac_operand()).collect();
         set.sort_by_key(|&f| std::cmp::Reverse(Self::entries(f)));

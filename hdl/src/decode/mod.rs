@@ -14,7 +14,7 @@
 //!
 //! Conventions that keep the emitted Verilog `verilator -Wall` clean without waivers:
 //! no integer literals in expressions (they become 32-bit Verilog literals) — constants are
-//! `Constant` fields of the exact width; bit positions are 32-bit constants ([`BitIndex`]);
+//! `Constant` fields of the exact width; bit positions are 32-bit constants (`BitIndex`);
 //! widening is `bit_cast` of a plain signal (the emitter turns it into a zero-extension);
 //! every bit of every local is read.
 //!

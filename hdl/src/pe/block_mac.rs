@@ -51,7 +51,7 @@ pub struct ScaleDelay {
     pub nan_in: Signal<In, Bit>,
     /// Shift.
     pub shift_in: Signal<In, Bits<SCALE_SHIFT_BITS>>,
-    /// The same, [`SCALE_DELAY`] edges later.
+    /// The same, `SCALE_DELAY` (the fixed MAC's latency) edges later.
     pub go: Signal<Out, Bit>,
     /// Delayed `first_in`.
     pub first: Signal<Out, Bit>,
