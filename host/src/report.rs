@@ -450,7 +450,8 @@ and optimised inside, not across its ports); `stat` per module times the instanc
 the table above, whose sum is the whole top. With `--pnr`, a second `synth_ecp5` run synthesizes
 the top in its wrapper flat, optimised across the blocks' ports as a bitstream build is (the
 \"placed netlist\" line); nextpnr-ecp5 places and routes that netlist (LFE5U-85F, CABGA381, 100 MHz
-target, seed 1), so its counts include the wrapper's registers. The endpoint census is a static
+target; router, seed and floorplan as the command on the first line says), so its counts include
+the wrapper's registers. The endpoint census is a static
 timing analysis of the SDF nextpnr writes (its routed delays): every register input's slack, by
 register family (instance numbers made `*`), and the register its worst path starts from; its
 worst endpoint is nextpnr's critical path. LUT4-eq = LUT4 + 2 x CCU2C, the unit of the DESIGN.md 4.1 budget.
