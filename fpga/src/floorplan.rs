@@ -102,24 +102,25 @@ pub fn plan<'a>(
     };
     let mut bel = BTreeMap::new();
 
-    // DSP slices: up to `per` PE rows to a DSP row, spread evenly over its 26 slices. A PE's slice is
-    // its ALU54B and the two multipliers on its `MA`/`MB` ports (the fixed-point PE), or its
-    // one or two multipliers alone (the shared PE's wide lanes) on the slice's multiplier sites.
-    let per = rows.div_ceil(DSP_Y.len());
+    // DSP slices: each DSP row's PE rows (`band_sizes`) spread evenly over its 26 slices. A PE's
+    // slice is its ALU54B and the two multipliers on its `MA`/`MB` ports (the fixed-point PE),
+    // or its one or two multipliers alone (the shared PE's wide lanes) on the slice's
+    // multiplier sites.
+    let bands = band_sizes(rows);
+    let per = bands.iter().copied().max().unwrap_or(0);
     if per * cols > ALU_X.len() {
         return Err(FpgaError::Floorplan(format!(
             "{per} PE rows of {cols} do not fit a DSP row's {} slices",
             ALU_X.len()
         )));
     }
-    let bands = band_sizes(rows);
     // (DSP row, index in it, PE rows in it) of each PE row, bottom up.
-    let at: Vec<(usize, usize, usize)> = bands
+    let pe_rows: Vec<(usize, usize, usize)> = bands
         .iter()
         .enumerate()
         .flat_map(|(band, &n)| (0..n).map(move |j| (band, j, n)))
         .collect();
-    for (r, &(band, j, in_band)) in at.iter().enumerate() {
+    for (r, &(band, j, in_band)) in pe_rows.iter().enumerate() {
         for c in 0..cols {
             let slot = (c * in_band + j) * ALU_X.len() / (cols * in_band);
             let pe = by_block
@@ -172,7 +173,7 @@ pub fn plan<'a>(
     // Activations: each PE row's banks and decoders, from the left of its DSP row's block-RAM
     // row (rows sharing a block-RAM row follow one another).
     let mut next = BTreeMap::<u32, usize>::new();
-    for (r, &(band, _, _)) in at.iter().enumerate() {
+    for (r, &(band, _, _)) in pe_rows.iter().enumerate() {
         let y = A_EBR_Y[band];
         let mut a = cells(&format!("abank__{r}"));
         a.extend(cells(&format!("adec__{r}")));
