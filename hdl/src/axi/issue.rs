@@ -6,11 +6,8 @@
 //! the parent's same-cycle logic makes Verilator see a combinational loop (UNOPTFLAT).
 
 use crate::decode::{const_bits, const_index, BitIndex};
-use crate::spec::axi::{AXI_BEAT_BYTES, AXI_LEN_BITS, PAGE_BEATS, PAGE_BYTES};
+use crate::spec::axi::{AXI_BEAT_BYTES, AXI_LEN_BITS, PAGE_BEATS, PAGE_BEAT_BITS, PAGE_BYTES};
 use rust_hdl::prelude::*;
-
-/// Bits of a beat's index within a 4 KiB page.
-const PAGE_BEAT_BITS: usize = PAGE_BEATS.trailing_zeros() as usize;
 
 /// Burst issue unit: loads a command with `start`, then presents bursts while `enable` is high.
 ///

@@ -63,6 +63,9 @@ pub const PAGE_BYTES: u32 = 4096;
 /// Beats per 4 KiB page.
 pub const PAGE_BEATS: u32 = PAGE_BYTES / AXI_BEAT_BYTES;
 
+/// Bits of a beat's index within a page (the address bits above the beat's bytes).
+pub const PAGE_BEAT_BITS: usize = PAGE_BEATS.trailing_zeros() as usize;
+
 /// AxSIZE of every burst: log2 of the beat's bytes.
 pub const AXI_SIZE: u64 = AXI_BEAT_BYTES.trailing_zeros() as u64;
 
