@@ -15,7 +15,7 @@
 //! strobe off (nothing is written) and their B responses are collected, then `done` pulses.
 
 use super::issue::BurstIssue;
-use super::{DmaCmdIn, WriteBeatIn, AXI_SIZE, PAGE_BEATS, RESP_BITS, RESP_ERROR_BIT};
+use super::{DmaCmdIn, WriteBeatIn, AXI_BURST_INCR, AXI_SIZE, PAGE_BEATS, RESP_BITS, RESP_ERROR_BIT};
 use crate::decode::{const_bits, const_index, BitIndex};
 use crate::spec::axi::PAGE_BEAT_BITS;
 use rust_hdl::prelude::*;
@@ -182,7 +182,7 @@ impl AxiWriteDma {
             one10: const_bits(1),
             strb: const_bits(0xffff),
             size: const_bits(AXI_SIZE),
-            burst: const_bits(super::AXI_BURST_INCR),
+            burst: const_bits(AXI_BURST_INCR),
             err_bit: const_index(RESP_ERROR_BIT),
             top17: const_index(16),
             beat_shift: const_index(AXI_SIZE as usize),
